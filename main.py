@@ -1,0 +1,5 @@
+"""Entry point: `python main.py` opens SoulSync."""
+from soulsync.app import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from soulsync.app import main
+
+raise SystemExit(main())
