@@ -1,0 +1,1 @@
+"""SoulSync benchmarks: `python -m bench` (or ./scripts/bench)."""
