@@ -1,10 +1,95 @@
-"""Application bootstrap: command line, logging, demo wiring, QApplication."""
+"""Application bootstrap: command line, logging, demo wiring, QApplication.
+
+``soulsync`` opens the app; ``soulsync --demo`` opens it against the built-in
+simulations with a throwaway config; ``soulsync sim`` and ``soulsync sync``
+are headless commands (see :mod:`soulsync.cli`).
+"""
 from __future__ import annotations
 
+import argparse
+import logging
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+
+from soulsync import __version__
+
+log = logging.getLogger("soulsync")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="soulsync",
+        description="Keep your music library complete: Spotify playlists, Plex, and Soulseek via slskd.",
+    )
+    parser.add_argument("--version", action="version", version=f"SoulSync {__version__}")
+    parser.add_argument("--config-dir", type=Path, help="keep settings, data, cache and logs under this folder")
+    parser.add_argument("--demo", action="store_true",
+                        help="run against built-in simulated Spotify, Plex and slskd with a throwaway config")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail, also to the terminal")
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--page", help=argparse.SUPPRESS)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    print("SoulSync is being built; the window arrives with the foundation.")
-    return 0
+    if argv and argv[0] in ("sim", "sync", "check"):
+        from soulsync.cli import main as cli_main
+
+        return cli_main(argv)
+    args = build_parser().parse_args(argv)
+    return run_gui(args)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from soulsync.config import AppPaths
+    from soulsync.context import AppContext
+    from soulsync.logsetup import setup_logging
+
+    throwaway: Path | None = None
+    if args.demo and not args.config_dir:
+        throwaway = Path(tempfile.mkdtemp(prefix="soulsync-demo-"))
+        args.config_dir = throwaway
+    paths = AppPaths.under(args.config_dir) if args.config_dir else AppPaths.default()
+    paths.ensure()
+    log_file = setup_logging(paths.log_dir, args.verbose)
+    log.info("SoulSync %s starting (config %s)", __version__, paths.config_dir)
+    context = AppContext.open(paths, secret_backend="file" if args.demo else "auto")
+
+    world = None
+    if args.demo:
+        from soulsync.sim.world import start_demo
+
+        world = start_demo(context, seed=args.seed)
+        log.info("Demo mode: simulations running (%s)", world.describe())
+
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from soulsync.ui.main_window import MainWindow
+    from soulsync.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("SoulSync")
+    app.setOrganizationName("SoulSync")
+    apply_theme(app)
+    window = MainWindow(context)
+    if args.page:
+        window.show_page(args.page)
+    window.show()
+    if args.screenshot:
+        def grab() -> None:
+            window.grab().save(str(args.screenshot))
+            window.close()
+        QTimer.singleShot(2500, grab)
+    print(f"SoulSync is running. Log: {log_file}", flush=True)
+    try:
+        return app.exec()
+    finally:
+        if world is not None:
+            world.stop()
+        if throwaway is not None:
+            shutil.rmtree(throwaway, ignore_errors=True)

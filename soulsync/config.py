@@ -1,0 +1,254 @@
+"""Typed settings, saved atomically as JSON, with secrets kept out of the file.
+
+Settings are dataclasses with defaults. ``save_settings`` writes a temp file,
+fsyncs it and renames it over the old one, so a crash never leaves a truncated
+config. Every file carries ``schema_version``; ``_MIGRATIONS`` upgrades old
+files step by step. Secrets (tokens, passwords, API keys) never enter this
+file: they live in :class:`SecretStore` (OS keyring, or a 0600 file when no
+keyring backend exists).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import platformdirs
+
+from soulsync.core.quality import DEFAULT_QUALITY_ORDER
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "SoulSync"
+SCHEMA_VERSION = 2
+DEFAULT_ALBUM_TEMPLATE = "{albumartist}/{album} ({year})/{disc_prefix}{track:02} - {title}.{ext}"
+DEFAULT_SINGLE_TEMPLATE = "{artist}/{artist} - {title}.{ext}"
+
+
+@dataclass
+class AppPaths:
+    """Where SoulSync keeps its files. ``--config-dir`` puts all of them under one folder."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def default(cls) -> "AppPaths":
+        return cls(
+            Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+    @classmethod
+    def under(cls, root: Path) -> "AppPaths":
+        root = Path(root)
+        return cls(root, root / "data", root / "cache", root / "logs")
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "soulsync.sqlite3"
+
+    def ensure(self) -> None:
+        for path in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass
+class SpotifySettings:
+    client_id: str = ""
+    redirect_uri: str = "http://127.0.0.1:8888/callback"
+    api_base: str = "https://api.spotify.com/v1/"
+    accounts_base: str = "https://accounts.spotify.com"
+    user: str = ""
+    """Display name of the connected account, shown in the UI."""
+
+
+@dataclass
+class PlexSettings:
+    url: str = ""
+    music_section: str = ""
+    verify_tls: bool = True
+
+
+@dataclass
+class SlskdSettings:
+    url: str = "http://localhost:5030"
+    url_base: str = ""
+    auth_mode: str = "api_key"
+    """``api_key`` or ``password``."""
+    username: str = ""
+    verify_tls: bool = True
+
+
+@dataclass
+class DownloadSettings:
+    quality_order: list[str] = field(default_factory=lambda: list(DEFAULT_QUALITY_ORDER))
+    min_bitrate: int = 192
+    lossless_only: bool = False
+    download_dir: str = ""
+    """slskd's downloads folder as this machine sees it; empty: ask slskd's options."""
+    library_dir: str = ""
+    album_template: str = DEFAULT_ALBUM_TEMPLATE
+    single_template: str = DEFAULT_SINGLE_TEMPLATE
+    clash_policy: str = "keep_better"
+    """``keep_better`` or ``number``."""
+    concurrent_downloads: int = 3
+    poll_interval_s: float = 1.0
+    stall_timeout_s: float = 60.0
+    max_attempts: int = 5
+    search_timeout_ms: int = 6000
+    response_limit: int = 500
+
+
+@dataclass
+class LibrarySettings:
+    source: str = "auto"
+    """``plex``, ``folder`` or ``auto`` (Plex when configured, else the library folder)."""
+    create_plex_playlists: bool = True
+
+
+@dataclass
+class UiSettings:
+    last_page: str = "dashboard"
+    geometry: str = ""
+    """Base64 of QWidget.saveGeometry()."""
+
+
+@dataclass
+class Settings:
+    spotify: SpotifySettings = field(default_factory=SpotifySettings)
+    plex: PlexSettings = field(default_factory=PlexSettings)
+    slskd: SlskdSettings = field(default_factory=SlskdSettings)
+    downloads: DownloadSettings = field(default_factory=DownloadSettings)
+    library: LibrarySettings = field(default_factory=LibrarySettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+    demo: bool = False
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        return _build(cls, data)
+
+
+def _build(cls: type, data: Any) -> Any:
+    """Build a dataclass from a dict, ignoring unknown keys and keeping defaults for bad values."""
+    obj = cls()
+    if not isinstance(data, dict):
+        return obj
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        current = getattr(obj, f.name)
+        value = data[f.name]
+        if dataclasses.is_dataclass(current):
+            setattr(obj, f.name, _build(type(current), value))
+        elif isinstance(current, bool):
+            if isinstance(value, bool):
+                setattr(obj, f.name, value)
+        elif isinstance(current, (int, float)) and not isinstance(current, bool):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                setattr(obj, f.name, type(current)(value))
+        elif isinstance(current, list):
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                setattr(obj, f.name, list(value))
+        elif isinstance(current, str):
+            if isinstance(value, str):
+                setattr(obj, f.name, value)
+    return obj
+
+
+def _migrate_1_to_2(data: dict) -> dict:
+    """v1 kept a flat ``download_folder``; v2 groups download preferences."""
+    downloads = data.setdefault("downloads", {})
+    for old, new in (("download_folder", "download_dir"), ("library_folder", "library_dir")):
+        if old in data:
+            downloads.setdefault(new, data.pop(old))
+    return data
+
+
+_MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _migrate_1_to_2}
+
+
+def migrate(data: dict) -> dict:
+    """Upgrade a settings dict from any older schema version to the current one."""
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version < 1:
+        version = 1
+    while version < SCHEMA_VERSION:
+        data = _MIGRATIONS[version](data)
+        version += 1
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+class ConfigError(Exception):
+    """The settings file could not be read; the message says why in words."""
+
+
+def load_settings(paths: AppPaths) -> Settings:
+    """Read settings; a missing file gives defaults, an unreadable one is kept aside and defaults are used."""
+    path = paths.config_file
+    if not path.exists():
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("top level is not an object")
+    except (OSError, ValueError) as exc:
+        aside = path.with_suffix(".broken.json")
+        log.error("Settings file %s is unreadable (%s); kept aside as %s, using defaults", path, exc, aside.name)
+        try:
+            os.replace(path, aside)
+        except OSError:
+            pass
+        return Settings()
+    return Settings.from_dict(migrate(data))
+
+
+def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` atomically: temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def save_settings(settings: Settings, paths: AppPaths) -> None:
+    settings.schema_version = SCHEMA_VERSION
+    atomic_write_text(paths.config_file, json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n")

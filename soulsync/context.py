@@ -1,0 +1,112 @@
+"""The application context: paths, settings, secrets, and service clients built from them.
+
+No Qt here, so the headless CLI uses it too. Clients are built on demand from
+the current settings and secrets (settings can change while the app runs).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from soulsync.config import (
+    AppPaths, PlexSettings, Settings, SlskdSettings, SpotifySettings, load_settings, save_settings,
+)
+from soulsync.core.quality import QualityPrefs
+from soulsync.secretstore import SecretStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    paths: AppPaths
+    settings: Settings
+    secrets: SecretStore
+    demo_world: object | None = None
+    """The running simulations in demo mode (soulsync.sim.world.SimWorld)."""
+    open_browser: Callable[[str], object] = webbrowser.open
+    """Opens an authorization URL; demo mode and tests replace it with an auto-consenting fetch."""
+    _save_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def open(cls, paths: AppPaths, secret_backend: str = "auto") -> "AppContext":
+        paths.ensure()
+        return cls(paths, load_settings(paths), SecretStore(paths.config_dir, secret_backend))
+
+    def save(self) -> None:
+        with self._save_lock:
+            save_settings(self.settings, self.paths)
+
+    # ---- derived preferences ------------------------------------------
+    def quality_prefs(self) -> QualityPrefs:
+        d = self.settings.downloads
+        return QualityPrefs(order=list(d.quality_order), min_bitrate=d.min_bitrate, lossless_only=d.lossless_only)
+
+    @property
+    def library_dir(self) -> Path | None:
+        value = self.settings.downloads.library_dir
+        return Path(value).expanduser() if value else None
+
+    # ---- service clients ----------------------------------------------
+    def spotify_configured(self) -> bool:
+        return bool(self.settings.spotify.client_id)
+
+    def plex_configured(self) -> bool:
+        return bool(self.settings.plex.url and self.secrets.get("plex_token"))
+
+    def slskd_configured(self) -> bool:
+        s = self.settings.slskd
+        if not s.url:
+            return False
+        if s.auth_mode == "password":
+            return bool(s.username and self.secrets.get("slskd_password"))
+        return bool(self.secrets.get("slskd_api_key"))
+
+    def spotify_auth(self):
+        return build_spotify_auth(self.settings.spotify, self.secrets.get("spotify_client_secret"),
+                                  self.secrets.get("spotify_refresh_token"), self._store_spotify_tokens)
+
+    def _store_spotify_tokens(self, tokens: dict) -> None:
+        if tokens.get("refresh_token"):
+            self.secrets.set("spotify_refresh_token", tokens["refresh_token"])
+        if tokens.get("access_token"):
+            self.secrets.set("spotify_access_token", tokens["access_token"])
+
+    def spotify(self):
+        from soulsync.services.spotify import SpotifyClient
+
+        return SpotifyClient(auth=self.spotify_auth(), api_base=self.settings.spotify.api_base)
+
+    def plex(self):
+        return build_plex(self.settings.plex, self.secrets.get("plex_token"))
+
+    def slskd(self):
+        return build_slskd(self.settings.slskd, self.secrets.get("slskd_api_key"),
+                           self.secrets.get("slskd_password"))
+
+
+def build_spotify_auth(s: SpotifySettings, client_secret: str, refresh_token: str, on_tokens=None):
+    """A Spotify authorization manager from settings values (saved or still in a form)."""
+    from soulsync.services.spotify_auth import SpotifyAuth
+
+    return SpotifyAuth(client_id=s.client_id, client_secret=client_secret or None, redirect_uri=s.redirect_uri,
+                       accounts_base=s.accounts_base, refresh_token=refresh_token or None, on_tokens=on_tokens)
+
+
+def build_plex(p: PlexSettings, token: str):
+    from soulsync.services.plex import PlexClient
+
+    return PlexClient(p.url, token, verify_tls=p.verify_tls)
+
+
+def build_slskd(s: SlskdSettings, api_key: str, password: str):
+    from soulsync.services.slskd import SlskdClient
+
+    if s.auth_mode == "password":
+        return SlskdClient(s.url, username=s.username, password=password, url_base=s.url_base,
+                           verify_tls=s.verify_tls)
+    return SlskdClient(s.url, api_key=api_key, url_base=s.url_base, verify_tls=s.verify_tls)

@@ -1,0 +1,83 @@
+"""Logging: a rotating file in the log folder, console with ``--verbose``, secrets scrubbed.
+
+Every handler carries :class:`SecretScrubber`, which replaces registered
+secret values and well-known credential patterns (tokens in URLs and
+headers) with ``***`` before anything is written.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import threading
+from pathlib import Path
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+_PATTERNS = [
+    re.compile(r"(?i)(X-Plex-Token[=:]\s*)[^\s&'\"]+"),
+    re.compile(r"(?i)(X-API-Key[=:'\"\s]+)[^\s&'\",}]+"),
+    re.compile(r"(?i)(Bearer\s+)[A-Za-z0-9._\-~+/=]+"),
+    re.compile(r"(?i)((?:access|refresh)_token['\"]?\s*[=:]\s*['\"]?)[^\s&'\",}]+"),
+    re.compile(r"(?i)((?:client_secret|password|code_verifier)['\"]?\s*[=:]\s*['\"]?)[^\s&'\",}]+"),
+]
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret value so that it is scrubbed from every log line."""
+    if value and len(value) >= 4:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every known secret and credential pattern replaced by ``***``."""
+    with _secrets_lock:
+        values = sorted(_secrets, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, "***")
+    for pattern in _PATTERNS:
+        text = pattern.sub(r"\1***", text)
+    return text
+
+
+class SecretScrubber(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg = scrub(message)
+        record.args = None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        return True
+
+
+FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
+
+
+def setup_logging(log_dir: Path, verbose: bool = False) -> Path:
+    """Log to ``log_dir/soulsync.log`` (rotating, 5 x 2 MB); to stderr too with ``verbose``."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / "soulsync.log"
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_soulsync", False):
+            root.removeHandler(handler)
+            handler.close()
+    file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=5,
+                                                        encoding="utf-8")
+    handlers: list[logging.Handler] = [file_handler]
+    if verbose:
+        handlers.append(logging.StreamHandler())
+    for handler in handlers:
+        handler._soulsync = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(SecretScrubber())
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("urllib3", "plexapi", "spotipy", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    return log_file

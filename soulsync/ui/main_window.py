@@ -1,0 +1,157 @@
+"""The main window: sidebar navigation, page stack, player bar and status bar."""
+from __future__ import annotations
+
+import logging
+
+from PyQt6.QtCore import QByteArray, Qt, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtWidgets import (
+    QButtonGroup, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QStackedWidget,
+    QVBoxLayout, QWidget,
+)
+
+from soulsync.context import AppContext
+from soulsync.ui.pages.artists import ArtistsPage
+from soulsync.ui.pages.base import Page
+from soulsync.ui.pages.dashboard import DashboardPage
+from soulsync.ui.pages.downloads import DownloadsPage
+from soulsync.ui.pages.settings import SettingsPage
+from soulsync.ui.pages.sync import SyncPage
+from soulsync.ui.service_monitor import SERVICES, ServiceMonitor
+from soulsync.ui.theme import app_icon
+from soulsync.ui.widgets.player_bar import PlayerBar
+from soulsync.ui.widgets.status_indicator import StatusIndicator
+
+log = logging.getLogger(__name__)
+
+NAV = (
+    ("dashboard", "Dashboard", DashboardPage),
+    ("downloads", "Downloads", DownloadsPage),
+    ("sync", "Sync", SyncPage),
+    ("artists", "Artists", ArtistsPage),
+    ("settings", "Settings", SettingsPage),
+)
+
+
+class MainWindow(QMainWindow):
+    page_changed = pyqtSignal(str)
+
+    def __init__(self, context: AppContext, check_services: bool = True) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle("SoulSync" + (" — demo mode" if context.settings.demo else ""))
+        self.setWindowIcon(app_icon())
+        self.setMinimumSize(1000, 640)
+
+        self.monitor = ServiceMonitor(context, parent=self)
+        self.pages: dict[str, Page] = {}
+        self.nav_buttons: dict[str, QPushButton] = {}
+
+        central = QWidget()
+        root = QVBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        row = QHBoxLayout()
+        row.setSpacing(0)
+        root.addLayout(row, 1)
+
+        sidebar = QFrame()
+        sidebar.setObjectName("Sidebar")
+        sidebar.setFixedWidth(200)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(0, 0, 0, 12)
+        side.setSpacing(0)
+        title = QLabel("SoulSync")
+        title.setObjectName("AppTitle")
+        side.addWidget(title)
+        self.stack = QStackedWidget()
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        for index, (page_id, label, cls) in enumerate(NAV):
+            page = cls(context, self)
+            page.main_window = self  # pages may navigate or reach the player
+            self.pages[page_id] = page
+            self.stack.addWidget(page)
+            button = QPushButton(label)
+            button.setObjectName(f"nav_{page_id}")
+            button.setCheckable(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.setToolTip(f"{label} (Ctrl+{index + 1})")
+            button.clicked.connect(lambda _=False, p=page_id: self.show_page(p))
+            group.addButton(button)
+            side.addWidget(button)
+            self.nav_buttons[page_id] = button
+            QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda p=page_id: self.show_page(p))
+        side.addStretch(1)
+        if context.settings.demo:
+            demo = QLabel("Demo mode: simulated\nSpotify, Plex and slskd")
+            demo.setProperty("muted", True)
+            demo.setContentsMargins(16, 0, 8, 0)
+            side.addWidget(demo)
+        row.addWidget(sidebar)
+        row.addWidget(self.stack, 1)
+
+        self.player_bar = PlayerBar(context, self)
+        root.addWidget(self.player_bar)
+        self.setCentralWidget(central)
+
+        self.indicators: dict[str, StatusIndicator] = {}
+        bar = self.statusBar()
+        for service in SERVICES:
+            indicator = StatusIndicator(service)
+            self.indicators[service] = indicator
+            bar.addPermanentWidget(indicator)
+        self.monitor.status_changed.connect(self._on_status)
+
+        self._restore()
+        if check_services:
+            self.monitor.start()
+
+    # ---- navigation -----------------------------------------------------
+    @property
+    def current_page_id(self) -> str:
+        widget = self.stack.currentWidget()
+        return widget.page_id if isinstance(widget, Page) else ""
+
+    def show_page(self, page_id: str) -> Page:
+        page = self.pages.get(page_id) or self.pages["dashboard"]
+        self.stack.setCurrentWidget(page)
+        self.nav_buttons[page.page_id].setChecked(True)
+        self.context.settings.ui.last_page = page.page_id
+        page.on_shown()
+        self.page_changed.emit(page.page_id)
+        return page
+
+    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
+        """A message in the status bar (errors from any page go here too)."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _on_status(self, service: str, state: str, message: str, when: float) -> None:
+        self.indicators[service].set_state(state, message, when)
+
+    # ---- persistence ------------------------------------------------------
+    def _restore(self) -> None:
+        ui = self.context.settings.ui
+        restored = False
+        if ui.geometry:
+            try:
+                restored = self.restoreGeometry(QByteArray.fromBase64(ui.geometry.encode("ascii")))
+            except (ValueError, UnicodeEncodeError):
+                restored = False
+        if not restored:
+            self.resize(1280, 800)
+        self.show_page(ui.last_page if ui.last_page in self.pages else "dashboard")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.monitor.stop()
+        self.context.settings.ui.geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        for page in self.pages.values():
+            closer = getattr(page, "shutdown", None)
+            if closer:
+                closer()
+        self.player_bar.shutdown()
+        try:
+            self.context.save()
+        except OSError as exc:
+            log.error("Could not save settings: %s", exc)
+        super().closeEvent(event)

@@ -1,0 +1,43 @@
+"""Common frame of every page: a title row and a body layout."""
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from soulsync.context import AppContext
+
+
+class Page(QWidget):
+    """A page of the main window. Subclasses fill ``self.body`` and may override :meth:`on_shown`."""
+
+    page_id = "page"
+    title = "Page"
+    subtitle = ""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setObjectName(f"page_{self.page_id}")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(28, 22, 28, 18)
+        outer.setSpacing(14)
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        heading = QLabel(self.title)
+        heading.setObjectName("PageTitle")
+        titles.addWidget(heading)
+        if self.subtitle:
+            sub = QLabel(self.subtitle)
+            sub.setObjectName("PageSubtitle")
+            titles.addWidget(sub)
+        header.addLayout(titles)
+        header.addStretch(1)
+        self.header_actions = QHBoxLayout()
+        header.addLayout(self.header_actions)
+        outer.addLayout(header)
+        self.body = QVBoxLayout()
+        self.body.setSpacing(12)
+        outer.addLayout(self.body, 1)
+
+    def on_shown(self) -> None:
+        """Called each time the page becomes the visible one."""

@@ -1,0 +1,482 @@
+"""Settings: credentials and addresses of Spotify, Plex and slskd, each with a connection
+test, and the download preferences."""
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+    QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from soulsync.config import Settings
+from soulsync.context import AppContext, build_plex, build_slskd, build_spotify_auth
+from soulsync.core.quality import TIER_LABELS
+from soulsync.services import checks
+from soulsync.ui.pages.base import Page
+from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
+from soulsync.ui.workers import run_task
+
+log = logging.getLogger(__name__)
+
+
+def _secret_edit(placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+class ResultLabel(QLabel):
+    """The outcome of a connection test, coloured by state."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state = ""
+
+    def show_state(self, state: str, text: str) -> None:
+        self.state = state
+        color = {"ok": ACCENT, "error": ERROR, "busy": WARN}.get(state, MUTED)
+        self.setStyleSheet(f"color: {color}; background: transparent;")
+        self.setText(text)
+
+
+class SettingsPage(Page):
+    page_id = "settings"
+    title = "Settings"
+    subtitle = "Connections to Spotify, Plex and slskd, and how downloads are chosen and filed"
+
+    settings_saved = pyqtSignal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._tasks: dict[str, object] = {}
+
+        self.save_button = QPushButton("Save changes")
+        self.save_button.setObjectName("settings_save")
+        self.save_button.setProperty("primary", True)
+        self.save_button.clicked.connect(self.save)
+        self.revert_button = QPushButton("Revert")
+        self.revert_button.clicked.connect(self.load_from_context)
+        self.saved_label = QLabel("")
+        self.saved_label.setProperty("muted", True)
+        self.header_actions.addWidget(self.saved_label)
+        self.header_actions.addWidget(self.revert_button)
+        self.header_actions.addWidget(self.save_button)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        inner = QWidget()
+        grid = QGridLayout(inner)
+        grid.setContentsMargins(0, 0, 8, 0)
+        grid.setHorizontalSpacing(16)
+        grid.addWidget(self._build_spotify(), 0, 0)
+        grid.addWidget(self._build_plex(), 1, 0)
+        grid.addWidget(self._build_slskd(), 2, 0)
+        grid.addWidget(self._build_downloads(), 0, 1, 3, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(3, 1)
+        scroll.setWidget(inner)
+        self.body.addWidget(scroll, 1)
+        self.load_from_context()
+
+    # ---- sections ---------------------------------------------------------
+    def _test_row(self, service: str) -> tuple[QHBoxLayout, QPushButton, ResultLabel]:
+        row = QHBoxLayout()
+        button = QPushButton("Test connection")
+        button.setObjectName(f"test_{service.lower()}")
+        result = ResultLabel()
+        result.setObjectName(f"result_{service.lower()}")
+        row.addWidget(button)
+        row.addWidget(result, 1)
+        return row, button, result
+
+    def _build_spotify(self) -> QGroupBox:
+        box = QGroupBox("Spotify")
+        form = QFormLayout(box)
+        self.sp_client_id = QLineEdit()
+        self.sp_client_id.setPlaceholderText("from developer.spotify.com → your app")
+        self.sp_client_secret = _secret_edit("optional with PKCE; stored in the keyring")
+        self.sp_redirect = QLineEdit()
+        self.sp_account = QLabel("")
+        self.sp_account.setProperty("muted", True)
+        form.addRow("Client ID", self.sp_client_id)
+        form.addRow("Client secret", self.sp_client_secret)
+        form.addRow("Redirect URI", self.sp_redirect)
+        form.addRow("Account", self.sp_account)
+        row, self.sp_test, self.sp_result = self._test_row("Spotify")
+        self.sp_connect = QPushButton("Connect…")
+        self.sp_connect.setObjectName("spotify_connect")
+        self.sp_connect.setProperty("primary", True)
+        row.insertWidget(0, self.sp_connect)
+        form.addRow(row)
+        self.sp_connect.clicked.connect(self.connect_spotify)
+        self.sp_test.clicked.connect(self.test_spotify)
+        return box
+
+    def _build_plex(self) -> QGroupBox:
+        box = QGroupBox("Plex")
+        form = QFormLayout(box)
+        self.plex_url = QLineEdit()
+        self.plex_url.setPlaceholderText("http://192.168.1.10:32400")
+        self.plex_token = _secret_edit("X-Plex-Token; stored in the keyring")
+        self.plex_verify = QCheckBox("Check the server's TLS certificate")
+        self.plex_section = QComboBox()
+        self.plex_section.setObjectName("plex_section")
+        self.plex_section.setEditable(True)
+        self.plex_section.setToolTip("Filled from the server by Test connection")
+        form.addRow("Server URL", self.plex_url)
+        form.addRow("Token", self.plex_token)
+        form.addRow("", self.plex_verify)
+        form.addRow("Music library", self.plex_section)
+        row, self.plex_test, self.plex_result = self._test_row("Plex")
+        form.addRow(row)
+        self.plex_test.clicked.connect(self.test_plex)
+        return box
+
+    def _build_slskd(self) -> QGroupBox:
+        box = QGroupBox("slskd (Soulseek)")
+        form = QFormLayout(box)
+        self.sl_url = QLineEdit()
+        self.sl_url.setPlaceholderText("http://localhost:5030")
+        self.sl_url_base = QLineEdit()
+        self.sl_url_base.setPlaceholderText("only behind a reverse proxy, e.g. /slskd")
+        self.sl_auth = QComboBox()
+        self.sl_auth.addItem("API key", "api_key")
+        self.sl_auth.addItem("Username and password", "password")
+        self.sl_api_key = _secret_edit("web.authentication.api_keys; stored in the keyring")
+        self.sl_username = QLineEdit()
+        self.sl_password = _secret_edit("stored in the keyring")
+        self.sl_verify = QCheckBox("Check the server's TLS certificate")
+        form.addRow("URL", self.sl_url)
+        form.addRow("URL base", self.sl_url_base)
+        form.addRow("Sign in with", self.sl_auth)
+        form.addRow("API key", self.sl_api_key)
+        form.addRow("Username", self.sl_username)
+        form.addRow("Password", self.sl_password)
+        form.addRow("", self.sl_verify)
+        self._sl_form = form
+        self.sl_auth.currentIndexChanged.connect(self._update_slskd_auth)
+        row, self.sl_test, self.sl_result = self._test_row("slskd")
+        form.addRow(row)
+        self.sl_test.clicked.connect(self.test_slskd)
+        return box
+
+    def _update_slskd_auth(self) -> None:
+        by_key = self.sl_auth.currentData() == "api_key"
+        self._sl_form.setRowVisible(self.sl_api_key, by_key)
+        self._sl_form.setRowVisible(self.sl_username, not by_key)
+        self._sl_form.setRowVisible(self.sl_password, not by_key)
+
+    def _folder_row(self, edit: QLineEdit, title: str) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self._browse(edit, title))
+        row.addWidget(browse)
+        return row
+
+    def _browse(self, edit: QLineEdit, title: str) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, title, edit.text() or str(Path.home()))
+        if chosen:
+            edit.setText(chosen)
+
+    def _build_downloads(self) -> QGroupBox:
+        box = QGroupBox("Downloads")
+        form = QFormLayout(box)
+        self.quality_list = QListWidget()
+        self.quality_list.setObjectName("quality_order")
+        self.quality_list.setDragDropMode(QListWidget.DragDropMode.InternalMove)
+        self.quality_list.setToolTip("Drag to reorder; untick what you never want")
+        self.quality_list.setMaximumHeight(200)
+        form.addRow("Quality order", self.quality_list)
+        self.min_bitrate = QSpinBox()
+        self.min_bitrate.setRange(0, 2000)
+        self.min_bitrate.setSuffix(" kbps")
+        self.lossless_only = QCheckBox("Lossless only")
+        form.addRow("Minimum bitrate", self.min_bitrate)
+        form.addRow("", self.lossless_only)
+        self.download_dir = QLineEdit()
+        self.download_dir.setPlaceholderText("slskd's downloads folder as seen from here (empty: ask slskd)")
+        self.library_dir = QLineEdit()
+        self.library_dir.setPlaceholderText("where tagged files are filed (your Plex music folder)")
+        form.addRow("Download folder", self._folder_row(self.download_dir, "slskd downloads folder"))
+        form.addRow("Library folder", self._folder_row(self.library_dir, "Music library folder"))
+        self.album_template = QLineEdit()
+        self.single_template = QLineEdit()
+        self.template_hint = QLabel("Fields: {albumartist} {artist} {album} {year} {disc_prefix} {disc} "
+                                    "{track:02} {title} {ext}")
+        self.template_hint.setProperty("muted", True)
+        self.template_hint.setWordWrap(True)
+        form.addRow("Album files", self.album_template)
+        form.addRow("Single files", self.single_template)
+        form.addRow("", self.template_hint)
+        self.clash_policy = QComboBox()
+        self.clash_policy.addItem("Keep the better file", "keep_better")
+        self.clash_policy.addItem("Keep both (numbered name)", "number")
+        form.addRow("Existing file", self.clash_policy)
+        self.concurrent = QSpinBox()
+        self.concurrent.setRange(1, 20)
+        self.stall = QSpinBox()
+        self.stall.setRange(10, 3600)
+        self.stall.setSuffix(" s")
+        self.attempts = QSpinBox()
+        self.attempts.setRange(1, 20)
+        form.addRow("Concurrent downloads", self.concurrent)
+        form.addRow("Give up on a stalled transfer after", self.stall)
+        form.addRow("Candidates to try per track", self.attempts)
+        self.form_error = QLabel("")
+        self.form_error.setObjectName("settings_error")
+        self.form_error.setStyleSheet(f"color: {ERROR}; background: transparent;")
+        self.form_error.setWordWrap(True)
+        form.addRow(self.form_error)
+        return box
+
+    # ---- form <-> settings ------------------------------------------------
+    def load_from_context(self) -> None:
+        s = self.context.settings
+        secrets = self.context.secrets
+        self.sp_client_id.setText(s.spotify.client_id)
+        self.sp_client_secret.setText(secrets.get("spotify_client_secret"))
+        self.sp_redirect.setText(s.spotify.redirect_uri)
+        connected = bool(secrets.get("spotify_refresh_token"))
+        self.sp_account.setText(s.spotify.user or ("connected" if connected else "not connected"))
+        self.plex_url.setText(s.plex.url)
+        self.plex_token.setText(secrets.get("plex_token"))
+        self.plex_verify.setChecked(s.plex.verify_tls)
+        self.plex_section.clear()
+        if s.plex.music_section:
+            self.plex_section.addItem(s.plex.music_section)
+        self.sl_url.setText(s.slskd.url)
+        self.sl_url_base.setText(s.slskd.url_base)
+        self.sl_auth.setCurrentIndex(max(0, self.sl_auth.findData(s.slskd.auth_mode)))
+        self.sl_api_key.setText(secrets.get("slskd_api_key"))
+        self.sl_username.setText(s.slskd.username)
+        self.sl_password.setText(secrets.get("slskd_password"))
+        self.sl_verify.setChecked(s.slskd.verify_tls)
+        self._update_slskd_auth()
+        d = s.downloads
+        self.quality_list.clear()
+        ordered = list(d.quality_order) + [t for t in TIER_LABELS if t not in d.quality_order]
+        for tier in ordered:
+            if tier not in TIER_LABELS:
+                continue
+            item = QListWidgetItem(TIER_LABELS[tier])
+            item.setData(Qt.ItemDataRole.UserRole, tier)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsDragEnabled)
+            item.setCheckState(Qt.CheckState.Checked if tier in d.quality_order else Qt.CheckState.Unchecked)
+            self.quality_list.addItem(item)
+        self.min_bitrate.setValue(d.min_bitrate)
+        self.lossless_only.setChecked(d.lossless_only)
+        self.download_dir.setText(d.download_dir)
+        self.library_dir.setText(d.library_dir)
+        self.album_template.setText(d.album_template)
+        self.single_template.setText(d.single_template)
+        self.clash_policy.setCurrentIndex(max(0, self.clash_policy.findData(d.clash_policy)))
+        self.concurrent.setValue(d.concurrent_downloads)
+        self.stall.setValue(int(d.stall_timeout_s))
+        self.attempts.setValue(d.max_attempts)
+        self.form_error.setText("")
+        self.saved_label.setText("")
+
+    def form_settings(self) -> Settings:
+        """A copy of the saved settings with the form's values applied (secrets excluded)."""
+        s = copy.deepcopy(self.context.settings)
+        s.spotify.client_id = self.sp_client_id.text().strip()
+        s.spotify.redirect_uri = self.sp_redirect.text().strip() or s.spotify.redirect_uri
+        s.plex.url = self.plex_url.text().strip().rstrip("/")
+        s.plex.verify_tls = self.plex_verify.isChecked()
+        s.plex.music_section = self.plex_section.currentText().strip()
+        s.slskd.url = self.sl_url.text().strip().rstrip("/")
+        s.slskd.url_base = self.sl_url_base.text().strip()
+        s.slskd.auth_mode = self.sl_auth.currentData()
+        s.slskd.username = self.sl_username.text().strip()
+        s.slskd.verify_tls = self.sl_verify.isChecked()
+        d = s.downloads
+        d.quality_order = [
+            self.quality_list.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.quality_list.count())
+            if self.quality_list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+        d.min_bitrate = self.min_bitrate.value()
+        d.lossless_only = self.lossless_only.isChecked()
+        d.download_dir = self.download_dir.text().strip()
+        d.library_dir = self.library_dir.text().strip()
+        d.album_template = self.album_template.text().strip()
+        d.single_template = self.single_template.text().strip()
+        d.clash_policy = self.clash_policy.currentData()
+        d.concurrent_downloads = self.concurrent.value()
+        d.stall_timeout_s = float(self.stall.value())
+        d.max_attempts = self.attempts.value()
+        return s
+
+    def validate(self, s: Settings) -> str:
+        """An error sentence for an invalid form, or ''."""
+        from soulsync.core.organize import validate_template
+
+        if not s.downloads.quality_order:
+            return "Tick at least one quality in the quality order."
+        for label, template in (("Album files", s.downloads.album_template),
+                                ("Single files", s.downloads.single_template)):
+            try:
+                validate_template(template)
+            except ValueError as exc:
+                return f"{label} template: {exc}"
+        for label, url in (("Plex server URL", s.plex.url), ("slskd URL", s.slskd.url)):
+            if url and not url.lower().startswith(("http://", "https://")):
+                return f"{label} must start with http:// or https://"
+        return ""
+
+    def save(self) -> bool:
+        s = self.form_settings()
+        problem = self.validate(s)
+        self.form_error.setText(problem)
+        if problem:
+            self.saved_label.setText("")
+            return False
+        secrets = self.context.secrets
+        secrets.set("spotify_client_secret", self.sp_client_secret.text().strip())
+        secrets.set("plex_token", self.plex_token.text().strip())
+        secrets.set("slskd_api_key", self.sl_api_key.text().strip())
+        secrets.set("slskd_password", self.sl_password.text())
+        self.context.settings = s
+        try:
+            self.context.save()
+        except OSError as exc:
+            self.form_error.setText(f"Could not save the settings file: {exc}")
+            return False
+        self.saved_label.setText("Saved")
+        self.settings_saved.emit()
+        window = getattr(self, "main_window", None)
+        if window is not None:
+            window.show_message("Settings saved")
+            window.monitor.check_all()
+        return True
+
+    # ---- connection tests -------------------------------------------------
+    def _run_check(self, key: str, button: QPushButton, label: ResultLabel, probe) -> None:
+        if key in self._tasks:
+            return
+        button.setEnabled(False)
+        label.show_state("busy", "Testing…")
+
+        def done(result: checks.CheckResult) -> None:
+            label.show_state("ok" if result.ok else "error", result.summary)
+            if key == "plex" and result.ok:
+                self._fill_sections(result.details.get("music_sections", []))
+
+        def failed(exc: Exception) -> None:
+            label.show_state("error", checks.describe_error(exc, label.objectName().split("_")[1])[1])
+
+        def finished() -> None:
+            self._tasks.pop(key, None)
+            button.setEnabled(True)
+
+        self._tasks[key] = run_task(lambda ctx: probe(), owner=self, on_result=done, on_error=failed,
+                                    on_finished=finished)
+
+    def _fill_sections(self, sections: list[str]) -> None:
+        current = self.plex_section.currentText()
+        self.plex_section.clear()
+        self.plex_section.addItems(sections)
+        if current in sections:
+            self.plex_section.setCurrentText(current)
+
+    def test_spotify(self) -> None:
+        s = self.form_settings().spotify
+        secret = self.sp_client_secret.text().strip()
+        refresh = self.context.secrets.get("spotify_refresh_token")
+        if not s.client_id:
+            self.sp_result.show_state("error", "Enter the client ID of your Spotify app first.")
+            return
+        if not refresh:
+            self.sp_result.show_state("error", "Not connected yet: press Connect… to sign in to Spotify.")
+            return
+        api_base = s.api_base
+        store = self.context._store_spotify_tokens
+
+        def probe() -> checks.CheckResult:
+            from soulsync.services.spotify import SpotifyClient
+
+            auth = build_spotify_auth(s, secret, refresh, store)
+            return checks.check_spotify(SpotifyClient(auth=auth, api_base=api_base))
+
+        self._run_check("spotify", self.sp_test, self.sp_result, probe)
+
+    def connect_spotify(self) -> None:
+        """Authorization code with PKCE: opens the browser, waits for the redirect on 127.0.0.1."""
+        s = self.form_settings().spotify
+        if not s.client_id:
+            self.sp_result.show_state("error", "Enter the client ID of your Spotify app first.")
+            return
+        if "spotify_connect" in self._tasks:
+            self._tasks["spotify_connect"].cancel()
+            return
+        secret = self.sp_client_secret.text().strip()
+        opener = self.context.open_browser
+        self.sp_connect.setText("Cancel")
+        self.sp_result.show_state("busy", "Waiting for you to approve SoulSync in the browser…")
+
+        def work(ctx):
+            from soulsync.services.spotify import SpotifyClient
+
+            captured: dict = {}
+            auth = build_spotify_auth(s, secret, "", captured.update)
+            auth.authorize(open_browser=opener, cancelled=lambda: ctx.cancelled, timeout=300)
+            user = SpotifyClient(auth=auth, api_base=s.api_base).current_user()
+            return captured, user
+
+        def done(value) -> None:
+            tokens, user = value
+            self.context._store_spotify_tokens(tokens)
+            self.context.secrets.set("spotify_client_secret", secret)
+            name = user.get("display_name") or user.get("id") or ""
+            self.context.settings.spotify.client_id = s.client_id
+            self.context.settings.spotify.redirect_uri = s.redirect_uri
+            self.context.settings.spotify.user = name
+            self.context.save()
+            self.sp_account.setText(name)
+            self.sp_result.show_state("ok", f"Connected as {name}")
+            window = getattr(self, "main_window", None)
+            if window is not None:
+                window.monitor.check("Spotify")
+
+        def failed(exc: Exception) -> None:
+            self.sp_result.show_state("error", checks.describe_error(exc, "Spotify")[1])
+
+        def finished() -> None:
+            self._tasks.pop("spotify_connect", None)
+            self.sp_connect.setText("Connect…")
+            if self.sp_result.state == "busy":
+                self.sp_result.show_state("", "Cancelled")
+
+        self._tasks["spotify_connect"] = run_task(work, owner=self, on_result=done, on_error=failed,
+                                                  on_finished=finished)
+
+    def test_plex(self) -> None:
+        s = self.form_settings().plex
+        token = self.plex_token.text().strip()
+        if not s.url:
+            self.plex_result.show_state("error", "Enter the Plex server URL first.")
+            return
+        self._run_check("plex", self.plex_test, self.plex_result, lambda: checks.check_plex(build_plex(s, token)))
+
+    def test_slskd(self) -> None:
+        s = self.form_settings().slskd
+        key, password = self.sl_api_key.text().strip(), self.sl_password.text()
+        if not s.url:
+            self.sl_result.show_state("error", "Enter the slskd URL first.")
+            return
+        self._run_check("slskd", self.sl_test, self.sl_result,
+                        lambda: checks.check_slskd(build_slskd(s, key, password)))
+
+    def shutdown(self) -> None:
+        for handle in list(self._tasks.values()):
+            handle.cancel()

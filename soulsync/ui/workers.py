@@ -1,0 +1,160 @@
+"""Run work off the GUI thread, the same way everywhere.
+
+``run_task(fn, *args, owner=widget, on_result=..., on_error=...)`` wraps ``fn``
+in a :class:`QRunnable` on the shared :class:`QThreadPool`. ``fn`` receives a
+:class:`TaskContext` as its first argument for progress reports and
+cooperative cancellation. Results come back through ``pyqtSignal`` to the GUI
+thread. When ``owner`` (a QObject) has been deleted by the time a signal
+arrives, the callback is skipped quietly, so a page that was closed never
+sees "wrapped C/C++ object has been deleted".
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from typing import Any, Callable
+
+from PyQt6 import sip
+from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """Raised inside a task by :meth:`TaskContext.check` once cancellation was asked for."""
+
+
+class TaskContext:
+    """Handed to every task: progress reporting and cancellation."""
+
+    def __init__(self, signals: "TaskSignals") -> None:
+        self._signals = signals
+        self._cancel = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if the task was cancelled."""
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    def progress(self, value: Any) -> None:
+        """Report progress (any object: a fraction, a (done, total) tuple, a message...)."""
+        if not self._cancel.is_set():
+            self._signals.progress.emit(value)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; returns True (early) if cancelled meanwhile."""
+        return self._cancel.wait(seconds)
+
+
+class TaskSignals(QObject):
+    result = pyqtSignal(object)
+    error = pyqtSignal(object)
+    progress = pyqtSignal(object)
+    finished = pyqtSignal()
+
+
+_live: set["TaskHandle"] = set()
+"""Keeps handles (and their signal objects) alive until their task finishes."""
+
+
+class TaskHandle:
+    """What :func:`run_task` returns: cancel it, or ask whether it is done."""
+
+    def __init__(self, signals: TaskSignals, ctx: TaskContext, name: str) -> None:
+        self.signals = signals
+        self.context = ctx
+        self.name = name
+        self.done = False
+
+    def cancel(self) -> None:
+        self.context.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.context.cancelled
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, ctx: TaskContext, signals: TaskSignals) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._ctx, self._signals = ctx, signals
+
+    def run(self) -> None:
+        try:
+            value = self._fn(self._ctx, *self._args, **self._kwargs)
+        except Cancelled:
+            pass
+        except Exception as exc:  # delivered to on_error; logged with its traceback
+            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            log.debug("task %s failed: %s", getattr(self._fn, "__name__", self._fn), exc, exc_info=True)
+            if not self._ctx.cancelled:
+                self._signals.error.emit(exc)
+        else:
+            if not self._ctx.cancelled:
+                self._signals.result.emit(value)
+        finally:
+            self._signals.finished.emit()
+
+
+def _guarded(owner: QObject | None, callback: Callable | None) -> Callable[..., None]:
+    def deliver(*args: Any) -> None:
+        if callback is None:
+            return
+        if owner is not None and sip.isdeleted(owner):
+            return
+        callback(*args)
+    return deliver
+
+
+def run_task(
+    fn: Callable[..., Any],
+    *args: Any,
+    owner: QObject | None = None,
+    on_result: Callable[[Any], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+    on_finished: Callable[[], None] | None = None,
+    pool: QThreadPool | None = None,
+    **kwargs: Any,
+) -> TaskHandle:
+    """Run ``fn(ctx, *args, **kwargs)`` on the thread pool; callbacks run on the GUI thread.
+
+    Must be called from the GUI thread. Errors raised by ``fn`` go to
+    ``on_error`` (or the log, when there is none); a cancelled task delivers
+    neither result nor error, only ``on_finished``.
+    """
+    signals = TaskSignals()
+    ctx = TaskContext(signals)
+    handle = TaskHandle(signals, ctx, getattr(fn, "__name__", "task"))
+    signals.result.connect(_guarded(owner, on_result))
+    signals.error.connect(_guarded(owner, on_error or _log_error))
+    signals.progress.connect(_guarded(owner, on_progress))
+
+    def finished() -> None:
+        handle.done = True
+        _live.discard(handle)
+        _guarded(owner, on_finished)()
+
+    signals.finished.connect(finished)
+    _live.add(handle)
+    (pool or QThreadPool.globalInstance()).start(_Runnable(fn, args, kwargs, ctx, signals))
+    return handle
+
+
+def _log_error(exc: Exception) -> None:
+    log.error("Background task failed: %s", exc)
+
+
+def active_tasks() -> int:
+    """How many tasks started with :func:`run_task` have not finished yet."""
+    return len(_live)

@@ -1,0 +1,96 @@
+"""Suite-wide fixtures: offscreen Qt, isolated app folders, and the main-thread network guard."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+# A 1920x1080 offscreen screen (the default 800x600 would clamp the window's size).
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen_screen.json')}"
+os.environ.setdefault("SOULSYNC_TESTING", "1")
+
+
+class MainThreadNetworkGuard:
+    """Records every socket connect made from the main (GUI) thread while armed."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+        self.armed = False
+        self._original = socket.socket.connect
+        self._original_ex = socket.socket.connect_ex
+
+    def _check(self, address: object) -> None:
+        if self.armed and threading.current_thread() is threading.main_thread():
+            stack = "".join(traceback.format_stack(limit=14)[:-2])
+            self.violations.append(f"socket connect to {address!r} from the GUI thread:\n{stack}")
+
+    def install(self) -> None:
+        guard = self
+
+        def connect(sock: socket.socket, address: object) -> None:
+            guard._check(address)
+            return guard._original(sock, address)
+
+        def connect_ex(sock: socket.socket, address: object) -> int:
+            guard._check(address)
+            return guard._original_ex(sock, address)
+
+        socket.socket.connect = connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        socket.socket.connect = self._original  # type: ignore[method-assign]
+        socket.socket.connect_ex = self._original_ex  # type: ignore[method-assign]
+
+    @contextmanager
+    def allowed(self):
+        """Test code itself (not the app) may talk to a simulation from the main thread here."""
+        was, self.armed = self.armed, False
+        try:
+            yield
+        finally:
+            self.armed = was
+
+
+@pytest.fixture
+def gui_network_guard(request):
+    """Armed for every test that uses ``qtbot``: fails the test if the app connects a socket
+    from the GUI thread. Use ``gui_network_guard.allowed()`` around test-side setup calls."""
+    guard = MainThreadNetworkGuard()
+    guard.install()
+    guard.armed = True
+    yield guard
+    guard.armed = False
+    guard.uninstall()
+    if guard.violations:
+        pytest.fail("The GUI thread made network calls:\n\n" + "\n\n".join(guard.violations), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _arm_guard_for_gui_tests(request):
+    if "qtbot" in request.fixturenames:
+        request.getfixturevalue("gui_network_guard")
+    yield
+
+
+@pytest.fixture
+def app_paths(tmp_path: Path):
+    """App folders under a temp dir: tests never touch the user's real config."""
+    from soulsync.config import AppPaths
+
+    paths = AppPaths.under(tmp_path / "soulsync")
+    paths.ensure()
+    return paths
+
+
+@pytest.fixture
+def app_context(app_paths):
+    from soulsync.context import AppContext
+
+    return AppContext.open(app_paths, secret_backend="file")

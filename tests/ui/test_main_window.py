@@ -1,0 +1,60 @@
+"""The main window: every page is reachable from the sidebar; geometry and last page persist."""
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import Qt
+
+from soulsync.ui.main_window import NAV, MainWindow
+
+
+@pytest.fixture
+def window(qtbot, app_context):
+    win = MainWindow(app_context, check_services=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def test_sidebar_reaches_every_page(qtbot, window):
+    for page_id, label, _cls in NAV:
+        button = window.nav_buttons[page_id]
+        assert button.text() == label
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        assert window.current_page_id == page_id
+        assert window.stack.currentWidget() is window.pages[page_id]
+        assert button.isChecked()
+
+
+def test_status_bar_has_an_indicator_per_service(window):
+    assert set(window.indicators) == {"Spotify", "Plex", "slskd"}
+    for indicator in window.indicators.values():
+        assert indicator.isVisible()
+
+
+def test_unconfigured_services_show_off_state(qtbot, app_context):
+    win = MainWindow(app_context, check_services=True)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: all(i.state == "off" for i in win.indicators.values()), timeout=3000)
+    assert "Not configured" in win.indicators["Plex"].toolTip()
+
+
+def test_last_page_and_geometry_are_remembered(qtbot, app_context):
+    from soulsync.config import load_settings
+
+    win = MainWindow(app_context, check_services=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.resize(1111, 777)
+    win.show_page("artists")
+    before = win.geometry()
+    win.close()
+    saved = load_settings(app_context.paths)
+    assert saved.ui.last_page == "artists"
+    assert saved.ui.geometry
+    app_context.settings = saved
+    again = MainWindow(app_context, check_services=False)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.current_page_id == "artists"
+    assert again.geometry().size() == before.size()

@@ -1,0 +1,117 @@
+"""Settings: atomic saves, migration, robustness; secrets kept out of the JSON and the logs."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+
+import pytest
+
+from soulsync.config import (
+    SCHEMA_VERSION, AppPaths, Settings, atomic_write_text, load_settings, migrate, save_settings,
+)
+from soulsync.logsetup import scrub, setup_logging
+from soulsync.secretstore import SecretStore
+
+
+def test_round_trip(app_paths):
+    s = Settings()
+    s.plex.url = "http://plex.local:32400"
+    s.downloads.quality_order = ["mp3_320", "flac"]
+    s.downloads.concurrent_downloads = 7
+    save_settings(s, app_paths)
+    again = load_settings(app_paths)
+    assert again == s
+    data = json.loads(app_paths.config_file.read_text())
+    assert data["schema_version"] == SCHEMA_VERSION
+
+
+def test_missing_file_gives_defaults(tmp_path):
+    assert load_settings(AppPaths.under(tmp_path)) == Settings()
+
+
+@pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", "null"])
+def test_broken_file_is_kept_aside(app_paths, content):
+    app_paths.config_file.write_text(content)
+    assert load_settings(app_paths) == Settings()
+    assert app_paths.config_file.with_suffix(".broken.json").exists()
+
+
+def test_wrong_types_and_unknown_keys_are_ignored(app_paths):
+    app_paths.config_file.write_text(json.dumps({
+        "schema_version": SCHEMA_VERSION, "plex": {"url": 5, "verify_tls": "yes", "bogus": 1},
+        "downloads": {"concurrent_downloads": "many", "min_bitrate": 256, "quality_order": [1, 2]},
+        "nonsense": {"a": 1},
+    }))
+    s = load_settings(app_paths)
+    assert s.plex.url == "" and s.plex.verify_tls is True
+    assert s.downloads.concurrent_downloads == Settings().downloads.concurrent_downloads
+    assert s.downloads.min_bitrate == 256
+    assert s.downloads.quality_order == Settings().downloads.quality_order
+
+
+def test_migration_from_v1(app_paths):
+    app_paths.config_file.write_text(json.dumps({"download_folder": "/dl", "library_folder": "/music"}))
+    s = load_settings(app_paths)
+    assert s.downloads.download_dir == "/dl"
+    assert s.downloads.library_dir == "/music"
+    assert migrate({"schema_version": 1})["schema_version"] == SCHEMA_VERSION
+
+
+def test_atomic_write_never_leaves_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "settings.json"
+    atomic_write_text(target, "original")
+
+    def exploding_fsync(fd):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "fsync", exploding_fsync)
+    with pytest.raises(OSError):
+        atomic_write_text(target, "new content that must not half-land")
+    assert target.read_text() == "original"
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+
+
+def test_secrets_never_in_config_json_and_file_is_private(app_context):
+    app_context.secrets.set("plex_token", "plex-secret-token-123")
+    app_context.secrets.set("slskd_api_key", "slskd-key-abcdef")
+    app_context.settings.plex.url = "http://x"
+    app_context.save()
+    text = app_context.paths.config_file.read_text()
+    assert "plex-secret-token-123" not in text and "slskd-key-abcdef" not in text
+    assert app_context.secrets.backend_name == "file"
+    mode = stat.S_IMODE(os.stat(app_context.secrets.file_path).st_mode)
+    assert mode == 0o600
+    fresh = SecretStore(app_context.paths.config_dir, "file")
+    assert fresh.get("plex_token") == "plex-secret-token-123"
+
+
+def test_unknown_secret_name_is_refused(app_context):
+    with pytest.raises(KeyError):
+        app_context.secrets.set("favourite_colour", "blue")
+
+
+def test_logs_scrub_registered_secrets_and_patterns(app_paths):
+    store = SecretStore(app_paths.config_dir, "file")
+    store.set("slskd_password", "hunter2-very-secret")
+    log_file = setup_logging(app_paths.log_dir)
+    logger = logging.getLogger("soulsync.test")
+    logger.info("login with hunter2-very-secret")
+    logger.info("GET http://plex/library?X-Plex-Token=abcdefgh1234")
+    logger.info("headers {'Authorization': 'Bearer eyJhbGciOi.payload.sig'}")
+    try:
+        raise RuntimeError("failed using hunter2-very-secret")
+    except RuntimeError:
+        logger.exception("boom")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = log_file.read_text()
+    assert "hunter2-very-secret" not in text
+    assert "abcdefgh1234" not in text
+    assert "eyJhbGciOi" not in text
+    assert text.count("***") >= 4
+
+
+def test_scrub_keeps_ordinary_text():
+    assert scrub("nothing secret here") == "nothing secret here"
