@@ -1,0 +1,512 @@
+"""SQLite persistence: download queue, library index, playlists, overrides, wishlist, activity.
+
+One :class:`Store` per database file, safe to share between threads: a single
+connection in WAL mode behind a lock, so there is one writer at a time and
+every statement sees a consistent database. Schema changes go through
+numbered migrations recorded in ``PRAGMA user_version``. Every multi-row
+change runs in one transaction, so a crash leaves either all or none of it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from soulsync.core.models import Playlist, Track
+
+_MIGRATIONS: list[str] = [
+    # 1: initial schema
+    """
+    CREATE TABLE queue (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        finished_at REAL,
+        state TEXT NOT NULL,
+        wanted TEXT,                -- JSON Track we want (None for a plain download)
+        username TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        slskd_id TEXT,
+        attempt INTEGER NOT NULL DEFAULT 1,
+        reason TEXT NOT NULL DEFAULT '',
+        bytes_done INTEGER NOT NULL DEFAULT 0,
+        percent REAL NOT NULL DEFAULT 0,
+        speed REAL NOT NULL DEFAULT 0,
+        place_in_queue INTEGER,
+        last_progress_at REAL,
+        local_path TEXT,
+        final_path TEXT,
+        source TEXT NOT NULL DEFAULT 'manual',
+        group_id TEXT,
+        candidates TEXT NOT NULL DEFAULT '[]',   -- JSON list of fallback candidates
+        tried TEXT NOT NULL DEFAULT '[]',        -- JSON list of [username, filename, why]
+        meta TEXT NOT NULL DEFAULT '{}'          -- JSON: matched metadata, album info, post-processing notes
+    );
+    CREATE INDEX queue_state ON queue(state);
+    CREATE UNIQUE INDEX queue_active_file ON queue(username, filename) WHERE finished_at IS NULL;
+
+    CREATE TABLE library_tracks (
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        title TEXT NOT NULL,
+        artists TEXT NOT NULL,
+        album TEXT NOT NULL DEFAULT '',
+        album_artist TEXT NOT NULL DEFAULT '',
+        duration_ms INTEGER,
+        track_number INTEGER,
+        disc_number INTEGER,
+        year INTEGER,
+        isrc TEXT,
+        path TEXT,
+        mtime REAL,
+        size INTEGER,
+        added_at REAL,
+        updated_at REAL,
+        PRIMARY KEY (source, key)
+    );
+    CREATE TABLE library_meta (
+        source TEXT PRIMARY KEY,
+        last_full REAL,
+        last_incremental REAL,
+        cursor REAL
+    );
+
+    CREATE TABLE playlists (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        owner TEXT NOT NULL DEFAULT '',
+        snapshot_id TEXT NOT NULL DEFAULT '',
+        track_count INTEGER NOT NULL DEFAULT 0,
+        image_url TEXT,
+        source TEXT NOT NULL DEFAULT 'spotify',
+        description TEXT NOT NULL DEFAULT '',
+        collaborative INTEGER NOT NULL DEFAULT 0,
+        position INTEGER NOT NULL DEFAULT 0,
+        fetched_snapshot TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE playlist_tracks (
+        playlist_id TEXT NOT NULL REFERENCES playlists(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        track TEXT NOT NULL,
+        PRIMARY KEY (playlist_id, position)
+    );
+
+    CREATE TABLE match_overrides (
+        wanted_key TEXT PRIMARY KEY,
+        library_key TEXT,           -- NULL: "not in library"
+        created_at REAL NOT NULL
+    );
+
+    CREATE TABLE wishlist (
+        wanted_key TEXT PRIMARY KEY,
+        track TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        playlist_id TEXT,
+        added_at REAL NOT NULL,
+        last_attempt REAL
+    );
+
+    CREATE TABLE activity (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX activity_ts ON activity(ts);
+    """,
+]
+
+ACTIVITY_LIMIT = 5000
+"""Activity rows kept; older ones are pruned so the database stays bounded."""
+
+
+def track_to_json(track: Track) -> str:
+    return json.dumps(dataclasses.asdict(track), ensure_ascii=False)
+
+
+def track_from_json(text: str | None) -> Track | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        names = {f.name for f in dataclasses.fields(Track)}
+        return Track(**{k: v for k, v in data.items() if k in names})
+    except (ValueError, TypeError):
+        return None
+
+
+def wanted_key(track: Track) -> str:
+    """A stable identity for a wanted track: its Spotify id, else ISRC, else artist and title."""
+    if track.spotify_id:
+        return f"spotify:{track.spotify_id}"
+    if track.isrc:
+        return f"isrc:{track.isrc.upper()}"
+    return "text:" + "|".join([", ".join(a.lower() for a in track.artists), track.title.lower(),
+                               str(round((track.duration_ms or 0) / 1000))])
+
+
+@dataclass
+class QueueItem:
+    """One wanted download and its current attempt."""
+
+    id: str
+    state: str
+    username: str
+    filename: str
+    size: int = 0
+    wanted: Track | None = None
+    slskd_id: str | None = None
+    attempt: int = 1
+    reason: str = ""
+    bytes_done: int = 0
+    percent: float = 0.0
+    speed: float = 0.0
+    place_in_queue: int | None = None
+    last_progress_at: float | None = None
+    local_path: str | None = None
+    final_path: str | None = None
+    source: str = "manual"
+    group_id: str | None = None
+    candidates: list[dict] = field(default_factory=list)
+    tried: list[list] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    finished_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+_QUEUE_JSON = {"wanted", "candidates", "tried", "meta"}
+_QUEUE_COLUMNS = [f.name for f in dataclasses.fields(QueueItem)]
+
+
+class Store:
+    """Thread-safe access to the SoulSync database."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            for index in range(version, len(_MIGRATIONS)):
+                with self.transaction() as conn:
+                    for statement in _split_sql(_MIGRATIONS[index]):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={index + 1}")
+
+    class _Tx:
+        def __init__(self, store: "Store") -> None:
+            self.store = store
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.store._lock.acquire()
+            self.store._conn.execute("BEGIN IMMEDIATE")
+            return self.store._conn
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            try:
+                self.store._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            finally:
+                self.store._lock.release()
+
+    def transaction(self) -> "Store._Tx":
+        """``with store.transaction() as conn:`` — all or nothing, one writer at a time."""
+        return Store._Tx(self)
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def integrity_ok(self) -> bool:
+        return self.query("PRAGMA integrity_check")[0][0] == "ok"
+
+    # ---- queue --------------------------------------------------------------
+    def add_queue_item(self, item: QueueItem) -> QueueItem:
+        now = time.time()
+        item.id = item.id or uuid.uuid4().hex
+        item.created_at = item.created_at or now
+        item.updated_at = now
+        row = self._queue_row(item)
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self.transaction() as conn:
+            conn.execute(f"INSERT INTO queue ({cols}) VALUES ({marks})", list(row.values()))
+        return item
+
+    def update_queue_item(self, item: QueueItem) -> None:
+        item.updated_at = time.time()
+        row = self._queue_row(item)
+        sets = ", ".join(f"{k} = ?" for k in row if k != "id")
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE queue SET {sets} WHERE id = ?", [v for k, v in row.items() if k != "id"] + [item.id])
+
+    def update_queue_items(self, items: Iterable[QueueItem]) -> None:
+        """Save many items in one transaction (the poller's diff)."""
+        items = list(items)
+        if not items:
+            return
+        now = time.time()
+        with self.transaction() as conn:
+            for item in items:
+                item.updated_at = now
+                row = self._queue_row(item)
+                sets = ", ".join(f"{k} = ?" for k in row if k != "id")
+                conn.execute(f"UPDATE queue SET {sets} WHERE id = ?",
+                             [v for k, v in row.items() if k != "id"] + [item.id])
+
+    def get_queue_item(self, item_id: str) -> QueueItem | None:
+        rows = self.query("SELECT * FROM queue WHERE id = ?", (item_id,))
+        return self._queue_item(rows[0]) if rows else None
+
+    def queue_items(self, finished: bool | None = None) -> list[QueueItem]:
+        if finished is None:
+            rows = self.query("SELECT * FROM queue ORDER BY created_at")
+        elif finished:
+            rows = self.query("SELECT * FROM queue WHERE finished_at IS NOT NULL ORDER BY finished_at DESC")
+        else:
+            rows = self.query("SELECT * FROM queue WHERE finished_at IS NULL ORDER BY created_at")
+        return [self._queue_item(r) for r in rows]
+
+    def delete_queue_items(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        with self.transaction() as conn:
+            return sum(conn.execute("DELETE FROM queue WHERE id = ?", (i,)).rowcount for i in ids)
+
+    def clear_finished(self) -> int:
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM queue WHERE finished_at IS NOT NULL").rowcount
+
+    def count_queue(self, finished: bool) -> int:
+        op = "IS NOT NULL" if finished else "IS NULL"
+        return self.query(f"SELECT COUNT(*) FROM queue WHERE finished_at {op}")[0][0]
+
+    def count_succeeded_since(self, ts: float) -> int:
+        return self.query("SELECT COUNT(*) FROM queue WHERE state = 'succeeded' AND finished_at >= ?", (ts,))[0][0]
+
+    @staticmethod
+    def _queue_row(item: QueueItem) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for name in _QUEUE_COLUMNS:
+            value = getattr(item, name)
+            if name == "wanted":
+                value = track_to_json(value) if value is not None else None
+            elif name in _QUEUE_JSON:
+                value = json.dumps(value, ensure_ascii=False)
+            row[name] = value
+        return row
+
+    @staticmethod
+    def _queue_item(row: sqlite3.Row) -> QueueItem:
+        data = dict(row)
+        data["wanted"] = track_from_json(data["wanted"])
+        for name in ("candidates", "tried", "meta"):
+            try:
+                data[name] = json.loads(data[name] or ("{}" if name == "meta" else "[]"))
+            except ValueError:
+                data[name] = {} if name == "meta" else []
+        return QueueItem(**{k: data[k] for k in _QUEUE_COLUMNS})
+
+    # ---- library index ----------------------------------------------------
+    def replace_library(self, source: str, tracks: Iterable[Track], stamp: float | None = None,
+                        file_stats: dict[str, tuple[float, int]] | None = None) -> int:
+        """Replace the whole index of ``source`` (a full fetch) in one transaction.
+
+        ``file_stats`` maps a track's path to (mtime, size) for folder scans."""
+        stats = file_stats or {}
+        rows = [self._library_row(source, t, stats.get(t.path or "")) for t in tracks]
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM library_tracks WHERE source = ?", (source,))
+            conn.executemany(_LIB_INSERT, rows)
+            conn.execute("INSERT INTO library_meta (source, last_full, cursor) VALUES (?, ?, ?) "
+                         "ON CONFLICT(source) DO UPDATE SET last_full = excluded.last_full, cursor = excluded.cursor",
+                         (source, time.time(), stamp))
+        return len(rows)
+
+    def upsert_library(self, source: str, tracks: Iterable[Track], removed_keys: Iterable[str] = (),
+                       stamp: float | None = None, file_stats: dict[str, tuple[float, int]] | None = None) -> int:
+        """Apply an incremental refresh: changed tracks in, removed keys out."""
+        stats = file_stats or {}
+        rows = [self._library_row(source, t, stats.get(t.path or "")) for t in tracks]
+        with self.transaction() as conn:
+            conn.executemany(_LIB_INSERT.replace("INSERT", "INSERT OR REPLACE"), rows)
+            conn.executemany("DELETE FROM library_tracks WHERE source = ? AND key = ?",
+                             [(source, k) for k in removed_keys])
+            conn.execute("INSERT INTO library_meta (source, last_incremental, cursor) VALUES (?, ?, ?) "
+                         "ON CONFLICT(source) DO UPDATE SET last_incremental = excluded.last_incremental, "
+                         "cursor = COALESCE(excluded.cursor, cursor)", (source, time.time(), stamp))
+        return len(rows)
+
+    def library_tracks(self, source: str) -> list[Track]:
+        rows = self.query("SELECT * FROM library_tracks WHERE source = ?", (source,))
+        return [self._library_track(r) for r in rows]
+
+    def library_file_stats(self, source: str) -> dict[str, tuple[float | None, int | None]]:
+        """key -> (mtime, size), for incremental folder scans."""
+        rows = self.query("SELECT key, mtime, size FROM library_tracks WHERE source = ?", (source,))
+        return {r["key"]: (r["mtime"], r["size"]) for r in rows}
+
+    def library_meta(self, source: str) -> dict[str, Any]:
+        rows = self.query("SELECT * FROM library_meta WHERE source = ?", (source,))
+        return dict(rows[0]) if rows else {}
+
+    def count_library(self, source: str | None = None) -> int:
+        if source is None:
+            return self.query("SELECT COUNT(*) FROM library_tracks")[0][0]
+        return self.query("SELECT COUNT(*) FROM library_tracks WHERE source = ?", (source,))[0][0]
+
+    @staticmethod
+    def _library_row(source: str, t: Track, stat: tuple[float, int] | None) -> tuple:
+        key = t.plex_rating_key or t.path or f"{t.artist}|{t.album}|{t.title}"
+        mtime, size = stat or (None, None)
+        return (source, key, t.title, json.dumps(t.artists, ensure_ascii=False), t.album, t.album_artist,
+                t.duration_ms, t.track_number, t.disc_number, t.year, t.isrc, t.path,
+                mtime, size, None, time.time())
+
+    @staticmethod
+    def _library_track(row: sqlite3.Row) -> Track:
+        try:
+            artists = json.loads(row["artists"])
+        except ValueError:
+            artists = [row["artists"]]
+        return Track(title=row["title"], artists=artists, album=row["album"], duration_ms=row["duration_ms"],
+                     isrc=row["isrc"], album_artist=row["album_artist"], track_number=row["track_number"],
+                     disc_number=row["disc_number"], year=row["year"], path=row["path"],
+                     plex_rating_key=row["key"] if row["source"] == "plex" else None)
+
+    # ---- playlists ------------------------------------------------------------
+    def save_playlists(self, playlists: list[Playlist]) -> None:
+        """Store the playlist list (not their tracks), keeping fetched tracks of unchanged ones."""
+        now = time.time()
+        with self.transaction() as conn:
+            keep = {p.id for p in playlists}
+            for row in conn.execute("SELECT id, source FROM playlists").fetchall():
+                if row["id"] not in keep and row["source"] in ("spotify", "liked"):
+                    conn.execute("DELETE FROM playlists WHERE id = ?", (row["id"],))
+            for pos, p in enumerate(playlists):
+                conn.execute(
+                    "INSERT INTO playlists (id, name, owner, snapshot_id, track_count, image_url, source, description,"
+                    " collaborative, position, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                    " name=excluded.name, owner=excluded.owner, snapshot_id=excluded.snapshot_id,"
+                    " track_count=excluded.track_count, image_url=excluded.image_url, source=excluded.source,"
+                    " description=excluded.description, collaborative=excluded.collaborative,"
+                    " position=excluded.position, updated_at=excluded.updated_at",
+                    (p.id, p.name, p.owner, p.snapshot_id, p.track_count, p.image_url, p.source, p.description,
+                     int(p.collaborative), pos, now))
+
+    def save_playlist_tracks(self, playlist: Playlist) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO playlists (id, name, owner, snapshot_id, track_count, image_url, source, description,"
+                " collaborative, position, updated_at) VALUES (?,?,?,?,?,?,?,?,?,"
+                " COALESCE((SELECT MAX(position) + 1 FROM playlists), 0), ?) ON CONFLICT(id) DO UPDATE SET"
+                " track_count=excluded.track_count, snapshot_id=excluded.snapshot_id",
+                (playlist.id, playlist.name, playlist.owner, playlist.snapshot_id, len(playlist.tracks),
+                 playlist.image_url, playlist.source, playlist.description, int(playlist.collaborative), time.time()))
+            conn.execute("DELETE FROM playlist_tracks WHERE playlist_id = ?", (playlist.id,))
+            conn.executemany("INSERT INTO playlist_tracks (playlist_id, position, track) VALUES (?, ?, ?)",
+                             [(playlist.id, i, track_to_json(t)) for i, t in enumerate(playlist.tracks)])
+            conn.execute("UPDATE playlists SET fetched_snapshot = snapshot_id WHERE id = ?", (playlist.id,))
+
+    def playlists(self) -> list[Playlist]:
+        rows = self.query("SELECT * FROM playlists ORDER BY position")
+        return [Playlist(id=r["id"], name=r["name"], owner=r["owner"], track_count=r["track_count"],
+                         snapshot_id=r["snapshot_id"], image_url=r["image_url"], description=r["description"],
+                         collaborative=bool(r["collaborative"]), source=r["source"]) for r in rows]
+
+    def playlist_needs_fetch(self, playlist_id: str) -> bool:
+        rows = self.query("SELECT snapshot_id, fetched_snapshot FROM playlists WHERE id = ?", (playlist_id,))
+        return not rows or rows[0]["fetched_snapshot"] is None or rows[0]["fetched_snapshot"] != rows[0]["snapshot_id"]
+
+    def playlist_tracks(self, playlist_id: str) -> list[Track]:
+        rows = self.query("SELECT track FROM playlist_tracks WHERE playlist_id = ? ORDER BY position", (playlist_id,))
+        return [t for t in (track_from_json(r["track"]) for r in rows) if t is not None]
+
+    def delete_playlist(self, playlist_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM playlists WHERE id = ?", (playlist_id,))
+
+    # ---- overrides ---------------------------------------------------------------
+    def set_override(self, wanted: Track, library_key: str | None) -> None:
+        """Pin a wanted track to a library track (``None``: "not in library")."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO match_overrides (wanted_key, library_key, created_at) VALUES (?,?,?)",
+                         (wanted_key(wanted), library_key, time.time()))
+
+    def clear_override(self, wanted: Track) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM match_overrides WHERE wanted_key = ?", (wanted_key(wanted),))
+
+    def overrides(self) -> dict[str, str | None]:
+        return {r["wanted_key"]: r["library_key"] for r in self.query("SELECT * FROM match_overrides")}
+
+    # ---- wishlist ----------------------------------------------------------------
+    def add_to_wishlist(self, track: Track, reason: str, playlist_id: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO wishlist (wanted_key, track, reason, attempts, playlist_id, added_at, last_attempt)"
+                " VALUES (?,?,?,1,?,?,?) ON CONFLICT(wanted_key) DO UPDATE SET reason=excluded.reason,"
+                " attempts=attempts+1, last_attempt=excluded.last_attempt",
+                (wanted_key(track), track_to_json(track), reason, playlist_id, time.time(), time.time()))
+
+    def remove_from_wishlist(self, track: Track) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM wishlist WHERE wanted_key = ?", (wanted_key(track),))
+
+    def wishlist(self) -> list[tuple[Track, str, int]]:
+        rows = self.query("SELECT * FROM wishlist ORDER BY added_at")
+        return [(t, r["reason"], r["attempts"]) for r in rows if (t := track_from_json(r["track"])) is not None]
+
+    def count_wishlist(self) -> int:
+        return self.query("SELECT COUNT(*) FROM wishlist")[0][0]
+
+    # ---- activity ----------------------------------------------------------------
+    def add_activity(self, kind: str, message: str, target: str = "") -> int:
+        with self.transaction() as conn:
+            cur = conn.execute("INSERT INTO activity (ts, kind, message, target) VALUES (?,?,?,?)",
+                               (time.time(), kind, message, target))
+            conn.execute("DELETE FROM activity WHERE id <= ?", (cur.lastrowid - ACTIVITY_LIMIT,))
+            return int(cur.lastrowid)
+
+    def activity(self, limit: int = 200) -> list[dict]:
+        return [dict(r) for r in self.query("SELECT * FROM activity ORDER BY id DESC LIMIT ?", (limit,))]
+
+
+_LIB_INSERT = ("INSERT INTO library_tracks (source, key, title, artists, album, album_artist, duration_ms,"
+               " track_number, disc_number, year, isrc, path, mtime, size, added_at, updated_at)"
+               " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+
+def _split_sql(script: str) -> Iterator[str]:
+    """Split a migration script into statements (no semicolons inside our statements' strings)."""
+    for part in script.split(";"):
+        lines = [ln.split("--", 1)[0] for ln in part.strip().splitlines()]
+        statement = "\n".join(lines).strip()
+        if statement:
+            yield statement

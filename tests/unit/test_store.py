@@ -1,0 +1,119 @@
+"""The SQLite store: queue, library, playlists, overrides, wishlist, activity."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from soulsync.core.models import Playlist, Track
+from soulsync.core.store import ACTIVITY_LIMIT, QueueItem, Store, wanted_key
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "db.sqlite3")
+    yield s
+    s.close()
+
+
+def track(title="Song", artist="Artist", **kw):
+    return Track(title=title, artists=[artist], **kw)
+
+
+def test_queue_round_trip_and_reopen(tmp_path):
+    path = tmp_path / "q.sqlite3"
+    s = Store(path)
+    item = s.add_queue_item(QueueItem(id="", state="queued", username="u", filename="@@a\\b\\c.flac", size=10,
+                                      wanted=track(spotify_id="abc"), candidates=[{"username": "v"}],
+                                      meta={"album": "X"}))
+    item.state, item.percent = "in_progress", 42.5
+    s.update_queue_item(item)
+    s.close()
+    again = Store(path)
+    [loaded] = again.queue_items(finished=False)
+    assert loaded.id == item.id and loaded.state == "in_progress" and loaded.percent == 42.5
+    assert loaded.wanted.spotify_id == "abc" and loaded.candidates == [{"username": "v"}]
+    assert loaded.meta == {"album": "X"}
+    assert again.integrity_ok()
+
+
+def test_same_active_file_cannot_be_queued_twice(store):
+    store.add_queue_item(QueueItem(id="", state="queued", username="u", filename="f.mp3"))
+    with pytest.raises(Exception):
+        store.add_queue_item(QueueItem(id="", state="queued", username="u", filename="f.mp3"))
+    assert store.count_queue(finished=False) == 1
+
+
+def test_finished_items_and_clear(store):
+    a = store.add_queue_item(QueueItem(id="", state="queued", username="u", filename="a.mp3"))
+    a.state, a.finished_at = "succeeded", 123.0
+    store.update_queue_items([a])
+    store.add_queue_item(QueueItem(id="", state="queued", username="u", filename="a.mp3"))  # allowed again
+    assert store.count_queue(finished=True) == 1
+    assert store.count_succeeded_since(100.0) == 1
+    assert store.clear_finished() == 1
+    assert store.count_queue(finished=True) == 0
+
+
+def test_concurrent_writers_do_not_collide(store):
+    def writer(n):
+        for i in range(50):
+            store.add_queue_item(QueueItem(id="", state="queued", username=f"u{n}", filename=f"{i}.flac"))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count_queue(finished=False) == 200
+
+
+def test_library_full_and_incremental(store):
+    tracks = [track(f"T{i}", plex_rating_key=str(i), duration_ms=1000 * i) for i in range(10)]
+    assert store.replace_library("plex", tracks, stamp=100.0) == 10
+    store.upsert_library("plex", [track("T3 new", plex_rating_key="3")], removed_keys=["4"], stamp=200.0)
+    titles = {t.title for t in store.library_tracks("plex")}
+    assert "T3 new" in titles and "T4" not in titles and len(titles) == 9
+    assert store.library_meta("plex")["cursor"] == 200.0
+    assert store.library_tracks("plex")[0].plex_rating_key is not None
+
+
+def test_playlists_snapshot_tracking(store):
+    p = Playlist(id="p1", name="Mix", snapshot_id="s1", track_count=2, tracks=[track("A"), track("B")])
+    store.save_playlists([p])
+    assert store.playlist_needs_fetch("p1")
+    store.save_playlist_tracks(p)
+    assert not store.playlist_needs_fetch("p1")
+    assert [t.title for t in store.playlist_tracks("p1")] == ["A", "B"]
+    p.snapshot_id = "s2"
+    store.save_playlists([p])
+    assert store.playlist_needs_fetch("p1")
+    store.save_playlists([])
+    assert store.playlists() == []
+
+
+def test_overrides_and_wishlist(store):
+    t = track("Wanted", spotify_id="sp1")
+    store.set_override(t, "rk42")
+    store.set_override(track("Other", isrc="usabc"), None)
+    assert store.overrides() == {"spotify:sp1": "rk42", "isrc:USABC": None}
+    store.add_to_wishlist(t, "no source found")
+    store.add_to_wishlist(t, "still nothing")
+    [(w, reason, attempts)] = store.wishlist()
+    assert w.title == "Wanted" and reason == "still nothing" and attempts == 2
+    store.remove_from_wishlist(t)
+    assert store.count_wishlist() == 0
+
+
+def test_activity_is_bounded_and_newest_first(store):
+    for i in range(ACTIVITY_LIMIT + 20):
+        store.add_activity("download", f"m{i}")
+    rows = store.activity(limit=3)
+    assert [r["message"] for r in rows] == [f"m{ACTIVITY_LIMIT + 19}", f"m{ACTIVITY_LIMIT + 18}", f"m{ACTIVITY_LIMIT + 17}"]
+    assert store.query("SELECT COUNT(*) FROM activity")[0][0] <= ACTIVITY_LIMIT
+
+
+def test_wanted_key_prefers_ids():
+    assert wanted_key(track(spotify_id="x", isrc="y")) == "spotify:x"
+    assert wanted_key(track(isrc="gb1")) == "isrc:GB1"
+    assert wanted_key(track("Song", "Art", duration_ms=200400)) == "text:art|song|200"
