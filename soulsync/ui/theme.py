@@ -41,5 +41,5 @@ def apply_theme(app: QApplication) -> None:
     app.setPalette(pal)
     qss = resource("theme.qss")
     if qss.exists():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("{RES}", RESOURCES.as_posix()))
     app.setWindowIcon(app_icon())
