@@ -36,6 +36,10 @@ class Track:
     plex_rating_key: str | None = None
     path: str | None = None
     """Local file path (library file, downloaded file) when there is one."""
+    added_at: int | None = None
+    """When a library server added it (unix seconds; Plex ``addedAt``)."""
+    updated_at: int | None = None
+    """When a library server last changed it (unix seconds; Plex ``updatedAt``)."""
 
     @property
     def artist(self) -> str:
