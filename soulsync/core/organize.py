@@ -278,7 +278,8 @@ def _tidy_empties(text: str) -> str:
     text = _EMPTY_RUN.sub(_EMPTY, text)
 
     def replace(match: re.Match) -> str:
-        if match.start() == 0 or match.end() == len(text):
+        start, end = match.start(), match.end()
+        if start == 0 or end == len(text) or text[start - 1] in "([" or text[end] in ")]":
             return ""
         left, right = match.group(1), match.group(2)
         return left if len(left) >= len(right) else right

@@ -1,0 +1,488 @@
+"""Turn a finished download into a tagged, well-named file in the library.
+
+:class:`PostProcessor` runs one file through these steps, Qt-free, so a worker
+thread can call it:
+
+1. **verify**: the file is complete, plausible audio (:func:`verify_audio`);
+2. **identify**: a matched download brings its Spotify :class:`Track`; an
+   unmatched one is described by its own tags, then by guesses from its path
+   (:func:`guess_from_path`), or reported as *needs matching* and left alone;
+3. **cover**: fetched once per album through the injected ``fetch_cover(url)``
+   and cached on disk;
+4. **tag**: Spotify metadata and cover art written crash-safely (matched only);
+5. **move**: to the user's template under the library folder, atomically and
+   never over a different file (clash policy ``keep_better`` or ``number``);
+6. **cover file**: ``cover.jpg`` in the album folder.
+
+Every run returns a :class:`PostProcessResult` saying what was done, where the
+file is now and, on failure, why in words. A failed file is moved aside into
+the quarantine ("needs attention") folder next to a ``.reason.txt``, or left
+where it is, per :attr:`PostProcessOptions.on_failure`: the source is never lost.
+Asking Plex to scan is the caller's job; :attr:`PostProcessResult.destination_dir`
+says which folder changed.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Literal
+
+from soulsync.core.audiofile import DEFAULT_DURATION_TOLERANCE_MS, AudioInfo, AudioVerifyError, verify_audio
+from soulsync.core.models import Track
+from soulsync.core.organize import (
+    CLASH_POLICIES,
+    DEFAULT_ALBUM_TEMPLATE,
+    DEFAULT_SINGLE_TEMPLATE,
+    ClashPolicy,
+    MoveAction,
+    MoveError,
+    MoveResult,
+    TemplateError,
+    atomic_write_bytes,
+    choose_template,
+    place_file,
+    render_path,
+    safe_join,
+    validate_template,
+)
+from soulsync.core.tagging import TaggingError, image_mime, read_tags, write_tags
+
+MAX_COVER_BYTES = 10 * 1024 * 1024
+"""Cover art larger than this is refused (a peer or a server sending something odd)."""
+
+REASON_SUFFIX = ".reason.txt"
+
+FetchCover = Callable[[str], "bytes | None"]
+"""Downloads cover art from a URL; returns None (or raises) when it cannot."""
+
+
+class Outcome(str, enum.Enum):
+    """How a file's post-processing ended."""
+
+    PLACED = "placed"
+    """The file is in the library (moved there, or replaced a worse copy)."""
+    DUPLICATE = "duplicate"
+    """The library already had this file or a better copy; nothing was added."""
+    NEEDS_MATCHING = "needs_matching"
+    """No usable metadata: the file was left in place for the user to match."""
+    FAILED = "failed"
+    """A step failed; see ``reason`` and ``quarantined_to``."""
+
+
+class Step(str, enum.Enum):
+    VERIFY = "verify"
+    IDENTIFY = "identify"
+    TAG = "tag"
+    MOVE = "move"
+
+
+@dataclass(slots=True)
+class PostProcessOptions:
+    """The user's settings for post-processing; check them with :meth:`validate`."""
+
+    library_dir: Path
+    quarantine_dir: Path
+    """Where failed files go ("needs attention") and replaced files are kept; outside the library."""
+    album_template: str = DEFAULT_ALBUM_TEMPLATE
+    single_template: str = DEFAULT_SINGLE_TEMPLATE
+    clash_policy: ClashPolicy = "keep_better"
+    on_failure: Literal["quarantine", "leave"] = "quarantine"
+    """Move a failed file into ``quarantine_dir`` with a reason file, or leave it where it is."""
+    cover_cache_dir: Path | None = None
+    """Where fetched cover art is cached; None keeps it in memory for this run only."""
+    cover_cache_limit: int = 2000
+    """Most cover images kept in the disk cache; the oldest go first."""
+    embed_cover: bool = True
+    write_cover_file: bool = True
+    keep_replaced: bool = True
+    """Keep library files replaced by better copies in ``quarantine_dir/replaced`` instead of deleting them."""
+    duration_tolerance_ms: int = DEFAULT_DURATION_TOLERANCE_MS
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` (a :class:`TemplateError` for templates) with a clear message."""
+        for label, template in (("album", self.album_template), ("singles", self.single_template)):
+            try:
+                validate_template(template)
+            except TemplateError as exc:
+                raise TemplateError(f"{label} template: {exc}") from exc
+        if self.clash_policy not in CLASH_POLICIES:
+            raise ValueError(f"unknown clash policy {self.clash_policy!r}; use one of {', '.join(CLASH_POLICIES)}")
+        if self.on_failure not in ("quarantine", "leave"):
+            raise ValueError(f"unknown failure option {self.on_failure!r}; use 'quarantine' or 'leave'")
+        if _inside(Path(self.quarantine_dir), Path(self.library_dir)):
+            raise ValueError("the quarantine folder must not be inside the library folder")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+@dataclass(slots=True)
+class PostProcessResult:
+    """What happened to one file."""
+
+    source: Path
+    outcome: Outcome = Outcome.FAILED
+    final_path: Path | None = None
+    """The library file for this track (PLACED or DUPLICATE)."""
+    reason: str = ""
+    """Why it failed, needs matching, or which copy was kept: in words."""
+    failed_step: Step | None = None
+    done: list[str] = field(default_factory=list)
+    """What was done, step by step, for the activity log."""
+    warnings: list[str] = field(default_factory=list)
+    """Problems that did not stop the file (e.g. cover art unavailable)."""
+    info: AudioInfo | None = None
+    track: Track | None = None
+    """The metadata the file was organised by (Spotify's, its tags', or guessed)."""
+    move: MoveResult | None = None
+    quarantined_to: Path | None = None
+    cover_file: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.PLACED, Outcome.DUPLICATE)
+
+    @property
+    def destination_dir(self) -> Path | None:
+        """The library folder that changed (or holds the file): what the caller asks Plex to scan."""
+        return self.final_path.parent if self.final_path else None
+
+
+# ---------------------------------------------------------------------------
+# Guessing metadata from a path
+
+_TRACK_PREFIX = re.compile(r"^(?:(?P<disc>\d)[-.])?(?P<track>\d{1,3})(?:\s*[-._)]\s*|\s+)(?P<rest>.+)$")
+_YEAR = re.compile(r"[(\[]\s*((?:19|20)\d{2})\s*[)\]]|(?:^|\s-\s)((?:19|20)\d{2})(?=\s-\s|$)")
+_FOLDER_NOISE = re.compile(
+    r"\s*[\[({][^\])}]*\b(?:flac|mp3|aac|alac|ogg|opus|320|256|v0|v2|web|cd|vinyl|kbps|khz|\d\d[- ]?bit|\d\d[-/]\d{2,3})\b"
+    r"[^\])}]*[\])}]",
+    re.IGNORECASE)
+"""Release-format tags in folder names: ``[FLAC]``, ``(320 kbps)``, ``{WEB 24-96}``."""
+
+
+_GENERIC_FOLDERS = frozenset({"music", "musik", "downloads", "download", "complete", "completed", "incoming",
+                              "shared", "share", "soulseek", "slskd", "mp3", "flac", "albums", "singles", "misc"})
+"""Folder names that say nothing about the artist."""
+_GENERIC_TITLE = re.compile(r"^(?:audio\s*)?track\s*\d*$|^\d+$", re.IGNORECASE)
+
+
+def _underscores(text: str) -> str:
+    return text if " " in text else text.replace("_", " ")
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip(" -_.")
+
+
+def _parse_folder(name: str) -> tuple[str, str, int | None]:
+    """``(artist, album, year)`` from folder names like ``Artist - Album (2001) [FLAC]``."""
+    year = None
+    match = _YEAR.search(name)
+    if match:
+        year = int(match.group(1) or match.group(2))
+        name = name[:match.start()] + name[match.end():]
+    name = _FOLDER_NOISE.sub("", name)
+    parts = [_tidy(p) for p in name.split(" - ") if _tidy(p)]
+    if len(parts) >= 2:
+        return parts[0], " - ".join(parts[1:]), year
+    return "", parts[0] if parts else "", year
+
+
+def guess_from_path(path: str, folders: int = 2) -> Track | None:
+    """A best guess at artist, title, album, track number and year from a file path.
+
+    Understands ``01 - Title``, ``01. Artist - Title``, ``Artist - Title``,
+    ``Artist - 01 - Title`` file names and ``Artist - Album (Year)`` or
+    ``Artist/Album`` folders (up to ``folders`` levels; either separator).
+    Returns None unless both an artist and a title were found.
+    """
+    parts = [p for p in re.split(r"[/\\]", str(path)) if p]
+    if not parts:
+        return None
+    stem = _underscores(PurePosixPath(parts[-1]).stem)
+    dirs = parts[-1 - folders:-1] if folders > 0 else []
+    track_no = disc_no = None
+    match = _TRACK_PREFIX.match(stem)
+    if match:
+        track_no = int(match.group("track")) or None
+        disc_no = int(match.group("disc")) if match.group("disc") else None
+        stem = _underscores(match.group("rest"))
+    pieces = [_tidy(p) for p in stem.split(" - ") if _tidy(p)]
+    artist = album = ""
+    year = None
+    if len(pieces) >= 3 and pieces[1].isdigit() and track_no is None:
+        track_no, pieces = int(pieces[1]) or None, [pieces[0], *pieces[2:]]
+    if len(pieces) >= 2:
+        artist, title = pieces[0], " - ".join(pieces[1:])
+    else:
+        title = pieces[0] if pieces else ""
+    if dirs:
+        folder_artist, album, year = _parse_folder(dirs[-1])
+        if not folder_artist and len(dirs) >= 2:
+            parent = _parse_folder(dirs[-2])[1]
+            if parent.lower() not in _GENERIC_FOLDERS and not parent.startswith("@@"):
+                folder_artist = parent
+        artist = artist or folder_artist
+    if not artist or not title or _GENERIC_TITLE.match(title):
+        return None
+    return Track(title=title, artists=[artist], album=album, track_number=track_no,
+                 disc_number=disc_no, year=year, path=str(path))
+
+
+def _merge(primary: Track, fallback: Track | None) -> Track:
+    """``primary`` with its gaps filled from ``fallback``."""
+    if fallback is None:
+        return primary
+    return Track(
+        title=primary.title or fallback.title,
+        artists=primary.artists or fallback.artists,
+        album=primary.album or fallback.album,
+        duration_ms=primary.duration_ms,
+        isrc=primary.isrc,
+        album_artist=primary.album_artist,
+        track_number=primary.track_number or fallback.track_number,
+        disc_number=primary.disc_number or fallback.disc_number,
+        track_total=primary.track_total,
+        disc_total=primary.disc_total,
+        year=primary.year or fallback.year,
+        genre=primary.genre,
+        spotify_id=primary.spotify_id,
+        spotify_album_id=primary.spotify_album_id,
+        spotify_artist_ids=primary.spotify_artist_ids,
+        path=primary.path,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Cover art
+
+
+class CoverCache:
+    """Cover art by URL: fetched at most once per run, kept on disk between runs. Thread-safe."""
+
+    def __init__(self, fetch: FetchCover | None, cache_dir: Path | None = None, limit: int = 2000) -> None:
+        self._fetch = fetch
+        self._dir = Path(cache_dir) if cache_dir else None
+        self._limit = limit
+        self._memory: dict[str, tuple[bytes | None, str]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.fetch_count = 0
+        """How many times ``fetch`` was called (for tests and the activity log)."""
+
+    def _file(self, url: str) -> Path | None:
+        if self._dir is None:
+            return None
+        return self._dir / (hashlib.sha256(url.encode("utf-8", "replace")).hexdigest()[:40] + ".img")
+
+    def get(self, url: str) -> tuple[bytes | None, str]:
+        """``(image bytes or None, note)``; the note explains a missing cover in words."""
+        with self._guard:
+            if url in self._memory:
+                return self._memory[url]
+            lock = self._locks.setdefault(url, threading.Lock())
+        with lock:
+            with self._guard:
+                if url in self._memory:
+                    return self._memory[url]
+            found = self._load(url)
+            with self._guard:
+                self._memory[url] = found
+                self._locks.pop(url, None)
+            return found
+
+    def _load(self, url: str) -> tuple[bytes | None, str]:
+        cached = self._file(url)
+        if cached is not None:
+            try:
+                data = cached.read_bytes()
+                if image_mime(data):
+                    return data, "cover art from the cache"
+            except OSError:
+                pass
+        if self._fetch is None:
+            return None, "no way to fetch cover art"
+        self.fetch_count += 1
+        try:
+            data = self._fetch(url)
+        except Exception as exc:  # the injected fetcher may raise anything; a cover is never fatal
+            return None, f"cover art could not be downloaded ({str(exc) or type(exc).__name__})"
+        if not data:
+            return None, "cover art could not be downloaded"
+        if len(data) > MAX_COVER_BYTES:
+            return None, f"cover art refused: {len(data) // 1024 // 1024} MB is too large"
+        if not image_mime(data):
+            return None, "cover art refused: not a JPEG or PNG image"
+        if cached is not None:
+            try:
+                atomic_write_bytes(cached, data, overwrite=True)
+                self._prune()
+            except OSError:
+                pass  # an unwritable cache only costs a refetch next run
+        return data, "cover art downloaded"
+
+    def _prune(self) -> None:
+        if self._dir is None:
+            return
+        entries = []
+        for entry in self._dir.glob("*.img"):
+            try:
+                entries.append((entry.stat().st_mtime, entry))
+            except OSError:
+                continue
+        entries.sort()
+        for _mtime, old in entries[:max(0, len(entries) - self._limit)]:
+            old.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------
+# The pipeline
+
+
+class PostProcessor:
+    """Runs downloads through verify -> identify -> cover -> tag -> move. Safe to share between threads."""
+
+    def __init__(self, options: PostProcessOptions, fetch_cover: FetchCover | None = None) -> None:
+        options.validate()
+        self.options = options
+        self.covers = CoverCache(fetch_cover, options.cover_cache_dir, options.cover_cache_limit)
+
+    def process(
+        self,
+        source: str | os.PathLike,
+        track: Track | None = None,
+        *,
+        cover_url: str | None = None,
+        release_date: str = "",
+        expected_size: int | None = None,
+        expected_duration_ms: int | None = None,
+        path_hint: str | None = None,
+    ) -> PostProcessResult:
+        """Post-process one downloaded file.
+
+        ``track`` is the matched Spotify metadata (None for a plain download);
+        ``cover_url`` and ``release_date`` come from its album. ``expected_size``
+        is the size slskd announced; ``expected_duration_ms`` defaults to the
+        track's duration. ``path_hint`` is the peer's original path, used to
+        guess metadata for an unmatched file (default: the local path).
+        Never raises for problems with the file; see the result.
+        """
+        source = Path(source)
+        result = PostProcessResult(source=source)
+        opts = self.options
+
+        expected_ms = expected_duration_ms or (track.duration_ms if track else None)
+        try:
+            info = verify_audio(source, expected_ms, expected_size, duration_tolerance_ms=opts.duration_tolerance_ms)
+        except AudioVerifyError as exc:
+            return self._fail(result, Step.VERIFY, f"the file {exc.reason}", track)
+        result.info = info
+        result.done.append(f"verified: {info.describe()}")
+
+        matched = track is not None
+        if track is None:
+            track = self._identify(source, path_hint, result)
+            if track is None:
+                result.outcome = Outcome.NEEDS_MATCHING
+                result.failed_step = Step.IDENTIFY
+                result.reason = "needs matching: no artist and title in its tags or file name"
+                return result
+        result.track = track
+
+        cover = None
+        if matched and cover_url:
+            cover, note = self.covers.get(cover_url)
+            (result.done if cover else result.warnings).append(note)
+
+        if matched:
+            try:
+                write_tags(source, track, cover=cover if opts.embed_cover else None, release_date=release_date)
+            except TaggingError as exc:
+                return self._fail(result, Step.TAG, f"tags could not be written: {exc.reason}", track)
+            result.done.append("tagged" + (" with cover art" if cover and opts.embed_cover else ""))
+
+        template = choose_template(track, opts.album_template, opts.single_template)
+        try:
+            dest = render_path(template, track, info.format, opts.library_dir)
+            displaced = Path(opts.quarantine_dir) / "replaced" if opts.keep_replaced else None
+            move = place_file(source, dest, clash=opts.clash_policy, displaced_dir=displaced)
+        except (MoveError, TemplateError) as exc:
+            return self._fail(result, Step.MOVE, str(exc), track)
+        result.move = move
+        result.final_path = move.path
+        result.reason = move.reason
+        if move.action in (MoveAction.MOVED, MoveAction.REPLACED):
+            result.outcome = Outcome.PLACED
+            result.done.append(f"{move.action.value} to {move.path}")
+        else:
+            result.outcome = Outcome.DUPLICATE
+            result.done.append(move.reason)
+
+        if cover and opts.write_cover_file and template == opts.album_template:
+            self._write_cover_file(move.path.parent, cover, result)
+        return result
+
+    def _identify(self, source: Path, path_hint: str | None, result: PostProcessResult) -> Track | None:
+        guess = guess_from_path(path_hint or str(source), folders=2 if path_hint else 1)
+        try:
+            tagged = read_tags(source)
+        except TaggingError:
+            tagged = None
+        if tagged is not None and tagged.title and tagged.artists:
+            result.done.append("identified by its own tags")
+            return _merge(tagged, guess)
+        if guess is not None:
+            result.done.append("identified by its file name")
+            return _merge(guess, tagged)
+        return None
+
+    def _write_cover_file(self, folder: Path, cover: bytes, result: PostProcessResult) -> None:
+        name = "cover.png" if image_mime(cover) == "image/png" else "cover.jpg"
+        target = safe_join(folder, name)
+        try:
+            wrote = atomic_write_bytes(target, cover)
+        except OSError as exc:
+            result.warnings.append(f"{name} could not be written ({exc.strerror or exc})")
+            return
+        result.cover_file = target
+        if wrote:
+            result.done.append(f"wrote {name}")
+
+    def _fail(self, result: PostProcessResult, step: Step, reason: str, track: Track | None) -> PostProcessResult:
+        result.outcome = Outcome.FAILED
+        result.failed_step = step
+        result.reason = reason
+        opts = self.options
+        if opts.on_failure != "quarantine":
+            return result
+        if not result.source.exists():
+            result.reason += "; the file is gone, so nothing was set aside"
+            return result
+        target = safe_join(opts.quarantine_dir, result.source.name)
+        try:
+            placed = place_file(result.source, target, clash="number")
+        except MoveError as exc:
+            result.reason += f"; it could not be set aside ({exc}) and was left in place"
+            return result
+        result.quarantined_to = placed.path
+        note = [
+            "SoulSync could not add this file to the library.",
+            f"Original location: {result.source}",
+            f"Step: {step.value}",
+            f"Reason: {reason}",
+        ]
+        if track is not None:
+            note.append(f"Wanted: {track.display()}" + (f" ({track.album})" if track.album else ""))
+        try:
+            atomic_write_bytes(safe_join(placed.path.parent, placed.path.name + REASON_SUFFIX),
+                               ("\n".join(note) + "\n").encode("utf-8"), overwrite=True)
+        except OSError as exc:
+            result.warnings.append(f"the reason file could not be written ({exc.strerror or exc})")
+        result.done.append(f"set aside in {placed.path.parent}")
+        return result
