@@ -1,0 +1,122 @@
+"""One Soulseek search as the Downloads page sees it: start, live counters, stop, results.
+
+slskd returns a search's responses only once the search completes, so the
+session polls the search state for live counters (users, files) and fetches
+and groups the responses the moment it completes, or when the user presses
+"stop and show" (a PUT that completes it early).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from soulsync.core.search import FilterSpec, SearchResults, SortBy, clean_query, group_results
+from soulsync.ui.workers import TaskContext, run_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SearchProgress:
+    search_id: str
+    responses: int
+    files: int
+    locked: int
+    elapsed: float
+    state: str
+
+
+def poll_search(ctx: TaskContext, client, text: str, timeout_ms: int, response_limit: int,
+                poll_s: float = 0.4) -> SearchResults:
+    """Worker body: start the search, report counters until complete, then group its responses."""
+    handle = client.start_search(text, search_timeout_ms=timeout_ms, response_limit=response_limit)
+    search_id = handle if isinstance(handle, str) else getattr(handle, "id", str(handle))
+    started = time.monotonic()
+    ctx.progress(SearchProgress(search_id, 0, 0, 0, 0.0, "Requested"))
+    try:
+        while True:
+            state = client.search_state(search_id)
+            ctx.progress(SearchProgress(search_id, state.response_count, state.file_count,
+                                        state.locked_file_count, time.monotonic() - started, state.state))
+            if state.is_complete:
+                break
+            if ctx.wait(poll_s):
+                client.stop_search(search_id)
+                ctx.check()
+        responses = client.search_responses(search_id)
+    except Exception:
+        if ctx.cancelled:
+            ctx.check()
+        raise
+    return group_results(responses)
+
+
+class SearchSession(QObject):
+    """A search tab's state. Signals: ``progress(SearchProgress)``, ``completed()``, ``failed(str)``."""
+
+    progress = pyqtSignal(object)
+    completed = pyqtSignal()
+    failed = pyqtSignal(str)
+
+    def __init__(self, query: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.query = clean_query(query)
+        self.raw_query = query
+        self.search_id: str | None = None
+        self.results: SearchResults | None = None
+        self.last_progress: SearchProgress | None = None
+        self.error = ""
+        self.state = "waiting"
+        """waiting (rate limit), searching, stopping, done, failed, cancelled"""
+        self.filter = FilterSpec()
+        self.sort = SortBy.RELEVANCE
+        self._handle = None
+        self._client = None
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("searching", "stopping")
+
+    def start(self, client, timeout_ms: int, response_limit: int) -> None:
+        self.state = "searching"
+        self._client = client
+        self._handle = run_task(poll_search, client, self.query, timeout_ms, response_limit, owner=self,
+                                on_progress=self._on_progress, on_result=self._on_result,
+                                on_error=self._on_error, on_finished=self._on_finished)
+
+    def stop_and_show(self) -> None:
+        """Ask slskd to complete the search now; results follow as soon as it has."""
+        if self.state != "searching" or not self.search_id:
+            return
+        self.state = "stopping"
+        client, search_id = self._client, self.search_id
+        run_task(lambda ctx: client.stop_search(search_id), owner=self,
+                 on_error=lambda exc: log.warning("Stopping search failed: %s", exc))
+
+    def cancel(self) -> None:
+        if self._handle is not None and not self._handle.done:
+            self._handle.cancel()
+        self.state = "cancelled" if self.state in ("searching", "stopping", "waiting") else self.state
+
+    def _on_progress(self, p: SearchProgress) -> None:
+        self.search_id = p.search_id
+        self.last_progress = p
+        self.progress.emit(p)
+
+    def _on_result(self, results: SearchResults) -> None:
+        self.results = results
+        self.state = "done"
+        self.completed.emit()
+
+    def _on_error(self, exc: Exception) -> None:
+        from soulsync.services.checks import describe_error
+
+        self.state = "failed"
+        self.error = describe_error(exc, "slskd")[1]
+        self.failed.emit(self.error)
+
+    def _on_finished(self) -> None:
+        self._handle = None
