@@ -31,6 +31,21 @@ class AppContext:
     open_browser: Callable[[str], object] = webbrowser.open
     """Opens an authorization URL; demo mode and tests replace it with an auto-consenting fetch."""
     _save_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _store: object | None = field(default=None, repr=False)
+
+    @property
+    def store(self):
+        """The SQLite store (opened on first use; shared, thread-safe)."""
+        if self._store is None:
+            from soulsync.core.store import Store
+
+            self._store = Store(self.paths.database)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     @classmethod
     def open(cls, paths: AppPaths, secret_backend: str = "auto") -> "AppContext":

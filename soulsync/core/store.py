@@ -124,6 +124,15 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX activity_ts ON activity(ts);
     """,
+    # 2: the last analysis of each playlist (for the dashboard's missing count)
+    """
+    CREATE TABLE playlist_analysis (
+        playlist_id TEXT PRIMARY KEY,
+        owned INTEGER NOT NULL,
+        missing INTEGER NOT NULL,
+        analysed_at REAL NOT NULL
+    );
+    """,
 ]
 
 ACTIVITY_LIMIT = 5000
@@ -451,6 +460,21 @@ class Store:
     def delete_playlist(self, playlist_id: str) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM playlists WHERE id = ?", (playlist_id,))
+
+    def save_playlist_analysis(self, playlist_id: str, owned: int, missing: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO playlist_analysis (playlist_id, owned, missing, analysed_at)"
+                         " VALUES (?,?,?,?)", (playlist_id, owned, missing, time.time()))
+
+    def playlist_analysis(self) -> dict[str, tuple[int, int, float]]:
+        """playlist id -> (owned, missing, analysed_at) of its last analysis."""
+        return {r["playlist_id"]: (r["owned"], r["missing"], r["analysed_at"])
+                for r in self.query("SELECT * FROM playlist_analysis")}
+
+    def missing_total(self) -> int:
+        """Missing tracks across analysed playlists that still exist."""
+        return self.query("SELECT COALESCE(SUM(a.missing), 0) FROM playlist_analysis a"
+                          " JOIN playlists p ON p.id = a.playlist_id")[0][0]
 
     # ---- overrides ---------------------------------------------------------------
     def set_override(self, wanted: Track, library_key: str | None) -> None:

@@ -117,3 +117,12 @@ def test_wanted_key_prefers_ids():
     assert wanted_key(track(spotify_id="x", isrc="y")) == "spotify:x"
     assert wanted_key(track(isrc="gb1")) == "isrc:GB1"
     assert wanted_key(track("Song", "Art", duration_ms=200400)) == "text:art|song|200"
+
+
+def test_playlist_analysis_feeds_missing_total(store):
+    store.save_playlists([Playlist(id="p1", name="A"), Playlist(id="p2", name="B")])
+    store.save_playlist_analysis("p1", owned=8, missing=2)
+    store.save_playlist_analysis("p2", owned=1, missing=5)
+    store.save_playlist_analysis("gone", owned=0, missing=99)
+    assert store.missing_total() == 7
+    assert store.playlist_analysis()["p1"][:2] == (8, 2)
