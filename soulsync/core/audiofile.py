@@ -87,16 +87,46 @@ def open_audio(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
     :data:`SUPPORTED_FORMATS`.
     """
     path = Path(path)
+    kind = None
     try:
-        audio = mutagen.File(path)
+        kind = _sniff(path)
+        audio = kind(path) if kind else mutagen.File(path)
     except Exception as exc:  # mutagen on hostile bytes can raise nearly anything
-        raise AudioVerifyError(path, f"cannot be read as audio ({_short(exc)})") from exc
+        detail = _short(exc).replace(repr(str(path)), "the file").replace(str(path), "the file")
+        what = "cannot be read as audio" if kind else "is not a recognised audio file"
+        raise AudioVerifyError(path, f"{what} ({detail})") from exc
     if audio is None:
         raise AudioVerifyError(path, "is not a recognised audio file")
     for kind, fmt in _FORMATS:
         if isinstance(audio, kind):
             return audio, fmt
     raise AudioVerifyError(path, f"unsupported audio format ({type(audio).__name__})")
+
+
+def _sniff(path: Path) -> type | None:
+    """The mutagen class for the file's magic bytes (mutagen's own guess also weighs the name)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        if head[:3] == b"ID3" and len(head) >= 10:  # an ID3v2 tag may precede FLAC or MPEG data
+            size = 0
+            for byte in head[6:10]:
+                size = (size << 7) | (byte & 0x7F)
+            fh.seek(10 + size + (10 if head[5] & 0x10 else 0))
+            after = fh.read(64)
+            return FLAC if after[:4] == b"fLaC" else MP3
+    if head[:4] == b"fLaC":
+        return FLAC
+    if head[:4] == b"OggS":
+        if b"OpusHead" in head:
+            return OggOpus
+        if b"\x01vorbis" in head:
+            return OggVorbis
+        return None
+    if head[4:8] == b"ftyp":
+        return MP4
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return MP3
+    return None
 
 
 def verify_audio(

@@ -28,7 +28,7 @@ import hashlib
 import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Literal
 
@@ -236,26 +236,17 @@ def guess_from_path(path: str, folders: int = 2) -> Track | None:
 
 
 def _merge(primary: Track, fallback: Track | None) -> Track:
-    """``primary`` with its gaps filled from ``fallback``."""
+    """``primary`` with its gaps (names, album, numbering, year) filled from ``fallback``."""
     if fallback is None:
         return primary
-    return Track(
+    return replace(
+        primary,
         title=primary.title or fallback.title,
         artists=primary.artists or fallback.artists,
         album=primary.album or fallback.album,
-        duration_ms=primary.duration_ms,
-        isrc=primary.isrc,
-        album_artist=primary.album_artist,
         track_number=primary.track_number or fallback.track_number,
         disc_number=primary.disc_number or fallback.disc_number,
-        track_total=primary.track_total,
-        disc_total=primary.disc_total,
         year=primary.year or fallback.year,
-        genre=primary.genre,
-        spotify_id=primary.spotify_id,
-        spotify_album_id=primary.spotify_album_id,
-        spotify_artist_ids=primary.spotify_artist_ids,
-        path=primary.path,
     )
 
 
