@@ -36,26 +36,31 @@ def available_formats() -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f != "m4a" or m4a_available())
 
 
-def _tone(seconds: float, rate: int, channels: int, freq: float) -> np.ndarray:
+def _tone(seconds: float, rate: int, channels: int, freq: float, noise: float) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
-    mono = (0.2 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-    return np.repeat(mono[:, None], channels, axis=1)
+    mono = 0.2 * np.sin(2 * np.pi * freq * t)
+    if noise:
+        mono = mono + noise * np.random.default_rng(int(freq * 1000)).uniform(-1, 1, len(t))
+    return np.repeat(mono.astype(np.float32)[:, None], channels, axis=1)
 
 
 def make_audio(path: str | Path, fmt: str | None = None, seconds: float = 1.0,
-               channels: int = 2, freq: float = 440.0) -> Path:
-    """Write a ``seconds`` long tone to ``path`` in ``fmt`` (default: the path's extension)."""
+               channels: int = 2, freq: float = 440.0, noise: float = 0.0) -> Path:
+    """Write a ``seconds`` long tone to ``path`` in ``fmt`` (default: the path's extension).
+
+    ``noise`` (0..1) mixes in seeded white noise: bigger, higher-bitrate files, closer to music.
+    """
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "m4a":
-        _write_m4a(path, seconds, channels, freq)
+        _write_m4a(path, seconds, channels, freq, noise)
         return path
     if fmt not in _SOUNDFILE:
         raise ValueError(f"cannot generate {fmt!r} audio")
     container, subtype = _SOUNDFILE[fmt]
     rate = 48000 if fmt == "opus" else 44100
-    data = _tone(seconds, rate, channels, freq)
+    data = _tone(seconds, rate, channels, freq, noise)
     with soundfile.SoundFile(path, "w", samplerate=rate, channels=channels,
                              format=container, subtype=subtype) as out:
         for start in range(0, len(data), _BLOCK):
@@ -63,12 +68,12 @@ def make_audio(path: str | Path, fmt: str | None = None, seconds: float = 1.0,
     return path
 
 
-def _write_m4a(path: Path, seconds: float, channels: int, freq: float) -> None:
+def _write_m4a(path: Path, seconds: float, channels: int, freq: float, noise: float) -> None:
     import av  # optional test dependency
 
     rate = 44100
     layout = "stereo" if channels == 2 else "mono"
-    data = _tone(seconds, rate, channels, freq).T.copy()  # planar: one row per channel
+    data = _tone(seconds, rate, channels, freq, noise).T.copy()  # planar: one row per channel
     with av.open(str(path), "w", format="ipod") as out:
         stream = out.add_stream("aac", rate=rate, layout=layout)
         for start in range(0, data.shape[1], _BLOCK):

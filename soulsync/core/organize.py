@@ -22,7 +22,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable, Iterable, Literal
 
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
 from soulsync.core.models import Track
@@ -558,6 +558,7 @@ def place_file(
     clash: ClashPolicy = "keep_better",
     displaced_dir: str | os.PathLike | None = None,
     quality: QualityProbe = probe_quality,
+    same_item_suffixes: Iterable[str] = (),
 ) -> MoveResult:
     """Move ``src`` to ``dest`` without ever overwriting a different file.
 
@@ -569,7 +570,9 @@ def place_file(
     * ``"keep_better"``: ``quality`` ranks both files; the better one ends up at
       ``dest``. A worse existing file is atomically replaced and, when
       ``displaced_dir`` is given, kept there; a better or equal existing file
-      stays and the source is left untouched (``KEPT_EXISTING``).
+      stays and the source is left untouched (``KEPT_EXISTING``). A file with
+      the same name but one of ``same_item_suffixes`` (e.g. ``.mp3`` when
+      placing ``.flac``) is the same track in another format and clashes too.
 
     Raises :class:`MoveError` (source untouched) when the file cannot be placed.
     """
@@ -582,7 +585,8 @@ def place_file(
         dest.parent.mkdir(parents=True, exist_ok=True)
         if clash == "number":
             return _place_numbered(src, dest)
-        return _place_keep_better(src, dest, Path(displaced_dir) if displaced_dir else None, quality)
+        rivals = [dest.with_name(dest.stem + s) for s in same_item_suffixes if s.lower() != dest.suffix.lower()]
+        return _place_keep_better(src, dest, Path(displaced_dir) if displaced_dir else None, quality, rivals)
     except OSError as exc:
         raise MoveError(f"could not move {src.name} to {dest.parent}: {exc.strerror or exc}") from exc
 
@@ -609,8 +613,12 @@ def _already_present(src: Path, existing: Path) -> MoveResult:
     return MoveResult(MoveAction.ALREADY_PRESENT, existing, src, "an identical copy is already in the library")
 
 
-def _place_keep_better(src: Path, dest: Path, displaced_dir: Path | None, quality: QualityProbe) -> MoveResult:
+def _place_keep_better(src: Path, dest: Path, displaced_dir: Path | None, quality: QualityProbe,
+                       rivals: list[Path]) -> MoveResult:
     for _attempt in range(3):
+        rival = next((r for r in rivals if r.is_file()), None)
+        if rival is not None and not os.path.lexists(dest):
+            return _settle_rival(src, dest, rival, displaced_dir, quality)
         if not os.path.lexists(dest):
             try:
                 atomic_move(src, dest)
@@ -631,6 +639,25 @@ def _place_keep_better(src: Path, dest: Path, displaced_dir: Path | None, qualit
         return MoveResult(MoveAction.REPLACED, dest, src,
                           f"replaced the existing {old_label} with the better {new_label}", displaced)
     raise MoveError(f"{dest.name} kept changing while it was being placed")
+
+
+def _settle_rival(src: Path, dest: Path, rival: Path, displaced_dir: Path | None,
+                  quality: QualityProbe) -> MoveResult:
+    """The same track exists in another format under ``rival``: keep only the better one."""
+    new_rank, new_label = quality(src)
+    old_rank, old_label = quality(rival)
+    if new_rank <= old_rank:
+        why = "is better than" if new_rank < old_rank else "is as good as"
+        return MoveResult(MoveAction.KEPT_EXISTING, rival, src,
+                          f"kept the existing {old_label}: it {why} the new {new_label}")
+    atomic_move(src, dest)
+    displaced = None
+    if displaced_dir is not None:
+        displaced_dir.mkdir(parents=True, exist_ok=True)
+        displaced = _keep_copy(rival, displaced_dir)
+    rival.unlink()
+    return MoveResult(MoveAction.REPLACED, dest, src,
+                      f"replaced the existing {old_label} with the better {new_label}", displaced)
 
 
 def _replace(src: Path, dest: Path, displaced_dir: Path | None) -> Path | None:

@@ -32,7 +32,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Callable, Literal
 
-from soulsync.core.audiofile import DEFAULT_DURATION_TOLERANCE_MS, AudioInfo, AudioVerifyError, verify_audio
+from soulsync.core.audiofile import (
+    DEFAULT_DURATION_TOLERANCE_MS,
+    SUPPORTED_FORMATS,
+    AudioInfo,
+    AudioVerifyError,
+    verify_audio,
+)
 from soulsync.core.models import Track
 from soulsync.core.organize import (
     CLASH_POLICIES,
@@ -56,6 +62,7 @@ MAX_COVER_BYTES = 10 * 1024 * 1024
 """Cover art larger than this is refused (a peer or a server sending something odd)."""
 
 REASON_SUFFIX = ".reason.txt"
+_AUDIO_SUFFIXES = tuple(f".{fmt}" for fmt in sorted(SUPPORTED_FORMATS))
 
 FetchCover = Callable[[str], "bytes | None"]
 """Downloads cover art from a URL; returns None (or raises) when it cannot."""
@@ -402,7 +409,8 @@ class PostProcessor:
         try:
             dest = render_path(template, track, info.format, opts.library_dir)
             displaced = Path(opts.quarantine_dir) / "replaced" if opts.keep_replaced else None
-            move = place_file(source, dest, clash=opts.clash_policy, displaced_dir=displaced)
+            move = place_file(source, dest, clash=opts.clash_policy, displaced_dir=displaced,
+                              same_item_suffixes=_AUDIO_SUFFIXES)
         except (MoveError, TemplateError) as exc:
             return self._fail(result, Step.MOVE, str(exc), track)
         result.move = move

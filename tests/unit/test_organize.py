@@ -480,3 +480,22 @@ def test_remove_stale_temp_files(tmp_path):
     assert remove_stale_temp_files(tmp_path) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["keep.flac"]
     assert remove_stale_temp_files(tmp_path / "missing") == 0
+
+
+def test_same_track_in_another_format_is_a_clash(tmp_path, flac_and_mp3):
+    flac, mp3 = flac_and_mp3
+    library = tmp_path / "lib"
+    library.mkdir()
+    existing_mp3 = library / "Song.mp3"
+    os.replace(mp3, existing_mp3)
+    result = place_file(flac, library / "Song.flac", same_item_suffixes=(".mp3", ".flac", ".ogg"),
+                        displaced_dir=tmp_path / "aside")
+    assert result.action is MoveAction.REPLACED and result.path == library / "Song.flac"
+    assert [p.name for p in library.iterdir()] == ["Song.flac"]
+    assert result.displaced_to == tmp_path / "aside" / "Song.mp3"
+    worse = make_audio(tmp_path / "dl" / "Song.mp3")
+    kept = place_file(worse, library / "Song.mp3", same_item_suffixes=(".flac",))
+    assert kept.action is MoveAction.KEPT_EXISTING and kept.path == library / "Song.flac"
+    assert worse.exists() and [p.name for p in library.iterdir()] == ["Song.flac"]
+    numbered = place_file(worse, library / "Song.mp3", clash="number", same_item_suffixes=(".flac",))
+    assert numbered.action is MoveAction.MOVED  # numbering is about names only
