@@ -133,6 +133,14 @@ _MIGRATIONS: list[str] = [
         analysed_at REAL NOT NULL
     );
     """,
+    # 3: every slskd transfer id the download queue was given, so a transfer is never adopted twice
+    """
+    CREATE TABLE queue_transfers (
+        slskd_id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL,
+        recorded_at REAL NOT NULL
+    );
+    """,
 ]
 
 ACTIVITY_LIMIT = 5000
@@ -276,10 +284,29 @@ class Store:
         with self.transaction() as conn:
             conn.execute(f"UPDATE queue SET {sets} WHERE id = ?", [v for k, v in row.items() if k != "id"] + [item.id])
 
-    def update_queue_items(self, items: Iterable[QueueItem]) -> None:
-        """Save many items in one transaction (the poller's diff)."""
+    def add_queue_items(self, items: Iterable[QueueItem]) -> list[QueueItem]:
+        """Insert many items in one transaction: all of them or (on any error) none."""
         items = list(items)
-        if not items:
+        now = time.time()
+        with self.transaction() as conn:
+            for item in items:
+                item.id = item.id or uuid.uuid4().hex
+                item.created_at = item.created_at or now
+                item.updated_at = now
+                row = self._queue_row(item)
+                conn.execute(f"INSERT INTO queue ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                             list(row.values()))
+        return items
+
+    def update_queue_items(self, items: Iterable[QueueItem],
+                           transfer_ids: Iterable[tuple[str, str]] = ()) -> None:
+        """Save many items in one transaction (the poller's diff).
+
+        ``transfer_ids`` are ``(slskd_id, item_id)`` pairs the queue learnt in
+        the same step; they are recorded in that transaction too."""
+        items = list(items)
+        transfer_ids = list(transfer_ids)
+        if not items and not transfer_ids:
             return
         now = time.time()
         with self.transaction() as conn:
@@ -289,6 +316,18 @@ class Store:
                 sets = ", ".join(f"{k} = ?" for k in row if k != "id")
                 conn.execute(f"UPDATE queue SET {sets} WHERE id = ?",
                              [v for k, v in row.items() if k != "id"] + [item.id])
+            conn.executemany("INSERT OR IGNORE INTO queue_transfers (slskd_id, item_id, recorded_at) VALUES (?, ?, ?)",
+                             [(sid, iid, now) for sid, iid in transfer_ids])
+
+    def queue_transfer_ids(self) -> dict[str, str]:
+        """Every recorded slskd transfer id -> the queue item it was given for."""
+        return {r["slskd_id"]: r["item_id"] for r in self.query("SELECT slskd_id, item_id FROM queue_transfers")}
+
+    def forget_queue_transfers(self, slskd_ids: Iterable[str]) -> int:
+        """Drop recorded transfer ids (ones slskd no longer lists)."""
+        ids = [(i,) for i in slskd_ids]
+        with self.transaction() as conn:
+            return conn.executemany("DELETE FROM queue_transfers WHERE slskd_id = ?", ids).rowcount
 
     def get_queue_item(self, item_id: str) -> QueueItem | None:
         rows = self.query("SELECT * FROM queue WHERE id = ?", (item_id,))
