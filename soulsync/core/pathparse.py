@@ -2,9 +2,10 @@
 
 Peers announce nothing but a path such as
 ``@@share\\Music\\Artist\\2011 - Album [FLAC]\\CD2\\03 - Title.flac``, so every
-field here is a guess. The folder part is parsed once per folder
-(:func:`parse_folder`, cheap to cache because an album's files share it) and the
-file name once per file (:func:`parse_name`).
+field here is a guess. The folder part (:class:`FolderParser`, which reads each
+distinct folder name once) and the file name (:func:`parse_stem`, independent
+of the folder) are guessed apart and then combined (:func:`combine`), so the
+grouping can share folder work between files and leave file work for later.
 
 Rules, in short:
 
@@ -17,17 +18,20 @@ Rules, in short:
   ``2011 - Album``, ``Album (2011)``, scene ``Artist-Album-WEB-2011-GRP``; bracketed
   quality tags (``[FLAC]``, ``[320]``, ``(24-96)``, ``{WEB}``) are dropped; when
   no artist is in the name, the parent folder names it unless that folder is
-  generic (``Music``, ``mp3``, a share root ``@@abcde``, a single letter...).
+  generic (``Music``, ``mp3``, a share root ``@@abcde``, a single letter, a
+  bare number...).
 * The file name gives ``03 - Title``, ``03. Artist - Title``, ``1-03 Title``,
   ``103 Title`` (disc 1, track 3), ``Artist - Album - 03 - Title``,
   scene ``03-artist_name-title-grp``; underscores count as spaces.
-  A number followed by only a space is a track number when it is zero-padded
-  or below 30 (so ``50 Cent - ...`` keeps its artist).
+  A number followed by only a space is a track number when it is zero-padded,
+  or has one or two digits and no `` - `` follows (so ``50 Cent - Title``
+  keeps its artist).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
 _DISC_RE = re.compile(
@@ -43,6 +47,7 @@ _EXTRAS_RE = re.compile(
     re.IGNORECASE,
 )
 _BRACKET_RE = re.compile(r"\s*[\[({]([^\[\](){}]*)[\])}]")
+_BRACKET_YEAR_RE = re.compile(r"[\[({]\s*((?:19|20)\d\d)\s*[\])}]")
 _QUALITY_TOKEN = (
     r"(?:\d+(?:[.,]\d+)?\s*(?:k|kb|kbps|kbit|kbits|bits?|khz|hz)?|"
     r"flac|mp3|aac|m4a|ogg|opus|alac|wav|aiff|ape|wv|dsd|sacd|lossless|lossy|"
@@ -86,6 +91,18 @@ class FolderGuess:
     """The album folder is a catch-all (``Music``, ``mp3``, a share root...), not an album."""
 
 
+class NameGuess(NamedTuple):
+    """What a file name alone says; ``middle`` is the second of 3+ ``-`` parts (maybe the album)."""
+
+    title: str
+    artist: str = ""
+    album: str = ""
+    track_number: int | None = None
+    disc_number: int | None = None
+    year: int | None = None
+    middle: str = ""
+
+
 @dataclass(slots=True)
 class PathGuess:
     """Every field guessed for one file."""
@@ -108,12 +125,6 @@ def split_remote(path: str) -> tuple[str, str]:
     sep = "\\" if "\\" in path else "/"
     folder, _, name = path.rpartition(sep)
     return folder, name
-
-
-def stem_of(name: str) -> str:
-    """The file name without its extension (names without a dot are returned whole)."""
-    stem, dot, _ = name.rpartition(".")
-    return stem if dot and stem else name
 
 
 def disc_number_of(component: str) -> int | None:
@@ -146,6 +157,7 @@ def is_generic_folder(component: str) -> bool:
         not name
         or name.startswith("@@")
         or len(name) <= 1
+        or name.isdigit()
         or (len(name) == 2 and name[1] == ":")
         or name in _GENERIC_FOLDERS
         or _strip_brackets(name)[0].strip() in _GENERIC_FOLDERS
@@ -158,23 +170,19 @@ def _valid_year(text: str) -> int | None:
     return None
 
 
+def _bracket_repl(match: re.Match[str]) -> str:
+    inner = match.group(1).strip()
+    if not inner or _valid_year(inner) is not None or _QUALITY_RE.fullmatch(inner):
+        return ""
+    return match.group(0)
+
+
 def _strip_brackets(text: str) -> tuple[str, int | None]:
     """Drop bracketed quality tags, pull out a bracketed year; keep other brackets."""
-    found: list[int] = []
-
-    def repl(match: re.Match[str]) -> str:
-        inner = match.group(1).strip()
-        year = _valid_year(inner)
-        if year is not None:
-            found.append(year)
-            return ""
-        if not inner or _QUALITY_RE.fullmatch(inner):
-            return ""
-        return match.group(0)
-
-    if "[" in text or "(" in text or "{" in text:
-        text = _BRACKET_RE.sub(repl, text)
-    return text, (found[0] if found else None)
+    if "[" not in text and "(" not in text and "{" not in text:
+        return text, None
+    year = _BRACKET_YEAR_RE.search(text)
+    return _BRACKET_RE.sub(_bracket_repl, text), (int(year.group(1)) if year else None)
 
 
 def _tidy(text: str) -> str:
@@ -224,31 +232,63 @@ def _parse_album_name(name: str) -> tuple[str, str, int | None]:
     return artist, _tidy(album), year
 
 
-def _artist_from_folder(component: str) -> str:
-    if is_generic_folder(component):
-        return ""
-    artist, album, _ = _parse_album_name(component)
-    return artist or album
+class _NameFacts(NamedTuple):
+    disc: int | None
+    format_only: bool
+    generic: bool
+    artist: str
+    album: str
+    year: int | None
+
+
+class FolderParser:
+    """``parse_folder`` that remembers what each folder name said.
+
+    Peers of one search share the same names (``Music``, the artist, the album
+    folder) under different roots, so each distinct name is read once. Keep one
+    parser per batch of work; it grows with the distinct names it has seen.
+    """
+
+    def __init__(self) -> None:
+        self._facts: dict[str, _NameFacts] = {}
+
+    def _name(self, component: str) -> _NameFacts:
+        facts = self._facts.get(component)
+        if facts is None:
+            generic = is_generic_folder(component)
+            artist, album, year = ("", "", None) if generic else _parse_album_name(component)
+            facts = self._facts[component] = _NameFacts(
+                disc_number_of(component), is_format_folder(component), generic, artist, album, year)
+        return facts
+
+    def parse(self, folder: str) -> FolderGuess:
+        """Guess the album a remote folder belongs to (see the module notes for the rules)."""
+        sep = "\\" if "\\" in folder else "/"
+        parts = [p for p in folder.split(sep) if p and not p.isspace()]
+        disc = self._name(parts[-1]).disc if parts else None
+        if disc is not None:
+            parts.pop()
+            album_folder = folder.rstrip(sep).rpartition(sep)[0]
+        else:
+            album_folder = folder
+        if not parts:
+            return FolderGuess(album_folder, disc, generic=True)
+        own = self._name(parts[-1])
+        parent = self._name(parts[-2]) if len(parts) >= 2 else None
+        if own.format_only and parent is not None and not parent.generic:
+            own = parent
+            parent = self._name(parts[-3]) if len(parts) >= 3 else None
+        elif own.generic:
+            return FolderGuess(album_folder, disc, generic=True)
+        artist = own.artist
+        if not artist and parent is not None and not parent.generic:
+            artist = parent.artist or parent.album
+        return FolderGuess(album_folder, disc, artist, own.album, own.year)
 
 
 def parse_folder(folder: str) -> FolderGuess:
     """Guess the album a remote folder belongs to (see the module notes for the rules)."""
-    sep = separator_of(folder)
-    parts = [p for p in folder.split(sep) if p.strip()]
-    disc = disc_number_of(parts[-1]) if parts else None
-    if disc is not None:
-        parts = parts[:-1]
-        album_folder = folder.rstrip(sep).rpartition(sep)[0]
-    else:
-        album_folder = folder
-    if len(parts) >= 2 and is_format_folder(parts[-1]) and not is_generic_folder(parts[-2]):
-        parts = parts[:-1]
-    elif not parts or is_generic_folder(parts[-1]):
-        return FolderGuess(album_folder, disc, generic=True)
-    artist, album, year = _parse_album_name(parts[-1])
-    if not artist and len(parts) >= 2:
-        artist = _artist_from_folder(parts[-2])
-    return FolderGuess(album_folder, disc, artist, album, year)
+    return FolderParser().parse(folder)
 
 
 def album_folder_of(folder: str) -> str:
@@ -264,82 +304,107 @@ def album_folder_of(folder: str) -> str:
     return folder
 
 
-def _track_from_match(match: re.Match[str]) -> tuple[int, int | None] | None:
-    """``(track, disc)`` from a leading-number match, or None when the number is part of the name."""
-    if match.group("dtrack") is not None:
-        return int(match.group("dtrack")), int(match.group("disc"))
-    raw = match.group("track")
-    value = int(raw)
-    disc_form = len(raw) == 3 and raw[0] != "0" and value % 100 != 0
-    if match.group("space") is not None:
-        padded = len(raw) >= 2 and raw[0] == "0"
-        plain_ok = len(raw) == 2 and " - " not in match.group("rest")
-        if not (padded or plain_ok or disc_form):
-            return None
-    if disc_form:
-        return value % 100, value // 100
-    return value, None
+def _parse_scene_stem(stem: str) -> NameGuess:
+    parts = _scene_parts(stem)
+    track = None
+    if parts and parts[0].isdigit() and len(parts[0]) <= 3:
+        track = int(parts.pop(0))
+    if len(parts) >= 3:
+        parts = parts[:-1]
+    if len(parts) >= 2:
+        return NameGuess(" - ".join(parts[1:]), parts[0], "", track, None, None, "")
+    return NameGuess(parts[0] if parts else stem, "", "", track, None, None, "")
+
+
+def parse_stem(name: str) -> NameGuess:
+    """Guess what a file name alone says (no folder); the same name always gives the same guess.
+
+    Runs for every file a view reads, so the common shapes take the short way.
+    """
+    stem, dot, _ = name.rpartition(".")
+    if not dot or not stem:
+        stem = name
+    if " " not in stem and "-" in stem and "_-_" not in stem and ("_" in stem or stem.count("-") >= 3):
+        return _parse_scene_stem(stem)
+    text = stem.replace("_", " ") if "_" in stem else stem
+    track: int | None = None
+    disc: int | None = None
+    year: int | None = None
+    if text and text[0] in "[(":
+        bracketed = _BRACKETED_TRACK_RE.match(text)
+        if bracketed is not None:
+            track, text = int(bracketed.group(1)), bracketed.group("rest")
+    if not text.isascii():
+        text = text.translate(_DASHES)
+    if "[" in text or "(" in text or "{" in text:
+        text, year = _strip_brackets(text)
+    if "  " in text or text[:1] == " " or text[-1:] == " " or not text.isprintable():
+        text = " ".join(text.split())
+    if track is None:
+        match = _TRACK_RE.match(text)
+        if match is not None:
+            dtrack = match.group("dtrack")
+            raw = match.group("track")
+            if dtrack is not None:
+                track, disc = int(dtrack), int(match.group("disc"))
+                text = match.group("rest")
+            else:
+                value = int(raw)
+                disc_form = len(raw) == 3 and raw[0] != "0" and value % 100 != 0
+                if (match.group("space") is None or (len(raw) >= 2 and raw[0] == "0") or disc_form
+                        or (len(raw) <= 2 and " - " not in match.group("rest"))):
+                    text = match.group("rest")
+                    if disc_form:
+                        track, disc = value % 100, value // 100
+                    else:
+                        track = value
+    artist = album = middle = ""
+    if " - " not in text:
+        title = text.strip(" -_.")
+        return NameGuess(title or stem, "", "", track, disc, year, "")
+    parts = [q.strip(" -_.") for q in text.split(" - ")]
+    if "" in parts:
+        parts = [p for p in parts if p]
+    if track is None and len(parts) >= 3:
+        for i in range(1, len(parts) - 1):
+            part = parts[i]
+            if _BARE_NUMBER_RE.fullmatch(part):
+                track = int(part.rstrip("."))
+                artist, album = parts[0], " - ".join(parts[1:i])
+                parts = parts[i + 1:]
+                break
+    if not parts:
+        title = _tidy(text) or stem
+    elif artist or len(parts) == 1:
+        title = " - ".join(parts)
+    elif len(parts) == 2:
+        artist, title = parts
+    else:
+        artist, middle, title = parts[0], parts[1], " - ".join(parts[1:])
+    return NameGuess(title, artist, album, track, disc, year, middle)
+
+
+def combine(name: NameGuess, folder: FolderGuess | None) -> PathGuess:
+    """One file's guess: what its name says, gaps filled from its folder's guess."""
+    title, album = name.title, name.album
+    if folder is None:
+        return PathGuess(title, name.artist, album, name.track_number, name.disc_number, name.year)
+    if name.middle and folder.album and name.middle.casefold() == folder.album.casefold():
+        album = name.middle
+        title = title[len(name.middle) + 3:]
+    return PathGuess(
+        title,
+        name.artist or folder.artist,
+        album or folder.album,
+        name.track_number,
+        name.disc_number if name.disc_number is not None else folder.disc,
+        name.year or folder.year,
+    )
 
 
 def parse_name(name: str, folder: FolderGuess | None = None) -> PathGuess:
     """Guess the fields of one file from its name, filling gaps from its folder's guess."""
-    stem = stem_of(name)
-    track: int | None = None
-    disc: int | None = None
-    artist = album = ""
-    year: int | None = None
-    if _is_scene(stem):
-        parts = _scene_parts(stem)
-        if parts and parts[0].isdigit() and len(parts[0]) <= 3:
-            track = int(parts.pop(0))
-        if len(parts) >= 3:
-            parts = parts[:-1]
-        if len(parts) >= 2:
-            artist, title = parts[0], " - ".join(parts[1:])
-        else:
-            title = parts[0] if parts else stem
-    else:
-        text = stem.replace("_", " ") if "_" in stem else stem
-        if text[:1] in ("[", "("):
-            bracketed = _BRACKETED_TRACK_RE.match(text)
-            if bracketed is not None:
-                track, text = int(bracketed.group(1)), bracketed.group("rest")
-        text, year = _strip_brackets(text.translate(_DASHES))
-        text = " ".join(text.split())
-        match = _TRACK_RE.match(text) if track is None else None
-        if match is not None:
-            found = _track_from_match(match)
-            if found is not None:
-                track, disc = found
-                text = match.group("rest")
-        parts = [p for p in (_tidy(p) for p in text.split(" - ")) if p]
-        if track is None:
-            for i, part in enumerate(parts[1:-1], start=1):
-                if _BARE_NUMBER_RE.fullmatch(part):
-                    track = int(part.rstrip("."))
-                    head, parts = parts[:i], parts[i + 1:]
-                    artist = head[0]
-                    album = " - ".join(head[1:])
-                    break
-        if not parts:
-            title = _tidy(text) or stem
-        elif artist or len(parts) == 1:
-            title = " - ".join(parts)
-        elif len(parts) == 2:
-            artist, title = parts
-        else:
-            artist = parts[0]
-            if folder is not None and folder.album and parts[1].casefold() == folder.album.casefold():
-                album, title = parts[1], " - ".join(parts[2:])
-            else:
-                title = " - ".join(parts[1:])
-    if folder is not None:
-        artist = artist or folder.artist
-        album = album or folder.album
-        year = year or folder.year
-        disc = disc if disc is not None else folder.disc
-    return PathGuess(title=title, artist=artist, album=album, track_number=track,
-                     disc_number=disc, year=year)
+    return combine(parse_stem(name), folder)
 
 
 def parse_path(path: str) -> PathGuess:
