@@ -1,0 +1,638 @@
+"""Text folding and version-tag parsing: the vocabulary the matcher compares in.
+
+Two layers:
+
+* **Folding** (:func:`fold`, :func:`normalize_text`): case, accents, full-width
+  forms, ligatures, ``ø``/``ß``/``æ``..., apostrophes, punctuation, ``&``/``+``/``'n'``
+  -> ``and``, ``pt.`` -> ``part``, ``vol.``/``volume`` -> ``vol``, roman numerals
+  and number words after ``part``/``vol``/``no``... -> digits. Accents are removed
+  only from Latin and Greek letters; CJK, Cyrillic, Arabic, Hebrew and Indic text
+  keeps its letters and marks, so it still matches itself and nothing else.
+* **Parsing** (:func:`parse_title`, :func:`parse_album`, :func:`artist_keys`):
+  bracketed and `` - ``-separated qualifiers are classified into structured
+  :class:`VersionTag` s. A qualifier is either a *same-recording* tag (remaster,
+  mono, single version, explicit...), a *different-recording* tag (live, remix
+  and whose, acoustic, instrumental...), a featured-artist credit, noise to drop
+  (``[FLAC]``, ``(Official Video)``, ``(2011)``) or unknown text that stays part
+  of the title (``(I Can't Get No) Satisfaction``).
+"""
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# ----------------------------------------------------------------------------- folding
+
+_SPECIAL_LETTERS = str.maketrans({
+    "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ŀ": "l", "ħ": "h", "ı": "i", "ŧ": "t",
+    "æ": "ae", "œ": "oe", "þ": "th", "ĸ": "k", "ſ": "s", "ŋ": "n",
+    "ё": "е",  # Russian writes ё as е half the time
+})
+
+
+def _is_foldable_base(ch: str) -> bool:
+    """Letters whose combining accents are dropped: Latin and Greek only."""
+    cp = ord(ch)
+    return cp < 0x250 or 0x1E00 <= cp < 0x1F00 or 0x370 <= cp < 0x400 or 0x1F00 <= cp < 0x2000
+
+
+def fold(text: str) -> str:
+    """Case- and accent-fold ``text``, keeping punctuation and non-Latin scripts.
+
+    NFKC first (full-width forms, ligatures, superscripts), then casefold
+    (``ß`` -> ``ss``), a few letters NFKD cannot split (``ø``, ``ł``, ``æ``...),
+    then combining marks are dropped where they sit on a Latin or Greek letter.
+    Japanese voicing marks, Cyrillic ``й`` and Indic vowel signs survive.
+    """
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_SPECIAL_LETTERS)
+    if text.isascii():
+        return text
+    out: list[str] = []
+    base_foldable = False
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch):
+            if not base_foldable:
+                out.append(ch)
+            continue
+        base_foldable = _is_foldable_base(ch)
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _build_punctuation_table() -> dict[int, str]:
+    """Every punctuation, symbol, separator and control character -> a space.
+
+    Apostrophes vanish (``don't`` -> ``dont``); ``&`` and ``+`` become ``and``.
+    Built once for the Basic Multilingual Plane.
+    """
+    table: dict[int, str] = {}
+    for cp in range(0x10000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        cat = unicodedata.category(chr(cp))
+        if cat[0] in "PSZ" or cat in ("Cc", "Cf"):
+            table[cp] = " "
+    for ch in "'`´’‘ʼ′＇":
+        table[ord(ch)] = ""
+    table[ord("&")] = " and "
+    table[ord("+")] = " and "
+    table[ord("＆")] = " and "
+    return table
+
+
+_PUNCT = _build_punctuation_table()
+
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
+}
+_ROMAN = {
+    "i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8",
+    "ix": "9", "x": "10", "xi": "11", "xii": "12", "xiii": "13", "xiv": "14", "xv": "15",
+    "xvi": "16", "xvii": "17", "xviii": "18", "xix": "19", "xx": "20",
+}
+_TOKEN_REWRITE = {"pt": "part", "volume": "vol", "vols": "vol", "n": "and", "nr": "no", "num": "no",
+                  "number": "no"}
+_COUNTED = frozenset({"part", "vol", "chapter", "act", "book", "movement", "episode"})
+"""Words after which a roman numeral or a number word is a number (``Part Two`` = ``Pt. II`` = ``part 2``)."""
+_NUMBERED = frozenset({"no", "op"})
+"""Words after which only a roman numeral is converted (``No One`` stays words)."""
+
+
+def _rewrite_tokens(tokens: list[str]) -> list[str]:
+    """Token-level synonyms: ``pt`` -> ``part``; numerals after counted words -> digits."""
+    out: list[str] = []
+    prev = ""
+    for tok in tokens:
+        tok = _TOKEN_REWRITE.get(tok, tok)
+        if prev in _COUNTED:
+            tok = _ROMAN.get(tok) or _NUMBER_WORDS.get(tok) or tok
+        elif len(tok) > 1 and tok in _ROMAN and (prev in _NUMBERED or tok not in ("vi", "xi")):
+            # ``Rocky II``, ``No. IV``; a lone ``I``, ``V`` or ``X`` stays a word
+            tok = _ROMAN[tok]
+        if tok.isdigit() and tok[0] == "0":
+            tok = tok.lstrip("0") or "0"
+        out.append(tok)
+        prev = tok
+    return out
+
+
+_REWRITE_TRIGGERS = frozenset(_TOKEN_REWRITE) | _COUNTED | _NUMBERED | frozenset(k for k in _ROMAN if len(k) > 1)
+
+
+_ASCII_PUNCT = bytes(
+    (c if chr(c).isalnum() or c in (9, 10, 13, 32) else 32) for c in range(256)
+)
+_ASCII_DELETE = b"'`"
+
+
+def _words(folded: str) -> str:
+    """``normalize_text`` for text that is already folded."""
+    if folded.isascii():
+        if "&" in folded or "+" in folded:
+            folded = folded.replace("&", " and ").replace("+", " and ")
+        words = folded.encode().translate(_ASCII_PUNCT, _ASCII_DELETE).decode().split()
+    else:
+        words = folded.translate(_PUNCT).split()
+    if not words:
+        return ""
+    if _REWRITE_TRIGGERS.isdisjoint(words):
+        joined = " ".join(words)
+        if not (joined[0] == "0" or " 0" in joined):
+            return joined
+    return " ".join(_rewrite_tokens(words))
+
+
+def normalize_text(text: str) -> str:
+    """Folded words joined by single spaces: the comparable form of any name."""
+    return _words(fold(text))
+
+
+def compact(text: str) -> str:
+    """``normalize_text`` output without spaces: ``Jay-Z``, ``JAY Z`` and ``Jayz`` agree."""
+    return text.replace(" ", "")
+
+
+# ----------------------------------------------------------------------------- version tags
+
+
+class VersionKind(str, enum.Enum):
+    """What a qualifier says about the recording."""
+
+    # the same recording (mastering, packaging, censorship, placement)
+    REMASTER = "remaster"
+    MONO = "mono"
+    STEREO = "stereo"
+    SINGLE_VERSION = "single version"
+    ALBUM_VERSION = "album version"
+    EXPLICIT = "explicit"
+    CLEAN = "clean"
+    DELUXE = "deluxe"
+    ORIGINAL = "original"
+    SOUNDTRACK = "soundtrack"
+    # a different recording, edit or arrangement
+    LIVE = "live"
+    REMIX = "remix"
+    ACOUSTIC = "acoustic"
+    INSTRUMENTAL = "instrumental"
+    ACAPPELLA = "a cappella"
+    DEMO = "demo"
+    EDIT = "edit"
+    EXTENDED = "extended"
+    KARAOKE = "karaoke"
+    COVER = "cover"
+    SPEED = "sped up/slowed"
+    RERECORDED = "re-recorded"
+    ALTERNATE = "alternate"
+    LANGUAGE = "language"
+    PIECE = "reprise/interlude"
+
+    @property
+    def same_recording(self) -> bool:
+        """True when a track with this tag is still the untagged recording."""
+        return self in _SAME_RECORDING
+
+
+_SAME_RECORDING = frozenset({
+    VersionKind.REMASTER, VersionKind.MONO, VersionKind.STEREO, VersionKind.SINGLE_VERSION,
+    VersionKind.ALBUM_VERSION, VersionKind.EXPLICIT, VersionKind.CLEAN, VersionKind.DELUXE,
+    VersionKind.ORIGINAL, VersionKind.SOUNDTRACK,
+})
+
+_ALBUM_LEVEL_KINDS = frozenset({
+    VersionKind.LIVE, VersionKind.ACOUSTIC, VersionKind.INSTRUMENTAL, VersionKind.KARAOKE,
+    VersionKind.COVER, VersionKind.SPEED, VersionKind.RERECORDED, VersionKind.ACAPPELLA,
+})
+"""Kinds an album title passes on to its tracks (a live album's tracks are live).
+
+Remix is not among them: remix EPs usually carry the original mix too, and remixed
+tracks name their remixer in the title."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionTag:
+    """One classified qualifier: its kind and, for remixes, live dates and languages, the detail."""
+
+    kind: VersionKind
+    detail: str = ""
+    """Normalised remixer, venue/year or language; empty when the qualifier names none."""
+
+    def __str__(self) -> str:
+        return f"{self.detail} {self.kind.value}".strip() if self.detail else self.kind.value
+
+
+@dataclass(frozen=True, slots=True)
+class Qualifier:
+    """What one bracketed or dash-separated qualifier turned out to be."""
+
+    tags: tuple[VersionTag, ...] = ()
+    features: tuple[str, ...] = ()
+    """Featured artists, as written (not normalised)."""
+    noise: bool = False
+    """Format/bitrate/year/"official video" text that says nothing about the recording."""
+
+    @property
+    def unknown(self) -> bool:
+        """Nothing recognised: the text belongs to the title."""
+        return not (self.tags or self.features or self.noise)
+
+
+_K = VersionKind
+# Ordered: earlier rules consume their words before later, vaguer ones look.
+# Each rule: (pattern over normalize_text output, kinds).
+_RULES: tuple[tuple[re.Pattern[str], tuple[VersionKind, ...]], ...] = tuple(
+    (re.compile(p), kinds) for p, kinds in (
+        (r"\bkaraoke\b|\bin the style of\b.*|\boriginally (?:performed|by)\b.*|\b(?:as )?made famous by\b.*"
+         r"|\bsing ?along\b", (_K.KARAOKE,)),
+        (r"\b(?:sped|speed) up\b|\b(?:super )?slowed(?: down)?\b|\breverb(?:ed)?\b|\bnightcore\b|\bdaycore\b"
+         r"|\b8d(?: audio)?\b|\bchopped(?: and screwed| not slopped)?\b|\bscrewed\b|\bpitched(?: up| down)?\b",
+         (_K.SPEED,)),
+        (r"\bre ?record(?:ed|ing)?\b|\bnew recording\b", (_K.RERECORDED,)),
+        (r"\ba ?capp?ella\b|\bacapp?ella\b|\bvocals? only\b|\bvocal stem\b", (_K.ACAPPELLA,)),
+        (r"\binstrumental\b|\binst\b|\bbacking track\b|\boff vocal\b|\bminus one\b|\bno vocals?\b",
+         (_K.INSTRUMENTAL,)),
+        (r"\bunplugged\b", (_K.ACOUSTIC, _K.LIVE)),
+        (r"\bacoustic\b|\bstripped(?: back| down)?\b", (_K.ACOUSTIC,)),
+        (r"\blive\b|\bin concert\b|\ben (?:vivo|directo|concierto)\b|\bao vivo\b|\bdal vivo\b", (_K.LIVE,)),
+        (r"\bdemo\b|\brough mix\b|\bearly version\b|\bwork ?tape\b|\bhome recording\b", (_K.DEMO,)),
+        (r"\b(?:album|lp) (?:version|mix|edit)\b", (_K.ALBUM_VERSION,)),
+        (r"\bsingle (?:version|mix|edit)\b|\b7 (?:inch )?(?:version|mix|edit)\b|\b45 version\b",
+         (_K.SINGLE_VERSION,)),
+        (r"\boriginal(?: (?:mix|version|recording|edit|club mix))?\b|\bmain version\b|\bfull version\b",
+         (_K.ORIGINAL,)),
+        (r"\bextended(?: (?:mix|version|edit|remix))?\b|\b12 (?:inch )?(?:version|mix)\b|\blong version\b"
+         r"|\bclub (?:version|edit)\b", (_K.EXTENDED,)),
+        (r"\bmono(?: (?:mix|version))?\b", (_K.MONO,)),
+        (r"\bstereo(?: (?:mix|version))?\b", (_K.STEREO,)),
+        (r"\bre ?edit\b|\bremix(?:ed)?\b|\brmx\b|\brework(?:ed)?\b|\bvip\b|\bbootleg\b|\bflip\b|\bmash ?up\b"
+         r"|\bdub\b|\bremode\b|\bmix\b", (_K.REMIX,)),
+        (r"\bradio (?:edit|version|mix|cut)\b|\bshort (?:version|edit)\b|\btv (?:size|edit|version)\b"
+         r"|\bvideo (?:edit|version)\b|\bedit\b|\bedited\b", (_K.EDIT,)),
+        (r"\b(?:digital(?:ly)? )?re ?master(?:ed)?\b|\bremaster(?:ed)?\b", (_K.REMASTER,)),
+        (r"\bexplicit\b|\bdirty\b|\buncensored\b", (_K.EXPLICIT,)),
+        (r"\bclean\b|\bcensored\b", (_K.CLEAN,)),
+        (r"\bdeluxe\b|\bexpanded\b|\banniversary\b|\b(?:special|limited|collectors|bonus) edition\b"
+         r"|\bbonus(?: track)?\b|\bhidden track\b", (_K.DELUXE,)),
+        (r"\bcover(?:ed)?\b|\btribute\b", (_K.COVER,)),
+        (r"\balternat(?:e|ive)(?: (?:take|version|mix))?\b|\balt (?:take|version)\b|\btake \d+\b|\bouttake\b"
+         r"|\brehearsal\b|\bsessions?\b|\borchestral\b|\bsymphonic\b|\bpiano version\b|\bstrings? version\b"
+         r"|\bunreleased version\b|\bfirst take\b|\bjam\b", (_K.ALTERNATE,)),
+        (r"\b(?:english|spanish|french|german|italian|portuguese|japanese|korean|chinese|mandarin|cantonese"
+         r"|russian|swedish|dutch|hindi|arabic|turkish|polish|greek|catalan|espanol|castellano|ingles)"
+         r"(?: language)? version\b|\bversion (?:en )?(?:espanol|ingles|francais|english)\b|\ben espanol\b",
+         (_K.LANGUAGE,)),
+        (r"\breprise\b|\binterlude\b|\bintro\b|\boutro\b|\bskit\b", (_K.PIECE,)),
+        (r"\bsingle\b", (_K.SINGLE_VERSION,)),
+    )
+)
+
+_FEAT_HEAD = re.compile(r"^(?:feat|ft|featuring|with|w|starring|duet with)\b\s*(.*)$")
+_FEAT_INNER = re.compile(r"\s(?:feat\.?|ft\.?|featuring)\s+(.*)$")
+_PROD = re.compile(r"^(?:prod|produced|prod by|produced by)\b")
+_SOUNDTRACK = re.compile(
+    r"^(?:from|taken from|theme from|as heard (?:in|on)|music from|as seen on)\b"
+    r"|\b(?:soundtrack|ost|motion picture|original score|from the (?:film|movie|series|musical|game))\b")
+_RERECORD_POSSESSIVE = re.compile(r"\w['’`´]s version\b")
+
+_FILLER = frozenset({
+    "version", "mix", "edit", "the", "a", "an", "by", "from", "at", "in", "on", "of", "and", "track",
+    "recorded", "recording", "remastered", "remaster", "vs", "x", "official", "s", "edition", "to",
+})
+_NOISE = re.compile(
+    r"\b(?:official|music|video|audio|lyrics?|lyric video|visuali[sz]er|hq|hd|4k|1080p|720p|mv|pv|m v"
+    r"|flac|mp3|aac|m4a|ogg|opus|wav|alac|aiff|lossless|kbps|kbit|kbs|k|cbr|vbr|v0|v2|320|256|192|128"
+    r"|\d+ ?bit|\d+ ?khz|\d+ ?kbps|\d+k|24|16|bit|khz|44|48|88|96|192|web|webrip|cd|cdq|cdrip|vinyl|rip|hi ?res|hires"
+    r"|mqa|free download|out now|full album|premiere|clip|explicit content|www \S+|com|net|org)\b")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+
+
+def _split_features(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in _ARTIST_SPLIT.split(text) if p.strip())
+
+
+@lru_cache(maxsize=32768)
+def classify_qualifier(text: str) -> Qualifier:
+    """Classify the inside of one bracket or one dash-separated tail.
+
+    ``text`` is folded (:func:`fold`) but keeps its punctuation. Returns the
+    version tags, featured artists or noise it holds; an unknown qualifier has
+    none of them and belongs to the title.
+    """
+    features: tuple[str, ...] = ()
+    head = text.strip()
+    feat_at_head = _FEAT_HEAD.match(normalize_text(head))
+    if feat_at_head:
+        # re-split on the raw text so names keep their spelling
+        raw = re.sub(r"^\s*(?:featuring|feat\.?|ft\.?|with|w/|starring|duet with)\s*", "", head, flags=re.I)
+        return Qualifier(features=_split_features(raw) or (raw,))
+    inner = _FEAT_INNER.search(head)
+    if inner:
+        features = _split_features(inner.group(1))
+        head = head[:inner.start()]
+    norm = normalize_text(head)
+    if not norm:
+        return Qualifier(features=features, noise=not features)
+    if _PROD.match(norm):
+        return Qualifier(features=features, noise=True)
+    tags: list[VersionTag] = []
+    if _SOUNDTRACK.search(norm):
+        return Qualifier(tags=(VersionTag(_K.SOUNDTRACK),), features=features)
+    rest = norm
+    found: list[VersionKind] = []
+    if _RERECORD_POSSESSIVE.search(head):
+        found.append(_K.RERECORDED)
+        rest = re.sub(r"\b\w+s version\b", " ", rest)
+    for pattern, kinds in _RULES:
+        if pattern.search(rest):
+            rest = pattern.sub(" ", rest)
+            found.extend(k for k in kinds if k not in found)
+    leftover = [w for w in rest.split() if w not in _FILLER]
+    if not found:
+        if all(_NOISE.fullmatch(w) or w.isdigit() for w in leftover) or not _NOISE.sub(" ", " ".join(leftover)).strip():
+            return Qualifier(features=features, noise=True)
+        return Qualifier(features=features)
+    detail = " ".join(w for w in leftover if not _NOISE.fullmatch(w) or _YEAR.match(w))
+    for kind in found:
+        tags.append(VersionTag(kind, _detail_for(kind, detail, norm)))
+    return Qualifier(tags=tuple(tags), features=features)
+
+
+_LANGUAGE = re.compile(
+    r"english|spanish|french|german|italian|portuguese|japanese|korean|chinese|mandarin|cantonese|russian"
+    r"|swedish|dutch|hindi|arabic|turkish|polish|greek|catalan|espanol|castellano|ingles|francais")
+
+
+def _detail_for(kind: VersionKind, leftover: str, norm: str) -> str:
+    """The part of a qualifier that distinguishes two recordings of the same kind."""
+    if kind is _K.LANGUAGE:
+        lang = _LANGUAGE.search(norm)
+        return {"espanol": "spanish", "castellano": "spanish", "ingles": "english",
+                "francais": "french"}.get(lang.group(0), lang.group(0)) if lang else ""
+    if kind in (_K.REMIX, _K.LIVE):
+        return leftover
+    return ""
+
+
+# ----------------------------------------------------------------------------- titles
+
+_BRACKET = re.compile(r"[\(\[\{【〔]([^\(\)\[\]\{\}【】〔〕]*)[\)\]\}】〕]")
+_DASH = re.compile(r"\s+[-–—~]+\s+|\s+[-–—]+(?=\S)|(?<=\S)[-–—]+\s+")
+_FEAT_OUTSIDE = re.compile(r"\s(?:feat\.?|ft\.?|featuring)\s+(.+)$")
+_TRAILING_DASH = re.compile(r"[\s\-–—~]+$")
+_QUALIFIER_CHARS = re.compile(r"[\(\[\{【〔\-–—~]")
+_FEAT_WORD = re.compile(r"\b(?:feat|ft|featuring)\b")
+
+
+def _needs_parse(folded: str) -> bool:
+    """Whether a folded title may hold brackets, dash tails or a feat. credit."""
+    if _QUALIFIER_CHARS.search(folded):
+        return True
+    return ("ft" in folded or "feat" in folded) and _FEAT_WORD.search(folded) is not None
+
+
+@dataclass(slots=True)
+class ParsedTitle:
+    """A title split into the words that name the song and its qualifiers."""
+
+    core: str
+    """Normalised title without any bracketed or dash qualifier."""
+    full: str
+    """Normalised title keeping unknown qualifiers in place (``i cant get no satisfaction``)."""
+    tags: tuple[VersionTag, ...] = ()
+    """Different-recording tags (live, remix...), sorted."""
+    same: frozenset[VersionKind] = frozenset()
+    """Same-recording kinds (remaster, mono...)."""
+    features: tuple[str, ...] = ()
+    """Featured artists named in the title, as written."""
+
+    @property
+    def kinds(self) -> frozenset[VersionKind]:
+        """The different-recording kinds: what must agree for two tracks to be one recording."""
+        return frozenset(t.kind for t in self.tags)
+
+
+_EMPTY_TAGS: tuple[VersionTag, ...] = ()
+_EMPTY_SAME: frozenset[VersionKind] = frozenset()
+_EMPTY_FEATS: tuple[str, ...] = ()
+
+
+def _drop_leading_the(text: str) -> str:
+    if text.startswith("the ") and len(text) > 4:
+        return text[4:]
+    return text
+
+
+class _Collector:
+    """Gathers what the qualifiers of one title or segment say."""
+
+    __slots__ = ("tags", "same", "features")
+
+    def __init__(self) -> None:
+        self.tags: list[VersionTag] = []
+        self.same: set[VersionKind] = set()
+        self.features: list[str] = []
+
+    def add(self, q: Qualifier) -> None:
+        for tag in q.tags:
+            if tag.kind.same_recording:
+                self.same.add(tag.kind)
+            elif tag not in self.tags:
+                self.tags.append(tag)
+        self.features.extend(q.features)
+
+
+def _sub_groups(text: str, sink: _Collector | None, keep_unknown: bool) -> tuple[str, bool]:
+    """Replace bracketed qualifiers, innermost first; unknown ones keep their words if asked.
+
+    Returns the new text and whether any qualifier was unknown.
+    """
+    unknown = False
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal unknown
+        q = classify_qualifier(m.group(1))
+        if sink is not None:
+            sink.add(q)
+        if q.unknown:
+            unknown = True
+            if keep_unknown:
+                return f" {m.group(1)} "
+        return " "
+
+    for _ in range(3):
+        new = _BRACKET.sub(repl, text)
+        if new == text:
+            break
+        text = new
+    return text, unknown
+
+
+def _strip_dash_tails(core: str, full: str, sink: _Collector) -> tuple[str, str]:
+    """Cut `` - Live``, `` - 2011 Remaster``... while the last tail is a known qualifier."""
+    while True:
+        parts = _DASH.split(core)
+        if len(parts) < 2:
+            return core, full
+        tail = parts[-1]
+        q = classify_qualifier(tail)
+        if q.unknown:
+            return core, full
+        sink.add(q)
+        core = _TRAILING_DASH.sub("", core[:core.rfind(tail)])
+        cut = full.rfind(tail)
+        full = _TRAILING_DASH.sub("", full[:cut]) if cut >= 0 else core
+
+
+def parse_title(title: str) -> ParsedTitle:
+    """Split a track title into its song words and structured qualifiers.
+
+    ``"Wonderwall - Remastered 2014"`` -> core ``wonderwall``, same ``{remaster}``;
+    ``"Hello (Live at Wembley) [feat. X]"`` -> live tag with detail ``wembley``,
+    feature ``X``. Leading ``The`` is dropped. A title made only of qualifiers
+    keeps them as its words, so it still matches itself.
+    """
+    folded = fold(title)
+    if not _needs_parse(folded):
+        words = _drop_leading_the(_words(folded))
+        return ParsedTitle(words, words, _EMPTY_TAGS, _EMPTY_SAME, _EMPTY_FEATS)
+    sink = _Collector()
+    core, unknown = _sub_groups(folded, sink, keep_unknown=False)
+    full = _sub_groups(folded, None, keep_unknown=True)[0] if unknown else core
+    feat = _FEAT_OUTSIDE.search(core)
+    if feat:
+        sink.features.extend(_split_features(feat.group(1)))
+        core = core[:feat.start()]
+        feat_full = _FEAT_OUTSIDE.search(full) if unknown else feat
+        if feat_full:
+            full = full[:feat_full.start()]
+    if _DASH.search(core):
+        core, full = _strip_dash_tails(core, full, sink)
+    core_n = _drop_leading_the(_words(core))
+    full_n = _drop_leading_the(_words(full)) if full is not core else core_n
+    if not core_n:
+        core_n = full_n or _words(folded)
+        full_n = full_n or core_n
+    tags = tuple(sorted(sink.tags, key=lambda t: (t.kind.value, t.detail))) if sink.tags else _EMPTY_TAGS
+    return ParsedTitle(
+        core=core_n,
+        full=full_n if full_n != core_n else core_n,
+        tags=tags,
+        same=frozenset(sink.same) if sink.same else _EMPTY_SAME,
+        features=tuple(sink.features) if sink.features else _EMPTY_FEATS,
+    )
+
+
+# ----------------------------------------------------------------------------- albums
+
+_ALBUM_LIVE = re.compile(r"^live$|^live (?:at|in|from|on|\d{4})\b|\b(?:live|concert) (?:at|in|from)\b|\bin concert\b")
+_ALBUM_WHOLE = (
+    (_ALBUM_LIVE, (_K.LIVE,)),
+    (re.compile(r"\bunplugged\b"), (_K.ACOUSTIC, _K.LIVE)),
+    (re.compile(r"\bkaraoke\b"), (_K.KARAOKE,)),
+    (re.compile(r"\btribute to\b|\ba tribute\b"), (_K.COVER,)),
+    (re.compile(r"\binstrumentals\b"), (_K.INSTRUMENTAL,)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAlbum:
+    """An album title reduced to its name and the version kinds it gives its tracks."""
+
+    core: str
+    tags: tuple[VersionTag, ...] = ()
+
+
+@lru_cache(maxsize=65536)
+def parse_album(album: str) -> ParsedAlbum:
+    """Normalise an album title; keep only the tags an album passes on to its tracks.
+
+    ``"Live at Wembley '86"`` -> live; ``"Hits (Deluxe Edition)"`` -> core ``hits``, no tags;
+    ``"Live Through This"`` stays a studio album.
+    """
+    parsed = parse_title(album)
+    tags = [t for t in parsed.tags if t.kind in _ALBUM_LEVEL_KINDS]
+    have = {t.kind for t in tags}
+    for pattern, kinds in _ALBUM_WHOLE:
+        if pattern.search(parsed.full):
+            for kind in kinds:
+                if kind not in have:
+                    have.add(kind)
+                    tags.append(VersionTag(kind, _album_live_detail(parsed.full) if kind is _K.LIVE else ""))
+    core = parsed.core if parsed.core else parsed.full
+    return ParsedAlbum(core, tuple(sorted(tags, key=lambda t: (t.kind.value, t.detail))))
+
+
+def _album_live_detail(text: str) -> str:
+    words = [w for w in _ALBUM_LIVE.sub(" ", text).split() if w not in _FILLER]
+    return " ".join(words)
+
+
+# ----------------------------------------------------------------------------- artists
+
+_ARTIST_SPLIT = re.compile(
+    r"\s*(?:,|;|/|\\|\s&\s|\s\+\s|\s(?:feat|ft)\.?\s|\sfeaturing\s|\swith\s|\sx\s|\s×\s|\svs\.?\s|\sand\s)\s*",
+    re.IGNORECASE)
+_ARTIST_SPLIT_STRONG = re.compile(
+    r"\s*(?:;|/|\\|\s(?:feat|ft)\.?\s|\sfeaturing\s|\swith\s|\sx\s|\s×\s|\svs\.?\s)\s*", re.IGNORECASE)
+
+
+_NOT_A_NAME = frozenset({"the", "and", "various", "va"})
+"""Pieces of a split credit that are not names (``Beatles, The``)."""
+
+
+def normalize_artist(name: str) -> str:
+    """One artist name in comparable form: ``The Beatles`` / ``Beatles, The`` -> ``beatles``."""
+    text = normalize_text(name)
+    if text.endswith(" the"):
+        text = text[:-4]
+    return _drop_leading_the(text)
+
+
+@lru_cache(maxsize=131072)
+def artist_keys(name: str) -> tuple[str, ...]:
+    """Compact keys an artist credit can be found under: the whole credit and each named part.
+
+    ``"Calvin Harris & Dua Lipa"`` -> ``("calvinharrisandDualipa"..., "calvinharris", "dualipa")``
+    (compact, lower case). Duos like ``Simon & Garfunkel`` keep their whole key too.
+    """
+    keys: list[str] = []
+    whole = compact(normalize_artist(name))
+    if whole:
+        keys.append(whole)
+    folded = fold(name)
+    for splitter in (_ARTIST_SPLIT_STRONG, _ARTIST_SPLIT):
+        for part in splitter.split(folded):
+            key = compact(normalize_artist(part))
+            if key and key not in keys and key not in _NOT_A_NAME:
+                keys.append(key)
+    if not keys:
+        raw = name.strip().casefold()
+        if raw:
+            keys.append(raw)
+    return tuple(keys)
+
+
+def split_artists(name: str) -> list[str]:
+    """The individual names in one credit string, as written: ``"A feat. B & C"`` -> ``[A, B, C]``."""
+    return [p.strip() for p in _ARTIST_SPLIT.split(name)
+            if p.strip() and normalize_artist(p) not in _NOT_A_NAME]
+
+
+# ----------------------------------------------------------------------------- ISRC
+
+_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
+
+
+def normalize_isrc(isrc: str | None) -> str | None:
+    """Upper case without hyphens or spaces; ``None`` unless it is a well-formed ISRC."""
+    if not isrc or not isinstance(isrc, str):
+        return None
+    value = isrc.replace("-", "").replace(" ", "").strip().upper()
+    return value if _ISRC.match(value) else None
+
