@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (
 )
 
 from soulsync.context import AppContext
+from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.pages.artists import ArtistsPage
 from soulsync.ui.pages.base import Page
 from soulsync.ui.pages.dashboard import DashboardPage
@@ -44,6 +45,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(1000, 640)
 
         self.monitor = ServiceMonitor(context, parent=self)
+        self.activity = ActivityFeed(context.store, self)
         self.pages: dict[str, Page] = {}
         self.nav_buttons: dict[str, QPushButton] = {}
 
@@ -102,6 +104,9 @@ class MainWindow(QMainWindow):
             self.indicators[service] = indicator
             bar.addPermanentWidget(indicator)
         self.monitor.status_changed.connect(self._on_status)
+        self.pages["dashboard"].attach(self.activity, self.monitor)
+        self.pages["settings"].settings_saved.connect(
+            lambda: self.activity.add("settings", "Settings changed", "settings"))
 
         self._restore()
         if check_services:

@@ -1,21 +1,492 @@
-"""Downloads page."""
+"""Downloads: live Soulseek search with grouped, filterable results, and the download queue."""
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QLabel, QWidget
+import logging
+
+from PyQt6.QtCore import QModelIndex, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
+    QPushButton, QSplitter, QTabBar, QTreeView, QVBoxLayout, QWidget,
+)
 
 from soulsync.context import AppContext
+from soulsync.core.quality import FORMAT_FAMILIES
+from soulsync.core.ratelimit import SearchRateLimiter
+from soulsync.core.search import (
+    FilterSpec, ResultAlbum, ResultItem, ResultKind, SearchResults, SortBy, query_terms,
+)
+from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsModel
 from soulsync.ui.pages.base import Page
+from soulsync.ui.search_session import SearchProgress, SearchSession
+
+log = logging.getLogger(__name__)
+
+FORMAT_CHOICES = sorted(set(FORMAT_FAMILIES.values())) + ["Other"]
+SORT_CHOICES = (("Relevance", SortBy.RELEVANCE), ("Quality", SortBy.QUALITY), ("Size", SortBy.SIZE),
+                ("Peer speed", SortBy.SPEED), ("Free slot / queue", SortBy.AVAILABILITY), ("Name", SortBy.NAME))
+BITRATE_CHOICES = (("Any bitrate", 0), ("128+ kbps", 128), ("192+ kbps", 192), ("256+ kbps", 256),
+                   ("320 kbps", 320))
+TYPING_DEBOUNCE_MS = 1200
+_EMPTY = SearchResults()
 
 
 class DownloadsPage(Page):
     page_id = "downloads"
     title = "Downloads"
-    subtitle = "Search Soulseek and manage the download queue"
+    subtitle = "Search Soulseek, pick what to get, and follow the queue"
+
+    download_requested = pyqtSignal(list)
+    """A list of ResultTrack the user asked to download."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        note = QLabel("This page is under construction.")
-        note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        note.setProperty("muted", True)
-        self.body.addWidget(note, 1)
+        self.sessions: list[SearchSession] = []
+        self.rate: SearchRateLimiter[SearchSession] = SearchRateLimiter()
+
+        # --- search row
+        row = QHBoxLayout()
+        self.search_input = QLineEdit()
+        self.search_input.setObjectName("search_input")
+        self.search_input.setPlaceholderText("Search Soulseek: artist, album or track…  (Enter to search; "
+                                             "typing filters the results shown)")
+        self.search_input.setClearButtonEnabled(True)
+        self.search_button = QPushButton("Search")
+        self.search_button.setObjectName("search_button")
+        self.search_button.setProperty("primary", True)
+        self.stop_button = QPushButton("Stop and show")
+        self.stop_button.setObjectName("stop_button")
+        self.stop_button.setToolTip("End the search now and show what arrived so far")
+        self.stop_button.setEnabled(False)
+        row.addWidget(self.search_input, 1)
+        row.addWidget(self.search_button)
+        row.addWidget(self.stop_button)
+        self.body.addLayout(row)
+        self.status_label = QLabel("Type what you are looking for and press Enter.")
+        self.status_label.setObjectName("search_status")
+        self.status_label.setProperty("muted", True)
+        self.body.addWidget(self.status_label)
+
+        # --- tabs of searches
+        self.tabs = QTabBar()
+        self.tabs.setObjectName("search_tabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setExpanding(False)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.body.addWidget(self.tabs)
+
+        # --- filters
+        filters = QHBoxLayout()
+        self.kind_combo = QComboBox()
+        self.kind_combo.setObjectName("kind_filter")
+        for label, kind in (("Albums and singles", ResultKind.BOTH), ("Albums", ResultKind.ALBUMS),
+                            ("Singles", ResultKind.SINGLES)):
+            self.kind_combo.addItem(label, kind)
+        filters.addWidget(self.kind_combo)
+        self.format_boxes: dict[str, QCheckBox] = {}
+        for name in FORMAT_CHOICES:
+            box = QCheckBox(name)
+            box.setObjectName(f"format_{name.replace('/', '_')}")
+            self.format_boxes[name] = box
+            filters.addWidget(box)
+        self.bitrate_combo = QComboBox()
+        self.bitrate_combo.setObjectName("bitrate_filter")
+        for label, value in BITRATE_CHOICES:
+            self.bitrate_combo.addItem(label, value)
+        filters.addWidget(self.bitrate_combo)
+        self.lossless_box = QCheckBox("Lossless")
+        self.lossless_box.setObjectName("lossless_filter")
+        self.free_slot_box = QCheckBox("Free slot")
+        self.free_slot_box.setObjectName("free_slot_filter")
+        filters.addWidget(self.lossless_box)
+        filters.addWidget(self.free_slot_box)
+        filters.addStretch(1)
+        filters.addWidget(QLabel("Sort"))
+        self.sort_combo = QComboBox()
+        self.sort_combo.setObjectName("sort_combo")
+        for label, by in SORT_CHOICES:
+            self.sort_combo.addItem(label, by)
+        filters.addWidget(self.sort_combo)
+
+        # --- results
+        self.model = SearchResultsModel(self)
+        self.model.set_status_provider(self._row_status)
+        self.view = QTreeView()
+        self.view.setObjectName("results_view")
+        self.view.setModel(self.model)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col, width in enumerate((0, 110, 60, 80, 130, 90, 90, 90)):
+            if col:
+                header.resizeSection(col, width)
+        actions = QHBoxLayout()
+        self.download_button = QPushButton("Download")
+        self.download_button.setObjectName("download_button")
+        self.download_button.setProperty("primary", True)
+        self.download_button.setEnabled(False)
+        self.download_button.setToolTip("Download the selected albums and tracks (double-click works too)")
+        self.counts_label = QLabel("")
+        self.counts_label.setProperty("muted", True)
+        actions.addWidget(self.download_button)
+        actions.addStretch(1)
+        actions.addWidget(self.counts_label)
+
+        results_box = QWidget()
+        results_layout = QVBoxLayout(results_box)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addLayout(filters)
+        results_layout.addWidget(self.view, 1)
+        results_layout.addLayout(actions)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("downloads_splitter")
+        self.splitter.addWidget(results_box)
+        self.queue_area = QWidget()
+        self.queue_layout = QVBoxLayout(self.queue_area)
+        self.queue_layout.setContentsMargins(0, 0, 0, 0)
+        self.splitter.addWidget(self.queue_area)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.body.addWidget(self.splitter, 1)
+
+        # --- behaviour
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(TYPING_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._typing_paused)
+        self._rate_timer = QTimer(self)
+        self._rate_timer.setInterval(1000)
+        self._rate_timer.timeout.connect(self._drain_waiting)
+        self.search_input.returnPressed.connect(self.search_now)
+        self.search_input.textEdited.connect(self._text_edited)
+        self.search_button.clicked.connect(self.search_now)
+        self.stop_button.clicked.connect(self.stop_current)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.kind_combo.currentIndexChanged.connect(self._filters_changed)
+        self.bitrate_combo.currentIndexChanged.connect(self._filters_changed)
+        self.lossless_box.toggled.connect(self._filters_changed)
+        self.free_slot_box.toggled.connect(self._filters_changed)
+        for box in self.format_boxes.values():
+            box.toggled.connect(self._filters_changed)
+        self.sort_combo.currentIndexChanged.connect(self._sort_changed)
+        self.model.counts_changed.connect(self._update_counts)
+        self.view.doubleClicked.connect(self._double_clicked)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.download_button.clicked.connect(self.download_selected)
+        copy = QAction("Copy path", self.view)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.triggered.connect(self._copy_paths)
+        self.view.addAction(copy)
+
+    # ---- searching --------------------------------------------------------------
+    @property
+    def current(self) -> SearchSession | None:
+        index = self.tabs.currentIndex()
+        return self.sessions[index] if 0 <= index < len(self.sessions) else None
+
+    def search_now(self) -> None:
+        """Start a search for the text in the box (Enter, the button)."""
+        self._debounce.stop()
+        text = self.search_input.text().strip()
+        if not text:
+            return
+        current = self.current
+        if current is not None and current.raw_query == text and current.running:
+            return
+        self.start_search(text)
+
+    def start_search(self, text: str) -> SearchSession | None:
+        if not self.context.slskd_configured():
+            self.status_label.setText("slskd is not set up yet: add its URL and API key in Settings.")
+            return None
+        session = SearchSession(text, self)
+        if not session.query:
+            self.status_label.setText("Nothing left to search for once punctuation is removed.")
+            return None
+        session.progress.connect(lambda p, s=session: self._session_progress(s, p))
+        session.completed.connect(lambda s=session: self._session_completed(s))
+        session.failed.connect(lambda msg, s=session: self._session_failed(s, msg))
+        self.sessions.append(session)
+        index = self.tabs.addTab(session.query)
+        self.tabs.setTabToolTip(index, session.query)
+        self.tabs.setCurrentIndex(index)
+        self._begin_or_wait(session)
+        return session
+
+    def _begin_or_wait(self, session: SearchSession) -> None:
+        if self.rate.submit(session):
+            self._begin(session)
+        else:
+            session.state = "waiting"
+            self._rate_timer.start()
+        self._refresh_status()
+
+    def _begin(self, session: SearchSession) -> None:
+        d = self.context.settings.downloads
+        session.start(self.context.slskd(), d.search_timeout_ms, d.response_limit)
+
+    def _drain_waiting(self) -> None:
+        for session in self.rate.release_due():
+            self._begin(session)
+        if not self.rate.queued():
+            self._rate_timer.stop()
+        self._refresh_status()
+
+    def stop_current(self) -> None:
+        session = self.current
+        if session is not None:
+            session.stop_and_show()
+            self._refresh_status()
+
+    def close_tab(self, index: int) -> None:
+        session = self.sessions.pop(index)
+        session.cancel()
+        self.rate.cancel(session)
+        self.tabs.removeTab(index)
+        session.deleteLater()
+        if not self.sessions:
+            self.model.set_results(_EMPTY, "")
+            self._refresh_status()
+
+    def _session_progress(self, session: SearchSession, p: SearchProgress) -> None:
+        if session is self.current:
+            self._refresh_status()
+
+    def _session_completed(self, session: SearchSession) -> None:
+        idx = self.sessions.index(session) if session in self.sessions else -1
+        if idx >= 0 and session.results is not None:
+            self.tabs.setTabText(idx, f"{session.query} ({session.results.listed_files})")
+        if session is self.current:
+            self._show_session(session)
+
+    def _session_failed(self, session: SearchSession, message: str) -> None:
+        if session is self.current:
+            self._refresh_status()
+        window = getattr(self, "main_window", None)
+        if window is not None:
+            window.show_message(message)
+
+    def _refresh_status(self) -> None:
+        session = self.current
+        self.stop_button.setEnabled(bool(session and session.state == "searching"))
+        if session is None:
+            self.status_label.setText("Type what you are looking for and press Enter.")
+            return
+        p = session.last_progress
+        if session.state == "waiting":
+            wait = self.rate.wait_for(session) or 0.0
+            text = (f"Queued: Soulseek allows about {self.rate.limit} searches per {self.rate.window:.0f} s. "
+                    f"This one starts in {wait:.0f} s.")
+        elif session.state in ("searching", "stopping"):
+            counts = f"{p.responses} users, {p.files} files" if p else "asking the network"
+            verb = "Stopping" if session.state == "stopping" else "Searching"
+            text = f"{verb} “{session.query}”: {counts} so far" + (f" ({p.elapsed:.0f} s)" if p else "")
+        elif session.state == "failed":
+            text = f"Search failed: {session.error}"
+        elif session.state == "done" and session.results is not None:
+            r = session.results
+            extra = f"; {r.skipped} malformed entries skipped" if r.skipped else ""
+            locked = f"; {len(r.locked)} locked files hidden" if r.locked else ""
+            text = (f"“{session.query}”: {r.users} users, {len(r.albums)} albums and "
+                    f"{len(r.singles)} single tracks{locked}{extra}")
+        else:
+            text = f"“{session.query}”: {session.state}"
+        self.status_label.setText(text)
+
+    # ---- showing results ----------------------------------------------------------
+    def _tab_changed(self, index: int) -> None:
+        session = self.current
+        if session is None:
+            return
+        self._load_controls(session)
+        self._show_session(session)
+
+    def _show_session(self, session: SearchSession) -> None:
+        self._refresh_status()
+        if session.results is None:
+            self.model.set_results(_EMPTY, session.query)
+            return
+        state = self._capture_view()
+        self.model.set_sort(session.sort, self.context.settings.downloads.quality_order)
+        self.model.set_filter(session.filter)
+        self.model.set_results(session.results, session.query)
+        self._restore_view(state)
+
+    def _load_controls(self, session: SearchSession) -> None:
+        """Put a tab's own filters and order back into the controls."""
+        spec = session.filter
+        widgets = [self.kind_combo, self.bitrate_combo, self.lossless_box, self.free_slot_box, self.sort_combo,
+                   *self.format_boxes.values()]
+        for w in widgets:
+            w.blockSignals(True)
+        self.kind_combo.setCurrentIndex(max(0, self.kind_combo.findData(spec.kind)))
+        self.bitrate_combo.setCurrentIndex(max(0, self.bitrate_combo.findData(spec.min_bitrate)))
+        self.lossless_box.setChecked(spec.lossless_only)
+        self.free_slot_box.setChecked(spec.free_slot_only)
+        for name, box in self.format_boxes.items():
+            box.setChecked(name in spec.formats)
+        self.sort_combo.setCurrentIndex(max(0, self.sort_combo.findData(session.sort)))
+        for w in widgets:
+            w.blockSignals(False)
+        self.search_input.setText(session.raw_query if not spec.text else spec.text)
+
+    def _current_filter(self, text: str | None = None) -> FilterSpec:
+        session = self.current
+        if text is None:
+            text = session.filter.text if session else ""
+        return FilterSpec(
+            kind=self.kind_combo.currentData(),
+            formats=frozenset(n for n, b in self.format_boxes.items() if b.isChecked()),
+            min_bitrate=self.bitrate_combo.currentData() or 0,
+            lossless_only=self.lossless_box.isChecked(),
+            free_slot_only=self.free_slot_box.isChecked(),
+            text=text,
+        )
+
+    def _apply_filter(self, spec: FilterSpec) -> None:
+        session = self.current
+        if session is not None:
+            session.filter = spec
+        state = self._capture_view()
+        self.model.set_filter(spec)
+        self._restore_view(state)
+
+    def _filters_changed(self) -> None:
+        self._apply_filter(self._current_filter())
+
+    def _sort_changed(self) -> None:
+        by = self.sort_combo.currentData()
+        session = self.current
+        if session is not None:
+            session.sort = by
+        state = self._capture_view()
+        self.model.set_sort(by, self.context.settings.downloads.quality_order)
+        self._restore_view(state)
+
+    def _text_edited(self, text: str) -> None:
+        """Typing: filter the shown results at once when it refines them; search after a pause otherwise."""
+        session = self.current
+        if session is not None and session.results is not None and self._refines(session, text):
+            self._apply_filter(self._current_filter(text))
+            self._debounce.stop()
+            return
+        if session is not None and session.filter.text:
+            self._apply_filter(self._current_filter(""))
+        self._debounce.start()
+
+    @staticmethod
+    def _refines(session: SearchSession, text: str) -> bool:
+        """Whether ``text`` keeps every term of the session's query (so a local filter suffices)."""
+        old, _ = query_terms(session.query)
+        new, _ = query_terms(text)
+        return bool(old) and all(any(n.startswith(o) or o.startswith(n) for n in new) for o in old) \
+            and len(new) >= len(old)
+
+    def _typing_paused(self) -> None:
+        text = self.search_input.text().strip()
+        session = self.current
+        if len(text) < 3 or (session is not None and self._refines(session, text)):
+            return
+        self.start_search(text)
+
+    def _update_counts(self, shown: int, total: int) -> None:
+        hidden = total - shown
+        self.counts_label.setText(f"{shown} results shown" + (f", {hidden} hidden by filters" if hidden else ""))
+
+    # ---- view state kept across updates ------------------------------------------------
+    def _capture_view(self) -> dict:
+        selected = [self.model.data(i, KeyRole) for i in self.view.selectionModel().selectedRows()]
+        expanded = [self.model.data(self.model.index(r, 0), KeyRole) for r in range(self.model.rowCount())
+                    if self.view.isExpanded(self.model.index(r, 0))]
+        top = self.view.indexAt(self.view.viewport().rect().topLeft())
+        return {"selected": selected, "expanded": expanded, "top": self.model.data(top, KeyRole) if top.isValid()
+                else None}
+
+    def _restore_view(self, state: dict) -> None:
+        wanted = set(state["expanded"])
+        if wanted:
+            for r in range(self.model.rowCount()):
+                index = self.model.index(r, 0)
+                if self.model.data(index, KeyRole) in wanted:
+                    self.view.setExpanded(index, True)
+        selection = self.view.selectionModel()
+        for key in state["selected"]:
+            index = self._find_key(key)
+            if index.isValid():
+                selection.select(index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+        if state["top"] is not None:
+            index = self._find_key(state["top"])
+            if index.isValid():
+                self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+
+    def _find_key(self, key) -> QModelIndex:
+        index = self.model.index_of_key(key)
+        if index.isValid():
+            return index
+        for r in range(self.model.rowCount()):
+            parent = self.model.index(r, 0)
+            if self.view.isExpanded(parent):
+                for c in range(self.model.rowCount(parent)):
+                    child = self.model.index(c, 0, parent)
+                    if self.model.data(child, KeyRole) == key:
+                        return child
+        return QModelIndex()
+
+    # ---- actions ---------------------------------------------------------------------
+    def selected_items(self) -> list[ResultItem]:
+        return [self.model.data(i, ItemRole) for i in self.view.selectionModel().selectedRows()]
+
+    def _selection_changed(self) -> None:
+        self.download_button.setEnabled(bool(self.selected_items()))
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        item = self.model.data(index, ItemRole)
+        if item is not None and type(item) is not ResultAlbum:
+            self.download_items([item])
+
+    def download_selected(self) -> None:
+        self.download_items(self.selected_items())
+
+    def download_items(self, items: list[ResultItem]) -> None:
+        """Queue the files of the given albums and tracks (an album's tracks once, even if also selected)."""
+        tracks, seen = [], set()
+        for item in items:
+            for track in (item.tracks if type(item) is ResultAlbum else [item]):
+                if track.key not in seen:
+                    seen.add(track.key)
+                    tracks.append(track)
+        if tracks:
+            self.download_requested.emit(tracks)
+
+    def _context_menu(self, pos) -> None:
+        items = self.selected_items()
+        if not items:
+            return
+        menu = QMenu(self)
+        menu.addAction("Download", lambda: self.download_items(items))
+        menu.addAction("Copy path", self._copy_paths)
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def _copy_paths(self) -> None:
+        from PyQt6.QtWidgets import QApplication
+
+        paths = [i.folder if type(i) is ResultAlbum else i.file.filename for i in self.selected_items()]
+        if paths:
+            QApplication.clipboard().setText("\n".join(paths))
+
+    def _row_status(self, item: ResultItem) -> str:
+        return ""
+
+    def shutdown(self) -> None:
+        for session in self.sessions:
+            session.cancel()
+
