@@ -1,0 +1,1075 @@
+"""Simulated Plex Media Server: one music section, XML exactly as plexapi parses it.
+
+The library starts from ``catalog.library`` (virtual tracks: their files do
+not need to exist) and is joined by real audio files found in the library
+folder on disk by a section refresh (``GET /library/sections/{key}/refresh``),
+which, as on a real server, answers at once and scans in the background
+(``refreshing="1"`` on the section meanwhile). Tags are read with mutagen,
+with guesses from the path (``Artist/Album (Year)/01 - Title.ext``) where
+tags are missing; files that vanish take their tracks with them.
+
+Wire facts follow ``reference/service-apis.md`` section 3: ``X-Plex-Token``
+(401 HTML page without it), paging through the ``X-Plex-Container-Start`` /
+``X-Plex-Container-Size`` headers with ``totalSize``, ``/library/sections/{key}/all``
+with ``type`` 8/9/10, ``title`` and the typed filters plexapi builds from the
+section's filter metadata (``track.title``, ``track.addedAt>>``, ``track.updatedAt>>``,
+``sort=...``), ``/library/metadata/{rk}[/children]``, thumbnails,
+``/hubs/search``, and audio playlists (create, list, items, add, remove, move, delete).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+import mutagen
+
+from soulsync.core.models import Track
+from soulsync.sim.base import Request, Response, SimServer
+from soulsync.sim.catalog import Catalog, build_catalog, strip_accents
+from soulsync.sim.images import cover_jpeg
+
+AUDIO_EXTENSIONS = {".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff",
+                    ".wma", ".ape", ".wv", ".alac"}
+SERVER_VERSION = "1.41.3.9314-a0bfb8370"
+SECTION_KEY = 1
+_BASE_TIME = 1_700_000_000
+_TYPES = {"8": "artist", "9": "album", "10": "track"}
+_CODEC = {"flac": ("flac", 1000), "mp3": ("mp3", 320), "m4a": ("aac", 256), "ogg": ("vorbis", 320),
+          "opus": ("opus", 160), "wav": ("pcm", 1411), "aiff": ("pcm", 1411), "aif": ("pcm", 1411)}
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FILTER_KEY = re.compile(r"^(?:(artist|album|track)\.)?([A-Za-z]+)([!<>=&]*)$")
+_NON_FILTER_PARAMS = {
+    "type", "sort", "limit", "includeGuids", "includeMeta", "includeAdvanced", "includeCollections",
+    "includeExternalMedia", "X-Plex-Container-Start", "X-Plex-Container-Size", "checkFiles", "includeRelated",
+    "includeDetails", "X-Plex-Token", "excludeAllLeaves", "includeBandwidths", "includeChapters", "includeFields",
+    "includeGeolocation", "includeLoudnessRamps", "includeMarkers", "includeConcerts", "includeExtras",
+    "includeOnDeck", "includePopularLeaves", "includePreferences", "includeReviews", "includeStations",
+    "asyncAugmentMetadata", "asyncCheckFiles", "asyncRefreshAnalysis", "asyncRefreshLocalMediaAgent",
+}
+_STRING_OPS: dict[str, Callable[[str, str], bool]] = {
+    "": lambda have, want: want in have, "!": lambda have, want: want not in have,
+    "=": lambda have, want: have == want, "!=": lambda have, want: have != want,
+    "<": lambda have, want: have.startswith(want), ">": lambda have, want: have.endswith(want),
+}
+"""String operators as they arrive in the key (plexapi sends the operator minus its last ``=``)."""
+_NUMBER_OPS: dict[str, Callable[[int, int], bool]] = {
+    "": lambda have, want: have == want, "!": lambda have, want: have != want,
+    ">>": lambda have, want: have > want, "<<": lambda have, want: have < want,
+}
+_GUESS_FILE = re.compile(r"^(?:(?P<disc>\d{1,2})[-.])?(?P<num>\d{1,3})\s*[-._]?\s+(?:(?P<artist>.+?) - )?(?P<title>.+)$")
+_GUESS_ALBUM = re.compile(r"^(?:(?P<y1>\d{4})\s*-\s*)?(?P<album>.+?)(?:\s*[(\[](?P<y2>\d{4})[)\]])?(?:\s*\[[^\]]*\])?$")
+
+
+@dataclass
+class _PTrack:
+    rk: int
+    track: Track
+    """``path`` is relative to the library folder (with ``/`` separators)."""
+    album_rk: int = 0
+    artist_rk: int = 0
+    added_at: int = 0
+    updated_at: int = 0
+    ext: str = "flac"
+    size: int = 0
+    real: bool = False
+    """Backed by a file found by a scan (virtual catalog tracks are not)."""
+    stat: tuple[float, int] | None = None
+
+
+@dataclass
+class _PAlbum:
+    rk: int
+    title: str
+    artist_rk: int
+    year: int | None
+    added_at: int
+    updated_at: int
+    tracks: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _PArtist:
+    rk: int
+    name: str
+    added_at: int
+    updated_at: int
+    genres: list[str] = field(default_factory=list)
+    albums: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _PPlaylist:
+    rk: int
+    title: str
+    guid: str
+    added_at: int
+    updated_at: int
+    items: list[tuple[int, int]] = field(default_factory=list)
+    """(playlistItemID, track rating key) in order."""
+
+
+@dataclass
+class ScanReport:
+    """What the last section refresh did."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    """Relative paths of files that could not be read as audio."""
+
+
+def _clean(value: object) -> str:
+    text = str(value)
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return _BAD_XML.sub("", text)
+
+
+def _fold(text: str) -> str:
+    return strip_accents(text).casefold()
+
+
+def _guid(kind: str, rk: int) -> str:
+    return f"plex://{kind}/{hashlib.sha1(f'{kind}{rk}'.encode()).hexdigest()[:24]}"
+
+
+class PlexSim(SimServer):
+    """A Plex Media Server with one music section on 127.0.0.1.
+
+    Attributes: ``url``, ``token``, ``machine_identifier``, ``section_key``,
+    ``library_dir`` (the section's folder; created if missing),
+    ``server_name``, ``last_scan`` (a :class:`ScanReport`).
+    """
+
+    name = "plex"
+
+    def __init__(self, catalog: Catalog | None = None, library_dir: str | os.PathLike[str] | None = None, *,
+                 host: str = "127.0.0.1", port: int = 0, token: str | None = None,
+                 server_name: str = "SoulSync Sim", clock: Callable[[], float] = time.time,
+                 scan_delay: float = 0.0) -> None:
+        super().__init__(host, port)
+        if library_dir is None:
+            raise ValueError("PlexSim needs a library folder (library_dir)")
+        self.catalog = catalog or build_catalog()
+        self.library_dir = Path(library_dir).resolve()
+        self.library_dir.mkdir(parents=True, exist_ok=True)
+        seed_digest = hashlib.sha256(f"soulsync-sim-plex-{self.catalog.seed}".encode()).hexdigest()
+        self.token = token or seed_digest[:20]
+        self.machine_identifier = seed_digest[20:60]
+        self.section_uuid = str(uuid.UUID(seed_digest[:32]))
+        self.section_key = SECTION_KEY
+        self.server_name = server_name
+        self.clock = clock
+        self.scan_delay = scan_delay
+        self.last_scan = ScanReport()
+        self._lock = threading.RLock()
+        self._scan_done = threading.Event()
+        self._scan_done.set()
+        self._scan_cancel = threading.Event()
+        self._tracks: dict[int, _PTrack] = {}
+        self._albums: dict[int, _PAlbum] = {}
+        self._artists: dict[int, _PArtist] = {}
+        self._album_index: dict[tuple[str, str], int] = {}
+        self._artist_index: dict[str, int] = {}
+        self._by_path: dict[str, int] = {}
+        self._playlists: dict[int, _PPlaylist] = {}
+        self._next_key = 1000
+        self._next_item_id = 1
+        self._version = 0
+        self._cache: dict[tuple, list[Any]] = {}
+        self._load_catalog()
+        self._routes_setup()
+
+    # ------------------------------------------------------------ state
+    def _load_catalog(self) -> None:
+        genres = {a.name: a.genres for a in self.catalog.artists}
+        n = len(self.catalog.library)
+        for i, t in enumerate(self.catalog.library):
+            rk = int(t.plex_rating_key or 0)
+            when = _BASE_TIME - (n - i) * 3600
+            ext = (t.path or "").rsplit(".", 1)[-1].lower()
+            copy = Track(**{f: getattr(t, f) for f in Track.__slots__})  # the sim owns its copies
+            copy.artists = list(t.artists)
+            self._insert(_PTrack(rk, copy, added_at=when, updated_at=when, ext=ext,
+                                 size=self._estimate_size(t.duration_ms, ext)), genres.get(t.artist, []))
+        top = max(self._tracks, default=0)
+        self._next_key = max(self._next_key, top + 1)
+
+    def _new_key(self) -> int:
+        key = self._next_key
+        self._next_key += 1
+        return key
+
+    @staticmethod
+    def _estimate_size(duration_ms: int | None, ext: str) -> int:
+        kbps = _CODEC.get(ext, ("", 320))[1]
+        return int((duration_ms or 0) / 1000 * kbps * 125)
+
+    def _insert(self, pt: _PTrack, genres: Iterable[str] = ()) -> None:
+        """Add a track, creating its artist and album as a real server groups them."""
+        t = pt.track
+        artist_name = t.album_artist or t.artist or "Unknown Artist"
+        album_title = t.album or "[Unknown Album]"
+        artist_rk = self._artist_index.get(_fold(artist_name))
+        if artist_rk is None:
+            artist_rk = self._new_key()
+            self._artists[artist_rk] = _PArtist(artist_rk, artist_name, pt.added_at, pt.updated_at, list(genres))
+            self._artist_index[_fold(artist_name)] = artist_rk
+        album_key = (_fold(artist_name), _fold(album_title))
+        album_rk = self._album_index.get(album_key)
+        if album_rk is None:
+            album_rk = self._new_key()
+            self._albums[album_rk] = _PAlbum(album_rk, album_title, artist_rk, t.year, pt.added_at, pt.updated_at)
+            self._album_index[album_key] = album_rk
+            self._artists[artist_rk].albums.append(album_rk)
+        album = self._albums[album_rk]
+        album.tracks.append(pt.rk)
+        album.updated_at = max(album.updated_at, pt.updated_at)
+        pt.album_rk, pt.artist_rk = album_rk, artist_rk
+        t.plex_rating_key = str(pt.rk)
+        self._tracks[pt.rk] = pt
+        if t.path:
+            self._by_path[t.path] = pt.rk
+        self._version += 1
+
+    def _remove(self, rk: int) -> None:
+        pt = self._tracks.pop(rk)
+        if pt.track.path and self._by_path.get(pt.track.path) == rk:
+            del self._by_path[pt.track.path]
+        album = self._albums.get(pt.album_rk)
+        if album is not None:
+            album.tracks.remove(rk)
+            if not album.tracks:
+                del self._albums[album.rk]
+                self._album_index = {k: v for k, v in self._album_index.items() if v != album.rk}
+                artist = self._artists[album.artist_rk]
+                artist.albums.remove(album.rk)
+                if not artist.albums:
+                    del self._artists[artist.rk]
+                    self._artist_index = {k: v for k, v in self._artist_index.items() if v != artist.rk}
+        self._version += 1
+
+    # ------------------------------------------------------------ public helpers
+    def tracks(self) -> list[Track]:
+        """A snapshot of the library's tracks (copies, with rating keys and relative paths)."""
+        with self._lock:
+            return [Track(**{f: getattr(p.track, f) for f in Track.__slots__}) for p in self._tracks.values()]
+
+    def track_count(self) -> int:
+        with self._lock:
+            return len(self._tracks)
+
+    def playlist_titles(self) -> list[str]:
+        with self._lock:
+            return [p.title for p in self._playlists.values()]
+
+    def playlist_rating_keys(self, title: str) -> list[str]:
+        """Track rating keys of the (first) playlist called ``title``, in order."""
+        with self._lock:
+            for p in self._playlists.values():
+                if p.title == title:
+                    return [str(rk) for _, rk in p.items if rk in self._tracks]
+        raise KeyError(title)
+
+    def scan(self, path: str | os.PathLike[str] | None = None) -> ScanReport:
+        """Rescan the library folder (or a folder inside it) now, in this thread."""
+        self._scan_done.clear()
+        try:
+            return self._scan(Path(path) if path else None)
+        finally:
+            self._scan_done.set()
+
+    def wait_for_scan(self, timeout: float = 10.0) -> bool:
+        """Block until no background refresh is running; False on timeout."""
+        return self._scan_done.wait(timeout)
+
+    @property
+    def refreshing(self) -> bool:
+        return not self._scan_done.is_set()
+
+    def describe(self) -> dict[str, Any]:
+        """Base URL and credentials, for ``soulsync sim``'s JSON line and the demo's config."""
+        return {"url": self.url, "token": self.token, "section": "Music", "library_dir": str(self.library_dir),
+                "machine_identifier": self.machine_identifier}
+
+    # ------------------------------------------------------------ scanning
+    def _scan(self, scope: Path | None) -> ScanReport:
+        report = ScanReport()
+        root = self.library_dir
+        if scope is not None:
+            scope = (scope if scope.is_absolute() else root / scope).resolve()
+            if scope != root and root not in scope.parents:
+                return report  # outside the section: a real server ignores it
+        start = scope or root
+        found: dict[str, tuple[Path, tuple[float, int]]] = {}
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames.sort()
+            if self._scan_cancel.is_set():
+                break
+            for name in sorted(filenames):
+                if os.path.splitext(name)[1].lower() not in AUDIO_EXTENSIONS or name.startswith("."):
+                    continue
+                full = Path(dirpath) / name
+                try:
+                    st = full.stat()
+                except OSError:
+                    continue
+                found[full.relative_to(root).as_posix()] = (full, (st.st_mtime, st.st_size))
+        scope_prefix = "" if start == root else start.relative_to(root).as_posix() + "/"
+        with self._lock:
+            known = {p: rk for p, rk in self._by_path.items() if p.startswith(scope_prefix)}
+        now = int(self.clock())
+        for rel, (full, stat) in found.items():
+            if self._scan_cancel.is_set():
+                break
+            with self._lock:
+                rk = known.get(rel)
+                current = self._tracks.get(rk) if rk is not None else None
+                if current is not None and current.real and current.stat == stat:
+                    report.unchanged += 1
+                    continue
+            track = read_audio_file(full, rel)
+            if track is None:
+                report.skipped.append(rel)
+                continue
+            ext = full.suffix.lower().lstrip(".")
+            with self._lock:
+                if current is not None:
+                    self._remove(current.rk)
+                    pt = _PTrack(current.rk, track, added_at=current.added_at, updated_at=now, ext=ext,
+                                 size=stat[1], real=True, stat=stat)
+                    report.updated += 1
+                else:
+                    pt = _PTrack(self._new_key(), track, added_at=now, updated_at=now, ext=ext,
+                                 size=stat[1], real=True, stat=stat)
+                    report.added += 1
+                self._insert(pt)
+        if not self._scan_cancel.is_set():
+            with self._lock:
+                for rel, rk in known.items():
+                    pt = self._tracks.get(rk)
+                    if pt is not None and pt.real and rel not in found:
+                        self._remove(rk)
+                        report.removed += 1
+        self.last_scan = report
+        return report
+
+    def _background_scan(self, scope: Path | None) -> None:
+        try:
+            if self.scan_delay:
+                time.sleep(self.scan_delay)
+            self._scan(scope)
+        finally:
+            self._scan_cancel.clear()
+            self._scan_done.set()
+
+    # ------------------------------------------------------------ routes
+    def _routes_setup(self) -> None:
+        r = self.route
+        r("GET", "/identity", self._identity)
+        routes = [
+            ("GET", "/", self._root),
+            ("GET", "/library", self._library),
+            ("GET", "/library/sections", self._sections),
+            ("GET", r"/library/sections/(?P<key>\d+)", self._section_detail),
+            ("GET", r"/library/sections/(?P<key>\d+)/all", self._section_all),
+            ("GET", r"/library/sections/(?P<key>\d+)/collections", self._collections),
+            ("GET", r"/library/sections/(?P<key>\d+)/refresh", self._refresh),
+            ("DELETE", r"/library/sections/(?P<key>\d+)/refresh", self._cancel_refresh),
+            ("GET", r"/library/metadata/(?P<rks>[\d,]+)", self._metadata),
+            ("GET", r"/library/metadata/(?P<rk>\d+)/children", self._children),
+            ("GET", r"/library/metadata/(?P<rk>\d+)/(?:thumb|art)(?:/(?P<ts>\d+))?", self._thumb),
+            ("GET", r"/library/parts/(?P<pid>\d+)/(?P<ts>\d+)/file\.(?P<ext>\w+)", self._part),
+            ("GET", "/hubs/search", self._hub_search),
+            ("GET", "/playlists", self._playlists_list),
+            ("POST", "/playlists", self._playlist_create),
+            ("GET", r"/playlists/(?P<rk>\d+)", self._playlist_get),
+            ("DELETE", r"/playlists/(?P<rk>\d+)", self._playlist_delete),
+            ("GET", r"/playlists/(?P<rk>\d+)/items", self._playlist_items),
+            ("PUT", r"/playlists/(?P<rk>\d+)/items", self._playlist_add),
+            ("DELETE", r"/playlists/(?P<rk>\d+)/items/(?P<item>\d+)", self._playlist_remove),
+            ("PUT", r"/playlists/(?P<rk>\d+)/items/(?P<item>\d+)/move", self._playlist_move),
+            ("GET", r"/playlists/(?P<rk>\d+)/composite/(?P<ts>\d+)", self._composite),
+        ]
+        for method, pattern, handler in routes:
+            r(method, pattern, self._authed(handler))
+
+    def _authed(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def wrapped(req: Request) -> Response:
+            token = req.header("x-plex-token") or req.arg("X-Plex-Token")
+            if token != self.token:
+                return self.error_response(401, req)
+            return handler(req)
+        return wrapped
+
+    def error_response(self, status: int, req: Request, message: str = "") -> Response:
+        """Plex answers errors with a small HTML page."""
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        body = f"<html><head><title>{phrase}</title></head><body><h1>{status} {phrase}</h1></body></html>"
+        return Response(status, body.encode(), "text/html")
+
+    # ------------------------------------------------------------ XML helpers
+    @staticmethod
+    def _xml(root: Element) -> Response:
+        body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="utf-8", xml_declaration=False)
+        return Response(200, body, "text/xml;charset=utf-8")
+
+    @staticmethod
+    def _el(parent: Element | None, element: str, /, **attrs: object) -> Element:
+        clean = {k: _clean(v) for k, v in attrs.items() if v is not None and v != ""}
+        return Element(element, clean) if parent is None else SubElement(parent, element, clean)
+
+    def _container(self, **attrs: object) -> Element:
+        return self._el(None, "MediaContainer", **attrs)
+
+    def _section_attrs(self) -> dict[str, object]:
+        return {"librarySectionID": self.section_key, "librarySectionTitle": "Music",
+                "librarySectionUUID": self.section_uuid}
+
+    def _track_el(self, parent: Element, pt: _PTrack, **extra: object) -> Element:
+        t = pt.track
+        album = self._albums[pt.album_rk]
+        artist = self._artists[pt.artist_rk]
+        credited = ", ".join(t.artists)
+        el = self._el(
+            parent, "Track", ratingKey=pt.rk, key=f"/library/metadata/{pt.rk}", parentRatingKey=album.rk,
+            grandparentRatingKey=artist.rk, guid=_guid("track", pt.rk), parentGuid=_guid("album", album.rk),
+            grandparentGuid=_guid("artist", artist.rk), type="track", title=t.title,
+            grandparentKey=f"/library/metadata/{artist.rk}", parentKey=f"/library/metadata/{album.rk}",
+            librarySectionTitle="Music", librarySectionID=self.section_key,
+            librarySectionKey=f"/library/sections/{self.section_key}", grandparentTitle=artist.name,
+            parentTitle=album.title, originalTitle=credited if credited != artist.name else None,
+            summary="", index=t.track_number, parentIndex=t.disc_number or 1, parentYear=album.year,
+            ratingCount=None, thumb=f"/library/metadata/{album.rk}/thumb/{album.updated_at}",
+            parentThumb=f"/library/metadata/{album.rk}/thumb/{album.updated_at}",
+            grandparentThumb=f"/library/metadata/{artist.rk}/thumb/{artist.updated_at}",
+            duration=t.duration_ms, addedAt=pt.added_at, updatedAt=pt.updated_at, musicAnalysisVersion=1,
+            **extra)
+        codec, kbps = _CODEC.get(pt.ext, (pt.ext, 320))
+        if pt.real and t.duration_ms:
+            kbps = max(1, int(pt.size * 8 / t.duration_ms))
+        media = self._el(el, "Media", id=pt.rk, duration=t.duration_ms, bitrate=kbps, audioChannels=2,
+                         audioCodec=codec, container=pt.ext)
+        self._el(media, "Part", id=pt.rk, key=f"/library/parts/{pt.rk}/{pt.updated_at}/file.{pt.ext}",
+                 duration=t.duration_ms, file=str(self.library_dir / (t.path or "")), size=pt.size,
+                 container=pt.ext)
+        return el
+
+    def _album_el(self, parent: Element, album: _PAlbum) -> Element:
+        artist = self._artists[album.artist_rk]
+        return self._el(
+            parent, "Directory", ratingKey=album.rk, key=f"/library/metadata/{album.rk}/children",
+            parentRatingKey=artist.rk, guid=_guid("album", album.rk), parentGuid=_guid("artist", artist.rk),
+            type="album", title=album.title, parentKey=f"/library/metadata/{artist.rk}",
+            librarySectionTitle="Music", librarySectionID=self.section_key,
+            librarySectionKey=f"/library/sections/{self.section_key}", parentTitle=artist.name, summary="",
+            index=1, year=album.year, thumb=f"/library/metadata/{album.rk}/thumb/{album.updated_at}",
+            parentThumb=f"/library/metadata/{artist.rk}/thumb/{artist.updated_at}",
+            originallyAvailableAt=f"{album.year}-01-01" if album.year else None, leafCount=len(album.tracks),
+            addedAt=album.added_at, updatedAt=album.updated_at, loudnessAnalysisVersion=2)
+
+    def _artist_el(self, parent: Element, artist: _PArtist) -> Element:
+        el = self._el(
+            parent, "Directory", ratingKey=artist.rk, key=f"/library/metadata/{artist.rk}/children",
+            guid=_guid("artist", artist.rk), type="artist", title=artist.name,
+            titleSort=artist.name[4:] if artist.name.startswith("The ") else artist.name,
+            librarySectionTitle="Music", librarySectionID=self.section_key,
+            librarySectionKey=f"/library/sections/{self.section_key}", summary="", index=1,
+            thumb=f"/library/metadata/{artist.rk}/thumb/{artist.updated_at}",
+            addedAt=artist.added_at, updatedAt=artist.updated_at)
+        for genre in artist.genres:
+            self._el(el, "Genre", tag=genre)
+        return el
+
+    def _render(self, parent: Element, obj: object) -> None:
+        if isinstance(obj, _PTrack):
+            self._track_el(parent, obj)
+        elif isinstance(obj, _PAlbum):
+            self._album_el(parent, obj)
+        elif isinstance(obj, _PArtist):
+            self._artist_el(parent, obj)
+
+    @staticmethod
+    def _window(req: Request, default_size: int = 50_000) -> tuple[int, int]:
+        def number(name: str, default: int) -> int:
+            raw = req.header(name) or req.arg(name)
+            try:
+                return max(0, int(raw)) if raw not in (None, "") else default
+            except ValueError:
+                return default
+        return number("X-Plex-Container-Start", 0), number("X-Plex-Container-Size", default_size)
+
+    # ------------------------------------------------------------ server and sections
+    def _identity(self, req: Request) -> Response:
+        return self._xml(self._container(size=0, apiVersion="1.1.1", claimed=1,
+                                         machineIdentifier=self.machine_identifier, version=SERVER_VERSION))
+
+    def _root(self, req: Request) -> Response:
+        root = self._container(
+            size=1, allowCameraUpload=0, allowSync=1, friendlyName=self.server_name, hubSearch=1,
+            machineIdentifier=self.machine_identifier, multiuser=1, myPlex=1, myPlexSigninState="ok",
+            myPlexUsername="demo@example.com", platform="Linux", platformVersion="6.1", transcoderAudio=1,
+            updatedAt=int(self.clock()), version=SERVER_VERSION)
+        self._el(root, "Directory", count=1, key="library", title="library")
+        return self._xml(root)
+
+    def _library(self, req: Request) -> Response:
+        root = self._container(size=1, identifier="com.plexapp.plugins.library",
+                               mediaTagPrefix="/system/bundle/media/flags/", title1="Plex Library", title2="")
+        self._el(root, "Directory", key="sections", title="Library Sections")
+        return self._xml(root)
+
+    def _section_directory(self, parent: Element) -> Element:
+        el = self._el(parent, "Directory", allowSync=1, art="/:/resources/artist-fanart.jpg", composite=
+                      f"/library/sections/{self.section_key}/composite/{_BASE_TIME}", filters=1,
+                      refreshing=int(self.refreshing), thumb="/:/resources/artist.png", key=self.section_key,
+                      type="artist", title="Music", agent="tv.plex.agents.music", scanner="Plex Music",
+                      language="en-US", uuid=self.section_uuid, updatedAt=int(self.clock()),
+                      createdAt=_BASE_TIME - 86400 * 900, scannedAt=int(self.clock()), content=1, directory=1,
+                      contentChangedAt=self._version, hidden=0)
+        self._el(el, "Location", id=self.section_key, path=str(self.library_dir))
+        return el
+
+    def _sections(self, req: Request) -> Response:
+        root = self._container(size=1, allowSync=0, title1="Plex Library")
+        self._section_directory(root)
+        return self._xml(root)
+
+    def _check_section(self, req: Request) -> None:
+        if int(req.params["key"]) != self.section_key:
+            raise _HTTPError(404)
+
+    def _section_detail(self, req: Request) -> Response:
+        return self._guard(req, lambda: self._sections(req))
+
+    def _guard(self, req: Request, fn: Callable[[], Response]) -> Response:
+        try:
+            if "key" in req.params:
+                self._check_section(req)
+            return fn()
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
+    # ------------------------------------------------------------ listing and filters
+    def _meta(self, root: Element) -> None:
+        meta = self._el(root, "Meta")
+        for type_id, libtype, plural in (("8", "artist", "Artists"), ("9", "album", "Albums"),
+                                         ("10", "track", "Tracks")):
+            t = self._el(meta, "Type", key=f"/library/sections/{self.section_key}/all?type={type_id}",
+                         type=libtype, title=plural, active=int(libtype == "artist"))
+            for key, title in (("titleSort", "Title"), ("addedAt", "Date Added"), ("updatedAt", "Date Updated")):
+                self._el(t, "Sort", defaultDirection="desc" if key != "titleSort" else "asc",
+                         descKey=f"{key}:desc", key=key, title=title)
+            self._el(t, "Field", key=f"{libtype}.title", title=f"{libtype.title()} Title", type="string")
+            self._el(t, "Field", key=f"{libtype}.addedAt", title="Date Added", type="date")
+            self._el(t, "Field", key=f"{libtype}.updatedAt", title="Date Updated", type="date")
+            if libtype != "artist":
+                self._el(t, "Field", key=f"{libtype}.year" if libtype == "album" else "album.year",
+                         title="Year", type="integer")
+        string = self._el(meta, "FieldType", type="string")
+        for key, title in (("=", "contains"), ("!=", "does not contain"), ("==", "is"), ("!==", "is not"),
+                           ("<=", "begins with"), (">=", "ends with")):
+            self._el(string, "Operator", key=key, title=title)
+        integer = self._el(meta, "FieldType", type="integer")
+        for key, title in (("=", "is"), ("!=", "is not"), (">>=", "is greater than"), ("<<=", "is less than")):
+            self._el(integer, "Operator", key=key, title=title)
+        date = self._el(meta, "FieldType", type="date")
+        for key, title in ((">>=", "is after"), ("<<=", "is before")):
+            self._el(date, "Operator", key=key, title=title)
+        tag = self._el(meta, "FieldType", type="tag")
+        self._el(tag, "Operator", key="=", title="is")
+        self._el(tag, "Operator", key="!=", title="is not")
+
+    def _section_all(self, req: Request) -> Response:
+        def run() -> Response:
+            libtype = _TYPES.get(req.arg("type") or "8")
+            if libtype is None:
+                raise _HTTPError(400)
+            filters = self._parse_filters(req, libtype)
+            sort = req.arg("sort") or ""
+            with self._lock:
+                key = (libtype, tuple(filters), sort, self._version)
+                items = self._cache.get(key)
+                if items is None:
+                    items = self._query(libtype, filters, sort)
+                    self._cache = {key: items}
+                limit = req.int_arg("limit", 0)
+                if limit > 0:
+                    items = items[:limit]
+                start, size = self._window(req)
+                page = items[start:start + size]
+                root = self._container(size=len(page), totalSize=len(items), offset=start, allowSync=1,
+                                       art=f"/:/resources/{libtype}-fanart.jpg",
+                                       identifier="com.plexapp.plugins.library",
+                                       mediaTagPrefix="/system/bundle/media/flags/", mediaTagVersion=_BASE_TIME,
+                                       thumb="/:/resources/artist.png", title1="Music",
+                                       title2=f"All {libtype.title()}s", viewGroup=libtype,
+                                       **self._section_attrs())
+                if req.bool_arg("includeMeta"):
+                    self._meta(root)
+                for obj in page:
+                    self._render(root, obj)
+            return self._xml(root)
+        return self._guard(req, run)
+
+    def _parse_filters(self, req: Request, libtype: str) -> list[tuple[str, str, str, str]]:
+        """(object type, field, operator, value) for every filter argument."""
+        out: list[tuple[str, str, str, str]] = []
+        for raw_key, values in req.query.items():
+            if raw_key in _NON_FILTER_PARAMS:
+                continue
+            m = _FILTER_KEY.match(raw_key)
+            if not m:
+                raise _HTTPError(400)
+            obj, name, op = m.group(1) or libtype, m.group(2), m.group(3)
+            for value in values:
+                if value.startswith("=") and not op.endswith("="):
+                    op, value = op + "=", value[1:]
+                if name not in ("title", "addedAt", "updatedAt", "year"):
+                    raise _HTTPError(400)
+                out.append((obj, name, op, value))
+        return out
+
+    def _query(self, libtype: str, filters: list[tuple[str, str, str, str]], sort: str) -> list[Any]:
+        pool: list[Any]
+        if libtype == "track":
+            pool = list(self._tracks.values())
+        elif libtype == "album":
+            pool = list(self._albums.values())
+        else:
+            pool = list(self._artists.values())
+        now = int(self.clock())
+        for obj, name, op, value in filters:
+            pool = [x for x in pool if self._matches(x, obj, name, op, value, now)]
+        if sort:
+            for part in reversed(sort.split(",")):
+                field_name, _, direction = part.partition(":")
+                field_name = field_name.split(".")[-1]
+                pool.sort(key=lambda x, f=field_name: self._sort_value(x, f), reverse=direction == "desc")
+        return pool
+
+    def _related(self, item: Any, obj: str) -> Any:
+        if obj == "track":
+            return item if isinstance(item, _PTrack) else None
+        if obj == "album":
+            if isinstance(item, _PTrack):
+                return self._albums.get(item.album_rk)
+            return item if isinstance(item, _PAlbum) else None
+        if isinstance(item, _PTrack):
+            return self._artists.get(item.artist_rk)
+        if isinstance(item, _PAlbum):
+            return self._artists.get(item.artist_rk)
+        return item
+
+    def _matches(self, item: Any, obj: str, name: str, op: str, value: str, now: int) -> bool:
+        target = self._related(item, obj)
+        if target is None:  # e.g. a track filter on an album listing: any of its tracks
+            if isinstance(item, _PAlbum):
+                return any(self._matches(self._tracks[rk], obj, name, op, value, now) for rk in item.tracks)
+            if isinstance(item, _PArtist):
+                return any(self._matches(self._albums[rk], obj, name, op, value, now) for rk in item.albums)
+            return False
+        if name == "title":
+            have = _fold(target.track.title if isinstance(target, _PTrack) else
+                         target.title if isinstance(target, _PAlbum) else target.name)
+            want = _fold(value)
+            test = _STRING_OPS.get(op)
+            return test(have, want) if test else False
+        if name == "year":
+            year = target.track.year if isinstance(target, _PTrack) else getattr(target, "year", None)
+            try:
+                wanted = int(value)
+            except ValueError:
+                return False
+            test = _NUMBER_OPS.get(op)
+            return year is not None and test is not None and test(year, wanted)
+        stamp = target.added_at if name == "addedAt" else target.updated_at
+        moment = _date_value(value, now)
+        test = _NUMBER_OPS.get(op)
+        return moment is not None and test is not None and test(stamp, moment)
+
+    def _sort_value(self, item: Any, field_name: str) -> Any:
+        if field_name in ("addedAt", "updatedAt"):
+            return item.added_at if field_name == "addedAt" else item.updated_at
+        if isinstance(item, _PTrack):
+            return _fold(item.track.title)
+        return _fold(item.title if isinstance(item, _PAlbum) else item.name)
+
+    def _collections(self, req: Request) -> Response:
+        def run() -> Response:
+            root = self._container(size=0, totalSize=0, offset=0, **self._section_attrs())
+            if req.bool_arg("includeMeta"):
+                meta = self._el(root, "Meta")
+                t = self._el(meta, "Type", key=f"/library/sections/{self.section_key}/collections", type="collection",
+                             title="Collections", active=0)
+                self._el(t, "Sort", defaultDirection="asc", descKey="titleSort:desc", key="titleSort", title="Title")
+                self._el(t, "Field", key="collection.title", title="Title", type="string")
+            return self._xml(root)
+        return self._guard(req, run)
+
+    # ------------------------------------------------------------ refresh
+    def _refresh(self, req: Request) -> Response:
+        def run() -> Response:
+            path = req.arg("path")
+            scope = Path(path) if path else None
+            with self._lock:
+                if self._scan_done.is_set():
+                    self._scan_done.clear()
+                    threading.Thread(target=self._background_scan, args=(scope,), name="plex-sim-scan",
+                                     daemon=True).start()
+            return Response(200, b"", "")
+        return self._guard(req, run)
+
+    def _cancel_refresh(self, req: Request) -> Response:
+        def run() -> Response:
+            if not self._scan_done.is_set():
+                self._scan_cancel.set()
+            return Response(200, b"", "")
+        return self._guard(req, run)
+
+    # ------------------------------------------------------------ metadata
+    def _lookup(self, rk: int) -> Any:
+        return self._tracks.get(rk) or self._albums.get(rk) or self._artists.get(rk)
+
+    def _metadata(self, req: Request) -> Response:
+        with self._lock:
+            items = [self._lookup(int(k)) for k in req.params["rks"].split(",") if k]
+            items = [i for i in items if i is not None]
+            if not items:
+                return self.error_response(404, req)
+            root = self._container(size=len(items), allowSync=1, identifier="com.plexapp.plugins.library",
+                                   mediaTagPrefix="/system/bundle/media/flags/", **self._section_attrs())
+            for item in items:
+                self._render(root, item)
+        return self._xml(root)
+
+    def _children(self, req: Request) -> Response:
+        with self._lock:
+            parent = self._lookup(int(req.params["rk"]))
+            if isinstance(parent, _PArtist):
+                children: list[Any] = [self._albums[rk] for rk in parent.albums]
+            elif isinstance(parent, _PAlbum):
+                children = sorted((self._tracks[rk] for rk in parent.tracks),
+                                  key=lambda p: (p.track.disc_number or 1, p.track.track_number or 0))
+            else:
+                return self.error_response(404, req)
+            start, size = self._window(req)
+            page = children[start:start + size]
+            root = self._container(size=len(page), totalSize=len(children), offset=start,
+                                   key=parent.rk, title1=getattr(parent, "name", getattr(parent, "title", "")),
+                                   **self._section_attrs())
+            for child in page:
+                self._render(root, child)
+        return self._xml(root)
+
+    def _thumb(self, req: Request) -> Response:
+        rk = int(req.params["rk"])
+        with self._lock:
+            item = self._lookup(rk)
+            if item is None:
+                return self.error_response(404, req)
+            key = item.album_rk if isinstance(item, _PTrack) else rk
+        return Response(200, cover_jpeg(f"plex-{self.machine_identifier}-{key}", 600), "image/jpeg")
+
+    def _part(self, req: Request) -> Response:
+        with self._lock:
+            pt = self._tracks.get(int(req.params["pid"]))
+            if pt is None or not pt.real:
+                return self.error_response(404, req)
+            path = self.library_dir / (pt.track.path or "")
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return self.error_response(404, req)
+        types = {"flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg", "m4a": "audio/mp4"}
+        return Response(200, data, types.get(pt.ext, "application/octet-stream"))
+
+    # ------------------------------------------------------------ hub search
+    def _hub_search(self, req: Request) -> Response:
+        query = _fold(req.arg("query") or "")
+        limit = req.int_arg("limit", 10)
+        section = req.arg("sectionId")
+        if section not in (None, "", str(self.section_key)):
+            return self._xml(self._container(size=0))
+        root = self._container(size=3)
+        with self._lock:
+            hits: dict[str, list[Any]] = {"artist": [], "album": [], "track": []}
+            if query:
+                hits["artist"] = [a for a in self._artists.values() if query in _fold(a.name)]
+                hits["album"] = [a for a in self._albums.values() if query in _fold(a.title)]
+                hits["track"] = [t for t in self._tracks.values() if query in _fold(t.track.title)]
+            for libtype, title in (("artist", "Artists"), ("album", "Albums"), ("track", "Tracks")):
+                found = hits[libtype]
+                hub = self._el(root, "Hub", title=title, type=libtype, hubIdentifier=libtype, context="",
+                               size=min(limit, len(found)), more=int(len(found) > limit), style="shelf",
+                               hubKey=f"/library/metadata/{','.join(str(x.rk) for x in found[:limit])}")
+                for obj in found[:limit]:
+                    self._render(hub, obj)
+        return self._xml(root)
+
+    # ------------------------------------------------------------ playlists
+    def _playlist_el(self, parent: Element, p: _PPlaylist) -> Element:
+        tracks = [self._tracks[rk] for _, rk in p.items if rk in self._tracks]
+        duration = sum(t.track.duration_ms or 0 for t in tracks)
+        return self._el(parent, "Playlist", ratingKey=p.rk, key=f"/playlists/{p.rk}/items", guid=p.guid,
+                        type="playlist", title=p.title, titleSort=p.title, summary="", smart=0,
+                        playlistType="audio", composite=f"/playlists/{p.rk}/composite/{p.updated_at}",
+                        icon="playlist://image.smart", leafCount=len(tracks), duration=duration,
+                        durationInSeconds=duration // 1000, addedAt=p.added_at, updatedAt=p.updated_at)
+
+    def _playlist_state(self, req: Request) -> _PPlaylist:
+        p = self._playlists.get(int(req.params["rk"]))
+        if p is None:
+            raise _HTTPError(404)
+        return p
+
+    def _uri_keys(self, uri: str) -> list[int]:
+        prefix = f"server://{self.machine_identifier}/com.plexapp.plugins.library/library/metadata/"
+        if not uri.startswith(prefix):
+            raise _HTTPError(400)
+        keys = []
+        for part in uri[len(prefix):].split(","):
+            if part.strip().isdigit() and int(part) in self._tracks:
+                keys.append(int(part))
+        return keys
+
+    def _playlists_list(self, req: Request) -> Response:
+        kind = req.arg("playlistType")
+        title = _fold(req.arg("title") or "")
+        with self._lock:
+            found = [p for p in self._playlists.values()
+                     if (kind in (None, "", "audio")) and (not title or title in _fold(p.title))]
+            start, size = self._window(req)
+            page = found[start:start + size]
+            root = self._container(size=len(page), totalSize=len(found), offset=start)
+            for p in page:
+                self._playlist_el(root, p)
+        return self._xml(root)
+
+    def _playlist_create(self, req: Request) -> Response:
+        try:
+            title = (req.arg("title") or "").strip()
+            if not title or req.arg("type") != "audio" or req.arg("smart", "0") != "0":
+                raise _HTTPError(400)
+            with self._lock:
+                keys = self._uri_keys(req.arg("uri") or "")
+                if not keys:
+                    raise _HTTPError(400)
+                now = int(self.clock())
+                p = _PPlaylist(self._new_key(), title, f"com.plexapp.agents.none://{uuid.uuid4()}", now, now)
+                p.items = [(self._item_id(), k) for k in keys]
+                self._playlists[p.rk] = p
+                root = self._container(size=1)
+                self._playlist_el(root, p)
+            return self._xml(root)
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
+    def _item_id(self) -> int:
+        value = self._next_item_id
+        self._next_item_id += 1
+        return value
+
+    def _playlist_get(self, req: Request) -> Response:
+        try:
+            with self._lock:
+                root = self._container(size=1)
+                self._playlist_el(root, self._playlist_state(req))
+            return self._xml(root)
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
+    def _playlist_delete(self, req: Request) -> Response:
+        with self._lock:
+            if self._playlists.pop(int(req.params["rk"]), None) is None:
+                return self.error_response(404, req)
+        return Response(200, b"", "")
+
+    def _playlist_items(self, req: Request) -> Response:
+        try:
+            with self._lock:
+                p = self._playlist_state(req)
+                items = [(iid, self._tracks[rk]) for iid, rk in p.items if rk in self._tracks]
+                start, size = self._window(req)
+                page = items[start:start + size]
+                duration = sum(t.track.duration_ms or 0 for _, t in items)
+                root = self._container(size=len(page), totalSize=len(items), offset=start,
+                                       composite=f"/playlists/{p.rk}/composite/{p.updated_at}", duration=duration,
+                                       leafCount=len(items), playlistType="audio", ratingKey=p.rk, smart=0,
+                                       title=p.title)
+                for iid, pt in page:
+                    self._track_el(root, pt, playlistItemID=iid)
+            return self._xml(root)
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
+    def _playlist_add(self, req: Request) -> Response:
+        try:
+            with self._lock:
+                p = self._playlist_state(req)
+                keys = self._uri_keys(req.arg("uri") or "")
+                p.items.extend((self._item_id(), k) for k in keys)
+                p.updated_at = int(self.clock())
+                root = self._container(size=1, leafCountAdded=len(keys),
+                                       leafCountRequested=len((req.arg("uri") or "").rsplit("/", 1)[-1].split(",")))
+                self._playlist_el(root, p)
+            return self._xml(root)
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
+    def _playlist_remove(self, req: Request) -> Response:
+        try:
+            with self._lock:
+                p = self._playlist_state(req)
+                item = int(req.params["item"])
+                before = len(p.items)
+                p.items = [(iid, rk) for iid, rk in p.items if iid != item]
+                if len(p.items) == before:
+                    raise _HTTPError(404)
+                p.updated_at = int(self.clock())
+                root = self._container(size=1)
+                self._playlist_el(root, p)
+            return self._xml(root)
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
+    def _playlist_move(self, req: Request) -> Response:
+        try:
+            with self._lock:
+                p = self._playlist_state(req)
+                item = int(req.params["item"])
+                moving = [entry for entry in p.items if entry[0] == item]
+                if not moving:
+                    raise _HTTPError(404)
+                rest = [entry for entry in p.items if entry[0] != item]
+                after = req.arg("after")
+                position = 0
+                if after:
+                    ids = [iid for iid, _ in rest]
+                    if int(after) not in ids:
+                        raise _HTTPError(400)
+                    position = ids.index(int(after)) + 1
+                p.items = rest[:position] + moving + rest[position:]
+                p.updated_at = int(self.clock())
+                root = self._container(size=1)
+                self._playlist_el(root, p)
+            return self._xml(root)
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
+    def _composite(self, req: Request) -> Response:
+        with self._lock:
+            if int(req.params["rk"]) not in self._playlists:
+                return self.error_response(404, req)
+        return Response(200, cover_jpeg(f"plex-playlist-{req.params['rk']}", 600), "image/jpeg")
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _date_value(value: str, now: int) -> int | None:
+    """A filter date: unix seconds, or relative like ``-30d`` / ``-2h``."""
+    value = value.strip()
+    m = re.fullmatch(r"-?(\d+)(mon|[smhdwy])", value)
+    if m:
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "mon": 2_592_000, "y": 31_536_000}
+        return now - int(m.group(1)) * seconds[m.group(2)]
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- reading files
+def read_audio_file(path: Path, rel: str) -> Track | None:
+    """A Track from an audio file's tags, with gaps filled from its path; None if unreadable."""
+    try:
+        audio = mutagen.File(str(path), easy=True)
+    except Exception:  # mutagen raises many kinds on damaged files
+        return None
+    if audio is None or audio.info is None:
+        return None
+    tags = audio.tags or {}
+
+    def tag_list(name: str) -> list[str]:
+        try:
+            values = tags.get(name) or []
+        except (KeyError, ValueError):
+            return []
+        return [str(v).strip() for v in values if str(v).strip()]
+
+    def tag(name: str) -> str:
+        values = tag_list(name)
+        return values[0] if values else ""
+
+    guess = guess_from_path(rel)
+    number, total = _split_number(tag("tracknumber"))
+    disc, disc_total = _split_number(tag("discnumber"))
+    year_text = tag("date") or tag("year") or tag("originaldate")
+    year = int(year_text[:4]) if year_text[:4].isdigit() else guess.year
+    artists = tag_list("artist") or guess.artists
+    return Track(
+        title=tag("title") or guess.title,
+        artists=artists or ["Unknown Artist"],
+        album=tag("album") or guess.album,
+        duration_ms=int(round(float(getattr(audio.info, "length", 0) or 0) * 1000)),
+        isrc=tag("isrc") or None,
+        album_artist=tag("albumartist") or guess.album_artist or (artists[0] if artists else ""),
+        track_number=number or guess.track_number,
+        disc_number=disc or guess.disc_number,
+        track_total=total,
+        disc_total=disc_total,
+        year=year,
+        genre=tag("genre"),
+        path=rel,
+    )
+
+
+def _split_number(text: str) -> tuple[int | None, int | None]:
+    first, _, second = text.partition("/")
+    a = int(first) if first.strip().isdigit() else None
+    b = int(second) if second.strip().isdigit() else None
+    return a, b
+
+
+def guess_from_path(rel: str) -> Track:
+    """Best guesses from ``Artist/Album (Year)/[D-]NN - Title.ext`` and flatter layouts."""
+    parts = [p for p in rel.replace("\\", "/").split("/") if p]
+    stem = os.path.splitext(parts[-1])[0] if parts else ""
+    artist = parts[-3] if len(parts) >= 3 else ""
+    album_dir = parts[-2] if len(parts) >= 2 else ""
+    album, year = album_dir, None
+    m = _GUESS_ALBUM.match(album_dir)
+    if m and album_dir:
+        album = m.group("album").strip()
+        y = m.group("y1") or m.group("y2")
+        year = int(y) if y else None
+    title, number, disc, track_artist = stem, None, None, ""
+    m = _GUESS_FILE.match(stem)
+    if m:
+        title = m.group("title").strip()
+        number = int(m.group("num"))
+        disc = int(m.group("disc")) if m.group("disc") else None
+        track_artist = (m.group("artist") or "").strip()
+    elif " - " in stem:
+        track_artist, title = (s.strip() for s in stem.split(" - ", 1))
+    main = track_artist or artist
+    return Track(title=title or stem, artists=[main] if main else [], album=album, album_artist=artist or main,
+                 track_number=number, disc_number=disc, year=year, path=rel)
