@@ -22,7 +22,8 @@ import string
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from collections.abc import Callable, Iterable
+from typing import Literal
 
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
 from soulsync.core.models import Track

@@ -30,7 +30,8 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from soulsync.core.audiofile import (
     DEFAULT_DURATION_TOLERANCE_MS,
@@ -167,7 +168,8 @@ class PostProcessResult:
 _TRACK_PREFIX = re.compile(r"^(?:(?P<disc>\d)[-.])?(?P<track>\d{1,3})(?:\s*[-._)]\s*|\s+)(?P<rest>.+)$")
 _YEAR = re.compile(r"[(\[]\s*((?:19|20)\d{2})\s*[)\]]|(?:^|\s-\s)((?:19|20)\d{2})(?=\s-\s|$)")
 _FOLDER_NOISE = re.compile(
-    r"\s*[\[({][^\])}]*\b(?:flac|mp3|aac|alac|ogg|opus|320|256|v0|v2|web|cd|vinyl|kbps|khz|\d\d[- ]?bit|\d\d[-/]\d{2,3})\b"
+    r"\s*[\[({][^\])}]*"
+    r"\b(?:flac|mp3|aac|alac|ogg|opus|320|256|v0|v2|web|cd|vinyl|kbps|khz|\d\d[- ]?bit|\d\d[-/]\d{2,3})\b"
     r"[^\])}]*[\])}]",
     re.IGNORECASE)
 """Release-format tags in folder names: ``[FLAC]``, ``(320 kbps)``, ``{WEB 24-96}``."""

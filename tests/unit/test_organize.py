@@ -499,3 +499,26 @@ def test_same_track_in_another_format_is_a_clash(tmp_path, flac_and_mp3):
     assert worse.exists() and [p.name for p in library.iterdir()] == ["Song.flac"]
     numbered = place_file(worse, library / "Song.mp3", clash="number", same_item_suffixes=(".flac",))
     assert numbered.action is MoveAction.MOVED  # numbering is about names only
+
+
+_NAME = st.one_of(st.text(max_size=60), st.lists(_HOSTILE_CHARS, max_size=20).map("".join),
+                  st.text(min_size=250, max_size=600))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=_NAME, artists=st.lists(_NAME, max_size=3), album=_NAME, album_artist=_NAME, genre=_NAME,
+       track=st.one_of(st.none(), st.integers(-5, 10**6)), disc=st.one_of(st.none(), st.integers(-1, 99)),
+       year=st.one_of(st.none(), st.integers(-10, 10**5)),
+       template=st.sampled_from([DEFAULT_ALBUM_TEMPLATE, DEFAULT_SINGLE_TEMPLATE,
+                                 "{genre}/{artists}/[{year}] {album}/{disc}-{track:03} {title} - {isrc}.{ext}"]))
+def test_rendered_paths_from_hostile_tags_stay_inside_the_library(tmp_path, title, artists, album, album_artist,
+                                                                   genre, track, disc, year, template):
+    song = Track(title=title, artists=artists, album=album, album_artist=album_artist, genre=genre,
+                 track_number=track, disc_number=disc, disc_total=2, year=year, isrc=title[:12])
+    root = tmp_path / "library"
+    path = render_path(template, song, "flac", root)
+    assert path == render_path(template, song, "flac", root)
+    assert root.resolve() in path.resolve().parents
+    assert path.name.endswith(".flac")
+    for name in path.relative_to(root).parts:
+        assert_safe_component(name)

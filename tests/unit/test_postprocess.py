@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import mutagen
 import pytest
 
 from soulsync.core import postprocess
@@ -72,11 +70,11 @@ def test_matched_album_is_tagged_named_and_covered(dirs):
     formats = available_formats()
     tracks = album_tracks(len(formats))
     results = []
-    for fmt, track in zip(formats, tracks):
+    for fmt, track in zip(formats, tracks, strict=True):
         src = make_audio(dirs["downloads"] / f"peer file {track.track_number}.{fmt}")
         results.append(processor.process(src, track, cover_url=COVER_URL, release_date="2020-06-01",
                                          expected_size=src.stat().st_size))
-    for fmt, track, result in zip(formats, tracks, results):
+    for fmt, track, result in zip(formats, tracks, results, strict=True):
         assert result.outcome is Outcome.PLACED, result.reason
         expected = (dirs["library"] / "The Band" / "Big Album (2020)"
                     / f"{track.disc_number}-{track.track_number:02d} - {track.title}.{fmt}")
@@ -130,7 +128,7 @@ def test_concurrent_album_fetches_cover_once(dirs):
     sources = [make_audio(dirs["downloads"] / f"{i}.ogg") for i in range(8)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda st: processor.process(st[0], st[1], cover_url=COVER_URL),
-                                zip(sources, tracks)))
+                                zip(sources, tracks, strict=True)))
     assert all(r.outcome is Outcome.PLACED for r in results)
     assert fetch.calls == [COVER_URL]
     assert len({r.final_path for r in results}) == 8
