@@ -1,0 +1,948 @@
+"""Is this the wanted track? Track scoring, the library index, Soulseek result ranking.
+
+Scores are confidences in [0, 1]; :data:`MATCH_THRESHOLD` separates "same
+recording" from "not". A score is a product of factors, each 1.0 when its
+evidence agrees and smaller when it disagrees, so one strong contradiction
+(another song, another artist, a live take of a studio track) is enough to
+reject. See ``docs/matching.md`` for the factors and their calibration.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from soulsync.core.models import SearchFile, Track
+from soulsync.core.normalize import (
+    ParsedTitle,
+    VersionKind,
+    VersionTag,
+    artist_keys,
+    classify_qualifier,
+    compact,
+    fold,
+    normalize_artist,
+    normalize_isrc,
+    normalize_text,
+    parse_album,
+    parse_title,
+    split_artists,
+)
+from soulsync.core.quality import QualityPrefs, extension_of, is_audio, quality_key, quality_label
+
+MATCH_THRESHOLD = 0.80
+"""Scores at or above this mean "the same recording" (``is_same_track``, ``LibraryIndex.find``,
+files kept by ``rank_search_results``). Calibrated on the cases in ``tests/unit/test_match_*``:
+every positive scores >= 0.82, every negative <= 0.74 (see docs/matching.md)."""
+
+AMBIGUITY_MARGIN = 0.05
+"""A match is ambiguous when a distinct runner-up also passes the threshold within this margin."""
+
+STRONG_MATCH = 0.92
+"""Search results at or above this are ranked by quality together; weaker ones come after."""
+
+# factor values (see docs/matching.md)
+_UNKNOWN_QUALIFIER = 0.90   # one side carries a bracketed phrase the other lacks: "(I Can't Get No) Satisfaction"
+_UNMATCHED_WORD = 0.60      # per title word with no counterpart: "Champagne" vs "Champagne Supernova"
+_ARTIST_KNEE = 0.80         # artist similarity below this falls off steeply
+_ARTIST_UNKNOWN = 0.85      # one side credits nobody
+_ALBUM_DIFFERENT = 0.96     # a compilation or single instead of the album: a tie-breaker only
+_ALBUM_UNKNOWN = 0.98
+_DURATION_UNKNOWN = 0.99
+_VERSION_MISMATCH = 0.30    # live vs studio, remix vs original...
+_DETAIL_MISMATCH = 0.50     # two remixes by different remixers, two different live shows
+_SAME_TAG_DIFFERENT = 0.99  # "Remastered 2011" vs plain: same recording, a hair apart
+_UNCREDITED_FEATURE = 0.95  # "(feat. X)" where the other side never credits X
+_ISRC_MISMATCH = 0.70       # both have ISRCs and they differ: never the same
+_ISRC_FLOOR = 0.95          # equal ISRCs: the same, whatever the text says
+
+# durations (seconds): full confidence within the tolerance, then a smooth Gaussian fall-off
+_TRACK_TOLERANCE = 3.0
+_TRACK_FALLOFF = 15.0
+_FILE_TOLERANCE = 3.0
+_FILE_FALLOFF = 4.0
+_RELATIVE_TOLERANCE = 0.01  # long tracks get 1 % extra
+
+
+# ----------------------------------------------------------------------------- prepared tracks
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """Everything the scorer needs from one Track, computed once."""
+
+    title: ParsedTitle
+    artists: tuple[str, ...]
+    """Compact artist keys: every credited artist (whole credit and its parts), then title features."""
+    features: tuple[str, ...]
+    """Compact keys of artists featured in the title."""
+    album: str
+    tags: tuple[VersionTag, ...]
+    """Different-recording tags of the title and the album."""
+    kinds: frozenset[VersionKind]
+    duration: float | None
+    """seconds"""
+    isrc: str | None
+
+
+_NO_KEYS: tuple[str, ...] = ()
+_NO_KINDS: frozenset[VersionKind] = frozenset()
+
+
+def _prepare(track: Track) -> _Prepared:
+    title = parse_title(track.title if isinstance(track.title, str) else "")
+    artists_raw = track.artists if isinstance(track.artists, (list, tuple)) else ()
+    names = [a for a in artists_raw if isinstance(a, str) and a.strip()]
+    if len(names) == 1:
+        keys = artist_keys(names[0])
+    elif names:
+        merged: dict[str, None] = {}
+        for name in names:
+            merged.update(dict.fromkeys(artist_keys(name)))
+        keys = tuple(merged)
+    else:
+        keys = _NO_KEYS
+    features = _NO_KEYS
+    if title.features:
+        features = tuple(k for f in title.features for k in artist_keys(f)[:1])
+        extra = tuple(f for f in features if f not in keys)
+        if extra:
+            keys = keys + extra
+    album_text = track.album if isinstance(track.album, str) else ""
+    album = parse_album(album_text) if album_text else None
+    tags = title.tags
+    if album is not None and album.tags:
+        tags = tuple(sorted(set(tags) | set(album.tags), key=lambda t: (t.kind.value, t.detail)))
+    duration = track.duration_ms
+    seconds = None
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
+        seconds = duration / 1000.0 if math.isfinite(duration) else None
+    return _Prepared(
+        title,
+        keys,
+        features,
+        album.core if album is not None else "",
+        tags,
+        frozenset(t.kind for t in tags) if tags else _NO_KINDS,
+        seconds,
+        normalize_isrc(track.isrc) if track.isrc else None,
+    )
+
+
+# ----------------------------------------------------------------------------- similarity pieces
+
+
+def _word_similarity(a: str, b: str) -> float:
+    """Similarity of two normalised texts; every word without a counterpart costs a lot."""
+    if a == b:
+        return 1.0 if a else 0.0
+    if not a or not b:
+        return 0.0
+    if compact(a) == compact(b):
+        return 0.98
+    ratio = fuzz.ratio(a, b) / 100.0
+    ta, tb = a.split(), b.split()
+    unmatched = _unmatched_words(ta, tb) + _unmatched_words(tb, ta)
+    return ratio * (_UNMATCHED_WORD ** unmatched)
+
+
+def _unmatched_words(words: list[str], others: list[str]) -> int:
+    """How many of ``words`` have no equal or near-equal word in ``others``.
+
+    Numbers must be equal. A word that only extends another (``believe`` /
+    ``believer``, ``star`` / ``stars``) is a different word, not a typo.
+    """
+    pool = set(others)
+    fuzzy_pool = [w for w in others if not w.isdigit()]
+    missing = 0
+    for word in words:
+        if word in pool:
+            continue
+        hit = None if word.isdigit() or not fuzzy_pool else process.extractOne(
+            word, fuzzy_pool, scorer=fuzz.ratio, score_cutoff=75)
+        if hit is None or hit[0].startswith(word) or word.startswith(hit[0]):
+            missing += 1
+    return missing
+
+
+def _has_digit(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
+
+
+def _title_similarity(a: ParsedTitle, b: ParsedTitle) -> float:
+    """Title words compared; an unknown bracketed phrase on one side only costs a little.
+
+    A dropped phrase never hides a number: ``Song (Part 2)`` is not ``Song``.
+    """
+    if a.full == b.full:
+        return 1.0 if a.full else 0.0
+    best = _word_similarity(a.full, b.full)
+    a_extra, b_extra = a.full != a.core, b.full != b.core
+    if a_extra != b_extra:
+        longer = a if a_extra else b
+        dropped = set(longer.full.split()) - set(longer.core.split())
+        if not any(_has_digit(word) for word in dropped):
+            best = max(best, _word_similarity(a.core, b.core) * _UNKNOWN_QUALIFIER)
+    return best
+
+
+def _sharpen_title(similarity: float, confirmed_by_length: bool) -> float:
+    """Near-titles (``Believe``/``Believer``) need the length to agree before they count."""
+    if confirmed_by_length or similarity >= 1.0:
+        return similarity
+    return max(0.0, 1.0 - 2.0 * (1.0 - similarity))
+
+
+def _artist_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float | None:
+    """Best similarity between any credited name on each side; None when a side credits nobody."""
+    if not a or not b:
+        return None
+    for key in a:
+        if key in b:
+            return 1.0
+    best = 0.0
+    for key in a:
+        hit = process.extractOne(key, b, scorer=fuzz.ratio)
+        if hit is not None and hit[1] > best:
+            best = hit[1]
+    return best / 100.0
+
+
+def _artist_factor(similarity: float | None) -> float:
+    if similarity is None:
+        return _ARTIST_UNKNOWN
+    if similarity >= _ARTIST_KNEE:
+        return similarity
+    return similarity * (similarity / _ARTIST_KNEE) ** 2
+
+
+def _duration_factor(a: float | None, b: float | None, tolerance: float, falloff: float) -> float:
+    """1.0 within ``tolerance`` seconds (plus 1 %), then a smooth Gaussian decline."""
+    if a is None or b is None:
+        return _DURATION_UNKNOWN
+    diff = abs(a - b) - tolerance - _RELATIVE_TOLERANCE * max(a, b)
+    if diff <= 0:
+        return 1.0
+    return math.exp(-((diff / falloff) ** 2))
+
+
+def _length_confirms(a: float | None, b: float | None, tolerance: float) -> bool:
+    return a is not None and b is not None and abs(a - b) <= tolerance + _RELATIVE_TOLERANCE * max(a, b)
+
+
+def _album_factor(a: str, b: str) -> float:
+    if not a or not b:
+        return _ALBUM_UNKNOWN
+    if a == b or compact(a) == compact(b) or fuzz.ratio(a, b) >= 85:
+        return 1.0
+    return _ALBUM_DIFFERENT
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def _details_compatible(a: list[str], b: list[str]) -> bool:
+    """Remixers, live shows or languages agree unless both sides name different ones."""
+    named_a = [d for d in a if d]
+    named_b = [d for d in b if d]
+    if not named_a or not named_b:
+        return True
+    for x in named_a:
+        for y in named_b:
+            years_x, years_y = set(_YEAR.findall(x)), set(_YEAR.findall(y))
+            if years_x and years_y and not years_x & years_y:
+                continue
+            if fuzz.token_set_ratio(x, y) >= 70:
+                return True
+    return False
+
+
+_DETAILED_KINDS = (VersionKind.REMIX, VersionKind.LIVE, VersionKind.LANGUAGE)
+
+
+def _version_factor(a_tags: tuple[VersionTag, ...], a_kinds: frozenset[VersionKind],
+                    b_tags: tuple[VersionTag, ...], b_kinds: frozenset[VersionKind]) -> tuple[float, str]:
+    """Different-recording kinds must agree exactly; named details must not contradict."""
+    if a_kinds != b_kinds:
+        only_a = ", ".join(sorted(k.value for k in a_kinds - b_kinds))
+        only_b = ", ".join(sorted(k.value for k in b_kinds - a_kinds))
+        return _VERSION_MISMATCH, f"version differs ({only_a or 'original'} vs {only_b or 'original'})"
+    for kind in _DETAILED_KINDS:
+        if kind in a_kinds:
+            da = [t.detail for t in a_tags if t.kind is kind]
+            db = [t.detail for t in b_tags if t.kind is kind]
+            if not _details_compatible(da, db):
+                return _DETAIL_MISMATCH, f"different {kind.value} ({'/'.join(da)} vs {'/'.join(db)})"
+    return 1.0, ""
+
+
+def _feature_factor(a: _Prepared, b: _Prepared) -> float:
+    """A featured guest that the other side does not credit hints at another version."""
+    for feats, other in ((a.features, b.artists), (b.features, a.artists)):
+        for key in feats:
+            if other and key not in other:
+                hit = process.extractOne(key, other, scorer=fuzz.ratio, score_cutoff=85)
+                if hit is None:
+                    return _UNCREDITED_FEATURE
+    return 1.0
+
+
+# ----------------------------------------------------------------------------- track vs track
+
+
+def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float, str]:
+    """Score ``c`` as the recording ``w`` describes; a reason only when asked."""
+    confirmed = _length_confirms(w.duration, c.duration, _TRACK_TOLERANCE)
+    title_sim = _title_similarity(w.title, c.title)
+    title = _sharpen_title(title_sim, confirmed)
+    artist_sim = _artist_similarity(w.artists, c.artists)
+    artist = _artist_factor(artist_sim)
+    duration = _duration_factor(w.duration, c.duration, _TRACK_TOLERANCE, _TRACK_FALLOFF)
+    album = _album_factor(w.album, c.album)
+    version, version_note = _version_factor(w.tags, w.kinds, c.tags, c.kinds)
+    if version == 1.0 and w.title.same != c.title.same:
+        version = _SAME_TAG_DIFFERENT
+    feature = _feature_factor(w, c)
+    score = title * artist * duration * album * version * feature
+    isrc_note = ""
+    if w.isrc and c.isrc:
+        if w.isrc == c.isrc:
+            score = _ISRC_FLOOR + (1.0 - _ISRC_FLOOR) * score
+            isrc_note = "same ISRC"
+        else:
+            score *= _ISRC_MISMATCH
+            isrc_note = "different ISRC"
+    score = min(1.0, max(0.0, score))
+    if not explain:
+        return score, ""
+    parts = [f"title {title:.2f}",
+             "artist ?" if artist_sim is None else f"artist {artist_sim:.2f}",
+             _duration_note(w.duration, c.duration),
+             "album ?" if album == _ALBUM_UNKNOWN else ("album same" if album == 1.0 else "album differs")]
+    if version_note:
+        parts.append(version_note)
+    if feature < 1.0:
+        parts.append("uncredited feature")
+    if isrc_note:
+        parts.append(isrc_note)
+    return score, f"{score:.2f}: " + ", ".join(parts)
+
+
+def _duration_note(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "length ?"
+    return f"length Δ{abs(a - b):.0f}s"
+
+
+def match_score(wanted: Track, candidate: Track) -> float:
+    """Confidence in [0, 1] that ``candidate`` is the recording ``wanted`` describes.
+
+    Title words (after folding and qualifier parsing), any credited artist,
+    duration (full confidence within 3 s + 1 %, then a smooth decline), version
+    tags (a live, remix, acoustic... take never matches a different one), album
+    as a tie-breaker; equal ISRCs decide "same", different ISRCs "not same".
+    Compare with :data:`MATCH_THRESHOLD`.
+    """
+    return _evaluate(_prepare(wanted), _prepare(candidate))[0]
+
+
+def is_same_track(wanted: Track, candidate: Track, threshold: float = MATCH_THRESHOLD) -> bool:
+    """True when ``candidate`` is the wanted recording (``match_score >= threshold``)."""
+    return match_score(wanted, candidate) >= threshold
+
+
+def explain_match(wanted: Track, candidate: Track) -> str:
+    """The score and the evidence behind it, for tooltips and logs."""
+    return _evaluate(_prepare(wanted), _prepare(candidate), explain=True)[1]
+
+
+# ----------------------------------------------------------------------------- library index
+
+
+@dataclass(slots=True)
+class Match:
+    """The library track a wanted track was found as."""
+
+    track: Track
+    score: float
+    runner_up: Track | None = None
+    """The best other candidate that is not a duplicate of ``track`` (same title, artist, length)."""
+    runner_up_score: float = 0.0
+    ambiguous: bool = False
+    """A distinct runner-up also passes the threshold within :data:`AMBIGUITY_MARGIN`."""
+
+
+_FUZZY_SKIP = 0.95      # an exact-key candidate this good ends the search
+_FUZZY_CUTOFF = 60.0    # rapidfuzz ratio for fuzzy title candidates
+_FUZZY_LIMIT = 8
+_LARGE_BUCKET = 256     # at most this many same-title tracks by other artists are scored
+_RARE_TOKEN = 4000      # token postings longer than this are too common to scan
+
+
+class LibraryIndex:
+    """All library tracks, indexed by normalised keys for fast matching.
+
+    Candidates come from the exact normalised title, the credited artists'
+    titles (fuzzy, via rapidfuzz over that artist's titles only), the ISRC,
+    and as a last resort the rarest title word; the scorer then decides.
+    Never a scan of the whole library.
+    """
+
+    def __init__(self, tracks: Iterable[Track] = ()) -> None:
+        self._tracks: list[Track] = []
+        self._prepared: list[_Prepared] = []
+        self._by_title: dict[str, list[int]] = {}
+        self._by_artist: dict[str, list[int]] = {}
+        self._artist_titles: dict[str, list[str]] = {}
+        self._by_word: dict[str, list[int]] = {}
+        self._by_isrc: dict[str, list[int]] = {}
+        for track in tracks:
+            self.add(track)
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def add(self, track: Track) -> None:
+        """Index one more library track."""
+        i = len(self._tracks)
+        p = _prepare(track)
+        self._tracks.append(track)
+        self._prepared.append(p)
+        core = p.title.core
+        key = compact(core)
+        self._by_title.setdefault(key, []).append(i)
+        if p.title.full is not core:
+            full_key = compact(p.title.full)
+            if full_key != key:
+                self._by_title.setdefault(full_key, []).append(i)
+        for artist in p.artists:
+            ids = self._by_artist.get(artist)
+            if ids is None:
+                self._by_artist[artist] = [i]
+                self._artist_titles[artist] = [core]
+            else:
+                ids.append(i)
+                self._artist_titles[artist].append(core)
+        for word in set(core.split()):
+            self._by_word.setdefault(word, []).append(i)
+        if p.isrc:
+            self._by_isrc.setdefault(p.isrc, []).append(i)
+
+    def search(self, wanted: Track, limit: int = 5) -> list[tuple[Track, float]]:
+        """The best-scoring library tracks for ``wanted``, best first (any score)."""
+        w = _prepare(wanted)
+        return [(self._tracks[i], s) for s, i in self._ranked(w)[:limit]]
+
+    def find(self, wanted: Track, min_score: float = MATCH_THRESHOLD) -> Match | None:
+        """The library track that is ``wanted``, or None when nothing reaches ``min_score``."""
+        w = _prepare(wanted)
+        ranked = self._ranked(w)
+        if not ranked or ranked[0][0] < min_score:
+            return None
+        best_score, best = ranked[0]
+        runner: tuple[float, int] | None = None
+        for score, i in ranked[1:]:
+            if self._distinct(best, i):
+                runner = (score, i)
+                break
+        if runner is None:
+            return Match(self._tracks[best], best_score)
+        ambiguous = runner[0] >= min_score and best_score - runner[0] < AMBIGUITY_MARGIN
+        return Match(self._tracks[best], best_score, self._tracks[runner[1]], runner[0], ambiguous)
+
+    def find_all(self, wanted: Iterable[Track], min_score: float = MATCH_THRESHOLD) -> list[Match | None]:
+        """``find`` for each wanted track, in order."""
+        return [self.find(t, min_score) for t in wanted]
+
+    # -- internals
+
+    def _distinct(self, a: int, b: int) -> bool:
+        """Whether two library tracks are different recordings rather than duplicate files."""
+        pa, pb = self._prepared[a], self._prepared[b]
+        if pa.title.full != pb.title.full or pa.kinds != pb.kinds:
+            return True
+        if not pa.artists or not pb.artists or pa.artists[0] not in pb.artists:
+            return True
+        return not (pa.duration is None or pb.duration is None
+                    or _length_confirms(pa.duration, pb.duration, _TRACK_TOLERANCE))
+
+    def _ranked(self, w: _Prepared) -> list[tuple[float, int]]:
+        """Score candidates stage by stage, stopping once a stage has found a sure match."""
+        scored: dict[int, float] = {}
+        prepared = self._prepared
+
+        def score_all(ids: Iterable[int]) -> float:
+            best = 0.0
+            for i in ids:
+                score = scored.get(i)
+                if score is None:
+                    score = scored[i] = _evaluate(w, prepared[i])[0]
+                if score > best:
+                    best = score
+            return best
+
+        best = score_all(self._by_isrc.get(w.isrc, ())) if w.isrc else 0.0
+        same_artist, other_artist = self._title_candidates(w)
+        best = max(best, score_all(same_artist))
+        if best < MATCH_THRESHOLD:
+            best = max(best, score_all(other_artist[:_LARGE_BUCKET]))
+        if best < _FUZZY_SKIP:
+            best = max(best, score_all(self._artist_candidates(w)))
+        if best < MATCH_THRESHOLD and not any(a in self._by_artist for a in w.artists):
+            score_all(self._word_candidates(w))
+        return sorted(((s, i) for i, s in scored.items()), key=lambda x: (-x[0], x[1]))
+
+    def _title_candidates(self, w: _Prepared) -> tuple[list[int], list[int]]:
+        """Tracks with the wanted normalised title: those sharing a credited artist, then the rest."""
+        core_key = compact(w.title.core)
+        ids = list(self._by_title.get(core_key, ()))
+        if w.title.full is not w.title.core:
+            full_key = compact(w.title.full)
+            if full_key != core_key:
+                ids.extend(self._by_title.get(full_key, ()))
+        if not w.artists:
+            return ids, []
+        wanted_artists = set(w.artists)
+        same: list[int] = []
+        other: list[int] = []
+        for i in ids:
+            (other if wanted_artists.isdisjoint(self._prepared[i].artists) else same).append(i)
+        return same, other
+
+    def _artist_candidates(self, w: _Prepared) -> list[int]:
+        ids: list[int] = []
+        query = w.title.core
+        for artist in w.artists:
+            titles = self._artist_titles.get(artist)
+            if not titles:
+                continue
+            owners = self._by_artist[artist]
+            for _, _, pos in process.extract(query, titles, scorer=fuzz.ratio,
+                                             score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
+                ids.append(owners[pos])
+        return ids
+
+    def _word_candidates(self, w: _Prepared) -> list[int]:
+        words = sorted(set(w.title.core.split()), key=lambda t: len(self._by_word.get(t, ())))
+        ids: list[int] = []
+        for word in words[:2]:
+            posting = self._by_word.get(word)
+            if not posting or len(posting) > _RARE_TOKEN:
+                continue
+            titles = [self._prepared[i].title.core for i in posting]
+            for _, _, pos in process.extract(w.title.core, titles, scorer=fuzz.ratio,
+                                             score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
+                ids.append(posting[pos])
+        return ids
+
+
+# ----------------------------------------------------------------------------- Soulseek results
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One acceptable Soulseek file for a wanted track, with why it was accepted."""
+
+    file: SearchFile
+    score: float
+    """Confidence that the file is the wanted recording, in [0, 1]."""
+    reason: str
+    """Human summary: the evidence for the match, the quality and the peer."""
+    quality: str
+    """Short quality label, e.g. ``FLAC 24/96`` or ``MP3 320``."""
+
+    @property
+    def username(self) -> str:
+        return self.file.username
+
+    @property
+    def filename(self) -> str:
+        return self.file.filename
+
+    @property
+    def size(self) -> int:
+        return self.file.size
+
+    @property
+    def extension(self) -> str:
+        return self.file.extension
+
+    @property
+    def bitrate(self) -> int | None:
+        return self.file.bitrate
+
+    @property
+    def bit_depth(self) -> int | None:
+        return self.file.bit_depth
+
+    @property
+    def sample_rate(self) -> int | None:
+        return self.file.sample_rate
+
+    @property
+    def length(self) -> int | None:
+        return self.file.length
+
+    @property
+    def is_vbr(self) -> bool | None:
+        return self.file.is_vbr
+
+    @property
+    def has_free_slot(self) -> bool:
+        return self.file.has_free_slot
+
+    @property
+    def upload_speed(self) -> int:
+        return self.file.upload_speed
+
+    @property
+    def queue_length(self) -> int:
+        return self.file.queue_length
+
+
+def _int_field(value: object, minimum: int = 0) -> int | None:
+    """A non-negative integer from untrusted JSON, or None (bools and junk rejected)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= minimum else None
+    if isinstance(value, float) and math.isfinite(value) and value >= minimum:
+        return int(value)
+    return None
+
+
+def search_files_from_responses(responses: object) -> tuple[list[SearchFile], int]:
+    """Downloadable files of raw slskd search responses, and how many entries were skipped.
+
+    Malformed responses or files (wrong types, no username or filename) are
+    skipped and counted; locked files are left out; duplicates keep the first.
+    """
+    files: list[SearchFile] = []
+    skipped = 0
+    if not isinstance(responses, (list, tuple)):
+        return files, (0 if responses is None else 1)
+    seen: set[tuple[str, str]] = set()
+    for response in responses:
+        if not isinstance(response, dict):
+            skipped += 1
+            continue
+        username = response.get("username")
+        entries = response.get("files")
+        if not isinstance(username, str) or not username.strip() or not isinstance(entries, list):
+            skipped += 1
+            continue
+        free = response.get("hasFreeUploadSlot")
+        has_free_slot = free if isinstance(free, bool) else False
+        speed = _int_field(response.get("uploadSpeed")) or 0
+        queue = _int_field(response.get("queueLength")) or 0
+        for entry in entries:
+            if not isinstance(entry, dict):
+                skipped += 1
+                continue
+            filename = entry.get("filename")
+            if not isinstance(filename, str) or not filename.strip() or entry.get("isLocked") is True:
+                skipped += 1
+                continue
+            if (username, filename) in seen:
+                continue
+            seen.add((username, filename))
+            announced = entry.get("extension")
+            vbr = entry.get("isVariableBitRate")
+            files.append(SearchFile(
+                username=username,
+                filename=filename,
+                size=_int_field(entry.get("size")) or 0,
+                extension=extension_of(filename, announced if isinstance(announced, str) else None),
+                bitrate=_int_field(entry.get("bitRate"), 1),
+                bit_depth=_int_field(entry.get("bitDepth"), 1),
+                sample_rate=_int_field(entry.get("sampleRate"), 1),
+                length=_int_field(entry.get("length"), 1),
+                is_vbr=vbr if isinstance(vbr, bool) else None,
+                has_free_slot=has_free_slot,
+                upload_speed=speed,
+                queue_length=queue,
+            ))
+    return files, skipped
+
+
+_PATH_SPLIT = re.compile(r"[\\/]+")
+_DASH_SEGMENT = re.compile(r"\s+[-–—~]+\s+|\s+[-–—]+(?=\S)|(?<=\S)[-–—]+\s+|\s+_\s+")
+_TRACK_NUMBER = re.compile(r"^(?:(?:cd|disc|disk) ?\d{1,2} )?(?:[a-d]\d{1,2}|\d{1,3})(?: \d{1,3})? ")
+_OPENERS = "([{【〔"
+_CLOSERS = ")]}】〕"
+_MAX_RUN = 3                        # a title spans at most this many dash segments
+_UNEXPLAINED_SEGMENT = 0.85         # a file-name part that is neither title, artist, album nor qualifier
+_ARTIST_UNSEEN_CONFIRMED = 0.80     # the path never names the artist, but the length agrees
+_ARTIST_UNSEEN = 0.60
+_ALBUM_UNSEEN = 0.97
+_FOLDER_TAG_DEPTH = 2               # album-level tags are read from the two innermost folders
+
+
+def split_outside_brackets(text: str) -> list[str]:
+    """Split ``text`` at `` - `` separators that are not inside brackets."""
+    pieces: list[str] = []
+    start = 0
+    for m in _DASH_SEGMENT.finditer(text):
+        prefix = text[:m.start()]
+        depth = sum(prefix.count(c) for c in _OPENERS) - sum(prefix.count(c) for c in _CLOSERS)
+        if depth <= 0:
+            pieces.append(text[start:m.start()])
+            start = m.end()
+    pieces.append(text[start:])
+    return [p for p in pieces if p.strip()]
+
+
+@dataclass(slots=True)
+class _Wanted:
+    """The wanted track prepared for judging remote paths."""
+
+    p: _Prepared
+    artist_names: tuple[str, ...]
+    """Spaced normalised artist names (credits, their parts, title features) for word matching."""
+    album: str
+    """Normalised album name without qualifiers, '' when unknown."""
+
+
+def _wanted_for_paths(track: Track, p: _Prepared) -> _Wanted:
+    raw = [a for a in (track.artists if isinstance(track.artists, (list, tuple)) else ())
+           if isinstance(a, str)] + list(p.title.features)
+    names: dict[str, None] = {}
+    for name in raw:
+        for piece in [name, *split_artists(name)]:
+            spaced = normalize_artist(piece)
+            if spaced and (len(spaced) >= 2 or not spaced.isascii()):
+                names[spaced] = None
+    album = ""
+    if isinstance(track.album, str) and track.album.strip():
+        album = parse_title(track.album).full
+    return _Wanted(p, tuple(names), album)
+
+
+def _contains_words(haystack: str, needle: str) -> bool:
+    return bool(needle) and f" {needle} " in f" {haystack} "
+
+
+def _names_artist(w: _Wanted, text: str) -> float:
+    """How well a piece of path text names one of the wanted artists (0 when it does not)."""
+    if not text:
+        return 0.0
+    for name in w.artist_names:
+        if _contains_words(text, name):
+            return 1.0
+    squeezed = compact(text)
+    for name in w.artist_names:
+        if len(name) >= 4 and compact(name) == squeezed:
+            return 1.0
+    hit = process.extractOne(text, w.artist_names, scorer=fuzz.ratio, score_cutoff=85)
+    return hit[1] / 100.0 if hit is not None else 0.0
+
+
+def _names_album(w: _Wanted, text: str) -> bool:
+    return bool(w.album and text) and (_contains_words(text, w.album) or fuzz.ratio(text, w.album) >= 85)
+
+
+@dataclass(slots=True)
+class _FolderFacts:
+    artist: float
+    album: bool
+    tags: tuple[VersionTag, ...]
+
+
+def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
+    """Artist and album evidence, and album-level version tags, of the folders above a file."""
+    artist = 0.0
+    album = False
+    tags: list[VersionTag] = []
+    for depth, raw in enumerate(reversed(folders)):
+        whole = parse_title(raw).full
+        pieces = [whole] + [parse_title(s).full for s in split_outside_brackets(fold(raw))]
+        for piece in pieces:
+            if artist < 1.0:
+                artist = max(artist, _names_artist(w, piece))
+            album = album or _names_album(w, piece)
+        if depth < _FOLDER_TAG_DEPTH:
+            tags.extend(t for t in parse_album(raw).tags if t not in tags)
+    return _FolderFacts(artist, album, tuple(tags))
+
+
+def _strip_affixes(w: _Wanted, text: str) -> tuple[str, bool]:
+    """Drop leading track numbers and a leading or trailing artist name; report whether an artist went."""
+    named = False
+    for _ in range(3):
+        before = text
+        text = _TRACK_NUMBER.sub("", text + " ").strip() if _TRACK_NUMBER.match(text + " ") else text
+        for name in w.artist_names:
+            if text.startswith(name + " "):
+                text, named = text[len(name) + 1:], True
+                break
+        if text == before:
+            break
+    for name in w.artist_names:
+        if text.endswith(" " + name):
+            text, named = text[:-len(name) - 1], True
+            break
+    return text, named
+
+
+@dataclass(slots=True)
+class _FileVerdict:
+    score: float
+    reason: str
+
+
+def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts) -> _FileVerdict | None:
+    """Whether a remote file is the wanted recording, from its name, its folders and its length."""
+    folded = fold(stem).replace("_", " ")
+    segments = [parse_title(s) for s in split_outside_brackets(folded)]
+    if not segments:
+        return None
+    wt = w.p.title
+    length_s = float(length) if length else None
+    confirmed = _length_confirms(w.p.duration, length_s, _FILE_TOLERANCE)
+    # the run of segments that reads most like the wanted title
+    best = (-1.0, 0, 0, False)
+    n = len(segments)
+    for i in range(n):
+        for j in range(i + 1, min(n, i + _MAX_RUN) + 1):
+            run = segments[i:j]
+            core = " ".join(s.core for s in run)
+            full = " ".join(s.full for s in run)
+            for strip in (False, True):
+                named = False
+                if strip:
+                    core, named_core = _strip_affixes(w, core)
+                    full, named_full = _strip_affixes(w, full)
+                    named = named_core or named_full
+                sim = _title_similarity(wt, ParsedTitle(core, full))
+                if sim > best[0]:
+                    best = (sim, i, j, named)
+    sim, start, end, artist_in_run = best
+    title = _sharpen_title(sim, confirmed)
+    if title < MATCH_THRESHOLD:
+        return None
+    tags: list[VersionTag] = list(folders.tags)
+    same: set[VersionKind] = set()
+    features: list[str] = []
+    for seg in segments:
+        tags.extend(t for t in seg.tags if t not in tags)
+        same.update(seg.same)
+        features.extend(seg.features)
+    artist = max(folders.artist, 1.0 if artist_in_run else 0.0)
+    album = folders.album
+    unexplained = 0
+    for k, seg in enumerate(segments):
+        if start <= k < end:
+            continue
+        text = seg.full
+        if not text or text.replace(" ", "").isdigit():
+            continue
+        named = _names_artist(w, text)
+        if named:
+            artist = max(artist, named)
+            continue
+        if _names_album(w, text):
+            album = True
+            continue
+        if k >= end:
+            q = classify_qualifier(text)
+            if not q.unknown:
+                tags.extend(t for t in q.tags if not t.kind.same_recording and t not in tags)
+                features.extend(q.features)
+                continue
+        unexplained += 1
+    feature_keys = [k for f in features for k in artist_keys(f)[:1]]
+    for key in feature_keys:
+        if artist < 1.0 and key in w.p.artists:
+            artist = 1.0
+    kinds = frozenset(t.kind for t in tags)
+    version, version_note = _version_factor(w.p.tags, w.p.kinds, tuple(tags), kinds)
+    if version < 1.0:
+        return None
+    if artist >= _ARTIST_KNEE:
+        artist_factor = artist
+    else:
+        artist_factor = _ARTIST_UNSEEN_CONFIRMED if confirmed else _ARTIST_UNSEEN
+    duration = _duration_factor(w.p.duration, length_s, _FILE_TOLERANCE, _FILE_FALLOFF)
+    album_factor = 1.0 if album or not w.album else _ALBUM_UNSEEN
+    uncredited = any(k not in w.p.artists for k in feature_keys)
+    score = (title * artist_factor * duration * album_factor * (_UNEXPLAINED_SEGMENT ** unexplained)
+             * (_UNCREDITED_FEATURE if uncredited else 1.0))
+    if score < MATCH_THRESHOLD:
+        return None
+    notes = [f"title {title:.2f}",
+             "artist in path" if artist >= _ARTIST_KNEE else "artist not in path",
+             _duration_note(w.p.duration, length_s)]
+    if w.album:
+        notes.append("album in path" if album else "album not in path")
+    if kinds:
+        notes.append("version " + ", ".join(sorted(k.value for k in kinds)))
+    if unexplained:
+        notes.append(f"{unexplained} unexplained name part{'s' if unexplained > 1 else ''}")
+    if uncredited:
+        notes.append("uncredited feature")
+    return _FileVerdict(min(1.0, score), ", ".join(notes))
+
+
+_SPEED_STEPS = (1_048_576, 262_144, 65_536)
+
+
+def _peer_key(f: SearchFile) -> tuple:
+    """Free slot first, then upload-speed class, then shorter queue, then raw speed."""
+    speed_class = next((i for i, step in enumerate(_SPEED_STEPS) if f.upload_speed >= step), len(_SPEED_STEPS))
+    return (0 if f.has_free_slot else 1, speed_class, f.queue_length, -f.upload_speed)
+
+
+def _peer_note(f: SearchFile) -> str:
+    slot = "free slot" if f.has_free_slot else f"queue {f.queue_length}"
+    return f"{slot}, {f.upload_speed / 1024:.0f} KiB/s"
+
+
+def rank_search_results(wanted: Track, responses: list[dict],
+                        prefs: QualityPrefs | None = None) -> list[Candidate]:
+    """The files of raw slskd search responses that are the wanted recording, best first.
+
+    Each file is judged on its whole remote path (folders carry artist and
+    album), its length (within a few seconds when both are known) and its
+    version qualifiers; files that are another recording, another song or an
+    unacceptable format (``prefs``) are left out. The rest are ordered by
+    match confidence class (>= :data:`STRONG_MATCH` first), then quality
+    (``prefs.order``), then peer (free slot, speed, queue), then confidence.
+    Malformed entries are skipped; this never raises on untrusted input.
+    """
+    prefs = prefs if prefs is not None else QualityPrefs()
+    files, _ = search_files_from_responses(responses)
+    if not files:
+        return []
+    p = _prepare(wanted)
+    w = _wanted_for_paths(wanted, p)
+    folder_cache: dict[str, _FolderFacts] = {}
+    ranked: list[tuple[tuple, Candidate]] = []
+    for f in files:
+        ext = f.extension
+        if not is_audio(ext) or not prefs.acceptable(ext, f.bitrate):
+            continue
+        parts = [x for x in _PATH_SPLIT.split(f.filename) if x]
+        if not parts:
+            continue
+        name = parts[-1]
+        stem = name[:-(len(ext) + 1)] if ext and name.lower().endswith("." + ext) else name
+        folder_key = f.filename[:len(f.filename) - len(name)]
+        facts = folder_cache.get(folder_key)
+        if facts is None:
+            folders = [x for x in parts[:-1] if not x.startswith("@@")]
+            facts = folder_cache[folder_key] = _judge_folders(w, folders)
+        verdict = _judge_file(w, stem, f.length, facts)
+        if verdict is None:
+            continue
+        label = quality_label(ext, f.bitrate, f.bit_depth, f.sample_rate, f.is_vbr)
+        candidate = Candidate(f, verdict.score, f"{verdict.score:.2f}: {verdict.reason}; {label}; {_peer_note(f)}",
+                              label)
+        key = (0 if verdict.score >= STRONG_MATCH else 1,
+               quality_key(ext, f.bitrate, f.bit_depth, f.sample_rate, f.is_vbr, prefs.order),
+               _peer_key(f), -verdict.score, f.username, f.filename)
+        ranked.append((key, candidate))
+    ranked.sort(key=lambda item: item[0])
+    return [c for _, c in ranked]
