@@ -21,7 +21,7 @@ Rules, in short:
   generic (``Music``, ``mp3``, a share root ``@@abcde``, a single letter, a
   bare number...).
 * The file name gives ``03 - Title``, ``03. Artist - Title``, ``1-03 Title``,
-  ``103 Title`` (disc 1, track 3), ``Artist - Album - 03 - Title``,
+  ``103 Title``, ``1 - 03 - Title`` (disc 1, track 3), ``Artist - Album - 03 - Title``,
   scene ``03-artist_name-title-grp``; underscores count as spaces.
   A number followed by only a space is a track number when it is zero-padded,
   or has one or two digits and no `` - `` follows (so ``50 Cent - Title``
@@ -74,7 +74,7 @@ _GENERIC_FOLDERS = frozenset({
     "home", "data", "torrents", "rips", "various", "mixed", "new", "old", "best", "favorites",
     "favourites", "playlists", "sorted", "to sort", "music library", "vinyl", "cd", "cds",
 })
-_VARIOUS = frozenset({"va", "v.a.", "v a", "various artists", "various"})
+_VARIOUS = frozenset({"va", "v.a.", "v.a", "v a", "various artists", "various"})
 
 
 @dataclass(slots=True, frozen=True)
@@ -365,6 +365,9 @@ def parse_stem(name: str) -> NameGuess:
     parts = [q.strip(" -_.") for q in text.split(" - ")]
     if "" in parts:
         parts = [p for p in parts if p]
+    if track is not None and disc is None and len(parts) >= 2 and _BARE_NUMBER_RE.fullmatch(parts[0]):
+        disc, track = track, int(parts[0].rstrip("."))
+        parts = parts[1:]
     if track is None and len(parts) >= 3:
         for i in range(1, len(parts) - 1):
             part = parts[i]
