@@ -19,6 +19,7 @@ import re
 import secrets
 import shutil
 import string
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -366,20 +367,28 @@ def is_temp_file(path: str | os.PathLike) -> bool:
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
-def remove_stale_temp_files(folder: str | os.PathLike) -> int:
-    """Delete temporary files an interrupted run left in ``folder``; return how many."""
+def remove_stale_temp_files(folder: str | os.PathLike, *, min_age_s: float = 3600.0,
+                            now: float | None = None) -> int:
+    """Delete temporary files an interrupted run left in ``folder``; return how many.
+
+    Only files untouched for ``min_age_s`` go, so a write in progress is safe.
+    ``now`` (epoch seconds) defaults to the current time.
+    """
+    cutoff = (time.time() if now is None else now) - min_age_s
     removed = 0
     try:
         entries = list(Path(folder).iterdir())
     except OSError:
         return 0
     for entry in entries:
-        if is_temp_file(entry) and entry.is_file():
-            try:
+        if not is_temp_file(entry):
+            continue
+        try:
+            if entry.is_file() and entry.stat().st_mtime <= cutoff:
                 entry.unlink()
                 removed += 1
-            except OSError:
-                continue
+        except OSError:
+            continue
     return removed
 
 
@@ -420,20 +429,12 @@ def durable_copy(src: str | os.PathLike, folder: str | os.PathLike) -> Path:
 
 
 def _publish(tmp: Path, dest: Path) -> None:
-    """Give the complete file ``tmp`` the name ``dest``, failing if ``dest`` exists."""
+    """Give the complete temp file ``tmp`` the name ``dest``, failing if ``dest`` exists; ``tmp`` never lingers."""
     try:
-        os.link(tmp, dest)
-    except FileExistsError:
+        if not _link_into(tmp, dest):
+            _rename_no_clobber(tmp, dest)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-    except OSError:
-        if os.path.lexists(dest):
-            tmp.unlink(missing_ok=True)
-            raise FileExistsError(errno.EEXIST, "destination exists", str(dest)) from None
-        os.rename(tmp, dest)
-    else:
-        tmp.unlink()
-    fsync_dir(dest.parent)
 
 
 def _link_into(src: Path, dest: Path) -> bool:
@@ -609,7 +610,7 @@ def _place_numbered(src: Path, dest: Path) -> MoveResult:
 
 
 def _already_present(src: Path, existing: Path) -> MoveResult:
-    if not os.path.samefile(src, existing):
+    if src.resolve() != existing.resolve():  # a second name of the same file (an interrupted move) goes too
         src.unlink()
     return MoveResult(MoveAction.ALREADY_PRESENT, existing, src, "an identical copy is already in the library")
 

@@ -475,9 +475,13 @@ def test_atomic_write_bytes(tmp_path):
 
 
 def test_remove_stale_temp_files(tmp_path):
-    write(tmp_path / ".soulsync-deadbeef.part", b"half")
+    stale = write(tmp_path / ".soulsync-deadbeef.part", b"half")
+    os.utime(stale, (1_000_000, 1_000_000))
+    fresh = write(tmp_path / ".soulsync-0123abcd.part", b"being written")
     write(tmp_path / "keep.flac", b"whole")
     assert remove_stale_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "keep.flac"]
+    assert remove_stale_temp_files(tmp_path, now=fresh.stat().st_mtime + 3600) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["keep.flac"]
     assert remove_stale_temp_files(tmp_path / "missing") == 0
 
@@ -522,3 +526,19 @@ def test_rendered_paths_from_hostile_tags_stay_inside_the_library(tmp_path, titl
     assert path.name.endswith(".flac")
     for name in path.relative_to(root).parts:
         assert_safe_component(name)
+
+
+def test_interrupted_move_is_finished_on_the_next_run(tmp_path):
+    src = write(tmp_path / "dl" / "a.flac", b"data")
+    dest = tmp_path / "lib" / "a.flac"
+    dest.parent.mkdir()
+    os.link(src, dest)  # the state a crash between "link into place" and "remove source" leaves
+    result = place_file(src, dest)
+    assert result.action is MoveAction.ALREADY_PRESENT
+    assert not src.exists() and dest.read_bytes() == b"data"
+
+
+def test_placing_a_file_onto_itself_keeps_it(tmp_path):
+    path = write(tmp_path / "lib" / "a.flac", b"data")
+    assert place_file(path, path).action is MoveAction.ALREADY_PRESENT
+    assert path.read_bytes() == b"data"
