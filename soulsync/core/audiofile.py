@@ -10,6 +10,7 @@ Any problem raises :class:`AudioVerifyError` with a reason fit for a person.
 """
 from __future__ import annotations
 
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -385,7 +386,7 @@ def _mpeg_frame_length(header: bytes) -> int | None:
     return coefficient * kbps * 1000 // rate + padding
 
 
-def _mp3_audio_span(data: bytes) -> tuple[int, int]:
+def _mp3_audio_span(data: mmap.mmap) -> tuple[int, int]:
     """``(start, end)`` of the MPEG frames, skipping ID3v2 at the front and ID3v1/APE at the back."""
     start, end = 0, len(data)
     while data[start:start + 3] == b"ID3" and start + 10 <= end:
@@ -403,7 +404,7 @@ def _mp3_audio_span(data: bytes) -> tuple[int, int]:
     return start, max(start, end)
 
 
-def _xing_frames(data: bytes, pos: int) -> int | None:
+def _xing_frames(data: mmap.mmap, pos: int) -> int | None:
     """Frame count announced by a Xing/Info/VBRI header in the first frame, if any."""
     first = data[pos:pos + 200]
     for marker in (b"Xing", b"Info"):
@@ -420,7 +421,11 @@ def _xing_frames(data: bytes, pos: int) -> int | None:
 
 def _check_mp3(path: Path, size: int) -> None:
     """Walk the MPEG frame chain: the last frame must end within the file."""
-    data = path.read_bytes()
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        _walk_mp3_frames(path, data)
+
+
+def _walk_mp3_frames(path: Path, data: mmap.mmap) -> None:
     start, end = _mp3_audio_span(data)
     pos = start
     # find the first frame whose successor is also a frame (a lone 0xFF.. is noise)

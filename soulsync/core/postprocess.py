@@ -308,7 +308,8 @@ class CoverCache:
                 pass
         if self._fetch is None:
             return None, "no way to fetch cover art"
-        self.fetch_count += 1
+        with self._guard:
+            self.fetch_count += 1
         try:
             data = self._fetch(url)
         except Exception as exc:  # the injected fetcher may raise anything; a cover is never fatal
