@@ -1,0 +1,416 @@
+"""Spotify sign-in: authorization code with PKCE, a one-shot loopback listener, token refresh.
+
+:class:`SpotifyAuth` does the whole flow and then serves as spotipy's auth
+manager (spotipy only calls ``get_access_token(as_dict=False)``), refreshing
+the access token shortly before it expires. New tokens are handed to an
+``on_tokens`` callback for storage (the app keeps them in the keyring); they
+are never logged and never appear in ``repr``.
+
+With a client secret the token requests also authenticate the app with HTTP
+Basic (a confidential client); without one it is a public PKCE client.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import logging
+import secrets
+import threading
+import time
+import webbrowser
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from soulsync.services.errors import (
+    AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError, ServiceTimeout, TLSFailure,
+    Unreachable, WrongServer,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE = "Spotify"
+DEFAULT_ACCOUNTS_BASE = "https://accounts.spotify.com"
+DEFAULT_SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-library-read",
+                  "playlist-modify-private", "playlist-modify-public")
+EXPIRY_MARGIN = 60.0
+"""Refresh this many seconds before the access token expires (as spotipy does)."""
+
+
+class Cancelled(ServiceError):
+    """The caller's cancel hook asked to stop (sign-in, a listing, a retry wait)."""
+
+    kind = "cancelled"
+
+    def __init__(self, service: str = SERVICE, message: str = "Cancelled") -> None:
+        super().__init__(service, message)
+
+
+@dataclass
+class SpotifyTokens:
+    """What the token endpoint granted. Token values are kept out of ``repr``."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: float
+    scope: str = ""
+    token_type: str = "Bearer"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The form handed to ``on_tokens`` (spotipy's cached-token layout)."""
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                "expires_at": int(self.expires_at), "scope": self.scope, "token_type": self.token_type}
+
+
+def transport_error(exc: BaseException, service: str, what: str) -> ServiceError:
+    """Translate a requests/urllib3 exception into the project's exception, worded for a person."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TLSFailure(service, f"secure connection failed while {what}", detail)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return ServiceTimeout(service, f"no answer in time while {what}", detail)
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return BadResponse(service, f"the answer was cut off while {what}", detail)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc).lower()
+        reason = "the connection was reset" if "reset" in text or "aborted" in text else "connection refused or host not found"
+        return Unreachable(service, f"{reason} while {what}", detail)
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema |
+                  requests.exceptions.InvalidSchema):
+        return Unreachable(service, f"the address is not a valid URL ({exc})", detail)
+    return ServiceError(service, f"request failed while {what}", detail)
+
+
+def make_pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge) per RFC 7636."""
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+class SpotifyAuth:
+    """Authorization-code + PKCE sign-in and the token lifecycle; also spotipy's auth manager.
+
+    ``on_tokens(dict)`` receives every new token set (after sign-in and each refresh).
+    ``clock`` and ``session`` are injectable for tests.
+    """
+
+    def __init__(self, client_id: str, redirect_uri: str, *, client_secret: str | None = None,
+                 accounts_base: str = DEFAULT_ACCOUNTS_BASE, refresh_token: str | None = None,
+                 access_token: str | None = None, expires_at: float = 0.0,
+                 on_tokens: Callable[[dict[str, Any]], None] | None = None,
+                 scope: tuple[str, ...] | list[str] = DEFAULT_SCOPES, timeout: float = 10.0,
+                 session: requests.Session | None = None, clock: Callable[[], float] = time.time) -> None:
+        if not client_id:
+            raise AuthError(SERVICE, "no client ID: enter the client ID of your Spotify app in Settings")
+        self.client_id = client_id
+        self.client_secret = client_secret or None
+        self.redirect_uri = redirect_uri
+        self.accounts_base = accounts_base.rstrip("/")
+        self.scope = " ".join(sorted(set(scope)))
+        self.timeout = timeout
+        self.on_tokens = on_tokens
+        self.clock = clock
+        self._session = session or requests.Session()
+        self._lock = threading.Lock()
+        self._tokens: SpotifyTokens | None = None
+        if refresh_token or access_token:
+            self._tokens = SpotifyTokens(access_token or "", refresh_token, expires_at if access_token else 0.0,
+                                         self.scope)
+
+    def __repr__(self) -> str:
+        return f"SpotifyAuth(client_id={self.client_id!r}, connected={self.connected})"
+
+    # ------------------------------------------------------------ state
+    @property
+    def connected(self) -> bool:
+        """True once tokens are known (from sign-in or a stored refresh token)."""
+        return self._tokens is not None
+
+    @property
+    def tokens(self) -> SpotifyTokens | None:
+        return self._tokens
+
+    @property
+    def authorize_endpoint(self) -> str:
+        return f"{self.accounts_base}/authorize"
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.accounts_base}/api/token"
+
+    # ------------------------------------------------------------ sign-in
+    def authorize_url(self, state: str, code_challenge: str, show_dialog: bool = False) -> str:
+        """The URL to open in the browser."""
+        params = {"client_id": self.client_id, "response_type": "code", "redirect_uri": self.redirect_uri,
+                  "scope": self.scope, "state": state, "code_challenge_method": "S256",
+                  "code_challenge": code_challenge}
+        if show_dialog:
+            params["show_dialog"] = "true"
+        return f"{self.authorize_endpoint}?{urlencode(params)}"
+
+    def authorize(self, open_browser: Callable[[str], object] = webbrowser.open,
+                  cancelled: Callable[[], bool] | None = None, timeout: float = 300.0) -> SpotifyTokens:
+        """Run the whole sign-in: listen on the redirect URI, open the browser, exchange the code.
+
+        Raises :class:`AuthError` (denied, state mismatch, code refused), :class:`ServiceTimeout`
+        (nobody came back in ``timeout`` s), :class:`Cancelled`, or a transport error.
+        """
+        verifier, challenge = make_pkce_pair()
+        state = secrets.token_urlsafe(24)
+        listener = RedirectListener(self.redirect_uri, state)
+        listener.start()
+        try:
+            url = self.authorize_url(state, challenge)
+            log.info("Opening the browser for Spotify sign-in")
+            open_browser(url)
+            code = listener.wait(timeout, cancelled)
+        finally:
+            listener.close()
+        return self.exchange_code(code, verifier)
+
+    def exchange_code(self, code: str, code_verifier: str) -> SpotifyTokens:
+        """Trade the authorization code for tokens (and hand them to ``on_tokens``)."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
+                "code_verifier": code_verifier}
+        tokens = self._token_request(form, "signing in", previous_refresh=None)
+        self._store(tokens)
+        log.info("Spotify sign-in complete (scope: %s)", tokens.scope)
+        return tokens
+
+    # ------------------------------------------------------------ refresh
+    def refresh(self) -> SpotifyTokens:
+        """Get a new access token with the refresh token."""
+        with self._lock:
+            return self._refresh_locked()
+
+    def _refresh_locked(self) -> SpotifyTokens:
+        current = self._tokens
+        if current is None or not current.refresh_token:
+            raise AuthError(SERVICE, "not connected: press Connect to sign in to Spotify")
+        form = {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
+        tokens = self._token_request(form, "refreshing the sign-in", previous_refresh=current.refresh_token)
+        self._store_locked(tokens)
+        log.info("Spotify access token refreshed")
+        return tokens
+
+    def get_access_token(self, as_dict: bool = False) -> str | dict[str, Any]:
+        """spotipy's auth-manager protocol: a valid access token, refreshed when about to expire."""
+        with self._lock:
+            tokens = self._tokens
+            if tokens is None:
+                raise AuthError(SERVICE, "not connected: press Connect to sign in to Spotify")
+            if not tokens.access_token or tokens.expires_at - self.clock() < EXPIRY_MARGIN:
+                tokens = self._refresh_locked()
+        return tokens.as_dict() if as_dict else tokens.access_token
+
+    def force_refresh(self) -> None:
+        """Refresh now (after the API said the token expired although our clock disagreed)."""
+        self.refresh()
+
+    # ------------------------------------------------------------ plumbing
+    def _store(self, tokens: SpotifyTokens) -> None:
+        with self._lock:
+            self._store_locked(tokens)
+
+    def _store_locked(self, tokens: SpotifyTokens) -> None:
+        self._tokens = tokens
+        if self.on_tokens is not None:
+            try:
+                self.on_tokens(tokens.as_dict())
+            except Exception as exc:  # storage trouble must not break the session; say so
+                log.warning("Could not store the new Spotify tokens: %s", type(exc).__name__)
+
+    def _token_request(self, form: dict[str, str], what: str, previous_refresh: str | None) -> SpotifyTokens:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if self.client_secret:
+            raw = f"{self.client_id}:{self.client_secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        else:
+            form = {**form, "client_id": self.client_id}
+        try:
+            resp = self._session.post(self.token_endpoint, data=form, headers=headers, timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            raise transport_error(exc, SERVICE, what) from None
+        payload = _json_or_none(resp)
+        if resp.status_code >= 400:
+            raise _token_error(resp, payload, what, refreshing=previous_refresh is not None)
+        if not isinstance(payload, dict):
+            if "html" in resp.headers.get("Content-Type", "").lower():
+                raise WrongServer(SERVICE, f"{self.accounts_base} is not a Spotify accounts service "
+                                           "(it answered with a web page)")
+            raise BadResponse(SERVICE, f"the token endpoint sent something that is not JSON while {what}")
+        access = payload.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise BadResponse(SERVICE, f"the token answer has no access token while {what}")
+        try:
+            expires_in = float(payload.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            expires_in = 3600.0
+        refresh = payload.get("refresh_token") or previous_refresh
+        scope = payload.get("scope") if isinstance(payload.get("scope"), str) else self.scope
+        return SpotifyTokens(access, refresh if isinstance(refresh, str) else None,
+                             self.clock() + expires_in, scope, str(payload.get("token_type") or "Bearer"))
+
+
+def _json_or_none(resp: requests.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _token_error(resp: requests.Response, payload: Any, what: str, refreshing: bool) -> ServiceError:
+    status = resp.status_code
+    error = description = ""
+    if isinstance(payload, dict):
+        error = str(payload.get("error") or "")
+        description = str(payload.get("error_description") or "")
+    if status == 429:
+        return RateLimited(SERVICE, f"too many sign-in requests while {what}", _retry_after(resp))
+    if status >= 500:
+        return ServerError(SERVICE, f"the accounts service failed ({status}) while {what}", status)
+    if status == 404:
+        return NotFound(SERVICE, f"no token endpoint at this address ({status})")
+    if error == "invalid_client":
+        return AuthError(SERVICE, f"Spotify does not accept this client ID or secret ({description or error}). "
+                                  "Check them against your app in the Spotify developer dashboard.")
+    if error == "invalid_grant" and refreshing:
+        return AuthError(SERVICE, f"the saved sign-in is no longer valid ({description or error}); "
+                                  "press Connect to sign in again")
+    if error == "invalid_grant":
+        return AuthError(SERVICE, f"Spotify did not accept the authorization ({description or error}); try again")
+    text = description or error or f"HTTP {status}"
+    return AuthError(SERVICE, f"the token request was refused while {what}: {text}")
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- redirect listener
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>SoulSync</title>
+<style>body{{font-family:sans-serif;background:#16181d;color:#e8e8e8;text-align:center;padding-top:15vh}}
+h1{{font-weight:500}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>"""
+
+
+@dataclass
+class _Outcome:
+    code: str | None = None
+    error: ServiceError | None = None
+
+
+class RedirectListener:
+    """A one-shot HTTP listener on ``127.0.0.1:<redirect port>`` that catches the authorization redirect.
+
+    Answers the browser with a small page, checks ``state``, and stops after
+    the first request to the redirect path (other paths, e.g. a favicon, get 404).
+    """
+
+    def __init__(self, redirect_uri: str, expected_state: str) -> None:
+        parts = urlsplit(redirect_uri)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
+            raise ServiceError(SERVICE, "the redirect URI must look like http://127.0.0.1:8888/callback "
+                                        "(loopback address with a port) and be registered in your Spotify app")
+        self.port = parts.port
+        self.path = parts.path or "/"
+        self.expected_state = expected_state
+        self._outcome = _Outcome()
+        self._done = threading.Event()
+        self._server: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, fmt: str, *args: Any) -> None:  # the query holds the code: never log it
+                return
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+                parts = urlsplit(self.path)
+                if parts.path.rstrip("/") != listener.path.rstrip("/") or listener._done.is_set():
+                    self._answer(404, "Not found", "This address only receives the Spotify sign-in.")
+                    return
+                title, text, status = listener._accept(parse_qs(parts.query))
+                self._answer(status, title, text)
+
+            def _answer(self, status: int, title: str, text: str) -> None:
+                body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+
+        try:
+            self._server = HTTPServer(("127.0.0.1", self.port), Handler)
+        except OSError as exc:
+            raise ServiceError(SERVICE, f"port {self.port} of the redirect URI is busy (another program?): "
+                                        "choose another port here and in your Spotify app", str(exc)) from None
+        self._server.timeout = 0.2
+        self._thread = threading.Thread(target=self._serve, name="spotify-redirect", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        server = self._server
+        while server is not None and not self._done.is_set():
+            server.handle_request()
+
+    def _accept(self, query: dict[str, list[str]]) -> tuple[str, str, int]:
+        def first(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        state = first("state")
+        if state != self.expected_state:
+            self._finish(_Outcome(error=AuthError(
+                SERVICE, "the sign-in answer did not match this attempt (state mismatch); it was ignored. "
+                         "Try Connect again.")))
+            return "Sign-in rejected", "This answer did not belong to the sign-in SoulSync started.", 400
+        error = first("error")
+        if error:
+            reason = "you declined access" if error == "access_denied" else f"Spotify said: {error}"
+            self._finish(_Outcome(error=AuthError(SERVICE, f"sign-in did not complete: {reason}")))
+            return "Not connected", f"SoulSync was not connected ({reason}). You can close this tab.", 200
+        code = first("code")
+        if not code:
+            self._finish(_Outcome(error=BadResponse(SERVICE, "the sign-in answer carried no authorization code")))
+            return "Not connected", "The answer carried no authorization code.", 400
+        self._finish(_Outcome(code=code))
+        return "SoulSync is connected", "You can close this tab and go back to SoulSync.", 200
+
+    def _finish(self, outcome: _Outcome) -> None:
+        self._outcome = outcome
+        self._done.set()
+
+    def wait(self, timeout: float, cancelled: Callable[[], bool] | None = None) -> str:
+        """The authorization code, once the browser comes back."""
+        deadline = time.monotonic() + timeout
+        while not self._done.wait(0.1):
+            if cancelled is not None and cancelled():
+                raise Cancelled(SERVICE, "sign-in cancelled")
+            if time.monotonic() >= deadline:
+                raise ServiceTimeout(SERVICE, f"the browser did not come back within {timeout:.0f} s")
+        if self._outcome.error is not None:
+            raise self._outcome.error
+        assert self._outcome.code is not None
+        return self._outcome.code
+
+    def close(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+        if self._server is not None:
+            self._server.server_close()
+            self._server = None
