@@ -1,21 +1,467 @@
-"""Artists page."""
+"""Artists: every library artist (searchable, sortable), and an artist's discography against the library."""
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QLabel, QWidget
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from PyQt6.QtCore import (
+    QAbstractTableModel, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, pyqtSignal,
+)
+from PyQt6.QtGui import QColor, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PyQt6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
+    QProgressBar, QPushButton, QSplitter, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView,
+    QVBoxLayout, QWidget,
+)
 
 from soulsync.context import AppContext
+from soulsync.core.discography import GROUP_LABELS, GROUP_ORDER, Discography, ReleaseState
+from soulsync.core.models import Track
+from soulsync.core.normalize import fold
 from soulsync.ui.pages.base import Page
+from soulsync.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARN
+from soulsync.ui.workers import run_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ArtistRow:
+    name: str
+    albums: int
+    tracks: int
+    search_text: str
+
+
+def library_artists(tracks: list[Track]) -> list[ArtistRow]:
+    """Library artists (album artist, else first credited artist) with album and track counts."""
+    albums: dict[str, set[str]] = defaultdict(set)
+    counts: dict[str, int] = defaultdict(int)
+    names: dict[str, str] = {}
+    for t in tracks:
+        name = (t.album_artist or t.artist or "").strip()
+        if not name:
+            continue
+        key = fold(name)
+        names.setdefault(key, name)
+        counts[key] += 1
+        if t.album:
+            albums[key].add(fold(t.album))
+    return [ArtistRow(names[k], len(albums[k]), counts[k], k) for k in names]
+
+
+class ArtistListModel(QAbstractTableModel):
+    NameRole = Qt.ItemDataRole.UserRole + 1
+    SortRole = Qt.ItemDataRole.UserRole + 2
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[ArtistRow] = []
+
+    def set_rows(self, rows: list[ArtistRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else 1
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.name
+        if role == self.NameRole:
+            return row
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.name}\n{row.albums} albums, {row.tracks} tracks in the library"
+        return None
+
+
+class ArtistSortProxy(QSortFilterProxyModel):
+    """Filters by folded name; sorts by name, album count or track count."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.needle = ""
+        self.by = "name"
+
+    def set_needle(self, text: str) -> None:
+        self.needle = fold(text).strip()
+        self.invalidateFilter()
+
+    def set_order(self, by: str) -> None:
+        self.by = by
+        self.invalidate()
+        self.sort(0, Qt.SortOrder.AscendingOrder)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
+        if not self.needle:
+            return True
+        return self.needle in self.sourceModel().rows[source_row].search_text
+
+    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
+        a = self.sourceModel().rows[left.row()]
+        b = self.sourceModel().rows[right.row()]
+        if self.by == "albums":
+            return (-a.albums, a.search_text) < (-b.albums, b.search_text)
+        if self.by == "tracks":
+            return (-a.tracks, a.search_text) < (-b.tracks, b.search_text)
+        return a.search_text < b.search_text
+
+
+class ImageCache:
+    """Artist images on disk (cache dir), loaded lazily; initials are drawn meanwhile."""
+
+    def __init__(self, folder) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._pixmaps: dict[str, QPixmap | None] = {}
+
+    def path_for(self, name: str):
+        return self.folder / (hashlib.sha1(fold(name).encode()).hexdigest() + ".jpg")
+
+    def pixmap(self, name: str) -> QPixmap | None:
+        if name not in self._pixmaps:
+            path = self.path_for(name)
+            self._pixmaps[name] = QPixmap(str(path)) if path.exists() else None
+        return self._pixmaps[name]
+
+    def forget(self, name: str) -> None:
+        self._pixmaps.pop(name, None)
+
+
+def _avatar_color(name: str) -> QColor:
+    hue = int(hashlib.md5(name.encode()).hexdigest()[:4], 16) % 360
+    return QColor.fromHsl(hue, 90, 70)
+
+
+class ArtistDelegate(QStyledItemDelegate):
+    """Avatar (image or initials), name, and album/track counts in one row."""
+
+    def __init__(self, images: ImageCache, parent=None) -> None:
+        super().__init__(parent)
+        self.images = images
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(200, 52)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        row: ArtistRow = index.data(ArtistListModel.NameRole)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, QColor("#24473a"))
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(option.rect, QColor("#1b1f26"))
+        r = option.rect
+        avatar = QRectF(r.left() + 10, r.top() + 7, 38, 38)
+        pix = self.images.pixmap(row.name)
+        if pix is not None and not pix.isNull():
+            from PyQt6.QtGui import QPainterPath
+
+            path = QPainterPath()
+            path.addEllipse(avatar)
+            painter.setClipPath(path)
+            painter.drawPixmap(avatar.toRect(), pix)
+            painter.setClipping(False)
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(_avatar_color(row.name))
+            painter.drawEllipse(avatar)
+            painter.setPen(QColor("#111318"))
+            initials = "".join(w[0] for w in row.name.split()[:2]).upper() or "?"
+            font = painter.font()
+            font.setBold(True)
+            painter.setFont(font)
+            painter.drawText(avatar, Qt.AlignmentFlag.AlignCenter, initials)
+            font.setBold(False)
+            painter.setFont(font)
+        text_left = r.left() + 58
+        painter.setPen(QColor(TEXT))
+        painter.drawText(QRectF(text_left, r.top() + 6, r.width() - 66, 20), Qt.AlignmentFlag.AlignVCenter,
+                         row.name)
+        painter.setPen(QColor(MUTED))
+        painter.drawText(QRectF(text_left, r.top() + 26, r.width() - 66, 18), Qt.AlignmentFlag.AlignVCenter,
+                         f"{row.albums} albums · {row.tracks} tracks")
+        painter.restore()
+
+
+STATUS_COLORS = {"owned": ACCENT, "partial": WARN, "missing": ERROR}
+
+
+class DiscographyView(QTreeView):
+    """Groups → releases (owned / partial n of m / missing) → tracks."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("discography_view")
+        self.model_ = QStandardItemModel(self)
+        self.model_.setHorizontalHeaderLabels(["Release / track", "Year", "Status"])
+        self.setModel(self.model_)
+        self.setUniformRowHeights(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(1, 60)
+        header.resizeSection(2, 140)
+        header.setStretchLastSection(False)
+
+    def show_discography(self, disco: Discography, include_appears_on: bool) -> None:
+        self.model_.removeRows(0, self.model_.rowCount())
+        for kind in GROUP_ORDER:
+            releases = disco.group(kind)
+            if not releases or (kind.value == "appears_on" and not include_appears_on):
+                continue
+            owned = sum(1 for r in releases if r.status == "owned")
+            group = QStandardItem(f"{GROUP_LABELS[kind]} ({owned} of {len(releases)} complete)")
+            font = group.font()
+            font.setBold(True)
+            group.setFont(font)
+            self.model_.appendRow([group, QStandardItem(""), QStandardItem("")])
+            for release in releases:
+                group.appendRow(self._release_row(release))
+            self.setExpanded(group.index(), True)
+
+    def _release_row(self, release: ReleaseState) -> list[QStandardItem]:
+        name = QStandardItem(release.album.title)
+        name.setData(release, Qt.ItemDataRole.UserRole)
+        year = QStandardItem(str(release.album.year or ""))
+        words = {"owned": "Owned", "partial": f"Partial ({release.owned_count} of {release.total})",
+                 "missing": "Missing"}[release.status]
+        status = QStandardItem(words)
+        status.setForeground(QColor(STATUS_COLORS[release.status]))
+        for state in release.tracks:
+            t = state.track
+            num = f"{t.track_number:02d}. " if t.track_number else ""
+            child = QStandardItem(f"{num}{t.title}")
+            child.setData(state, Qt.ItemDataRole.UserRole)
+            tip = f"In library: {state.match.track.path or state.match.track.title} " \
+                  f"(score {state.match.score:.2f})" if state.owned else "Not in the library"
+            child.setToolTip(tip)
+            mark = QStandardItem("Owned" if state.owned else "Missing")
+            mark.setForeground(QColor(ACCENT if state.owned else ERROR))
+            name.appendRow([child, QStandardItem(""), mark])
+        return [name, year, status]
 
 
 class ArtistsPage(Page):
     page_id = "artists"
     title = "Artists"
-    subtitle = "Library artists and their discographies"
+    subtitle = "Artists in your library, and what of their discography you still miss"
+
+    artist_selected = pyqtSignal(str)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        note = QLabel("This page is under construction.")
-        note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        note.setProperty("muted", True)
-        self.body.addWidget(note, 1)
+        self.images = ImageCache(context.paths.cache_dir / "artists")
+        self.index = None
+        self.discography: Discography | None = None
+        self._load_task = None
+        self._detail_task = None
+
+        self.refresh_button = QPushButton("Reload")
+        self.refresh_button.setToolTip("Read the library index again")
+        self.refresh_button.clicked.connect(self.reload)
+        self.header_actions.addWidget(self.refresh_button)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        controls = QHBoxLayout()
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("artist_filter")
+        self.filter_edit.setPlaceholderText("Find an artist…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.sort_combo = QComboBox()
+        self.sort_combo.setObjectName("artist_sort")
+        for label, key in (("Name", "name"), ("Most albums", "albums"), ("Most tracks", "tracks")):
+            self.sort_combo.addItem(label, key)
+        controls.addWidget(self.filter_edit, 1)
+        controls.addWidget(self.sort_combo)
+        left_layout.addLayout(controls)
+        self.list_model = ArtistListModel(self)
+        self.proxy = ArtistSortProxy(self)
+        self.proxy.setSourceModel(self.list_model)
+        self.list_view = QListView()
+        self.list_view.setObjectName("artist_list")
+        self.list_view.setModel(self.proxy)
+        self.list_view.setUniformItemSizes(True)
+        self.list_view.setMouseTracking(True)
+        self.list_view.setItemDelegate(ArtistDelegate(self.images, self.list_view))
+        left_layout.addWidget(self.list_view, 1)
+        self.count_label = QLabel("")
+        self.count_label.setProperty("muted", True)
+        left_layout.addWidget(self.count_label)
+        splitter.addWidget(left)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(8, 0, 0, 0)
+        top = QHBoxLayout()
+        self.artist_image = QLabel()
+        self.artist_image.setFixedSize(96, 96)
+        self.artist_image.setScaledContents(True)
+        top.addWidget(self.artist_image)
+        info = QVBoxLayout()
+        self.artist_name = QLabel("Pick an artist")
+        self.artist_name.setObjectName("PageTitle")
+        self.artist_info = QLabel("Their discography from Spotify is compared with your library.")
+        self.artist_info.setProperty("muted", True)
+        self.artist_info.setWordWrap(True)
+        info.addWidget(self.artist_name)
+        info.addWidget(self.artist_info)
+        top.addLayout(info, 1)
+        right_layout.addLayout(top)
+        options = QHBoxLayout()
+        self.appears_on = QCheckBox("Include “appears on”")
+        self.appears_on.setObjectName("appears_on")
+        options.addWidget(self.appears_on)
+        options.addStretch(1)
+        right_layout.addLayout(options)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        right_layout.addWidget(self.progress)
+        self.disco_view = DiscographyView()
+        right_layout.addWidget(self.disco_view, 1)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        self.body.addWidget(splitter, 1)
+
+        self.filter_edit.textChanged.connect(self._filter_changed)
+        self.sort_combo.currentIndexChanged.connect(lambda: self.proxy.set_order(self.sort_combo.currentData()))
+        self.list_view.selectionModel().currentChanged.connect(self._current_changed)
+        self.appears_on.toggled.connect(self._reload_detail)
+        self._loaded = False
+
+    # ---- list ---------------------------------------------------------------------
+    def on_shown(self) -> None:
+        if not self._loaded:
+            self.reload()
+
+    def reload(self) -> None:
+        if self._load_task is not None:
+            return
+        self._loaded = True
+        self.count_label.setText("Reading the library…")
+        store = self.context.store
+
+        def work(ctx):
+            from soulsync.core.matching import LibraryIndex
+
+            tracks = [t for source in ("plex", "folder") for t in store.library_tracks(source)]
+            return library_artists(tracks), LibraryIndex(tracks)
+
+        self._load_task = run_task(work, owner=self, on_result=self._artists_loaded,
+                                   on_error=lambda e: self.count_label.setText(f"Could not read the library: {e}"),
+                                   on_finished=lambda: setattr(self, "_load_task", None))
+
+    def _artists_loaded(self, value) -> None:
+        rows, self.index = value
+        self.list_model.set_rows(rows)
+        self.proxy.set_order(self.sort_combo.currentData())
+        self._update_count()
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_needle(text)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        total = self.list_model.rowCount()
+        shown = self.proxy.rowCount()
+        if total == 0:
+            self.count_label.setText("No artists yet: the library index is empty. Scan the library on the Sync page.")
+        else:
+            self.count_label.setText(f"{shown} of {total} artists" if shown != total else f"{total} artists")
+
+    def open_detail(self, name: str) -> None:
+        """Select an artist by name (activity click-through)."""
+        self.filter_edit.setText(name)
+
+    # ---- detail ---------------------------------------------------------------------
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = current.data(ArtistListModel.NameRole) if current.isValid() else None
+        if row is not None:
+            self.show_artist(row.name)
+
+    def _reload_detail(self) -> None:
+        if self.discography is not None:
+            self.show_artist(self.artist_name.text())
+
+    def show_artist(self, name: str) -> None:
+        self.artist_name.setText(name)
+        pix = self.images.pixmap(name)
+        self.artist_image.setPixmap(pix if pix is not None else QPixmap())
+        if self._detail_task is not None:
+            self._detail_task.cancel()
+        if not self.context.spotify_configured() or self.index is None:
+            self.artist_info.setText("Connect Spotify in Settings to compare this artist's discography.")
+            return
+        self.artist_info.setText("Loading the discography from Spotify…")
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        spotify, index, appears = self.context.spotify(), self.index, self.appears_on.isChecked()
+        images = self.images
+
+        def work(ctx):
+            from soulsync.core.discography import load_discography
+            from soulsync.services.images import fetch_image
+
+            disco = load_discography(spotify, index, name, appears, progress=lambda d, t: ctx.progress((d, t)),
+                                     cancelled=lambda: ctx.cancelled)
+            if disco is not None and disco.artist.image_url and not images.path_for(name).exists():
+                data = fetch_image(disco.artist.image_url)
+                if data:
+                    images.path_for(name).write_bytes(data)
+            return disco
+
+        self._detail_task = run_task(work, owner=self, on_result=lambda d, n=name: self._show_discography(n, d),
+                                     on_progress=self._detail_progress, on_error=self._detail_failed,
+                                     on_finished=lambda: self.progress.setVisible(False))
+
+    def _detail_progress(self, value) -> None:
+        done, total = value
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _detail_failed(self, exc: Exception) -> None:
+        from soulsync.services.checks import describe_error
+
+        self.artist_info.setText(describe_error(exc, "Spotify")[1])
+
+    def _show_discography(self, name: str, disco: Discography | None) -> None:
+        if name != self.artist_name.text():
+            return
+        self.discography = disco
+        if disco is None:
+            self.artist_info.setText(f"Spotify does not know an artist called “{name}”.")
+            self.disco_view.model_.removeRows(0, self.disco_view.model_.rowCount())
+            return
+        self.images.forget(name)
+        pix = self.images.pixmap(name)
+        if pix is not None:
+            self.artist_image.setPixmap(pix)
+            self.list_view.viewport().update()
+        releases = disco.releases
+        owned = sum(1 for r in releases if r.status == "owned")
+        partial = sum(1 for r in releases if r.status == "partial")
+        genres = ", ".join(disco.artist.genres[:4])
+        self.artist_info.setText(
+            f"{len(releases)} releases: {owned} complete, {partial} partial, "
+            f"{len(releases) - owned - partial} missing · {len(disco.missing_tracks)} tracks missing"
+            + (f"\n{genres}" if genres else ""))
+        self.disco_view.show_discography(disco, self.appears_on.isChecked())
+
+    def shutdown(self) -> None:
+        for task in (self._load_task, self._detail_task):
+            if task is not None:
+                task.cancel()
