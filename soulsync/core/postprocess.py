@@ -29,7 +29,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from collections.abc import Callable
 from typing import Literal
 
@@ -57,6 +57,7 @@ from soulsync.core.organize import (
     safe_join,
     validate_template,
 )
+from soulsync.core.pathparse import parse_path
 from soulsync.core.tagging import TaggingError, image_mime, read_tags, write_tags
 
 MAX_COVER_BYTES = 10 * 1024 * 1024
@@ -165,83 +166,23 @@ class PostProcessResult:
 # ---------------------------------------------------------------------------
 # Guessing metadata from a path
 
-_TRACK_PREFIX = re.compile(r"^(?:(?P<disc>\d)[-.])?(?P<track>\d{1,3})(?:\s*[-._)]\s*|\s+)(?P<rest>.+)$")
-_YEAR = re.compile(r"[(\[]\s*((?:19|20)\d{2})\s*[)\]]|(?:^|\s-\s)((?:19|20)\d{2})(?=\s-\s|$)")
-_FOLDER_NOISE = re.compile(
-    r"\s*[\[({][^\])}]*"
-    r"\b(?:flac|mp3|aac|alac|ogg|opus|320|256|v0|v2|web|cd|vinyl|kbps|khz|\d\d[- ]?bit|\d\d[-/]\d{2,3})\b"
-    r"[^\])}]*[\])}]",
-    re.IGNORECASE)
-"""Release-format tags in folder names: ``[FLAC]``, ``(320 kbps)``, ``{WEB 24-96}``."""
-
-
-_GENERIC_FOLDERS = frozenset({"music", "musik", "downloads", "download", "complete", "completed", "incoming",
-                              "shared", "share", "soulseek", "slskd", "mp3", "flac", "albums", "singles", "misc"})
-"""Folder names that say nothing about the artist."""
 _GENERIC_TITLE = re.compile(r"^(?:audio\s*)?track\s*\d*$|^\d+$", re.IGNORECASE)
+"""Titles that name nothing: ``Track 01``, ``AudioTrack 3``, ``07``."""
 
 
-def _underscores(text: str) -> str:
-    return text if " " in text else text.replace("_", " ")
+def guess_from_path(path: str) -> Track | None:
+    """Artist, title, album, track, disc and year guessed from a (peer's or local) file path.
 
-
-def _tidy(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip(" -_.")
-
-
-def _parse_folder(name: str) -> tuple[str, str, int | None]:
-    """``(artist, album, year)`` from folder names like ``Artist - Album (2001) [FLAC]``."""
-    year = None
-    match = _YEAR.search(name)
-    if match:
-        year = int(match.group(1) or match.group(2))
-        name = name[:match.start()] + name[match.end():]
-    name = _FOLDER_NOISE.sub("", name)
-    parts = [_tidy(p) for p in name.split(" - ") if _tidy(p)]
-    if len(parts) >= 2:
-        return parts[0], " - ".join(parts[1:]), year
-    return "", parts[0] if parts else "", year
-
-
-def guess_from_path(path: str, folders: int = 2) -> Track | None:
-    """A best guess at artist, title, album, track number and year from a file path.
-
-    Understands ``01 - Title``, ``01. Artist - Title``, ``Artist - Title``,
-    ``Artist - 01 - Title`` file names and ``Artist - Album (Year)`` or
-    ``Artist/Album`` folders (up to ``folders`` levels; either separator).
-    Returns None unless both an artist and a title were found.
+    The guessing is :func:`soulsync.core.pathparse.parse_path`'s, the same the
+    search page uses; this returns None unless it found both an artist and a
+    real title (not ``Track 01``).
     """
-    parts = [p for p in re.split(r"[/\\]", str(path)) if p]
-    if not parts:
-        return None
-    stem = _underscores(PurePosixPath(parts[-1]).stem)
-    dirs = parts[-1 - folders:-1] if folders > 0 else []
-    track_no = disc_no = None
-    match = _TRACK_PREFIX.match(stem)
-    if match:
-        track_no = int(match.group("track")) or None
-        disc_no = int(match.group("disc")) if match.group("disc") else None
-        stem = _underscores(match.group("rest"))
-    pieces = [_tidy(p) for p in stem.split(" - ") if _tidy(p)]
-    artist = album = ""
-    year = None
-    if len(pieces) >= 3 and pieces[1].isdigit() and track_no is None:
-        track_no, pieces = int(pieces[1]) or None, [pieces[0], *pieces[2:]]
-    if len(pieces) >= 2:
-        artist, title = pieces[0], " - ".join(pieces[1:])
-    else:
-        title = pieces[0] if pieces else ""
-    if dirs:
-        folder_artist, album, year = _parse_folder(dirs[-1])
-        if not folder_artist and len(dirs) >= 2:
-            parent = _parse_folder(dirs[-2])[1]
-            if parent.lower() not in _GENERIC_FOLDERS and not parent.startswith("@@"):
-                folder_artist = parent
-        artist = artist or folder_artist
+    guess = parse_path(str(path))
+    title, artist = guess.title.strip(), guess.artist.strip()
     if not artist or not title or _GENERIC_TITLE.match(title):
         return None
-    return Track(title=title, artists=[artist], album=album, track_number=track_no,
-                 disc_number=disc_no, year=year, path=str(path))
+    return Track(title=title, artists=[artist], album=guess.album.strip(), track_number=guess.track_number,
+                 disc_number=guess.disc_number, year=guess.year, path=str(path))
 
 
 def _merge(primary: Track, fallback: Track | None) -> Track:
@@ -431,7 +372,8 @@ class PostProcessor:
         return result
 
     def _identify(self, source: Path, path_hint: str | None, result: PostProcessResult) -> Track | None:
-        guess = guess_from_path(path_hint or str(source), folders=2 if path_hint else 1)
+        # A local path's folders above the download's own folder say nothing about the music.
+        guess = guess_from_path(path_hint or f"{source.parent.name}/{source.name}")
         try:
             tagged = read_tags(source)
         except TaggingError:

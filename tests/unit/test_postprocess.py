@@ -354,7 +354,7 @@ def test_unidentifiable_file_needs_matching_and_stays(dirs):
     ("", None),
 ])
 def test_guess_from_path(path, expected):
-    guess = guess_from_path(path, folders=2)
+    guess = guess_from_path(path)
     if expected is None:
         assert guess is None
     else:
