@@ -1,0 +1,121 @@
+"""The simulated world: Spotify, Plex and slskd over one seeded catalog, on 127.0.0.1.
+
+Used by demo mode (``soulsync --demo``), ``soulsync sim`` and the integration
+tests. :meth:`SimWorld.configure` points an app context at the simulations.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from soulsync.sim.catalog import Catalog, build_catalog
+from soulsync.sim.plex import PlexSim
+from soulsync.sim.slskd import SlskdSim
+from soulsync.sim.spotify import SpotifySim
+
+log = logging.getLogger(__name__)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def auto_consent_browser(url: str) -> None:
+    """A 'browser' for demo mode and tests: opens the authorize URL, whose simulated consent
+    redirects straight to the app's redirect listener."""
+    requests.get(url, timeout=15, allow_redirects=True)
+
+
+@dataclass
+class SimWorld:
+    catalog: Catalog
+    spotify: SpotifySim
+    plex: PlexSim
+    slskd: SlskdSim
+    root: Path
+    owns_root: bool
+
+    @classmethod
+    def start(cls, seed: int = 1, root: Path | None = None, time_scale: float = 1.0,
+              n_tracks: int = 3000) -> "SimWorld":
+        """Build the catalog and start the three servers; ``root`` holds their folders."""
+        owns = root is None
+        root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="soulsync-sim-"))
+        root.mkdir(parents=True, exist_ok=True)
+        catalog = build_catalog(seed=seed, n_tracks=n_tracks)
+        spotify = SpotifySim(catalog).start()
+        plex = PlexSim(catalog, root / "library").start()
+        slskd = SlskdSim(catalog, root / "slskd" / "downloads", root / "slskd" / "incomplete",
+                         time_scale=time_scale, seed=seed, cache_dir=root / "slskd" / "synth-cache").start()
+        return cls(catalog, spotify, plex, slskd, root, owns)
+
+    @property
+    def library_dir(self) -> Path:
+        return Path(self.plex.library_dir)
+
+    @property
+    def downloads_dir(self) -> Path:
+        return Path(self.slskd.downloads_dir)
+
+    def describe(self) -> dict:
+        """URLs and credentials, as ``soulsync sim`` prints them."""
+        return {
+            "spotify": {"accounts_url": self.spotify.url, "api_url": self.spotify.api_url,
+                        "client_id": self.spotify.client_id, "client_secret": self.spotify.client_secret,
+                        "access_token": self.spotify.issue_token(), "user_id": self.spotify.user_id},
+            "plex": {"url": self.plex.url, "token": self.plex.token, "music_section": "Music",
+                     "library_dir": str(self.library_dir)},
+            "slskd": {"url": self.slskd.url, "api_key": self.slskd.api_key, "username": self.slskd.username,
+                      "password": self.slskd.password, "downloads_dir": str(self.downloads_dir)},
+            "seed": self.catalog.seed,
+        }
+
+    def configure(self, context, connect_spotify: bool = True) -> None:
+        """Point an app context at the simulations (settings, secrets, demo browser) and save it."""
+        s = context.settings
+        s.demo = True
+        s.spotify.client_id = self.spotify.client_id
+        s.spotify.accounts_base = self.spotify.url
+        s.spotify.api_base = self.spotify.api_url
+        s.spotify.redirect_uri = f"http://127.0.0.1:{_free_port()}/callback"
+        s.plex.url = self.plex.url
+        s.plex.music_section = "Music"
+        s.slskd.url = self.slskd.url
+        s.slskd.auth_mode = "api_key"
+        s.downloads.download_dir = str(self.downloads_dir)
+        s.downloads.library_dir = str(self.library_dir)
+        s.library.source = "plex"
+        context.secrets.set("spotify_client_secret", self.spotify.client_secret)
+        context.secrets.set("plex_token", self.plex.token)
+        context.secrets.set("slskd_api_key", self.slskd.api_key)
+        if connect_spotify:
+            tokens = self.spotify.issue_token_info()
+            context.secrets.set("spotify_refresh_token", tokens["refresh_token"])
+            s.spotify.user = self.catalog.owners.get(self.spotify.user_id, self.spotify.user_id)
+        context.open_browser = auto_consent_browser
+        context.demo_world = self
+        context.save()
+
+    def stop(self) -> None:
+        for server in (self.slskd, self.plex, self.spotify):
+            try:
+                server.stop()
+            except Exception as exc:  # stopping must go on for the others
+                log.warning("Stopping %s failed: %s", server.name, exc)
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_demo(context, seed: int = 1) -> SimWorld:
+    """Start the simulations under the context's data folder and point the context at them."""
+    world = SimWorld.start(seed=seed, root=context.paths.data_dir / "sim")
+    world.configure(context)
+    return world
