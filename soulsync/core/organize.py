@@ -21,9 +21,9 @@ import shutil
 import string
 import time
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterable
 from typing import Literal
 
 from soulsync.core.audiofile import AudioVerifyError, verify_audio

@@ -43,7 +43,7 @@ from mutagen.oggvorbis import OggVorbis
 
 from soulsync.core.audiofile import AudioVerifyError, open_audio
 from soulsync.core.models import Track
-from soulsync.core.organize import fsync_dir, durable_copy
+from soulsync.core.organize import durable_copy, fsync_dir
 
 MAX_TAG_CHARS = 1000
 """Longer values read from a file are cut: tags are untrusted and must not balloon memory."""

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import base64
 import random
+import tempfile
 from pathlib import Path
 
 import mutagen
+import numpy as np
 import pytest
+import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutagen.flac import Picture
@@ -291,8 +294,6 @@ def test_verify_reasons(tmp_path):
     with pytest.raises(AudioVerifyError, match="not a recognised audio file"):
         verify_audio(text)
     wav = tmp_path / "a.wav"
-    import soundfile
-    import numpy as np
     soundfile.write(wav, np.zeros(4410, dtype=np.float32), 44100)
     with pytest.raises(AudioVerifyError, match="unsupported audio format"):
         verify_audio(wav)
@@ -310,7 +311,6 @@ _FUZZ_SEEDS: dict[str, bytes] = {}
 
 def _seed_file(fmt: str) -> bytes:
     if fmt not in _FUZZ_SEEDS:
-        import tempfile
         with tempfile.TemporaryDirectory() as tmp:
             path = make_audio(Path(tmp) / f"seed.{fmt}", seconds=1)
             write_tags(path, TRACK, cover=COVER)
