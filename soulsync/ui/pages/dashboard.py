@@ -161,6 +161,7 @@ class DashboardPage(Page):
         self.empty_feed.setWordWrap(True)
         feed_layout.addWidget(self.empty_feed)
         feed_layout.addWidget(self.activity_view, 1)
+        feed_layout.addStretch(0)
         lower.addWidget(feed_box, 3)
 
         side = QVBoxLayout()
@@ -251,7 +252,9 @@ class DashboardPage(Page):
         self.refresh_stats()
 
     def _update_empty(self) -> None:
-        self.empty_feed.setVisible(self.activity_model.rowCount() == 0)
+        empty = self.activity_model.rowCount() == 0
+        self.empty_feed.setVisible(empty)
+        self.activity_view.setVisible(not empty)
 
     def _open_activity(self, index: QModelIndex) -> None:
         target = self.activity_model.data(index, ActivityModel.TargetRole)

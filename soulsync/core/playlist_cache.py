@@ -1,0 +1,66 @@
+"""Keep the SQLite copy of the user's Spotify playlists current.
+
+The playlist list is fetched whole (cheap); a playlist's tracks are fetched
+only when its snapshot id changed since the last fetch. Liked Songs has no
+snapshot id, so its track count stands in for one.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from soulsync.core.models import Playlist
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RefreshReport:
+    playlists: int = 0
+    fetched: list[str] = field(default_factory=list)
+    """Names of playlists whose tracks were (re)fetched."""
+    skipped_entries: int = 0
+    """Local files, removed tracks and episodes left out."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(playlist name, reason) for playlists that could not be read."""
+
+
+def refresh_playlists(spotify, store, include_liked: bool = True,
+                      progress: Callable[[str, int, int], None] | None = None,
+                      cancelled: Callable[[], bool] = lambda: False) -> RefreshReport:
+    """Fetch the playlist list, store it, and re-fetch the tracks of changed playlists.
+
+    A playlist that fails (e.g. 403 on a followed playlist the API will not
+    list) is reported and skipped; the others go on.
+    """
+    report = RefreshReport()
+    playlists: list[Playlist] = spotify.playlists()
+    if include_liked:
+        liked = spotify.liked_summary()
+        liked.snapshot_id = f"count:{liked.track_count}"
+        playlists.insert(0, liked)
+    store.save_playlists(playlists)
+    report.playlists = len(playlists)
+    stale = [p for p in playlists if store.playlist_needs_fetch(p.id)]
+    for done, playlist in enumerate(stale):
+        if cancelled():
+            break
+        if progress:
+            progress(playlist.name, done, len(stale))
+        try:
+            contents = spotify.liked_tracks() if playlist.source == "liked" else spotify.playlist_tracks(playlist.id)
+        except Exception as exc:
+            from soulsync.services.checks import describe_error
+
+            reason = describe_error(exc, "Spotify")[1]
+            log.warning("Could not read playlist %s: %s", playlist.name, reason)
+            report.failed.append((playlist.name, reason))
+            continue
+        playlist.tracks = contents.tracks
+        report.skipped_entries += contents.skipped
+        store.save_playlist_tracks(playlist)
+        report.fetched.append(playlist.name)
+    if progress:
+        progress("", len(stale), len(stale))
+    return report
