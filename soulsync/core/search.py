@@ -44,7 +44,7 @@ import string
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, NamedTuple, Union
+from typing import Callable, Iterator, Union
 
 from soulsync.core.models import SearchFile
 from soulsync.core.pathparse import (
@@ -266,20 +266,13 @@ def _mode(values: list) -> object:
     return Counter(values).most_common(1)[0][0] if values else None
 
 
-class _AlbumGuess(NamedTuple):
-    artist: str
-    album: str
-    year: int | None
-    disc_count: int
-
-
 @dataclass(slots=True, eq=False)
 class ResultAlbum:
     """Audio files of one user's remote folder (disc subfolders merged), with album facts.
 
-    Format, size and peer facts are computed at grouping time. The track order
-    and the artist, album, year and disc guesses (which may need every file
-    name parsed) are computed on first use.
+    Format, size and peer facts are computed at grouping time. The track order,
+    the disc count, and the artist, album and year when the folder name does
+    not give them (all of which read every file name) are computed on first use.
     """
 
     username: str
@@ -315,7 +308,11 @@ class ResultAlbum:
     queue_length: int = 0
     _tracks: list[ResultTrack] = field(default_factory=list, repr=False)
     _ordered: bool = field(default=False, repr=False)
-    _guesses: _AlbumGuess | None = field(default=None, repr=False)
+    _artist: str | None = field(default=None, repr=False)
+    _album: str | None = field(default=None, repr=False)
+    _year: int | None = field(default=None, repr=False)
+    _year_known: bool = field(default=False, repr=False)
+    _disc_count: int | None = field(default=None, repr=False)
     _text: str | None = field(default=None, repr=False)
     _name_text: str | None = field(default=None, repr=False)
 
@@ -331,38 +328,39 @@ class ResultAlbum:
     def track_count(self) -> int:
         return len(self._tracks)
 
-    def _album_guess(self) -> _AlbumGuess:
-        if self._guesses is None:
-            guess = self.folder_guess
-            tracks = self._tracks
-            names = [t.name_guess for t in tracks] if not (guess.artist and guess.album and guess.year) else []
-            discs = {t.disc_number for t in tracks} - {None}
-            last = self.folder.replace("\\", "/").rpartition("/")[2]
-            self._guesses = _AlbumGuess(
-                artist=guess.artist or _album_artist(names, len(tracks)),
-                album=guess.album or _mode([n.album for n in names if n.album]) or last,
-                year=guess.year or _mode([n.year for n in names if n.year]),
-                disc_count=len(discs) or 1,
-            )
-        return self._guesses
+    def _names(self) -> list[NameGuess]:
+        return [t.name_guess for t in self._tracks]
 
     @property
     def artist(self) -> str:
         """The folder's artist, else the one the file names agree on (or ``Various Artists``)."""
-        return self._album_guess().artist
+        if self._artist is None:
+            self._artist = self.folder_guess.artist or _album_artist(self._names(), len(self._tracks))
+        return self._artist
 
     @property
     def album(self) -> str:
         """The folder's album name, else the file names', else the folder name."""
-        return self._album_guess().album
+        if self._album is None:
+            self._album = (self.folder_guess.album
+                           or _mode([n.album for n in self._names() if n.album])
+                           or self.folder.replace("\\", "/").rpartition("/")[2])
+        return self._album
 
     @property
     def year(self) -> int | None:
-        return self._album_guess().year
+        """The folder's year, else the one the file names give most."""
+        if not self._year_known:
+            self._year = self.folder_guess.year or _mode([n.year for n in self._names() if n.year])
+            self._year_known = True
+        return self._year
 
     @property
     def disc_count(self) -> int:
-        return self._album_guess().disc_count
+        """Distinct disc numbers of the tracks (disc folders or ``1-03`` names); at least 1."""
+        if self._disc_count is None:
+            self._disc_count = len({t.disc_number for t in self._tracks} - {None}) or 1
+        return self._disc_count
 
     @property
     def text(self) -> str:
