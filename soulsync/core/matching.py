@@ -670,7 +670,6 @@ def search_files_from_responses(responses: object) -> tuple[list[SearchFile], in
 
 _PATH_SPLIT = re.compile(r"[\\/]+")
 _DASH_SEGMENT = re.compile(r"\s+[-–—~]+\s+|\s+[-–—]+(?=\S)|(?<=\S)[-–—]+\s+|\s+_\s+")
-_TRACK_NUMBER = re.compile(r"^(?:(?:cd|disc|disk) ?\d{1,2} )?(?:[a-d]\d{1,2}|\d{1,3})(?: \d{1,3})? ")
 _OPENERS = "([{【〔"
 _CLOSERS = ")]}】〕"
 _MAX_RUN = 3                        # a title spans at most this many dash segments
@@ -679,6 +678,12 @@ _ARTIST_UNSEEN_CONFIRMED = 0.80     # the path never names the artist, but the l
 _ARTIST_UNSEEN = 0.60
 _ALBUM_UNSEEN = 0.97
 _FOLDER_TAG_DEPTH = 2               # album-level tags are read from the two innermost folders
+_LENGTH_TELLS_KINDS = frozenset({
+    VersionKind.LIVE, VersionKind.EDIT, VersionKind.EXTENDED, VersionKind.DEMO, VersionKind.ACOUSTIC,
+    VersionKind.ALTERNATE, VersionKind.SPEED,
+})
+"""Versions whose length differs from the original's, so an agreeing length in the wanted album's folder
+identifies them even when the file name omits the tag (instrumentals, by contrast, run as long as the song)."""
 
 
 def split_outside_brackets(text: str) -> list[str]:
@@ -768,23 +773,36 @@ def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
     return _FolderFacts(artist, album, tuple(tags))
 
 
-def _strip_affixes(w: _Wanted, text: str) -> tuple[str, bool]:
-    """Drop leading track numbers and a leading or trailing artist name; report whether an artist went."""
-    named = False
-    for _ in range(3):
-        before = text
-        text = _TRACK_NUMBER.sub("", text + " ").strip() if _TRACK_NUMBER.match(text + " ") else text
+_NUMBERISH = re.compile(r"^(?:\d{1,3}|[a-d]\d{1,2}|(?:cd|disc|disk)\d{0,2})$")
+
+
+def _drop_words(text: str, count: int) -> str:
+    return " ".join(text.split()[count:])
+
+
+def _affix_variants(w: _Wanted, core: str, full: str) -> list[tuple[str, str, bool]]:
+    """A name run as is, without leading track/disc numbers, and without the artist at either end.
+
+    Each variant is (core, full, whether an artist name was removed).
+    """
+    out = [(core, full, False)]
+    words = core.split()
+    count = 0
+    while count < 3 and count < len(words) - 1 and _NUMBERISH.match(words[count]):
+        count += 1
+        out.append((_drop_words(core, count), _drop_words(full, count), False))
+    for c, f, _ in list(out):
         for name in w.artist_names:
-            if text.startswith(name + " "):
-                text, named = text[len(name) + 1:], True
-                break
-        if text == before:
-            break
-    for name in w.artist_names:
-        if text.endswith(" " + name):
-            text, named = text[:-len(name) - 1], True
-            break
-    return text, named
+            if c.startswith(name + " "):
+                c2 = c[len(name) + 1:]
+                f2 = f[len(name) + 1:] if f.startswith(name + " ") else f
+                out.append((c2, f2, True))
+                rest = c2.split()
+                if len(rest) > 1 and _NUMBERISH.match(rest[0]):
+                    out.append((_drop_words(c2, 1), _drop_words(f2, 1), True))
+            if c.endswith(" " + name):
+                out.append((c[:-len(name) - 1], f[:-len(name) - 1] if f.endswith(" " + name) else f, True))
+    return out
 
 
 @dataclass(slots=True)
@@ -808,14 +826,8 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     for i in range(n):
         for j in range(i + 1, min(n, i + _MAX_RUN) + 1):
             run = segments[i:j]
-            core = " ".join(s.core for s in run)
-            full = " ".join(s.full for s in run)
-            for strip in (False, True):
-                named = False
-                if strip:
-                    core, named_core = _strip_affixes(w, core)
-                    full, named_full = _strip_affixes(w, full)
-                    named = named_core or named_full
+            for core, full, named in _affix_variants(w, " ".join(s.core for s in run),
+                                                     " ".join(s.full for s in run)):
                 sim = _title_similarity(wt, ParsedTitle(core, full))
                 if sim > best[0]:
                     best = (sim, i, j, named)
@@ -858,6 +870,10 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
         if artist < 1.0 and key in w.p.artists:
             artist = 1.0
     kinds = frozenset(t.kind for t in tags)
+    inherited = (not kinds and album and confirmed and bool(w.p.kinds) and w.p.kinds <= _LENGTH_TELLS_KINDS)
+    if inherited:
+        # a plainly named file in the wanted album's folder, with the wanted length: that album's take
+        tags, kinds = list(w.p.tags), w.p.kinds
     version, version_note = _version_factor(w.p.tags, w.p.kinds, tuple(tags), kinds)
     if version < 1.0:
         return None
@@ -878,7 +894,8 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     if w.album:
         notes.append("album in path" if album else "album not in path")
     if kinds:
-        notes.append("version " + ", ".join(sorted(k.value for k in kinds)))
+        notes.append("version " + ", ".join(sorted(k.value for k in kinds))
+                     + (" (from the album folder)" if inherited else ""))
     if unexplained:
         notes.append(f"{unexplained} unexplained name part{'s' if unexplained > 1 else ''}")
     if uncredited:
