@@ -1,10 +1,17 @@
 """Search results: grouping raw slskd responses, then ranking them.
 
-Inputs are generated here with a fixed seed: realistic peer shares (Windows
-paths under ``@@share`` roots, artist/album folders in several naming styles,
-disc subfolders, scene names, flat song folders), mixed formats and bitrates,
-cover/cue/log/nfo extras and a few locked files. About 50 files per response,
-so the largest size is the issue's 1,000 responses / 50,000 files.
+Inputs are generated here with a fixed seed: peers sharing copies of a
+catalogue of releases (one per 100 files) under Windows paths with ``@@share``
+roots, each peer in its own naming style (artist/album folders, ``Artist -
+Album (year)``, scene names, disc subfolders), mixed formats and bitrates,
+cover/cue/log/nfo extras, loose songs in catch-all folders and a few locked
+files. About 50 files per response, so the largest size is the issue's 1,000
+responses / 50,000 files.
+
+``group_results`` leaves per-file guesses, album track order and match texts
+for first use; ``search.group_and_read_all`` shows that deferred work done all
+at once, as a view reading every row would. Results of every run stay alive
+until teardown so that freeing them is not timed.
 """
 from __future__ import annotations
 
