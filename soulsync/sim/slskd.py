@@ -1,0 +1,1396 @@
+"""A protocol-faithful slskd simulation on 127.0.0.1.
+
+Speaks slskd's HTTP API (``/api/v0``) the way slskd 0.24.x does (see
+``../shared/reference/service-apis.md`` section 1): API-key and JWT auth,
+application/server state, options, searches with Soulseek's semantics (counts
+rise while simulated peers answer at their own latency, responses are only
+returned once the search completes, ``searchTimeout`` in milliseconds counted
+from the last response), enqueue with the 0.24+ ``{enqueued, failed}`` reply or
+the older empty 201, the grouped ``transfers/downloads`` listing with exact
+state strings, and cancel/remove semantics.
+
+Downloads run in simulated time on a background ticker: ``Queued, Locally`` ->
+``Requested`` -> ``Queued, Remotely`` -> ``Initializing`` -> ``InProgress`` ->
+``Completed, Succeeded`` (or a failed ``Completed, *``), at each peer's speed
+multiplied by ``time_scale``. The file grows in the incomplete directory while
+in progress and is then moved to ``<downloads>/<last remote folder>/<file>``
+(``_<ticks>`` before the extension on a clash), as slskd does. Files are real
+audio (see :mod:`soulsync.sim.audio`).
+
+Faults, besides the generic ones of :mod:`soulsync.sim.base`: peers that stall
+or fail mid-transfer, transfers ending ``Completed, Rejected``/``TimedOut``/
+``Errored``/``Aborted`` (:attr:`SlskdSim.transfer_faults`), slskd logged out of
+Soulseek (:meth:`SlskdSim.logout`), a restart that forgets every transfer
+(:meth:`SlskdSim.restart`), offline peers (:meth:`SlskdSim.set_peer`), and
+expired JWTs (:meth:`SlskdSim.expire_tokens`). All are also reachable over
+HTTP under ``/__sim/`` (see :meth:`SlskdSim.control`).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+import uuid
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import unquote
+
+from soulsync.sim.audio import AudioSpec, FileFactory
+from soulsync.sim.base import Request, Response, SimServer
+from soulsync.sim.catalog import Catalog, strip_accents
+from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile, build_peers
+
+log = logging.getLogger(__name__)
+
+API = "/api/v0"
+TICK_SECONDS = 0.02
+"""Real seconds between ticks of the simulated world."""
+
+CONCURRENCY_MESSAGE = "Only one concurrent operation is permitted. Wait until the previous request completes"
+CANCELLED_MESSAGE = "The operation was canceled."
+PEER_TIMEOUT_MS = 15000
+"""Soulseek.NET's default peer inactivity timeout."""
+
+SEARCH_DEFAULTS = {"searchTimeout": 15000, "responseLimit": 250, "fileLimit": 25000, "filterResponses": True,
+                   "maximumPeerQueueLength": 2**31 - 1, "minimumPeerUploadSpeed": 0, "minimumResponseFileCount": 1}
+"""Soulseek.NET's SearchOptions defaults for fields a request leaves out."""
+
+TRANSFER_OUTCOMES = ("stall", "rejected", "timed_out", "errored", "aborted")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_WORD = re.compile(r"[^\W_]+")
+_TICKS_AT_UNIX_EPOCH = 621355968000000000
+_INCOMPLETE_IN_USE = "The process cannot access the file '{path}' because it is being used by another process."
+
+
+# ---------------------------------------------------------------------------
+# time and wire formatting
+# ---------------------------------------------------------------------------
+
+class SimClock:
+    """Simulated time: real monotonic time multiplied by ``time_scale`` (changeable at run time)."""
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self._lock = threading.Lock()
+        self._scale = float(time_scale)
+        self._real0 = time.monotonic()
+        self._sim0 = 0.0
+        self._epoch = datetime.now(timezone.utc)
+
+    @property
+    def time_scale(self) -> float:
+        return self._scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        if value <= 0:
+            raise ValueError("time_scale must be positive")
+        with self._lock:
+            now = time.monotonic()
+            self._sim0 += (now - self._real0) * self._scale
+            self._real0 = now
+            self._scale = float(value)
+
+    def now(self) -> float:
+        """Simulated seconds since the clock was made."""
+        with self._lock:
+            return self._sim0 + (time.monotonic() - self._real0) * self._scale
+
+    def utc(self, at: float | None = None) -> datetime:
+        """The simulated wall-clock time (UTC) of ``at`` (default: now)."""
+        return self._epoch + timedelta(seconds=self.now() if at is None else at)
+
+
+def _dotnet_datetime(value: datetime, utc_suffix: bool) -> str:
+    """System.Text.Json's DateTime form: up to 7 fraction digits, trailing zeros dropped."""
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{value.microsecond:06d}0".rstrip("0")
+    return text + (f".{fraction}" if fraction else "") + ("Z" if utc_suffix else "")
+
+
+def _dotnet_timespan(seconds: float) -> str:
+    """.NET TimeSpan "c" format, e.g. ``00:00:11.0750000`` or ``1.02:03:04``."""
+    ticks = max(0, round(seconds * 10_000_000))
+    total_seconds, fraction = divmod(ticks, 10_000_000)
+    minutes, secs = divmod(total_seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    text = f"{days}." if days else ""
+    text += f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return text + (f".{fraction:07d}" if fraction else "")
+
+
+def dotnet_ticks(value: datetime) -> int:
+    """``DateTime.Ticks`` of a UTC time (100 ns units since 0001-01-01)."""
+    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return _TICKS_AT_UNIX_EPOCH + (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def _bool(value: Any) -> bool:
+    """Request booleans, case-insensitively (``True``, ``true``, ``1``)."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def _fold(text: str) -> list[str]:
+    """Lower-case, accent-free words of a path or a query."""
+    return _WORD.findall(strip_accents(text).lower())
+
+
+def _directory_name(filename: str) -> str:
+    """slskd's ``DirectoryName()``: everything before the last separator ('/' if present, else '\\')."""
+    separator = "/" if "/" in filename else "\\"
+    return filename.rsplit(separator, 1)[0] if separator in filename else ""
+
+
+def _remote_parts(filename: str) -> tuple[str, str]:
+    """(last directory component, file name) of a remote path; the directory may be empty."""
+    separator = "/" if "/" in filename else "\\"
+    parts = filename.split(separator)
+    return (parts[-2] if len(parts) > 1 else ""), parts[-1]
+
+
+def _local_name(part: str) -> str:
+    """A remote name component made valid on this OS (slskd replaces invalid chars with '_')."""
+    return part.replace("/", "_").replace("\0", "_")
+
+
+# ---------------------------------------------------------------------------
+# searches
+# ---------------------------------------------------------------------------
+
+@dataclass
+class _PendingResponse:
+    due: float
+    peer: Peer
+    files: list[SharedFile]
+    locked: list[SharedFile]
+
+
+@dataclass
+class SimSearch:
+    """A search and its Soulseek-side progress."""
+
+    id: str
+    text: str
+    token: int
+    started: float
+    started_utc: datetime
+    timeout_s: float
+    response_limit: int
+    file_limit: int
+    filters: dict[str, Any]
+    state: str = "Requested"
+    pending: list[_PendingResponse] = field(default_factory=list)
+    received: list[dict] = field(default_factory=list)
+    response_count: int = 0
+    file_count: int = 0
+    locked_file_count: int = 0
+    last_activity: float = 0.0
+    ended_utc: datetime | None = None
+    cancel_requested: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.state.startswith("Completed")
+
+    def as_json(self, include_responses: bool = False) -> dict:
+        body = {
+            "fileCount": self.file_count, "id": self.id, "isComplete": self.complete,
+            "lockedFileCount": self.locked_file_count, "responseCount": self.response_count,
+            "responses": list(self.received) if include_responses and self.complete else [],
+            "searchText": self.text, "startedAt": _dotnet_datetime(self.started_utc, True),
+            "state": self.state, "token": self.token,
+        }
+        if self.ended_utc is not None:
+            body["endedAt"] = _dotnet_datetime(self.ended_utc, True)
+        return body
+
+
+# ---------------------------------------------------------------------------
+# transfers
+# ---------------------------------------------------------------------------
+
+@dataclass
+class TransferFault:
+    """A run-time transfer fault: transfers whose user and filename match end the way ``outcome`` says.
+
+    ``stall``: progress stops at fraction ``at`` while the rule exists (the transfer stays
+    ``InProgress``); ``errored``: the connection closes at fraction ``at``; ``rejected``,
+    ``timed_out``, ``aborted``: the peer denies, never answers, or reports another size when the
+    transfer is requested. ``user`` is an exact username, ``match`` a regex searched in the
+    remote filename; ``count`` limits how many transfers it hits. ``message`` overrides the
+    peer's reason for ``rejected``.
+    """
+
+    outcome: str
+    user: str | None = None
+    match: str = ""
+    at: float = 0.5
+    count: int | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome not in TRANSFER_OUTCOMES:
+            raise ValueError(f"unknown transfer outcome {self.outcome!r}; expected one of {TRANSFER_OUTCOMES}")
+        if not 0.0 <= self.at <= 1.0:
+            raise ValueError("at must be a fraction within 0..1")
+        self._pattern = re.compile(self.match) if self.match else None
+
+    def matches(self, username: str, filename: str) -> bool:
+        if self.user is not None and self.user != username:
+            return False
+        return self._pattern is None or bool(self._pattern.search(filename))
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+
+class TransferFaults:
+    """The run-time transfer fault rules; a rule picked for a transfer sticks to it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[TransferFault] = []
+
+    def add(self, outcome: str, **kwargs: Any) -> TransferFault:
+        rule = TransferFault(outcome, **kwargs)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def remove(self, rule: TransferFault) -> None:
+        with self._lock:
+            if rule in self._rules:
+                self._rules.remove(rule)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def rules(self) -> list[TransferFault]:
+        with self._lock:
+            return list(self._rules)
+
+    def active(self, rule: TransferFault) -> bool:
+        with self._lock:
+            return any(r is rule for r in self._rules)
+
+    def take(self, username: str, filename: str, outcomes: tuple[str, ...]) -> TransferFault | None:
+        """The first rule for this transfer among ``outcomes``, consuming one of its counts."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.outcome in outcomes and rule.matches(username, filename):
+                    if rule.count is not None:
+                        rule.count -= 1
+                        if rule.count <= 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+
+@dataclass
+class SimTransfer:
+    """One download record plus the simulation's private progress."""
+
+    id: str
+    username: str
+    filename: str
+    size: int
+    requested_at: datetime
+    state: str = "Queued, Locally"
+    enqueued_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    bytes_transferred: int = 0
+    average_speed: float = 0.0
+    place_in_queue: int | None = None
+    exception: str | None = None
+    removed: bool = False
+    # simulation internals
+    sequence: int = 0
+    due: float = 0.0
+    started: float = 0.0
+    wait_places: int = 0
+    next_queue_step: float = 0.0
+    cancel_requested: bool = False
+    fault: TransferFault | None = None
+    source: Future | None = None
+    incomplete_path: Path | None = None
+    local_path: Path | None = None
+    """Where the finished file landed (set on success)."""
+
+    @property
+    def complete(self) -> bool:
+        return self.state.startswith("Completed")
+
+    def as_json(self, now_utc: datetime, version: tuple[int, ...]) -> dict:
+        body: dict[str, Any] = {
+            "id": self.id, "username": self.username, "direction": "Download", "filename": self.filename,
+            "size": self.size, "state": self.state,
+            "requestedAt": _dotnet_datetime(self.requested_at, False),
+        }
+        if version < (0, 26):
+            body["startOffset"] = 0
+        if (0, 24) <= version < (0, 26):
+            body["stateDescription"] = self.state
+        if self.enqueued_at is not None:
+            body["enqueuedAt"] = _dotnet_datetime(self.enqueued_at, False)
+        if self.started_at is not None:
+            body["startedAt"] = _dotnet_datetime(self.started_at, True)
+        if self.ended_at is not None:
+            body["endedAt"] = _dotnet_datetime(self.ended_at, True)
+        body["bytesTransferred"] = self.bytes_transferred
+        body["averageSpeed"] = self.average_speed
+        if self.place_in_queue is not None:
+            body["placeInQueue"] = self.place_in_queue
+        if self.exception is not None:
+            body["exception"] = self.exception
+        remaining = self.size - self.bytes_transferred
+        body["bytesRemaining"] = remaining
+        if self.started_at is not None:
+            body["elapsedTime"] = _dotnet_timespan(((self.ended_at or now_utc) - self.started_at).total_seconds())
+        body["percentComplete"] = (self.bytes_transferred / self.size) * 100 if self.size else 0.0
+        if self.average_speed:
+            body["remainingTime"] = _dotnet_timespan(remaining / self.average_speed)
+        if version >= (0, 25):
+            body["attempts"] = 1
+        if version >= (0, 26):
+            body["removed"] = self.removed
+        return body
+
+
+# ---------------------------------------------------------------------------
+# the simulation
+# ---------------------------------------------------------------------------
+
+class SlskdSim(SimServer):
+    """The slskd simulation.
+
+    ``catalog_or_peers``: a :class:`~soulsync.sim.catalog.Catalog` (peers are built from it with
+    ``seed``) or a ready list of :class:`~soulsync.sim.peers.Peer`. ``downloads_dir`` receives
+    finished files; ``incomplete_dir`` (default: ``incomplete`` next to it) holds growing ones.
+    ``api_key`` (generated when None) and ``username``/``password`` (for JWT login) are the web
+    credentials; ``auth_enabled=False`` lets every request in. ``version`` is reported and picks
+    version-dependent behaviour (enqueue reply, remove semantics, transfer fields, search 429);
+    ``enqueue_style`` (``"0.24"`` or ``"legacy"``) overrides the enqueue reply alone.
+    ``time_scale`` speeds up the simulated world (peer latencies, timeouts, transfer speeds).
+    ``cache_dir`` is where synthesized files are cached (see :class:`FileFactory`).
+    """
+
+    name = "slskd"
+
+    def __init__(
+        self,
+        catalog_or_peers: Catalog | list[Peer],
+        downloads_dir: str | os.PathLike[str],
+        incomplete_dir: str | os.PathLike[str] | None = None,
+        api_key: str | None = None,
+        username: str = "slskd",
+        password: str = "slskd",
+        time_scale: float = 1.0,
+        enqueue_style: str | None = None,
+        version: str = "0.24.5",
+        *,
+        seed: int = 1,
+        cache_dir: str | os.PathLike[str] | None = None,
+        url_base: str = "",
+        soulseek_username: str = "soulsync_demo",
+        auth_enabled: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(host, port)
+        if enqueue_style not in (None, "0.24", "legacy"):
+            raise ValueError("enqueue_style must be '0.24' or 'legacy'")
+        self.peers: list[Peer] = (build_peers(catalog_or_peers, seed) if isinstance(catalog_or_peers, Catalog)
+                                  else list(catalog_or_peers))
+        self._peers_by_name = {p.username: p for p in self.peers}
+        self.downloads_dir = Path(downloads_dir).resolve()
+        self.incomplete_dir = (Path(incomplete_dir) if incomplete_dir else self.downloads_dir.parent / "incomplete").resolve()
+        self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        self.incomplete_dir.mkdir(parents=True, exist_ok=True)
+        self.api_key = api_key or secrets.token_hex(16)
+        self.username = username
+        self.password = password
+        self.auth_enabled = auth_enabled
+        self.version = version
+        self.version_tuple = _version_tuple(version)
+        self.enqueue_style = enqueue_style or ("0.24" if self.version_tuple >= (0, 24) else "legacy")
+        self.url_base = "/" + url_base.strip("/") if url_base.strip("/") else ""
+        self.soulseek_username = soulseek_username
+        self.clock = SimClock(time_scale)
+        self.factory = FileFactory(cache_dir)
+        self.transfer_faults = TransferFaults()
+        self.jwt_ttl = 7 * 24 * 3600
+        self._jwt_secret = secrets.token_bytes(32)
+        self._lock = threading.RLock()
+        self._logged_in = True
+        self._searches: dict[str, SimSearch] = {}
+        self._transfers: dict[str, SimTransfer] = {}
+        self._sequence = 0
+        self._search_gate = threading.Semaphore(1)
+        self._enqueue_gate = threading.Semaphore(2)
+        self._word_index: dict[str, list[tuple[frozenset[str], SharedFile]]] = {}
+        self._synth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slskd-sim-synth")
+        self._ticker: threading.Thread | None = None
+        self._closing = threading.Event()
+        self.enqueue_delay = 0.3
+        """Simulated seconds an enqueue POST takes (looking the peer up, connecting); at most 1 s real."""
+        self.search_post_delay = 0.05
+        """Simulated seconds a search POST takes (registering the search); at most 1 s real."""
+        self._register_routes()
+
+    # ---- public Python API -----------------------------------------------
+    @property
+    def time_scale(self) -> float:
+        return self.clock.time_scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        self.clock.time_scale = value
+
+    @property
+    def api_url(self) -> str:
+        """Base URL including ``url_base`` (what the app calls the slskd URL)."""
+        return self.url + self.url_base
+
+    @property
+    def logged_in(self) -> bool:
+        return self._logged_in
+
+    def peer(self, username: str) -> Peer:
+        """The peer with this username (KeyError if none)."""
+        return self._peers_by_name[username]
+
+    def logout(self) -> None:
+        """slskd loses its Soulseek server connection: searches in flight end cancelled, new ones get 409."""
+        with self._lock:
+            self._logged_in = False
+            for search in self._searches.values():
+                if not search.complete:
+                    self._finish_search(search, "Completed, Cancelled")
+
+    def login(self) -> None:
+        """slskd is connected and logged in to Soulseek again."""
+        with self._lock:
+            self._logged_in = True
+
+    def set_peer(self, username: str, **changes: Any) -> Peer:
+        """Change a peer's behaviour at run time, e.g. ``offline=True``, ``stall_at=0.4``, ``speed=50_000``."""
+        allowed = {"offline", "stall_at", "fail_at", "reject_reason", "speed", "upload_speed", "free_slot",
+                   "queue_length", "queue_seconds", "latency"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown peer fields {sorted(unknown)}; allowed: {sorted(allowed)}")
+        with self._lock:
+            peer = self.peer(username)
+            for key, value in changes.items():
+                setattr(peer, key, value)
+            return peer
+
+    def restart(self, downtime: float = 0.0) -> None:
+        """slskd restarts: the server is unreachable for ``downtime`` real seconds, and every
+        search and transfer record is forgotten (files already on disk stay)."""
+        was_running = self.running
+        if was_running:
+            super().stop()
+        with self._lock:
+            for transfer in self._transfers.values():
+                transfer.cancel_requested = True
+            self._transfers.clear()
+            self._searches.clear()
+            self._jwt_secret = secrets.token_bytes(32)
+        if downtime > 0:
+            time.sleep(downtime)
+        if was_running:
+            self.start()
+
+    def expire_tokens(self) -> None:
+        """Invalidate every JWT issued so far (clients must log in again)."""
+        with self._lock:
+            self._jwt_secret = secrets.token_bytes(32)
+
+    def transfers(self, include_removed: bool = True) -> list[SimTransfer]:
+        """The transfer records, oldest first (a snapshot for tests and tools)."""
+        with self._lock:
+            return [t for t in sorted(self._transfers.values(), key=lambda t: t.sequence)
+                    if include_removed or not t.removed]
+
+    def credentials(self) -> dict[str, str]:
+        """What a client needs to connect (for ``soulsync sim`` and demo mode)."""
+        return {"url": self.api_url, "api_key": self.api_key, "username": self.username,
+                "password": self.password, "downloads_dir": str(self.downloads_dir),
+                "incomplete_dir": str(self.incomplete_dir)}
+
+    # ---- lifecycle -------------------------------------------------------
+    def start(self) -> "SlskdSim":
+        super().start()
+        if self._ticker is None:
+            self._closing.clear()
+            self._ticker = threading.Thread(target=self._run_ticker, name="slskd-sim-ticker", daemon=True)
+            self._ticker.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving and stop the simulated world (ticker and synthesis workers)."""
+        self.stop()
+        self._closing.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+            self._ticker = None
+        self._synth.shutdown(wait=False, cancel_futures=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- errors --------------------------------------------------------------
+    def error_response(self, status: int, req: Request, message: str = "") -> Response:
+        """slskd's error style: empty bodies for 401/403/404/405, JSON strings for the rest;
+        502-504 look like the reverse proxy in front of slskd answering."""
+        if status in (401, 403, 404, 405):
+            resp = Response.empty(status)
+            if status == 401:
+                resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp
+        if status in (502, 503, 504):
+            title = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable",
+                     504: "504 Gateway Time-out"}[status]
+            page = f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>" \
+                   f"\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+            return Response(status, page.encode(), "text/html")
+        default = {429: CONCURRENCY_MESSAGE, 400: "The request is invalid"}.get(
+            status, "An unexpected error occurred while processing the request")
+        return Response.json(message or default, status)
+
+    # ---- routing -------------------------------------------------------------
+    def _register_routes(self) -> None:
+        # slskd uses UsePathBase: the API answers with and without the url_base prefix
+        prefix = f"(?:{re.escape(self.url_base)})?" if self.url_base else ""
+        base = prefix + API
+        user = r"(?P<username>[^/]+)"
+        tid = r"(?P<id>[^/]+)"
+        routes: list[tuple[str, str, Callable[[Request], Response], bool]] = [
+            ("GET", "/session/enabled", self._session_enabled, False),
+            ("POST", "/session", self._session_login, False),
+            ("GET", "/session", self._session_check, True),
+            ("GET", "/application", self._application, True),
+            ("GET", "/application/version", self._application_version, True),
+            ("GET", "/server", self._server_state, True),
+            ("PUT", "/server", self._server_connect, True),
+            ("DELETE", "/server", self._server_disconnect, True),
+            ("GET", "/options", self._options, True),
+            ("POST", "/searches", self._search_start, True),
+            ("GET", "/searches", self._search_list, True),
+            ("GET", f"/searches/{tid}", self._search_get, True),
+            ("GET", f"/searches/{tid}/responses", self._search_responses, True),
+            ("PUT", f"/searches/{tid}", self._search_stop, True),
+            ("DELETE", f"/searches/{tid}", self._search_delete, True),
+            ("DELETE", "/transfers/downloads/all/completed", self._downloads_clear_completed, True),
+            ("POST", f"/transfers/downloads/{user}", self._downloads_enqueue, True),
+            ("GET", "/transfers/downloads", self._downloads_list, True),
+            ("GET", f"/transfers/downloads/{user}", self._downloads_of_user, True),
+            ("GET", f"/transfers/downloads/{user}/{tid}", self._download_get, True),
+            ("GET", f"/transfers/downloads/{user}/{tid}/position", self._download_position, True),
+            ("DELETE", f"/transfers/downloads/{user}/{tid}", self._download_cancel, True),
+        ]
+        for method, path, handler, needs_auth in routes:
+            self.route(method, base + path, self._guarded(handler) if needs_auth else handler)
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+            self.route(method, prefix + r"/api(?:/.*)?", lambda req: self.error_response(404, req))
+        self.route("GET", r"/.*", self._web_ui)
+
+    def _guarded(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def guarded(req: Request) -> Response:
+            if not self._authorized(req):
+                return self.error_response(401, req)
+            if "username" in req.params:
+                req.params["username"] = unquote(req.params["username"])
+            return handler(req)
+        return guarded
+
+    def _web_ui(self, req: Request) -> Response:
+        page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>slskd</title></head>" \
+               "<body><noscript>You need to enable JavaScript to run this app.</noscript><div id=\"root\"></div></body></html>"
+        return Response(200, page.encode(), "text/html")
+
+    # ---- auth ----------------------------------------------------------------
+    def _authorized(self, req: Request) -> bool:
+        if not self.auth_enabled:
+            return True
+        key = req.header("x-api-key")
+        if key is not None and hmac.compare_digest(key.encode(), self.api_key.encode()):
+            return True
+        bearer = req.header("authorization") or ""
+        if bearer.lower().startswith("bearer "):
+            return self._valid_jwt(bearer[7:].strip())
+        return False
+
+    def _b64(self, data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    def _issue_jwt(self) -> dict:
+        issued = int(self.clock.utc().timestamp())
+        expires = issued + self.jwt_ttl
+        header = self._b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = {"name": self.username, "role": "Administrator", "nbf": issued, "exp": expires, "iat": issued,
+                  "iss": "slskd"}
+        payload = self._b64(json.dumps(claims).encode())
+        with self._lock:
+            secret = self._jwt_secret
+        signature = self._b64(hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+        return {"expires": expires, "issued": issued, "name": self.username, "notBefore": issued,
+                "token": f"{header}.{payload}.{signature}", "tokenType": "Bearer"}
+
+    def _valid_jwt(self, token: str) -> bool:
+        parts = token.split(".")
+        if len(parts) != 3:
+            return False
+        with self._lock:
+            secret = self._jwt_secret
+        expected = self._b64(hmac.new(secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(expected, parts[2]):
+            return False
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except ValueError:
+            return False
+        return claims.get("exp", 0) > self.clock.utc().timestamp()
+
+    def _session_enabled(self, req: Request) -> Response:
+        return Response.json(self.auth_enabled)
+
+    def _session_login(self, req: Request) -> Response:
+        try:
+            body = req.json()
+        except ValueError:
+            return self.error_response(400, req, "Username and/or Password missing or invalid")
+        if not isinstance(body, dict):
+            return self.error_response(400, req, "Username and/or Password missing or invalid")
+        fields = {k.lower(): v for k, v in body.items()}
+        name, password = fields.get("username"), fields.get("password")
+        if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
+            return self.error_response(400, req, "Username and/or Password missing or invalid")
+        if not (hmac.compare_digest(name.encode(), self.username.encode())
+                and hmac.compare_digest(password.encode(), self.password.encode())):
+            return self.error_response(401, req)
+        return Response.json(self._issue_jwt())
+
+    def _session_check(self, req: Request) -> Response:
+        return Response(200, b"", content_type="")
+
+    # ---- application / server / options ----------------------------------------
+    def _server_json(self) -> dict:
+        if self._logged_in:
+            return {"address": "vps.slsknet.org", "ipEndPoint": "208.76.170.59:2271", "state": "Connected, LoggedIn",
+                    "isConnected": True, "isConnecting": False, "isLoggedIn": True, "isLoggingIn": False,
+                    "isTransitioning": False}
+        return {"state": "Disconnected", "isConnected": False, "isConnecting": False, "isLoggedIn": False,
+                "isLoggingIn": False, "isTransitioning": False}
+
+    def _application(self, req: Request) -> Response:
+        major_minor = ".".join(str(p) for p in self.version_tuple)
+        state = {
+            "version": {"full": f"{major_minor}.0", "current": self.version, "isCanary": False,
+                        "isDevelopment": False},
+            "pendingReconnect": False, "pendingRestart": False,
+            "server": self._server_json(),
+            "connectionWatchdog": {"isEnabled": False, "isAttemptingConnection": False, "isAwaitingVpn": False},
+            "relay": {"mode": "Controller", "controller": {"state": "Disconnected"}, "agents": []},
+            "user": {"username": self.soulseek_username,
+                     "privileges": {"isPrivileged": False, "privilegesRemaining": 0},
+                     "statistics": {"averageSpeed": 0, "directoryCount": 0, "fileCount": 0, "uploadCount": 0}},
+            "distributedNetwork": {"branchLevel": 0, "canAcceptChildren": False, "childLimit": 0, "children": [],
+                                   "hasParent": self._logged_in, "isBranchRoot": False},
+            "shares": {"scanPending": False, "scanning": False, "ready": True, "faulted": False, "cancelled": False,
+                       "scanProgress": 1, "hosts": ["local"], "directories": 0, "files": 0},
+            "rooms": [], "users": [],
+        }
+        if not self._logged_in:
+            state["user"].pop("username")
+        return Response.json(state)
+
+    def _application_version(self, req: Request) -> Response:
+        return Response.json(self.version)
+
+    def _server_state(self, req: Request) -> Response:
+        return Response.json(self._server_json())
+
+    def _server_connect(self, req: Request) -> Response:
+        self.login()
+        return Response(200, b"", content_type="")
+
+    def _server_disconnect(self, req: Request) -> Response:
+        self.logout()
+        return Response.empty(204)
+
+    def _options(self, req: Request) -> Response:
+        return Response.json({
+            "debug": False, "headless": False, "remoteConfiguration": False, "remoteFileManagement": False,
+            "instanceName": "default",
+            "directories": {"incomplete": str(self.incomplete_dir), "downloads": str(self.downloads_dir)},
+            "global": {"upload": {"slots": 20, "speedLimit": 0}, "download": {"slots": 500, "speedLimit": 0}},
+            "soulseek": {"address": "vps.slsknet.org", "port": 2271, "username": self.soulseek_username,
+                         "password": "*****", "description": "A slskd user. https://github.com/slskd/slskd",
+                         "listenIpAddress": "0.0.0.0", "listenPort": 50300},
+            "web": {"port": 5030, "urlBase": self.url_base or "/", "contentPath": "wwwroot", "logging": False,
+                    "authentication": {"disabled": not self.auth_enabled, "username": self.username,
+                                       "password": "*****", "jwt": {"key": "*****", "ttl": self.jwt_ttl * 1000},
+                                       "apiKeys": {"soulsync": {"key": "*****", "role": "Administrator",
+                                                                "cidr": "0.0.0.0/0,::/0"}}}},
+        })
+
+    # ---- searches ----------------------------------------------------------------
+    def _search_start(self, req: Request) -> Response:
+        concurrency_limited = self.version_tuple >= (0, 24)
+        if concurrency_limited and not self._search_gate.acquire(blocking=False):
+            return self.error_response(429, req, CONCURRENCY_MESSAGE)
+        try:
+            try:
+                body = req.json()
+            except ValueError:
+                return self.error_response(400, req, "The request body is not valid JSON")
+            if not isinstance(body, dict):
+                return self.error_response(400, req, "The request body must be a SearchRequest object")
+            fields = {k.lower(): v for k, v in body.items()}
+            text = fields.get("searchtext")
+            if not isinstance(text, str) or not text.strip():
+                return self.error_response(400, req, "The field SearchText can not be null, empty, or consist of "
+                                                     "only whitespace")
+            options = {key: fields.get(key.lower(), default) for key, default in SEARCH_DEFAULTS.items()}
+            try:
+                timeout_ms = int(options["searchTimeout"])
+                response_limit = int(options["responseLimit"])
+                file_limit = int(options["fileLimit"])
+            except (TypeError, ValueError):
+                return self.error_response(400, req, "One or more search options are not valid numbers")
+            if timeout_ms < 5:
+                return self.error_response(400, req, "The field SearchTimeout must be between 5 and 2147483647.")
+            search_id = str(fields.get("id") or uuid.uuid4())
+            if not _GUID.match(search_id):
+                return self.error_response(400, req, f"The JSON value could not be converted to System.Guid. "
+                                                     f"Path: $.id")
+            search_id = str(uuid.UUID(search_id))
+            time.sleep(min(1.0, self.search_post_delay / self.clock.time_scale))
+            with self._lock:
+                if not self._logged_in:
+                    return self.error_response(409, req, "The server connection must be connected and logged in "
+                                                         "to perform a search (currently: Disconnected)")
+                if search_id in self._searches:
+                    return self.error_response(400, req, f"An active search with the ID {search_id} is already "
+                                                         f"in progress")
+                now = self.clock.now()
+                search = SimSearch(
+                    id=search_id, text=text, token=secrets.randbelow(2**31 - 1) + 1, started=now,
+                    started_utc=self.clock.utc(now), timeout_s=timeout_ms / 1000.0,
+                    response_limit=max(1, response_limit), file_limit=max(1, file_limit),
+                    filters={k: options[k] for k in ("filterResponses", "maximumPeerQueueLength",
+                                                     "minimumPeerUploadSpeed", "minimumResponseFileCount")},
+                    last_activity=now,
+                )
+                search.pending = self._match(text, now)
+                self._searches[search_id] = search
+                return Response.json(search.as_json())
+        finally:
+            if concurrency_limited:
+                self._search_gate.release()
+
+    def _search_list(self, req: Request) -> Response:
+        with self._lock:
+            return Response.json([s.as_json() for s in self._searches.values()])
+
+    def _find_search(self, req: Request) -> SimSearch | None:
+        raw = req.params.get("id", "")
+        if not _GUID.match(raw):
+            return None
+        return self._searches.get(str(uuid.UUID(raw)))
+
+    def _search_get(self, req: Request) -> Response:
+        with self._lock:
+            search = self._find_search(req)
+            if search is None:
+                return self.error_response(404, req)
+            return Response.json(search.as_json(_bool(req.arg("includeResponses", "false"))))
+
+    def _search_responses(self, req: Request) -> Response:
+        with self._lock:
+            search = self._find_search(req)
+            if search is None:
+                return self.error_response(404, req)
+            return Response.json(list(search.received) if search.complete else [])
+
+    def _search_stop(self, req: Request) -> Response:
+        with self._lock:
+            search = self._find_search(req)
+            if search is None:
+                return self.error_response(404, req)
+            if not search.complete:
+                search.cancel_requested = True  # cancellation lands on the next tick, as in slskd
+            return Response(200, b"", content_type="")
+
+    def _search_delete(self, req: Request) -> Response:
+        with self._lock:
+            search = self._find_search(req)
+            if search is None:
+                return self.error_response(404, req)
+            del self._searches[search.id]
+            return Response.empty(204)
+
+    def _peer_words(self, peer: Peer) -> list[tuple[frozenset[str], SharedFile]]:
+        index = self._word_index.get(peer.username)
+        if index is None:
+            index = self._word_index[peer.username] = [(frozenset(_fold(f.path)), f) for f in peer.files]
+        return index
+
+    def _match(self, text: str, now: float) -> list[_PendingResponse]:
+        """Which peers answer ``text`` with which files, and when (Soulseek word matching:
+        every term is a word of the path, ``-term`` excludes, ``*erm`` matches a word ending)."""
+        include: list[str] = []
+        exclude: list[str] = []
+        suffixes: list[str] = []
+        for raw in text.split():
+            if raw.startswith("-"):
+                exclude += _fold(raw[1:])
+            elif raw.startswith("*"):
+                suffixes += _fold(raw[1:])
+            else:
+                include += _fold(raw)
+        if not include and not suffixes:
+            return []
+        required = frozenset(include)
+        pending = []
+        for peer in self.peers:
+            files: list[SharedFile] = []
+            locked: list[SharedFile] = []
+            for words, shared in self._peer_words(peer):
+                if not required <= words or any(w in words for w in exclude):
+                    continue
+                if suffixes and not all(any(w.endswith(s) and w != s for w in words) for s in suffixes):
+                    continue
+                (locked if shared.locked else files).append(shared)
+                if len(files) + len(locked) >= peer.max_results:
+                    break
+            if files or locked:
+                jitter = 0.8 + zlib.crc32(f"{peer.username}\0{text}".encode("utf-8")) % 400 / 1000.0
+                pending.append(_PendingResponse(now + peer.latency * jitter, peer, files, locked))
+        pending.sort(key=lambda p: p.due)
+        return pending
+
+    def _file_json(self, peer: Peer, shared: SharedFile) -> dict:
+        spec = shared.spec
+        ext = shared.extension
+        body: dict[str, Any] = {"code": 1, "extension": ext if peer.sends_extension else "",
+                                "filename": shared.path, "size": self.factory.size(spec), "isLocked": False}
+        if isinstance(spec, AudioSpec) and peer.announce != ANNOUNCE_NONE:
+            lossless = spec.fmt in ("flac", "wav")
+            if peer.announce == ANNOUNCE_BASIC:
+                bitrate = self.factory.bitrate(spec)
+                body["bitRate"] = bitrate if bitrate is not None else round(body["size"] * 8 / 1000 / spec.duration_s)
+            elif lossless:
+                body["bitDepth"] = spec.bit_depth
+                body["sampleRate"] = spec.sample_rate
+            else:
+                body["bitRate"] = self.factory.bitrate(spec)
+            body["length"] = spec.duration_s
+            if spec.fmt == "mp3" and peer.announce != ANNOUNCE_BASIC:
+                body["isVariableBitRate"] = spec.vbr_level is not None
+        return body
+
+    def _response_json(self, pending: _PendingResponse, token: int) -> dict:
+        peer = pending.peer
+        return {
+            "fileCount": len(pending.files),
+            "files": [self._file_json(peer, f) for f in pending.files],
+            "hasFreeUploadSlot": peer.free_slot,
+            "lockedFileCount": len(pending.locked),
+            "lockedFiles": [self._file_json(peer, f) for f in pending.locked],
+            "queueLength": peer.queue_length,
+            "token": token,
+            "uploadSpeed": peer.upload_speed,
+            "username": peer.username,
+        }
+
+    @staticmethod
+    def _passes_filters(search: SimSearch, response: dict) -> bool:
+        filters = search.filters
+        if not _bool(filters["filterResponses"]):
+            return True
+        try:
+            return (response["fileCount"] + response["lockedFileCount"] >= int(filters["minimumResponseFileCount"])
+                    and response["queueLength"] <= int(filters["maximumPeerQueueLength"])
+                    and response["uploadSpeed"] >= int(filters["minimumPeerUploadSpeed"]))
+        except (TypeError, ValueError):
+            return True
+
+    def _finish_search(self, search: SimSearch, state: str) -> None:
+        search.state = state
+        search.pending.clear()
+        search.ended_utc = self.clock.utc()
+
+    def _tick_searches(self, now: float) -> None:
+        with self._lock:
+            due: list[tuple[SimSearch, _PendingResponse]] = []
+            for search in self._searches.values():
+                if search.complete:
+                    continue
+                if search.cancel_requested:
+                    self._finish_search(search, "Completed, Cancelled")
+                    continue
+                if search.state == "Requested":
+                    search.state = "InProgress"
+                while search.pending and search.pending[0].due <= now:
+                    due.append((search, search.pending.pop(0)))
+        built = [(search, pending, self._response_json(pending, search.token)) for search, pending in due]
+        with self._lock:
+            for search, pending, response in built:
+                if search.complete or self._searches.get(search.id) is not search:
+                    continue
+                if not self._passes_filters(search, response):
+                    continue
+                search.received.append(response)
+                search.response_count += 1
+                search.file_count += response["fileCount"]
+                search.locked_file_count += response["lockedFileCount"]
+                search.last_activity = max(search.last_activity, pending.due)
+                if search.response_count >= search.response_limit:
+                    self._finish_search(search, "Completed, ResponseLimitReached")
+                elif search.file_count >= search.file_limit:
+                    self._finish_search(search, "Completed, FileLimitReached")
+            for search in self._searches.values():
+                if not search.complete and now >= search.last_activity + search.timeout_s:
+                    self._finish_search(search, "Completed, TimedOut")
+
+    # ---- transfers: HTTP ------------------------------------------------------------
+    def _downloads_enqueue(self, req: Request) -> Response:
+        username = req.params["username"]
+        try:
+            body = req.json()
+        except ValueError:
+            return self.error_response(400, req, "The request body is not valid JSON")
+        if not isinstance(body, list) or not body:
+            return self.error_response(400, req, "At least one file is required")
+        if any(item is None for item in body):
+            return self.error_response(400, req, "One or more records in the request are null")
+        files: list[tuple[str, int]] = []
+        for item in body:
+            if not isinstance(item, dict):
+                return self.error_response(400, req, "One or more records in the request are not valid")
+            fields = {k.lower(): v for k, v in item.items()}
+            try:
+                files.append((str(fields.get("filename") or ""), int(fields.get("size") or 0)))
+            except (TypeError, ValueError):
+                return self.error_response(400, req, "One or more records in the request are not valid")
+        if not self._enqueue_gate.acquire(blocking=False):
+            return self.error_response(429, req, CONCURRENCY_MESSAGE)
+        try:
+            if any(not name for name, _ in files):
+                return self.error_response(500, req, "At least one filename is null or empty (Parameter 'files')")
+            if len(set(files)) != len(files):
+                return self.error_response(500, req, "Two or more files in request are duplicated (Parameter 'files')")
+            # looking the user up and connecting to it takes a moment
+            time.sleep(min(1.0, self.enqueue_delay / self.clock.time_scale))
+            with self._lock:
+                if not self._logged_in:
+                    return self.error_response(500, req, "The server connection must be connected and logged in "
+                                                         "to fetch user endpoint (currently: Disconnected)")
+                peer = self._peers_by_name.get(username)
+                if peer is None or peer.offline:
+                    return self.error_response(500, req, f"User {username} appears to be offline")
+                enqueued, failed = self._enqueue(username, files)
+                if self.enqueue_style == "legacy":
+                    return Response(201, b"", content_type="")
+                now_utc = self.clock.utc()
+                return Response.json({"enqueued": [t.as_json(now_utc, self.version_tuple) for t in enqueued],
+                                      "failed": failed}, 201)
+        finally:
+            self._enqueue_gate.release()
+
+    def _enqueue(self, username: str, files: list[tuple[str, int]]) -> tuple[list[SimTransfer], list[str]]:
+        enqueued: list[SimTransfer] = []
+        failed: list[str] = []
+        now = self.clock.now()
+        for filename, size in files:
+            existing = [t for t in self._transfers.values() if t.username == username and t.filename == filename]
+            if any(not t.complete for t in existing):
+                failed.append(filename)
+                continue
+            for old in existing:
+                old.removed = True
+            self._sequence += 1
+            transfer = SimTransfer(id=str(uuid.uuid4()), username=username, filename=filename, size=size,
+                                   requested_at=self.clock.utc(now), sequence=self._sequence,
+                                   due=now + 0.1 + (self._sequence % 5) * 0.03)
+            self._transfers[transfer.id] = transfer
+            enqueued.append(transfer)
+        return enqueued, failed
+
+    def _visible(self, include_removed: bool) -> list[SimTransfer]:
+        return [t for t in sorted(self._transfers.values(), key=lambda t: t.sequence)
+                if include_removed or not t.removed]
+
+    def _grouped(self, transfers: list[SimTransfer]) -> list[dict]:
+        now_utc = self.clock.utc()
+        users: dict[str, dict[str, list[dict]]] = {}
+        for transfer in transfers:
+            directories = users.setdefault(transfer.username, {})
+            directories.setdefault(_directory_name(transfer.filename), []).append(
+                transfer.as_json(now_utc, self.version_tuple))
+        return [{"username": name, "directories": [{"directory": d, "fileCount": len(f), "files": f}
+                                                   for d, f in dirs.items()]}
+                for name, dirs in users.items()]
+
+    def _downloads_list(self, req: Request) -> Response:
+        with self._lock:
+            return Response.json(self._grouped(self._visible(_bool(req.arg("includeRemoved", "false")))))
+
+    def _downloads_of_user(self, req: Request) -> Response:
+        with self._lock:
+            mine = [t for t in self._visible(False) if t.username == req.params["username"]]
+            if not mine:
+                return self.error_response(404, req)
+            return Response.json(self._grouped(mine)[0])
+
+    def _transfer_for(self, req: Request) -> tuple[SimTransfer | None, Response | None]:
+        raw = req.params["id"]
+        if not _GUID.match(raw):
+            return None, Response.empty(400)
+        return self._transfers.get(str(uuid.UUID(raw))), None
+
+    def _download_get(self, req: Request) -> Response:
+        with self._lock:
+            transfer, error = self._transfer_for(req)
+            if error is not None:
+                return error
+            if transfer is None:
+                return self.error_response(404, req)
+            return Response.json(transfer.as_json(self.clock.utc(), self.version_tuple))
+
+    def _download_position(self, req: Request) -> Response:
+        with self._lock:
+            transfer, error = self._transfer_for(req)
+            if error is not None:
+                return error
+            if transfer is None:
+                return self.error_response(404, req)
+            if transfer.state != "Queued, Remotely":
+                return self.error_response(500, req, f"Failed to fetch place in queue for download of "
+                                                     f"{transfer.filename} from {transfer.username}: A download of "
+                                                     f"{transfer.filename} from user {transfer.username} is not active")
+            transfer.place_in_queue = self._place(transfer)
+            return Response.json(transfer.place_in_queue)
+
+    def _download_cancel(self, req: Request) -> Response:
+        remove = _bool(req.arg("remove", "false"))
+        legacy = self.version_tuple < (0, 24)
+        with self._lock:
+            transfer, error = self._transfer_for(req)
+            if error is not None:
+                return error
+            if transfer is None:
+                return self.error_response(404, req) if legacy and remove else Response.empty(204)
+            if not transfer.complete:
+                transfer.cancel_requested = True  # lands on the next tick, as in slskd
+            if remove:
+                if transfer.complete:
+                    transfer.removed = True
+                elif legacy:
+                    return self.error_response(500, req, "Invalid attempt to remove a download before it is complete")
+            return Response.empty(204)
+
+    def _downloads_clear_completed(self, req: Request) -> Response:
+        with self._lock:
+            for transfer in self._transfers.values():
+                if transfer.complete:
+                    transfer.removed = True
+        return Response.empty(204)
+
+    # ---- transfers: the simulated world ----------------------------------------------
+    def _place(self, transfer: SimTransfer) -> int:
+        """1-based place in the peer's upload queue: others ahead, then our own earlier files."""
+        ours_ahead = sum(1 for t in self._transfers.values()
+                         if t.username == transfer.username and t.sequence < transfer.sequence and not t.complete
+                         and t.state in ("Queued, Remotely", "Initializing", "InProgress"))
+        return transfer.wait_places + ours_ahead + 1
+
+    def _end(self, transfer: SimTransfer, state: str, exception: str | None) -> None:
+        transfer.state = state
+        transfer.exception = exception
+        transfer.ended_at = self.clock.utc()
+
+    def _tick_transfers(self, now: float, elapsed: float) -> None:
+        with self._lock:
+            active = [t for t in self._transfers.values() if not t.complete]
+            active.sort(key=lambda t: t.sequence)
+            for transfer in active:
+                try:
+                    self._step(transfer, now, elapsed)
+                except OSError as exc:
+                    log.warning("slskd sim: transfer %s failed on disk: %s", transfer.id, exc)
+                    self._end(transfer, "Completed, Errored", str(exc))
+
+    def _step(self, transfer: SimTransfer, now: float, elapsed: float) -> None:
+        peer = self._peers_by_name.get(transfer.username)
+        if transfer.cancel_requested:
+            self._end(transfer, "Completed, Cancelled", CANCELLED_MESSAGE)
+            return
+        if transfer.due > now:
+            return
+        state = transfer.state
+        if state == "Queued, Locally":
+            if not self._logged_in:
+                self._end(transfer, "Completed, Errored", "The server connection must be connected and logged in "
+                                                          "to download files (currently: Disconnected)")
+            elif peer is None or peer.offline:
+                self._end(transfer, "Completed, Errored", f"User {transfer.username} appears to be offline")
+            else:
+                transfer.state = "Requested"
+                transfer.due = now + max(0.05, peer.latency / 2)
+        elif state == "Requested":
+            self._answer_request(transfer, peer, now)
+        elif state == "Queued, Remotely":
+            self._advance_queue(transfer, peer, now)
+        elif state == "Initializing":
+            self._initialize(transfer, peer, now)
+        elif state == "InProgress":
+            self._progress(transfer, peer, now, elapsed)
+
+    def _answer_request(self, transfer: SimTransfer, peer: Peer | None, now: float) -> None:
+        if transfer.fault is not None and transfer.fault.outcome == "timed_out":
+            self._end(transfer, "Completed, TimedOut", f"The wait timed out after {PEER_TIMEOUT_MS} milliseconds")
+            return
+        assert peer is not None
+        if peer.offline:
+            self._end(transfer, "Completed, Errored", f"User {transfer.username} appears to be offline")
+            return
+        shared = peer.file(transfer.filename)
+        fault = self.transfer_faults.take(transfer.username, transfer.filename, ("rejected", "timed_out", "aborted"))
+        if fault is not None and fault.outcome == "timed_out":
+            transfer.fault = fault
+            transfer.due = now + PEER_TIMEOUT_MS / 1000.0
+            return
+        if fault is not None and fault.outcome == "rejected":
+            self._end(transfer, "Completed, Rejected", f"Transfer rejected: {fault.message or 'File not shared.'}")
+            return
+        if peer.reject_reason:
+            self._end(transfer, "Completed, Rejected", f"Transfer rejected: {peer.reject_reason}")
+            return
+        if shared is None or shared.locked:
+            self._end(transfer, "Completed, Rejected", "Transfer rejected: File not shared.")
+            return
+        remote_size = self.factory.size(shared.spec) + (4096 if fault is not None and fault.outcome == "aborted" else 0)
+        if remote_size != transfer.size:
+            self._end(transfer, "Completed, Aborted", f"Transfer aborted: the remote size of {remote_size} does not "
+                                                      f"match expected size {transfer.size}")
+            return
+        transfer.state = "Queued, Remotely"
+        transfer.enqueued_at = self.clock.utc(now)
+        transfer.wait_places = 0 if peer.free_slot else peer.queue_length
+        transfer.next_queue_step = now + peer.queue_seconds
+        transfer.due = now
+
+    def _advance_queue(self, transfer: SimTransfer, peer: Peer | None, now: float) -> None:
+        assert peer is not None
+        while transfer.wait_places > 0 and now >= transfer.next_queue_step:
+            transfer.wait_places -= 1
+            transfer.next_queue_step += peer.queue_seconds
+        if transfer.wait_places > 0 or self._place(transfer) > 1:
+            return
+        if peer.offline:
+            self._end(transfer, "Completed, Errored", f"User {transfer.username} appears to be offline")
+            return
+        shared = peer.file(transfer.filename)
+        assert shared is not None
+        transfer.state = "Initializing"
+        transfer.source = self._synth.submit(self.factory.path, shared.spec)
+        transfer.due = now + 0.3
+
+    def _initialize(self, transfer: SimTransfer, peer: Peer | None, now: float) -> None:
+        assert transfer.source is not None and peer is not None
+        if not transfer.source.done():
+            return
+        error = transfer.source.exception()
+        if error is not None:
+            self._end(transfer, "Completed, Errored", f"Transfer failed: {error}")
+            return
+        last_dir, name = _remote_parts(transfer.filename)
+        incomplete = self.incomplete_dir / _local_name(last_dir) / _local_name(name) if last_dir else \
+            self.incomplete_dir / _local_name(name)
+        in_use = any(t is not transfer and t.state == "InProgress" and t.incomplete_path == incomplete
+                     for t in self._transfers.values())
+        if in_use:
+            self._end(transfer, "Completed, Errored", _INCOMPLETE_IN_USE.format(path=incomplete))
+            return
+        incomplete.parent.mkdir(parents=True, exist_ok=True)
+        incomplete.write_bytes(b"")
+        transfer.incomplete_path = incomplete
+        transfer.state = "InProgress"
+        transfer.started = now
+        transfer.started_at = self.clock.utc(now)
+
+    def _progress(self, transfer: SimTransfer, peer: Peer | None, now: float, elapsed: float) -> None:
+        assert peer is not None and transfer.source is not None and transfer.incomplete_path is not None
+        if peer.offline:
+            self._end(transfer, "Completed, Errored", "Transfer failed: The connection was closed unexpectedly")
+            return
+        if transfer.fault is None:
+            transfer.fault = self.transfer_faults.take(transfer.username, transfer.filename, ("stall", "errored"))
+        limit = transfer.size
+        fault = transfer.fault
+        if fault is not None and fault.outcome == "stall" and self.transfer_faults.active(fault):
+            limit = int(transfer.size * fault.at)
+        if peer.stall_at is not None:
+            limit = min(limit, int(transfer.size * peer.stall_at))
+        fail_at = None
+        if fault is not None and fault.outcome == "errored":
+            fail_at = int(transfer.size * fault.at)
+        if peer.fail_at is not None:
+            fail_at = min(fail_at if fail_at is not None else transfer.size, int(transfer.size * peer.fail_at))
+        target = min(limit, transfer.bytes_transferred + int(peer.speed * elapsed))
+        if fail_at is not None:
+            target = min(target, fail_at)
+        if target > transfer.bytes_transferred:
+            self._copy(Path(transfer.source.result()), transfer.incomplete_path, transfer.bytes_transferred, target)
+            transfer.bytes_transferred = target
+        seconds = max(1e-6, now - transfer.started)
+        transfer.average_speed = transfer.bytes_transferred / seconds
+        if fail_at is not None and transfer.bytes_transferred >= fail_at and fail_at < transfer.size:
+            self._end(transfer, "Completed, Errored", "Transfer failed: The connection was closed unexpectedly")
+            return
+        if transfer.bytes_transferred >= transfer.size:
+            transfer.local_path = self._finalize(transfer)
+            self._end(transfer, "Completed, Succeeded", None)
+
+    @staticmethod
+    def _copy(source: Path, target: Path, start: int, end: int) -> None:
+        with open(source, "rb") as src, open(target, "r+b") as dst:
+            src.seek(start)
+            dst.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                chunk = src.read(min(remaining, 1 << 20))
+                if not chunk:
+                    raise OSError(f"source file {source} is shorter than announced")
+                dst.write(chunk)
+                remaining -= len(chunk)
+
+    def _finalize(self, transfer: SimTransfer) -> Path:
+        """Move the finished file to ``<downloads>/<last remote folder>/<name>`` (``_<ticks>`` on a clash)."""
+        assert transfer.incomplete_path is not None
+        source = transfer.incomplete_path
+        directory = self.downloads_dir / source.parent.name if source.parent != self.incomplete_dir \
+            else self.downloads_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / source.name
+        if target.exists():
+            ticks = dotnet_ticks(self.clock.utc())
+            target = directory / f"{Path(source.name).stem}_{ticks}{Path(source.name).suffix}"
+        shutil.move(str(source), str(target))
+        if source.parent != self.incomplete_dir:
+            try:
+                source.parent.rmdir()  # deleteSourceDirectoryIfEmptyAfterMove
+            except OSError:
+                pass
+        return target
+
+    def _run_ticker(self) -> None:
+        last = self.clock.now()
+        while not self._closing.wait(TICK_SECONDS):
+            now = self.clock.now()
+            try:
+                self._tick_searches(now)
+                self._tick_transfers(now, now - last)
+            except Exception:  # the world must keep turning; a bug shows in the log
+                log.exception("slskd sim: tick failed")
+            last = now
+
+    # ---- control endpoints -----------------------------------------------------
+    def control(self, req: Request) -> Response:
+        """``/__sim/`` endpoints (no auth):
+
+        ``GET /__sim/state``: login state, time scale, peers and counts;
+        ``POST /__sim/logout``, ``POST /__sim/login``;
+        ``POST /__sim/restart`` ``{"downtime": s}`` (answers, then restarts);
+        ``POST /__sim/expire-tokens``;
+        ``POST /__sim/time-scale`` ``{"time_scale": x}``;
+        ``POST /__sim/peers/<username>`` with fields for :meth:`set_peer`;
+        ``GET|POST|DELETE /__sim/transfer-faults`` (POST a rule or a list of rules for
+        :class:`TransferFault`).
+        """
+        path, method = req.path.rstrip("/"), req.method
+        try:
+            payload = req.json() if req.body else {}
+        except ValueError:
+            return Response.json({"error": "body is not JSON"}, 400)
+        try:
+            if path == "/__sim/state" and method == "GET":
+                return Response.json(self._state_json())
+            if path == "/__sim/logout" and method == "POST":
+                self.logout()
+                return Response.json(self._state_json())
+            if path == "/__sim/login" and method == "POST":
+                self.login()
+                return Response.json(self._state_json())
+            if path == "/__sim/expire-tokens" and method == "POST":
+                self.expire_tokens()
+                return Response.empty()
+            if path == "/__sim/time-scale" and method == "POST":
+                self.time_scale = float(payload["time_scale"])
+                return Response.json({"time_scale": self.time_scale})
+            if path == "/__sim/restart" and method == "POST":
+                downtime = float((payload or {}).get("downtime", 0.0))
+                threading.Thread(target=self._restart_soon, args=(downtime,), daemon=True).start()
+                return Response.json({"restarting": True, "downtime": downtime}, 202)
+            if path.startswith("/__sim/peers/") and method == "POST":
+                peer = self.set_peer(unquote(path[len("/__sim/peers/"):]), **(payload or {}))
+                return Response.json(self._peer_json(peer))
+            if path == "/__sim/transfer-faults":
+                if method == "DELETE":
+                    self.transfer_faults.clear()
+                    return Response.empty()
+                if method == "POST":
+                    for rule in payload if isinstance(payload, list) else [payload]:
+                        self.transfer_faults.add(**rule)
+                if method in ("GET", "POST"):
+                    return Response.json([r.as_dict() for r in self.transfer_faults.rules()])
+        except KeyError as exc:
+            return Response.json({"error": f"unknown peer or missing field {exc}"}, 404)
+        except (TypeError, ValueError) as exc:
+            return Response.json({"error": str(exc)}, 400)
+        return Response.json({"error": "unknown control endpoint"}, 404)
+
+    def _restart_soon(self, downtime: float) -> None:
+        time.sleep(0.05)  # let the control answer reach the caller first
+        self.restart(downtime)
+
+    @staticmethod
+    def _peer_json(peer: Peer) -> dict:
+        return {"username": peer.username, "kind": peer.kind, "offline": peer.offline, "speed": peer.speed,
+                "upload_speed": peer.upload_speed, "free_slot": peer.free_slot, "queue_length": peer.queue_length,
+                "stall_at": peer.stall_at, "fail_at": peer.fail_at, "reject_reason": peer.reject_reason,
+                "files": len(peer.files)}
+
+    def _state_json(self) -> dict:
+        with self._lock:
+            return {"logged_in": self._logged_in, "time_scale": self.time_scale, "version": self.version,
+                    "enqueue_style": self.enqueue_style, "searches": len(self._searches),
+                    "transfers": len(self._transfers), "peers": [self._peer_json(p) for p in self.peers],
+                    "transfer_faults": [r.as_dict() for r in self.transfer_faults.rules()],
+                    "faults": [r.as_dict() for r in self.faults.rules()]}
