@@ -94,3 +94,20 @@ def app_context(app_paths):
     from soulsync.context import AppContext
 
     return AppContext.open(app_paths, secret_backend="file")
+
+
+@pytest.fixture(scope="module")
+def sim_world(tmp_path_factory):
+    """The three simulations over one catalog (fast time scale), shared by a test module."""
+    from soulsync.sim.world import SimWorld
+
+    world = SimWorld.start(seed=1, root=tmp_path_factory.mktemp("sim"), time_scale=50.0)
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def demo_context(app_context, sim_world):
+    """An app context pointed at the simulations, as demo mode does."""
+    sim_world.configure(app_context)
+    return app_context

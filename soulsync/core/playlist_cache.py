@@ -49,7 +49,11 @@ def refresh_playlists(spotify, store, include_liked: bool = True,
         if progress:
             progress(playlist.name, done, len(stale))
         try:
-            contents = spotify.liked_tracks() if playlist.source == "liked" else spotify.playlist_tracks(playlist.id)
+            if playlist.source == "liked":
+                tracks, skipped = spotify.liked_tracks(), 0
+            else:
+                contents = spotify.playlist_tracks(playlist.id)
+                tracks, skipped = contents.tracks, contents.skipped
         except Exception as exc:
             from soulsync.services.checks import describe_error
 
@@ -57,8 +61,8 @@ def refresh_playlists(spotify, store, include_liked: bool = True,
             log.warning("Could not read playlist %s: %s", playlist.name, reason)
             report.failed.append((playlist.name, reason))
             continue
-        playlist.tracks = contents.tracks
-        report.skipped_entries += contents.skipped
+        playlist.tracks = tracks
+        report.skipped_entries += skipped
         store.save_playlist_tracks(playlist)
         report.fetched.append(playlist.name)
     if progress:

@@ -33,7 +33,7 @@ def describe_error(exc: BaseException, service: str) -> tuple[str, str]:
     if isinstance(exc, Unreachable):
         return "unreachable", f"Cannot reach {service}: {exc.message}. Check the address and that it is running."
     if isinstance(exc, AuthError):
-        return "auth", f"{service} refused the credentials: {exc.message}"
+        return "auth", f"{service} refused the request: {exc.message}"
     if isinstance(exc, WrongServer):
         return "wrong_server", f"That address answered, but it is not {service}: {exc.message}"
     if isinstance(exc, NotReady):

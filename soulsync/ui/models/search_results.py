@@ -162,7 +162,7 @@ class SearchResultsModel(QAbstractItemModel):
         if parent.internalPointer() is not None or parent.column() != 0:
             return 0
         item = self._rows[parent.row()]
-        return len(item.tracks) if type(item) is ResultAlbum else 0
+        return item.track_count if type(item) is ResultAlbum else 0
 
     def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:
         return self.rowCount(parent) > 0

@@ -1,21 +1,390 @@
-"""Sync page."""
+"""Sync: Spotify (and imported) playlists compared with the library, missing tracks fetched."""
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QLabel, QWidget
+import logging
+from pathlib import Path
+
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListView,
+    QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+)
 
 from soulsync.context import AppContext
+from soulsync.ui.models.playlists import (
+    PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel,
+)
 from soulsync.ui.pages.base import Page
+from soulsync.ui.workers import run_task
+
+log = logging.getLogger(__name__)
+
+STATUS_FILTERS = (("All tracks", set()), ("Missing", {"missing", "failed", "wishlist"}), ("Owned", {"owned"}),
+                  ("In progress", {"queued", "downloading", "searching"}), ("Downloaded", {"downloaded"}),
+                  ("Failed", {"failed", "wishlist"}), ("Not analysed", {"unknown"}))
 
 
 class SyncPage(Page):
     page_id = "sync"
     title = "Sync"
-    subtitle = "Spotify playlists compared with your library"
+    subtitle = "Your playlists against your library: what you own, what is missing, and getting it"
+
+    analysis_finished = pyqtSignal()
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        note = QLabel("This page is under construction.")
-        note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        note.setProperty("muted", True)
-        self.body.addWidget(note, 1)
+        self._refresh_task = None
+        self._analysis_task = None
+        self._rows_task = None
+
+        self.refresh_button = QPushButton("Refresh playlists")
+        self.refresh_button.setObjectName("refresh_playlists")
+        self.import_button = QPushButton("Import CSV / M3U…")
+        self.import_button.setObjectName("import_playlist")
+        self.header_actions.addWidget(self.import_button)
+        self.header_actions.addWidget(self.refresh_button)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.playlist_model = PlaylistListModel(self)
+        self.playlist_view = QListView()
+        self.playlist_view.setObjectName("playlist_list")
+        self.playlist_view.setModel(self.playlist_model)
+        self.playlist_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.playlist_view.setIconSize(QSize(40, 40))
+        self.playlist_view.setSpacing(2)
+        left_layout.addWidget(self.playlist_view, 1)
+        self.playlist_status = QLabel("")
+        self.playlist_status.setObjectName("playlist_status")
+        self.playlist_status.setProperty("muted", True)
+        self.playlist_status.setWordWrap(True)
+        left_layout.addWidget(self.playlist_status)
+        splitter.addWidget(left)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(8, 0, 0, 0)
+        top = QHBoxLayout()
+        self.selection_label = QLabel("Select one or more playlists.")
+        self.selection_label.setObjectName("SectionTitle")
+        top.addWidget(self.selection_label, 1)
+        self.analyse_button = QPushButton("Analyse")
+        self.analyse_button.setObjectName("analyse_button")
+        self.analyse_button.setToolTip("Compare the selected playlists with the library")
+        self.download_button = QPushButton("Download missing…")
+        self.download_button.setObjectName("download_missing")
+        self.download_button.setProperty("primary", True)
+        self.download_button.setEnabled(False)
+        top.addWidget(self.analyse_button)
+        top.addWidget(self.download_button)
+        right_layout.addLayout(top)
+        progress_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("analysis_progress")
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel_analysis")
+        self.cancel_button.setVisible(False)
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+        right_layout.addLayout(progress_row)
+        self.summary_label = QLabel("")
+        self.summary_label.setObjectName("sync_summary")
+        self.summary_label.setProperty("muted", True)
+        right_layout.addWidget(self.summary_label)
+        filters = QHBoxLayout()
+        self.status_combo = QComboBox()
+        self.status_combo.setObjectName("status_filter")
+        for label, statuses in STATUS_FILTERS:
+            self.status_combo.addItem(label, statuses)
+        self.track_filter = QLineEdit()
+        self.track_filter.setPlaceholderText("Filter tracks…")
+        self.track_filter.setClearButtonEnabled(True)
+        filters.addWidget(self.status_combo)
+        filters.addWidget(self.track_filter, 1)
+        right_layout.addLayout(filters)
+        self.track_model = TrackTableModel(self)
+        self.track_proxy = StatusFilterProxy(self)
+        self.track_proxy.setSourceModel(self.track_model)
+        self.track_view = QTableView()
+        self.track_view.setObjectName("track_table")
+        self.track_view.setModel(self.track_proxy)
+        self.track_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.track_view.setAlternatingRowColors(True)
+        self.track_view.verticalHeader().setVisible(False)
+        self.track_view.verticalHeader().setDefaultSectionSize(26)
+        header = self.track_view.horizontalHeader()
+        for col, width in enumerate((44, 240, 160, 160, 52, 150, 220, 60)):
+            header.resizeSection(col, width)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        right_layout.addWidget(self.track_view, 1)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
+        self.body.addWidget(splitter, 1)
+
+        self.refresh_button.clicked.connect(self.refresh_playlists)
+        self.import_button.clicked.connect(self.import_playlist)
+        self.analyse_button.clicked.connect(self.analyse_selected)
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.playlist_view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.status_combo.currentIndexChanged.connect(
+            lambda: self.track_proxy.set_statuses(self.status_combo.currentData()))
+        self.track_filter.textChanged.connect(self.track_proxy.set_text)
+        self._loaded = False
+
+    # ---- playlists ---------------------------------------------------------------------
+    def on_shown(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            self.load_cached()
+            if self.context.spotify_configured():
+                self.refresh_playlists()
+
+    def load_cached(self) -> None:
+        """Show the playlists kept in SQLite at once (no network)."""
+        store = self.context.store
+        run_task(lambda ctx: (store.playlists(), store.playlist_analysis()), owner=self,
+                 on_result=self._show_playlists)
+
+    def _show_playlists(self, value) -> None:
+        playlists, analysis = value
+        selected = {p.id for p in self.selected_playlists()}
+        self.playlist_model.set_playlists(playlists, analysis)
+        selection = self.playlist_view.selectionModel()
+        for row, p in enumerate(playlists):
+            if p.id in selected:
+                selection.select(self.playlist_model.index(row), selection.SelectionFlag.Select)
+        if not playlists:
+            self.playlist_status.setText("No playlists yet. Connect Spotify in Settings, or import a CSV or M3U file.")
+        self._fetch_covers(playlists)
+
+    def refresh_playlists(self) -> None:
+        if self._refresh_task is not None:
+            return
+        if not self.context.spotify_configured():
+            self.playlist_status.setText("Spotify is not connected: see Settings. You can still import playlists.")
+            return
+        self.refresh_button.setEnabled(False)
+        self.playlist_status.setText("Refreshing playlists from Spotify…")
+        spotify, store = self.context.spotify(), self.context.store
+
+        def work(ctx):
+            from soulsync.core.playlist_cache import refresh_playlists
+
+            return refresh_playlists(spotify, store, progress=lambda name, d, t: ctx.progress((name, d, t)),
+                                     cancelled=lambda: ctx.cancelled)
+
+        def done(report) -> None:
+            text = f"{report.playlists} playlists"
+            if report.fetched:
+                text += f"; fetched {len(report.fetched)} that changed"
+            if report.skipped_entries:
+                text += f"; {report.skipped_entries} local or unavailable entries left out"
+            if report.failed:
+                text += "; could not read: " + ", ".join(f"{n} ({why})" for n, why in report.failed[:3])
+            self.playlist_status.setText(text)
+            self.load_cached()
+
+        def progress(value) -> None:
+            name, d, t = value
+            if name:
+                self.playlist_status.setText(f"Fetching “{name}” ({d + 1} of {t})…")
+
+        def failed(exc: Exception) -> None:
+            from soulsync.services.checks import describe_error
+
+            self.playlist_status.setText(describe_error(exc, "Spotify")[1])
+            self.load_cached()
+
+        def finished() -> None:
+            self._refresh_task = None
+            self.refresh_button.setEnabled(True)
+
+        self._refresh_task = run_task(work, owner=self, on_result=done, on_progress=progress, on_error=failed,
+                                      on_finished=finished)
+
+    def _fetch_covers(self, playlists) -> None:
+        cache = self.context.paths.cache_dir / "covers"
+        wanted = [(p.id, p.image_url) for p in playlists if p.image_url and p.id not in self.playlist_model.icons]
+        if not wanted:
+            return
+
+        def work(ctx):
+            import hashlib
+
+            from soulsync.services.images import fetch_image
+
+            cache.mkdir(parents=True, exist_ok=True)
+            for pid, url in wanted:
+                if ctx.cancelled:
+                    break
+                path = cache / (hashlib.sha1(url.encode()).hexdigest() + ".jpg")
+                if not path.exists():
+                    data = fetch_image(url)
+                    if not data:
+                        continue
+                    path.write_bytes(data)
+                ctx.progress((pid, str(path)))
+
+        run_task(work, owner=self, on_progress=lambda v: self.playlist_model.set_icon(*v))
+
+    def import_playlist(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Import playlists", str(Path.home()),
+                                                "Playlists (*.csv *.m3u *.m3u8);;All files (*)")
+        if files:
+            self.import_files([Path(f) for f in files])
+
+    def import_files(self, files: list[Path]) -> None:
+        store = self.context.store
+
+        def work(ctx):
+            from soulsync.core.playlist_import import import_playlist_file
+
+            reports = []
+            for path in files:
+                result = import_playlist_file(path)
+                store.save_playlist_tracks(result.playlist)
+                reports.append(result)
+            return reports
+
+        def done(reports) -> None:
+            parts = []
+            for r in reports:
+                bad = f", {len(r.errors)} bad rows (first: line {r.errors[0].line}: {r.errors[0].reason})" \
+                    if r.errors else ""
+                parts.append(f"Imported “{r.playlist.name}”: {len(r.playlist.tracks)} tracks{bad}")
+            self.playlist_status.setText("; ".join(parts))
+            self.load_cached()
+
+        def failed(exc: Exception) -> None:
+            self.playlist_status.setText(f"Import failed: {exc}")
+
+        run_task(work, owner=self, on_result=done, on_error=failed)
+
+    def selected_playlists(self):
+        return [i.data(PlaylistRole) for i in self.playlist_view.selectionModel().selectedIndexes()]
+
+    def _selection_changed(self) -> None:
+        playlists = self.selected_playlists()
+        if not playlists:
+            self.selection_label.setText("Select one or more playlists.")
+            self.track_model.set_rows([])
+            return
+        total = sum(p.track_count for p in playlists)
+        names = playlists[0].name if len(playlists) == 1 else f"{len(playlists)} playlists"
+        self.selection_label.setText(f"{names} · {total} tracks")
+        self._load_rows([p.id for p in playlists])
+
+    def _load_rows(self, playlist_ids: list[str]) -> None:
+        """Show the selected playlists' tracks (from SQLite), not yet analysed."""
+        store = self.context.store
+        if self._rows_task is not None:
+            self._rows_task.cancel()
+
+        def work(ctx):
+            rows: list[TrackRow] = []
+            for pid in playlist_ids:
+                for track in store.playlist_tracks(pid):
+                    rows.append(TrackRow(len(rows), track))
+            return rows
+
+        self._rows_task = run_task(work, owner=self, on_result=self.track_model.set_rows,
+                                   on_finished=lambda: setattr(self, "_rows_task", None))
+
+    # ---- analysis ------------------------------------------------------------------------
+    def library_source(self) -> str:
+        """Which library index the analysis compares with: ``plex`` or ``folder``."""
+        source = self.context.settings.library.source
+        if source == "auto":
+            return "plex" if self.context.plex_configured() else "folder"
+        return source
+
+    def analyse_selected(self) -> None:
+        playlists = self.selected_playlists()
+        if not playlists or self._analysis_task is not None:
+            return
+        store, source = self.context.store, self.library_source()
+        ids = [p.id for p in playlists]
+        self.analyse_button.setEnabled(False)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.cancel_button.setVisible(True)
+        self.summary_label.setText("Reading the library index…")
+
+        def work(ctx):
+            from soulsync.core.matching import LibraryIndex
+            from soulsync.core.store import wanted_key
+
+            library = store.library_tracks(source)
+            index = LibraryIndex(library)
+            by_key = {(t.plex_rating_key or t.path): t for t in library}
+            overrides = store.overrides()
+            rows: list[TrackRow] = []
+            tracks = [(pid, t) for pid in ids for t in store.playlist_tracks(pid)]
+            per_playlist: dict[str, list[int]] = {pid: [0, 0] for pid in ids}
+            for n, (pid, track) in enumerate(tracks):
+                if n % 200 == 0:
+                    ctx.check()
+                    ctx.progress((n, len(tracks)))
+                key = wanted_key(track)
+                if key in overrides:
+                    pinned = by_key.get(overrides[key]) if overrides[key] else None
+                    row = TrackRow(n, track, "owned" if pinned else "missing", pinned, 1.0 if pinned else None,
+                                   detail="set by you")
+                else:
+                    match = index.find(track)
+                    row = TrackRow(n, track, "owned" if match else "missing", match.track if match else None,
+                                   match.score if match else None, bool(match and match.ambiguous))
+                per_playlist[pid][0 if row.status == "owned" else 1] += 1
+                rows.append(row)
+            for pid, (owned, missing) in per_playlist.items():
+                store.save_playlist_analysis(pid, owned, missing)
+            return rows, per_playlist, len(library)
+
+        def done(value) -> None:
+            rows, per_playlist, library_size = value
+            self.track_model.set_rows(rows)
+            owned = sum(1 for r in rows if r.status == "owned")
+            self.summary_label.setText(
+                f"{owned} of {len(rows)} tracks are in the library ({library_size} tracks indexed); "
+                f"{len(rows) - owned} missing")
+            for pid, (o, m) in per_playlist.items():
+                self.playlist_model.set_analysis(pid, o, m, 0.0)
+            self.download_button.setEnabled(len(rows) > owned)
+            window = getattr(self, "main_window", None)
+            if window is not None:
+                names = ", ".join(p.name for p in playlists[:3]) + ("…" if len(playlists) > 3 else "")
+                window.activity.add("sync", f"Analysed {names}: {owned} owned, {len(rows) - owned} missing", "sync")
+            self.analysis_finished.emit()
+
+        def progress(value) -> None:
+            done_n, total = value
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(done_n)
+            self.summary_label.setText(f"Comparing {done_n} of {total} tracks…")
+
+        def failed(exc: Exception) -> None:
+            self.summary_label.setText(f"Analysis failed: {exc}")
+
+        def finished() -> None:
+            self._analysis_task = None
+            self.analyse_button.setEnabled(True)
+            self.progress.setVisible(False)
+            self.cancel_button.setVisible(False)
+            if self.summary_label.text().startswith(("Comparing", "Reading")):
+                self.summary_label.setText("Analysis cancelled.")
+
+        self._analysis_task = run_task(work, owner=self, on_result=done, on_progress=progress, on_error=failed,
+                                       on_finished=finished)
+
+    def cancel_analysis(self) -> None:
+        if self._analysis_task is not None:
+            self._analysis_task.cancel()
+
+    def shutdown(self) -> None:
+        for task in (self._refresh_task, self._analysis_task, self._rows_task):
+            if task is not None:
+                task.cancel()

@@ -1,0 +1,69 @@
+"""Sync page against the simulations: playlists load and cache, analysis finds owned and missing tracks."""
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import QItemSelectionModel, Qt
+
+from soulsync.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, demo_context):
+    win = MainWindow(demo_context, check_services=False)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def _load_plex_library(context, gui_network_guard):
+    with gui_network_guard.allowed():
+        plex = context.plex()
+        tracks = plex.fetch_all_tracks("Music")
+    context.store.replace_library("plex", tracks)
+    return tracks
+
+
+def test_playlists_load_from_spotify_and_analysis_counts(qtbot, window, demo_context, sim_world, gui_network_guard):
+    page = window.show_page("sync")
+    qtbot.waitUntil(lambda: page.playlist_model.rowCount() >= 9, timeout=20000)
+    names = [p.name for p in page.playlist_model.playlists]
+    assert names[0] == "Liked Songs"
+    assert set(names[1:]) == {p.name for p in sim_world.catalog.playlists}
+    cached = demo_context.store.playlists()
+    assert len(cached) == page.playlist_model.rowCount()
+
+    library = _load_plex_library(demo_context, gui_network_guard)
+    assert len(library) >= 2000
+
+    target = next(p for p in sim_world.catalog.playlists if 20 <= len(p.tracks) <= 200)
+    row = names.index(target.name)
+    page.playlist_view.selectionModel().select(page.playlist_model.index(row),
+                                               QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    qtbot.waitUntil(lambda: page.track_model.rowCount() > 0, timeout=5000)
+    qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page._analysis_task is None and page.track_model.rows
+                    and page.track_model.rows[0].status != "unknown", timeout=20000)
+    rows = page.track_model.rows
+    owned = [r for r in rows if r.status == "owned"]
+    missing = [r for r in rows if r.status == "missing"]
+    assert owned and missing and len(owned) + len(missing) == len(rows)
+    assert 0.4 < len(owned) / len(rows) < 0.95  # the sim library holds about 70% of playlist tracks
+    analysis = demo_context.store.playlist_analysis()[target.id]
+    assert analysis[:2] == (len(owned), len(missing))
+    assert page.download_button.isEnabled()
+
+    page.status_combo.setCurrentIndex(1)  # Missing
+    assert page.track_proxy.rowCount() == len(missing)
+
+
+def test_cached_playlists_show_without_network(qtbot, demo_context, sim_world, gui_network_guard):
+    from soulsync.core.models import Playlist, Track
+
+    demo_context.store.save_playlist_tracks(Playlist(id="csv:x", name="Offline list", source="csv",
+                                                     tracks=[Track(title="A", artists=["B"])]))
+    demo_context.settings.spotify.client_id = ""  # not connected: nothing may be fetched
+    win = MainWindow(demo_context, check_services=False)
+    qtbot.addWidget(win)
+    page = win.show_page("sync")
+    qtbot.waitUntil(lambda: page.playlist_model.rowCount() >= 1, timeout=5000)
+    assert any(p.name == "Offline list" for p in page.playlist_model.playlists)
