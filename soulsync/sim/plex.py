@@ -262,9 +262,14 @@ class PlexSim(SimServer):
 
     # ------------------------------------------------------------ public helpers
     def tracks(self) -> list[Track]:
-        """A snapshot of the library's tracks (copies, with rating keys and relative paths)."""
+        """A snapshot of the library's tracks (copies: rating keys, relative paths, timestamps)."""
         with self._lock:
-            return [Track(**{f: getattr(p.track, f) for f in Track.__slots__}) for p in self._tracks.values()]
+            out = []
+            for p in self._tracks.values():
+                copy = Track(**{f: getattr(p.track, f) for f in Track.__slots__})
+                copy.added_at, copy.updated_at = p.added_at, p.updated_at
+                out.append(copy)
+            return out
 
     def track_count(self) -> int:
         with self._lock:
