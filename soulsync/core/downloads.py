@@ -1,0 +1,1065 @@
+"""The download queue: a Qt-free state machine over slskd's transfer list.
+
+:class:`DownloadQueue` keeps every wanted download in the SQLite store and
+drives slskd through a small client interface (:class:`TransferClient`). The
+UI calls :meth:`DownloadQueue.tick` from a worker about once a second and
+shows the returned :class:`QueueDiff`; user actions (cancel, retry, remove)
+are methods too. Every method is thread-safe: they serialise on one lock, and
+the slow callbacks (post-processing, searching for another source) run
+outside it.
+
+Life of an item (``QueueItem.state``)::
+
+    queued -> submitting -> queued_locally / requested / queued_remotely / initializing / in_progress
+           -> processing -> succeeded | failed ("needs attention: ...")
+    any failure of the current source -> next candidate (queued, attempt + 1),
+           or searching (a new search for the wanted track), or failed
+    cancel -> cancelled (no fallback); retry: failed / cancelled -> queued
+
+Crash safety rests on three rules:
+
+* every state change is written (in one transaction per step) *before* the
+  action it implies: an item is ``submitting`` before slskd is asked, is
+  ``cancelled`` before slskd is told, ``processing`` before post-processing;
+* every slskd transfer id the queue is given is recorded, so after a crash a
+  transfer is recognised as ours (adopted once) or as a retired attempt
+  (cancelled if it still runs), never downloaded a second time;
+* every poll reconciles: an item whose transfer slskd no longer lists is
+  picked up from disk when its file is complete there, else queued again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import os
+import re
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, Sequence
+
+from soulsync.core.audiofile import AudioVerifyError, verify_audio
+from soulsync.core.models import Track, Transfer, TransferState
+from soulsync.core.store import QueueItem, Store
+
+log = logging.getLogger(__name__)
+
+
+class QueueState(str, enum.Enum):
+    """What a queue item is doing; the value is what the store holds."""
+
+    QUEUED = "queued"
+    """Waiting in SoulSync for a free download slot (not at slskd yet)."""
+    SUBMITTING = "submitting"
+    """Being handed to slskd; it may or may not have arrived (resolved by the next poll)."""
+    QUEUED_LOCALLY = "queued_locally"
+    """slskd has it in its own queue (``Queued, Locally``)."""
+    REQUESTED = "requested"
+    QUEUED_REMOTELY = "queued_remotely"
+    INITIALIZING = "initializing"
+    IN_PROGRESS = "in_progress"
+    PROCESSING = "processing"
+    """Downloaded; being located, verified and post-processed."""
+    SEARCHING = "searching"
+    """Every stored source failed; looking for another one with a new search."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+AT_SLSKD = frozenset({QueueState.SUBMITTING, QueueState.QUEUED_LOCALLY, QueueState.REQUESTED,
+                      QueueState.QUEUED_REMOTELY, QueueState.INITIALIZING, QueueState.IN_PROGRESS})
+"""States that occupy a download slot at slskd (what ``max_concurrent`` limits)."""
+FINISHED = frozenset({QueueState.SUCCEEDED, QueueState.FAILED, QueueState.CANCELLED})
+
+_FROM_TRANSFER = {
+    TransferState.QUEUED_LOCALLY: QueueState.QUEUED_LOCALLY,
+    TransferState.REQUESTED: QueueState.REQUESTED,
+    TransferState.QUEUED_REMOTELY: QueueState.QUEUED_REMOTELY,
+    TransferState.INITIALIZING: QueueState.INITIALIZING,
+    TransferState.IN_PROGRESS: QueueState.IN_PROGRESS,
+}
+
+CANCEL_RESEND_S = 10.0
+"""A retired transfer that still runs at slskd is told to cancel again after this long."""
+SEARCHES_PER_STEP = 2
+"""At most this many fallback searches per :meth:`DownloadQueue.search_pending` call."""
+_MAX_TEXT = 300
+"""Peer-supplied text (exception messages) is cut to this many characters."""
+
+_TRANSIENT_KINDS = frozenset({"rate_limited", "not_ready", "auth"})
+"""Service error kinds after which a request certainly did not take effect."""
+_REFUSED_KINDS = frozenset({"server", "not_found"})
+"""Service error kinds that mean slskd refused this request (e.g. the peer is offline)."""
+
+
+# ---------------------------------------------------------------------------
+# Collaborators
+
+
+class TransferClient(Protocol):
+    """What the queue needs from an slskd client (``soulsync.services.slskd.SlskdClient``).
+
+    Errors are raised as ``soulsync.services.errors`` exceptions; the queue only
+    looks at their ``kind`` attribute, so core stays free of the services layer.
+    """
+
+    def enqueue(self, username: str, files: list[dict]) -> Any:
+        """Ask slskd to download ``files`` (``{"filename", "size"}`` dicts) from ``username``.
+
+        The result may carry ``enqueued`` (Transfers) and ``failed`` (file names,
+        or ``(filename, message)`` pairs / dicts); both are optional."""
+
+    def downloads(self) -> list[Transfer]: ...
+
+    def cancel(self, username: str, transfer_id: str, remove: bool = False) -> Any: ...
+
+    def downloads_dir(self) -> str: ...
+
+
+class CompletionResult(Protocol):
+    """What ``on_completed`` returns; ``postprocess.PostProcessResult`` fits."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def final_path(self) -> Any: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A plain :class:`CompletionResult` for callers that do not post-process."""
+
+    ok: bool
+    final_path: str | None = None
+    reason: str = ""
+
+
+OnCompleted = Callable[[QueueItem, Path], CompletionResult]
+"""Post-processing hand-off: ``on_completed(item, local_path)``.
+
+Called from whichever thread runs :meth:`DownloadQueue.process_completed`,
+without the queue's lock. It may be called a second time for the same file
+when the app died while it ran (the item is still ``processing`` on restart and
+its file is still in the downloads folder), so it must tolerate that."""
+
+FindCandidates = Callable[[Track], Sequence[Any]]
+"""A new search for a wanted track: candidate dicts (or ``matching.Candidate``s), best first."""
+
+
+@dataclass
+class QueueDiff:
+    """What one step changed, for a view that repaints only those rows."""
+
+    changed: dict[str, QueueItem] = field(default_factory=dict)
+    """Items added or changed in this step, by id: their state after it (copies)."""
+    removed: list[str] = field(default_factory=list)
+    """Ids of items deleted from the queue."""
+    error: str = ""
+    """A problem talking to slskd (or searching) in this step, in words; empty when none."""
+
+    @property
+    def empty(self) -> bool:
+        return not self.changed and not self.removed and not self.error
+
+    def merge(self, other: "QueueDiff") -> "QueueDiff":
+        """Fold a later step's diff into this one (later states win)."""
+        for item_id, item in other.changed.items():
+            self.changed[item_id] = item
+        for item_id in other.removed:
+            self.changed.pop(item_id, None)
+            if item_id not in self.removed:
+                self.removed.append(item_id)
+        if other.error:
+            self.error = other.error
+        return self
+
+
+# ---------------------------------------------------------------------------
+# Local files slskd writes
+
+
+class LocateError(Exception):
+    """A finished download could not be found or used; ``reason`` says why in words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnsafeRemotePath(LocateError):
+    """A peer's path would resolve outside the downloads folder."""
+
+
+_LOCAL_INVALID = re.compile(r"[\x00/]")
+"""Characters slskd (on Linux) replaces with ``_`` in local names."""
+
+
+def local_name_parts(remote_filename: str) -> tuple[str | None, str]:
+    """``(last remote folder, file name)`` as slskd (<= 0.25, and the default of later versions) names them on disk.
+
+    The separator is ``/`` when the remote name contains one, else ``\\``;
+    characters Linux forbids in names become ``_``. The folder is None for a
+    remote name without folders.
+    """
+    sep = "/" if "/" in remote_filename else "\\"
+    parts = remote_filename.split(sep)
+    name = _LOCAL_INVALID.sub("_", parts[-1])
+    folder = _LOCAL_INVALID.sub("_", parts[-2]) if len(parts) >= 2 else None
+    return folder, name
+
+
+def _inside(path: str, root: str) -> bool:
+    return path != root and os.path.commonpath([path, root]) == root
+
+
+def expected_local_path(downloads_dir: str | os.PathLike, remote_filename: str) -> Path:
+    """Where slskd puts a finished download: ``<downloads>/<last remote folder>/<file name>``.
+
+    Remote names are untrusted: a folder of ``..`` or a symlink must never take
+    the result outside ``downloads_dir``; then :class:`UnsafeRemotePath` is raised.
+    """
+    folder, name = local_name_parts(remote_filename)
+    if name in ("", ".", ".."):
+        raise UnsafeRemotePath(f"the remote name {remote_filename[-80:]!r} has no usable file name")
+    root = os.path.realpath(downloads_dir)
+    target = os.path.realpath(os.path.join(root, folder, name) if folder else os.path.join(root, name))
+    if not _inside(target, root):
+        raise UnsafeRemotePath(f"the remote path {remote_filename[-80:]!r} would lead outside the downloads folder")
+    return Path(target)
+
+
+def locate_download(downloads_dir: str | os.PathLike, remote_filename: str, size: int) -> Path:
+    """The local file of a finished download.
+
+    Looks for the expected name and for the ``<stem>_<ticks><ext>`` variants
+    slskd writes on a name clash, keeps those of the announced ``size`` (any
+    size when it is 0) and returns the newest. Raises :class:`LocateError`.
+    """
+    target = expected_local_path(downloads_dir, remote_filename)
+    root = os.path.realpath(downloads_dir)
+    stem, ext = os.path.splitext(target.name)
+    variant = re.compile(re.escape(stem) + r"_(\d+)" + re.escape(ext) + r"\Z")
+    found: list[tuple[float, int, str, int]] = []
+    try:
+        with os.scandir(target.parent) as entries:
+            for entry in entries:
+                match = None if entry.name == target.name else variant.match(entry.name)
+                if entry.name != target.name and match is None:
+                    continue
+                real = os.path.realpath(entry.path)
+                if not _inside(real, root) or not os.path.isfile(real):
+                    continue
+                stat = os.stat(real)
+                found.append((stat.st_mtime, int(match.group(1)) if match else 0, real, stat.st_size))
+    except FileNotFoundError:
+        raise LocateError(f"{target} does not exist") from None
+    except OSError as exc:
+        raise LocateError(f"the folder {target.parent} cannot be read ({exc.strerror or exc})") from None
+    if not found:
+        raise LocateError(f"{target} does not exist")
+    fitting = [f for f in found if size <= 0 or f[3] == size]
+    if not fitting:
+        _, _, path, actual = max(found)
+        raise LocateError(f"{Path(path).name} is {actual:,} bytes but {size:,} were announced (download incomplete?)")
+    return Path(max(fitting)[2])
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+
+
+def _clean(text: object) -> str:
+    """Untrusted text (peer exception messages) as one short printable line."""
+    line = "".join(ch if ch.isprintable() else " " for ch in str(text or "")).strip()
+    return line if len(line) <= _MAX_TEXT else line[:_MAX_TEXT - 1] + "…"
+
+
+def failure_reason(transfer: Transfer) -> str:
+    """Why a failed transfer failed, in words."""
+    detail = _clean(transfer.exception)
+    state = transfer.state
+    if state is TransferState.REJECTED:
+        return "The peer rejected the download" + (f" ({detail})" if detail else "")
+    if state is TransferState.TIMED_OUT:
+        return "Timed out" + (f" ({detail})" if detail else "")
+    if state is TransferState.ABORTED:
+        return "The transfer was aborted" + (f" ({detail})" if detail else "")
+    if state is TransferState.CANCELLED:
+        return "Cancelled in slskd"
+    return f"Transfer failed: {detail or _clean(transfer.raw_state) or 'no reason given'}"
+
+
+def _attempts(n: int) -> str:
+    return "1 attempt" if n == 1 else f"{n} attempts"
+
+
+def _describe(exc: BaseException) -> str:
+    return _clean(exc) or type(exc).__name__
+
+
+def _source(entry: object) -> tuple[str, str, int] | None:
+    """``(username, filename, size)`` of a candidate dict or object, or None when unusable."""
+    get = entry.get if isinstance(entry, dict) else lambda key, default=None: getattr(entry, key, default)
+    username, filename, size = get("username"), get("filename"), get("size", 0)
+    if not isinstance(username, str) or not username or not isinstance(filename, str) or not filename:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        size = 0
+    return username, filename, size
+
+
+def candidate_dict(entry: object) -> dict | None:
+    """A candidate (dict or ``matching.Candidate``) as the JSON-safe dict the queue stores."""
+    source = _source(entry)
+    if source is None:
+        return None
+    out: dict[str, Any] = {"username": source[0], "filename": source[1], "size": source[2]}
+    get = entry.get if isinstance(entry, dict) else lambda key, default=None: getattr(entry, key, default)
+    for key in ("score", "quality", "reason"):
+        value = get(key)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            out[key] = value
+    return out
+
+
+def _clone(item: QueueItem) -> QueueItem:
+    """A copy whose lists and dicts can be changed without touching ``item``."""
+    return dataclasses.replace(item, candidates=list(item.candidates), tried=[list(t) for t in item.tried],
+                               meta=dict(item.meta))
+
+
+def _failed_entries(result: object) -> list[tuple[str, str]]:
+    """``(filename, message)`` of each file slskd's enqueue answer lists as failed."""
+    out = []
+    for entry in getattr(result, "failed", None) or ():
+        if isinstance(entry, str):
+            out.append((entry, ""))
+        elif isinstance(entry, dict) and isinstance(entry.get("filename"), str):
+            out.append((entry["filename"], _clean(entry.get("message", ""))))
+        elif isinstance(entry, (tuple, list)) and entry and isinstance(entry[0], str):
+            out.append((entry[0], _clean(entry[1]) if len(entry) > 1 else ""))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The queue
+
+
+class _Batch:
+    """Working copies of the items one step changes, written in one transaction."""
+
+    def __init__(self) -> None:
+        self.work: dict[str, QueueItem] = {}
+        self.original: dict[str, QueueItem] = {}
+        self.transfer_ids: list[tuple[str, str]] = []
+        self.claims: dict[tuple[str, str], str] = {}
+        """(username, filename) -> item id taken by a source switch in this batch."""
+        self.after: list[Callable[[], None]] = []
+        """slskd actions that run once the batch is saved."""
+
+    def edit(self, item: QueueItem) -> QueueItem:
+        if item.id not in self.work:
+            self.original[item.id] = item
+            self.work[item.id] = _clone(item)
+        return self.work[item.id]
+
+
+class DownloadQueue:
+    """The persistent download queue; see the module docstring for its life cycle.
+
+    ``store``: the SQLite store holding the queue. ``client``: slskd (a
+    :class:`TransferClient`). ``downloads_dir``: slskd's downloads folder as
+    this machine sees it (None: ask ``client.downloads_dir()`` when first
+    needed). ``on_completed(item, path)``: post-processing of a verified file;
+    its result's ``ok`` decides between succeeded and failed "needs attention"
+    (None: a verified file is done where it is). ``find_candidates(track)``:
+    a new search when the stored candidates of a wanted track run out
+    (None: no new searches). ``slskd_ready()``: False while slskd is not
+    logged in to Soulseek (nothing is sent and nothing counts as stalled).
+    ``max_concurrent``: items at slskd at once; the rest wait locally.
+    ``stall_timeout_s``: no progress for this long moves to the next source.
+    ``max_attempts``: sources tried per item. ``missing_grace_s``: how long a
+    transfer may be missing from slskd's list before it counts as lost.
+    ``max_requeues``: how often one source is queued again after slskd lost it.
+    ``clock``: wall-clock seconds (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        client: TransferClient,
+        *,
+        downloads_dir: str | os.PathLike | None = None,
+        on_completed: OnCompleted | None = None,
+        find_candidates: FindCandidates | None = None,
+        slskd_ready: Callable[[], bool] | None = None,
+        max_concurrent: int = 3,
+        stall_timeout_s: float = 60.0,
+        max_attempts: int = 5,
+        missing_grace_s: float = 15.0,
+        max_requeues: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_concurrent < 1 or max_attempts < 1 or stall_timeout_s <= 0:
+            raise ValueError("max_concurrent and max_attempts must be at least 1, stall_timeout_s positive")
+        self._store = store
+        self._client = client
+        self._downloads_dir = Path(downloads_dir) if downloads_dir is not None else None
+        self._on_completed = on_completed
+        self._find = find_candidates
+        self._ready = slskd_ready
+        self.max_concurrent = max_concurrent
+        self.stall_timeout_s = stall_timeout_s
+        self.max_attempts = max_attempts
+        self.missing_grace_s = missing_grace_s
+        self.max_requeues = max_requeues
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._items: dict[str, QueueItem] = {}
+        """Active (unfinished) items by id, in creation order."""
+        self._active_files: dict[tuple[str, str], str] = {}
+        self._known: dict[str, str] = store.queue_transfer_ids()
+        """Every slskd transfer id ever given to an item -> that item's id."""
+        self._progress_at: dict[str, float] = {}
+        """When this process last saw each item progress (stall detection)."""
+        self._missing_since: dict[str, float] = {}
+        self._requeues: dict[str, int] = {}
+        self._busy: set[str] = set()
+        """Items whose post-processing or search runs right now, outside the lock."""
+        self._cancel_sent: dict[str, float] = {}
+        self._listed: set[str] | None = None
+        """Transfer ids in slskd's last list (None before the first successful poll)."""
+        self._needs_reconcile = True
+        for item in store.queue_items(finished=False):
+            self._index(item)
+
+    # ---- reading -------------------------------------------------------------
+    def items(self, finished: bool | None = None) -> list[QueueItem]:
+        """Copies of the queue's items in creation order: active ones, finished ones (newest first), or all."""
+        with self._lock:
+            active = [_clone(i) for i in self._items.values()]
+        if finished is False:
+            return active
+        done = self._store.queue_items(finished=True)
+        return done if finished else sorted(active + done, key=lambda i: i.created_at)
+
+    def get(self, item_id: str) -> QueueItem | None:
+        """A copy of one item, or None."""
+        with self._lock:
+            item = self._items.get(item_id)
+            if item is not None:
+                return _clone(item)
+        return self._store.get_queue_item(item_id)
+
+    def is_active(self, username: str, filename: str) -> bool:
+        """Whether this exact remote file is queued or downloading now (for "already queued" badges)."""
+        with self._lock:
+            return (username, filename) in self._active_files
+
+    @property
+    def needs_reconcile(self) -> bool:
+        """True at start and after slskd could not be reached; :meth:`tick` then reconciles."""
+        return self._needs_reconcile
+
+    # ---- adding ----------------------------------------------------------------
+    def enqueue(
+        self,
+        files: Iterable[tuple[str, str, int]],
+        wanted: Track | None = None,
+        candidates: Iterable[Any] = (),
+        source: str = "manual",
+        group_id: str | None = None,
+        meta: dict | None = None,
+    ) -> list[QueueItem]:
+        """Queue ``(username, filename, size)`` files; returns the items created.
+
+        One item per file. ``wanted`` (the track these files are meant to be)
+        and ``candidates`` (ranked alternative sources, dicts with username,
+        filename and size, or ``matching.Candidate``s) apply to each file; an
+        item's ``candidates`` list starts with its own file. Files already
+        active in the queue (or repeated in ``files``) are skipped. The items
+        are saved first (one transaction), then handed to slskd as far as
+        ``max_concurrent`` allows; slskd errors leave them queued for
+        :meth:`tick` to retry. The items are returned as they are after that
+        hand-over. Network: call from a worker.
+        """
+        alternatives = [c for c in (candidate_dict(c) for c in candidates) if c is not None]
+        with self._lock:
+            now = self._clock()
+            new: list[QueueItem] = []
+            taken = set(self._active_files)
+            for n, entry in enumerate(files):
+                try:
+                    username, filename, size = entry
+                except (TypeError, ValueError):
+                    username = filename = size = None
+                primary = _source({"username": username, "filename": filename, "size": size})
+                if primary is None:
+                    log.warning("download queue: skipped a file without user or name: %r", entry)
+                    continue
+                key = primary[:2]
+                if key in taken:
+                    log.info("download queue: %s from %s is already queued", key[1], key[0])
+                    continue
+                taken.add(key)
+                own = {"username": primary[0], "filename": primary[1], "size": primary[2]}
+                rest = [c for c in alternatives if (c["username"], c["filename"]) != key]
+                new.append(QueueItem(id="", state=QueueState.QUEUED.value, username=primary[0],
+                                     filename=primary[1], size=primary[2], wanted=wanted, source=source,
+                                     group_id=group_id, candidates=[own, *rest], meta=dict(meta or {}),
+                                     created_at=now + n * 1e-6))
+            if not new:
+                return []
+            self._store.add_queue_items(new)
+            for item in new:
+                self._index(item)
+            self.submit()
+            return [item for item in (self.get(i.id) for i in new) if item is not None]
+
+    # ---- the step the UI runs every second ------------------------------------------
+    def tick(self) -> QueueDiff:
+        """One round: poll (or reconcile when due), finish downloads, search, send waiting items.
+
+        Network and disk: call from a worker, one tick at a time."""
+        diff = self.reconcile() if self._needs_reconcile else self.poll()
+        reachable = not diff.error
+        diff.merge(self.process_completed())
+        diff.merge(self.search_pending())
+        if reachable:
+            diff.merge(self.submit())
+        return diff
+
+    def poll(self) -> QueueDiff:
+        """Read slskd's transfer list once and bring every active item up to date.
+
+        Maps each item to its transfer (by slskd id, else by user and file name
+        for items not yet known to slskd), updates state, bytes, percent, speed
+        and place in queue; failed transfers, stalls and lost transfers move to
+        the next source; finished ones to ``processing``. All changes are
+        saved in one transaction; the diff holds only the changed items.
+        """
+        with self._lock:
+            diff = QueueDiff()
+            try:
+                transfers = [t for t in self._client.downloads() if isinstance(t, Transfer) and t.id]
+            except Exception as exc:
+                self._needs_reconcile = True
+                diff.error = _describe(exc)
+                log.info("download queue: slskd's transfer list is unavailable: %s", diff.error)
+                return diff
+            ready = self._is_ready()
+            now = self._clock()
+            batch = _Batch()
+            by_id = {t.id: t for t in transfers}
+            foreign: dict[tuple[str, str], list[Transfer]] = defaultdict(list)
+            for t in transfers:
+                if t.id not in self._known:
+                    foreign[(t.username, t.filename)].append(t)
+            for item in list(self._items.values()):
+                if item.id in self._busy or item.state in (QueueState.PROCESSING, QueueState.SEARCHING):
+                    continue
+                transfer = by_id.get(item.slskd_id) if item.slskd_id else None
+                if transfer is not None and (transfer.username, transfer.filename) != (item.username, item.filename):
+                    transfer = None
+                if transfer is None and item.slskd_id is None and item.state in (QueueState.QUEUED,
+                                                                                  QueueState.SUBMITTING):
+                    transfer = self._adopt(batch, item, foreign)
+                if transfer is None:
+                    if item.state != QueueState.QUEUED:
+                        since = self._missing_since.setdefault(item.id, now)
+                        if now - since >= self.missing_grace_s:
+                            self._lost(batch, item)
+                    continue
+                self._missing_since.pop(item.id, None)
+                self._follow(batch, item, transfer, now, ready)
+            self._listed = set(by_id)
+            self._commit(batch, diff)
+            self._sweep(transfers, now)
+            return diff
+
+    def reconcile(self) -> QueueDiff:
+        """Poll after a start or an outage: stall and loss timers start afresh, old transfer ids are pruned.
+
+        Everything a poll does applies (transfers that finished while we were
+        away are picked up, failed ones fall back, lost ones are picked up
+        from disk or queued again); on success :attr:`needs_reconcile` clears."""
+        with self._lock:
+            self._progress_at.clear()
+            self._missing_since.clear()
+            diff = self.poll()
+            if diff.error:
+                return diff
+            self._needs_reconcile = False
+            current = {i.slskd_id for i in self._items.values() if i.slskd_id}
+            listed = self._listed or set()
+            stale = [sid for sid in self._known if sid not in listed and sid not in current]
+            if stale:
+                self._store.forget_queue_transfers(stale)
+                for sid in stale:
+                    self._known.pop(sid, None)
+            self._cancel_sent = {k: v for k, v in self._cancel_sent.items() if k in listed}
+            return diff
+
+    def submit(self) -> QueueDiff:
+        """Hand waiting items to slskd, oldest first, while fewer than ``max_concurrent`` are there.
+
+        Items are marked ``submitting`` (saved) before slskd is asked. If the
+        request fails in a way that may or may not have reached slskd, they
+        stay ``submitting`` and the next polls find them or queue them again."""
+        with self._lock:
+            diff = QueueDiff()
+            if not self._is_ready():
+                return diff
+            in_flight = sum(1 for i in self._items.values() if i.state in AT_SLSKD)
+            waiting = [i for i in self._items.values() if i.state == QueueState.QUEUED and i.id not in self._busy]
+            chosen = sorted(waiting, key=lambda i: i.created_at)[:max(0, self.max_concurrent - in_flight)]
+            if not chosen:
+                return diff
+            batch = _Batch()
+            for item in chosen:
+                batch.edit(item).state = QueueState.SUBMITTING.value
+            self._commit(batch, diff)
+            groups: dict[str, list[QueueItem]] = defaultdict(list)
+            for item in chosen:
+                groups[item.username].append(self._items[item.id])
+            batch = _Batch()
+            halted = False
+            for username, items in groups.items():
+                if halted:
+                    for item in items:
+                        batch.edit(item).state = QueueState.QUEUED.value
+                    continue
+                files = [{"filename": i.filename, "size": i.size} for i in items]
+                try:
+                    result = self._client.enqueue(username, files)
+                except Exception as exc:
+                    halted = self._enqueue_failed(batch, items, exc, diff)
+                    continue
+                self._enqueued(batch, items, result)
+            self._commit(batch, diff)
+            return diff
+
+    def process_completed(self) -> QueueDiff:
+        """Locate, verify and hand over every downloaded item (``processing``).
+
+        The file is looked for where slskd puts it (``_<ticks>`` variants too),
+        checked (exists, size matches, opens as audio), its path saved, then
+        ``on_completed`` runs outside the lock. A file that cannot be found or
+        is not good audio moves to the next source; a post-processing failure
+        ends the item as failed "needs attention: <reason>". Disk work: call
+        from a worker."""
+        diff = QueueDiff()
+        with self._lock:
+            todo = [_clone(i) for i in self._items.values()
+                    if i.state == QueueState.PROCESSING and i.id not in self._busy]
+            self._busy.update(i.id for i in todo)
+        try:
+            for item in todo:
+                self._complete(item, diff)
+        finally:
+            with self._lock:
+                self._busy.difference_update(i.id for i in todo)
+        return diff
+
+    def search_pending(self) -> QueueDiff:
+        """Run ``find_candidates`` for items whose stored sources ran out (a few per call).
+
+        New sources are added to the item's candidates and the best untried
+        one is queued; when there is none the item fails with the reason."""
+        diff = QueueDiff()
+        if self._find is None or not self._is_ready():
+            return diff
+        with self._lock:
+            todo = [_clone(i) for i in self._items.values()
+                    if i.state == QueueState.SEARCHING and i.id not in self._busy][:SEARCHES_PER_STEP]
+            self._busy.update(i.id for i in todo)
+        try:
+            for item in todo:
+                self._search(item, diff)
+        finally:
+            with self._lock:
+                self._busy.difference_update(i.id for i in todo)
+        return diff
+
+    # ---- user actions ----------------------------------------------------------------
+    def cancel(self, ids: Iterable[str]) -> QueueDiff:
+        """Cancel active items (no fallback). Items being post-processed cannot be cancelled.
+
+        Saved as cancelled first, then slskd is told; if it cannot be told now,
+        later polls cancel the transfer."""
+        with self._lock:
+            diff = QueueDiff()
+            batch = _Batch()
+            now = self._clock()
+            for item_id in ids:
+                item = self._items.get(item_id)
+                if item is None or item.state == QueueState.PROCESSING:
+                    continue
+                work = batch.edit(item)
+                work.state, work.reason, work.finished_at, work.speed = QueueState.CANCELLED.value, "Cancelled", now, 0.0
+                if item.slskd_id:
+                    batch.after.append(lambda u=item.username, sid=item.slskd_id: self._cancel_at_slskd(u, sid))
+            self._commit(batch, diff)
+            return diff
+
+    def retry(self, ids: Iterable[str]) -> QueueDiff:
+        """Queue failed or cancelled items again from their best source, attempts reset.
+
+        An item whose every source is active in another item is left as it is."""
+        with self._lock:
+            diff = QueueDiff()
+            batch = _Batch()
+            for item_id in ids:
+                item = self._store.get_queue_item(item_id)
+                if item is None or item.state not in (QueueState.FAILED, QueueState.CANCELLED):
+                    continue
+                work = batch.edit(item)
+                work.tried = []
+                source = self._next_source(batch, work) or (
+                    (work.username, work.filename, work.size) if not work.candidates else None)
+                if source is None or self._taken(batch, work, source[:2]):
+                    diff.error = f"{local_name_parts(work.filename)[1]} is already queued from every source"
+                    del batch.work[item_id], batch.original[item_id]
+                    continue
+                self._reset_transfer(work)
+                work.username, work.filename, work.size = source
+                batch.claims[source[:2]] = work.id
+                work.state, work.attempt, work.reason = QueueState.QUEUED.value, 1, ""
+                work.finished_at = work.final_path = None
+                self._requeues.pop(work.id, None)
+            self._commit(batch, diff)
+            if batch.work:
+                diff.merge(self.submit())
+            return diff
+
+    def remove(self, ids: Iterable[str]) -> QueueDiff:
+        """Delete finished items, and clear their transfers at slskd (``remove=true``).
+
+        Active items are left alone (cancel them first). slskd answering 204
+        for an id it does not know, or not answering at all, is fine."""
+        with self._lock:
+            diff = QueueDiff()
+            doomed = [i for i in (self._store.get_queue_item(x) for x in ids) if i is not None and i.finished]
+            if not doomed:
+                return diff
+            self._store.delete_queue_items(i.id for i in doomed)
+            diff.removed.extend(i.id for i in doomed)
+            for item in doomed:
+                if not item.slskd_id:
+                    continue
+                try:
+                    self._client.cancel(item.username, item.slskd_id, remove=True)
+                except Exception as exc:
+                    if getattr(exc, "kind", "") in ("unreachable", "timeout", "tls"):
+                        diff.error = _describe(exc)
+                        break
+                    log.info("download queue: slskd did not remove %s: %s", item.slskd_id, _describe(exc))
+            return diff
+
+    def clear_finished(self) -> QueueDiff:
+        """:meth:`remove` every finished item."""
+        return self.remove([i.id for i in self._store.queue_items(finished=True)])
+
+    # ---- internals: bookkeeping -----------------------------------------------------
+    def _index(self, item: QueueItem) -> None:
+        self._items[item.id] = item
+        self._active_files[(item.username, item.filename)] = item.id
+
+    def _replace(self, old: QueueItem, new: QueueItem) -> None:
+        """Make ``new`` (saved) the queue's view of the item ``old`` was."""
+        if self._active_files.get((old.username, old.filename)) == old.id:
+            del self._active_files[(old.username, old.filename)]
+        if new.finished_at is None:
+            self._index(new)
+            return
+        self._items.pop(new.id, None)
+        for timers in (self._progress_at, self._missing_since, self._requeues):
+            timers.pop(new.id, None)
+
+    def _commit(self, batch: _Batch, diff: QueueDiff) -> None:
+        """Save the batch in one transaction, then make it the queue's state, then run its slskd actions."""
+        changed = [w for item_id, w in batch.work.items() if w != batch.original[item_id]]
+        if changed or batch.transfer_ids:
+            self._store.update_queue_items(changed, batch.transfer_ids)
+        for sid, item_id in batch.transfer_ids:
+            self._known[sid] = item_id
+        for work in changed:
+            self._replace(batch.original[work.id], work)
+            diff.changed[work.id] = _clone(work)
+        for action in batch.after:
+            action()
+
+    def _is_ready(self) -> bool:
+        if self._ready is None:
+            return True
+        try:
+            return bool(self._ready())
+        except Exception:
+            return False
+
+    def _get_downloads_dir(self) -> Path:
+        if self._downloads_dir is None:
+            self._downloads_dir = Path(self._client.downloads_dir())
+        return self._downloads_dir
+
+    def _cancel_at_slskd(self, username: str, slskd_id: str) -> None:
+        self._cancel_sent[slskd_id] = self._clock()
+        try:
+            self._client.cancel(username, slskd_id, remove=False)
+        except Exception as exc:
+            log.info("download queue: cancelling %s at slskd failed (retried later): %s", slskd_id, _describe(exc))
+
+    def _sweep(self, transfers: list[Transfer], now: float) -> None:
+        """Cancel transfers of retired attempts and finished items that still run at slskd."""
+        current = {i.slskd_id for i in self._items.values() if i.slskd_id}
+        for t in transfers:
+            if (t.id in self._known and t.id not in current and t.state in _FROM_TRANSFER
+                    and now - self._cancel_sent.get(t.id, float("-inf")) >= CANCEL_RESEND_S):
+                self._cancel_at_slskd(t.username, t.id)
+
+    def _taken(self, batch: _Batch, item: QueueItem, key: tuple[str, str]) -> bool:
+        owner = batch.claims.get(key, self._active_files.get(key))
+        return owner is not None and owner != item.id
+
+    # ---- internals: following transfers ------------------------------------------------
+    def _adopt(self, batch: _Batch, item: QueueItem, foreign: dict[tuple[str, str], list[Transfer]]) -> Transfer | None:
+        """A transfer of this file that no item owns yet: ours from before a crash, or started in slskd itself.
+
+        Failed ones are not adopted (an old failure is no news about this item)."""
+        options = [t for t in foreign.get((item.username, item.filename), ()) if not t.state.is_failure]
+        if not options:
+            return None
+        best = max(options, key=lambda t: (t.state == TransferState.SUCCEEDED, t.bytes_transferred))
+        foreign[(item.username, item.filename)].remove(best)
+        batch.edit(item).slskd_id = best.id
+        batch.transfer_ids.append((best.id, item.id))
+        return best
+
+    def _follow(self, batch: _Batch, item: QueueItem, t: Transfer, now: float, ready: bool) -> None:
+        """Apply one transfer's news to its item: progress, success, failure or stall."""
+        if t.state == TransferState.SUCCEEDED:
+            work = batch.edit(item)
+            work.state, work.reason, work.place_in_queue = QueueState.PROCESSING.value, "", None
+            work.bytes_done, work.percent, work.speed = max(t.bytes_transferred, item.size), 100.0, t.average_speed
+            work.last_progress_at = now
+            return
+        if t.state.is_failure:
+            self._attempt_failed(batch, item, failure_reason(t), cancel=False)
+            return
+        state = _FROM_TRANSFER.get(t.state)
+        if state is None:  # a state string we do not know: keep ours, but it is at slskd
+            state = QueueState(item.state) if item.state in AT_SLSKD - {QueueState.SUBMITTING} else QueueState.REQUESTED
+        place = t.place_in_queue if isinstance(t.place_in_queue, int) and t.place_in_queue >= 0 else None
+        done = max(0, int(t.bytes_transferred))
+        moved = state != item.state or done > item.bytes_done or place != item.place_in_queue
+        if moved or not ready:
+            self._progress_at[item.id] = now
+        percent = min(100.0, max(0.0, float(t.percent_complete)))
+        speed = max(0.0, float(t.average_speed)) if state == QueueState.IN_PROGRESS else 0.0
+        if (state, done, percent, speed, place) != (item.state, item.bytes_done, item.percent, item.speed,
+                                                    item.place_in_queue):
+            work = batch.edit(item)
+            work.state, work.bytes_done, work.percent, work.speed, work.place_in_queue = (
+                state.value, done, percent, speed, place)
+            if moved:
+                work.last_progress_at = now
+        since = self._progress_at.setdefault(item.id, now)
+        if now - since >= self.stall_timeout_s:
+            self._attempt_failed(batch, item, f"Stalled: no progress for {self.stall_timeout_s:g} s", cancel=True)
+
+    def _lost(self, batch: _Batch, item: QueueItem) -> None:
+        """slskd no longer lists this item's transfer: done on disk, queued again, or (too often) failed."""
+        self._missing_since.pop(item.id, None)
+        try:
+            path = locate_download(self._get_downloads_dir(), item.filename, item.size)
+            verify_audio(path, expected_size=item.size or None)
+        except Exception:
+            path = None
+        work = batch.edit(item)
+        if path is not None:
+            work.state, work.reason = QueueState.PROCESSING.value, "Found complete on disk"
+            work.bytes_done, work.percent, work.speed, work.local_path = max(item.size, item.bytes_done), 100.0, 0.0, None
+            return
+        count = self._requeues.get(item.id, 0) + 1
+        if count > self.max_requeues:
+            self._attempt_failed(batch, item, f"slskd lost the transfer {count - 1} times", cancel=False)
+            return
+        self._requeues[item.id] = count
+        self._reset_transfer(work)
+        work.state = QueueState.QUEUED.value
+        work.reason = ("slskd did not take the request; sending it again" if item.state == QueueState.SUBMITTING
+                       else "slskd lost the transfer; queued again")
+
+    @staticmethod
+    def _reset_transfer(work: QueueItem) -> None:
+        work.slskd_id, work.place_in_queue, work.local_path = None, None, None
+        work.bytes_done, work.percent, work.speed = 0, 0.0, 0.0
+
+    # ---- internals: fallback ---------------------------------------------------------
+    def _next_source(self, batch: _Batch, work: QueueItem) -> tuple[str, str, int] | None:
+        tried = {(t[0], t[1]) for t in work.tried if len(t) >= 2}
+        for candidate in work.candidates:
+            source = _source(candidate)
+            if source is None or source[:2] in tried or self._taken(batch, work, source[:2]):
+                continue
+            return source
+        return None
+
+    def _attempt_failed(self, batch: _Batch, item: QueueItem, why: str, cancel: bool) -> None:
+        """The current source failed: record why, then the next source, a new search, or failed."""
+        work = batch.edit(item)
+        old_user, old_id = work.username, work.slskd_id
+        work.tried.append([work.username, work.filename, why])
+        self._requeues.pop(item.id, None)
+        self._progress_at.pop(item.id, None)
+        self._missing_since.pop(item.id, None)
+        if cancel and old_id:
+            batch.after.append(lambda: self._cancel_at_slskd(old_user, old_id))
+        source = self._next_source(batch, work) if work.attempt < self.max_attempts else None
+        if source is not None:
+            self._switch(batch, work, source, f"Moved on from {old_user}: {why}")
+        elif work.attempt < self.max_attempts and self._find is not None and work.wanted is not None:
+            self._reset_transfer(work)
+            work.state, work.reason = QueueState.SEARCHING.value, f"{why}; looking for another source"
+        else:
+            if work.attempt >= self.max_attempts and work.attempt > 1:
+                why = f"{why} (gave up after {_attempts(work.attempt)})"
+            elif work.attempt > 1 or len(work.candidates) > 1:
+                why = f"{why} (no other source left after {_attempts(work.attempt)})"
+            work.state, work.reason, work.finished_at, work.speed = QueueState.FAILED.value, why, self._clock(), 0.0
+
+    def _switch(self, batch: _Batch, work: QueueItem, source: tuple[str, str, int], reason: str) -> None:
+        self._reset_transfer(work)
+        batch.claims[source[:2]] = work.id
+        work.username, work.filename, work.size = source
+        work.attempt += 1
+        work.state, work.reason = QueueState.QUEUED.value, reason
+
+    def _search(self, item: QueueItem, diff: QueueDiff) -> None:
+        assert self._find is not None and item.wanted is not None
+        try:
+            found = list(self._find(item.wanted))
+        except Exception as exc:
+            error = _describe(exc)
+            if getattr(exc, "kind", "") in ("unreachable", "timeout", "rate_limited", "not_ready", "server"):
+                diff.error = error
+                return
+            found, failure = [], f"the search for another source failed ({error})"
+        else:
+            failure = "no other source found"
+        with self._lock:
+            current = self._items.get(item.id)
+            if current is None or current.state != QueueState.SEARCHING:
+                return  # cancelled meanwhile
+            batch = _Batch()
+            work = batch.edit(current)
+            known = {(c.get("username"), c.get("filename")) for c in work.candidates if isinstance(c, dict)}
+            for entry in found:
+                candidate = candidate_dict(entry)
+                if candidate is not None and (candidate["username"], candidate["filename"]) not in known:
+                    known.add((candidate["username"], candidate["filename"]))
+                    work.candidates.append(candidate)
+            last = work.tried[-1] if work.tried and len(work.tried[-1]) > 2 else [work.username, "", "it failed"]
+            why = last[2]
+            source = self._next_source(batch, work)
+            if source is not None:
+                self._switch(batch, work, source, f"Moved on from {last[0]}: {why}")
+            else:
+                work.state, work.finished_at = QueueState.FAILED.value, self._clock()
+                work.reason = f"{why}; {failure} after {_attempts(work.attempt)}"
+            self._commit(batch, diff)
+
+    # ---- internals: sending ----------------------------------------------------------
+    def _enqueue_failed(self, batch: _Batch, items: list[QueueItem], exc: Exception, diff: QueueDiff) -> bool:
+        """Settle one user's enqueue that raised; True when the rest of this round should wait."""
+        kind = getattr(exc, "kind", "")
+        message = _describe(exc)
+        if kind in _REFUSED_KINDS:
+            for item in items:
+                self._attempt_failed(batch, item, f"slskd could not enqueue the file: {message}", cancel=False)
+            return False
+        diff.error = message
+        if kind in _TRANSIENT_KINDS:
+            for item in items:
+                batch.edit(item).state = QueueState.QUEUED.value
+        # otherwise the request may have reached slskd: stay submitting; polls will tell
+        return True
+
+    def _enqueued(self, batch: _Batch, items: list[QueueItem], result: object) -> None:
+        by_name = {i.filename: i for i in items}
+        for t in getattr(result, "enqueued", None) or ():
+            item = by_name.get(getattr(t, "filename", None))
+            if item is None or not isinstance(t, Transfer) or not t.id or t.id in self._known:
+                continue
+            work = batch.edit(item)
+            work.slskd_id = t.id
+            work.state = _FROM_TRANSFER.get(t.state, QueueState.QUEUED_LOCALLY).value
+            batch.transfer_ids.append((t.id, item.id))
+        for filename, message in _failed_entries(result):
+            item = by_name.get(filename)
+            if item is None or not message or "already in progress" in message.lower():
+                continue  # stays submitting: polls adopt the running transfer or queue it again
+            self._attempt_failed(batch, item, f"slskd refused the file: {message}", cancel=False)
+
+    # ---- internals: completion -------------------------------------------------------
+    def _complete(self, item: QueueItem, diff: QueueDiff) -> None:
+        try:
+            root = self._get_downloads_dir()
+        except Exception as exc:
+            diff.error = f"slskd's downloads folder is unknown: {_describe(exc)}"
+            return
+        if item.local_path and not os.path.isfile(item.local_path):
+            self._settle(item, diff, ok=False, reason="needs attention: post-processing was interrupted and the "
+                         f"file is no longer at {item.local_path} (it may already be in the library)")
+            return
+        try:
+            path = Path(item.local_path) if item.local_path else locate_download(root, item.filename, item.size)
+            verify_audio(path, expected_size=item.size or None)
+        except (LocateError, AudioVerifyError) as exc:
+            why = f"The downloaded file cannot be used: {exc.reason}"
+            with self._lock:
+                current = self._items.get(item.id)
+                if current is not None and current.state == QueueState.PROCESSING:
+                    batch = _Batch()
+                    self._attempt_failed(batch, current, why, cancel=False)
+                    self._commit(batch, diff)
+            return
+        with self._lock:
+            current = self._items.get(item.id)
+            if current is None or current.state != QueueState.PROCESSING:
+                return
+            batch = _Batch()
+            batch.edit(current).local_path = str(path)
+            self._commit(batch, diff)
+            item = _clone(self._items[item.id])
+        if self._on_completed is None:
+            self._settle(item, diff, ok=True, final_path=str(path))
+            return
+        try:
+            result = self._on_completed(item, path)
+            ok, final, reason = bool(result.ok), result.final_path, str(result.reason or "")
+        except Exception as exc:
+            log.exception("download queue: post-processing of %s crashed", path)
+            ok, final, reason = False, None, f"post-processing crashed: {_describe(exc)}"
+        self._settle(item, diff, ok=ok, final_path=str(final) if final else None,
+                     reason=reason if ok else f"needs attention: {reason or 'post-processing failed'}")
+
+    def _settle(self, item: QueueItem, diff: QueueDiff, ok: bool, reason: str = "",
+                final_path: str | None = None) -> None:
+        with self._lock:
+            current = self._items.get(item.id)
+            if current is None:
+                return
+            batch = _Batch()
+            work = batch.edit(current)
+            work.state = (QueueState.SUCCEEDED if ok else QueueState.FAILED).value
+            work.reason, work.final_path, work.finished_at, work.speed = reason, final_path, self._clock(), 0.0
+            self._commit(batch, diff)
