@@ -112,16 +112,16 @@ def build_spotify_auth(s: SpotifySettings, client_secret: str, refresh_token: st
                        accounts_base=s.accounts_base, refresh_token=refresh_token or None, on_tokens=on_tokens)
 
 
-def build_plex(p: PlexSettings, token: str):
+def build_plex(p: PlexSettings, token: str, timeout: float = 15.0):
     from soulsync.services.plex import PlexClient
 
-    return PlexClient(p.url, token, verify_tls=p.verify_tls)
+    return PlexClient(p.url, token, timeout=timeout, verify_tls=p.verify_tls)
 
 
-def build_slskd(s: SlskdSettings, api_key: str, password: str):
+def build_slskd(s: SlskdSettings, api_key: str, password: str, timeout: float = 10.0):
     from soulsync.services.slskd import SlskdClient
 
     if s.auth_mode == "password":
         return SlskdClient(s.url, username=s.username, password=password, url_base=s.url_base,
-                           verify_tls=s.verify_tls)
-    return SlskdClient(s.url, api_key=api_key, url_base=s.url_base, verify_tls=s.verify_tls)
+                           verify_tls=s.verify_tls, timeout=timeout)
+    return SlskdClient(s.url, api_key=api_key, url_base=s.url_base, verify_tls=s.verify_tls, timeout=timeout)

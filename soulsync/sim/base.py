@@ -243,6 +243,15 @@ class _Server(ThreadingHTTPServer):
         self.sim = sim
         super().__init__(address, _RequestHandler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up (timeout, reset) is normal here; anything else is logged."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
+            return
+        log.exception("%s: error while serving %s", self.sim.name, client_address)
+
 
 class SimServer:
     """Base of the simulated services: routing, lifecycle and faults.

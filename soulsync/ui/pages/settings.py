@@ -52,6 +52,8 @@ class SettingsPage(Page):
     subtitle = "Connections to Spotify, Plex and slskd, and how downloads are chosen and filed"
 
     settings_saved = pyqtSignal()
+    check_timeout = 10.0
+    """Seconds a connection test waits for an answer."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -401,12 +403,14 @@ class SettingsPage(Page):
             return
         api_base = s.api_base
         store = self.context._store_spotify_tokens
+        timeout = self.check_timeout
 
         def probe() -> checks.CheckResult:
             from soulsync.services.spotify import SpotifyClient
 
             auth = build_spotify_auth(s, secret, refresh, store)
-            return checks.check_spotify(SpotifyClient(auth=auth, api_base=api_base))
+            auth.timeout = timeout
+            return checks.check_spotify(SpotifyClient(auth=auth, api_base=api_base, timeout=timeout))
 
         self._run_check("spotify", self.sp_test, self.sp_result, probe)
 
@@ -466,7 +470,9 @@ class SettingsPage(Page):
         if not s.url:
             self.plex_result.show_state("error", "Enter the Plex server URL first.")
             return
-        self._run_check("plex", self.plex_test, self.plex_result, lambda: checks.check_plex(build_plex(s, token)))
+        timeout = self.check_timeout
+        self._run_check("plex", self.plex_test, self.plex_result,
+                        lambda: checks.check_plex(build_plex(s, token, timeout)))
 
     def test_slskd(self) -> None:
         s = self.form_settings().slskd
@@ -474,8 +480,9 @@ class SettingsPage(Page):
         if not s.url:
             self.sl_result.show_state("error", "Enter the slskd URL first.")
             return
+        timeout = self.check_timeout
         self._run_check("slskd", self.sl_test, self.sl_result,
-                        lambda: checks.check_slskd(build_slskd(s, key, password)))
+                        lambda: checks.check_slskd(build_slskd(s, key, password, timeout)))
 
     def shutdown(self) -> None:
         for handle in list(self._tasks.values()):

@@ -1,0 +1,93 @@
+"""Settings connection tests against real HTTP servers on loopback: success and each failure kind."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from PyQt6.QtCore import Qt
+
+from soulsync.ui.pages.settings import SettingsPage
+
+
+@pytest.fixture
+def page(qtbot, demo_context):
+    p = SettingsPage(demo_context)
+    p.check_timeout = 1.5
+    qtbot.addWidget(p)
+    p.show()
+    return p
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def run_test(qtbot, button, label) -> tuple[str, str]:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: label.state in ("ok", "error"), timeout=15000)
+    return label.state, label.text()
+
+
+def test_plex_success_lists_server_and_libraries(qtbot, page, sim_world):
+    state, text = run_test(qtbot, page.plex_test, page.plex_result)
+    assert state == "ok", text
+    assert "SoulSync Sim" in text and "Music" in text
+    assert [page.plex_section.itemText(i) for i in range(page.plex_section.count())] == ["Music"]
+
+
+@pytest.mark.parametrize("kind", ["unreachable", "401", "timeout", "wrong_server"])
+def test_plex_failures_are_told_apart(qtbot, page, sim_world, kind):
+    expected = {"unreachable": "Cannot reach Plex", "401": "Plex refused", "timeout": "did not answer in time",
+                "wrong_server": "not Plex"}[kind]
+    if kind == "unreachable":
+        page.plex_url.setText(closed_port_url())
+    elif kind == "401":
+        page.plex_token.setText("wrong-token")
+    elif kind == "timeout":
+        sim_world.plex.faults.add("latency", seconds=4.0, count=3)
+    else:
+        page.plex_url.setText(sim_world.spotify.url)
+    try:
+        state, text = run_test(qtbot, page.plex_test, page.plex_result)
+    finally:
+        sim_world.plex.faults.clear()
+    assert state == "error"
+    assert expected in text, text
+
+
+def test_spotify_success_names_the_user(qtbot, page, sim_world):
+    state, text = run_test(qtbot, page.sp_test, page.sp_result)
+    assert state == "ok", text
+    assert text.startswith("Connected as ")
+
+
+@pytest.mark.parametrize("kind", ["unreachable", "401", "timeout"])
+def test_spotify_failures(qtbot, page, sim_world, demo_context, kind):
+    expected = {"unreachable": "Cannot reach Spotify", "401": "Spotify refused", "timeout": "did not answer"}[kind]
+    if kind == "unreachable":
+        demo_context.settings.spotify.api_base = closed_port_url() + "/v1/"
+        demo_context.settings.spotify.accounts_base = closed_port_url()
+    elif kind == "401":
+        sim_world.spotify.revoke_refresh_tokens()
+    else:
+        sim_world.spotify.faults.add("latency", seconds=4.0, count=4)
+    try:
+        state, text = run_test(qtbot, page.sp_test, page.sp_result)
+    finally:
+        sim_world.spotify.faults.clear()
+    assert state == "error"
+    assert expected in text, text
+
+
+def test_spotify_connect_runs_pkce_flow_and_stores_tokens(qtbot, page, demo_context):
+    demo_context.secrets.delete("spotify_refresh_token")
+    qtbot.mouseClick(page.sp_connect, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.sp_result.state in ("ok", "error"), timeout=15000)
+    assert page.sp_result.state == "ok", page.sp_result.text()
+    assert demo_context.secrets.get("spotify_refresh_token")
+    assert demo_context.settings.spotify.user in page.sp_account.text()
+    config = demo_context.paths.config_file.read_text()
+    assert demo_context.secrets.get("spotify_refresh_token") not in config
