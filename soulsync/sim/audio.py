@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import logging
 import math
 import os
 import struct
@@ -48,10 +50,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+log = logging.getLogger(__name__)
+
 AUDIO_FORMATS = ("flac", "mp3", "ogg", "wav")
 EXTRA_KINDS = ("jpg", "cue", "log", "nfo", "txt", "m3u")
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = hashlib.sha1(Path(__file__).read_bytes() + sf.__libsndfile_version__.encode()).hexdigest()[:12]
+"""Changes whenever this module or libsndfile changes, so stale cached files are never reused."""
 _LOOP_SECONDS = 8
 _FLAC_BLOCK = 4096
 _NOISE_16BIT_LSB = 48.0
@@ -398,7 +403,9 @@ class FileFactory:
     """Announces sizes of and synthesizes the files simulated peers share.
 
     Thread-safe. ``cache_dir`` defaults to ``<tmp>/soulsync-sim-files``;
-    files there are reused across runs (their names hash the whole spec).
+    files there are reused across runs and processes (their names hash the
+    whole spec and the synthesis code), and so are the measured encoder rates
+    that size predictions use (``rates-<version>.json``).
     """
 
     def __init__(self, cache_dir: str | os.PathLike[str] | None = None) -> None:
@@ -407,7 +414,8 @@ class FileFactory:
         self.stats = SynthesisStats()
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
-        self._rates: dict[tuple, float] = {}
+        self._rates_file = self.cache_dir / f"rates-{_CACHE_VERSION}.json"
+        self._rates: dict[str, float] = self._load_rates()
         self._sizes: dict[FileSpec, int] = {}
 
     # ---- announced facts -------------------------------------------------
@@ -482,8 +490,8 @@ class FileFactory:
         """Encoded audio bytes per second for this encoding and voice, measured on the loop."""
         # MP3 VBR is measured on one voice for all (an MP3 loop encode is slow); others per voice
         voice = 0 if spec.fmt == "mp3" else spec.voice
-        key = (spec.fmt, spec.sample_rate, spec.channels, spec.bit_depth, spec.bitrate, spec.vbr_level,
-               spec.quality, spec.lowpass, voice)
+        key = repr((spec.fmt, spec.sample_rate, spec.channels, spec.bit_depth, spec.bitrate, spec.vbr_level,
+                    spec.quality, spec.lowpass, voice))
         with self._lock:
             rate = self._rates.get(key)
         if rate is not None:
@@ -499,7 +507,26 @@ class FileFactory:
             rate = len(buf.getvalue()) / seconds
         with self._lock:
             self._rates[key] = rate
+            self._save_rates()
         return rate
+
+    def _load_rates(self) -> dict[str, float]:
+        try:
+            data = json.loads(self._rates_file.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))} if isinstance(data, dict) else {}
+
+    def _save_rates(self) -> None:
+        """Persist the measured rates (atomically; another process may do the same)."""
+        fd, tmp = tempfile.mkstemp(prefix=".rates.", dir=self.cache_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(self._rates, out)
+            os.replace(tmp, self._rates_file)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            log.debug("could not save encoder rates: %s", exc)
 
     def _audio_size(self, spec: AudioSpec) -> int:
         tags = _tags_bytes(spec.tags) + _TAG_BUDGET

@@ -191,8 +191,15 @@ def build_peers(catalog: Catalog, seed: int = 1, n_peers: int = 44) -> list[Peer
     kinds += ["fast"] * (n_peers - len(kinds))
     rng.shuffle(kinds)
     names = _usernames(rng, n_peers)
+    # every profile and layout appears at least once, the rest are drawn by weight
+    profiles = list(_PROFILES) + [_weighted(rng, _PROFILE_WEIGHTS) for _ in range(n_peers - len(_PROFILES))]
+    layouts = list(_LAYOUTS) + [_weighted(rng, tuple(zip(_LAYOUTS, _LAYOUT_WEIGHTS)))
+                                for _ in range(n_peers - len(_LAYOUTS))]
+    rng.shuffle(profiles)
+    rng.shuffle(layouts)
     specs: dict[tuple, AudioSpec] = {}
-    return [_PeerBuilder(catalog, random.Random(f"peer:{seed}:{i}"), names[i], kinds[i], specs).build()
+    return [_PeerBuilder(catalog, random.Random(f"peer:{seed}:{i}"), names[i], kinds[i], specs,
+                         profiles[i], layouts[i]).build()
             for i in range(n_peers)]
 
 
@@ -236,7 +243,7 @@ def _win(text: str) -> str:
 
 class _PeerBuilder:
     def __init__(self, catalog: Catalog, rng: random.Random, username: str, kind: str,
-                 specs: dict[tuple, AudioSpec]) -> None:
+                 specs: dict[tuple, AudioSpec], profile: str, layout: str) -> None:
         self.catalog = catalog
         self.rng = rng
         self.username = username
@@ -244,24 +251,25 @@ class _PeerBuilder:
         self.specs = specs
         self.root = "@@" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(5))
         self.files: list[SharedFile] = []
+        self._paths: set[str] = set()
+        self.profile = "lossless" if kind == "archivist" else profile
+        self.layout = "tidy" if kind == "archivist" else layout
 
     def build(self) -> Peer:
         rng, kind = self.rng, self.kind
-        profile = "lossless" if kind == "archivist" else _weighted(rng, _PROFILE_WEIGHTS)
-        layout = "tidy" if kind == "archivist" else _LAYOUTS[self._index_weighted(_LAYOUT_WEIGHTS)]
-        self.profile, self.layout = profile, layout
+        profile, layout = self.profile, self.layout
         self.tagged = rng.random() < 0.8
         self.top = "\\".join([self.root] + ([rng.choice(_ROOT_FOLDERS)] if rng.random() < 0.85 else []))
         locked_share = 0.5 if kind == "locked" else (0.1 if rng.random() < 0.15 else 0.0)
         if layout == "flat":
-            self._share_loose(rng.randint(60, 260))
+            self._share_loose(rng.randint(60, 260), locked_share)
         else:
             n_albums = len(self.catalog.albums) * 3 // 5 if kind == "archivist" else rng.randint(12, 55)
             albums = rng.sample(self.catalog.albums, min(n_albums, len(self.catalog.albums)))
             for album in albums:
                 self._share_album(album, locked=rng.random() < locked_share)
             if rng.random() < 0.3:
-                self._share_loose(rng.randint(10, 60))
+                self._share_loose(rng.randint(10, 60), locked_share)
         speed = self._speed()
         peer = Peer(
             username=self.username, kind=kind, files=self.files,
@@ -302,15 +310,13 @@ class _PeerBuilder:
             return rng.randint(3_000_000, 9_000_000)
         return int(rng.uniform(500_000, 8_000_000))
 
-    def _index_weighted(self, weights: tuple[int, ...]) -> int:
-        roll = self.rng.random() * sum(weights)
-        for i, w in enumerate(weights):
-            roll -= w
-            if roll < 0:
-                return i
-        return len(weights) - 1
-
     # ---- files -------------------------------------------------------------
+    def _add(self, shared: SharedFile) -> None:
+        """Share a file unless its path is taken (two tracks can render to the same messy name)."""
+        if shared.path not in self._paths:
+            self._paths.add(shared.path)
+            self.files.append(shared)
+
     def _duration(self, track: Track) -> int:
         """Seconds of this peer's copy; now and then a truncated rip or a different edit."""
         seconds = max(1, round((track.duration_ms or 200_000) / 1000))
@@ -390,7 +396,7 @@ class _PeerBuilder:
             sub = folder
             if multi_disc:
                 sub = f"{folder}\\{disc_word}{track.disc_number or 1}"
-            self.files.append(SharedFile(f"{sub}\\{name}.{spec.extension}", spec, track, locked))
+            self._add(SharedFile(f"{sub}\\{name}.{spec.extension}", spec, track, locked))
         self._share_extras(folder, album, encoding, locked)
 
     def _share_extras(self, folder: str, album: Album, encoding: Encoding, locked: bool) -> None:
@@ -399,23 +405,23 @@ class _PeerBuilder:
         seed = zlib.crc32(folder.encode("utf-8"))
         if rng.random() < 0.6:
             name = rng.choice(("cover.jpg", "folder.jpg", "Cover.jpg", "front.jpg"))
-            self.files.append(SharedFile(f"{folder}\\{name}", ExtraSpec("jpg", album.title, seed=seed,
+            self._add(SharedFile(f"{folder}\\{name}", ExtraSpec("jpg", album.title, seed=seed,
                                                                          jpeg_size=rng.randint(30_000, 400_000)),
                                          locked=locked))
         if encoding.fmt == "flac" and rng.random() < 0.5:
             stem = _win(f"{album.artist} - {album.title}")
-            self.files.append(SharedFile(f"{folder}\\{stem}.cue", ExtraSpec("cue", album.title, titles, seed),
+            self._add(SharedFile(f"{folder}\\{stem}.cue", ExtraSpec("cue", album.title, titles, seed),
                                          locked=locked))
-            self.files.append(SharedFile(f"{folder}\\{stem}.log", ExtraSpec("log", album.title, titles, seed),
+            self._add(SharedFile(f"{folder}\\{stem}.log", ExtraSpec("log", album.title, titles, seed),
                                          locked=locked))
         if self.layout == "scene":
             base = folder.rsplit("\\", 1)[-1].lower()
-            self.files.append(SharedFile(f"{folder}\\00-{base}.nfo", ExtraSpec("nfo", album.title, titles, seed),
+            self._add(SharedFile(f"{folder}\\00-{base}.nfo", ExtraSpec("nfo", album.title, titles, seed),
                                          locked=locked))
-            self.files.append(SharedFile(f"{folder}\\00-{base}.m3u", ExtraSpec("m3u", album.title, titles, seed),
+            self._add(SharedFile(f"{folder}\\00-{base}.m3u", ExtraSpec("m3u", album.title, titles, seed),
                                          locked=locked))
 
-    def _share_loose(self, count: int) -> None:
+    def _share_loose(self, count: int, locked_share: float) -> None:
         rng = self.rng
         tracks = rng.sample(self.catalog.tracks, min(count, len(self.catalog.tracks)))
         folders = [f"{self.top}\\{name}" for name in rng.sample(_FLAT_FOLDERS, rng.randint(1, 3))]
@@ -424,4 +430,5 @@ class _PeerBuilder:
             spec = self._audio(track, encoding)
             title = self._title(track, "messy")
             name = _win(f"{', '.join(track.artists) if rng.random() < 0.4 else track.artist} - {title}")
-            self.files.append(SharedFile(f"{rng.choice(folders)}\\{name}.{spec.extension}", spec, track))
+            locked = rng.random() < locked_share
+            self._add(SharedFile(f"{rng.choice(folders)}\\{name}.{spec.extension}", spec, track, locked))
