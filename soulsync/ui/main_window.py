@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.ui.activity import ActivityFeed
+from soulsync.ui.download_service import DownloadService
 from soulsync.ui.pages.artists import ArtistsPage
 from soulsync.ui.pages.base import Page
 from soulsync.ui.pages.dashboard import DashboardPage
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
 
         self.monitor = ServiceMonitor(context, parent=self)
         self.activity = ActivityFeed(context.store, self)
+        self.downloads = DownloadService(context, self.activity, self)
         self.pages: dict[str, Page] = {}
         self.nav_buttons: dict[str, QPushButton] = {}
 
@@ -105,12 +107,15 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(indicator)
         self.monitor.status_changed.connect(self._on_status)
         self.pages["dashboard"].attach(self.activity, self.monitor)
+        self.pages["downloads"].attach(self.downloads)
+        self.downloads.item_finished.connect(lambda _item: self.pages["dashboard"].refresh_stats())
         self.pages["settings"].settings_saved.connect(
             lambda: self.activity.add("settings", "Settings changed", "settings"))
 
         self._restore()
         if check_services:
             self.monitor.start()
+            self.downloads.start()
 
     # ---- navigation -----------------------------------------------------
     @property
@@ -149,6 +154,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.monitor.stop()
+        self.downloads.stop()
         self.context.settings.ui.geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         for page in self.pages.values():
             closer = getattr(page, "shutdown", None)

@@ -41,7 +41,7 @@ def poll_search(ctx: TaskContext, client, text: str, timeout_ms: int, response_l
             state = client.search_state(search_id)
             ctx.progress(SearchProgress(search_id, state.response_count, state.file_count,
                                         state.locked_file_count, time.monotonic() - started, state.state))
-            if state.is_complete:
+            if state.complete:
                 break
             if ctx.wait(poll_s):
                 client.stop_search(search_id)

@@ -19,6 +19,7 @@ from soulsync.core.search import (
 from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsModel
 from soulsync.ui.pages.base import Page
 from soulsync.ui.search_session import SearchProgress, SearchSession
+from soulsync.ui.workers import run_task
 
 log = logging.getLogger(__name__)
 
@@ -483,8 +484,40 @@ class DownloadsPage(Page):
         if paths:
             QApplication.clipboard().setText("\n".join(paths))
 
+    def attach(self, service) -> None:
+        """Connect to the app's download queue (the main window calls this)."""
+        from soulsync.ui.widgets.queue_panel import QueuePanel
+
+        self.service = service
+        self.queue_panel = QueuePanel(service, self)
+        self.queue_layout.addWidget(self.queue_panel)
+        self.download_requested.connect(self._enqueue)
+        service.diff_ready.connect(lambda _diff: self.model.refresh_status())
+        store = self.context.store
+        run_task(lambda ctx: store.queue_items(), owner=self, on_result=self.queue_panel.load)
+
+    def _enqueue(self, tracks: list) -> None:
+        """Queue plain downloads: each file as it is (no fallback: nothing says what it should be)."""
+        by_album: dict[str, list] = {}
+        for track in tracks:
+            by_album.setdefault(track.folder if track.in_album else "", []).append(track)
+        for folder, group in by_album.items():
+            files = [(t.username, t.file.filename, t.size) for t in group]
+            meta = {"album_folder": folder} if folder else {}
+            self.service.enqueue(files, source="manual", group_id=folder or None, meta=meta)
+        window = getattr(self, "main_window", None)
+        if window is not None:
+            window.show_message(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
+
     def _row_status(self, item: ResultItem) -> str:
-        return ""
+        service = getattr(self, "service", None)
+        if service is None:
+            return ""
+        tracks = item.tracks if type(item) is ResultAlbum else [item]
+        queued = sum(1 for t in tracks if service.is_active(t.username, t.file.filename))
+        if not queued:
+            return ""
+        return "queued" if queued == len(tracks) else f"{queued} queued"
 
     def shutdown(self) -> None:
         for session in self.sessions:

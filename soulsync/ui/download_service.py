@@ -1,0 +1,224 @@
+"""The app's download queue: ticks the Qt-free engine in a worker and tells the pages what changed.
+
+One :class:`DownloadService` per window. It owns the
+:class:`~soulsync.core.downloads.DownloadQueue`, runs one ``tick`` at a time on
+the thread pool (about once a second), post-processes completed files (tag,
+cover, file into the library), asks Plex to scan the folders that received
+files (debounced), and records completions and failures in the activity feed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from soulsync.context import AppContext
+from soulsync.core.downloads import DownloadQueue, QueueDiff
+from soulsync.core.models import Track
+from soulsync.core.store import QueueItem
+from soulsync.ui.workers import run_task
+
+log = logging.getLogger(__name__)
+
+SCAN_DEBOUNCE_MS = 4000
+
+
+class DownloadService(QObject):
+    diff_ready = pyqtSignal(object)
+    """A :class:`QueueDiff` (changed items and removed ids) after each step."""
+    error = pyqtSignal(str)
+    """A problem talking to slskd, in words (empty string when it went away)."""
+    item_finished = pyqtSignal(object)
+    """A :class:`QueueItem` that just reached succeeded or failed."""
+
+    def __init__(self, context: AppContext, activity=None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.activity = activity
+        self._queue: DownloadQueue | None = None
+        self._queue_key: tuple | None = None
+        self._tick_task = None
+        self._last_error = ""
+        self._finished_ids: set[str] = set()
+        self._scan_dirs: set[str] = set()
+        self._scan_lock = threading.Lock()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.tick)
+        self._scan_timer = QTimer(self)
+        self._scan_timer.setSingleShot(True)
+        self._scan_timer.setInterval(SCAN_DEBOUNCE_MS)
+        self._scan_timer.timeout.connect(self._scan_library)
+
+    # ---- the engine ---------------------------------------------------------------
+    @property
+    def queue(self) -> DownloadQueue | None:
+        """The engine, built from the current settings (rebuilt when slskd settings change)."""
+        ctx = self.context
+        if not ctx.slskd_configured():
+            return None
+        s, d = ctx.settings.slskd, ctx.settings.downloads
+        key = (s.url, s.url_base, s.auth_mode, s.username, d.download_dir, d.concurrent_downloads,
+               d.stall_timeout_s, d.max_attempts)
+        if self._queue is None or key != self._queue_key:
+            self._queue = DownloadQueue(
+                ctx.store, ctx.slskd(), downloads_dir=d.download_dir or None, on_completed=self._post_process,
+                max_concurrent=d.concurrent_downloads, stall_timeout_s=d.stall_timeout_s,
+                max_attempts=d.max_attempts)
+            self._queue_key = key
+        return self._queue
+
+    def start(self) -> None:
+        self._timer.start(int(self.context.settings.downloads.poll_interval_s * 1000))
+        QTimer.singleShot(0, self.tick)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+
+    def tick(self) -> None:
+        queue = self.queue
+        if queue is None or self._tick_task is not None:
+            return
+        self._tick_task = run_task(lambda ctx: queue.tick(), owner=self, on_result=self._publish,
+                                   on_error=lambda exc: self._set_error(str(exc)),
+                                   on_finished=self._tick_done)
+
+    def _tick_done(self) -> None:
+        self._tick_task = None
+
+    def _publish(self, diff: QueueDiff) -> None:
+        self._set_error(diff.error)
+        if diff.changed or diff.removed:
+            self.diff_ready.emit(diff)
+        for item in diff.changed.values():
+            if item.finished and item.id not in self._finished_ids:
+                self._finished_ids.add(item.id)
+                self.item_finished.emit(item)
+                self._record(item)
+
+    def _set_error(self, text: str) -> None:
+        if text != self._last_error:
+            self._last_error = text
+            self.error.emit(text)
+
+    def _record(self, item: QueueItem) -> None:
+        if self.activity is None:
+            return
+        from soulsync.ui.models.queue import item_title
+
+        title = item_title(item)
+        if item.state == "succeeded":
+            self.activity.add("download", f"Downloaded {title}", "downloads")
+        elif item.state == "failed":
+            self.activity.add("download_failed", f"Download failed: {title} ({item.reason})", "downloads")
+
+    # ---- actions (all off the GUI thread) -------------------------------------------------
+    def _run(self, fn, *args, on_done=None) -> None:
+        queue = self.queue
+        if queue is None:
+            self._set_error("slskd is not set up: add its URL and API key in Settings.")
+            return
+
+        def work(ctx):
+            return fn(queue, *args)
+
+        def done(result: Any) -> None:
+            if isinstance(result, QueueDiff):
+                self._publish(result)
+            if on_done is not None:
+                on_done(result)
+
+        run_task(work, owner=self, on_result=done, on_error=lambda exc: self._set_error(str(exc)))
+
+    def enqueue(self, files: Iterable[tuple[str, str, int]], wanted: Track | None = None,
+                candidates: Iterable[Any] = (), source: str = "manual", group_id: str | None = None,
+                meta: dict | None = None, on_done=None) -> None:
+        files = list(files)
+        candidates = list(candidates)
+
+        def add(queue: DownloadQueue) -> QueueDiff:
+            items = queue.enqueue(files, wanted=wanted, candidates=candidates, source=source, group_id=group_id,
+                                  meta=meta)
+            return QueueDiff(changed={i.id: i for i in items})
+
+        self._run(add, on_done=on_done)
+
+    def cancel(self, ids: list[str]) -> None:
+        self._run(lambda q: q.cancel(ids))
+
+    def retry(self, ids: list[str]) -> None:
+        self._finished_ids.difference_update(ids)
+        self._run(lambda q: q.retry(ids))
+
+    def remove(self, ids: list[str]) -> None:
+        self._run(lambda q: q.remove(ids))
+
+    def clear_finished(self) -> None:
+        self._run(lambda q: q.clear_finished())
+
+    def is_active(self, username: str, filename: str) -> bool:
+        queue = self._queue
+        return queue.is_active(username, filename) if queue is not None else False
+
+    # ---- post-processing (runs in the tick's worker) ---------------------------------------
+    def post_processor(self):
+        from soulsync.core.postprocess import PostProcessOptions, PostProcessor
+
+        ctx = self.context
+        d = ctx.settings.downloads
+        library = ctx.library_dir
+        if library is None:
+            return None
+        options = PostProcessOptions(
+            library_dir=library, quarantine_dir=ctx.paths.data_dir / "needs-attention",
+            album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
+            cover_cache_dir=ctx.paths.cache_dir / "covers")
+        from soulsync.services.images import fetch_image
+
+        return PostProcessor(options, fetch_cover=fetch_image)
+
+    def _post_process(self, item: QueueItem, path: Path):
+        from soulsync.core.downloads import Completion
+
+        processor = self.post_processor()
+        if processor is None:
+            return Completion(True, str(path), "kept in the downloads folder (no library folder is set)")
+        meta = item.meta or {}
+        result = processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
+                                   release_date=meta.get("release_date", ""), expected_size=item.size or None,
+                                   path_hint=item.filename)
+        if result.ok and result.destination_dir:
+            with self._scan_lock:
+                self._scan_dirs.add(str(result.destination_dir))
+            self._request_scan()
+        return result
+
+    def _request_scan(self) -> None:
+        # called from the worker: hop to the GUI thread to (re)start the debounce timer
+        from PyQt6.QtCore import QMetaObject, Qt
+
+        QMetaObject.invokeMethod(self._scan_timer, "start", Qt.ConnectionType.QueuedConnection)
+
+    def _scan_library(self) -> None:
+        ctx = self.context
+        with self._scan_lock:
+            folders, self._scan_dirs = sorted(self._scan_dirs), set()
+        if not folders or not ctx.plex_configured():
+            return
+        plex, section = ctx.plex(), ctx.settings.plex.music_section or "Music"
+
+        def work(tc):
+            plex.scan_section(section, wait=True, cancel=lambda: tc.cancelled)
+            return len(folders)
+
+        def done(n: int) -> None:
+            if self.activity is not None:
+                self.activity.add("library", f"Asked Plex to scan {n} new folder{'s' if n != 1 else ''}",
+                                  "artists")
+
+        run_task(work, owner=self, on_result=done,
+                 on_error=lambda exc: log.warning("Plex scan request failed: %s", exc))

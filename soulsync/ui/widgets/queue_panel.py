@@ -1,0 +1,150 @@
+"""The download queue view: Active and Finished tabs, updated by diff from the DownloadService."""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QTabWidget, QVBoxLayout,
+    QWidget,
+)
+
+from soulsync.core.downloads import QueueDiff
+from soulsync.core.store import QueueItem
+from soulsync.ui.models.queue import COL_PROGRESS, ItemRole, ProgressRole, QueueTableModel
+from soulsync.ui.theme import ERROR
+from soulsync.ui.widgets.progress_delegate import ProgressDelegate
+
+log = logging.getLogger(__name__)
+
+
+def open_folder(path: Path) -> None:
+    """Open a folder in the system file manager (no shell involved)."""
+    if sys.platform.startswith("darwin"):
+        cmd = ["open", str(path)]
+    elif sys.platform.startswith("win"):
+        cmd = ["explorer", str(path)]
+    else:
+        cmd = ["xdg-open", str(path)]
+    try:
+        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=False)
+    except OSError as exc:
+        log.warning("Could not open %s: %s", path, exc)
+
+
+class QueuePanel(QWidget):
+    def __init__(self, service, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("queue_tabs")
+        self.active_model = QueueTableModel(self)
+        self.finished_model = QueueTableModel(self)
+        self.active_view = self._table(self.active_model, "queue_active")
+        self.finished_view = self._table(self.finished_model, "queue_finished")
+        self.tabs.addTab(self.active_view, "Active")
+        self.tabs.addTab(self.finished_view, "Finished")
+        layout.addWidget(self.tabs, 1)
+
+        buttons = QHBoxLayout()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("queue_cancel")
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setObjectName("queue_retry")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setObjectName("queue_remove")
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.setObjectName("queue_clear")
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setObjectName("queue_open")
+        self.error_label = QLabel("")
+        self.error_label.setObjectName("queue_error")
+        self.error_label.setStyleSheet(f"color: {ERROR}; background: transparent;")
+        for b in (self.cancel_button, self.retry_button, self.remove_button, self.clear_button, self.open_button):
+            buttons.addWidget(b)
+        buttons.addWidget(self.error_label, 1)
+        layout.addLayout(buttons)
+
+        self.cancel_button.clicked.connect(lambda: self.service.cancel(self._selected_ids(self.active_view)))
+        self.retry_button.clicked.connect(lambda: self.service.retry(self._selected_ids(self.finished_view)))
+        self.remove_button.clicked.connect(self._remove)
+        self.clear_button.clicked.connect(self.service.clear_finished)
+        self.open_button.clicked.connect(self._open)
+        self.tabs.currentChanged.connect(self._update_buttons)
+        for view in (self.active_view, self.finished_view):
+            view.selectionModel().selectionChanged.connect(self._update_buttons)
+        service.diff_ready.connect(self.apply_diff)
+        service.error.connect(self._show_error)
+        self._update_buttons()
+
+    def _table(self, model: QueueTableModel, name: str) -> QTableView:
+        view = QTableView()
+        view.setObjectName(name)
+        view.setModel(model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setAlternatingRowColors(True)
+        view.verticalHeader().setVisible(False)
+        view.verticalHeader().setDefaultSectionSize(26)
+        view.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(ProgressRole, view))
+        header = view.horizontalHeader()
+        for col, width in enumerate((280, 120, 200, 120, 80, 60, 80, 60)):
+            header.resizeSection(col, width)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        return view
+
+    def load(self, items: list[QueueItem]) -> None:
+        """Fill both tabs from a full list (at start)."""
+        self.active_model.reset_items([i for i in items if not i.finished])
+        self.finished_model.reset_items(sorted((i for i in items if i.finished),
+                                               key=lambda i: i.finished_at or 0, reverse=True))
+        self._update_titles()
+
+    def apply_diff(self, diff: QueueDiff) -> None:
+        active, finished = [], []
+        for item in diff.changed.values():
+            (finished if item.finished else active).append(item)
+        moved_out = [i.id for i in finished if self.active_model.row_of(i.id) is not None]
+        back_in = [i.id for i in active if self.finished_model.row_of(i.id) is not None]
+        self.active_model.apply(active, removed=[*diff.removed, *moved_out])
+        self.finished_model.apply(finished, removed=[*diff.removed, *back_in])
+        self._update_titles()
+        self._update_buttons()
+
+    def _update_titles(self) -> None:
+        self.tabs.setTabText(0, f"Active ({self.active_model.rowCount()})")
+        self.tabs.setTabText(1, f"Finished ({self.finished_model.rowCount()})")
+
+    def _selected_ids(self, view: QTableView) -> list[str]:
+        return [view.model().data(i, ItemRole).id for i in view.selectionModel().selectedRows()]
+
+    def _selected_items(self) -> list[QueueItem]:
+        view = self.tabs.currentWidget()
+        return [view.model().data(i, ItemRole) for i in view.selectionModel().selectedRows()]
+
+    def _update_buttons(self) -> None:
+        on_active = self.tabs.currentIndex() == 0
+        selected = self._selected_items()
+        self.cancel_button.setEnabled(on_active and bool(selected))
+        self.retry_button.setEnabled(not on_active and any(i.state in ("failed", "cancelled") for i in selected))
+        self.remove_button.setEnabled(not on_active and bool(selected))
+        self.clear_button.setEnabled(self.finished_model.rowCount() > 0)
+        self.open_button.setEnabled(any(i.final_path or i.local_path for i in selected))
+
+    def _remove(self) -> None:
+        self.service.remove(self._selected_ids(self.finished_view))
+
+    def _open(self) -> None:
+        for item in self._selected_items()[:1]:
+            target = Path(item.final_path or item.local_path or "")
+            folder = target.parent if target.suffix else target
+            if folder.exists():
+                open_folder(folder)
+
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(f"slskd: {text}" if text else "")

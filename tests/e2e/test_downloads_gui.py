@@ -1,0 +1,80 @@
+"""Downloads page end to end against the slskd simulation: search, counters, grouping, filters,
+sort, an album download followed to Finished, and files filed in the library."""
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import QItemSelectionModel, Qt
+
+from soulsync.core.search import ResultAlbum
+from soulsync.ui.main_window import MainWindow
+from soulsync.ui.models.search_results import ItemRole
+
+
+@pytest.fixture
+def window(qtbot, demo_context):
+    win = MainWindow(demo_context, check_services=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.downloads.start()
+    yield win
+    win.downloads.stop()
+
+
+def test_search_filter_sort_and_download_an_album(qtbot, window, sim_world, demo_context):
+    page = window.show_page("downloads")
+    archivist = next(p for p in sim_world.slskd.peers if p.kind == "archivist")
+    shared = " ".join(f.path for f in archivist.files)
+    album = next(a for a in sim_world.catalog.albums
+                 if a.title in shared and 6 <= len(a.tracks) <= 14 and a.title.isascii())
+    progress = []
+    qtbot.keyClicks(page.search_input, f"{album.artist} {album.title}")
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    session = page.current
+    assert session is not None
+    session.progress.connect(progress.append)
+    qtbot.waitUntil(lambda: session.state == "done", timeout=20000)
+    assert progress and progress[-1].files > 0 and progress[-1].responses > 0
+    assert "users" in page.status_label.text() and "albums" in page.status_label.text()
+
+    model = page.model
+    assert model.rowCount() > 0
+    albums = [model.item_at(model.index(r, 0)) for r in range(model.rowCount())]
+    assert any(isinstance(a, ResultAlbum) for a in albums)
+    first_album_row = next(r for r, a in enumerate(albums) if isinstance(a, ResultAlbum))
+    assert model.rowCount(model.index(first_album_row, 0)) == albums[first_album_row].track_count
+
+    page.format_boxes["FLAC"].setChecked(True)
+    shown = [model.item_at(model.index(r, 0)) for r in range(model.rowCount())]
+    assert shown and all(i.family == "FLAC" for i in shown)
+    page.format_boxes["FLAC"].setChecked(False)
+    page.sort_combo.setCurrentIndex(page.sort_combo.findText("Size"))
+    sizes = [model.item_at(model.index(r, 0)).size for r in range(model.rowCount())]
+    assert sizes == sorted(sizes, reverse=True)
+
+    peers = {p.username: p for p in sim_world.slskd.peers}
+
+    def reliable(item) -> bool:
+        peer = peers[item.username]
+        return isinstance(item, ResultAlbum) and peer.kind in ("fast", "archivist")
+
+    target_row = next(r for r in range(model.rowCount()) if reliable(model.item_at(model.index(r, 0))))
+    target = model.item_at(model.index(target_row, 0))
+    page.view.selectionModel().select(model.index(target_row, 0),
+                                      QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                      | QItemSelectionModel.SelectionFlag.Rows)
+    assert page.download_button.isEnabled()
+    qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
+    panel = page.queue_panel
+    qtbot.waitUntil(lambda: panel.active_model.rowCount() + panel.finished_model.rowCount() == target.track_count,
+                    timeout=10000)
+    assert "queued" in model.data(model.index(target_row, 7))
+
+    qtbot.waitUntil(lambda: panel.finished_model.rowCount() == target.track_count, timeout=90000)
+    states = {panel.finished_model.item(r).state for r in range(panel.finished_model.rowCount())}
+    reasons = [panel.finished_model.item(r).reason for r in range(panel.finished_model.rowCount())]
+    assert states == {"succeeded"}, reasons
+    finals = [panel.finished_model.item(r).final_path for r in range(panel.finished_model.rowCount())]
+    library = sim_world.library_dir.resolve()
+    for final in finals:
+        assert final and (library in __import__("pathlib").Path(final).resolve().parents)
+    assert any(r["kind"] == "download" for r in demo_context.store.activity())
