@@ -556,8 +556,12 @@ class _Builder:
             else:
                 album.total_tracks = len(album.tracks)
                 album.disc_total = max(t.disc_number or 1 for t in album.tracks)
+                per_disc: dict[int, int] = {}
+                for t in album.tracks:
+                    per_disc[t.disc_number or 1] = per_disc.get(t.disc_number or 1, 0) + 1
                 for t in album.tracks:
                     t.disc_total = album.disc_total
+                    t.track_total = per_disc[t.disc_number or 1]
 
     # ---------------------------------------------------------- playlists
     def _make_playlists(self) -> list[Playlist]:

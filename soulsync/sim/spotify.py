@@ -30,7 +30,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -594,7 +594,7 @@ class SpotifySim(SimServer):
                 "tracks": {"href": f"{self.url}/v1/playlists/{p.id}/tracks", "total": len(state.entries)},
                 "type": "playlist", "uri": f"spotify:playlist:{p.id}"}
 
-    def _entry(self, entry: _Entry, playlist_id: str, index: int) -> dict[str, Any]:
+    def _entry(self, entry: _Entry, playlist_id: str) -> dict[str, Any]:
         item: dict[str, Any] | None
         if entry.kind == "track" and entry.track is not None:
             item = self._track_full(entry.track)
@@ -661,7 +661,7 @@ class SpotifySim(SimServer):
             body = self._playlist_simple(state)
             body["followers"] = {"href": None, "total": state.followers}
             if self._readable(state):
-                entries = [self._entry(e, state.meta.id, i) for i, e in enumerate(state.entries[:100])]
+                entries = [self._entry(e, state.meta.id) for e in state.entries[:100]]
                 page = self._page(f"playlists/{state.meta.id}/items", entries, len(state.entries), 0, 100)
                 body["items"] = page
                 body["tracks"] = {**page, "href": page["href"].replace("/items?", "/tracks?")}
@@ -673,15 +673,14 @@ class SpotifySim(SimServer):
         state = self._state(req.params["id"])
         if not self._readable(state):
             raise ApiError(403, "Forbidden")
-        limit = self._limit(req, 100 if req.path.rstrip("/").endswith("/tracks") else 20, 1,
-                            100 if req.path.rstrip("/").endswith("/tracks") else 50)
+        legacy = req.path.rstrip("/").endswith("/tracks")  # the deprecated alias pages by up to 100
+        limit = self._limit(req, 100 if legacy else 20, 1, 100 if legacy else 50)
         offset = self._offset(req)
         extra = {k: req.arg(k) or "" for k in ("additional_types", "market") if req.arg(k)}
-        kind = "tracks" if req.path.rstrip("/").endswith("/tracks") else "items"
         with self._lock:
-            window = state.entries[offset:offset + limit]
-            items = [self._entry(e, state.meta.id, offset + i) for i, e in enumerate(window)]
-            return self._page(f"playlists/{state.meta.id}/{kind}", items, len(state.entries), offset, limit, extra)
+            items = [self._entry(e, state.meta.id) for e in state.entries[offset:offset + limit]]
+            return self._page(f"playlists/{state.meta.id}/{'tracks' if legacy else 'items'}", items,
+                              len(state.entries), offset, limit, extra)
 
     def _create_playlist(self, req: Request, token: _Token) -> Response:
         if "user" in req.params and req.params["user"] != self.user_id:

@@ -5,7 +5,7 @@ import pytest
 
 from soulsync.services import errors
 from soulsync.services.plex import PlexClient
-from soulsync.sim.base import Request, Response, SimServer
+from soulsync.sim.base import Response, SimServer
 from tests.audio_fixtures import jpeg_bytes, make_audio
 
 

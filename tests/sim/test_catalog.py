@@ -49,6 +49,7 @@ def test_exact_track_count_at_other_sizes(n):
     cat = build_catalog(seed=3, n_tracks=n)
     assert len(cat.tracks) == n
     assert all(a.tracks and a.total_tracks == len(a.tracks) for a in cat.albums)
+    assert all(1 <= (t.track_number or 0) <= (t.track_total or 0) for t in cat.tracks)
 
 
 def test_ids_and_isrcs_are_well_formed_and_unique(world):
