@@ -282,9 +282,13 @@ def _clean(text: object) -> str:
     return line if len(line) <= _MAX_TEXT else line[:_MAX_TEXT - 1] + "…"
 
 
+_TRANSFER_PREFIX = re.compile(r"^Transfer (?:rejected|failed|aborted):\s*", re.IGNORECASE)
+"""slskd's own prefix on transfer exceptions, dropped where our words already say it."""
+
+
 def failure_reason(transfer: Transfer) -> str:
     """Why a failed transfer failed, in words."""
-    detail = _clean(transfer.exception)
+    detail = _TRANSFER_PREFIX.sub("", _clean(transfer.exception))
     state = transfer.state
     if state is TransferState.REJECTED:
         return "The peer rejected the download" + (f" ({detail})" if detail else "")
@@ -997,8 +1001,8 @@ class DownloadQueue:
         by_name = {i.filename: i for i in items}
         for t in getattr(result, "enqueued", None) or ():
             item = by_name.get(getattr(t, "filename", None))
-            if item is None or not isinstance(t, Transfer) or not t.id or t.id in self._known:
-                continue
+            if item is None or not isinstance(t, Transfer) or not t.id or t.id in self._known or t.state.is_failure:
+                continue  # (an old failed record, as a legacy reply's lookup may return, is no news)
             work = batch.edit(item)
             work.slskd_id = t.id
             work.state = _FROM_TRANSFER.get(t.state, QueueState.QUEUED_LOCALLY).value

@@ -252,7 +252,8 @@ def test_poll_maps_every_state_and_reports_only_changed_items(env):
 
 
 @pytest.mark.parametrize("state, exception, words", [
-    (TransferState.REJECTED, "Transfer rejected: Queue full", "The peer rejected the download (Transfer rejected: Queue full)"),
+    (TransferState.REJECTED, "Transfer rejected: Queue full", "The peer rejected the download (Queue full)"),
+    (TransferState.ERRORED, "Transfer failed: closed", "Transfer failed: closed"),
     (TransferState.REJECTED, None, "The peer rejected the download"),
     (TransferState.TIMED_OUT, None, "Timed out"),
     (TransferState.ERRORED, "The connection was closed unexpectedly", "Transfer failed: The connection was closed unexpectedly"),
