@@ -99,13 +99,13 @@ class PlexClient:
                 except plexapi.exceptions.NotFound:
                     raise WrongServer(SERVICE, f"{self.base_url} answered, but has no Plex API there") from None
                 except Exception as exc:
-                    raise self._translate(exc, "connecting", connecting=True) from None
+                    raise self._translate(exc, "connecting") from None
                 if not plex.machineIdentifier:
                     raise WrongServer(SERVICE, f"{self.base_url} answered, but not like a Plex server")
                 self._plex = plex
             return self._plex
 
-    def _translate(self, exc: BaseException, what: str, connecting: bool = False) -> ServiceError:
+    def _translate(self, exc: BaseException, what: str) -> ServiceError:
         if isinstance(exc, ServiceError):
             return exc
         if isinstance(exc, plexapi.exceptions.Unauthorized):
