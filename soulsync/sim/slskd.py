@@ -36,9 +36,11 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import threading
 import time
 import uuid
+import weakref
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -452,6 +454,7 @@ class SlskdSim(SimServer):
         self._word_index: dict[str, list[tuple[frozenset[str], SharedFile]]] = {}
         self._synth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slskd-sim-synth")
         self._ticker: threading.Thread | None = None
+        self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closing = threading.Event()
         self.enqueue_delay = 0.3
         """Simulated seconds an enqueue POST takes (looking the peer up, connecting); at most 1 s real."""
@@ -512,7 +515,7 @@ class SlskdSim(SimServer):
         search and transfer record is forgotten (files already on disk stay)."""
         was_running = self.running
         if was_running:
-            super().stop()
+            self.stop()
         with self._lock:
             for transfer in self._transfers.values():
                 transfer.cancel_requested = True
@@ -543,12 +546,37 @@ class SlskdSim(SimServer):
 
     # ---- lifecycle -------------------------------------------------------
     def start(self) -> "SlskdSim":
+        was_running = self.running
         super().start()
+        if not was_running and self._server is not None:
+            self._track_connections(self._server)
         if self._ticker is None:
             self._closing.clear()
             self._ticker = threading.Thread(target=self._run_ticker, name="slskd-sim-ticker", daemon=True)
             self._ticker.start()
         return self
+
+    def stop(self) -> None:
+        """Stop listening and drop open keep-alive connections, as a stopped slskd would
+        (the simulated world keeps running; :meth:`close` ends it)."""
+        super().stop()
+        with self._lock:
+            connections, self._connections = self._connections, weakref.WeakSet()
+        for connection in list(connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _track_connections(self, server: Any) -> None:
+        accept = server.process_request
+
+        def process_request(request: socket.socket, client_address: Any) -> None:
+            with self._lock:
+                self._connections.add(request)
+            accept(request, client_address)
+
+        server.process_request = process_request
 
     def close(self) -> None:
         """Stop serving and stop the simulated world (ticker and synthesis workers)."""
