@@ -73,7 +73,8 @@ class QueueState(str, enum.Enum):
 AT_SLSKD = frozenset({QueueState.SUBMITTING, QueueState.QUEUED_LOCALLY, QueueState.REQUESTED,
                       QueueState.QUEUED_REMOTELY, QueueState.INITIALIZING, QueueState.IN_PROGRESS})
 """States that occupy a download slot at slskd (what ``max_concurrent`` limits)."""
-FINISHED = frozenset({QueueState.SUCCEEDED, QueueState.FAILED, QueueState.CANCELLED})
+_WAITING = frozenset({QueueState.QUEUED_LOCALLY, QueueState.REQUESTED, QueueState.QUEUED_REMOTELY})
+"""At slskd, waiting for the peer (no bytes flow yet)."""
 
 _FROM_TRANSFER = {
     TransferState.QUEUED_LOCALLY: QueueState.QUEUED_LOCALLY,
@@ -87,6 +88,8 @@ CANCEL_RESEND_S = 10.0
 """A retired transfer that still runs at slskd is told to cancel again after this long."""
 SEARCHES_PER_STEP = 2
 """At most this many fallback searches per :meth:`DownloadQueue.search_pending` call."""
+SEARCH_RETRY_S = 30.0
+"""A fallback search that failed for a passing reason (slskd down, rate limit) is tried again after this long."""
 _MAX_TEXT = 300
 """Peer-supplied text (exception messages) is cut to this many characters."""
 
@@ -436,6 +439,8 @@ class DownloadQueue:
         """When this process last saw each item progress (stall detection)."""
         self._missing_since: dict[str, float] = {}
         self._requeues: dict[str, int] = {}
+        self._search_after: dict[str, float] = {}
+        """Items whose fallback search waits after a passing failure -> when to try again."""
         self._busy: set[str] = set()
         """Items whose post-processing or search runs right now, outside the lock."""
         self._cancel_sent: dict[str, float] = {}
@@ -449,7 +454,7 @@ class DownloadQueue:
     def items(self, finished: bool | None = None) -> list[QueueItem]:
         """Copies of the queue's items in creation order: active ones, finished ones (newest first), or all."""
         with self._lock:
-            active = [_clone(i) for i in self._items.values()]
+            active = sorted((_clone(i) for i in self._items.values()), key=lambda i: i.created_at)
         if finished is False:
             return active
         done = self._store.queue_items(finished=True)
@@ -567,6 +572,8 @@ class DownloadQueue:
             for t in transfers:
                 if t.id not in self._known:
                     foreign[(t.username, t.filename)].append(t)
+            running: list[QueueItem] = []
+            moved_users: set[str] = set()
             for item in list(self._items.values()):
                 if item.id in self._busy or item.state in (QueueState.PROCESSING, QueueState.SEARCHING):
                     continue
@@ -583,7 +590,12 @@ class DownloadQueue:
                             self._lost(batch, item)
                     continue
                 self._missing_since.pop(item.id, None)
-                self._follow(batch, item, transfer, now, ready)
+                moved = self._follow(batch, item, transfer, now, ready)
+                if moved is not None:
+                    running.append(item)
+                    if moved:
+                        moved_users.add(item.username)
+            self._stalls(batch, running, moved_users, now)
             self._listed = set(by_id)
             self._commit(batch, diff)
             self._sweep(transfers, now)
@@ -682,8 +694,10 @@ class DownloadQueue:
         if self._find is None or not self._is_ready():
             return diff
         with self._lock:
+            now = self._clock()
             todo = [_clone(i) for i in self._items.values()
-                    if i.state == QueueState.SEARCHING and i.id not in self._busy][:SEARCHES_PER_STEP]
+                    if i.state == QueueState.SEARCHING and i.id not in self._busy
+                    and self._search_after.get(i.id, now) <= now][:SEARCHES_PER_STEP]
             self._busy.update(i.id for i in todo)
         try:
             for item in todo:
@@ -785,7 +799,7 @@ class DownloadQueue:
             self._index(new)
             return
         self._items.pop(new.id, None)
-        for timers in (self._progress_at, self._missing_since, self._requeues):
+        for timers in (self._progress_at, self._missing_since, self._requeues, self._search_after):
             timers.pop(new.id, None)
 
     def _commit(self, batch: _Batch, diff: QueueDiff) -> None:
@@ -847,17 +861,20 @@ class DownloadQueue:
         batch.transfer_ids.append((best.id, item.id))
         return best
 
-    def _follow(self, batch: _Batch, item: QueueItem, t: Transfer, now: float, ready: bool) -> None:
-        """Apply one transfer's news to its item: progress, success, failure or stall."""
+    def _follow(self, batch: _Batch, item: QueueItem, t: Transfer, now: float, ready: bool) -> bool | None:
+        """Apply one transfer's news to its item: progress, success or failure.
+
+        Returns None when the transfer has ended, else whether it moved (state,
+        bytes or place in queue) since the last poll."""
         if t.state == TransferState.SUCCEEDED:
             work = batch.edit(item)
             work.state, work.reason, work.place_in_queue = QueueState.PROCESSING.value, "", None
             work.bytes_done, work.percent, work.speed = max(t.bytes_transferred, item.size), 100.0, t.average_speed
             work.last_progress_at = now
-            return
+            return None
         if t.state.is_failure:
             self._attempt_failed(batch, item, failure_reason(t), cancel=False)
-            return
+            return None
         state = _FROM_TRANSFER.get(t.state)
         if state is None:  # a state string we do not know: keep ours, but it is at slskd
             state = QueueState(item.state) if item.state in AT_SLSKD - {QueueState.SUBMITTING} else QueueState.REQUESTED
@@ -875,9 +892,21 @@ class DownloadQueue:
                 state.value, done, percent, speed, place)
             if moved:
                 work.last_progress_at = now
-        since = self._progress_at.setdefault(item.id, now)
-        if now - since >= self.stall_timeout_s:
-            self._attempt_failed(batch, item, f"Stalled: no progress for {self.stall_timeout_s:g} s", cancel=True)
+        return moved
+
+    def _stalls(self, batch: _Batch, running: list[QueueItem], moved_users: set[str], now: float) -> None:
+        """Move on from transfers without progress for ``stall_timeout_s``.
+
+        A file waiting in a peer's queue is not stalled while another of our
+        files from that peer makes progress (peers upload one file at a time)."""
+        for item in running:
+            state = batch.work.get(item.id, item).state
+            if state in _WAITING and item.username in moved_users:
+                self._progress_at[item.id] = now
+            since = self._progress_at.setdefault(item.id, now)
+            if now - since >= self.stall_timeout_s:
+                self._attempt_failed(batch, item, f"Stalled: no progress for {self.stall_timeout_s:g} s",
+                                     cancel=True)
 
     def _lost(self, batch: _Batch, item: QueueItem) -> None:
         """slskd no longer lists this item's transfer: done on disk, queued again, or (too often) failed."""
@@ -955,6 +984,8 @@ class DownloadQueue:
             error = _describe(exc)
             if getattr(exc, "kind", "") in ("unreachable", "timeout", "rate_limited", "not_ready", "server"):
                 diff.error = error
+                with self._lock:
+                    self._search_after[item.id] = self._clock() + SEARCH_RETRY_S
                 return
             found, failure = [], f"the search for another source failed ({error})"
         else:

@@ -361,6 +361,23 @@ def test_stall_by_clock_cancels_and_moves_on(env):
     assert env.fake.cancel_calls == [(t.id, False)] and t.state is TransferState.CANCELLED
 
 
+def test_waiting_behind_our_own_transfer_from_the_same_peer_is_not_a_stall(env):
+    q = env.queue(stall_timeout_s=60)
+    a, b = q.enqueue([("alice", remote("A", "1.mp3"), 1000), ("alice", remote("A", "2.mp3"), 1000)])
+    ta, tb = env.fake.of("alice", a.filename), env.fake.of("alice", b.filename)
+    env.fake.set(tb, TransferState.QUEUED_REMOTELY, place_in_queue=1)
+    for n in range(1, 5):  # the peer uploads a, slowly; b waits its turn for two minutes
+        env.fake.set(ta, TransferState.IN_PROGRESS, bytes_transferred=n * 100)
+        q.tick()
+        env.clock.advance(40)
+    assert [i.state for i in q.items()] == ["in_progress", "queued_remotely"]
+    q.tick()  # a made no progress in the last 40 s: neither did b
+    env.clock.advance(21)
+    q.tick()
+    assert [i.state for i in q.items()] == ["failed", "failed"]
+    assert {i.reason for i in q.items()} == {"Stalled: no progress for 60 s"}
+
+
 def test_user_cancel_does_not_fall_back(env):
     seen = []
     q = env.queue()
@@ -510,6 +527,28 @@ def test_new_search_when_stored_candidates_run_out(env):
     env.fake.set(env.fake.of("dave", moved.filename), TransferState.REJECTED)
     done = q.tick().changed[item.id]
     assert done.state == "failed" and "no other source found after 2 attempts" in done.reason
+
+
+def test_a_search_that_cannot_run_now_is_tried_again_later(env):
+    calls = []
+
+    def find(track):
+        calls.append(env.clock.now)
+        if len(calls) == 1:
+            raise Unreachable("slskd", "connection refused")
+        return []
+
+    q = env.queue(find_candidates=find)
+    [item] = q.enqueue([("alice", remote("A", "1.mp3"), 100)], wanted=WANTED)
+    env.fake.set(env.fake.of("alice", item.filename), TransferState.REJECTED)
+    assert q.tick().error == "slskd: connection refused"
+    env.clock.advance(10)
+    q.tick()
+    assert len(calls) == 1 and only(q).state == "searching"
+    env.clock.advance(25)
+    done = q.tick().changed[item.id]
+    assert len(calls) == 2 and done.state == "failed"
+    assert done.reason == "The peer rejected the download; no other source found after 1 attempt"
 
 
 def test_items_without_a_wanted_track_do_not_search(env):
