@@ -141,6 +141,17 @@ _MIGRATIONS: list[str] = [
         recorded_at REAL NOT NULL
     );
     """,
+    # 4: library files that could not be read, so an unchanged one is not read again on every scan
+    """
+    CREATE TABLE library_unreadable (
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        mtime REAL NOT NULL,
+        size INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (source, key)
+    );
+    """,
 ]
 
 ACTIVITY_LIMIT = 5000
@@ -447,6 +458,21 @@ class Store:
                      isrc=row["isrc"], album_artist=row["album_artist"], track_number=row["track_number"],
                      disc_number=row["disc_number"], year=row["year"], path=row["path"],
                      plex_rating_key=row["key"] if row["source"] == "plex" else None)
+
+    # ---- library: unreadable files (kept by the folder scan) ---------------------------
+    def library_unreadable(self, source: str) -> dict[str, tuple[float, int, str]]:
+        """Files of ``source`` that could not be read: key -> (mtime, size, reason)."""
+        rows = self.query("SELECT key, mtime, size, reason FROM library_unreadable WHERE source = ?", (source,))
+        return {r["key"]: (r["mtime"], r["size"], r["reason"]) for r in rows}
+
+    def save_library_unreadable(self, source: str, files: dict[str, tuple[float, int, str]],
+                                replace: bool = True) -> None:
+        """Record the unreadable files of ``source``: all of them (``replace``), or these in addition."""
+        with self.transaction() as conn:
+            if replace:
+                conn.execute("DELETE FROM library_unreadable WHERE source = ?", (source,))
+            conn.executemany("INSERT OR REPLACE INTO library_unreadable (source, key, mtime, size, reason)"
+                             " VALUES (?,?,?,?,?)", [(source, k, m, z, r) for k, (m, z, r) in files.items()])
 
     # ---- playlists ------------------------------------------------------------
     def save_playlists(self, playlists: list[Playlist]) -> None:
