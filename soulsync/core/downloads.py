@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
 from soulsync.core.models import Track, Transfer, TransferState
-from soulsync.core.store import QueueItem, Store
+from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,9 @@ class QueueState(str, enum.Enum):
 AT_SLSKD = frozenset({QueueState.SUBMITTING, QueueState.QUEUED_LOCALLY, QueueState.REQUESTED,
                       QueueState.QUEUED_REMOTELY, QueueState.INITIALIZING, QueueState.IN_PROGRESS})
 """States that occupy a download slot at slskd (what ``max_concurrent`` limits)."""
+_OTHER_FIELDS = tuple(f.name for f in dataclasses.fields(QueueItem)
+                      if f.name not in QUEUE_PROGRESS_FIELDS and f.name != "updated_at")
+"""Fields a progress-only change leaves alone (then the store skips re-encoding them)."""
 _WAITING = frozenset({QueueState.QUEUED_LOCALLY, QueueState.REQUESTED, QueueState.QUEUED_REMOTELY})
 """At slskd, waiting for the peer (no bytes flow yet)."""
 
@@ -806,7 +809,12 @@ class DownloadQueue:
         """Save the batch in one transaction, then make it the queue's state, then run its slskd actions."""
         changed = [w for item_id, w in batch.work.items() if w != batch.original[item_id]]
         if changed or batch.transfer_ids:
-            self._store.update_queue_items(changed, batch.transfer_ids)
+            full, progress = [], []
+            for work in changed:
+                old = batch.original[work.id]
+                narrow = all(getattr(work, name) == getattr(old, name) for name in _OTHER_FIELDS)
+                (progress if narrow else full).append(work)
+            self._store.update_queue_items(full, batch.transfer_ids, progress)
         for sid, item_id in batch.transfer_ids:
             self._known[sid] = item_id
         for work in changed:

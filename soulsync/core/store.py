@@ -219,6 +219,10 @@ class QueueItem:
 
 _QUEUE_JSON = {"wanted", "candidates", "tried", "meta"}
 _QUEUE_COLUMNS = [f.name for f in dataclasses.fields(QueueItem)]
+QUEUE_PROGRESS_FIELDS = ("state", "bytes_done", "percent", "speed", "place_in_queue", "last_progress_at")
+"""The queue columns a poll changes most of the time."""
+_PROGRESS_UPDATE = ("UPDATE queue SET " + ", ".join(f"{k} = ?" for k in QUEUE_PROGRESS_FIELDS)
+                    + ", updated_at = ? WHERE id = ?")
 
 
 class Store:
@@ -310,14 +314,18 @@ class Store:
         return items
 
     def update_queue_items(self, items: Iterable[QueueItem],
-                           transfer_ids: Iterable[tuple[str, str]] = ()) -> None:
+                           transfer_ids: Iterable[tuple[str, str]] = (),
+                           progress: Iterable[QueueItem] = ()) -> None:
         """Save many items in one transaction (the poller's diff).
 
         ``transfer_ids`` are ``(slskd_id, item_id)`` pairs the queue learnt in
-        the same step; they are recorded in that transaction too."""
+        the same step; ``progress`` are items of which only the
+        :data:`QUEUE_PROGRESS_FIELDS` changed (written without re-encoding the
+        rest). Both are saved in the same transaction."""
         items = list(items)
+        progress = list(progress)
         transfer_ids = list(transfer_ids)
-        if not items and not transfer_ids:
+        if not items and not transfer_ids and not progress:
             return
         now = time.time()
         with self.transaction() as conn:
@@ -327,6 +335,10 @@ class Store:
                 sets = ", ".join(f"{k} = ?" for k in row if k != "id")
                 conn.execute(f"UPDATE queue SET {sets} WHERE id = ?",
                              [v for k, v in row.items() if k != "id"] + [item.id])
+            for item in progress:
+                item.updated_at = now
+            conn.executemany(_PROGRESS_UPDATE, [[getattr(i, k) for k in QUEUE_PROGRESS_FIELDS] + [now, i.id]
+                                                for i in progress])
             conn.executemany("INSERT OR IGNORE INTO queue_transfers (slskd_id, item_id, recorded_at) VALUES (?, ?, ?)",
                              [(sid, iid, now) for sid, iid in transfer_ids])
 
