@@ -814,8 +814,8 @@ class SlskdSim(SimServer):
                 return self.error_response(400, req, "The field SearchTimeout must be between 5 and 2147483647.")
             search_id = str(fields.get("id") or uuid.uuid4())
             if not _GUID.match(search_id):
-                return self.error_response(400, req, f"The JSON value could not be converted to System.Guid. "
-                                                     f"Path: $.id")
+                return self.error_response(400, req, "The JSON value could not be converted to System.Guid. "
+                                                     "Path: $.id")
             search_id = str(uuid.UUID(search_id))
             time.sleep(min(1.0, self.search_post_delay / self.clock.time_scale))
             with self._lock:

@@ -11,8 +11,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime
 
 import mutagen
 import pytest
