@@ -89,6 +89,8 @@ _FROM_TRANSFER = {
 
 CANCEL_RESEND_S = 10.0
 """A retired transfer that still runs at slskd is told to cancel again after this long."""
+ORPHAN_WATCH_S = 120.0
+"""How long a file cancelled while it was being handed to slskd is watched for, to cancel it there too."""
 SEARCHES_PER_STEP = 2
 """At most this many fallback searches per :meth:`DownloadQueue.search_pending` call."""
 SEARCH_RETRY_S = 30.0
@@ -447,6 +449,8 @@ class DownloadQueue:
         self._busy: set[str] = set()
         """Items whose post-processing or search runs right now, outside the lock."""
         self._cancel_sent: dict[str, float] = {}
+        self._orphans: dict[tuple[str, str], tuple[str, float]] = {}
+        """Files cancelled while being handed to slskd -> (item id, when): cancelled there if they show up."""
         self._listed: set[str] | None = None
         """Transfer ids in slskd's last list (None before the first successful poll)."""
         self._needs_reconcile = True
@@ -599,6 +603,7 @@ class DownloadQueue:
                     if moved:
                         moved_users.add(item.username)
             self._stalls(batch, running, moved_users, now)
+            self._cancel_orphans(batch, foreign, now)
             self._listed = set(by_id)
             self._commit(batch, diff)
             self._sweep(transfers, now)
@@ -726,6 +731,8 @@ class DownloadQueue:
                     continue
                 work = batch.edit(item)
                 work.state, work.reason, work.finished_at, work.speed = QueueState.CANCELLED.value, "Cancelled", now, 0.0
+                if item.state == QueueState.SUBMITTING and not item.slskd_id:
+                    self._orphans[(item.username, item.filename)] = (item.id, now)
                 if item.slskd_id:
                     batch.after.append(lambda u=item.username, sid=item.slskd_id: self._cancel_at_slskd(u, sid))
             self._commit(batch, diff)
@@ -850,6 +857,16 @@ class DownloadQueue:
             if (t.id in self._known and t.id not in current and t.state in _FROM_TRANSFER
                     and now - self._cancel_sent.get(t.id, float("-inf")) >= CANCEL_RESEND_S):
                 self._cancel_at_slskd(t.username, t.id)
+
+    def _cancel_orphans(self, batch: _Batch, foreign: dict[tuple[str, str], list[Transfer]], now: float) -> None:
+        """Cancel transfers of files that were cancelled while slskd was being asked for them."""
+        for key, (item_id, since) in list(self._orphans.items()):
+            running = [t for t in foreign.get(key, ()) if t.state in _FROM_TRANSFER]
+            if running or now - since > ORPHAN_WATCH_S:
+                del self._orphans[key]
+            for t in running:
+                batch.transfer_ids.append((t.id, item_id))
+                batch.after.append(lambda u=t.username, sid=t.id: self._cancel_at_slskd(u, sid))
 
     def _taken(self, batch: _Batch, item: QueueItem, key: tuple[str, str]) -> bool:
         owner = batch.claims.get(key, self._active_files.get(key))

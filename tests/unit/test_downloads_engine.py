@@ -406,6 +406,19 @@ def test_cancel_that_slskd_misses_is_repeated_by_later_polls(env):
     assert t.state is TransferState.CANCELLED and len(env.fake.cancel_calls) == 2
 
 
+def test_cancel_while_slskd_was_being_asked_cancels_the_transfer_when_it_shows_up(env):
+    env.fake.enqueue_error = Unreachable("slskd", "read timed out")
+    env.fake.record_then_fail = True  # slskd got the request, the answer was lost
+    q = env.queue()
+    [item] = q.enqueue([("alice", remote("A", "1.mp3"), 100)])
+    q.cancel([item.id])
+    env.fake.enqueue_error = None
+    q.tick()
+    t = env.fake.of("alice", item.filename)
+    assert t.state is TransferState.CANCELLED and q.items(finished=False) == []
+    assert env.store.queue_transfer_ids()[t.id] == item.id
+
+
 def test_retry_resets_attempts_and_starts_from_the_best_source(env):
     q = env.queue()
     files, cands = three_sources()
@@ -549,6 +562,18 @@ def test_a_search_that_cannot_run_now_is_tried_again_later(env):
     done = q.tick().changed[item.id]
     assert len(calls) == 2 and done.state == "failed"
     assert done.reason == "The peer rejected the download; no other source found after 1 attempt"
+
+
+def test_ranked_candidates_from_matching_are_stored_as_dicts(env):
+    from soulsync.core.matching import Candidate
+    from soulsync.core.models import SearchFile
+
+    ranked = Candidate(file=SearchFile(username="erin", filename=remote("E", "Song.flac"), size=99),
+                       score=0.93, reason="title and length match", quality="FLAC 16/44.1")
+    q = env.queue()
+    [item] = q.enqueue([("alice", remote("A", "1.mp3"), 100)], wanted=WANTED, candidates=[ranked])
+    assert item.candidates[1] == {"username": "erin", "filename": remote("E", "Song.flac"), "size": 99,
+                                  "score": 0.93, "quality": "FLAC 16/44.1", "reason": "title and length match"}
 
 
 def test_items_without_a_wanted_track_do_not_search(env):
