@@ -8,10 +8,12 @@ reject. See ``docs/matching.md`` for the factors and their calibration.
 """
 from __future__ import annotations
 
+import gc
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -20,13 +22,13 @@ from soulsync.core.normalize import (
     ParsedTitle,
     VersionKind,
     VersionTag,
+    intern_kinds,
     artist_keys,
     classify_qualifier,
     compact,
     fold,
     normalize_artist,
     normalize_isrc,
-    normalize_text,
     parse_album,
     parse_title,
     split_artists,
@@ -59,20 +61,19 @@ _UNCREDITED_FEATURE = 0.95  # "(feat. X)" where the other side never credits X
 _ISRC_MISMATCH = 0.70       # both have ISRCs and they differ: never the same
 _ISRC_FLOOR = 0.95          # equal ISRCs: the same, whatever the text says
 
-# durations (seconds): full confidence within the tolerance, then a smooth Gaussian fall-off
-_TRACK_TOLERANCE = 3.0
-_TRACK_FALLOFF = 15.0
-_FILE_TOLERANCE = 3.0
-_FILE_FALLOFF = 4.0
-_RELATIVE_TOLERANCE = 0.01  # long tracks get 1 % extra
+# durations (seconds): factor = exp(-(diff / scale) ** 4), scale growing 1 % with the track's length.
+# Nearly flat for small differences, strictly falling, no step anywhere.
+_TRACK_SCALE = 14.0         # 200 s track: 0.99 at 5 s apart, 0.94 at 8 s, 0.86 at 10 s, 0.56 at 14 s, 0.09 at 20 s
+_FILE_SCALE = 6.0           # 200 s track: 0.98 at 3 s, 0.86 at 5 s, 0.56 at 7 s, 0.09 at 10 s ("a few seconds")
+_RELATIVE_SCALE = 0.01
+_CONFIRMING = 0.5           # lengths within half the scale (factor >= 0.94) confirm each other
 
 
 # ----------------------------------------------------------------------------- prepared tracks
 
 
-@dataclass(slots=True)
-class _Prepared:
-    """Everything the scorer needs from one Track, computed once."""
+class _Prepared(NamedTuple):
+    """Everything the scorer needs from one Track, computed once (a tuple: cheap for the collector)."""
 
     title: ParsedTitle
     artists: tuple[str, ...]
@@ -126,7 +127,7 @@ def _prepare(track: Track) -> _Prepared:
         features,
         album.core if album is not None else "",
         tags,
-        frozenset(t.kind for t in tags) if tags else _NO_KINDS,
+        intern_kinds(frozenset(t.kind for t in tags)) if tags else _NO_KINDS,
         seconds,
         normalize_isrc(track.isrc) if track.isrc else None,
     )
@@ -219,18 +220,20 @@ def _artist_factor(similarity: float | None) -> float:
     return similarity * (similarity / _ARTIST_KNEE) ** 2
 
 
-def _duration_factor(a: float | None, b: float | None, tolerance: float, falloff: float) -> float:
-    """1.0 within ``tolerance`` seconds (plus 1 %), then a smooth Gaussian decline."""
+def _duration_scale(a: float, b: float, scale: float) -> float:
+    return scale + _RELATIVE_SCALE * (a if a > b else b)
+
+
+def _duration_factor(a: float | None, b: float | None, scale: float) -> float:
+    """exp(-(diff/scale)^4): almost 1.0 for small differences, then a smooth fall to 0; never a step."""
     if a is None or b is None:
         return _DURATION_UNKNOWN
-    diff = abs(a - b) - tolerance - _RELATIVE_TOLERANCE * max(a, b)
-    if diff <= 0:
-        return 1.0
-    return math.exp(-((diff / falloff) ** 2))
+    return math.exp(-((abs(a - b) / _duration_scale(a, b, scale)) ** 4))
 
 
-def _length_confirms(a: float | None, b: float | None, tolerance: float) -> bool:
-    return a is not None and b is not None and abs(a - b) <= tolerance + _RELATIVE_TOLERANCE * max(a, b)
+def _length_confirms(a: float | None, b: float | None, scale: float) -> bool:
+    """Both lengths known and close enough to count as evidence of their own."""
+    return a is not None and b is not None and abs(a - b) <= _CONFIRMING * _duration_scale(a, b, scale)
 
 
 def _album_factor(a: str, b: str) -> float:
@@ -294,18 +297,33 @@ def _feature_factor(a: _Prepared, b: _Prepared) -> float:
 
 
 def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float, str]:
-    """Score ``c`` as the recording ``w`` describes; a reason only when asked."""
-    confirmed = _length_confirms(w.duration, c.duration, _TRACK_TOLERANCE)
-    title_sim = _title_similarity(w.title, c.title)
-    title = _sharpen_title(title_sim, confirmed)
-    artist_sim = _artist_similarity(w.artists, c.artists)
-    artist = _artist_factor(artist_sim)
-    duration = _duration_factor(w.duration, c.duration, _TRACK_TOLERANCE, _TRACK_FALLOFF)
-    album = _album_factor(w.album, c.album)
-    version, version_note = _version_factor(w.tags, w.kinds, c.tags, c.kinds)
-    if version == 1.0 and w.title.same != c.title.same:
+    """Score ``c`` as the recording ``w`` describes; a reason only when asked.
+
+    The common cases (equal titles, a shared artist key, equal albums, no
+    version tags) are decided inline; the helpers handle the rest.
+    """
+    wd, cd = w.duration, c.duration
+    confirmed = _length_confirms(wd, cd, _TRACK_SCALE)
+    wt, ct = w.title, c.title
+    if wt.full == ct.full and wt.full:
+        title = 1.0
+    else:
+        title = _sharpen_title(_title_similarity(wt, ct), confirmed)
+    wa, ca = w.artists, c.artists
+    if wa and ca and (wa[0] in ca or ca[0] in wa):
+        artist_sim: float | None = 1.0
+        artist = 1.0
+    else:
+        artist_sim = _artist_similarity(wa, ca)
+        artist = _artist_factor(artist_sim)
+    duration = _duration_factor(wd, cd, _TRACK_SCALE)
+    album = 1.0 if w.album == c.album and w.album else _album_factor(w.album, c.album)
+    version, version_note = 1.0, ""
+    if w.kinds or c.kinds:
+        version, version_note = _version_factor(w.tags, w.kinds, c.tags, c.kinds)
+    if version == 1.0 and wt.same != ct.same:
         version = _SAME_TAG_DIFFERENT
-    feature = _feature_factor(w, c)
+    feature = _feature_factor(w, c) if w.features or c.features else 1.0
     score = title * artist * duration * album * version * feature
     isrc_note = ""
     if w.isrc and c.isrc:
@@ -320,7 +338,7 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
         return score, ""
     parts = [f"title {title:.2f}",
              "artist ?" if artist_sim is None else f"artist {artist_sim:.2f}",
-             _duration_note(w.duration, c.duration),
+             _duration_note(wd, cd),
              "album ?" if album == _ALBUM_UNKNOWN else ("album same" if album == 1.0 else "album differs")]
     if version_note:
         parts.append(version_note)
@@ -378,29 +396,42 @@ class Match:
 _FUZZY_SKIP = 0.95      # an exact-key candidate this good ends the search
 _FUZZY_CUTOFF = 60.0    # rapidfuzz ratio for fuzzy title candidates
 _FUZZY_LIMIT = 8
-_LARGE_BUCKET = 256     # at most this many same-title tracks by other artists are scored
+_ARTIST_CUTOFF = 70.0   # rapidfuzz ratio for artist keys within one title's bucket
+_SMALL_BUCKET = 16      # title buckets up to this size are scored whole
+_LARGE_BUCKET = 256     # a title bucket scored whole (no artist to narrow by) is cut here
 _RARE_TOKEN = 4000      # token postings longer than this are too common to scan
 
 
 class LibraryIndex:
     """All library tracks, indexed by normalised keys for fast matching.
 
-    Candidates come from the exact normalised title, the credited artists'
-    titles (fuzzy, via rapidfuzz over that artist's titles only), the ISRC,
-    and as a last resort the rarest title word; the scorer then decides.
-    Never a scan of the whole library.
+    Candidates come from the ISRC, the exact normalised title narrowed to
+    credited artists (rapidfuzz over that title's artist keys), the credited
+    artists' other titles (rapidfuzz over that artist's titles only), and as
+    a last resort, when no credited artist is known at all, the rarest title
+    word. The scorer then decides. Never a scan of the whole library.
     """
 
     def __init__(self, tracks: Iterable[Track] = ()) -> None:
         self._tracks: list[Track] = []
         self._prepared: list[_Prepared] = []
-        self._by_title: dict[str, list[int]] = {}
-        self._by_artist: dict[str, list[int]] = {}
+        self._by_title: dict[str, int | list[int]] = {}
+        self._by_word: dict[str, int | list[int]] = {}
+        self._by_isrc: dict[str, int | list[int]] = {}
+        # parallel lists per artist key: track ids and their core titles (rapidfuzz runs over the titles)
+        self._artist_ids: dict[str, list[int]] = {}
         self._artist_titles: dict[str, list[str]] = {}
-        self._by_word: dict[str, list[int]] = {}
-        self._by_isrc: dict[str, list[int]] = {}
-        for track in tracks:
-            self.add(track)
+        # big title buckets, spread out per artist key on first use: (bucket size, ids, artist keys)
+        self._bucket_artists: dict[str, tuple[int, list[int], list[str]]] = {}
+        # a bulk build makes hundreds of thousands of acyclic objects: collector passes would be wasted
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            for track in tracks:
+                self.add(track)
+        finally:
+            if paused:
+                gc.enable()
 
     def __len__(self) -> int:
         return len(self._tracks)
@@ -413,23 +444,23 @@ class LibraryIndex:
         self._prepared.append(p)
         core = p.title.core
         key = compact(core)
-        self._by_title.setdefault(key, []).append(i)
+        _post(self._by_title, key, i)
         if p.title.full is not core:
             full_key = compact(p.title.full)
             if full_key != key:
-                self._by_title.setdefault(full_key, []).append(i)
+                _post(self._by_title, full_key, i)
         for artist in p.artists:
-            ids = self._by_artist.get(artist)
+            ids = self._artist_ids.get(artist)
             if ids is None:
-                self._by_artist[artist] = [i]
+                self._artist_ids[artist] = [i]
                 self._artist_titles[artist] = [core]
             else:
                 ids.append(i)
                 self._artist_titles[artist].append(core)
-        for word in set(core.split()):
-            self._by_word.setdefault(word, []).append(i)
+        for word in core.split():
+            _post(self._by_word, word, i)
         if p.isrc:
-            self._by_isrc.setdefault(p.isrc, []).append(i)
+            _post(self._by_isrc, p.isrc, i)
 
     def search(self, wanted: Track, limit: int = 5) -> list[tuple[Track, float]]:
         """The best-scoring library tracks for ``wanted``, best first (any score)."""
@@ -467,7 +498,7 @@ class LibraryIndex:
         if not pa.artists or not pb.artists or pa.artists[0] not in pb.artists:
             return True
         return not (pa.duration is None or pb.duration is None
-                    or _length_confirms(pa.duration, pb.duration, _TRACK_TOLERANCE))
+                    or _length_confirms(pa.duration, pb.duration, _TRACK_SCALE))
 
     def _ranked(self, w: _Prepared) -> list[tuple[float, int]]:
         """Score candidates stage by stage, stopping once a stage has found a sure match."""
@@ -484,52 +515,68 @@ class LibraryIndex:
                     best = score
             return best
 
-        best = score_all(self._by_isrc.get(w.isrc, ())) if w.isrc else 0.0
-        same_artist, other_artist = self._title_candidates(w)
-        best = max(best, score_all(same_artist))
-        if best < MATCH_THRESHOLD:
-            best = max(best, score_all(other_artist[:_LARGE_BUCKET]))
+        best = score_all(_posted(self._by_isrc, w.isrc)) if w.isrc else 0.0
+        best = max(best, score_all(self._title_candidates(w)))
         if best < _FUZZY_SKIP:
             best = max(best, score_all(self._artist_candidates(w)))
-        if best < MATCH_THRESHOLD and not any(a in self._by_artist for a in w.artists):
+        if best < MATCH_THRESHOLD and not any(a in self._artist_ids for a in w.artists):
             score_all(self._word_candidates(w))
         return sorted(((s, i) for i, s in scored.items()), key=lambda x: (-x[0], x[1]))
 
-    def _title_candidates(self, w: _Prepared) -> tuple[list[int], list[int]]:
-        """Tracks with the wanted normalised title: those sharing a credited artist, then the rest."""
+    def _title_candidates(self, w: _Prepared) -> list[int]:
+        """Tracks with the wanted normalised title; in a big bucket, only those with a similar artist."""
         core_key = compact(w.title.core)
-        ids = list(self._by_title.get(core_key, ()))
+        keys = [core_key]
         if w.title.full is not w.title.core:
             full_key = compact(w.title.full)
             if full_key != core_key:
-                ids.extend(self._by_title.get(full_key, ()))
-        if not w.artists:
-            return ids, []
-        wanted_artists = set(w.artists)
-        same: list[int] = []
-        other: list[int] = []
-        for i in ids:
-            (other if wanted_artists.isdisjoint(self._prepared[i].artists) else same).append(i)
-        return same, other
+                keys.append(full_key)
+        out: list[int] = []
+        for key in keys:
+            ids = _posted(self._by_title, key)
+            if len(ids) <= _SMALL_BUCKET or not w.artists:
+                out.extend(ids[:_LARGE_BUCKET])
+                continue
+            owners, artists = self._spread_by_artist(key, ids)
+            for artist in w.artists:
+                for _, _, pos in process.extract(artist, artists, scorer=fuzz.ratio,
+                                                 score_cutoff=_ARTIST_CUTOFF, limit=_FUZZY_LIMIT):
+                    out.append(owners[pos])
+        return out
+
+    def _spread_by_artist(self, key: str, ids: Sequence[int]) -> tuple[list[int], list[str]]:
+        """A big title bucket as parallel lists (track id, one of its artist keys); cached until it grows."""
+        cached = self._bucket_artists.get(key)
+        if cached is None or cached[0] != len(ids):
+            owners: list[int] = []
+            artists: list[str] = []
+            for i in ids:
+                for artist in self._prepared[i].artists or ("",):
+                    owners.append(i)
+                    artists.append(artist)
+            cached = self._bucket_artists[key] = (len(ids), owners, artists)
+        return cached[1], cached[2]
 
     def _artist_candidates(self, w: _Prepared) -> list[int]:
+        """The credited artists' tracks whose titles are near the wanted title."""
         ids: list[int] = []
         query = w.title.core
         for artist in w.artists:
             titles = self._artist_titles.get(artist)
             if not titles:
                 continue
-            owners = self._by_artist[artist]
+            owners = self._artist_ids[artist]
             for _, _, pos in process.extract(query, titles, scorer=fuzz.ratio,
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(owners[pos])
         return ids
 
     def _word_candidates(self, w: _Prepared) -> list[int]:
-        words = sorted(set(w.title.core.split()), key=lambda t: len(self._by_word.get(t, ())))
+        """Tracks sharing the wanted title's rarest words, narrowed by rapidfuzz on the title."""
+        words = sorted(set(w.title.core.split()), key=lambda t: len(_posted(self._by_word, t)))
         ids: list[int] = []
         for word in words[:2]:
-            posting = self._by_word.get(word)
+            posting = _posted(self._by_word, word)
             if not posting or len(posting) > _RARE_TOKEN:
                 continue
             titles = [self._prepared[i].title.core for i in posting]
@@ -537,6 +584,27 @@ class LibraryIndex:
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(posting[pos])
         return ids
+
+
+def _post(index: dict[str, int | list[int]], key: str, i: int) -> None:
+    """File track ``i`` under ``key``: a lone id is kept bare, a second one makes a list."""
+    have = index.get(key)
+    if have is None:
+        index[key] = i
+    elif type(have) is int:
+        if have != i:
+            index[key] = [have, i]
+    elif have[-1] != i:
+        have.append(i)
+
+
+def _posted(index: dict[str, int | list[int]], key: str) -> Sequence[int]:
+    have = index.get(key)
+    if have is None:
+        return ()
+    if type(have) is int:
+        return (have,)
+    return have
 
 
 # ----------------------------------------------------------------------------- Soulseek results
@@ -686,7 +754,7 @@ _LENGTH_TELLS_KINDS = frozenset({
 identifies them even when the file name omits the tag (instrumentals, by contrast, run as long as the song)."""
 
 
-def split_outside_brackets(text: str) -> list[str]:
+def _split_outside_brackets(text: str) -> list[str]:
     """Split ``text`` at `` - `` separators that are not inside brackets."""
     pieces: list[str] = []
     start = 0
@@ -763,7 +831,7 @@ def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
     tags: list[VersionTag] = []
     for depth, raw in enumerate(reversed(folders)):
         whole = parse_title(raw).full
-        pieces = [whole] + [parse_title(s).full for s in split_outside_brackets(fold(raw))]
+        pieces = [whole] + [parse_title(s).full for s in _split_outside_brackets(fold(raw))]
         for piece in pieces:
             if artist < 1.0:
                 artist = max(artist, _names_artist(w, piece))
@@ -814,12 +882,12 @@ class _FileVerdict:
 def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts) -> _FileVerdict | None:
     """Whether a remote file is the wanted recording, from its name, its folders and its length."""
     folded = fold(stem).replace("_", " ")
-    segments = [parse_title(s) for s in split_outside_brackets(folded)]
+    segments = [parse_title(s) for s in _split_outside_brackets(folded)]
     if not segments:
         return None
     wt = w.p.title
     length_s = float(length) if length else None
-    confirmed = _length_confirms(w.p.duration, length_s, _FILE_TOLERANCE)
+    confirmed = _length_confirms(w.p.duration, length_s, _FILE_SCALE)
     # the run of segments that reads most like the wanted title
     best = (-1.0, 0, 0, False)
     n = len(segments)
@@ -881,7 +949,7 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
         artist_factor = artist
     else:
         artist_factor = _ARTIST_UNSEEN_CONFIRMED if confirmed else _ARTIST_UNSEEN
-    duration = _duration_factor(w.p.duration, length_s, _FILE_TOLERANCE, _FILE_FALLOFF)
+    duration = _duration_factor(w.p.duration, length_s, _FILE_SCALE)
     album_factor = 1.0 if album or not w.album else _ALBUM_UNSEEN
     uncredited = any(k not in w.p.artists for k in feature_keys)
     score = (title * artist_factor * duration * album_factor * (_UNEXPLAINED_SEGMENT ** unexplained)

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # ----------------------------------------------------------------------------- folding
 
@@ -33,10 +34,13 @@ _SPECIAL_LETTERS = str.maketrans({
 })
 
 
-def _is_foldable_base(ch: str) -> bool:
-    """Letters whose combining accents are dropped: Latin and Greek only."""
-    cp = ord(ch)
-    return cp < 0x250 or 0x1E00 <= cp < 0x1F00 or 0x370 <= cp < 0x400 or 0x1F00 <= cp < 0x2000
+_HAS_SPECIAL = re.compile("[" + "".join(chr(c) for c in _SPECIAL_LETTERS) + "]")
+_MARKS_ON_LATIN_OR_GREEK = re.compile(
+    "(?<=[\u0000-\u024f\u1e00-\u1eff\u0370-\u03ff\u1f00-\u1fff])"
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+"""Combining accents sitting on a Latin or Greek letter (after NFD)."""
+_ANY_MARK = re.compile("[\u0300-\u036f]+")
+"""The same for text that holds only Latin and Greek letters (cheaper, no look-behind)."""
 
 
 def fold(text: str) -> str:
@@ -49,19 +53,14 @@ def fold(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_SPECIAL_LETTERS)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if _HAS_SPECIAL.search(text):
+        text = text.translate(_SPECIAL_LETTERS)
     if text.isascii():
         return text
-    out: list[str] = []
-    base_foldable = False
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch):
-            if not base_foldable:
-                out.append(ch)
-            continue
-        base_foldable = _is_foldable_base(ch)
-        out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out))
+    decomposed = unicodedata.normalize("NFD", text)
+    marks = _ANY_MARK if max(text) < "\u0400" else _MARKS_ON_LATIN_OR_GREEK
+    return unicodedata.normalize("NFC", marks.sub("", decomposed))
 
 
 def _build_punctuation_table() -> dict[int, str]:
@@ -396,9 +395,12 @@ def _needs_parse(folded: str) -> bool:
     return ("ft" in folded or "feat" in folded) and _FEAT_WORD.search(folded) is not None
 
 
-@dataclass(slots=True)
-class ParsedTitle:
-    """A title split into the words that name the song and its qualifiers."""
+class ParsedTitle(NamedTuple):
+    """A title split into the words that name the song and its qualifiers.
+
+    A named tuple: a library index holds one per track, and tuples of strings
+    cost the garbage collector nothing once it has seen them.
+    """
 
     core: str
     """Normalised title without any bracketed or dash qualifier."""
@@ -419,6 +421,12 @@ class ParsedTitle:
 
 _EMPTY_TAGS: tuple[VersionTag, ...] = ()
 _EMPTY_SAME: frozenset[VersionKind] = frozenset()
+_KIND_SETS: dict[frozenset[VersionKind], frozenset[VersionKind]] = {}
+
+
+def intern_kinds(kinds: frozenset[VersionKind]) -> frozenset[VersionKind]:
+    """One shared object per distinct set of kinds (there are few), instead of one per track."""
+    return _KIND_SETS.setdefault(kinds, kinds)
 _EMPTY_FEATS: tuple[str, ...] = ()
 
 
@@ -523,7 +531,7 @@ def parse_title(title: str) -> ParsedTitle:
         core=core_n,
         full=full_n if full_n != core_n else core_n,
         tags=tags,
-        same=frozenset(sink.same) if sink.same else _EMPTY_SAME,
+        same=intern_kinds(frozenset(sink.same)) if sink.same else _EMPTY_SAME,
         features=tuple(sink.features) if sink.features else _EMPTY_FEATS,
     )
 
