@@ -452,6 +452,7 @@ class SlskdSim(SimServer):
         self._search_gate = threading.Semaphore(1)
         self._enqueue_gate = threading.Semaphore(2)
         self._word_index: dict[str, list[tuple[frozenset[str], SharedFile]]] = {}
+        self._index_lock = threading.Lock()
         self._synth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slskd-sim-synth")
         self._ticker: threading.Thread | None = None
         self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
@@ -552,8 +553,10 @@ class SlskdSim(SimServer):
             self._track_connections(self._server)
         if self._ticker is None:
             self._closing.clear()
-            self._ticker = threading.Thread(target=self._run_ticker, name="slskd-sim-ticker", daemon=True)
+            self._ticker = threading.Thread(target=_run_ticker, args=(weakref.ref(self), self._closing),
+                                            name="slskd-sim-ticker", daemon=True)
             self._ticker.start()
+            threading.Thread(target=self._build_index, name="slskd-sim-index", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -883,10 +886,16 @@ class SlskdSim(SimServer):
             return Response.empty(204)
 
     def _peer_words(self, peer: Peer) -> list[tuple[frozenset[str], SharedFile]]:
-        index = self._word_index.get(peer.username)
-        if index is None:
-            index = self._word_index[peer.username] = [(frozenset(_fold(f.path)), f) for f in peer.files]
-        return index
+        """The words of each shared path (built on first use; :meth:`start` builds them in the background)."""
+        with self._index_lock:
+            index = self._word_index.get(peer.username)
+            if index is None:
+                index = self._word_index[peer.username] = [(frozenset(_fold(f.path)), f) for f in peer.files]
+            return index
+
+    def _build_index(self) -> None:
+        for peer in list(self.peers):
+            self._peer_words(peer)
 
     def _match(self, text: str, now: float) -> list[_PendingResponse]:
         """Which peers answer ``text`` with which files, and when (Soulseek word matching:
@@ -1338,16 +1347,14 @@ class SlskdSim(SimServer):
                 pass
         return target
 
-    def _run_ticker(self) -> None:
-        last = self.clock.now()
-        while not self._closing.wait(TICK_SECONDS):
-            now = self.clock.now()
-            try:
-                self._tick_searches(now)
-                self._tick_transfers(now, now - last)
-            except Exception:  # the world must keep turning; a bug shows in the log
-                log.exception("slskd sim: tick failed")
-            last = now
+    def _tick(self, last: float) -> float:
+        now = self.clock.now()
+        try:
+            self._tick_searches(now)
+            self._tick_transfers(now, now - last)
+        except Exception:  # the world must keep turning; a bug shows in the log
+            log.exception("slskd sim: tick failed")
+        return now
 
     # ---- control endpoints -----------------------------------------------------
     def control(self, req: Request) -> Response:
@@ -1422,3 +1429,17 @@ class SlskdSim(SimServer):
                     "transfers": len(self._transfers), "peers": [self._peer_json(p) for p in self.peers],
                     "transfer_faults": [r.as_dict() for r in self.transfer_faults.rules()],
                     "faults": [r.as_dict() for r in self.faults.rules()]}
+
+
+def _run_ticker(sim_ref: "weakref.ref[SlskdSim]", closing: threading.Event) -> None:
+    """Drive the simulated world until :meth:`SlskdSim.close`, or until the simulation is gone
+    (it holds no strong reference, so a stopped and dropped simulation does not leak its ticker)."""
+    sim = sim_ref()
+    last = sim.clock.now() if sim is not None else 0.0
+    del sim
+    while not closing.wait(TICK_SECONDS):
+        sim = sim_ref()
+        if sim is None:
+            return
+        last = sim._tick(last)
+        del sim
