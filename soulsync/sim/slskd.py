@@ -339,6 +339,12 @@ class SimTransfer:
     incomplete_path: Path | None = None
     local_path: Path | None = None
     """Where the finished file landed (set on success)."""
+    history: list[str] = field(default_factory=lambda: ["Queued, Locally"])
+    """Every state it went through, in order (for tests and tools; not part of the API)."""
+
+    def move(self, state: str) -> None:
+        self.state = state
+        self.history.append(state)
 
     @property
     def complete(self) -> bool:
@@ -1168,7 +1174,7 @@ class SlskdSim(SimServer):
         return transfer.wait_places + ours_ahead + 1
 
     def _end(self, transfer: SimTransfer, state: str, exception: str | None) -> None:
-        transfer.state = state
+        transfer.move(state)
         transfer.exception = exception
         transfer.ended_at = self.clock.utc()
 
@@ -1198,7 +1204,7 @@ class SlskdSim(SimServer):
             elif peer is None or peer.offline:
                 self._end(transfer, "Completed, Errored", f"User {transfer.username} appears to be offline")
             else:
-                transfer.state = "Requested"
+                transfer.move("Requested")
                 transfer.due = now + max(0.05, peer.latency / 2)
         elif state == "Requested":
             self._answer_request(transfer, peer, now)
@@ -1237,7 +1243,7 @@ class SlskdSim(SimServer):
             self._end(transfer, "Completed, Aborted", f"Transfer aborted: the remote size of {remote_size} does not "
                                                       f"match expected size {transfer.size}")
             return
-        transfer.state = "Queued, Remotely"
+        transfer.move("Queued, Remotely")
         transfer.enqueued_at = self.clock.utc(now)
         transfer.wait_places = 0 if peer.free_slot else peer.queue_length
         transfer.next_queue_step = now + peer.queue_seconds
@@ -1255,7 +1261,7 @@ class SlskdSim(SimServer):
             return
         shared = peer.file(transfer.filename)
         assert shared is not None
-        transfer.state = "Initializing"
+        transfer.move("Initializing")
         transfer.source = self._synth.submit(self.factory.path, shared.spec)
         transfer.due = now + 0.3
 
@@ -1278,7 +1284,7 @@ class SlskdSim(SimServer):
         incomplete.parent.mkdir(parents=True, exist_ok=True)
         incomplete.write_bytes(b"")
         transfer.incomplete_path = incomplete
-        transfer.state = "InProgress"
+        transfer.move("InProgress")
         transfer.started = now
         transfer.started_at = self.clock.utc(now)
 

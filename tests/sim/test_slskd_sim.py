@@ -372,8 +372,11 @@ def test_download_lifecycle_and_progressive_file(make_sim):
         return t if t["state"].startswith("Completed") else None
 
     final = wait_for(watch, timeout=30, what="the download to finish")
-    assert states == ["Queued, Locally", "Requested", "Queued, Remotely", "Initializing", "InProgress",
-                      "Completed, Succeeded"]
+    lifecycle = ["Queued, Locally", "Requested", "Queued, Remotely", "Initializing", "InProgress",
+                 "Completed, Succeeded"]
+    assert sim.transfers()[0].history == lifecycle
+    assert set(states) >= {"Queued, Remotely", "InProgress", "Completed, Succeeded"}
+    assert states == [st for st in lifecycle if st in states], "seen over HTTP in the same order"
     assert len(set(growth)) >= 3 and growth == sorted(growth), "the file grows while in progress"
     assert final["percentComplete"] == 100 and final["bytesTransferred"] == size and final["bytesRemaining"] == 0
     assert final["startedAt"].endswith("Z") and final["endedAt"].endswith("Z") and "enqueuedAt" in final
