@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import (
 from soulsync.context import AppContext
 from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.download_service import DownloadService
+from soulsync.ui.library_state import LibraryState
 from soulsync.ui.pages.artists import ArtistsPage
 from soulsync.ui.pages.base import Page
 from soulsync.ui.pages.dashboard import DashboardPage
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.monitor = ServiceMonitor(context, parent=self)
         self.activity = ActivityFeed(context.store, self)
         self.downloads = DownloadService(context, self.activity, self)
+        self.library = LibraryState(context, self)
         self.pages: dict[str, Page] = {}
         self.nav_buttons: dict[str, QPushButton] = {}
 
@@ -108,6 +110,9 @@ class MainWindow(QMainWindow):
         self.monitor.status_changed.connect(self._on_status)
         self.pages["dashboard"].attach(self.activity, self.monitor)
         self.pages["downloads"].attach(self.downloads)
+        self.pages["sync"].attach_library(self.library)
+        self.pages["artists"].attach_library(self.library)
+        self.library.reload()
         self.downloads.item_finished.connect(lambda _item: self.pages["dashboard"].refresh_stats())
         self.pages["settings"].settings_saved.connect(
             lambda: self.activity.add("settings", "Settings changed", "settings"))

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.search import FilterSpec, SearchResults, SortBy, clean_query, group_results
+from soulsync.ui.models.search_results import SortKeys, precompute_sort_keys
 from soulsync.ui.workers import TaskContext, run_task
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,9 @@ class SearchProgress:
 
 
 def poll_search(ctx: TaskContext, client, text: str, timeout_ms: int, response_limit: int,
-                poll_s: float = 0.4) -> SearchResults:
-    """Worker body: start the search, report counters until complete, then group its responses."""
+                quality_order: list[str] | None = None, poll_s: float = 0.4) -> tuple[SearchResults, SortKeys]:
+    """Worker body: start the search, report counters until complete, then group its responses
+    and compute every sort key (so the GUI thread only compares ready keys)."""
     handle = client.start_search(text, search_timeout_ms=timeout_ms, response_limit=response_limit)
     search_id = handle if isinstance(handle, str) else getattr(handle, "id", str(handle))
     started = time.monotonic()
@@ -51,7 +54,10 @@ def poll_search(ctx: TaskContext, client, text: str, timeout_ms: int, response_l
         if ctx.cancelled:
             ctx.check()
         raise
-    return group_results(responses)
+    with built_in_bulk():
+        results = group_results(responses)
+        keys = precompute_sort_keys(results, text, quality_order)
+    return results, keys
 
 
 class SearchSession(QObject):
@@ -67,6 +73,7 @@ class SearchSession(QObject):
         self.raw_query = query
         self.search_id: str | None = None
         self.results: SearchResults | None = None
+        self.sort_keys: SortKeys = {}
         self.last_progress: SearchProgress | None = None
         self.error = ""
         self.state = "waiting"
@@ -80,10 +87,11 @@ class SearchSession(QObject):
     def running(self) -> bool:
         return self.state in ("searching", "stopping")
 
-    def start(self, client, timeout_ms: int, response_limit: int) -> None:
+    def start(self, client, timeout_ms: int, response_limit: int, quality_order: list[str] | None = None) -> None:
         self.state = "searching"
         self._client = client
-        self._handle = run_task(poll_search, client, self.query, timeout_ms, response_limit, owner=self,
+        self._handle = run_task(poll_search, client, self.query, timeout_ms, response_limit, quality_order,
+                                owner=self,
                                 on_progress=self._on_progress, on_result=self._on_result,
                                 on_error=self._on_error, on_finished=self._on_finished)
 
@@ -106,8 +114,8 @@ class SearchSession(QObject):
         self.last_progress = p
         self.progress.emit(p)
 
-    def _on_result(self, results: SearchResults) -> None:
-        self.results = results
+    def _on_result(self, value: tuple[SearchResults, SortKeys]) -> None:
+        self.results, self.sort_keys = value
         self.state = "done"
         self.completed.emit()
 

@@ -11,6 +11,7 @@ sees "wrapped C/C++ object has been deleted".
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import traceback
 from typing import Any, Callable
@@ -19,6 +20,12 @@ from PyQt6 import sip
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 log = logging.getLogger(__name__)
+
+GIL_SWITCH_INTERVAL = 0.001
+"""Seconds. Workers running Python code compete with the GUI thread for the GIL; a paint makes
+hundreds of calls into Python models, and each may wait up to the switch interval (5 ms by
+default) for a busy worker to let go. 1 ms keeps painting smooth at a small cost to workers."""
+sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 
 
 class Cancelled(Exception):

@@ -34,6 +34,9 @@ def test_playlists_load_from_spotify_and_analysis_counts(qtbot, window, demo_con
 
     library = _load_plex_library(demo_context, gui_network_guard)
     assert len(library) >= 2000
+    with qtbot.waitSignal(window.library.changed, timeout=20000):
+        window.library.reload()
+    assert len(window.library.tracks) == len(library)
 
     target = next(p for p in sim_world.catalog.playlists if 20 <= len(p.tracks) <= 200)
     row = names.index(target.name)

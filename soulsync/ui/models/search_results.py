@@ -44,6 +44,17 @@ def fmt_duration(seconds: int | float | None) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
+SortKeys = dict[SortBy, dict[int, tuple]]
+
+
+def precompute_sort_keys(results: SearchResults, query: str, order: list[str] | None = None) -> SortKeys:
+    """Every order's key for every top-level item (by ``id(item)``); run it in the worker that grouped
+    the results, so changing the order later only compares ready tuples on the GUI thread."""
+    items = [*results.albums, *results.singles]
+    return {by: {id(item): key(item) for item in items}
+            for by, key in ((b, sort_key(b, query, order)) for b in SortBy)}
+
+
 class SearchResultsModel(QAbstractItemModel):
     """Top rows: albums then singles, filtered and sorted; albums have their tracks as children."""
 
@@ -53,7 +64,7 @@ class SearchResultsModel(QAbstractItemModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._all: list[ResultItem] = []
-        self._keys: set[tuple[str, str]] = set()
+        self._seen: set[tuple[str, str]] = set()
         self._rows: list[ResultItem] = []
         self._row_of_album: dict[int, int] = {}
         self._filter = FilterSpec()
@@ -61,21 +72,26 @@ class SearchResultsModel(QAbstractItemModel):
         self._query = ""
         self._order: list[str] | None = None
         self._status: Callable[[ResultItem], str] = lambda item: ""
+        self._keys: SortKeys = {}
 
     # ---- data in --------------------------------------------------------------
-    def set_results(self, results: SearchResults, query: str) -> None:
-        """Replace everything (a new search)."""
+    def set_results(self, results: SearchResults, query: str, keys: SortKeys | None = None) -> None:
+        """Replace everything (a new search); ``keys`` from :func:`precompute_sort_keys` when available."""
         self._query = query
         self._all = [*results.albums, *results.singles]
-        self._keys = {item.key for item in self._all}
+        self._seen = {item.key for item in self._all}
+        self._keys = dict(keys or {})
         self._rebuild()
 
     def merge_results(self, results: SearchResults) -> int:
         """Add items not shown yet (same search run again or deeper); returns how many were new."""
-        new = [item for item in (*results.albums, *results.singles) if item.key not in self._keys]
+        new = [item for item in (*results.albums, *results.singles) if item.key not in self._seen]
         if new:
             self._all.extend(new)
-            self._keys.update(item.key for item in new)
+            self._seen.update(item.key for item in new)
+            for by, table in self._keys.items():
+                key = sort_key(by, self._query, self._order)
+                table.update((id(item), key(item)) for item in new)
             self._rebuild()
         return len(new)
 
@@ -86,6 +102,8 @@ class SearchResultsModel(QAbstractItemModel):
 
     def set_sort(self, by: SortBy, quality_order: list[str] | None = None) -> None:
         if by != self._sort or quality_order != self._order:
+            if quality_order != self._order:
+                self._keys.pop(SortBy.QUALITY, None)
             self._sort, self._order = by, quality_order
             self._rebuild()
 
@@ -118,7 +136,11 @@ class SearchResultsModel(QAbstractItemModel):
         """
         spec = self._filter
         rows = self._all if spec.is_empty else [item for item in self._all if spec.matches(item)]
-        rows = sorted(rows, key=sort_key(self._sort, self._query, self._order))
+        table = self._keys.get(self._sort)
+        if table is None:
+            key = sort_key(self._sort, self._query, self._order)
+            table = self._keys[self._sort] = {id(item): key(item) for item in self._all}
+        rows = sorted(rows, key=lambda item: table[id(item)])
         self.beginResetModel()
         self._rows = rows
         self._index_rows()

@@ -269,7 +269,7 @@ class ArtistsPage(Page):
 
         self.refresh_button = QPushButton("Reload")
         self.refresh_button.setToolTip("Read the library index again")
-        self.refresh_button.clicked.connect(self.reload)
+        self.refresh_button.clicked.connect(lambda: self.library.reload())
         self.header_actions.addWidget(self.refresh_button)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -344,29 +344,34 @@ class ArtistsPage(Page):
         self._loaded = False
 
     # ---- list ---------------------------------------------------------------------
+    def attach_library(self, library) -> None:
+        """The shared library index (the main window calls this)."""
+        self.library = library
+        library.changed.connect(self._library_changed)
+
+    def _library_changed(self) -> None:
+        self._loaded = False
+        if self.isVisible():
+            self.reload()
+
     def on_shown(self) -> None:
         if not self._loaded:
             self.reload()
 
     def reload(self) -> None:
-        if self._load_task is not None:
+        """List the artists of the shared library index (grouping runs in a worker)."""
+        if self._load_task is not None or not self.library.ready:
+            if not self.library.ready:
+                self.count_label.setText("Reading the library…")
             return
         self._loaded = True
-        self.count_label.setText("Reading the library…")
-        store = self.context.store
-
-        def work(ctx):
-            from soulsync.core.matching import LibraryIndex
-
-            tracks = [t for source in ("plex", "folder") for t in store.library_tracks(source)]
-            return library_artists(tracks), LibraryIndex(tracks)
-
-        self._load_task = run_task(work, owner=self, on_result=self._artists_loaded,
+        tracks, self.index = self.library.tracks, self.library.index
+        self._load_task = run_task(lambda ctx: library_artists(tracks), owner=self,
+                                   on_result=self._artists_loaded,
                                    on_error=lambda e: self.count_label.setText(f"Could not read the library: {e}"),
                                    on_finished=lambda: setattr(self, "_load_task", None))
 
-    def _artists_loaded(self, value) -> None:
-        rows, self.index = value
+    def _artists_loaded(self, rows) -> None:
         self.list_model.set_rows(rows)
         self.proxy.set_order(self.sort_combo.currentData())
         self._update_count()

@@ -233,7 +233,7 @@ class DownloadsPage(Page):
 
     def _begin(self, session: SearchSession) -> None:
         d = self.context.settings.downloads
-        session.start(self.context.slskd(), d.search_timeout_ms, d.response_limit)
+        session.start(self.context.slskd(), d.search_timeout_ms, d.response_limit, list(d.quality_order))
 
     def _drain_waiting(self) -> None:
         for session in self.rate.release_due():
@@ -319,7 +319,7 @@ class DownloadsPage(Page):
         state = self._capture_view()
         self.model.set_sort(session.sort, self.context.settings.downloads.quality_order)
         self.model.set_filter(session.filter)
-        self.model.set_results(session.results, session.query)
+        self.model.set_results(session.results, session.query, session.sort_keys)
         self._restore_view(state)
 
     def _load_controls(self, session: SearchSession) -> None:

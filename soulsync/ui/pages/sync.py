@@ -295,32 +295,39 @@ class SyncPage(Page):
                                    on_finished=lambda: setattr(self, "_rows_task", None))
 
     # ---- analysis ------------------------------------------------------------------------
-    def library_source(self) -> str:
-        """Which library index the analysis compares with: ``plex`` or ``folder``."""
-        source = self.context.settings.library.source
-        if source == "auto":
-            return "plex" if self.context.plex_configured() else "folder"
-        return source
+    def attach_library(self, library) -> None:
+        """The shared library index (the main window calls this)."""
+        self.library = library
+        library.changed.connect(self._library_changed)
+        self._analyse_when_ready = False
+
+    def _library_changed(self) -> None:
+        if self._analyse_when_ready:
+            self._analyse_when_ready = False
+            self.analyse_selected()
 
     def analyse_selected(self) -> None:
         playlists = self.selected_playlists()
         if not playlists or self._analysis_task is not None:
             return
-        store, source = self.context.store, self.library_source()
+        library = self.library
+        if not library.ready:
+            self._analyse_when_ready = True
+            self.summary_label.setText("Reading the library index first…")
+            library.reload()
+            return
+        store, index, library_tracks = self.context.store, library.index, library.tracks
         ids = [p.id for p in playlists]
         self.analyse_button.setEnabled(False)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.cancel_button.setVisible(True)
-        self.summary_label.setText("Reading the library index…")
+        self.summary_label.setText("Comparing…")
 
         def work(ctx):
-            from soulsync.core.matching import LibraryIndex
             from soulsync.core.store import wanted_key
 
-            library = store.library_tracks(source)
-            index = LibraryIndex(library)
-            by_key = {(t.plex_rating_key or t.path): t for t in library}
+            by_key = {(t.plex_rating_key or t.path): t for t in library_tracks}
             overrides = store.overrides()
             rows: list[TrackRow] = []
             tracks = [(pid, t) for pid in ids for t in store.playlist_tracks(pid)]
@@ -342,7 +349,7 @@ class SyncPage(Page):
                 rows.append(row)
             for pid, (owned, missing) in per_playlist.items():
                 store.save_playlist_analysis(pid, owned, missing)
-            return rows, per_playlist, len(library)
+            return rows, per_playlist, len(library_tracks)
 
         def done(value) -> None:
             rows, per_playlist, library_size = value
@@ -374,7 +381,7 @@ class SyncPage(Page):
             self.analyse_button.setEnabled(True)
             self.progress.setVisible(False)
             self.cancel_button.setVisible(False)
-            if self.summary_label.text().startswith(("Comparing", "Reading")):
+            if self.summary_label.text().startswith("Comparing"):
                 self.summary_label.setText("Analysis cancelled.")
 
         self._analysis_task = run_task(work, owner=self, on_result=done, on_progress=progress, on_error=failed,

@@ -1,0 +1,36 @@
+"""Garbage-collector control for big, long-lived structures (search results, the library index).
+
+A full collection walks every tracked object while holding the GIL; with a
+200,000-track index in memory that is hundreds of milliseconds during which
+the GUI thread cannot run. Building such structures with collection paused,
+then freezing them (``gc.freeze``: later collections skip them; reference
+counting still frees them) keeps those pauses away.
+"""
+from __future__ import annotations
+
+import gc
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+_lock = threading.Lock()
+_depth = 0
+
+
+@contextmanager
+def built_in_bulk(freeze: bool = True) -> Iterator[None]:
+    """Pause automatic collection while the block runs (nesting and threads safe); then freeze."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            gc.disable()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.enable()
+                if freeze:
+                    gc.freeze()
