@@ -258,7 +258,8 @@ _RULES: tuple[tuple[re.Pattern[str], tuple[VersionKind, ...]], ...] = tuple(
          (_K.INSTRUMENTAL,)),
         (r"\bunplugged\b", (_K.ACOUSTIC, _K.LIVE)),
         (r"\bacoustic\b|\bstripped(?: back| down)?\b", (_K.ACOUSTIC,)),
-        (r"\blive\b|\bin concert\b|\ben (?:vivo|directo|concierto)\b|\bao vivo\b|\bdal vivo\b", (_K.LIVE,)),
+        (r"\blive\b|\bin concert\b|\ben (?:vivo|directo|concierto)\b|\bao vivo\b|\bdal vivo\b"
+         r"|\brecorded (?:at|in|for)\b", (_K.LIVE,)),
         (r"\bdemo\b|\brough mix\b|\bearly version\b|\bwork ?tape\b|\bhome recording\b", (_K.DEMO,)),
         (r"\b(?:album|lp) (?:version|mix|edit)\b", (_K.ALBUM_VERSION,)),
         (r"\bsingle (?:version|mix|edit)\b|\b7 (?:inch )?(?:version|mix|edit)\b|\b45 version\b",
@@ -281,7 +282,7 @@ _RULES: tuple[tuple[re.Pattern[str], tuple[VersionKind, ...]], ...] = tuple(
         (r"\bcover(?:ed)?\b|\btribute\b", (_K.COVER,)),
         (r"\balternat(?:e|ive)(?: (?:take|version|mix))?\b|\balt (?:take|version)\b|\btake \d+\b|\bouttake\b"
          r"|\brehearsal\b|\bsessions?\b|\borchestral\b|\bsymphonic\b|\bpiano version\b|\bstrings? version\b"
-         r"|\bunreleased version\b|\bfirst take\b|\bjam\b", (_K.ALTERNATE,)),
+         r"|\bunreleased version\b|\bfirst take\b|\bjam\b|\blo ?fi\b|\bbass boost(?:ed)?\b", (_K.ALTERNATE,)),
         (r"\b(?:english|spanish|french|german|italian|portuguese|japanese|korean|chinese|mandarin|cantonese"
          r"|russian|swedish|dutch|hindi|arabic|turkish|polish|greek|catalan|espanol|castellano|ingles)"
          r"(?: language)? version\b|\bversion (?:en )?(?:espanol|ingles|francais|english)\b|\ben espanol\b",
@@ -352,6 +353,9 @@ def classify_qualifier(text: str) -> Qualifier:
             rest = pattern.sub(" ", rest)
             found.extend(k for k in kinds if k not in found)
     leftover = [w for w in rest.split() if w not in _FILLER]
+    if not found and "version" in rest.split() and leftover:
+        # "(Jazz Version)", "(TikTok Version)", "(2015 Version)": some other version of the song
+        found.append(_K.ALTERNATE)
     if not found:
         if all(_NOISE.fullmatch(w) or w.isdigit() for w in leftover) or not _NOISE.sub(" ", " ".join(leftover)).strip():
             return Qualifier(features=features, noise=True)
@@ -523,9 +527,12 @@ def parse_title(title: str) -> ParsedTitle:
         core, full = _strip_dash_tails(core, full, sink)
     core_n = _drop_leading_the(_words(core))
     full_n = _drop_leading_the(_words(full)) if full is not core else core_n
+    if not core_n and not full_n:
+        # the whole title is what would otherwise be a qualifier: "(Intro)", "Live"
+        words = _drop_leading_the(_words(folded))
+        return ParsedTitle(words, words, _EMPTY_TAGS, _EMPTY_SAME, _EMPTY_FEATS)
     if not core_n:
-        core_n = full_n or _words(folded)
-        full_n = full_n or core_n
+        core_n = full_n
     tags = tuple(sorted(sink.tags, key=lambda t: (t.kind.value, t.detail))) if sink.tags else _EMPTY_TAGS
     return ParsedTitle(
         core=core_n,
@@ -538,7 +545,8 @@ def parse_title(title: str) -> ParsedTitle:
 
 # ----------------------------------------------------------------------------- albums
 
-_ALBUM_LIVE = re.compile(r"^live$|^live (?:at|in|from|on|\d{4})\b|\b(?:live|concert) (?:at|in|from)\b|\bin concert\b")
+_ALBUM_LIVE = re.compile(r"^live (?:at|in|from|on|\d{4})\b|\b(?:live|concert) (?:at|in|from)\b|\bin concert\b"
+                         r"|(?<!long )(?<!to )\blive$")
 _ALBUM_WHOLE = (
     (_ALBUM_LIVE, (_K.LIVE,)),
     (re.compile(r"\bunplugged\b"), (_K.ACOUSTIC, _K.LIVE)),

@@ -101,6 +101,24 @@ SAME = [
     (T("Intro", "The xx", "xx", 127), T("Intro", "xx", "xx", 128), "short common title, same artist"),
     (T("Nothing Else Matters", "Metallica", "Metallica", 388),
      T("Nothing Else Matters (Remastered)", "Metallica", "Metallica (Remastered 2021)", 386), "2 s apart"),
+    (T("Me & Mr. Jones", "Amy Winehouse"), T("Me and Mr Jones", "Amy Winehouse"), "& in a title"),
+    (T("Kill Bill Vol. 1", "Band"), T("Kill Bill, Volume 1", "Band"), "vol./volume"),
+    (T("Under Pressure - Remastered 2011", ["Queen", "David Bowie"], "", 248),
+     T("Under Pressure (feat. David Bowie)", "Queen", "", 249), "duet as feat."),
+    (T("Love the Way You Lie", ["Eminem", "Rihanna"]), T("Love The Way You Lie", "Eminem feat. Rihanna"),
+     "feat. inside the artist credit"),
+    (T("“Heroes”", "David Bowie", "", 371), T("Heroes", "David Bowie", "", 370), "quotes in a title"),
+    (T("...Baby One More Time", "Britney Spears"), T("Baby One More Time", "Britney Spears"), "ellipsis"),
+    (T("Ça plane pour moi", "Plastic Bertrand"), T("Ca Plane Pour Moi", "Plastic Bertrand"), "cedilla"),
+    (T("Song - From \"Movie\" Soundtrack", "Band", "", 200), T("Song", "Band", "", 200), "soundtrack tail"),
+    (T("Song - 2004 Remaster", "Band"), T("Song - 2015 Remaster", "Band"), "two remasters"),
+    (T("Song（Live）", "Band"), T("Song (Live)", "Band"), "full-width brackets"),
+    (T("Red Light", "Tiësto"), T("Red Light", "Tiesto"), "diaeresis"),
+    (T("Get Lucky", ["Daft Punk", "Pharrell Williams", "Nile Rodgers"], "", 369),
+     T("Get Lucky (feat. Pharrell Williams & Nile Rodgers)", "Daft Punk", "", 368), "two features"),
+    (T("Is This Love", "Bob Marley & The Wailers"), T("Is This Love", "Bob Marley"), "band credit part"),
+    (T("Ohio", "Crosby, Stills, Nash & Young"), T("Ohio", "Crosby, Stills, Nash and Young"), "comma band name"),
+    (T("Intro", "The xx"), T("(Intro)", "xx"), "a title that is only a bracket"),
 ]
 
 # (wanted, candidate, why) - never the same recording
@@ -154,6 +172,16 @@ DIFFERENT = [
     (T("Song", "Jay Z"), T("Song", "Jay Sean"), "similar artist names"),
     (T("Song", "Band", "", 200), T("", "", "", None), "empty candidate"),
     (T("Intro", "Band A", "", 90), T("Intro", "Band B", "", 60), "common title, another artist"),
+    (T("Yesterday", "The Beatles"), T("Yesterday Once More", "The Beatles"), "title continues"),
+    (T("Hey Jude", "The Beatles"), T("Hey Jude (Take 1)", "The Beatles"), "outtake"),
+    (T("Stairway to Heaven", "Led Zeppelin"), T("Stairway to Heaven (Sunset Sound Mix)", "Led Zeppelin"),
+     "alternate mix"),
+    (T("Song (Original Mix)", "Band"), T("Song (Radio Edit)", "Band"), "original mix vs radio edit"),
+    (T("Song", "Band"), T("Song (Jazz Version)", "Band"), "any other named version"),
+    (T("Song", "Band"), T("Song (Lo-Fi)", "Band"), "lo-fi rework"),
+    (T("Song", "Band"), T("Song - Recorded at Spotify Studios NYC", "Band"), "studio session take"),
+    (T("Song", "Band", "Greatest Hits Live"), T("Song", "Band", "Greatest Hits"), "live compilation"),
+    (T("Crown", "Queen"), T("Crown", "Queen Latifah"), "artist name inside another"),
 ]
 
 

@@ -171,6 +171,10 @@ def test_compact_joins_spelling_variants() -> None:
     ("Versión en Español", {K.LANGUAGE}),
     ("Reprise", {K.PIECE}),
     ("Interlude", {K.PIECE}),
+    ("Jazz Version", {K.ALTERNATE}),
+    ("TikTok Version", {K.ALTERNATE}),
+    ("Lo-Fi", {K.ALTERNATE}),
+    ("Recorded at Spotify Studios NYC", {K.LIVE}),
 ])
 def test_classify_qualifier_kinds(text: str, kinds: set[VersionKind]) -> None:
     q = classify_qualifier(fold(text))
@@ -283,6 +287,8 @@ def test_parse_title_dash_tail_that_is_not_a_qualifier_stays() -> None:
 def test_parse_title_made_only_of_a_qualifier_keeps_words() -> None:
     assert parse_title("(Untitled)").core == "untitled"
     assert parse_title("Intro").core == "intro"
+    assert parse_title("(Intro)") == parse_title("Intro")       # the whole title is not a tag
+    assert parse_title("Live") == parse_title("[Live]")
     assert parse_title("").core == ""
 
 
@@ -300,6 +306,8 @@ def test_parse_title_non_latin_keeps_text(title: str) -> None:
     ("Live at Wembley '86", {K.LIVE}),
     ("Live", {K.LIVE}),
     ("Live in Budapest", {K.LIVE}),
+    ("Greatest Hits Live", {K.LIVE}),
+    ("Long Live", set()),
     ("Hell Freezes Over (Live)", {K.LIVE}),
     ("MTV Unplugged in New York", {K.ACOUSTIC, K.LIVE}),
     ("Karaoke Hits, Vol. 3", {K.KARAOKE}),
