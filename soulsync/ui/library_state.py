@@ -25,6 +25,8 @@ class LibraryState(QObject):
         super().__init__(parent)
         self.context = context
         self.index = None
+        self.by_key: dict = {}
+        """Library key (Plex rating key or file path) -> track, for pinned overrides."""
         self.tracks: list = []
         self.source = ""
         self._task = None
@@ -50,17 +52,18 @@ class LibraryState(QObject):
 
         def work(ctx):
             from soulsync.core.gcutil import built_in_bulk
-            from soulsync.core.matching import LibraryIndex
+            from soulsync.core.sync import index_library
 
             with built_in_bulk():
                 tracks = store.library_tracks(source)
-                return source, tracks, LibraryIndex(tracks)
+                index, by_key = index_library(tracks, cancel=lambda: ctx.cancelled)
+                return source, tracks, index, by_key
 
         self._task = run_task(work, owner=self, on_result=self._built, on_error=self._failed,
                               on_finished=self._finished)
 
     def _built(self, value) -> None:
-        self.source, self.tracks, self.index = value
+        self.source, self.tracks, self.index, self.by_key = value
         log.info("Library index ready: %d tracks from %s", len(self.tracks), self.source)
         self.changed.emit()
 

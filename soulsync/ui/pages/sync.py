@@ -316,7 +316,8 @@ class SyncPage(Page):
             self.summary_label.setText("Reading the library index first…")
             library.reload()
             return
-        store, index, library_tracks = self.context.store, library.index, library.tracks
+        store, index, by_key = self.context.store, library.index, library.by_key
+        library_size = len(library.tracks)
         ids = [p.id for p in playlists]
         self.analyse_button.setEnabled(False)
         self.progress.setVisible(True)
@@ -325,31 +326,28 @@ class SyncPage(Page):
         self.summary_label.setText("Comparing…")
 
         def work(ctx):
-            from soulsync.core.store import wanted_key
+            from soulsync.core.sync import Cancelled, analyse, count_statuses
 
-            by_key = {(t.plex_rating_key or t.path): t for t in library_tracks}
             overrides = store.overrides()
+            wanted = [(pid, store.playlist_tracks(pid)) for pid in ids]
+            total = sum(len(tracks) for _pid, tracks in wanted)
             rows: list[TrackRow] = []
-            tracks = [(pid, t) for pid in ids for t in store.playlist_tracks(pid)]
-            per_playlist: dict[str, list[int]] = {pid: [0, 0] for pid in ids}
-            for n, (pid, track) in enumerate(tracks):
-                if n % 200 == 0:
+            per_playlist: dict[str, tuple[int, int]] = {}
+            for pid, tracks in wanted:
+                offset = len(rows)
+                try:
+                    statuses = analyse(tracks, index, overrides, library=by_key, playlist_id=pid,
+                                       progress=lambda n, _t: ctx.progress((offset + n, total)),
+                                       cancel=lambda: ctx.cancelled)
+                except Cancelled:
                     ctx.check()
-                    ctx.progress((n, len(tracks)))
-                key = wanted_key(track)
-                if key in overrides:
-                    pinned = by_key.get(overrides[key]) if overrides[key] else None
-                    row = TrackRow(n, track, "owned" if pinned else "missing", pinned, 1.0 if pinned else None,
-                                   detail="set by you")
-                else:
-                    match = index.find(track)
-                    row = TrackRow(n, track, "owned" if match else "missing", match.track if match else None,
-                                   match.score if match else None, bool(match and match.ambiguous))
-                per_playlist[pid][0 if row.status == "owned" else 1] += 1
-                rows.append(row)
+                    raise
+                per_playlist[pid] = count_statuses(statuses)
+                rows.extend(TrackRow(offset + s.position, s.track, s.status.value, s.match, s.score, s.ambiguous,
+                                     s.reason) for s in statuses)
             for pid, (owned, missing) in per_playlist.items():
                 store.save_playlist_analysis(pid, owned, missing)
-            return rows, per_playlist, len(library_tracks)
+            return rows, per_playlist, library_size
 
         def done(value) -> None:
             rows, per_playlist, library_size = value
