@@ -42,17 +42,22 @@ import time
 import uuid
 import weakref
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote
 
 from soulsync.sim.audio import AudioSpec, FileFactory
 from soulsync.sim.base import Request, Response, SimServer
-from soulsync.sim.catalog import Catalog, strip_accents
+from soulsync.sim.catalog import Catalog
 from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile, build_peers
+from soulsync.sim.slskd_model import (
+    CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, PEER_TIMEOUT_MS, SEARCH_DEFAULTS, PendingResponse, SimClock,
+    SimSearch, SimTransfer, TransferFault, TransferFaults, directory_name, dotnet_ticks, fold_words, local_name,
+    parse_bool, remote_parts, version_tuple,
+)
+
+__all__ = ["SlskdSim", "TransferFault", "CANCELLED_MESSAGE", "CONCURRENCY_MESSAGE", "dotnet_ticks"]
 
 log = logging.getLogger(__name__)
 
@@ -60,330 +65,7 @@ API = "/api/v0"
 TICK_SECONDS = 0.02
 """Real seconds between ticks of the simulated world."""
 
-CONCURRENCY_MESSAGE = "Only one concurrent operation is permitted. Wait until the previous request completes"
-CANCELLED_MESSAGE = "The operation was canceled."
-PEER_TIMEOUT_MS = 15000
-"""Soulseek.NET's default peer inactivity timeout."""
-
-SEARCH_DEFAULTS = {"searchTimeout": 15000, "responseLimit": 250, "fileLimit": 25000, "filterResponses": True,
-                   "maximumPeerQueueLength": 2**31 - 1, "minimumPeerUploadSpeed": 0, "minimumResponseFileCount": 1}
-"""Soulseek.NET's SearchOptions defaults for fields a request leaves out."""
-
-TRANSFER_OUTCOMES = ("stall", "rejected", "timed_out", "errored", "aborted")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-_WORD = re.compile(r"[^\W_]+")
-_TICKS_AT_UNIX_EPOCH = 621355968000000000
 _INCOMPLETE_IN_USE = "The process cannot access the file '{path}' because it is being used by another process."
-
-
-# ---------------------------------------------------------------------------
-# time and wire formatting
-# ---------------------------------------------------------------------------
-
-class SimClock:
-    """Simulated time: real monotonic time multiplied by ``time_scale`` (changeable at run time)."""
-
-    def __init__(self, time_scale: float = 1.0) -> None:
-        if time_scale <= 0:
-            raise ValueError("time_scale must be positive")
-        self._lock = threading.Lock()
-        self._scale = float(time_scale)
-        self._real0 = time.monotonic()
-        self._sim0 = 0.0
-        self._epoch = datetime.now(timezone.utc)
-
-    @property
-    def time_scale(self) -> float:
-        return self._scale
-
-    @time_scale.setter
-    def time_scale(self, value: float) -> None:
-        if value <= 0:
-            raise ValueError("time_scale must be positive")
-        with self._lock:
-            now = time.monotonic()
-            self._sim0 += (now - self._real0) * self._scale
-            self._real0 = now
-            self._scale = float(value)
-
-    def now(self) -> float:
-        """Simulated seconds since the clock was made."""
-        with self._lock:
-            return self._sim0 + (time.monotonic() - self._real0) * self._scale
-
-    def utc(self, at: float | None = None) -> datetime:
-        """The simulated wall-clock time (UTC) of ``at`` (default: now)."""
-        return self._epoch + timedelta(seconds=self.now() if at is None else at)
-
-
-def _dotnet_datetime(value: datetime, utc_suffix: bool) -> str:
-    """System.Text.Json's DateTime form: up to 7 fraction digits, trailing zeros dropped."""
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{value.microsecond:06d}0".rstrip("0")
-    return text + (f".{fraction}" if fraction else "") + ("Z" if utc_suffix else "")
-
-
-def _dotnet_timespan(seconds: float) -> str:
-    """.NET TimeSpan "c" format, e.g. ``00:00:11.0750000`` or ``1.02:03:04``."""
-    ticks = max(0, round(seconds * 10_000_000))
-    total_seconds, fraction = divmod(ticks, 10_000_000)
-    minutes, secs = divmod(total_seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    text = f"{days}." if days else ""
-    text += f"{hours:02d}:{minutes:02d}:{secs:02d}"
-    return text + (f".{fraction:07d}" if fraction else "")
-
-
-def dotnet_ticks(value: datetime) -> int:
-    """``DateTime.Ticks`` of a UTC time (100 ns units since 0001-01-01)."""
-    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return _TICKS_AT_UNIX_EPOCH + (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
-
-
-def _bool(value: Any) -> bool:
-    """Request booleans, case-insensitively (``True``, ``true``, ``1``)."""
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("true", "1", "yes")
-
-
-def _fold(text: str) -> list[str]:
-    """Lower-case, accent-free words of a path or a query."""
-    return _WORD.findall(strip_accents(text).lower())
-
-
-def _directory_name(filename: str) -> str:
-    """slskd's ``DirectoryName()``: everything before the last separator ('/' if present, else '\\')."""
-    separator = "/" if "/" in filename else "\\"
-    return filename.rsplit(separator, 1)[0] if separator in filename else ""
-
-
-def _remote_parts(filename: str) -> tuple[str, str]:
-    """(last directory component, file name) of a remote path; the directory may be empty."""
-    separator = "/" if "/" in filename else "\\"
-    parts = filename.split(separator)
-    return (parts[-2] if len(parts) > 1 else ""), parts[-1]
-
-
-def _local_name(part: str) -> str:
-    """A remote name component made valid on this OS (slskd replaces invalid chars with '_')."""
-    return part.replace("/", "_").replace("\0", "_")
-
-
-# ---------------------------------------------------------------------------
-# searches
-# ---------------------------------------------------------------------------
-
-@dataclass
-class _PendingResponse:
-    due: float
-    peer: Peer
-    files: list[SharedFile]
-    locked: list[SharedFile]
-
-
-@dataclass
-class SimSearch:
-    """A search and its Soulseek-side progress."""
-
-    id: str
-    text: str
-    token: int
-    started: float
-    started_utc: datetime
-    timeout_s: float
-    response_limit: int
-    file_limit: int
-    filters: dict[str, Any]
-    state: str = "Requested"
-    pending: list[_PendingResponse] = field(default_factory=list)
-    received: list[dict] = field(default_factory=list)
-    response_count: int = 0
-    file_count: int = 0
-    locked_file_count: int = 0
-    last_activity: float = 0.0
-    ended_utc: datetime | None = None
-    cancel_requested: bool = False
-
-    @property
-    def complete(self) -> bool:
-        return self.state.startswith("Completed")
-
-    def as_json(self, include_responses: bool = False) -> dict:
-        body = {
-            "fileCount": self.file_count, "id": self.id, "isComplete": self.complete,
-            "lockedFileCount": self.locked_file_count, "responseCount": self.response_count,
-            "responses": list(self.received) if include_responses and self.complete else [],
-            "searchText": self.text, "startedAt": _dotnet_datetime(self.started_utc, True),
-            "state": self.state, "token": self.token,
-        }
-        if self.ended_utc is not None:
-            body["endedAt"] = _dotnet_datetime(self.ended_utc, True)
-        return body
-
-
-# ---------------------------------------------------------------------------
-# transfers
-# ---------------------------------------------------------------------------
-
-@dataclass
-class TransferFault:
-    """A run-time transfer fault: transfers whose user and filename match end the way ``outcome`` says.
-
-    ``stall``: progress stops at fraction ``at`` while the rule exists (the transfer stays
-    ``InProgress``); ``errored``: the connection closes at fraction ``at``; ``rejected``,
-    ``timed_out``, ``aborted``: the peer denies, never answers, or reports another size when the
-    transfer is requested. ``user`` is an exact username, ``match`` a regex searched in the
-    remote filename; ``count`` limits how many transfers it hits. ``message`` overrides the
-    peer's reason for ``rejected``.
-    """
-
-    outcome: str
-    user: str | None = None
-    match: str = ""
-    at: float = 0.5
-    count: int | None = None
-    message: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.outcome not in TRANSFER_OUTCOMES:
-            raise ValueError(f"unknown transfer outcome {self.outcome!r}; expected one of {TRANSFER_OUTCOMES}")
-        if not 0.0 <= self.at <= 1.0:
-            raise ValueError("at must be a fraction within 0..1")
-        self._pattern = re.compile(self.match) if self.match else None
-
-    def matches(self, username: str, filename: str) -> bool:
-        if self.user is not None and self.user != username:
-            return False
-        return self._pattern is None or bool(self._pattern.search(filename))
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
-
-
-class TransferFaults:
-    """The run-time transfer fault rules; a rule picked for a transfer sticks to it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[TransferFault] = []
-
-    def add(self, outcome: str, **kwargs: Any) -> TransferFault:
-        rule = TransferFault(outcome, **kwargs)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def remove(self, rule: TransferFault) -> None:
-        with self._lock:
-            if rule in self._rules:
-                self._rules.remove(rule)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    def rules(self) -> list[TransferFault]:
-        with self._lock:
-            return list(self._rules)
-
-    def active(self, rule: TransferFault) -> bool:
-        with self._lock:
-            return any(r is rule for r in self._rules)
-
-    def take(self, username: str, filename: str, outcomes: tuple[str, ...]) -> TransferFault | None:
-        """The first rule for this transfer among ``outcomes``, consuming one of its counts."""
-        with self._lock:
-            for rule in self._rules:
-                if rule.outcome in outcomes and rule.matches(username, filename):
-                    if rule.count is not None:
-                        rule.count -= 1
-                        if rule.count <= 0:
-                            self._rules.remove(rule)
-                    return rule
-        return None
-
-
-@dataclass
-class SimTransfer:
-    """One download record plus the simulation's private progress."""
-
-    id: str
-    username: str
-    filename: str
-    size: int
-    requested_at: datetime
-    state: str = "Queued, Locally"
-    enqueued_at: datetime | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    bytes_transferred: int = 0
-    average_speed: float = 0.0
-    place_in_queue: int | None = None
-    exception: str | None = None
-    removed: bool = False
-    # simulation internals
-    sequence: int = 0
-    due: float = 0.0
-    started: float = 0.0
-    wait_places: int = 0
-    next_queue_step: float = 0.0
-    cancel_requested: bool = False
-    fault: TransferFault | None = None
-    source: Future | None = None
-    incomplete_path: Path | None = None
-    local_path: Path | None = None
-    """Where the finished file landed (set on success)."""
-    history: list[str] = field(default_factory=lambda: ["Queued, Locally"])
-    """Every state it went through, in order (for tests and tools; not part of the API)."""
-
-    def move(self, state: str) -> None:
-        self.state = state
-        self.history.append(state)
-
-    @property
-    def complete(self) -> bool:
-        return self.state.startswith("Completed")
-
-    def as_json(self, now_utc: datetime, version: tuple[int, ...]) -> dict:
-        body: dict[str, Any] = {
-            "id": self.id, "username": self.username, "direction": "Download", "filename": self.filename,
-            "size": self.size, "state": self.state,
-            "requestedAt": _dotnet_datetime(self.requested_at, False),
-        }
-        if version < (0, 26):
-            body["startOffset"] = 0
-        if (0, 24) <= version < (0, 26):
-            body["stateDescription"] = self.state
-        if self.enqueued_at is not None:
-            body["enqueuedAt"] = _dotnet_datetime(self.enqueued_at, False)
-        if self.started_at is not None:
-            body["startedAt"] = _dotnet_datetime(self.started_at, True)
-        if self.ended_at is not None:
-            body["endedAt"] = _dotnet_datetime(self.ended_at, True)
-        body["bytesTransferred"] = self.bytes_transferred
-        body["averageSpeed"] = self.average_speed
-        if self.place_in_queue is not None:
-            body["placeInQueue"] = self.place_in_queue
-        if self.exception is not None:
-            body["exception"] = self.exception
-        remaining = self.size - self.bytes_transferred
-        body["bytesRemaining"] = remaining
-        if self.started_at is not None:
-            body["elapsedTime"] = _dotnet_timespan(((self.ended_at or now_utc) - self.started_at).total_seconds())
-        body["percentComplete"] = (self.bytes_transferred / self.size) * 100 if self.size else 0.0
-        if self.average_speed:
-            body["remainingTime"] = _dotnet_timespan(remaining / self.average_speed)
-        if version >= (0, 25):
-            body["attempts"] = 1
-        if version >= (0, 26):
-            body["removed"] = self.removed
-        return body
 
 
 # ---------------------------------------------------------------------------
@@ -441,7 +123,7 @@ class SlskdSim(SimServer):
         self.password = password
         self.auth_enabled = auth_enabled
         self.version = version
-        self.version_tuple = _version_tuple(version)
+        self.version_tuple = version_tuple(version)
         self.enqueue_style = enqueue_style or ("0.24" if self.version_tuple >= (0, 24) else "legacy")
         self.url_base = "/" + url_base.strip("/") if url_base.strip("/") else ""
         self.soulseek_username = soulseek_username
@@ -822,7 +504,7 @@ class SlskdSim(SimServer):
             if timeout_ms < 5:
                 return self.error_response(400, req, "The field SearchTimeout must be between 5 and 2147483647.")
             search_id = str(fields.get("id") or uuid.uuid4())
-            if not _GUID.match(search_id):
+            if not GUID.match(search_id):
                 return self.error_response(400, req, "The JSON value could not be converted to System.Guid. "
                                                      "Path: $.id")
             search_id = str(uuid.UUID(search_id))
@@ -856,7 +538,7 @@ class SlskdSim(SimServer):
 
     def _find_search(self, req: Request) -> SimSearch | None:
         raw = req.params.get("id", "")
-        if not _GUID.match(raw):
+        if not GUID.match(raw):
             return None
         return self._searches.get(str(uuid.UUID(raw)))
 
@@ -865,7 +547,7 @@ class SlskdSim(SimServer):
             search = self._find_search(req)
             if search is None:
                 return self.error_response(404, req)
-            return Response.json(search.as_json(_bool(req.arg("includeResponses", "false"))))
+            return Response.json(search.as_json(parse_bool(req.arg("includeResponses", "false"))))
 
     def _search_responses(self, req: Request) -> Response:
         with self._lock:
@@ -896,14 +578,14 @@ class SlskdSim(SimServer):
         with self._index_lock:
             index = self._word_index.get(peer.username)
             if index is None:
-                index = self._word_index[peer.username] = [(frozenset(_fold(f.path)), f) for f in peer.files]
+                index = self._word_index[peer.username] = [(frozenset(fold_words(f.path)), f) for f in peer.files]
             return index
 
     def _build_index(self) -> None:
         for peer in list(self.peers):
             self._peer_words(peer)
 
-    def _match(self, text: str, now: float) -> list[_PendingResponse]:
+    def _match(self, text: str, now: float) -> list[PendingResponse]:
         """Which peers answer ``text`` with which files, and when (Soulseek word matching:
         every term is a word of the path, ``-term`` excludes, ``*erm`` matches a word ending)."""
         include: list[str] = []
@@ -911,11 +593,11 @@ class SlskdSim(SimServer):
         suffixes: list[str] = []
         for raw in text.split():
             if raw.startswith("-"):
-                exclude += _fold(raw[1:])
+                exclude += fold_words(raw[1:])
             elif raw.startswith("*"):
-                suffixes += _fold(raw[1:])
+                suffixes += fold_words(raw[1:])
             else:
-                include += _fold(raw)
+                include += fold_words(raw)
         if not include and not suffixes:
             return []
         required = frozenset(include)
@@ -933,7 +615,7 @@ class SlskdSim(SimServer):
                     break
             if files or locked:
                 jitter = 0.8 + zlib.crc32(f"{peer.username}\0{text}".encode("utf-8")) % 400 / 1000.0
-                pending.append(_PendingResponse(now + peer.latency * jitter, peer, files, locked))
+                pending.append(PendingResponse(now + peer.latency * jitter, peer, files, locked))
         pending.sort(key=lambda p: p.due)
         return pending
 
@@ -957,7 +639,7 @@ class SlskdSim(SimServer):
                 body["isVariableBitRate"] = spec.vbr_level is not None
         return body
 
-    def _response_json(self, pending: _PendingResponse, token: int) -> dict:
+    def _response_json(self, pending: PendingResponse, token: int) -> dict:
         peer = pending.peer
         return {
             "fileCount": len(pending.files),
@@ -974,7 +656,7 @@ class SlskdSim(SimServer):
     @staticmethod
     def _passes_filters(search: SimSearch, response: dict) -> bool:
         filters = search.filters
-        if not _bool(filters["filterResponses"]):
+        if not parse_bool(filters["filterResponses"]):
             return True
         try:
             return (response["fileCount"] + response["lockedFileCount"] >= int(filters["minimumResponseFileCount"])
@@ -990,7 +672,7 @@ class SlskdSim(SimServer):
 
     def _tick_searches(self, now: float) -> None:
         with self._lock:
-            due: list[tuple[SimSearch, _PendingResponse]] = []
+            due: list[tuple[SimSearch, PendingResponse]] = []
             for search in self._searches.values():
                 if search.complete:
                     continue
@@ -1094,7 +776,7 @@ class SlskdSim(SimServer):
         users: dict[str, dict[str, list[dict]]] = {}
         for transfer in transfers:
             directories = users.setdefault(transfer.username, {})
-            directories.setdefault(_directory_name(transfer.filename), []).append(
+            directories.setdefault(directory_name(transfer.filename), []).append(
                 transfer.as_json(now_utc, self.version_tuple))
         return [{"username": name, "directories": [{"directory": d, "fileCount": len(f), "files": f}
                                                    for d, f in dirs.items()]}
@@ -1102,7 +784,7 @@ class SlskdSim(SimServer):
 
     def _downloads_list(self, req: Request) -> Response:
         with self._lock:
-            return Response.json(self._grouped(self._visible(_bool(req.arg("includeRemoved", "false")))))
+            return Response.json(self._grouped(self._visible(parse_bool(req.arg("includeRemoved", "false")))))
 
     def _downloads_of_user(self, req: Request) -> Response:
         with self._lock:
@@ -1113,7 +795,7 @@ class SlskdSim(SimServer):
 
     def _transfer_for(self, req: Request) -> tuple[SimTransfer | None, Response | None]:
         raw = req.params["id"]
-        if not _GUID.match(raw):
+        if not GUID.match(raw):
             return None, Response.empty(400)
         return self._transfers.get(str(uuid.UUID(raw))), None
 
@@ -1141,7 +823,7 @@ class SlskdSim(SimServer):
             return Response.json(transfer.place_in_queue)
 
     def _download_cancel(self, req: Request) -> Response:
-        remove = _bool(req.arg("remove", "false"))
+        remove = parse_bool(req.arg("remove", "false"))
         legacy = self.version_tuple < (0, 24)
         with self._lock:
             transfer, error = self._transfer_for(req)
@@ -1273,9 +955,9 @@ class SlskdSim(SimServer):
         if error is not None:
             self._end(transfer, "Completed, Errored", f"Transfer failed: {error}")
             return
-        last_dir, name = _remote_parts(transfer.filename)
-        incomplete = self.incomplete_dir / _local_name(last_dir) / _local_name(name) if last_dir else \
-            self.incomplete_dir / _local_name(name)
+        last_dir, name = remote_parts(transfer.filename)
+        incomplete = self.incomplete_dir / local_name(last_dir) / local_name(name) if last_dir else \
+            self.incomplete_dir / local_name(name)
         in_use = any(t is not transfer and t.state == "InProgress" and t.incomplete_path == incomplete
                      for t in self._transfers.values())
         if in_use:

@@ -1,0 +1,343 @@
+"""Records and wire formats of the slskd simulation: simulated time, .NET date and time
+formats, remote paths, searches, transfers and transfer fault rules.
+
+Kept apart from the HTTP server (:mod:`soulsync.sim.slskd`) so the data slskd keeps and
+the way it writes them on the wire can be read on their own.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from soulsync.sim.catalog import strip_accents
+from soulsync.sim.peers import Peer, SharedFile
+
+CONCURRENCY_MESSAGE = "Only one concurrent operation is permitted. Wait until the previous request completes"
+CANCELLED_MESSAGE = "The operation was canceled."
+PEER_TIMEOUT_MS = 15000
+"""Soulseek.NET's default peer inactivity timeout."""
+
+SEARCH_DEFAULTS = {"searchTimeout": 15000, "responseLimit": 250, "fileLimit": 25000, "filterResponses": True,
+                   "maximumPeerQueueLength": 2**31 - 1, "minimumPeerUploadSpeed": 0, "minimumResponseFileCount": 1}
+"""Soulseek.NET's SearchOptions defaults for fields a request leaves out."""
+
+TRANSFER_OUTCOMES = ("stall", "rejected", "timed_out", "errored", "aborted")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_WORD = re.compile(r"[^\W_]+")
+_TICKS_AT_UNIX_EPOCH = 621355968000000000
+
+
+# ---------------------------------------------------------------------------
+# time and wire formatting
+# ---------------------------------------------------------------------------
+
+class SimClock:
+    """Simulated time: real monotonic time multiplied by ``time_scale`` (changeable at run time)."""
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self._lock = threading.Lock()
+        self._scale = float(time_scale)
+        self._real0 = time.monotonic()
+        self._sim0 = 0.0
+        self._epoch = datetime.now(timezone.utc)
+
+    @property
+    def time_scale(self) -> float:
+        return self._scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        if value <= 0:
+            raise ValueError("time_scale must be positive")
+        with self._lock:
+            now = time.monotonic()
+            self._sim0 += (now - self._real0) * self._scale
+            self._real0 = now
+            self._scale = float(value)
+
+    def now(self) -> float:
+        """Simulated seconds since the clock was made."""
+        with self._lock:
+            return self._sim0 + (time.monotonic() - self._real0) * self._scale
+
+    def utc(self, at: float | None = None) -> datetime:
+        """The simulated wall-clock time (UTC) of ``at`` (default: now)."""
+        return self._epoch + timedelta(seconds=self.now() if at is None else at)
+
+
+def dotnet_datetime(value: datetime, utc_suffix: bool) -> str:
+    """System.Text.Json's DateTime form: up to 7 fraction digits, trailing zeros dropped."""
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{value.microsecond:06d}0".rstrip("0")
+    return text + (f".{fraction}" if fraction else "") + ("Z" if utc_suffix else "")
+
+
+def dotnet_timespan(seconds: float) -> str:
+    """.NET TimeSpan "c" format, e.g. ``00:00:11.0750000`` or ``1.02:03:04``."""
+    ticks = max(0, round(seconds * 10_000_000))
+    total_seconds, fraction = divmod(ticks, 10_000_000)
+    minutes, secs = divmod(total_seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    text = f"{days}." if days else ""
+    text += f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return text + (f".{fraction:07d}" if fraction else "")
+
+
+def dotnet_ticks(value: datetime) -> int:
+    """``DateTime.Ticks`` of a UTC time (100 ns units since 0001-01-01)."""
+    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return _TICKS_AT_UNIX_EPOCH + (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def parse_bool(value: Any) -> bool:
+    """Request booleans, case-insensitively (``True``, ``true``, ``1``)."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def fold_words(text: str) -> list[str]:
+    """Lower-case, accent-free words of a path or a query."""
+    return _WORD.findall(strip_accents(text).lower())
+
+
+def directory_name(filename: str) -> str:
+    """slskd's ``DirectoryName()``: everything before the last separator ('/' if present, else '\\')."""
+    separator = "/" if "/" in filename else "\\"
+    return filename.rsplit(separator, 1)[0] if separator in filename else ""
+
+
+def remote_parts(filename: str) -> tuple[str, str]:
+    """(last directory component, file name) of a remote path; the directory may be empty."""
+    separator = "/" if "/" in filename else "\\"
+    parts = filename.split(separator)
+    return (parts[-2] if len(parts) > 1 else ""), parts[-1]
+
+
+def local_name(part: str) -> str:
+    """A remote name component made valid on this OS (slskd replaces invalid chars with '_')."""
+    return part.replace("/", "_").replace("\0", "_")
+
+
+# ---------------------------------------------------------------------------
+# searches
+# ---------------------------------------------------------------------------
+
+@dataclass
+class PendingResponse:
+    due: float
+    peer: Peer
+    files: list[SharedFile]
+    locked: list[SharedFile]
+
+
+@dataclass
+class SimSearch:
+    """A search and its Soulseek-side progress."""
+
+    id: str
+    text: str
+    token: int
+    started: float
+    started_utc: datetime
+    timeout_s: float
+    response_limit: int
+    file_limit: int
+    filters: dict[str, Any]
+    state: str = "Requested"
+    pending: list[PendingResponse] = field(default_factory=list)
+    received: list[dict] = field(default_factory=list)
+    response_count: int = 0
+    file_count: int = 0
+    locked_file_count: int = 0
+    last_activity: float = 0.0
+    ended_utc: datetime | None = None
+    cancel_requested: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.state.startswith("Completed")
+
+    def as_json(self, include_responses: bool = False) -> dict:
+        body = {
+            "fileCount": self.file_count, "id": self.id, "isComplete": self.complete,
+            "lockedFileCount": self.locked_file_count, "responseCount": self.response_count,
+            "responses": list(self.received) if include_responses and self.complete else [],
+            "searchText": self.text, "startedAt": dotnet_datetime(self.started_utc, True),
+            "state": self.state, "token": self.token,
+        }
+        if self.ended_utc is not None:
+            body["endedAt"] = dotnet_datetime(self.ended_utc, True)
+        return body
+
+
+# ---------------------------------------------------------------------------
+# transfers
+# ---------------------------------------------------------------------------
+
+@dataclass
+class TransferFault:
+    """A run-time transfer fault: transfers whose user and filename match end the way ``outcome`` says.
+
+    ``stall``: progress stops at fraction ``at`` while the rule exists (the transfer stays
+    ``InProgress``); ``errored``: the connection closes at fraction ``at``; ``rejected``,
+    ``timed_out``, ``aborted``: the peer denies, never answers, or reports another size when the
+    transfer is requested. ``user`` is an exact username, ``match`` a regex searched in the
+    remote filename; ``count`` limits how many transfers it hits. ``message`` overrides the
+    peer's reason for ``rejected``.
+    """
+
+    outcome: str
+    user: str | None = None
+    match: str = ""
+    at: float = 0.5
+    count: int | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome not in TRANSFER_OUTCOMES:
+            raise ValueError(f"unknown transfer outcome {self.outcome!r}; expected one of {TRANSFER_OUTCOMES}")
+        if not 0.0 <= self.at <= 1.0:
+            raise ValueError("at must be a fraction within 0..1")
+        self._pattern = re.compile(self.match) if self.match else None
+
+    def matches(self, username: str, filename: str) -> bool:
+        if self.user is not None and self.user != username:
+            return False
+        return self._pattern is None or bool(self._pattern.search(filename))
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+
+class TransferFaults:
+    """The run-time transfer fault rules; a rule picked for a transfer sticks to it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[TransferFault] = []
+
+    def add(self, outcome: str, **kwargs: Any) -> TransferFault:
+        rule = TransferFault(outcome, **kwargs)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def remove(self, rule: TransferFault) -> None:
+        with self._lock:
+            if rule in self._rules:
+                self._rules.remove(rule)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def rules(self) -> list[TransferFault]:
+        with self._lock:
+            return list(self._rules)
+
+    def active(self, rule: TransferFault) -> bool:
+        with self._lock:
+            return any(r is rule for r in self._rules)
+
+    def take(self, username: str, filename: str, outcomes: tuple[str, ...]) -> TransferFault | None:
+        """The first rule for this transfer among ``outcomes``, consuming one of its counts."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.outcome in outcomes and rule.matches(username, filename):
+                    if rule.count is not None:
+                        rule.count -= 1
+                        if rule.count <= 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+
+@dataclass
+class SimTransfer:
+    """One download record plus the simulation's private progress."""
+
+    id: str
+    username: str
+    filename: str
+    size: int
+    requested_at: datetime
+    state: str = "Queued, Locally"
+    enqueued_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    bytes_transferred: int = 0
+    average_speed: float = 0.0
+    place_in_queue: int | None = None
+    exception: str | None = None
+    removed: bool = False
+    # simulation internals
+    sequence: int = 0
+    due: float = 0.0
+    started: float = 0.0
+    wait_places: int = 0
+    next_queue_step: float = 0.0
+    cancel_requested: bool = False
+    fault: TransferFault | None = None
+    source: Future | None = None
+    incomplete_path: Path | None = None
+    local_path: Path | None = None
+    """Where the finished file landed (set on success)."""
+    history: list[str] = field(default_factory=lambda: ["Queued, Locally"])
+    """Every state it went through, in order (for tests and tools; not part of the API)."""
+
+    def move(self, state: str) -> None:
+        self.state = state
+        self.history.append(state)
+
+    @property
+    def complete(self) -> bool:
+        return self.state.startswith("Completed")
+
+    def as_json(self, now_utc: datetime, version: tuple[int, ...]) -> dict:
+        body: dict[str, Any] = {
+            "id": self.id, "username": self.username, "direction": "Download", "filename": self.filename,
+            "size": self.size, "state": self.state,
+            "requestedAt": dotnet_datetime(self.requested_at, False),
+        }
+        if version < (0, 26):
+            body["startOffset"] = 0
+        if (0, 24) <= version < (0, 26):
+            body["stateDescription"] = self.state
+        if self.enqueued_at is not None:
+            body["enqueuedAt"] = dotnet_datetime(self.enqueued_at, False)
+        if self.started_at is not None:
+            body["startedAt"] = dotnet_datetime(self.started_at, True)
+        if self.ended_at is not None:
+            body["endedAt"] = dotnet_datetime(self.ended_at, True)
+        body["bytesTransferred"] = self.bytes_transferred
+        body["averageSpeed"] = self.average_speed
+        if self.place_in_queue is not None:
+            body["placeInQueue"] = self.place_in_queue
+        if self.exception is not None:
+            body["exception"] = self.exception
+        remaining = self.size - self.bytes_transferred
+        body["bytesRemaining"] = remaining
+        if self.started_at is not None:
+            body["elapsedTime"] = dotnet_timespan(((self.ended_at or now_utc) - self.started_at).total_seconds())
+        body["percentComplete"] = (self.bytes_transferred / self.size) * 100 if self.size else 0.0
+        if self.average_speed:
+            body["remainingTime"] = dotnet_timespan(remaining / self.average_speed)
+        if version >= (0, 25):
+            body["attempts"] = 1
+        if version >= (0, 26):
+            body["removed"] = self.removed
+        return body
