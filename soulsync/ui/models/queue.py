@@ -15,6 +15,8 @@ ProgressRole = Qt.ItemDataRole.UserRole + 3
 
 STATE_WORDS = {
     "queued": "Waiting",
+    "submitting": "Sending to slskd",
+    "searching": "Looking for another source",
     "queued_locally": "Queued (locally)",
     "requested": "Requested",
     "queued_remotely": "Queued at peer",
