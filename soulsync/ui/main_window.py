@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.pages["downloads"].attach(self.downloads)
         self.pages["sync"].attach_library(self.library)
         self.pages["artists"].attach_library(self.library)
+        self.pages["downloads"].attach_library(self.library)
         self.library.reload()
         self.downloads.item_finished.connect(lambda _item: self.pages["dashboard"].refresh_stats())
         self.pages["settings"].settings_saved.connect(

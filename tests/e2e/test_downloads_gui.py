@@ -78,3 +78,23 @@ def test_search_filter_sort_and_download_an_album(qtbot, window, sim_world, demo
     for final in finals:
         assert final and (library in __import__("pathlib").Path(final).resolve().parents)
     assert any(r["kind"] == "download" for r in demo_context.store.activity())
+
+
+def test_results_show_what_the_library_already_has(qtbot, window, sim_world, demo_context, gui_network_guard):
+    from soulsync.core.models import Track
+
+    owned = next(t for t in sim_world.catalog.tracks
+                 if t.title.isascii() and len(t.title) > 6 and t.artist.isascii())
+    demo_context.store.replace_library("plex", [Track(title=owned.title, artists=list(owned.artists),
+                                                      album=owned.album, duration_ms=owned.duration_ms,
+                                                      plex_rating_key="1")])
+    with qtbot.waitSignal(window.library.changed, timeout=10000):
+        window.library.reload()
+    page = window.show_page("downloads")
+    qtbot.keyClicks(page.search_input, f"{owned.artist} {owned.title}")
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    session = page.current
+    qtbot.waitUntil(lambda: session.state == "done", timeout=20000)
+    model = page.model
+    statuses = [model.data(model.index(r, 7)) for r in range(model.rowCount())]
+    assert any(s and "in library" in s for s in statuses), statuses

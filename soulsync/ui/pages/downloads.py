@@ -509,15 +509,42 @@ class DownloadsPage(Page):
         if window is not None:
             window.show_message(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
 
+    def attach_library(self, library) -> None:
+        """The shared library index, for "in library" badges (the main window calls this)."""
+        self.library = library
+        self._owned: dict[tuple[str, str], bool] = {}
+        library.changed.connect(self._library_changed)
+
+    def _library_changed(self) -> None:
+        self._owned.clear()
+        self.model.refresh_status()
+
+    def _in_library(self, track) -> bool:
+        """Whether the library already has the recording this file's path names (cached per file)."""
+        known = self._owned.get(track.key)
+        if known is None:
+            from soulsync.core.models import Track
+
+            g = track.guess
+            wanted = Track(title=g.title, artists=[g.artist] if g.artist else [], album=g.album or "",
+                           duration_ms=track.file.length * 1000 if track.file.length else None)
+            known = self._owned[track.key] = bool(g.title) and self.library.index.find(wanted) is not None
+        return known
+
     def _row_status(self, item: ResultItem) -> str:
-        service = getattr(self, "service", None)
-        if service is None:
-            return ""
+        """"queued" / "in library" badges for a result row (albums: how many of their tracks)."""
         tracks = item.tracks if type(item) is ResultAlbum else [item]
-        queued = sum(1 for t in tracks if service.is_active(t.username, t.file.filename))
-        if not queued:
-            return ""
-        return "queued" if queued == len(tracks) else f"{queued} queued"
+        service = getattr(self, "service", None)
+        if service is not None:
+            queued = sum(1 for t in tracks if service.is_active(t.username, t.file.filename))
+            if queued:
+                return "queued" if queued == len(tracks) else f"{queued} queued"
+        library = getattr(self, "library", None)
+        if library is not None and library.ready:
+            owned = sum(1 for t in tracks if self._in_library(t))
+            if owned:
+                return "in library" if owned == len(tracks) else f"{owned} of {len(tracks)} in library"
+        return ""
 
     def shutdown(self) -> None:
         for session in self.sessions:
