@@ -22,11 +22,11 @@ from soulsync.core.normalize import (
     ParsedTitle,
     VersionKind,
     VersionTag,
-    intern_kinds,
     artist_keys,
     classify_qualifier,
     compact,
     fold,
+    intern_kinds,
     normalize_artist,
     normalize_isrc,
     parse_album,
@@ -37,8 +37,8 @@ from soulsync.core.quality import QualityPrefs, extension_of, is_audio, quality_
 
 MATCH_THRESHOLD = 0.80
 """Scores at or above this mean "the same recording" (``is_same_track``, ``LibraryIndex.find``,
-files kept by ``rank_search_results``). Calibrated on the cases in ``tests/unit/test_match_*``:
-every positive scores >= 0.82, every negative <= 0.74 (see docs/matching.md)."""
+files kept by ``rank_search_results``). Calibrated on the pairs in ``tests/unit/test_match_score.py``:
+every same-recording pair scores >= 0.88, every different pair <= 0.69 (see docs/matching.md)."""
 
 AMBIGUITY_MARGIN = 0.05
 """A match is ambiguous when a distinct runner-up also passes the threshold within this margin."""
@@ -94,6 +94,7 @@ _NO_KINDS: frozenset[VersionKind] = frozenset()
 
 
 def _prepare(track: Track) -> _Prepared:
+    """Parse one track once; tolerates wrong field types (they count as unknown)."""
     title = parse_title(track.title if isinstance(track.title, str) else "")
     artists_raw = track.artists if isinstance(track.artists, (list, tuple)) else ()
     names = [a for a in artists_raw if isinstance(a, str) and a.strip()]
@@ -359,10 +360,11 @@ def match_score(wanted: Track, candidate: Track) -> float:
     """Confidence in [0, 1] that ``candidate`` is the recording ``wanted`` describes.
 
     Title words (after folding and qualifier parsing), any credited artist,
-    duration (full confidence within 3 s + 1 %, then a smooth decline), version
-    tags (a live, remix, acoustic... take never matches a different one), album
-    as a tie-breaker; equal ISRCs decide "same", different ISRCs "not same".
-    Compare with :data:`MATCH_THRESHOLD`.
+    duration (``exp(-(diff / (14 s + 1 %))^4)``: almost nothing lost over a few
+    seconds, then a smooth decline, no step), version tags (a live, remix,
+    acoustic... take never matches a different one), album as a tie-breaker;
+    equal ISRCs decide "same", different ISRCs "not same". Compare with
+    :data:`MATCH_THRESHOLD`.
     """
     return _evaluate(_prepare(wanted), _prepare(candidate))[0]
 
@@ -742,8 +744,8 @@ _OPENERS = "([{【〔"
 _CLOSERS = ")]}】〕"
 _MAX_RUN = 3                        # a title spans at most this many dash segments
 _UNEXPLAINED_SEGMENT = 0.85         # a file-name part that is neither title, artist, album nor qualifier
-_ARTIST_UNSEEN_CONFIRMED = 0.80     # the path never names the artist, but the length agrees
-_ARTIST_UNSEEN = 0.60
+_ARTIST_UNSEEN_CONFIRMED = 0.85     # the path never names the artist (nor anyone else); the length agrees
+_ARTIST_UNSEEN = 0.60               # ... and no length, or a folder seems to name someone else
 _ALBUM_UNSEEN = 0.97
 _FOLDER_TAG_DEPTH = 2               # album-level tags are read from the two innermost folders
 _LENGTH_TELLS_KINDS = frozenset({
@@ -822,23 +824,50 @@ class _FolderFacts:
     artist: float
     album: bool
     tags: tuple[VersionTag, ...]
+    named_other: bool
+    """A folder that is neither generic (``Music``, ``Downloads``, ``CD1``...), the artist nor the album:
+    most likely another artist's or a compilation's name."""
+
+
+_GENERIC_FOLDERS = frozenset((
+    "music musica musik musique muziek audio media mp3 mp3s flac lossless lossy aac m4a ogg opus "
+    "downloads download downloaded complete completed incoming incomplete finished shared share shares "
+    "soulseek slsk nicotine soulseekqt library collection albums album singles single eps tracks songs "
+    "misc miscellaneous various va unsorted sorted new old other others stuff files my temp tmp "
+    "discography discographies").split())
+
+
+def _is_generic_folder(text: str) -> bool:
+    """Folders that name nothing: storage words, letters (``O``), discs, years, formats."""
+    words = text.split()
+    if not words:
+        return True
+    if all(w in _GENERIC_FOLDERS or len(w) == 1 or _NUMBERISH.match(w) or w.isdigit() for w in words):
+        return True
+    return classify_qualifier(text).noise
 
 
 def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
-    """Artist and album evidence, and album-level version tags, of the folders above a file."""
+    """Artist and album evidence, album-level version tags, and whether a folder names someone else."""
     artist = 0.0
     album = False
+    named_other = False
     tags: list[VersionTag] = []
     for depth, raw in enumerate(reversed(folders)):
         whole = parse_title(raw).full
         pieces = [whole] + [parse_title(s).full for s in _split_outside_brackets(fold(raw))]
+        explained = False
         for piece in pieces:
-            if artist < 1.0:
-                artist = max(artist, _names_artist(w, piece))
-            album = album or _names_album(w, piece)
+            named = _names_artist(w, piece)
+            artist = max(artist, named)
+            seen_album = _names_album(w, piece)
+            album = album or seen_album
+            explained = explained or named >= _ARTIST_KNEE or seen_album
+        if not explained and not _is_generic_folder(whole):
+            named_other = True
         if depth < _FOLDER_TAG_DEPTH:
             tags.extend(t for t in parse_album(raw).tags if t not in tags)
-    return _FolderFacts(artist, album, tuple(tags))
+    return _FolderFacts(artist, album, tuple(tags), named_other)
 
 
 _NUMBERISH = re.compile(r"^(?:\d{1,3}|[a-d]\d{1,2}|(?:cd|disc|disk)\d{0,2})$")
@@ -904,11 +933,9 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     if title < MATCH_THRESHOLD:
         return None
     tags: list[VersionTag] = list(folders.tags)
-    same: set[VersionKind] = set()
     features: list[str] = []
     for seg in segments:
         tags.extend(t for t in seg.tags if t not in tags)
-        same.update(seg.same)
         features.extend(seg.features)
     artist = max(folders.artist, 1.0 if artist_in_run else 0.0)
     album = folders.album
@@ -942,13 +969,12 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     if inherited:
         # a plainly named file in the wanted album's folder, with the wanted length: that album's take
         tags, kinds = list(w.p.tags), w.p.kinds
-    version, version_note = _version_factor(w.p.tags, w.p.kinds, tuple(tags), kinds)
-    if version < 1.0:
+    if _version_factor(w.p.tags, w.p.kinds, tuple(tags), kinds)[0] < 1.0:
         return None
     if artist >= _ARTIST_KNEE:
         artist_factor = artist
     else:
-        artist_factor = _ARTIST_UNSEEN_CONFIRMED if confirmed else _ARTIST_UNSEEN
+        artist_factor = _ARTIST_UNSEEN_CONFIRMED if confirmed and not folders.named_other else _ARTIST_UNSEEN
     duration = _duration_factor(w.p.duration, length_s, _FILE_SCALE)
     album_factor = 1.0 if album or not w.album else _ALBUM_UNSEEN
     uncredited = any(k not in w.p.artists for k in feature_keys)

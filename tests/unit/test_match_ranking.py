@@ -134,6 +134,22 @@ def test_artist_not_in_path_needs_the_length_and_ranks_after_strong_matches() ->
     assert rank_search_results(SUPERNOVA, [response("u", [file(weak, None)])]) == []
 
 
+@pytest.mark.parametrize("path, accepted", [
+    ("@@u\\Downloads\\Champagne Supernova.mp3", True),                    # nothing contradicts
+    ("@@u\\Music\\Unsorted\\champagne_supernova.mp3", True),
+    ("@@u\\Champagne Supernova.mp3", True),
+    ("@@u\\Music\\O\\Champagne Supernova.mp3", True),
+    ("@@u\\Music\\Some Tribute Band\\Greatest Hits\\Champagne Supernova.mp3", False),   # someone else's
+    ("@@u\\Music\\Britpop Anthems\\Champagne Supernova.mp3", False),
+])
+def test_artist_not_in_path_is_accepted_only_where_no_folder_names_someone_else(path: str,
+                                                                                accepted: bool) -> None:
+    ranked = rank_search_results(SUPERNOVA, [response("u", [file(path, 451, bitRate=320)])])
+    assert bool(ranked) is accepted
+    if ranked:
+        assert ranked[0].score < STRONG_MATCH and "artist not in path" in ranked[0].reason
+
+
 @pytest.mark.parametrize("delta, accepted", [(0, True), (3, True), (-5, True), (7, True), (14, False),
                                              (-20, False)])
 def test_length_within_a_few_seconds(delta: int, accepted: bool) -> None:
@@ -146,7 +162,7 @@ def test_length_confidence_declines_smoothly() -> None:
     wanted = T("Song", "Band", "Album", 200)
     scores = []
     for delta in range(0, 12):
-        ranked = rank_search_results(wanted, [response("u", [file(f"@@u\\Band\\Album\\01 - Song.flac",
+        ranked = rank_search_results(wanted, [response("u", [file("@@u\\Band\\Album\\01 - Song.flac",
                                                                   200 + delta)])])
         scores.append(ranked[0].score if ranked else 0.0)
     assert scores == sorted(scores, reverse=True)
