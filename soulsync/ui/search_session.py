@@ -65,6 +65,8 @@ class SearchSession(QObject):
 
     progress = pyqtSignal(object)
     completed = pyqtSignal()
+    merged = pyqtSignal(object)
+    """A repeated search finished: the SearchResults holding only what it added."""
     failed = pyqtSignal(str)
 
     def __init__(self, query: str, parent: QObject | None = None) -> None:
@@ -115,9 +117,28 @@ class SearchSession(QObject):
         self.progress.emit(p)
 
     def _on_result(self, value: tuple[SearchResults, SortKeys]) -> None:
-        self.results, self.sort_keys = value
+        results, keys = value
         self.state = "done"
-        self.completed.emit()
+        if self.results is None:
+            self.results, self.sort_keys = results, keys
+            self.completed.emit()
+            return
+        added = self._merge(results, keys)
+        self.merged.emit(added)
+
+    def _merge(self, results: SearchResults, keys: SortKeys) -> SearchResults:
+        """Add what a repeated search found that this tab does not show yet; returns only that."""
+        assert self.results is not None
+        seen = {item.key for item in (*self.results.albums, *self.results.singles)}
+        added = SearchResults(albums=[a for a in results.albums if a.key not in seen],
+                              singles=[t for t in results.singles if t.key not in seen])
+        self.results.albums.extend(added.albums)
+        self.results.singles.extend(added.singles)
+        self.results.users = max(self.results.users, results.users)
+        for by, table in keys.items():
+            self.sort_keys.setdefault(by, {}).update(
+                (id(item), table[id(item)]) for item in (*added.albums, *added.singles))
+        return added
 
     def _on_error(self, exc: Exception) -> None:
         from soulsync.services.checks import describe_error

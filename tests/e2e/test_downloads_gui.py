@@ -98,3 +98,25 @@ def test_results_show_what_the_library_already_has(qtbot, window, sim_world, dem
     model = page.model
     statuses = [model.data(model.index(r, 7)) for r in range(model.rowCount())]
     assert any(s and "in library" in s for s in statuses), statuses
+
+
+def test_search_again_merges_without_losing_selection_or_filters(qtbot, window, sim_world):
+    page = window.show_page("downloads")
+    album = sim_world.catalog.albums[5]
+    qtbot.keyClicks(page.search_input, album.artist)
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    session = page.current
+    qtbot.waitUntil(lambda: session.state == "done", timeout=20000)
+    page.lossless_box.setChecked(True)
+    model = page.model
+    assert model.rowCount() > 1
+    keep = model.data(model.index(1, 0), ItemRole).key
+    page.view.selectionModel().select(model.index(1, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                      | QItemSelectionModel.SelectionFlag.Rows)
+    before = model.total
+    qtbot.mouseClick(page.again_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.state == "done" and "new)" in page.status_label.text(), timeout=20000)
+    assert model.total >= before
+    assert page.lossless_box.isChecked()
+    assert all(model.item_at(model.index(r, 0)).lossless for r in range(model.rowCount()))
+    assert [model.data(i, ItemRole).key for i in page.view.selectionModel().selectedRows()] == [keep]

@@ -59,9 +59,14 @@ class DownloadsPage(Page):
         self.stop_button.setObjectName("stop_button")
         self.stop_button.setToolTip("End the search now and show what arrived so far")
         self.stop_button.setEnabled(False)
+        self.again_button = QPushButton("Search again")
+        self.again_button.setObjectName("again_button")
+        self.again_button.setToolTip("Ask the network again and add what is new, keeping your place")
+        self.again_button.setEnabled(False)
         row.addWidget(self.search_input, 1)
         row.addWidget(self.search_button)
         row.addWidget(self.stop_button)
+        row.addWidget(self.again_button)
         self.body.addLayout(row)
         self.status_label = QLabel("Type what you are looking for and press Enter.")
         self.status_label.setObjectName("search_status")
@@ -169,6 +174,7 @@ class DownloadsPage(Page):
         self.search_input.textEdited.connect(self._text_edited)
         self.search_button.clicked.connect(self.search_now)
         self.stop_button.clicked.connect(self.stop_current)
+        self.again_button.clicked.connect(self.search_again)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.kind_combo.currentIndexChanged.connect(self._filters_changed)
@@ -215,6 +221,7 @@ class DownloadsPage(Page):
             return None
         session.progress.connect(lambda p, s=session: self._session_progress(s, p))
         session.completed.connect(lambda s=session: self._session_completed(s))
+        session.merged.connect(lambda added, s=session: self._session_merged(s, added))
         session.failed.connect(lambda msg, s=session: self._session_failed(s, msg))
         self.sessions.append(session)
         index = self.tabs.addTab(session.query)
@@ -241,6 +248,23 @@ class DownloadsPage(Page):
         if not self.rate.queued():
             self._rate_timer.stop()
         self._refresh_status()
+
+    def search_again(self) -> None:
+        """Run the current tab's search once more; new results join the view."""
+        session = self.current
+        if session is not None and session.state in ("done", "failed"):
+            self._begin_or_wait(session)
+
+    def _session_merged(self, session: SearchSession, added: SearchResults) -> None:
+        idx = self.sessions.index(session) if session in self.sessions else -1
+        if idx >= 0 and session.results is not None:
+            self.tabs.setTabText(idx, f"{session.query} ({session.results.listed_files})")
+        if session is self.current:
+            state = self._capture_view()
+            self.model.merge_results(added)
+            self._restore_view(state)
+            self._refresh_status()
+            self.status_label.setText(self.status_label.text() + f" (+{len(added.albums) + len(added.singles)} new)")
 
     def stop_current(self) -> None:
         session = self.current
@@ -279,6 +303,7 @@ class DownloadsPage(Page):
     def _refresh_status(self) -> None:
         session = self.current
         self.stop_button.setEnabled(bool(session and session.state == "searching"))
+        self.again_button.setEnabled(bool(session and session.state in ("done", "failed")))
         if session is None:
             self.status_label.setText("Type what you are looking for and press Enter.")
             return
