@@ -97,7 +97,10 @@ def _prepare(track: Track) -> _Prepared:
     """Parse one track once; tolerates wrong field types (they count as unknown)."""
     title = parse_title(track.title if isinstance(track.title, str) else "")
     artists_raw = track.artists if isinstance(track.artists, (list, tuple)) else ()
-    names = [a for a in artists_raw if isinstance(a, str) and a.strip()]
+    if len(artists_raw) == 1 and isinstance(artists_raw[0], str):
+        names = artists_raw  # the common case; artist_keys of a blank name is ()
+    else:
+        names = [a for a in artists_raw if isinstance(a, str) and a.strip()]
     if len(names) == 1:
         keys = artist_keys(names[0])
     elif names:
@@ -411,15 +414,17 @@ class LibraryIndex:
     credited artists (rapidfuzz over that title's artist keys), the credited
     artists' other titles (rapidfuzz over that artist's titles only), and as
     a last resort, when no credited artist is known at all, the rarest title
-    word. The scorer then decides. Never a scan of the whole library.
+    words (that word index is built on first use). The scorer then decides.
+    Never a scan of the whole library.
     """
 
     def __init__(self, tracks: Iterable[Track] = ()) -> None:
         self._tracks: list[Track] = []
         self._prepared: list[_Prepared] = []
         self._by_title: dict[str, int | list[int]] = {}
-        self._by_word: dict[str, int | list[int]] = {}
         self._by_isrc: dict[str, int | list[int]] = {}
+        self._by_word: dict[str, int | list[int]] | None = None
+        """Title words -> tracks; built on first use (only the last-resort stage needs it)."""
         # parallel lists per artist key: track ids and their core titles (rapidfuzz runs over the titles)
         self._artist_ids: dict[str, list[int]] = {}
         self._artist_titles: dict[str, list[str]] = {}
@@ -459,8 +464,9 @@ class LibraryIndex:
             else:
                 ids.append(i)
                 self._artist_titles[artist].append(core)
-        for word in core.split():
-            _post(self._by_word, word, i)
+        if self._by_word is not None:
+            for word in core.split():
+                _post(self._by_word, word, i)
         if p.isrc:
             _post(self._by_isrc, p.isrc, i)
 
@@ -573,12 +579,22 @@ class LibraryIndex:
                 ids.append(owners[pos])
         return ids
 
+    def _word_index(self) -> dict[str, int | list[int]]:
+        if self._by_word is None:
+            by_word: dict[str, int | list[int]] = {}
+            for i, p in enumerate(self._prepared):
+                for word in p.title.core.split():
+                    _post(by_word, word, i)
+            self._by_word = by_word
+        return self._by_word
+
     def _word_candidates(self, w: _Prepared) -> list[int]:
         """Tracks sharing the wanted title's rarest words, narrowed by rapidfuzz on the title."""
-        words = sorted(set(w.title.core.split()), key=lambda t: len(_posted(self._by_word, t)))
+        by_word = self._word_index()
+        words = sorted(set(w.title.core.split()), key=lambda t: len(_posted(by_word, t)))
         ids: list[int] = []
         for word in words[:2]:
-            posting = _posted(self._by_word, word)
+            posting = _posted(by_word, word)
             if not posting or len(posting) > _RARE_TOKEN:
                 continue
             titles = [self._prepared[i].title.core for i in posting]

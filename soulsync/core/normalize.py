@@ -649,6 +649,8 @@ def normalize_isrc(isrc: str | None) -> str | None:
     """Upper case without hyphens or spaces; ``None`` unless it is a well-formed ISRC."""
     if not isrc or not isinstance(isrc, str):
         return None
+    if _ISRC.fullmatch(isrc):
+        return isrc
     value = isrc.replace("-", "").replace(" ", "").strip().upper()
-    return value if _ISRC.match(value) else None
+    return value if _ISRC.fullmatch(value) else None
 

@@ -166,6 +166,14 @@ def test_add_extends_the_index() -> None:
     assert index.find(T("Song", "Band", "", 201)) is not None
 
 
+def test_tracks_added_after_the_word_index_exists_are_found_through_it() -> None:
+    index = LibraryIndex([T("Nothing Else Maters", "Metalica", "", 388)])
+    assert index.find(T("Nothing Else Matters", "Metallica", "", 388)) is not None   # builds the word index
+    index.add(T("Enter Sandmen", "Metalica", "", 331))
+    match = index.find(T("Enter Sandman", "Metallica", "", 331))
+    assert match is not None and match.track.title == "Enter Sandmen"
+
+
 def test_tracks_with_odd_fields_are_indexed_without_errors() -> None:
     odd = [T("", ""), T("!!!", []), T("(Live)", "X"), Track(title="Song", artists=["", "  "]),
            Track(title="Ok", artists=["A"], duration_ms=0), Track(title="Ok", artists=["A"], isrc="nope")]

@@ -380,6 +380,8 @@ def test_split_artists() -> None:
     (None, None),
     ("not an isrc", None),
     ("USUM7170386", None),
+    ("USUM71703861\n", "USUM71703861"),
+    ("USUM71703861X", None),
 ])
 def test_normalize_isrc(raw: str | None, value: str | None) -> None:
     assert normalize_isrc(raw) == value
