@@ -258,15 +258,16 @@ class SlskdClient:
                           what=f"enqueueing {len(body)} file(s) from {username}")
         if isinstance(data, dict) and "enqueued" in data:
             enqueued = [t for t in (self._transfer(item) for item in data.get("enqueued") or []) if t is not None]
-            failed = [f if isinstance(f, str) else str(f.get("filename", "")) if isinstance(f, dict) else str(f)
+            # 0.24/0.25 list filenames; 0.26 serializes (filename, message) tuples, often as {}
+            failed = [f if isinstance(f, str) else f.get("filename") if isinstance(f, dict) else None
                       for f in data.get("failed") or []]
-            return EnqueueResult(enqueued, failed)
+            return EnqueueResult(enqueued, [f for f in failed if isinstance(f, str) and f])
         if data not in (None, "", b""):
             raise BadResponse(SERVICE, "the enqueue reply is neither empty nor an {enqueued, failed} object")
         # slskd < 0.24: nothing in the reply; find the new records in the download list
         names = {name for name, _ in wanted}
         records = [t for t in self.downloads() if t.username == username and t.filename in names]
-        newest: dict[str, Transfer] = {}
+        newest: dict[str, Transfer] = {}  # an unfinished record wins: it is the one slskd is working on
         for transfer in records:
             if not transfer.state.is_finished or transfer.filename not in newest:
                 newest[transfer.filename] = transfer

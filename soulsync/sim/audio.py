@@ -28,8 +28,10 @@ Rules the rest of the simulation relies on:
   encoded once per loop and its frames are repeated (each repetition is a
   complete LAME stream, so it decodes cleanly) under a Xing/Info header
   carrying the real frame count. Ogg is written in one-second blocks: a single
-  long write crashes libsndfile's Vorbis encoder. M4A is not synthesized
-  (libsndfile has no AAC/ALAC encoder), so simulated peers share no M4A files.
+  long write crashes libsndfile's Vorbis encoder. M4A is Apple Lossless in an
+  MP4 container, written here (libsndfile has no AAC or ALAC encoder): ALAC's
+  uncompressed ("escape") frames, which every ALAC decoder reads, so the audio
+  runs at 1411 kbps like a WAV. There is no AAC: that needs a real encoder.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ import soundfile as sf
 
 log = logging.getLogger(__name__)
 
-AUDIO_FORMATS = ("flac", "mp3", "ogg", "wav")
+AUDIO_FORMATS = ("flac", "mp3", "ogg", "wav", "m4a")
 EXTRA_KINDS = ("jpg", "cue", "log", "nfo", "txt", "m3u")
 
 _CACHE_VERSION = hashlib.sha1(Path(__file__).read_bytes() + sf.__libsndfile_version__.encode()).hexdigest()[:12]
@@ -118,6 +120,8 @@ class AudioSpec:
                 raise ValueError("MP3 VBR level must be 0..9")
         if self.fmt in ("flac", "wav") and self.bit_depth not in (16, 24):
             raise ValueError("bit_depth must be 16 or 24")
+        if self.fmt == "m4a" and self.bit_depth != 16:
+            raise ValueError("M4A (ALAC) files are 16-bit")
         if not 0.0 <= self.quality <= 1.0:
             raise ValueError("quality must be within 0..1")
 
@@ -305,9 +309,94 @@ def _tile_frames(frames: list[bytes], total: int) -> list[bytes]:
 
 
 # ---------------------------------------------------------------------------
+# M4A: Apple Lossless in MP4
+# ---------------------------------------------------------------------------
+
+_ALAC_FRAME = 4096
+
+
+def _box(kind: bytes, *payload: bytes) -> bytes:
+    body = b"".join(payload)
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _full_box(kind: bytes, flags: int, *payload: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", flags), *payload)
+
+
+def _alac_frame_sizes(total: int, channels: int) -> list[int]:
+    """Byte sizes of the uncompressed ALAC frames holding ``total`` sample frames."""
+    full, last = divmod(total, _ALAC_FRAME)
+    sizes = [(23 + _ALAC_FRAME * channels * 16 + 3 + 7) // 8] * full
+    if last:
+        sizes.append((23 + 32 + last * channels * 16 + 3 + 7) // 8)
+    return sizes
+
+
+def _alac_frame(block: np.ndarray) -> bytes:
+    """One ALAC frame in escape (uncompressed) mode from int16 samples of shape (n, channels).
+
+    Bit layout: element tag (3: SCE mono, CPE stereo), instance (4), unused (12), partial-frame
+    flag (1), shift (2), escape flag (1), [sample count (32) when partial], the samples
+    interleaved as 16-bit big-endian values, END tag ``111``, zero bits to the byte boundary.
+    The header is 23 or 55 bits long, so the sample bytes are written shifted by 7 bits.
+    """
+    count, channels = block.shape
+    partial = count != _ALAC_FRAME
+    header, bits = ((1 if channels == 2 else 0) << 20) | (int(partial) << 3) | 1, 23
+    if partial:
+        header, bits = (header << 32) | count, 55
+    payload = np.frombuffer(block.astype(">i2").tobytes(), dtype=np.uint8)
+    head = bytearray((header << (8 * (bits // 8 + 1) - bits)).to_bytes(bits // 8 + 1, "big"))
+    head[-1] |= int(payload[0] >> 7)
+    body = np.empty(len(payload), dtype=np.uint8)
+    body[:-1] = ((payload[:-1].astype(np.uint16) << 1) | (payload[1:] >> 7)) & 0xFF
+    body[-1] = ((int(payload[-1]) << 1) & 0xFF) | 0x01  # last sample bit, then the END tag's first 1
+    return bytes(head) + body.tobytes() + b"\xc0"  # the END tag's other two 1s, then padding
+
+
+def _m4a_header(spec: AudioSpec, sizes: list[int]) -> bytes:
+    """``ftyp``, ``moov`` and the ``mdat`` box header of an ALAC M4A whose frames have ``sizes``."""
+    total, sr, channels = _total_frames(spec), spec.sample_rate, spec.channels
+    ftyp = _box(b"ftyp", b"M4A ", struct.pack(">I", 0), b"M4A mp42isom\0\0\0\0")
+    cookie = struct.pack(">IBBBBBBHIII", _ALAC_FRAME, 0, 16, 40, 10, 14, channels, 255, max(sizes),
+                         round(sum(sizes) * 8 * sr / total), sr)
+    entry = _box(b"alac", bytes(6), struct.pack(">H", 1), bytes(8), struct.pack(">HHHHI", channels, 16, 0, 0, sr << 16),
+                 _full_box(b"alac", 0, cookie))
+    full, last = divmod(total, _ALAC_FRAME)
+    runs = [(n, length) for n, length in ((full, _ALAC_FRAME), (1 if last else 0, last)) if n]
+    stts = _full_box(b"stts", 0, struct.pack(">I", len(runs)), *(struct.pack(">II", *r) for r in runs))
+    stsc = _full_box(b"stsc", 0, struct.pack(">IIII", 1, 1, len(sizes), 1))
+    stsz = _full_box(b"stsz", 0, struct.pack(">II", 0, len(sizes)), struct.pack(f">{len(sizes)}I", *sizes))
+    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    mvhd = _full_box(b"mvhd", 0, struct.pack(">IIII", 0, 0, sr, total), struct.pack(">IH", 0x10000, 0x0100),
+                     bytes(10), matrix, bytes(24), struct.pack(">I", 2))
+    tkhd = _full_box(b"tkhd", 7, struct.pack(">IIIII", 0, 0, 1, 0, total), bytes(8),
+                     struct.pack(">hhhH", 0, 0, 0x0100, 0), matrix, bytes(8))
+    mdhd = _full_box(b"mdhd", 0, struct.pack(">IIIIHH", 0, 0, sr, total, 0x55C4, 0))
+    hdlr = _full_box(b"hdlr", 0, bytes(4), b"soun", bytes(12), b"SoundHandler\0")
+    dinf = _box(b"dinf", _full_box(b"dref", 0, struct.pack(">I", 1), _full_box(b"url ", 1)))
+
+    def moov(offset: int) -> bytes:
+        stbl = _box(b"stbl", _full_box(b"stsd", 0, struct.pack(">I", 1), entry), stts, stsc, stsz,
+                    _full_box(b"stco", 0, struct.pack(">II", 1, offset)))
+        minf = _box(b"minf", _full_box(b"smhd", 0, bytes(4)), dinf, stbl)
+        return _box(b"moov", mvhd, _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, minf)))
+
+    offset = len(ftyp) + len(moov(0)) + 8  # the audio starts right after the mdat box header
+    return ftyp + moov(offset) + struct.pack(">I", 8 + sum(sizes)) + b"mdat"
+
+
+def _to_int16(loop: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(loop * 32767.0), -32768, 32767).astype(np.int16)
+
+
+# ---------------------------------------------------------------------------
 # tags
 # ---------------------------------------------------------------------------
 
+_MP4_KEYS = {"title": "\xa9nam", "artist": "\xa9ART", "album": "\xa9alb", "albumartist": "aART",
+             "date": "\xa9day", "genre": "\xa9gen"}
 _ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "albumartist": "TPE2",
                "tracknumber": "TRCK", "discnumber": "TPOS", "date": "TDRC", "genre": "TCON"}
 
@@ -432,7 +521,7 @@ class FileFactory:
 
     def bitrate(self, spec: AudioSpec) -> int | None:
         """The kbps a Soulseek client announces for this file, or None for lossless formats."""
-        if spec.fmt in ("flac", "wav"):
+        if spec.fmt in ("flac", "wav", "m4a"):
             return None
         if spec.fmt == "mp3" and spec.vbr_level is None:
             return spec.bitrate
@@ -540,6 +629,9 @@ class FileFactory:
                 return tags + header + frames * per_frame
             per_frame = self._audio_rate(spec) * _MP3_SAMPLES_PER_FRAME / spec.sample_rate
             return tags + header + math.ceil(frames * per_frame * 1.06) + 2048
+        if spec.fmt == "m4a":
+            sizes = _alac_frame_sizes(_total_frames(spec), spec.channels)
+            return tags + len(_m4a_header(spec, sizes)) + sum(sizes)
         margin = 1.01 if spec.fmt == "flac" else 1.03
         return tags + math.ceil(self._audio_rate(spec) * spec.duration_s * margin) + 8192
 
@@ -562,6 +654,9 @@ class FileFactory:
             loop = _render_loop(spec, noise_scale)
             if spec.fmt == "mp3":
                 done = self._write_mp3(spec, loop, path, target)
+            elif spec.fmt == "m4a":
+                self._write_m4a(spec, loop, path)
+                done = self._pad_to(spec, path, target)
             else:
                 self._encode_pcm(spec, path, loop, _total_frames(spec))
                 done = spec.fmt == "wav" or self._pad_to(spec, path, target)
@@ -586,16 +681,41 @@ class FileFactory:
         return True
 
     @staticmethod
+    def _write_m4a(spec: AudioSpec, loop: np.ndarray, path: Path) -> None:
+        """ALAC in MP4: the loop is a whole number of ALAC frames, so its frames are made once and repeated."""
+        total = _total_frames(spec)
+        samples = _to_int16(loop)
+        loop_frames = [_alac_frame(samples[i:i + _ALAC_FRAME]) for i in range(0, len(samples), _ALAC_FRAME)]
+        full, last = divmod(total, _ALAC_FRAME)
+        frames = _tile_frames(loop_frames, full)
+        if last:  # the loop is a whole number of ALAC frames, so the short last one never wraps around
+            start = (full * _ALAC_FRAME) % len(samples)
+            frames.append(_alac_frame(samples[start:start + last]))
+        with open(path, "wb") as out:
+            out.write(_m4a_header(spec, [len(f) for f in frames]))
+            for frame in frames:
+                out.write(frame)
+
+    @staticmethod
     def _pad_to(spec: AudioSpec, path: Path, target: int) -> bool:
-        """Tag the FLAC/Ogg file and pad it to exactly ``target`` bytes; False if it is too big."""
+        """Tag the FLAC/Ogg/M4A file and pad it to exactly ``target`` bytes; False if it is too big."""
         from mutagen.flac import FLAC
+        from mutagen.mp4 import MP4
         from mutagen.oggvorbis import OggVorbis
 
-        opener = FLAC if spec.fmt == "flac" else OggVorbis
+        opener = {"flac": FLAC, "m4a": MP4}.get(spec.fmt, OggVorbis)
         audio = opener(path)
+        if spec.fmt == "m4a":
+            audio["\xa9too"] = ["iTunes 12.12"]  # an MP4 without any tag gets no metadata box to pad
         for name, value in spec.tags:
-            if value:
+            if not value:
+                continue
+            if spec.fmt != "m4a":
                 audio[name] = value
+            elif name in _MP4_KEYS:
+                audio[_MP4_KEYS[name]] = [value]
+            elif name in ("tracknumber", "discnumber") and value.isdigit():
+                audio["trkn" if name == "tracknumber" else "disk"] = [(int(value), 0)]
         audio.save(padding=lambda info: 0)
         base = path.stat().st_size
         if base > target:

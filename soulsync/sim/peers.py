@@ -23,7 +23,7 @@ tests can pick one by :attr:`Peer.kind`:
 Share layouts mix tidy ``Artist\\2011 - Album [FLAC]\\03 - Title.flac``
 folders, ``Artist - Album (2011) [MP3 320]`` folders, scene releases,
 ``CD1``/``Disc 2`` subfolders and flat folders of loose tracks. Encodings
-mix FLAC (some 24-bit), MP3 CBR and VBR, Ogg Vorbis and WAV, with fakes
+mix FLAC (some 24-bit), MP3 CBR and VBR, Ogg Vorbis, WAV and ALAC M4A, with fakes
 (a band-limited "FLAC" transcoded from MP3, 320 kbps upconverted from 128, a
 "[MP3 320]" folder of 128 kbps files), truncated rips and files whose length
 differs from the catalog track, cover art, cue sheets, rip logs and nfo files.
@@ -89,15 +89,16 @@ ENCODINGS: dict[str, Encoding] = {e.name: e for e in (
     Encoding("fake_320", "mp3", "MP3 320", bitrate=320, lowpass=True),
     Encoding("ogg", "ogg", "OGG"),
     Encoding("wav", "wav", "WAV"),
+    Encoding("alac", "m4a", "ALAC"),
 )}
 """Every encoding peers use. ``fake_flac`` and ``fake_320`` are band-limited transcodes;
 ``mp3_128_as_320`` is a 128 kbps file in a folder labelled 320."""
 
 _PROFILES: dict[str, tuple[tuple[str, float], ...]] = {
-    "lossless": (("flac", 0.85), ("mp3_320", 0.1), ("wav", 0.05)),
+    "lossless": (("flac", 0.8), ("mp3_320", 0.1), ("wav", 0.04), ("alac", 0.06)),
     "hires": (("flac24", 0.45), ("flac", 0.55)),
     "mp3": (("mp3_320", 0.55), ("mp3_v0", 0.25), ("mp3_256", 0.1), ("mp3_v2", 0.1)),
-    "mixed": (("flac", 0.4), ("mp3_320", 0.3), ("mp3_v0", 0.1), ("mp3_192", 0.1), ("ogg", 0.1)),
+    "mixed": (("flac", 0.35), ("mp3_320", 0.3), ("mp3_v0", 0.1), ("mp3_192", 0.1), ("ogg", 0.1), ("alac", 0.05)),
     "lowq": (("mp3_128", 0.45), ("mp3_192", 0.35), ("mp3_128_as_320", 0.2)),
     "fakes": (("fake_flac", 0.45), ("fake_320", 0.35), ("flac", 0.2)),
     "ogg": (("ogg", 0.7), ("mp3_v2", 0.3)),

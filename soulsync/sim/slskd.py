@@ -625,7 +625,7 @@ class SlskdSim(SimServer):
         body: dict[str, Any] = {"code": 1, "extension": ext if peer.sends_extension else "",
                                 "filename": shared.path, "size": self.factory.size(spec), "isLocked": False}
         if isinstance(spec, AudioSpec) and peer.announce != ANNOUNCE_NONE:
-            lossless = spec.fmt in ("flac", "wav")
+            lossless = spec.fmt in ("flac", "wav", "m4a")
             if peer.announce == ANNOUNCE_BASIC:
                 bitrate = self.factory.bitrate(spec)
                 body["bitRate"] = bitrate if bitrate is not None else round(body["size"] * 8 / 1000 / spec.duration_s)

@@ -78,7 +78,7 @@ def test_layouts_and_extras(peers):
 def test_formats_quality_and_fakes(peers):
     audio = [f for p in peers for f in p.files if f.is_audio]
     formats = Counter(f.spec.fmt for f in audio)
-    assert {"flac", "mp3", "ogg", "wav"} <= set(formats)
+    assert {"flac", "mp3", "ogg", "wav", "m4a"} <= set(formats)
     specs = [f.spec for f in audio]
     assert any(s.fmt == "mp3" and s.vbr_level is not None for s in specs), "VBR MP3"
     assert {128, 192, 320} <= {s.bitrate for s in specs if s.fmt == "mp3" and s.vbr_level is None}

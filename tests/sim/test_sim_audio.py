@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+import av
 import mutagen
 import numpy as np
 import pytest
@@ -14,6 +15,16 @@ from soulsync.sim.audio import AudioSpec, ExtraSpec, FileFactory
 
 TAGS = (("title", "Über die Nacht (feat. Zoë)"), ("artist", "Anaïs Kowalski"), ("album", "Göteborg Sessions"),
         ("tracknumber", "7"), ("date", "2015"))
+
+
+def decode(path) -> tuple[np.ndarray, int]:
+    """Samples (float, frames x channels) and rate, decoded by libsndfile or, for M4A, FFmpeg."""
+    if path.suffix != ".m4a":
+        return sf.read(path)
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray() for f in container.decode(audio=0)]
+        rate = container.streams.audio[0].sample_rate
+    return np.concatenate(frames, axis=1).T / 32768.0, rate
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +42,8 @@ def factory(tmp_path_factory):
     AudioSpec("ogg", 23, channels=1, tags=TAGS, voice=4),
     AudioSpec("ogg", 19, voice=11),
     AudioSpec("wav", 6, voice=1),
+    AudioSpec("m4a", 13, tags=TAGS, voice=8),
+    AudioSpec("m4a", 2, channels=1, voice=3),
 ], ids=lambda s: f"{s.fmt}-{s.duration_s}s-{s.bitrate or s.vbr_level or s.bit_depth}")
 def test_file_has_announced_size_and_duration(factory, spec):
     announced = factory.size(spec)
@@ -39,7 +52,7 @@ def test_file_has_announced_size_and_duration(factory, spec):
     audio = mutagen.File(path)
     assert audio is not None
     assert audio.info.length == pytest.approx(spec.duration_s, abs=0.03)
-    data, rate = sf.read(path)
+    data, rate = decode(path)
     assert rate == spec.sample_rate
     assert len(data) / rate == pytest.approx(spec.duration_s, abs=0.06)
     assert 0.05 < np.abs(data).max() < 0.5, "audible, not clipping"
@@ -53,6 +66,8 @@ def test_tags_are_written(factory):
     assert flac["title"] == ["Über die Nacht (feat. Zoë)"] and flac["artist"] == ["Anaïs Kowalski"]
     mp3 = mutagen.File(factory.path(AudioSpec("mp3", 5, bitrate=192, tags=TAGS)))
     assert str(mp3.tags["TIT2"]) == "Über die Nacht (feat. Zoë)" and str(mp3.tags["TRCK"]) == "7"
+    m4a = mutagen.File(factory.path(AudioSpec("m4a", 5, tags=TAGS)))
+    assert m4a["\xa9nam"] == ["Über die Nacht (feat. Zoë)"] and m4a["trkn"] == [(7, 0)]
 
 
 def test_announced_bitrates(factory):
@@ -104,7 +119,9 @@ def test_extras(factory):
 
 def test_specs_are_validated():
     with pytest.raises(ValueError):
-        AudioSpec("m4a", 10)
+        AudioSpec("aac", 10)
+    with pytest.raises(ValueError):
+        AudioSpec("m4a", 10, bit_depth=24)
     with pytest.raises(ValueError):
         AudioSpec("mp3", 10, bitrate=321)
     with pytest.raises(ValueError):

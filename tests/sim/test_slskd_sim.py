@@ -316,11 +316,12 @@ def test_response_wire_format(make_sim):
     basic = hand_peer("basic", TRACKS, encoding="mp3_v0", root="@@basic", announce=ANNOUNCE_BASIC)
     bare = hand_peer("bare", TRACKS, encoding="mp3_320", root="@@bare", announce=ANNOUNCE_NONE,
                      free_slot=False, queue_length=12)
-    sim = make_sim([full, basic, bare])
+    alac = hand_peer("alac", TRACKS, encoding="alac", root="@@alac")
+    sim = make_sim([full, basic, bare, alac])
     s = client(sim)
     sid = run_search(s, "song one")["id"]
     responses = {r["username"]: r for r in get(s, f"/searches/{sid}/responses").json()}
-    assert set(responses) == {"full", "basic", "bare"}
+    assert set(responses) == {"full", "basic", "bare", "alac"}
     for response in responses.values():
         assert set(response) == {"fileCount", "files", "hasFreeUploadSlot", "lockedFileCount", "lockedFiles",
                                  "queueLength", "token", "uploadSpeed", "username"}
@@ -335,6 +336,8 @@ def test_response_wire_format(make_sim):
     assert set(plain) == {"code", "extension", "filename", "size", "isLocked"}
     assert responses["bare"]["hasFreeUploadSlot"] is False and responses["bare"]["queueLength"] == 12
     assert flac["size"] == sim.factory.size(full.files[0].spec)
+    m4a = responses["alac"]["files"][0]
+    assert m4a["filename"].endswith(".m4a") and (m4a["bitDepth"], m4a["sampleRate"]) == (16, 44100)
 
 
 # ---------------------------------------------------------------------------
