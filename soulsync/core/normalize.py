@@ -67,10 +67,11 @@ def _build_punctuation_table() -> dict[int, str]:
     """Every punctuation, symbol, separator and control character -> a space.
 
     Apostrophes vanish (``don't`` -> ``dont``); ``&`` and ``+`` become ``and``.
-    Built once for the Basic Multilingual Plane.
+    Built once for the Basic Multilingual Plane and plane 1 (emoji, musical
+    symbols); planes 2 and up hold CJK ideographs, which are letters.
     """
     table: dict[int, str] = {}
-    for cp in range(0x10000):
+    for cp in range(0x20000):
         if 0xD800 <= cp < 0xE000:
             continue
         cat = unicodedata.category(chr(cp))
@@ -487,18 +488,24 @@ def _sub_groups(text: str, sink: _Collector | None, keep_unknown: bool) -> tuple
 
 def _strip_dash_tails(core: str, full: str, sink: _Collector) -> tuple[str, str]:
     """Cut `` - Live``, `` - 2011 Remaster``... while the last tail is a known qualifier."""
+    shared = full is core
     while True:
-        parts = _DASH.split(core)
-        if len(parts) < 2:
+        last = None
+        for last in _DASH.finditer(core):
+            pass
+        if last is None:
             return core, full
-        tail = parts[-1]
+        tail = core[last.end():]
         q = classify_qualifier(tail)
         if q.unknown:
             return core, full
         sink.add(q)
-        core = _TRAILING_DASH.sub("", core[:core.rfind(tail)])
-        cut = full.rfind(tail)
-        full = _TRAILING_DASH.sub("", full[:cut]) if cut >= 0 else core
+        core = core[:last.start()]
+        if shared:
+            full = core
+        else:
+            cut = full.rfind(tail)
+            full = _TRAILING_DASH.sub("", full[:cut]) if cut >= 0 else core
 
 
 def parse_title(title: str) -> ParsedTitle:

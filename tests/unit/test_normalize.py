@@ -84,6 +84,8 @@ def test_fold_half_width_katakana_becomes_full_width() -> None:
     ("Sweet Child O' Mine", "Sweet Child O Mine"),
     ("Song_Title", "song title"),
     ("「東京」", "東京"),
+    ("Fire 🔥", "fire"),
+    ("♫ Song ♪", "song"),
 ])
 def test_normalize_text_equivalences(a: str, b: str) -> None:
     assert normalize_text(a) == normalize_text(b)
