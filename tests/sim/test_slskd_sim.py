@@ -6,6 +6,7 @@ fast (``time_scale``).
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -13,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import av
 import mutagen
 import pytest
 import requests
@@ -391,6 +393,30 @@ def test_download_lifecycle_and_progressive_file(make_sim):
     listing = get(s, "/transfers/downloads/").json()
     assert listing == [{"username": "busy", "directories": [
         {"directory": "@@hand\\Music\\Alpha Artist\\First Album", "fileCount": 1, "files": [final]}]}]
+
+
+@pytest.mark.parametrize("encoding", ["flac", "mp3_320", "ogg"])
+def test_growing_file_plays_before_completion(make_sim, encoding):
+    """What a preview player relies on: the incomplete file is a prefix of the final one that decodes."""
+    peer = hand_peer("alice", [hand_track("Song One", seconds=40)], encoding=encoding)
+    sim = make_sim([peer])
+    sim.transfer_faults.add("stall", user="alice", at=0.5)
+    s = client(sim)
+    shared = peer.files[0]
+    tid = enqueue(s, "alice", [{"filename": shared.path, "size": sim.factory.size(shared.spec)}])[0]["id"]
+    half = wait_for(lambda: (lambda t: t if t["bytesTransferred"] >= t["size"] // 2 else None)(
+        transfer_json(s, "alice", tid)), what="half of the file")
+    growing = (sim.incomplete_dir / "First Album" / shared.path.rsplit("\\", 1)[1]).read_bytes()
+    assert len(growing) == half["bytesTransferred"]
+    assert sim.factory.path(shared.spec).read_bytes().startswith(growing)
+    decoded = 0
+    with av.open(io.BytesIO(growing)) as container:
+        try:
+            for frame in container.decode(audio=0):
+                decoded += frame.samples / frame.sample_rate
+        except av.error.FFmpegError:
+            pass  # the cut-off end of a growing file
+    assert decoded >= 0.4 * 40
 
 
 def test_flac_and_mp3_search_to_download_play(make_sim):
