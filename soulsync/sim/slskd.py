@@ -660,7 +660,7 @@ class SlskdSim(SimServer):
             return True
         try:
             return (response["fileCount"] + response["lockedFileCount"] >= int(filters["minimumResponseFileCount"])
-                    and response["queueLength"] <= int(filters["maximumPeerQueueLength"])
+                    and response["queueLength"] < int(filters["maximumPeerQueueLength"])
                     and response["uploadSpeed"] >= int(filters["minimumPeerUploadSpeed"]))
         except (TypeError, ValueError):
             return True

@@ -245,6 +245,12 @@ def test_search_limits(make_sim):
     assert nothing["state"] == "Completed, TimedOut" and nothing["responseCount"] == 0
     filtered = run_search(s, "song", timeout_ms=800, minimumResponseFileCount=3)
     assert filtered["responseCount"] == 0
+    sim.set_peer("peer0", queue_length=12)
+    sim.set_peer("peer1", upload_speed=10)
+    picky = run_search(s, "song", timeout_ms=800, maximumPeerQueueLength=12, minimumPeerUploadSpeed=11)
+    assert picky["responseCount"] == 4, "queue length 12 is not below 12; speed 10 is below 11"
+    unfiltered = run_search(s, "song", timeout_ms=800, maximumPeerQueueLength=12, filterResponses=False)
+    assert unfiltered["responseCount"] == 6
 
 
 def test_search_stop_delete_and_unknown(make_sim):
