@@ -200,17 +200,17 @@ class SlskdSim(SimServer):
             return peer
 
     def restart(self, downtime: float = 0.0) -> None:
-        """slskd restarts: the server is unreachable for ``downtime`` real seconds, and every
-        search and transfer record is forgotten (files already on disk stay)."""
+        """slskd restarts: the server is unreachable for ``downtime`` real seconds, every search and
+        transfer record is forgotten (files already on disk stay), JWTs issued before are invalid
+        (slskd signs with a key made at start-up) and it logs in to Soulseek again."""
         was_running = self.running
         if was_running:
             self.stop()
         with self._lock:
-            for transfer in self._transfers.values():
-                transfer.cancel_requested = True
             self._transfers.clear()
             self._searches.clear()
             self._jwt_secret = secrets.token_bytes(32)
+            self._logged_in = True
         if downtime > 0:
             time.sleep(downtime)
         if was_running:
