@@ -1,0 +1,1 @@
+"""Modal dialogs the pages open: matched download and manual correction."""
