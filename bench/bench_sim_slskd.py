@@ -4,7 +4,7 @@
 (the catalog is built in setup); ``sim_world_build`` times catalog plus peers,
 the part of ``soulsync sim`` and demo start-up that must stay well under a
 second. ``sim_audio_synthesis`` synthesizes one file in each format a peer
-shares (FLAC 16/44.1, MP3 320 CBR, MP3 V0, Ogg Vorbis) of ``size`` seconds into
+shares (FLAC 16/44.1, MP3 320 CBR, MP3 V0, Ogg Vorbis, ALAC M4A) of ``size`` seconds into
 an empty cache; the figure is the mean time per file, with each format's time
 in the extras. That cost is paid once per file and machine (files are cached),
 while a transfer waits in ``Initializing``.
@@ -28,6 +28,7 @@ FORMATS = {
     "mp3_320": dict(fmt="mp3", bitrate=320),
     "mp3_v0": dict(fmt="mp3", vbr_level=0),
     "ogg": dict(fmt="ogg"),
+    "m4a": dict(fmt="m4a"),
 }
 
 
@@ -109,6 +110,6 @@ BENCHMARKS = [
         sizes=[60, 120, 240],
         repeat=SYNTH_REPEAT,
         unit="s",
-        description="synthesize one FLAC, MP3 320, MP3 V0 and Ogg file of `size` seconds; value = s per file",
+        description="synthesize one FLAC, MP3 320, MP3 V0, Ogg and M4A file of `size` seconds; value = s per file",
     ),
 ]

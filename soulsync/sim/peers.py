@@ -34,6 +34,7 @@ import random
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from soulsync.core.models import Album, AlbumType, Track
 from soulsync.sim.audio import AudioSpec, ExtraSpec, FileSpec
@@ -237,6 +238,7 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...] | tuple[t
     return pairs[-1][0]
 
 
+@lru_cache(maxsize=1 << 16)
 def _win(text: str) -> str:
     """A name as it appears on a Windows share: no reserved characters, no trailing dots or spaces."""
     return re.sub(r"\s{2,}", " ", text.translate(_WIN_BAD)).strip().rstrip(". ") or "_"
@@ -329,17 +331,17 @@ class _PeerBuilder:
         return seconds
 
     def _audio(self, track: Track, encoding: Encoding) -> AudioSpec:
+        """The spec of this peer's copy; equal copies on different peers share one spec object."""
         duration = max(1, self._duration(track))
-        tags: tuple[tuple[str, str], ...] = ()
-        if self.tagged:
-            tags = (("title", track.title), ("artist", ", ".join(track.artists)), ("album", track.album),
-                    ("albumartist", track.album_artist), ("tracknumber", str(track.track_number or "")),
-                    ("discnumber", str(track.disc_number or "")), ("date", str(track.year or "")))
-        voice = voice_of(track)
-        key = (encoding.name, duration, voice, tags)
+        key = (encoding.name, duration, id(track), self.tagged)
         spec = self.specs.get(key)
         if spec is None:
-            spec = self.specs[key] = encoding.spec(duration, voice, tags)
+            tags: tuple[tuple[str, str], ...] = ()
+            if self.tagged:
+                tags = (("title", track.title), ("artist", ", ".join(track.artists)), ("album", track.album),
+                        ("albumartist", track.album_artist), ("tracknumber", str(track.track_number or "")),
+                        ("discnumber", str(track.disc_number or "")), ("date", str(track.year or "")))
+            spec = self.specs[key] = encoding.spec(duration, voice_of(track), tags)
         return spec
 
     def _encoding_for_album(self) -> Encoding:
