@@ -54,7 +54,10 @@ class TaskContext:
     def progress(self, value: Any) -> None:
         """Report progress (any object: a fraction, a (done, total) tuple, a message...)."""
         if not self._cancel.is_set():
-            self._signals.progress.emit(value)
+            try:
+                self._signals.progress.emit(value)
+            except RuntimeError:  # the app is shutting down
+                pass
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; returns True (early) if cancelled meanwhile."""
@@ -100,17 +103,24 @@ class _Runnable(QRunnable):
         try:
             value = self._fn(self._ctx, *self._args, **self._kwargs)
         except Cancelled:
-            pass
+            self._emit("finished")
+            return
         except Exception as exc:  # delivered to on_error; logged with its traceback
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
             log.debug("task %s failed: %s", getattr(self._fn, "__name__", self._fn), exc, exc_info=True)
             if not self._ctx.cancelled:
-                self._signals.error.emit(exc)
+                self._emit("error", exc)
         else:
             if not self._ctx.cancelled:
-                self._signals.result.emit(value)
-        finally:
-            self._signals.finished.emit()
+                self._emit("result", value)
+        self._emit("finished")
+
+    def _emit(self, name: str, *args: Any) -> None:
+        """Emit unless the signal object is gone (the app is shutting down): then stay quiet."""
+        try:
+            getattr(self._signals, name).emit(*args)
+        except RuntimeError:
+            pass
 
 
 def _guarded(owner: QObject | None, callback: Callable | None) -> Callable[..., None]:
