@@ -241,7 +241,29 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], sim: "SimServer") -> None:
         self.sim = sim
+        self.open_connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[override]
+        with self._conn_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:  # type: ignore[override]
+        with self._conn_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Close kept-alive client connections too: a stopped server must look down to every client."""
+        with self._conn_lock:
+            conns, self.open_connections = list(self.open_connections), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hung up (timeout, reset) is normal here; anything else is logged."""
@@ -346,6 +368,7 @@ class SimServer:
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.drop_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

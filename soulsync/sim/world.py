@@ -107,7 +107,7 @@ class SimWorld:
     def stop(self) -> None:
         for server in (self.slskd, self.plex, self.spotify):
             try:
-                server.stop()
+                (server.close if hasattr(server, "close") else server.stop)()
             except Exception as exc:  # stopping must go on for the others
                 log.warning("Stopping %s failed: %s", server.name, exc)
         if self.owns_root:
