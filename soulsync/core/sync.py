@@ -539,6 +539,9 @@ class DownloadMissing:
         self._cancel_requested = False
         self._cancel_done = False
         self._trouble_since: float | None = None
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._last_trouble = ""
         self._error = ""
         self._paths: list[str] = []
         self._warnings: list[str] = []
@@ -579,6 +582,8 @@ class DownloadMissing:
             self._cancel_requested = True
             self._cancel_all()
         now = self._clock()
+        if self._trouble_since is not None and now - self._trouble_since >= self.service_patience_s:
+            self._give_up()
         if not self._cancel_requested:
             self._poll_searches(now)
             self._start_searches(now)
@@ -591,6 +596,8 @@ class DownloadMissing:
                 self._trouble(exc, now)
             if diff is not None and getattr(diff, "error", ""):
                 self._trouble(diff.error, now)
+            elif diff is not None:
+                self._ok()
         self._follow_queue(now)
         self._emit()
         return not all(job.phase.finished for job in self._jobs)
@@ -691,6 +698,8 @@ class DownloadMissing:
 
     def _start_searches(self, now: float) -> None:
         s = self.settings
+        if now < self._retry_at:
+            return
         running = sum(1 for job in self._jobs if job.phase is Phase.SEARCHING and job.search_id is not None)
         for job in self._jobs:
             if running >= s.max_searches:
@@ -708,9 +717,13 @@ class DownloadMissing:
                                                   response_limit=s.response_limit)
             except Exception as exc:
                 self._trouble(exc, now)
-                job.set(Phase.WAITING, f"the search could not start: {_describe(exc)}")
+                self._backoff = min(30.0, max(2.0, self._backoff * 2))
+                self._retry_at = now + self._backoff
+                job.set(Phase.WAITING, f"the search could not start ({_describe(exc)}); "
+                                       f"trying again in {self._backoff:.0f} s")
                 return
             self._ok()
+            self._backoff = 0.0
             job.search_id = _search_id(handle)
             job.started_at, job.stop_sent_at = now, None
             job.set(Phase.SEARCHING, f"searching {query!r}")
@@ -806,13 +819,15 @@ class DownloadMissing:
         self._trouble_since = None
 
     def _trouble(self, problem: BaseException | str, now: float) -> None:
-        """slskd failed; after ``service_patience_s`` of nothing but failures the run stops."""
+        """slskd failed; after ``service_patience_s`` of nothing but failures the run stops (see :meth:`step`)."""
         text = problem if isinstance(problem, str) else _describe(problem)
+        self._last_trouble = text
         if self._trouble_since is None:
             self._trouble_since = now
             log.warning("slskd trouble during sync: %s", text)
-        if now - self._trouble_since < self.service_patience_s:
-            return
+
+    def _give_up(self) -> None:
+        text = self._last_trouble
         self._error = f"stopped: {text}"
         for job in self._jobs:
             if not job.phase.finished and job.item_id is None:
