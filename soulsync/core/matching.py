@@ -19,14 +19,13 @@ from rapidfuzz import fuzz, process
 
 from soulsync.core.models import SearchFile, Track
 from soulsync.core.normalize import (
-    ParsedTitle,
     VersionKind,
     VersionTag,
     artist_keys,
     classify_qualifier,
     compact,
     fold,
-    intern_kinds,
+    kinds_of,
     normalize_artist,
     normalize_isrc,
     parse_album,
@@ -73,9 +72,17 @@ _CONFIRMING = 0.5           # lengths within half the scale (factor >= 0.94) con
 
 
 class _Prepared(NamedTuple):
-    """Everything the scorer needs from one Track, computed once (a tuple: cheap for the collector)."""
+    """Everything the scorer needs from one Track, computed once.
 
-    title: ParsedTitle
+    One flat named tuple per library track: few objects for the garbage collector to walk.
+    """
+
+    core: str
+    """Normalised title without qualifiers (see :class:`ParsedTitle`)."""
+    full: str
+    """Normalised title keeping unknown qualifiers."""
+    same: tuple[VersionKind, ...]
+    """Same-recording kinds of the title (remaster, mono...)."""
     artists: tuple[str, ...]
     """Compact artist keys: every credited artist (whole credit and its parts), then title features."""
     features: tuple[str, ...]
@@ -83,14 +90,14 @@ class _Prepared(NamedTuple):
     album: str
     tags: tuple[VersionTag, ...]
     """Different-recording tags of the title and the album."""
-    kinds: frozenset[VersionKind]
+    kinds: tuple[VersionKind, ...]
+    """Sorted distinct kinds of ``tags``."""
     duration: float | None
     """seconds"""
     isrc: str | None
 
 
 _NO_KEYS: tuple[str, ...] = ()
-_NO_KINDS: frozenset[VersionKind] = frozenset()
 
 
 def _prepare(track: Track) -> _Prepared:
@@ -126,12 +133,14 @@ def _prepare(track: Track) -> _Prepared:
     if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
         seconds = duration / 1000.0 if math.isfinite(duration) else None
     return _Prepared(
-        title,
+        title.core,
+        title.full,
+        title.same,
         keys,
         features,
         album.core if album is not None else "",
         tags,
-        intern_kinds(frozenset(t.kind for t in tags)) if tags else _NO_KINDS,
+        kinds_of(tags),
         seconds,
         normalize_isrc(track.isrc) if track.isrc else None,
     )
@@ -177,20 +186,21 @@ def _has_digit(text: str) -> bool:
     return any(ch.isdigit() for ch in text)
 
 
-def _title_similarity(a: ParsedTitle, b: ParsedTitle) -> float:
+def _title_similarity(a_core: str, a_full: str, b_core: str, b_full: str) -> float:
     """Title words compared; an unknown bracketed phrase on one side only costs a little.
 
-    A dropped phrase never hides a number: ``Song (Part 2)`` is not ``Song``.
+    ``core`` is a title without its unknown qualifiers, ``full`` with them. A
+    dropped phrase never hides a number: ``Song (Part 2)`` is not ``Song``.
     """
-    if a.full == b.full:
-        return 1.0 if a.full else 0.0
-    best = _word_similarity(a.full, b.full)
-    a_extra, b_extra = a.full != a.core, b.full != b.core
+    if a_full == b_full:
+        return 1.0 if a_full else 0.0
+    best = _word_similarity(a_full, b_full)
+    a_extra, b_extra = a_full != a_core, b_full != b_core
     if a_extra != b_extra:
-        longer = a if a_extra else b
-        dropped = set(longer.full.split()) - set(longer.core.split())
+        longer_full, longer_core = (a_full, a_core) if a_extra else (b_full, b_core)
+        dropped = set(longer_full.split()) - set(longer_core.split())
         if not any(_has_digit(word) for word in dropped):
-            best = max(best, _word_similarity(a.core, b.core) * _UNKNOWN_QUALIFIER)
+            best = max(best, _word_similarity(a_core, b_core) * _UNKNOWN_QUALIFIER)
     return best
 
 
@@ -270,12 +280,12 @@ def _details_compatible(a: list[str], b: list[str]) -> bool:
 _DETAILED_KINDS = (VersionKind.REMIX, VersionKind.LIVE, VersionKind.LANGUAGE)
 
 
-def _version_factor(a_tags: tuple[VersionTag, ...], a_kinds: frozenset[VersionKind],
-                    b_tags: tuple[VersionTag, ...], b_kinds: frozenset[VersionKind]) -> tuple[float, str]:
+def _version_factor(a_tags: tuple[VersionTag, ...], a_kinds: tuple[VersionKind, ...],
+                    b_tags: tuple[VersionTag, ...], b_kinds: tuple[VersionKind, ...]) -> tuple[float, str]:
     """Different-recording kinds must agree exactly; named details must not contradict."""
     if a_kinds != b_kinds:
-        only_a = ", ".join(sorted(k.value for k in a_kinds - b_kinds))
-        only_b = ", ".join(sorted(k.value for k in b_kinds - a_kinds))
+        only_a = ", ".join(k.value for k in a_kinds if k not in b_kinds)
+        only_b = ", ".join(k.value for k in b_kinds if k not in a_kinds)
         return _VERSION_MISMATCH, f"version differs ({only_a or 'original'} vs {only_b or 'original'})"
     for kind in _DETAILED_KINDS:
         if kind in a_kinds:
@@ -308,11 +318,10 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
     """
     wd, cd = w.duration, c.duration
     confirmed = _length_confirms(wd, cd, _TRACK_SCALE)
-    wt, ct = w.title, c.title
-    if wt.full == ct.full and wt.full:
+    if w.full == c.full and w.full:
         title = 1.0
     else:
-        title = _sharpen_title(_title_similarity(wt, ct), confirmed)
+        title = _sharpen_title(_title_similarity(w.core, w.full, c.core, c.full), confirmed)
     wa, ca = w.artists, c.artists
     if wa and ca and (wa[0] in ca or ca[0] in wa):
         artist_sim: float | None = 1.0
@@ -325,7 +334,7 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
     version, version_note = 1.0, ""
     if w.kinds or c.kinds:
         version, version_note = _version_factor(w.tags, w.kinds, c.tags, c.kinds)
-    if version == 1.0 and wt.same != ct.same:
+    if version == 1.0 and w.same != c.same:
         version = _SAME_TAG_DIFFERENT
     feature = _feature_factor(w, c) if w.features or c.features else 1.0
     score = title * artist * duration * album * version * feature
@@ -449,11 +458,11 @@ class LibraryIndex:
         p = _prepare(track)
         self._tracks.append(track)
         self._prepared.append(p)
-        core = p.title.core
+        core = p.core
         key = compact(core)
         _post(self._by_title, key, i)
-        if p.title.full is not core:
-            full_key = compact(p.title.full)
+        if p.full is not core:
+            full_key = compact(p.full)
             if full_key != key:
                 _post(self._by_title, full_key, i)
         for artist in p.artists:
@@ -501,7 +510,7 @@ class LibraryIndex:
     def _distinct(self, a: int, b: int) -> bool:
         """Whether two library tracks are different recordings rather than duplicate files."""
         pa, pb = self._prepared[a], self._prepared[b]
-        if pa.title.full != pb.title.full or pa.kinds != pb.kinds:
+        if pa.full != pb.full or pa.kinds != pb.kinds:
             return True
         if not pa.artists or not pb.artists or pa.artists[0] not in pb.artists:
             return True
@@ -533,10 +542,10 @@ class LibraryIndex:
 
     def _title_candidates(self, w: _Prepared) -> list[int]:
         """Tracks with the wanted normalised title; in a big bucket, only those with a similar artist."""
-        core_key = compact(w.title.core)
+        core_key = compact(w.core)
         keys = [core_key]
-        if w.title.full is not w.title.core:
-            full_key = compact(w.title.full)
+        if w.full is not w.core:
+            full_key = compact(w.full)
             if full_key != core_key:
                 keys.append(full_key)
         out: list[int] = []
@@ -568,7 +577,7 @@ class LibraryIndex:
     def _artist_candidates(self, w: _Prepared) -> list[int]:
         """The credited artists' tracks whose titles are near the wanted title."""
         ids: list[int] = []
-        query = w.title.core
+        query = w.core
         for artist in w.artists:
             titles = self._artist_titles.get(artist)
             if not titles:
@@ -583,7 +592,7 @@ class LibraryIndex:
         if self._by_word is None:
             by_word: dict[str, int | list[int]] = {}
             for i, p in enumerate(self._prepared):
-                for word in p.title.core.split():
+                for word in p.core.split():
                     _post(by_word, word, i)
             self._by_word = by_word
         return self._by_word
@@ -591,14 +600,14 @@ class LibraryIndex:
     def _word_candidates(self, w: _Prepared) -> list[int]:
         """Tracks sharing the wanted title's rarest words, narrowed by rapidfuzz on the title."""
         by_word = self._word_index()
-        words = sorted(set(w.title.core.split()), key=lambda t: len(_posted(by_word, t)))
+        words = sorted(set(w.core.split()), key=lambda t: len(_posted(by_word, t)))
         ids: list[int] = []
         for word in words[:2]:
             posting = _posted(by_word, word)
             if not posting or len(posting) > _RARE_TOKEN:
                 continue
-            titles = [self._prepared[i].title.core for i in posting]
-            for _, _, pos in process.extract(w.title.core, titles, scorer=fuzz.ratio,
+            titles = [self._prepared[i].core for i in posting]
+            for _, _, pos in process.extract(w.core, titles, scorer=fuzz.ratio,
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(posting[pos])
         return ids
@@ -798,8 +807,9 @@ class _Wanted:
 
 
 def _wanted_for_paths(track: Track, p: _Prepared) -> _Wanted:
-    raw = [a for a in (track.artists if isinstance(track.artists, (list, tuple)) else ())
-           if isinstance(a, str)] + list(p.title.features)
+    credited = track.artists if isinstance(track.artists, (list, tuple)) else ()
+    featured = parse_title(track.title).features if isinstance(track.title, str) else ()
+    raw = [a for a in credited if isinstance(a, str)] + list(featured)
     names: dict[str, None] = {}
     for name in raw:
         for piece in [name, *split_artists(name)]:
@@ -930,7 +940,6 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     segments = [parse_title(s) for s in _split_outside_brackets(folded)]
     if not segments:
         return None
-    wt = w.p.title
     length_s = float(length) if length else None
     confirmed = _length_confirms(w.p.duration, length_s, _FILE_SCALE)
     # the run of segments that reads most like the wanted title
@@ -941,7 +950,7 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
             run = segments[i:j]
             for core, full, named in _affix_variants(w, " ".join(s.core for s in run),
                                                      " ".join(s.full for s in run)):
-                sim = _title_similarity(wt, ParsedTitle(core, full))
+                sim = _title_similarity(w.p.core, w.p.full, core, full)
                 if sim > best[0]:
                     best = (sim, i, j, named)
     sim, start, end, artist_in_run = best
@@ -980,8 +989,9 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     for key in feature_keys:
         if artist < 1.0 and key in w.p.artists:
             artist = 1.0
-    kinds = frozenset(t.kind for t in tags)
-    inherited = (not kinds and album and confirmed and bool(w.p.kinds) and w.p.kinds <= _LENGTH_TELLS_KINDS)
+    kinds = kinds_of(tags)
+    inherited = (not kinds and album and confirmed and bool(w.p.kinds)
+                 and all(k in _LENGTH_TELLS_KINDS for k in w.p.kinds))
     if inherited:
         # a plainly named file in the wanted album's folder, with the wanted length: that album's take
         tags, kinds = list(w.p.tags), w.p.kinds
@@ -1004,7 +1014,7 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     if w.album:
         notes.append("album in path" if album else "album not in path")
     if kinds:
-        notes.append("version " + ", ".join(sorted(k.value for k in kinds))
+        notes.append("version " + ", ".join(k.value for k in kinds)
                      + (" (from the album folder)" if inherited else ""))
     if unexplained:
         notes.append(f"{unexplained} unexplained name part{'s' if unexplained > 1 else ''}")

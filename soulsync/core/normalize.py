@@ -114,7 +114,7 @@ def _rewrite_tokens(tokens: list[str]) -> list[str]:
         if prev in _COUNTED:
             tok = _ROMAN.get(tok) or _NUMBER_WORDS.get(tok) or tok
         elif len(tok) > 1 and tok in _ROMAN and (prev in _NUMBERED or tok not in ("vi", "xi")):
-            # ``Rocky II``, ``No. IV``; a lone ``I``, ``V`` or ``X`` stays a word
+            # ``Rocky II``, ``No. IV``; ``I``, ``V``, ``X``, ``Vi`` and ``Xi`` alone stay words
             tok = _ROMAN[tok]
         if tok.isdigit() and tok[0] == "0":
             tok = tok.lstrip("0") or "0"
@@ -403,8 +403,8 @@ def _needs_parse(folded: str) -> bool:
 class ParsedTitle(NamedTuple):
     """A title split into the words that name the song and its qualifiers.
 
-    A named tuple: a library index holds one per track, and tuples of strings
-    cost the garbage collector nothing once it has seen them.
+    A named tuple of strings and tuples: a library index holds one per track,
+    and such tuples cost the garbage collector nothing once it has seen them.
     """
 
     core: str
@@ -413,26 +413,31 @@ class ParsedTitle(NamedTuple):
     """Normalised title keeping unknown qualifiers in place (``i cant get no satisfaction``)."""
     tags: tuple[VersionTag, ...] = ()
     """Different-recording tags (live, remix...), sorted."""
-    same: frozenset[VersionKind] = frozenset()
-    """Same-recording kinds (remaster, mono...)."""
+    same: tuple[VersionKind, ...] = ()
+    """Same-recording kinds (remaster, mono...), sorted."""
     features: tuple[str, ...] = ()
     """Featured artists named in the title, as written."""
 
     @property
-    def kinds(self) -> frozenset[VersionKind]:
+    def kinds(self) -> tuple[VersionKind, ...]:
         """The different-recording kinds: what must agree for two tracks to be one recording."""
-        return frozenset(t.kind for t in self.tags)
+        return kinds_of(self.tags)
 
 
 _EMPTY_TAGS: tuple[VersionTag, ...] = ()
-_EMPTY_SAME: frozenset[VersionKind] = frozenset()
-_KIND_SETS: dict[frozenset[VersionKind], frozenset[VersionKind]] = {}
-
-
-def intern_kinds(kinds: frozenset[VersionKind]) -> frozenset[VersionKind]:
-    """One shared object per distinct set of kinds (there are few), instead of one per track."""
-    return _KIND_SETS.setdefault(kinds, kinds)
+_EMPTY_KINDS: tuple[VersionKind, ...] = ()
 _EMPTY_FEATS: tuple[str, ...] = ()
+
+
+def kinds_of(tags: "tuple[VersionTag, ...] | list[VersionTag]") -> tuple[VersionKind, ...]:
+    """The distinct kinds of ``tags`` as a sorted tuple: comparable with ``==``.
+
+    Tuples rather than sets: a library index holds one per track, and a tuple of
+    nothing costs the garbage collector nothing.
+    """
+    if not tags:
+        return _EMPTY_KINDS
+    return tuple(sorted({t.kind for t in tags}, key=lambda k: k.value))
 
 
 def _drop_leading_the(text: str) -> str:
@@ -519,7 +524,7 @@ def parse_title(title: str) -> ParsedTitle:
     folded = fold(title)
     if not _needs_parse(folded):
         words = _drop_leading_the(_words(folded))
-        return ParsedTitle(words, words, _EMPTY_TAGS, _EMPTY_SAME, _EMPTY_FEATS)
+        return ParsedTitle(words, words, _EMPTY_TAGS, _EMPTY_KINDS, _EMPTY_FEATS)
     sink = _Collector()
     core, unknown = _sub_groups(folded, sink, keep_unknown=False)
     full = _sub_groups(folded, None, keep_unknown=True)[0] if unknown else core
@@ -537,7 +542,7 @@ def parse_title(title: str) -> ParsedTitle:
     if not core_n and not full_n:
         # the whole title is what would otherwise be a qualifier: "(Intro)", "Live"
         words = _drop_leading_the(_words(folded))
-        return ParsedTitle(words, words, _EMPTY_TAGS, _EMPTY_SAME, _EMPTY_FEATS)
+        return ParsedTitle(words, words, _EMPTY_TAGS, _EMPTY_KINDS, _EMPTY_FEATS)
     if not core_n:
         core_n = full_n
     tags = tuple(sorted(sink.tags, key=lambda t: (t.kind.value, t.detail))) if sink.tags else _EMPTY_TAGS
@@ -545,7 +550,7 @@ def parse_title(title: str) -> ParsedTitle:
         core=core_n,
         full=full_n if full_n != core_n else core_n,
         tags=tags,
-        same=intern_kinds(frozenset(sink.same)) if sink.same else _EMPTY_SAME,
+        same=tuple(sorted(sink.same, key=lambda k: k.value)) if sink.same else _EMPTY_KINDS,
         features=tuple(sink.features) if sink.features else _EMPTY_FEATS,
     )
 

@@ -233,7 +233,7 @@ def test_unknown_qualifiers_stay_in_the_title(text: str) -> None:
 def test_parse_title_plain() -> None:
     p = parse_title("Champagne Supernova")
     assert (p.core, p.full, p.tags, p.same, p.features) == ("champagne supernova", "champagne supernova", (),
-                                                           frozenset(), ())
+                                                           (), ())
 
 
 @pytest.mark.parametrize("title, core, kinds, same", [
