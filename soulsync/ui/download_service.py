@@ -38,12 +38,14 @@ class DownloadService(QObject):
         super().__init__(parent)
         self.context = context
         self.activity = activity
+        self.library = None
+        """The shared LibraryState (set by the main window): rescanned after files are filed."""
         self._queue: DownloadQueue | None = None
         self._queue_key: tuple | None = None
         self._tick_task = None
         self._last_error = ""
         self._finished_ids: set[str] = set()
-        self._scan_dirs: set[str] = set()
+        self._placed: set[str] = set()
         self._scan_lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
@@ -191,9 +193,9 @@ class DownloadService(QObject):
         result = processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
                                    release_date=meta.get("release_date", ""), expected_size=item.size or None,
                                    path_hint=item.filename)
-        if result.ok and result.destination_dir:
+        if result.ok and result.final_path:
             with self._scan_lock:
-                self._scan_dirs.add(str(result.destination_dir))
+                self._placed.add(str(result.final_path))
             self._request_scan()
         return result
 
@@ -204,21 +206,8 @@ class DownloadService(QObject):
         QMetaObject.invokeMethod(self._scan_timer, "start", Qt.ConnectionType.QueuedConnection)
 
     def _scan_library(self) -> None:
-        ctx = self.context
+        """Files were filed: the library picks them up and the index follows (debounced)."""
         with self._scan_lock:
-            folders, self._scan_dirs = sorted(self._scan_dirs), set()
-        if not folders or not ctx.plex_configured():
-            return
-        plex, section = ctx.plex(), ctx.settings.plex.music_section or "Music"
-
-        def work(tc):
-            plex.scan_section(section, wait=True, cancel=lambda: tc.cancelled)
-            return len(folders)
-
-        def done(n: int) -> None:
-            if self.activity is not None:
-                self.activity.add("library", f"Asked Plex to scan {n} new folder{'s' if n != 1 else ''}",
-                                  "artists")
-
-        run_task(work, owner=self, on_result=done,
-                 on_error=lambda exc: log.warning("Plex scan request failed: %s", exc))
+            placed, self._placed = sorted(self._placed), set()
+        if placed and self.library is not None:
+            self.library.rescan(after_download=placed)

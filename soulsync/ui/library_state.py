@@ -20,6 +20,10 @@ class LibraryState(QObject):
     changed = pyqtSignal()
     """A new index is ready (``index``, ``tracks``, ``source``)."""
     failed = pyqtSignal(str)
+    scan_progress = pyqtSignal(str)
+    """What a rescan is doing, in words."""
+    scanned = pyqtSignal(str)
+    """A rescan ended: its summary in words."""
 
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +35,10 @@ class LibraryState(QObject):
         self.source = ""
         self._task = None
         self._again = False
+        self._scan_task = None
+        self._pending_paths: list[str] = []
+        self.activity = None
+        """The activity feed, when the main window provides one."""
 
     @property
     def ready(self) -> bool:
@@ -61,6 +69,69 @@ class LibraryState(QObject):
 
         self._task = run_task(work, owner=self, on_result=self._built, on_error=self._failed,
                               on_finished=self._finished)
+
+    @property
+    def scanning(self) -> bool:
+        return self._scan_task is not None
+
+    def rescan(self, full: bool = False, after_download: list[str] | None = None) -> None:
+        """Refresh the library index from Plex or the folder (changes only, unless ``full``), then rebuild.
+
+        ``after_download``: paths just placed in the library; the library is asked to pick them up first.
+        """
+        if self._scan_task is not None:
+            if after_download:  # picked up by a follow-up scan when this one ends
+                self._pending_paths.extend(after_download)
+            return
+        context, store = self.context, self.context.store
+
+        def work(ctx):
+            from soulsync.services.library import library_source
+
+            source = library_source(context)
+            ctx.progress(f"Reading {source.name}…")
+            if after_download:
+                return source.after_download(store, after_download, cancel=lambda: ctx.cancelled)
+            return source.refresh(store, full=full, cancel=lambda: ctx.cancelled,
+                                  progress=lambda done, total: ctx.progress(f"Reading {source.name}: "
+                                                                            f"{done} of {total} tracks"))
+
+        def done(report) -> None:
+            summary = report.summary()
+            self.scanned.emit(summary)
+            if self.activity is not None:
+                self.activity.add("library", summary, "artists")
+            self.reload()
+
+        def failed(exc: Exception) -> None:
+            from soulsync.services.checks import describe_error
+
+            text = describe_error(exc, "Plex")[1] if hasattr(exc, "service") else str(exc)
+            self.failed.emit(text)
+            self.scanned.emit(f"Library scan failed: {text}")
+
+        self._scan_task = run_task(work, owner=self, on_result=done, on_error=failed,
+                                   on_progress=self.scan_progress.emit, on_finished=self._scan_finished)
+
+    def _scan_finished(self) -> None:
+        self._scan_task = None
+        if self._pending_paths:
+            paths, self._pending_paths = self._pending_paths, []
+            self.rescan(after_download=paths)
+
+    def rescan_if_empty(self) -> None:
+        """At start: read the library once when nothing is indexed yet (first run, demo)."""
+        store = self.context.store
+
+        def check(ctx):
+            from soulsync.services.library import LibraryError, library_source
+
+            try:
+                return not library_source(self.context).is_indexed(store)
+            except LibraryError:
+                return False
+
+        run_task(check, owner=self, on_result=lambda empty: self.rescan() if empty else None)
 
     def _built(self, value) -> None:
         self.source, self.tracks, self.index, self.by_key = value

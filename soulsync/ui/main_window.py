@@ -50,6 +50,8 @@ class MainWindow(QMainWindow):
         self.activity = ActivityFeed(context.store, self)
         self.downloads = DownloadService(context, self.activity, self)
         self.library = LibraryState(context, self)
+        self.library.activity = self.activity
+        self.downloads.library = self.library
         self.pages: dict[str, Page] = {}
         self.nav_buttons: dict[str, QPushButton] = {}
 
@@ -114,6 +116,9 @@ class MainWindow(QMainWindow):
         self.pages["artists"].attach_library(self.library)
         self.pages["downloads"].attach_library(self.library)
         self.library.reload()
+        if check_services:
+            self.library.rescan_if_empty()
+        self.library.scanned.connect(self.show_message)
         self.downloads.item_finished.connect(lambda _item: self.pages["dashboard"].refresh_stats())
         self.pages["settings"].settings_saved.connect(
             lambda: self.activity.add("settings", "Settings changed", "settings"))

@@ -83,6 +83,7 @@ class TrackRow:
     ambiguous: bool = False
     detail: str = ""
     """Why it failed, download progress, etc."""
+    playlist_id: str | None = None
 
 
 STATUS_WORDS = {"owned": "Owned", "missing": "Missing", "queued": "Queued", "downloading": "Downloading",

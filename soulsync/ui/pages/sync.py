@@ -41,6 +41,10 @@ class SyncPage(Page):
         self.refresh_button.setObjectName("refresh_playlists")
         self.import_button = QPushButton("Import CSV / M3U…")
         self.import_button.setObjectName("import_playlist")
+        self.rescan_button = QPushButton("Rescan library")
+        self.rescan_button.setObjectName("rescan_library")
+        self.rescan_button.setToolTip("Read what changed in your library (Plex or the library folder)")
+        self.header_actions.addWidget(self.rescan_button)
         self.header_actions.addWidget(self.import_button)
         self.header_actions.addWidget(self.refresh_button)
 
@@ -123,11 +127,14 @@ class SyncPage(Page):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([320, 900])
         self.body.addWidget(splitter, 1)
 
         self.refresh_button.clicked.connect(self.refresh_playlists)
         self.import_button.clicked.connect(self.import_playlist)
         self.analyse_button.clicked.connect(self.analyse_selected)
+        self.download_button.clicked.connect(self.download_missing)
+        self.rescan_button.clicked.connect(self.rescan_library)
         self.cancel_button.clicked.connect(self.cancel_analysis)
         self.playlist_view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.status_combo.currentIndexChanged.connect(
@@ -160,6 +167,9 @@ class SyncPage(Page):
         if not playlists:
             self.playlist_status.setText("No playlists yet. Connect Spotify in Settings, or import a CSV or M3U file.")
         self._fetch_covers(playlists)
+        if getattr(self, "_pending_select_all", False):
+            self._pending_select_all = False
+            self._select_all_and_analyse()
 
     def refresh_playlists(self) -> None:
         if self._refresh_task is not None:
@@ -187,6 +197,8 @@ class SyncPage(Page):
                 text += "; could not read: " + ", ".join(f"{n} ({why})" for n, why in report.failed[:3])
             self.playlist_status.setText(text)
             self.load_cached()
+            if getattr(self, "_analyse_all_after_refresh", False):
+                self._pending_select_all = True
 
         def progress(value) -> None:
             name, d, t = value
@@ -288,7 +300,7 @@ class SyncPage(Page):
             rows: list[TrackRow] = []
             for pid in playlist_ids:
                 for track in store.playlist_tracks(pid):
-                    rows.append(TrackRow(len(rows), track))
+                    rows.append(TrackRow(len(rows), track, playlist_id=pid))
             return rows
 
         self._rows_task = run_task(work, owner=self, on_result=self.track_model.set_rows,
@@ -299,7 +311,67 @@ class SyncPage(Page):
         """The shared library index (the main window calls this)."""
         self.library = library
         library.changed.connect(self._library_changed)
+        library.scan_progress.connect(self.summary_label.setText)
+        library.scanned.connect(self._library_scanned)
         self._analyse_when_ready = False
+
+    def rescan_library(self) -> None:
+        """Quick action and header button: read what changed in the library, then rebuild the index."""
+        self.rescan_button.setEnabled(False)
+        self.summary_label.setText("Reading the library…")
+        self.library.rescan()
+
+    def _library_scanned(self, summary: str) -> None:
+        self.rescan_button.setEnabled(True)
+        self.summary_label.setText(summary)
+
+    def sync_all(self) -> None:
+        """Quick action: refresh the playlists, then analyse every one of them."""
+        self._analyse_all_after_refresh = True
+        if self._refresh_task is None and self.context.spotify_configured():
+            self.refresh_playlists()
+        else:
+            self._select_all_and_analyse()
+
+    def _select_all_and_analyse(self) -> None:
+        self._analyse_all_after_refresh = False
+        self.playlist_view.selectAll()
+        self.analyse_selected()
+
+    def retry_wishlist(self) -> None:
+        """Quick action: try every wishlist track again."""
+        store = self.context.store
+        run_task(lambda ctx: store.wishlist(), owner=self, on_result=self._open_wishlist_run)
+
+    def _open_wishlist_run(self, entries) -> None:
+        if not entries:
+            self.summary_label.setText("The wishlist is empty.")
+            return
+        self._open_download_dialog([(track, None) for track, _reason, _attempts in entries], [])
+
+    def download_missing(self) -> None:
+        """Open the download-missing dialog for the missing tracks of the analysed selection."""
+        rows = [r for r in self.track_model.rows if r.status in ("missing", "failed", "wishlist")]
+        if not rows:
+            return
+        self._open_download_dialog([(r.track, r.playlist_id) for r in rows], self.selected_playlists())
+
+    def _run_finished(self, _report) -> None:
+        """The dialog reloads the library index; analyse again once the new index is ready."""
+        self._analyse_when_ready = True
+
+    def _open_download_dialog(self, wanted, playlists) -> None:
+        from soulsync.ui.dialogs.download_missing import DownloadMissingDialog
+
+        window = getattr(self, "main_window", None)
+        service = window.downloads if window is not None else None
+        if service is None:
+            return
+        dialog = DownloadMissingDialog(self.context, wanted, service, self.library, playlists, self)
+        dialog.finished_run.connect(self._run_finished)
+        self.download_dialog = dialog
+        dialog.show()
+        dialog.start()
 
     def _library_changed(self) -> None:
         if self._analyse_when_ready:
@@ -344,7 +416,7 @@ class SyncPage(Page):
                     raise
                 per_playlist[pid] = count_statuses(statuses)
                 rows.extend(TrackRow(offset + s.position, s.track, s.status.value, s.match, s.score, s.ambiguous,
-                                     s.reason) for s in statuses)
+                                     s.reason, pid) for s in statuses)
             for pid, (owned, missing) in per_playlist.items():
                 store.save_playlist_analysis(pid, owned, missing)
             return rows, per_playlist, library_size

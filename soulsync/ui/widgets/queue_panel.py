@@ -93,7 +93,7 @@ class QueuePanel(QWidget):
         view.verticalHeader().setDefaultSectionSize(26)
         view.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(ProgressRole, view))
         header = view.horizontalHeader()
-        for col, width in enumerate((280, 120, 200, 120, 80, 60, 80, 60)):
+        for col, width in enumerate((280, 120, 220, 120, 90, 60, 80, 80)):
             header.resizeSection(col, width)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         return view

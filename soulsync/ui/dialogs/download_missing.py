@@ -1,0 +1,260 @@
+"""The "Download missing" dialog: every missing track searched, downloaded, filed; live status.
+
+Runs :class:`soulsync.core.sync.DownloadMissing` in a worker. The app's
+download service ticks the queue (so the Downloads page shows the same
+transfers); the dialog follows each track, can be cancelled (what finished is
+kept), puts what could not be found on the wishlist, and, when asked, mirrors
+the playlist on Plex once the library has picked up the new files.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
+from PyQt6.QtGui import QColor
+from PyQt6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+    QTableView, QVBoxLayout, QWidget,
+)
+
+from soulsync.context import AppContext
+from soulsync.core.models import Track
+from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
+from soulsync.ui.workers import run_task
+
+log = logging.getLogger(__name__)
+
+PHASE_WORDS = {"waiting": "Waiting", "searching": "Searching", "queued": "Queued", "downloading": "Downloading",
+               "processing": "Tagging and filing", "downloaded": "Downloaded", "not_found": "Not found",
+               "failed": "Failed", "cancelled": "Cancelled"}
+PHASE_COLORS = {"downloaded": ACCENT, "not_found": ERROR, "failed": ERROR, "cancelled": MUTED,
+                "downloading": WARN, "processing": WARN, "searching": WARN, "queued": WARN}
+COLUMNS = ("Track", "Artist", "Status", "Progress", "Details")
+
+
+class RunModel(QAbstractTableModel):
+    """One row per missing track (``TrackProgress``), updated by key."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[Any] = []
+        self._row: dict[str, int] = {}
+
+    def set_rows(self, rows: list[Any]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self._row = {r.key: i for i, r in enumerate(self.rows)}
+        self.endResetModel()
+
+    def update(self, progress: Any) -> None:
+        row = self._row.get(progress.key)
+        if row is None:
+            return
+        self.rows[row] = progress
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        p = self.rows[index.row()]
+        col, phase = index.column(), p.phase.value
+        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
+            return QColor(PHASE_COLORS.get(phase, "#e6e8eb"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return p.final_path or p.detail or None
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return (p.track.title, ", ".join(p.track.artists), PHASE_WORDS.get(phase, phase),
+                f"{p.percent:.0f}%" if phase in ("downloading", "processing") else "",
+                p.detail or (f"“{p.query}”" if p.query else ""))[col]
+
+
+class DownloadMissingDialog(QDialog):
+    """Start with :meth:`start`; ``finished_run(report)`` when everything has ended."""
+
+    finished_run = pyqtSignal(object)
+
+    def __init__(self, context: AppContext, wanted: list[tuple[Track, str | None]], download_service,
+                 library, playlists: list | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("download_missing_dialog")
+        self.setWindowTitle("Download missing tracks")
+        self.resize(960, 600)
+        self.context, self.wanted, self.service, self.library = context, wanted, download_service, library
+        self.playlists = playlists or []
+        self.report = None
+        self.running = False
+        self._stop = threading.Event()
+        self._task = None
+
+        layout = QVBoxLayout(self)
+        self.headline = QLabel(f"{len(wanted)} missing tracks: each is searched on Soulseek, the best file is "
+                               "downloaded, tagged and filed in your library.")
+        self.headline.setWordWrap(True)
+        layout.addWidget(self.headline)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("run_progress")
+        layout.addWidget(self.progress)
+        self.counts = QLabel("")
+        self.counts.setObjectName("run_counts")
+        self.counts.setProperty("muted", True)
+        layout.addWidget(self.counts)
+        self.model = RunModel(self)
+        self.view = QTableView()
+        self.view.setObjectName("run_table")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(24)
+        self.view.setAlternatingRowColors(True)
+        header = self.view.horizontalHeader()
+        for col, width in enumerate((240, 180, 140, 70, 300)):
+            header.resizeSection(col, width)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.mirror_box = QCheckBox("Afterwards, mirror the playlist on Plex")
+        self.mirror_box.setObjectName("mirror_box")
+        self.mirror_box.setChecked(context.settings.library.create_plex_playlists and context.plex_configured()
+                                   and bool(self.playlists))
+        self.mirror_box.setEnabled(context.plex_configured() and bool(self.playlists))
+        row.addWidget(self.mirror_box)
+        row.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("run_cancel")
+        self.cancel_button.setToolTip("Stop searching and cancel queued downloads; finished tracks are kept")
+        self.close_button = QPushButton("Close")
+        self.close_button.setObjectName("run_close")
+        self.close_button.setEnabled(False)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.close_button)
+        layout.addLayout(row)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.accept)
+
+    # ---- running -----------------------------------------------------------------------------
+    def start(self) -> None:
+        queue = self.service.queue
+        if queue is None:
+            self.counts.setText("slskd is not set up: add its URL and API key in Settings.")
+            self._ended()
+            return
+        context, wanted, stop = self.context, list(self.wanted), self._stop
+        mirror, playlists = self.mirror_box.isChecked(), list(self.playlists)
+        d = context.settings.downloads
+
+        def work(ctx):
+            from soulsync.core.sync import DownloadMissing, SearchSettings
+            from soulsync.services.library import library_source
+
+            run = DownloadMissing(
+                wanted, client=context.slskd(), queue=queue, store=context.store, prefs=context.quality_prefs(),
+                settings=SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit),
+                drive_queue=False, on_track=lambda p: ctx.progress(("track", p)),
+                on_progress=lambda c: ctx.progress(("counts", c)), is_cancelled=stop.is_set)
+            ctx.progress(("rows", run.tracks()))
+            report = run.run()
+            notes = []
+            if report.paths:
+                ctx.progress(("note", "Waiting for the library to pick up the new files…"))
+                source = library_source(context)
+                notes.append(source.after_download(context.store, report.paths).summary())
+                if mirror and source.supports_playlists:
+                    notes.extend(_mirror(context, source, playlists))
+            return report, notes
+
+        self.running = True
+        self._task = run_task(work, owner=self, on_progress=self._progress, on_result=self._done,
+                              on_error=self._failed, on_finished=lambda: setattr(self, "running", False))
+
+    def _progress(self, value) -> None:
+        kind, payload = value
+        if kind == "rows":
+            self.model.set_rows(payload)
+        elif kind == "track":
+            self.model.update(payload)
+        elif kind == "counts":
+            self._update_counts(payload)
+        else:
+            self.counts.setText(payload)
+
+    def _update_counts(self, c) -> None:
+        self.progress.setRange(0, max(1, c.total))
+        self.progress.setValue(c.finished)
+        parts = [f"{c.downloaded} downloaded"]
+        for n, word in ((c.downloading, "downloading"), (c.searching, "searching"), (c.waiting, "waiting"),
+                        (c.not_found, "not found"), (c.failed, "failed"), (c.cancelled, "cancelled")):
+            if n:
+                parts.append(f"{n} {word}")
+        self.counts.setText(f"{c.finished} of {c.total} done: " + ", ".join(parts))
+
+    def _done(self, value) -> None:
+        self.report, notes = value
+        self.model.set_rows(self.report.tracks)
+        self._update_counts(self.report.progress)
+        wish = self.report.progress.not_found + self.report.progress.failed
+        text = self.report.summary()
+        if wish:
+            text += f". {wish} went to the wishlist, to be tried again later."
+        if notes:
+            text += "\n" + "\n".join(notes)
+        self.counts.setText(text)
+        self._ended()
+        self.library.reload()
+        window = self.parent().window() if self.parent() is not None else None
+        activity = getattr(window, "activity", None)
+        if activity is not None:
+            activity.add("sync", f"Download missing: {self.report.summary()}", "sync")
+        self.finished_run.emit(self.report)
+
+    def _failed(self, exc: Exception) -> None:
+        from soulsync.services.checks import describe_error
+
+        self.counts.setText(f"The run stopped: {describe_error(exc, 'slskd')[1]}")
+        self._ended()
+
+    def _ended(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.close_button.setEnabled(True)
+
+    def cancel(self) -> None:
+        if self.running:
+            self._stop.set()
+            self.cancel_button.setEnabled(False)
+            self.counts.setText("Cancelling: running searches stop, queued downloads are cancelled…")
+
+    def reject(self) -> None:
+        """Closing while running cancels (finished tracks are kept)."""
+        if self.running:
+            self.cancel()
+        super().reject()
+
+
+def _mirror(context: AppContext, source, playlists: list) -> list[str]:
+    """Re-analyse each playlist against the refreshed library and mirror it on Plex."""
+    from soulsync.core.sync import analyse
+
+    index, by_key = source.index(context.store)
+    overrides = context.store.overrides()
+    notes = []
+    for playlist in playlists:
+        statuses = analyse(context.store.playlist_tracks(playlist.id), index, overrides, library=by_key,
+                           playlist_id=playlist.id)
+        try:
+            notes.append(source.mirror_playlist(playlist.name, statuses))
+        except Exception as exc:  # one playlist failing must not hide the others
+            notes.append(f"Plex playlist {playlist.name!r} not updated: {exc}")
+    return notes

@@ -1,0 +1,79 @@
+"""Issue 7's end-to-end path in the demo world: select a playlist, analyse it, Download missing,
+and end with tagged files in the library, the Plex sim listing them, the playlist's missing count
+down to what genuinely could not be found, and a Plex playlist mirroring it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import mutagen
+import pytest
+from PyQt6.QtCore import QItemSelectionModel, Qt
+
+from soulsync.ui.main_window import MainWindow
+
+PLAYLIST = "Chill — Rainy Days"
+
+
+@pytest.fixture
+def window(qtbot, demo_context):
+    demo_context.settings.downloads.stall_timeout_s = 20.0
+    win = MainWindow(demo_context, check_services=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.downloads.start()
+    yield win
+    win.downloads.stop()
+
+
+def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_world):
+    page = window.show_page("sync")
+    qtbot.waitUntil(lambda: any(p.name == PLAYLIST for p in page.playlist_model.playlists)
+                    and page._refresh_task is None, timeout=30000)
+    with qtbot.waitSignal(window.library.changed, timeout=60000):
+        page.rescan_library()
+    library_before = sim_world.plex.track_count()
+
+    row = [p.name for p in page.playlist_model.playlists].index(PLAYLIST)
+    page.playlist_view.selectionModel().select(page.playlist_model.index(row),
+                                               QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    qtbot.waitUntil(lambda: page.track_model.rowCount() > 0, timeout=5000)
+    with qtbot.waitSignal(page.analysis_finished, timeout=30000):
+        qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
+    missing_before = [r for r in page.track_model.rows if r.status == "missing"]
+    assert missing_before, "the demo playlist should miss some tracks"
+
+    qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
+    dialog = page.download_dialog
+    assert dialog.mirror_box.isChecked()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=240000)
+    report = dialog.report
+    p = report.progress
+    assert p.total == len({(r.track.spotify_id or r.track.title) for r in missing_before})
+    assert p.downloaded > 0, report.summary()
+
+    # the files are tagged from Spotify's metadata, in the library folder
+    library = Path(sim_world.library_dir).resolve()
+    placed = [Path(t.final_path) for t in report.tracks if t.final_path]
+    assert len(placed) == p.downloaded
+    for track_progress in (t for t in report.tracks if t.final_path):
+        path = Path(track_progress.final_path).resolve()
+        assert library in path.parents and path.exists()
+        tags = mutagen.File(path, easy=True)
+        assert tags is not None and track_progress.track.title in tags.get("title", [""])[0]
+
+    # Plex lists the new tracks
+    assert sim_world.plex.track_count() >= library_before + p.downloaded
+
+    # analysed again once the library picked up the files: only what could not be found is missing
+    got = {t.track.title for t in report.tracks if t.final_path}
+    qtbot.waitUntil(lambda: page._analysis_task is None and all(
+        r.status == "owned" for r in page.track_model.rows if r.track.title in got), timeout=60000)
+    still_missing = [r for r in page.track_model.rows if r.status == "missing"]
+    assert len(still_missing) == p.not_found + p.failed + p.cancelled
+    wishlisted = {t.title for t, _reason, _n in demo_context.store.wishlist()}
+    assert {r.track.title for r in still_missing} <= wishlisted
+
+    # and a Plex playlist mirrors it: the owned tracks, in order
+    assert PLAYLIST in sim_world.plex.playlist_titles()
+    owned = [r for r in page.track_model.rows if r.status == "owned"]
+    assert len(sim_world.plex.playlist_rating_keys(PLAYLIST)) == len(owned)
