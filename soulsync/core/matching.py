@@ -102,36 +102,24 @@ _NO_KEYS: tuple[str, ...] = ()
 
 def _prepare(track: Track) -> _Prepared:
     """Parse one track once; tolerates wrong field types (they count as unknown)."""
-    title = parse_title(track.title if isinstance(track.title, str) else "")
-    artists_raw = track.artists if isinstance(track.artists, (list, tuple)) else ()
-    if len(artists_raw) == 1 and isinstance(artists_raw[0], str):
-        names = artists_raw  # the common case; artist_keys of a blank name is ()
+    text = track.title
+    title = parse_title(text if type(text) is str else "")
+    credited = track.artists
+    if type(credited) is list and len(credited) == 1 and type(credited[0]) is str:
+        keys = artist_keys(credited[0])  # the common case; a blank name gives ()
     else:
-        names = [a for a in artists_raw if isinstance(a, str) and a.strip()]
-    if len(names) == 1:
-        keys = artist_keys(names[0])
-    elif names:
-        merged: dict[str, None] = {}
-        for name in names:
-            merged.update(dict.fromkeys(artist_keys(name)))
-        keys = tuple(merged)
-    else:
-        keys = _NO_KEYS
+        keys = _merged_artist_keys(credited)
     features = _NO_KEYS
     if title.features:
         features = tuple(k for f in title.features for k in artist_keys(f)[:1])
         extra = tuple(f for f in features if f not in keys)
         if extra:
             keys = keys + extra
-    album_text = track.album if isinstance(track.album, str) else ""
-    album = parse_album(album_text) if album_text else None
+    album_text = track.album
+    album = parse_album(album_text) if album_text and type(album_text) is str else None
     tags = title.tags
     if album is not None and album.tags:
         tags = tuple(sorted(set(tags) | set(album.tags), key=lambda t: (t.kind.value, t.detail)))
-    duration = track.duration_ms
-    seconds = None
-    if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration > 0:
-        seconds = duration / 1000.0 if math.isfinite(duration) else None
     return _Prepared(
         title.core,
         title.full,
@@ -141,9 +129,29 @@ def _prepare(track: Track) -> _Prepared:
         album.core if album is not None else "",
         tags,
         kinds_of(tags),
-        seconds,
+        _seconds(track.duration_ms),
         normalize_isrc(track.isrc) if track.isrc else None,
     )
+
+
+def _merged_artist_keys(credited: object) -> tuple[str, ...]:
+    """Keys of several credited artists, in order, without repeats; junk entries are skipped."""
+    if not isinstance(credited, (list, tuple)):
+        return _NO_KEYS
+    merged: dict[str, None] = {}
+    for name in credited:
+        if isinstance(name, str):
+            merged.update(dict.fromkeys(artist_keys(name)))
+    return tuple(merged)
+
+
+def _seconds(duration_ms: object) -> float | None:
+    """A positive finite duration in seconds, or None."""
+    if type(duration_ms) is int:
+        return duration_ms / 1000.0 if duration_ms > 0 else None
+    if isinstance(duration_ms, float) and math.isfinite(duration_ms) and duration_ms > 0:
+        return duration_ms / 1000.0
+    return None
 
 
 # ----------------------------------------------------------------------------- similarity pieces
