@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from html import escape
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,8 @@ class ProposalModel(QAbstractTableModel):
     def __init__(self, tracks: bool, parent=None) -> None:
         super().__init__(parent)
         self.columns = self.TRACK_COLUMNS if tracks else self.ALBUM_COLUMNS
+        self.first_number_column = 4 if tracks else 3
+        """Columns from here on hold numbers (year, tracks, length, match): right-aligned."""
         self.rows: list[Proposal] = []
         self.covers: dict[str, QPixmap] = {}
         """Thumbnails by image URL."""
@@ -151,7 +154,7 @@ class ProposalModel(QAbstractTableModel):
             return self.covers.get(url) if url else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return p.reason
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 3:
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= self.first_number_column:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
@@ -416,17 +419,22 @@ class MatchedDownloadDialog(QDialog):
 
     # ---- describing ---------------------------------------------------------------
     def _describe_source(self) -> str:
+        """The search result in words (peer-supplied names escaped: this is rich text)."""
         item = self.item
         if isinstance(item, ResultAlbum):
-            return (f"<b>{item.display_name}</b> from {item.username}: {item.track_count} files, "
-                    f"{item.family}<br><span style='color:{MUTED}'>{item.folder}</span>")
-        return (f"<b>{item.display_name}</b> from {item.username}: {item.family}"
+            return (f"<b>{escape(item.display_name)}</b> from {escape(item.username)}: {item.track_count} files, "
+                    f"{item.family}<br><span style='color:{MUTED}'>{escape(item.folder)}</span>")
+        return (f"<b>{escape(item.display_name)}</b> from {escape(item.username)}: {item.family}"
                 + (f", {fmt_ms(item.file.length * 1000)}" if item.file.length else "")
-                + f"<br><span style='color:{MUTED}'>{item.file.filename}</span>")
+                + f"<br><span style='color:{MUTED}'>{escape(item.file.filename)}</span>")
+
+    def selected_row(self) -> int | None:
+        rows = self.proposal_view.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
 
     def selected_proposal(self) -> Proposal | None:
-        rows = self.proposal_view.selectionModel().selectedRows()
-        return self.proposal_model.rows[rows[0].row()] if rows else None
+        row = self.selected_row()
+        return self.proposal_model.rows[row] if row is not None else None
 
     # ---- searching -----------------------------------------------------------------
     def search(self) -> None:
@@ -522,7 +530,7 @@ class MatchedDownloadDialog(QDialog):
         self.summary_label.setText("Reading the album's tracks…")
         if self._load_task is not None:
             self._load_task.cancel()
-        context, files, row = self.context, list(self.files), self.proposal_model.rows.index(p)
+        context, files, row = self.context, list(self.files), self.selected_row()
 
         def work(ctx):
             return load_album(context.spotify(), p, files)
@@ -566,15 +574,15 @@ class MatchedDownloadDialog(QDialog):
         album = proposal_album(p) or self._albums.get(p.track.spotify_album_id or "")
         if album is not None:
             total = album.total_tracks or len(album.tracks)
-            lines = [f"<b>{album.title}</b>", ", ".join(album.artists),
+            lines = [f"<b>{escape(album.title)}</b>", escape(", ".join(album.artists)),
                      " · ".join(x for x in (album.release_date or str(album.year or ""),
                                              f"{total} tracks" if total else "",
                                              f"{album.disc_total} discs" if album.disc_total > 1 else "") if x)]
             if album.label:
-                lines.append(album.label)
+                lines.append(escape(album.label))
         else:
             t = p.track
-            lines = [f"<b>{t.album}</b>", ", ".join(t.artists), str(t.year or "")]
+            lines = [f"<b>{escape(t.album)}</b>", escape(", ".join(t.artists)), str(t.year or "")]
         self.release_label.setText("<br>".join(x for x in lines if x))
         url = proposal_image(p, self.proposal_model.album_images)
         if url in self._images:
