@@ -66,7 +66,7 @@ class ProgressiveDevice(QIODevice):
         self._probing = probing
 
     def abort(self) -> None:
-        """Fail every pending and future read at once (before the player is stopped or switched)."""
+        """End every pending and future read at once (before the player is stopped or switched)."""
         self._aborted = True
         self.buffer.wake()
 
@@ -108,16 +108,16 @@ class ProgressiveDevice(QIODevice):
 
     def readData(self, maxlen: int) -> bytes | None:  # type: ignore[override]
         position = self.pos()
-        if self._aborted:
-            return None
-        if self._is_probe(position):
-            return b""
+        if self._aborted or self._is_probe(position):
+            return b""  # end of file: atEnd() now says so too
         count = self.buffer.readable(position, STARVED_AFTER_S, self._is_aborted)
         if count is None:
             if not self._starving:
                 self._starving = True
                 self.starved.emit(position)
             count = self.buffer.readable(position, None, self._is_aborted)
+        if self._aborted:
+            return b""
         if count is None or count < 0:
             return None
         if self._starving:

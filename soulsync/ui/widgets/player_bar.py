@@ -166,8 +166,9 @@ class PlayerBar(QFrame):
         self._pending_seek: int | None = None
         self._await_complete = False
         self._bitrate_kbps: int | None = None
-        self._generation = 0
-        """Bumped by every preview and failure, so a late "back to idle" timer knows it is stale."""
+        self._idle_timer = QTimer(self)
+        self._idle_timer.setSingleShot(True)
+        self._idle_timer.timeout.connect(self._back_to_idle)
         self._key_window: QWidget | None = None
         self._position_moved_at = 0.0
         self._ticker = QTimer(self)
@@ -269,7 +270,7 @@ class PlayerBar(QFrame):
             return
         self._teardown()
         self.track = track
-        self._generation += 1
+        self._idle_timer.stop()
         self._want_play = True
         self._bitrate_kbps = None
         self._show_track(track)
@@ -344,13 +345,11 @@ class PlayerBar(QFrame):
 
     def _fail(self, reason: str) -> None:
         self._teardown()
-        self._generation += 1
-        token = self._generation
         self._set_state(PlayerState(PreviewState.FAILED, message=reason))
-        QTimer.singleShot(int(self.options.message_s * 1000), lambda: self._back_to_idle(token))
+        self._idle_timer.start(int(self.options.message_s * 1000))
 
-    def _back_to_idle(self, token: int) -> None:
-        if token == self._generation and self.state.kind is PreviewState.FAILED:
+    def _back_to_idle(self) -> None:
+        if self.state.kind is PreviewState.FAILED and self._session is None:
             self.track = None
             self._show_idle()
 
@@ -368,6 +367,8 @@ class PlayerBar(QFrame):
             self.player.durationChanged.connect(self._on_duration)
             self.player.metaDataChanged.connect(self._on_metadata)
             self._apply_volume()
+            if self.track is not None:
+                self._show_track(self.track)
         return self.player
 
     def _start_player(self) -> None:
@@ -393,7 +394,6 @@ class PlayerBar(QFrame):
         if device is not None:
             device.abort()
         if self.player is not None:
-            self.player.stop()
             self.player.setSource(QUrl())
         if device is not None:
             device.close()
@@ -445,6 +445,7 @@ class PlayerBar(QFrame):
     def _on_duration(self, duration: int) -> None:
         if duration > 0:
             self._set_duration(duration)
+            self._on_metadata()
 
     def _set_duration(self, duration_ms: int) -> None:
         self.seek.setRange(0, max(0, duration_ms))
@@ -457,13 +458,16 @@ class PlayerBar(QFrame):
         return int(length * 1000) if length else 0
 
     def _on_metadata(self) -> None:
-        if self.player is None:
+        """The bitrate FFmpeg reports; lossless streams report none, so use the file's average."""
+        if self.player is None or self.track is None:
             return
         value = self.player.metaData().value(QMediaMetaData.Key.AudioBitRate)
+        duration = self.player.duration()
         if isinstance(value, int) and value > 0:
             self._bitrate_kbps = round(value / 1000)
-            if self.track is not None:
-                self._show_track(self.track)
+        elif duration > 0:
+            self._bitrate_kbps = round(self.track.size * 8 / duration)
+        self._show_track(self.track)
 
     # ---- seeking -------------------------------------------------------------------------------
     def _seek_to(self, position_ms: int) -> None:
