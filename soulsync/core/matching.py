@@ -424,6 +424,16 @@ _LARGE_BUCKET = 256     # a title bucket scored whole (no artist to narrow by) i
 _RARE_TOKEN = 4000      # token postings longer than this are too common to scan
 
 
+class _BucketSpread(NamedTuple):
+    """One big title bucket by artist: parallel (track id, artist key) lists for rapidfuzz, and a dict."""
+
+    size: int
+    """Bucket size when laid out (the layout is stale once the bucket grows)."""
+    owners: list[int]
+    artists: list[str]
+    by_artist: dict[str, list[int]]
+
+
 class LibraryIndex:
     """All library tracks, indexed by normalised keys for fast matching.
 
@@ -445,8 +455,8 @@ class LibraryIndex:
         # parallel lists per artist key: track ids and their core titles (rapidfuzz runs over the titles)
         self._artist_ids: dict[str, list[int]] = {}
         self._artist_titles: dict[str, list[str]] = {}
-        # big title buckets, spread out per artist key on first use: (bucket size, ids, artist keys)
-        self._bucket_artists: dict[str, tuple[int, list[int], list[str]]] = {}
+        # big title buckets laid out by artist key on first use
+        self._bucket_artists: dict[str, _BucketSpread] = {}
         # a bulk build makes hundreds of thousands of acyclic objects: collector passes would be wasted
         paused = gc.isenabled()
         gc.disable()
@@ -549,7 +559,8 @@ class LibraryIndex:
         return sorted(((s, i) for i, s in scored.items()), key=lambda x: (-x[0], x[1]))
 
     def _title_candidates(self, w: _Prepared) -> list[int]:
-        """Tracks with the wanted normalised title; in a big bucket, only those with a similar artist."""
+        """Tracks with the wanted normalised title; in a big bucket, only those by a credited artist
+        (or, when none is, by a similar one)."""
         core_key = compact(w.core)
         keys = [core_key]
         if w.full is not w.core:
@@ -562,25 +573,31 @@ class LibraryIndex:
             if len(ids) <= _SMALL_BUCKET or not w.artists:
                 out.extend(ids[:_LARGE_BUCKET])
                 continue
-            owners, artists = self._spread_by_artist(key, ids)
+            spread = self._spread_by_artist(key, ids)
+            exact = [i for artist in w.artists for i in spread.by_artist.get(artist, ())]
+            if exact:
+                out.extend(exact[:_LARGE_BUCKET])
+                continue
             for artist in w.artists:
-                for _, _, pos in process.extract(artist, artists, scorer=fuzz.ratio,
+                for _, _, pos in process.extract(artist, spread.artists, scorer=fuzz.ratio,
                                                  score_cutoff=_ARTIST_CUTOFF, limit=_FUZZY_LIMIT):
-                    out.append(owners[pos])
+                    out.append(spread.owners[pos])
         return out
 
-    def _spread_by_artist(self, key: str, ids: Sequence[int]) -> tuple[list[int], list[str]]:
-        """A big title bucket as parallel lists (track id, one of its artist keys); cached until it grows."""
-        cached = self._bucket_artists.get(key)
-        if cached is None or cached[0] != len(ids):
+    def _spread_by_artist(self, key: str, ids: Sequence[int]) -> _BucketSpread:
+        """A big title bucket laid out by artist key; cached until the bucket grows."""
+        spread = self._bucket_artists.get(key)
+        if spread is None or spread.size != len(ids):
             owners: list[int] = []
             artists: list[str] = []
+            by_artist: dict[str, list[int]] = {}
             for i in ids:
                 for artist in self._prepared[i].artists or ("",):
                     owners.append(i)
                     artists.append(artist)
-            cached = self._bucket_artists[key] = (len(ids), owners, artists)
-        return cached[1], cached[2]
+                    by_artist.setdefault(artist, []).append(i)
+            spread = self._bucket_artists[key] = _BucketSpread(len(ids), owners, artists, by_artist)
+        return spread
 
     def _artist_candidates(self, w: _Prepared) -> list[int]:
         """The credited artists' tracks whose titles are near the wanted title."""
