@@ -42,6 +42,8 @@ _NUMBER_LIFT = {"confirmed": 0.6, "unknown": 0.4, "contradicts": 0.15}
 _PARTIAL_NUMBER_LIFT = 0.2      # the number agrees with a track of some disc, the file names no disc
 _NUMBER_MISMATCH = 0.85         # both numbers known and different: a re-ordered edition can still pair by title
 _GENERIC_BASE = {"confirmed": 0.8, "unknown": 0.6, "contradicts": 0.1}
+"""A file named only by its number: how far an agreeing number goes, by what the durations say."""
+_PARTIAL_GENERIC = 0.8          # ... when the number may belong to another disc
 _GENERIC_TITLE = re.compile(r"^(?:audio\s*)?(?:track|piste|titel|pista)?\s*\d*$", re.IGNORECASE)
 """File titles that name nothing (``Track 03``, ``03``, ``AudioTrack 3``)."""
 
@@ -220,7 +222,7 @@ def _pair_score(f: AlbumFile, slot: _Slot, multi_disc: bool) -> tuple[float, flo
     generic = not f.title.strip() or bool(_GENERIC_TITLE.match(f.title.strip()))
     if generic:
         base = _GENERIC_BASE[durations]
-        score = {"exact": base, "partial": base * 0.8}.get(numbers, 0.0)
+        score = {"exact": base, "partial": base * _PARTIAL_GENERIC}.get(numbers, 0.0)
         title_note = "title unknown"
     else:
         # the guessed title with the guessed artist, then name variants credited like the track

@@ -10,7 +10,6 @@ from soulsync.core.models import Track
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search import clean_query
 from soulsync.core.store import wanted_key
-from soulsync.sim.audio import AudioSpec
 from soulsync.ui.dialogs.manual_correction import (
     EARLIER_ATTEMPTS,
     LibraryChoice,

@@ -177,8 +177,8 @@ def test_files_named_only_by_number_pair_by_number_and_length():
 
 def test_name_pieces_the_path_guesser_misreads_still_pair():
     a = album(["Fall Me Down - Live", "Lucky Feather - Acoustic"], lengths=[200, 220])
-    files = files_for(["Live\\12 - Fall Me Down - Live.flac", "Live\\4 The Velvet Sparrows - Lucky Feather - Acoustic.flac"],
-                      [200, 220])
+    files = files_for(["Live\\12 - Fall Me Down - Live.flac",
+                       "Live\\4 The Velvet Sparrows - Lucky Feather - Acoustic.flac"], [200, 220])
     pairing = pair_album(files, a.tracks)
     assert pairing.complete
     assert pairs_by_name(pairing)["12 - Fall Me Down - Live.flac"] == a.tracks[0].spotify_id
@@ -361,8 +361,12 @@ def test_find_isrcs_pages_through_the_album_then_looks_up_the_rest():
     # a track the album search does not return is looked up by its title
     client = FakeSpotify([a])
     original = client.search_tracks
-    client.search_tracks = lambda q, limit=10, offset=0: (
-        [t for t in original(q, limit, offset) if t.title != "Song 4"] if "track:" not in q else original(q, limit, offset))
+
+    def search_tracks(q, limit=10, offset=0):
+        found = original(q, limit, offset)
+        return found if "track:" in q else [t for t in found if t.title != "Song 4"]
+
+    client.search_tracks = search_tracks
     filled = find_isrcs(client, a, matched_tracks(a))
     assert filled[4].isrc == "ISRCbig-t4"
     assert any(c[0] == "tracks" and 'track:"Song 4"' in c[1] for c in client.calls)
