@@ -392,8 +392,9 @@ def refine(proposal: AlbumProposal, files: Sequence[AlbumFile]) -> AlbumProposal
     pairing = pair_album(files, proposal.album.tracks)
     fit = pairing.fit
     score = proposal.name_score * ((1.0 - _FIT_WEIGHT) + _FIT_WEIGHT * fit)
+    missing = len(pairing.unpaired_tracks)
     reason = (f"{proposal.reason}; {len(pairing.pairs)} of {len(files)} files paired"
-              + (f", {len(pairing.unpaired_tracks)} tracks without a file" if pairing.unpaired_tracks else ""))
+              + (f", {missing} track{'s' if missing != 1 else ''} without a file" if missing else ""))
     return replace(proposal, score=score, reason=reason, pairing=pairing)
 
 

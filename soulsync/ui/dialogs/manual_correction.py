@@ -143,11 +143,17 @@ class ManualCorrectionDialog(QDialog):
         self.choose_button.clicked.connect(self.choose)
         self.cancel_button.clicked.connect(self.reject)
 
-    def set_results_model(self, model: QAbstractTableModel, stretch_column: int) -> None:
+    def set_results_model(self, model: QAbstractTableModel, stretch_column: int,
+                          widths: dict[int, int] | None = None) -> None:
+        """Show ``model``: short columns fit their contents, ``stretch_column`` takes the rest,
+        ``widths`` gives long-text columns a starting width (the user can drag them)."""
         self.results_view.setModel(model)
         header = self.results_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+        for column, width in (widths or {}).items():
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
         self.results_view.selectionModel().selectionChanged.connect(self._selection_changed)
 
     def selected_row(self) -> int | None:
@@ -501,7 +507,7 @@ class DownloadCorrectionDialog(ManualCorrectionDialog):
         self.choose_button.setText("Use this file")
 
         self.source_model = SourceModel(self)
-        self.set_results_model(self.source_model, 3)
+        self.set_results_model(self.source_model, 4, {3: 320})
         tried_box = QWidget()
         tried_layout = QVBoxLayout(tried_box)
         tried_layout.setContentsMargins(0, 0, 0, 0)
@@ -789,7 +795,7 @@ class LibraryMatchDialog(ManualCorrectionDialog):
 
         self.track_model = LibraryTrackModel(self)
         self.track_model.current_key = library_key(current_match) if current_match is not None else None
-        self.set_results_model(self.track_model, 1)
+        self.set_results_model(self.track_model, 5, {1: 240, 2: 160, 3: 200})
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(TYPING_DEBOUNCE_MS)
