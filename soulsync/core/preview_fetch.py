@@ -208,6 +208,8 @@ class PreviewFetch:
         """
         completed = False
         try:
+            if self.file.size <= 0:
+                raise PreviewFailed("the peer did not say how large the file is, so it cannot be previewed")
             try:
                 self.cache.reserve(self.target, self.file.size)
                 self._out = open(self.target, "wb")

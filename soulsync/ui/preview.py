@@ -113,9 +113,9 @@ class PreviewSession(QObject):
         try:
             fetch = PreviewFetch(client, self.track.file, self.path, self.buffer, self.cache, self.options,
                                  downloads_dir=self.context.settings.downloads.download_dir or None)
-            if self._hand_over:
-                fetch.hand_over()
             self._fetch = fetch
+            if self._hand_over:  # after publishing the fetch: hand_over() sees one or the other
+                fetch.hand_over()
             self._fetched = fetch.run(ctx.wait, ctx.progress)
             return self._fetched
         finally:

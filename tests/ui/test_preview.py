@@ -10,9 +10,11 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtMultimedia import QMediaDevices, QMediaPlayer
 from PyQt6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
+from soulsync.core.models import SearchFile
+from soulsync.core.pathparse import FolderGuess, split_remote
 from soulsync.core.preview_cache import PreviewOptions
 from soulsync.core.search import ResultTrack, group_results
-from soulsync.sim.audio import AudioSpec
+from soulsync.sim.audio import AudioSpec, ExtraSpec
 from soulsync.ui.preview import PreviewState
 from soulsync.ui.widgets.player_bar import PlayerBar
 
@@ -112,7 +114,7 @@ def test_play_starts_before_the_download_completes_and_stop_cleans_up(qtbot, bar
     assert bar.total_label.text() == f"{result.file.length // 60}:{result.file.length % 60:02d}"
     assert bar.elapsed_label.text() != "0:00"
     if not QMediaDevices.audioOutputs():
-        assert bar.no_audio_device and "no audio device" in bar.detail_label.text()
+        assert bar.no_audio_device and "no audio device" in bar.status_label.text()
     assert preview_cache_files(bar), "the preview streams through the cache folder"
 
     bar.stop()
@@ -264,3 +266,16 @@ def test_download_buttons_hand_the_track_over_and_keep_its_transfer(qtbot, bar, 
     assert transfer.state == "InProgress" and not transfer.removed, "the download queue takes this transfer over"
     sim.set_peer(result.username, speed=5_000_000)
     qtbot.waitUntil(lambda: transfers_of(sim, result)[0].state == "Completed, Succeeded", timeout=20_000)
+
+
+def test_a_file_that_is_not_audio_fails_in_words(qtbot, bar, sim_world):
+    sim = sim_world.slskd
+    peer, shared = next((p, f) for p in sim.peers if p.kind == "fast" for f in p.files
+                        if isinstance(f.spec, ExtraSpec) and f.spec.kind == "log")
+    folder, name = split_remote(shared.path)
+    result = ResultTrack(SearchFile(peer.username, shared.path, size=sim.factory.size(shared.spec), extension="log"),
+                         FolderGuess(folder), folder, name, "log", "log", False)
+    bar.preview(result)
+    qtbot.waitUntil(lambda: bar.state.kind is PreviewState.FAILED, timeout=20_000)
+    assert bar.state.message.startswith("the file cannot be played")
+    qtbot.waitUntil(lambda: not preview_cache_files(bar), timeout=10_000)

@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import time
 
-from PyQt6.QtCore import QEvent, QObject, QRectF, QThreadPool, QTimer, QUrl, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
+from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, QThreadPool, QTimer, QUrl, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QIcon, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
 from PyQt6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaMetaData, QMediaPlayer, QtAudio
 from PyQt6.QtWidgets import (
-    QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget,
+    QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget,
 )
 
 from soulsync.context import AppContext
@@ -56,6 +56,38 @@ def _clock(ms: int) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _icon(kind: str, color: str = theme.TEXT) -> QIcon:
+    """A small vector icon drawn here (the style's media icons are too dark for the theme)."""
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(color))
+    if kind == "play":
+        painter.drawPolygon(QPolygonF([QPointF(11, 7), QPointF(26, 16), QPointF(11, 25)]))
+    elif kind == "pause":
+        painter.drawRoundedRect(QRectF(9, 7, 5, 18), 1, 1)
+        painter.drawRoundedRect(QRectF(18, 7, 5, 18), 1, 1)
+    elif kind == "stop":
+        painter.drawRoundedRect(QRectF(9, 9, 14, 14), 2, 2)
+    else:  # speaker, with waves or a cross
+        painter.drawPolygon(QPolygonF([QPointF(5, 12), QPointF(10, 12), QPointF(17, 6), QPointF(17, 26),
+                                       QPointF(10, 20), QPointF(5, 20)]))
+        pen = QPen(QColor(color), 2.2)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if kind == "muted":
+            painter.drawLine(QPointF(21, 12), QPointF(28, 20))
+            painter.drawLine(QPointF(28, 12), QPointF(21, 20))
+        else:
+            painter.drawArc(QRectF(13, 10, 10, 12), -60 * 16, 120 * 16)
+            painter.drawArc(QRectF(12, 6, 16, 20), -60 * 16, 120 * 16)
+    painter.end()
+    return QIcon(pixmap)
 
 
 class SeekBar(QSlider):
@@ -180,7 +212,6 @@ class PlayerBar(QFrame):
 
     # ---- layout ---------------------------------------------------------------
     def _build(self) -> None:
-        style = self.style()
         row = QHBoxLayout(self)
         row.setContentsMargins(16, 6, 16, 6)
         row.setSpacing(10)
@@ -199,11 +230,11 @@ class PlayerBar(QFrame):
             info.addWidget(label)
         row.addLayout(info, 3)
 
-        self.stop_button = self._tool_button("player_stop", style.standardIcon(QStyle.StandardPixmap.SP_MediaStop),
+        self.stop_button = self._tool_button("player_stop", _icon("stop"),
                                              "Stop the preview")
         self.stop_button.clicked.connect(self.stop)
         row.addWidget(self.stop_button)
-        self.play_button = self._tool_button("player_play", style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
+        self.play_button = self._tool_button("player_play", _icon("play", "#ffffff"),
                                              "Play / pause (Space)")
         self.play_button.setFixedSize(40, 40)
         self.play_button.clicked.connect(self.toggle_play)
@@ -222,7 +253,7 @@ class PlayerBar(QFrame):
         row.addWidget(self.seek, 4)
         row.addWidget(self.total_label)
 
-        self.mute_button = self._tool_button("player_mute", style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume),
+        self.mute_button = self._tool_button("player_mute", _icon("speaker"),
                                              "Mute")
         self.mute_button.setCheckable(True)
         self.mute_button.toggled.connect(self._apply_volume)
@@ -256,6 +287,7 @@ class PlayerBar(QFrame):
         button.setIcon(icon)
         button.setToolTip(tip)
         button.setAutoRaise(True)
+        button.setIconSize(QSize(22, 22))
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         return button
 
@@ -410,9 +442,7 @@ class PlayerBar(QFrame):
             self._refresh_state()
 
     def _on_playback_state(self, state: QMediaPlayer.PlaybackState) -> None:
-        playing = state == _PLAYING
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setIcon(_icon("pause" if state == _PLAYING else "play", "#ffffff"))
         self._refresh_state()
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
@@ -538,7 +568,10 @@ class PlayerBar(QFrame):
         return _percent(progress.available, self._threshold(progress))
 
     def _set_state(self, state: PlayerState) -> None:
-        self.status_label.setText(state.text if state.kind is not PreviewState.IDLE else "")
+        text = state.text if state.kind is not PreviewState.IDLE else ""
+        if self.no_audio_device and state.kind in (PreviewState.PLAYING, PreviewState.PAUSED):
+            text += " · no audio device, playing silently"
+        self.status_label.setText(text)
         failed = state.kind is PreviewState.FAILED
         if self.status_label.property("failed") != failed:
             self.status_label.setProperty("failed", failed)
@@ -561,8 +594,6 @@ class PlayerBar(QFrame):
         parts = [guess.artist or "Unknown artist", quality]
         if self._bitrate_kbps:
             parts.append(f"{self._bitrate_kbps} kbps")
-        if self.no_audio_device:
-            parts.append("no audio device: playing silently")
         self.detail_label.setText(" · ".join(parts))
         if self.seek.maximum() == 0 or self._session is None:
             self._set_duration(self._duration_ms())
@@ -589,7 +620,7 @@ class PlayerBar(QFrame):
         self._await_complete = False
         if session is not None:
             session.stop()
-        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.setIcon(_icon("play", "#ffffff"))
 
     def _request_download(self, matched: bool) -> None:
         track = self.track
@@ -601,8 +632,8 @@ class PlayerBar(QFrame):
 
     def _apply_volume(self, *_args: object) -> None:
         muted = self.mute_button.isChecked()
-        icon = QStyle.StandardPixmap.SP_MediaVolumeMuted if muted else QStyle.StandardPixmap.SP_MediaVolume
-        self.mute_button.setIcon(self.style().standardIcon(icon))
+        self.mute_button.setIcon(_icon("muted" if muted else "speaker"))
+        self.mute_button.setToolTip("Unmute" if muted else "Mute")
         if self.audio is not None:
             self.audio.setMuted(muted)
             self.audio.setVolume(QtAudio.convertVolume(self.volume.value() / 100,
