@@ -120,8 +120,10 @@ class SyncPage(Page):
         self.track_view.verticalHeader().setVisible(False)
         self.track_view.verticalHeader().setDefaultSectionSize(26)
         header = self.track_view.horizontalHeader()
-        for col, width in enumerate((44, 240, 160, 160, 52, 150, 220, 60)):
+        for col, width in enumerate((40, 200, 120, 120, 58, 84, 160, 62)):
             header.resizeSection(col, width)
+        header.setMinimumSectionSize(36)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         right_layout.addWidget(self.track_view, 1)
         splitter.addWidget(right)
