@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.monitor.status_changed.connect(self._on_status)
         self.pages["dashboard"].attach(self.activity, self.monitor)
         self.pages["downloads"].attach(self.downloads)
+        self.player_bar.download_requested.connect(lambda track: self.pages["downloads"].download_items([track]))
         self.pages["sync"].attach_library(self.library)
         self.pages["artists"].attach_library(self.library)
         self.pages["downloads"].attach_library(self.library)

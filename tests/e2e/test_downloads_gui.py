@@ -120,3 +120,27 @@ def test_search_again_merges_without_losing_selection_or_filters(qtbot, window, 
     assert page.lossless_box.isChecked()
     assert all(model.item_at(model.index(r, 0)).lossless for r in range(model.rowCount()))
     assert [model.data(i, ItemRole).key for i in page.view.selectionModel().selectedRows()] == [keep]
+
+
+def test_preview_button_plays_the_selected_result(qtbot, window, sim_world):
+    from PyQt6.QtMultimedia import QMediaPlayer
+
+    page = window.show_page("downloads")
+    archivist = next(p for p in sim_world.slskd.peers if p.kind == "archivist")
+    album = next(a for a in sim_world.catalog.albums
+                 if a.title in " ".join(f.path for f in archivist.files) and a.title.isascii())
+    qtbot.keyClicks(page.search_input, f"{album.artist} {album.title}")
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.current.state == "done", timeout=20000)
+    model = page.model
+    row = next(r for r in range(model.rowCount()) if model.item_at(model.index(r, 0)).username == archivist.username)
+    page.view.selectionModel().select(model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                      | QItemSelectionModel.SelectionFlag.Rows)
+    assert page.preview_button.isEnabled()
+    qtbot.mouseClick(page.preview_button, Qt.MouseButton.LeftButton)
+    bar = window.player_bar
+    qtbot.waitUntil(lambda: bar.player is not None
+                    and bar.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState, timeout=60000)
+    start = bar.player.position()
+    qtbot.waitUntil(lambda: bar.player.position() > start + 200, timeout=10000)
+    bar.stop()

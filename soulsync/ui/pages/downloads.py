@@ -138,9 +138,14 @@ class DownloadsPage(Page):
         self.download_button.setProperty("primary", True)
         self.download_button.setEnabled(False)
         self.download_button.setToolTip("Download the selected albums and tracks (double-click works too)")
+        self.preview_button = QPushButton("▶ Preview")
+        self.preview_button.setObjectName("preview_button")
+        self.preview_button.setToolTip("Listen to the selected track in the player bar before downloading it")
+        self.preview_button.setEnabled(False)
         self.counts_label = QLabel("")
         self.counts_label.setProperty("muted", True)
         actions.addWidget(self.download_button)
+        actions.addWidget(self.preview_button)
         actions.addStretch(1)
         actions.addWidget(self.counts_label)
 
@@ -189,6 +194,7 @@ class DownloadsPage(Page):
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.download_button.clicked.connect(self.download_selected)
+        self.preview_button.clicked.connect(self.preview_selected)
         copy = QAction("Copy path", self.view)
         copy.setShortcut(QKeySequence.StandardKey.Copy)
         copy.triggered.connect(self._copy_paths)
@@ -472,7 +478,25 @@ class DownloadsPage(Page):
         return [self.model.data(i, ItemRole) for i in self.view.selectionModel().selectedRows()]
 
     def _selection_changed(self) -> None:
-        self.download_button.setEnabled(bool(self.selected_items()))
+        items = self.selected_items()
+        self.download_button.setEnabled(bool(items))
+        self.preview_button.setEnabled(self._previewable(items) is not None)
+
+    @staticmethod
+    def _previewable(items: list[ResultItem]):
+        """The track a preview would play: the selected track, or an album's first track."""
+        if len(items) != 1:
+            return None
+        item = items[0]
+        if type(item) is ResultAlbum:
+            return item.tracks[0] if item.tracks else None
+        return item
+
+    def preview_selected(self) -> None:
+        track = self._previewable(self.selected_items())
+        window = getattr(self, "main_window", None)
+        if track is not None and window is not None:
+            window.player_bar.preview(track)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         item = self.model.data(index, ItemRole)
@@ -499,6 +523,8 @@ class DownloadsPage(Page):
             return
         menu = QMenu(self)
         menu.addAction("Download", lambda: self.download_items(items))
+        if self._previewable(items) is not None:
+            menu.addAction("Preview", self.preview_selected)
         menu.addAction("Copy path", self._copy_paths)
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
