@@ -213,3 +213,28 @@ def test_sync_downloads_missing_tracks_into_the_library_and_mirrors_the_playlist
     assert text.count("#EXTINF") == len(owned_paths)
     wishlisted = {t.title for t, _reason, _n in demo_context.store.wishlist()}
     assert {t["title"] for t in playlist["tracks"] if t["status"] == "missing"} <= wishlisted
+
+
+def test_sim_prints_one_json_line_then_serves_until_terminated(tmp_path: Path) -> None:
+    import signal
+
+    import requests
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SOULSYNC_TESTING="1")
+    proc = subprocess.Popen([str(PYTHON if PYTHON.exists() else sys.executable), "-m", "soulsync", "sim",
+                             "--root", str(tmp_path / "sim"), "--tracks", "300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert set(info) >= {"spotify", "plex", "slskd", "seed"}
+        plex = requests.get(info["plex"]["url"] + "/identity", timeout=5)
+        slskd = requests.get(info["slskd"]["url"] + "/api/v0/application",
+                             headers={"X-API-Key": info["slskd"]["api_key"]}, timeout=5)
+        assert plex.status_code == 200 and slskd.status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
