@@ -431,7 +431,7 @@ class _BucketSpread(NamedTuple):
     """Bucket size when laid out (the layout is stale once the bucket grows)."""
     owners: list[int]
     artists: list[str]
-    by_artist: dict[str, list[int]]
+    by_artist: dict[str, int | list[int]]
 
 
 class LibraryIndex:
@@ -447,7 +447,9 @@ class LibraryIndex:
 
     def __init__(self, tracks: Iterable[Track] = ()) -> None:
         self._tracks: list[Track] = []
-        self._prepared: list[_Prepared] = []
+        self._records: list[tuple] = []
+        """Each track's :class:`_Prepared` as a plain tuple: the collector stops tracking plain tuples
+        of strings, so a big index does not make later collections walk it (see ``_record``)."""
         self._by_title: dict[str, int | list[int]] = {}
         self._by_isrc: dict[str, int | list[int]] = {}
         self._by_word: dict[str, int | list[int]] | None = None
@@ -470,12 +472,15 @@ class LibraryIndex:
     def __len__(self) -> int:
         return len(self._tracks)
 
+    def _record(self, i: int) -> _Prepared:
+        return _Prepared._make(self._records[i])
+
     def add(self, track: Track) -> None:
         """Index one more library track."""
         i = len(self._tracks)
         p = _prepare(track)
         self._tracks.append(track)
-        self._prepared.append(p)
+        self._records.append(tuple(p))
         core = p.core
         key = compact(core)
         _post(self._by_title, key, i)
@@ -527,7 +532,7 @@ class LibraryIndex:
 
     def _distinct(self, a: int, b: int) -> bool:
         """Whether two library tracks are different recordings rather than duplicate files."""
-        pa, pb = self._prepared[a], self._prepared[b]
+        pa, pb = self._record(a), self._record(b)
         if pa.full != pb.full or pa.kinds != pb.kinds:
             return True
         if not pa.artists or not pb.artists or pa.artists[0] not in pb.artists:
@@ -538,14 +543,14 @@ class LibraryIndex:
     def _ranked(self, w: _Prepared) -> list[tuple[float, int]]:
         """Score candidates stage by stage, stopping once a stage has found a sure match."""
         scored: dict[int, float] = {}
-        prepared = self._prepared
+        records = self._records
 
         def score_all(ids: Iterable[int]) -> float:
             best = 0.0
             for i in ids:
                 score = scored.get(i)
                 if score is None:
-                    score = scored[i] = _evaluate(w, prepared[i])[0]
+                    score = scored[i] = _evaluate(w, _Prepared._make(records[i]))[0]
                 if score > best:
                     best = score
             return best
@@ -574,7 +579,7 @@ class LibraryIndex:
                 out.extend(ids[:_LARGE_BUCKET])
                 continue
             spread = self._spread_by_artist(key, ids)
-            exact = [i for artist in w.artists for i in spread.by_artist.get(artist, ())]
+            exact = [i for artist in w.artists for i in _posted(spread.by_artist, artist)]
             if exact:
                 out.extend(exact[:_LARGE_BUCKET])
                 continue
@@ -590,12 +595,12 @@ class LibraryIndex:
         if spread is None or spread.size != len(ids):
             owners: list[int] = []
             artists: list[str] = []
-            by_artist: dict[str, list[int]] = {}
+            by_artist: dict[str, int | list[int]] = {}
             for i in ids:
-                for artist in self._prepared[i].artists or ("",):
+                for artist in self._record(i).artists or ("",):
                     owners.append(i)
                     artists.append(artist)
-                    by_artist.setdefault(artist, []).append(i)
+                    _post(by_artist, artist, i)
             spread = self._bucket_artists[key] = _BucketSpread(len(ids), owners, artists, by_artist)
         return spread
 
@@ -616,8 +621,8 @@ class LibraryIndex:
     def _word_index(self) -> dict[str, int | list[int]]:
         if self._by_word is None:
             by_word: dict[str, int | list[int]] = {}
-            for i, p in enumerate(self._prepared):
-                for word in p.core.split():
+            for i in range(len(self._records)):
+                for word in self._record(i).core.split():
                     _post(by_word, word, i)
             self._by_word = by_word
         return self._by_word
@@ -631,7 +636,7 @@ class LibraryIndex:
             posting = _posted(by_word, word)
             if not posting or len(posting) > _RARE_TOKEN:
                 continue
-            titles = [self._prepared[i].core for i in posting]
+            titles = [self._record(i).core for i in posting]
             for _, _, pos in process.extract(w.core, titles, scorer=fuzz.ratio,
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(posting[pos])
