@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.pages["dashboard"].attach(self.activity, self.monitor)
         self.pages["downloads"].attach(self.downloads)
         self.player_bar.download_requested.connect(lambda track: self.pages["downloads"].download_items([track]))
+        self.player_bar.matched_download_requested.connect(self.pages["downloads"].matched_download)
         self.pages["sync"].attach_library(self.library)
         self.pages["artists"].attach_library(self.library)
         self.pages["downloads"].attach_library(self.library)

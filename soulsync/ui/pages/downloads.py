@@ -144,7 +144,13 @@ class DownloadsPage(Page):
         self.preview_button.setEnabled(False)
         self.counts_label = QLabel("")
         self.counts_label.setProperty("muted", True)
+        self.matched_button = QPushButton("Matched download…")
+        self.matched_button.setObjectName("matched_button")
+        self.matched_button.setToolTip("Link the selection to the official Spotify release, then download it "
+                                       "tagged and filed perfectly")
+        self.matched_button.setEnabled(False)
         actions.addWidget(self.download_button)
+        actions.addWidget(self.matched_button)
         actions.addWidget(self.preview_button)
         actions.addStretch(1)
         actions.addWidget(self.counts_label)
@@ -195,6 +201,7 @@ class DownloadsPage(Page):
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.download_button.clicked.connect(self.download_selected)
         self.preview_button.clicked.connect(self.preview_selected)
+        self.matched_button.clicked.connect(self.matched_download_selected)
         copy = QAction("Copy path", self.view)
         copy.setShortcut(QKeySequence.StandardKey.Copy)
         copy.triggered.connect(self._copy_paths)
@@ -481,6 +488,7 @@ class DownloadsPage(Page):
         items = self.selected_items()
         self.download_button.setEnabled(bool(items))
         self.preview_button.setEnabled(self._previewable(items) is not None)
+        self.matched_button.setEnabled(len(items) == 1)
 
     @staticmethod
     def _previewable(items: list[ResultItem]):
@@ -491,6 +499,29 @@ class DownloadsPage(Page):
         if type(item) is ResultAlbum:
             return item.tracks[0] if item.tracks else None
         return item
+
+    def matched_download_selected(self) -> None:
+        items = self.selected_items()
+        if len(items) == 1:
+            self.matched_download(items[0])
+
+    def matched_download(self, item: ResultItem) -> None:
+        """Open the matched-download dialog for one album or track result."""
+        from soulsync.ui.dialogs.matched_download import MatchedDownloadDialog
+
+        service = getattr(self, "service", None)
+        if service is None:
+            return
+        dialog = MatchedDownloadDialog(self.context, item, service, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.queued.connect(lambda n: self._announce(f"Queued {n} matched file{'s' if n != 1 else ''}"))
+        self.matched_dialog = dialog
+        dialog.open()
+
+    def _announce(self, text: str) -> None:
+        window = getattr(self, "main_window", None)
+        if window is not None:
+            window.show_message(text)
 
     def preview_selected(self) -> None:
         track = self._previewable(self.selected_items())
@@ -523,6 +554,8 @@ class DownloadsPage(Page):
             return
         menu = QMenu(self)
         menu.addAction("Download", lambda: self.download_items(items))
+        if len(items) == 1:
+            menu.addAction("Matched download…", lambda: self.matched_download(items[0]))
         if self._previewable(items) is not None:
             menu.addAction("Preview", self.preview_selected)
         menu.addAction("Copy path", self._copy_paths)
@@ -541,11 +574,21 @@ class DownloadsPage(Page):
 
         self.service = service
         self.queue_panel = QueuePanel(service, self)
+        self.queue_panel.fix_requested.connect(self.fix_download)
         self.queue_layout.addWidget(self.queue_panel)
         self.download_requested.connect(self._enqueue)
         service.diff_ready.connect(lambda _diff: self.model.refresh_status())
         store = self.context.store
         run_task(lambda ctx: store.queue_items(), owner=self, on_result=self.queue_panel.load)
+
+    def fix_download(self, item) -> None:
+        """Manual correction of a failed or wrong download: pick another source by hand."""
+        from soulsync.ui.dialogs.manual_correction import ManualCorrectionDialog
+
+        dialog = ManualCorrectionDialog.for_download(self.context, item, self.service, self, rate_limiter=self.rate)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.fix_dialog = dialog
+        dialog.open()
 
     def _enqueue(self, tracks: list) -> None:
         """Queue plain downloads: each file as it is (no fallback: nothing says what it should be)."""

@@ -106,8 +106,13 @@ class SyncPage(Page):
         self.track_filter = QLineEdit()
         self.track_filter.setPlaceholderText("Filter tracks…")
         self.track_filter.setClearButtonEnabled(True)
+        self.fix_button = QPushButton("Fix match…")
+        self.fix_button.setObjectName("fix_match")
+        self.fix_button.setToolTip("Tell SoulSync which library track this is, or that you do not have it")
+        self.fix_button.setEnabled(False)
         filters.addWidget(self.status_combo)
         filters.addWidget(self.track_filter, 1)
+        filters.addWidget(self.fix_button)
         right_layout.addLayout(filters)
         self.track_model = TrackTableModel(self)
         self.track_proxy = StatusFilterProxy(self)
@@ -142,6 +147,10 @@ class SyncPage(Page):
         self.status_combo.currentIndexChanged.connect(
             lambda: self.track_proxy.set_statuses(self.status_combo.currentData()))
         self.track_filter.textChanged.connect(self.track_proxy.set_text)
+        self.track_view.selectionModel().selectionChanged.connect(
+            lambda: self.fix_button.setEnabled(len(self.track_view.selectionModel().selectedRows()) == 1))
+        self.track_view.doubleClicked.connect(lambda _index: self.fix_match())
+        self.fix_button.clicked.connect(self.fix_match)
         self._loaded = False
 
     # ---- playlists ---------------------------------------------------------------------
@@ -357,6 +366,21 @@ class SyncPage(Page):
         if not rows:
             return
         self._open_download_dialog([(r.track, r.playlist_id) for r in rows], self.selected_playlists())
+
+    def fix_match(self) -> None:
+        """Open the library-match correction for the selected track; the override wins from then on."""
+        from soulsync.ui.dialogs.manual_correction import LibraryMatchDialog
+
+        rows = self.track_view.selectionModel().selectedRows()
+        if len(rows) != 1 or not self.library.ready:
+            return
+        row = self.track_proxy.data(rows[0], RowRole)
+        dialog = LibraryMatchDialog(self.context, row.track, row.library_track, self.library.source, self,
+                                    library_index=self.library.index, library_tracks=self.library.tracks)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.override_saved.connect(lambda _choice: self.analyse_selected())
+        self.fix_dialog = dialog
+        dialog.open()
 
     def _run_finished(self, _report) -> None:
         """The dialog reloads the library index; analyse again once the new index is ready."""

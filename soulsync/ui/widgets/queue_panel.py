@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QTabWidget, QVBoxLayout,
     QWidget,
@@ -36,6 +36,9 @@ def open_folder(path: Path) -> None:
 
 
 class QueuePanel(QWidget):
+    fix_requested = pyqtSignal(object)
+    """The user wants to pick another source for this QueueItem by hand."""
+
     def __init__(self, service, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
@@ -56,6 +59,9 @@ class QueuePanel(QWidget):
         self.cancel_button.setObjectName("queue_cancel")
         self.retry_button = QPushButton("Retry")
         self.retry_button.setObjectName("queue_retry")
+        self.fix_button = QPushButton("Fix…")
+        self.fix_button.setObjectName("queue_fix")
+        self.fix_button.setToolTip("Search again by hand and pick the right file for this track")
         self.remove_button = QPushButton("Remove")
         self.remove_button.setObjectName("queue_remove")
         self.clear_button = QPushButton("Clear finished")
@@ -65,7 +71,8 @@ class QueuePanel(QWidget):
         self.error_label = QLabel("")
         self.error_label.setObjectName("queue_error")
         self.error_label.setStyleSheet(f"color: {ERROR}; background: transparent;")
-        for b in (self.cancel_button, self.retry_button, self.remove_button, self.clear_button, self.open_button):
+        for b in (self.cancel_button, self.retry_button, self.fix_button, self.remove_button, self.clear_button,
+                  self.open_button):
             buttons.addWidget(b)
         buttons.addWidget(self.error_label, 1)
         layout.addLayout(buttons)
@@ -73,6 +80,7 @@ class QueuePanel(QWidget):
         self.cancel_button.clicked.connect(lambda: self.service.cancel(self._selected_ids(self.active_view)))
         self.retry_button.clicked.connect(lambda: self.service.retry(self._selected_ids(self.finished_view)))
         self.remove_button.clicked.connect(self._remove)
+        self.fix_button.clicked.connect(self._fix)
         self.clear_button.clicked.connect(self.service.clear_finished)
         self.open_button.clicked.connect(self._open)
         self.tabs.currentChanged.connect(self._update_buttons)
@@ -133,8 +141,14 @@ class QueuePanel(QWidget):
         self.cancel_button.setEnabled(on_active and bool(selected))
         self.retry_button.setEnabled(not on_active and any(i.state in ("failed", "cancelled") for i in selected))
         self.remove_button.setEnabled(not on_active and bool(selected))
+        self.fix_button.setEnabled(len(selected) == 1 and selected[0].state not in ("processing", "succeeded"))
         self.clear_button.setEnabled(self.finished_model.rowCount() > 0)
         self.open_button.setEnabled(any(i.final_path or i.local_path for i in selected))
+
+    def _fix(self) -> None:
+        selected = self._selected_items()
+        if len(selected) == 1:
+            self.fix_requested.emit(selected[0])
 
     def _remove(self) -> None:
         self.service.remove(self._selected_ids(self.finished_view))
