@@ -98,6 +98,8 @@ class _Prepared(NamedTuple):
 
 
 _NO_KEYS: tuple[str, ...] = ()
+_CORE_AT = _Prepared._fields.index("core")
+_ARTISTS_AT = _Prepared._fields.index("artists")
 
 
 def _prepare(track: Track) -> _Prepared:
@@ -593,11 +595,12 @@ class LibraryIndex:
         """A big title bucket laid out by artist key; cached until the bucket grows."""
         spread = self._bucket_artists.get(key)
         if spread is None or spread.size != len(ids):
+            records = self._records
             owners: list[int] = []
             artists: list[str] = []
             by_artist: dict[str, int | list[int]] = {}
             for i in ids:
-                for artist in self._record(i).artists or ("",):
+                for artist in records[i][_ARTISTS_AT] or ("",):
                     owners.append(i)
                     artists.append(artist)
                     _post(by_artist, artist, i)
@@ -621,8 +624,8 @@ class LibraryIndex:
     def _word_index(self) -> dict[str, int | list[int]]:
         if self._by_word is None:
             by_word: dict[str, int | list[int]] = {}
-            for i in range(len(self._records)):
-                for word in self._record(i).core.split():
+            for i, record in enumerate(self._records):
+                for word in record[_CORE_AT].split():
                     _post(by_word, word, i)
             self._by_word = by_word
         return self._by_word
@@ -636,7 +639,7 @@ class LibraryIndex:
             posting = _posted(by_word, word)
             if not posting or len(posting) > _RARE_TOKEN:
                 continue
-            titles = [self._record(i).core for i in posting]
+            titles = [self._records[i][_CORE_AT] for i in posting]
             for _, _, pos in process.extract(w.core, titles, scorer=fuzz.ratio,
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(posting[pos])
