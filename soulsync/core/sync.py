@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from soulsync.core.downloads import QueueState
+from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.matching import Candidate, LibraryIndex, rank_search_results
 from soulsync.core.models import Track
 from soulsync.core.normalize import classify_qualifier, fold
@@ -120,14 +121,15 @@ def index_library(tracks: Iterable[Track], progress: ProgressFn | None = None,
     index = LibraryIndex()
     by_key: dict[str, Track] = {}
     total = len(tracks)
-    for n, track in enumerate(tracks):
-        if n % (PROGRESS_EVERY * 20) == 0:
-            if cancel is not None and cancel():
-                raise Cancelled("library indexing cancelled")
-            if progress is not None:
-                progress(n, total)
-        index.add(track)
-        by_key[library_key(track)] = track
+    with built_in_bulk():  # no collector pauses over a structure this size (see core.gcutil)
+        for n, track in enumerate(tracks):
+            if n % (PROGRESS_EVERY * 20) == 0:
+                if cancel is not None and cancel():
+                    raise Cancelled("library indexing cancelled")
+                if progress is not None:
+                    progress(n, total)
+            index.add(track)
+            by_key[library_key(track)] = track
     if progress is not None:
         progress(total, total)
     return index, by_key
