@@ -411,7 +411,8 @@ class Match:
     track: Track
     score: float
     runner_up: Track | None = None
-    """The best other candidate that is not a duplicate of ``track`` (same title, artist, length)."""
+    """The best other candidate that is not a duplicate file of ``track`` (same title, version, main artist
+    and an agreeing length)."""
     runner_up_score: float = 0.0
     ambiguous: bool = False
     """A distinct runner-up also passes the threshold within :data:`AMBIGUITY_MARGIN`."""
@@ -533,14 +534,18 @@ class LibraryIndex:
     # -- internals
 
     def _distinct(self, a: int, b: int) -> bool:
-        """Whether two library tracks are different recordings rather than duplicate files."""
+        """Whether two library tracks may be different recordings.
+
+        Only tracks with the same title, version, main artist and a length known on
+        both sides to agree count as duplicate files of one recording (an album
+        track and its compilation copy); without lengths nobody can tell.
+        """
         pa, pb = self._record(a), self._record(b)
         if pa.full != pb.full or pa.kinds != pb.kinds:
             return True
         if not pa.artists or not pb.artists or pa.artists[0] not in pb.artists:
             return True
-        return not (pa.duration is None or pb.duration is None
-                    or _length_confirms(pa.duration, pb.duration, _TRACK_SCALE))
+        return not _length_confirms(pa.duration, pb.duration, _TRACK_SCALE)
 
     def _ranked(self, w: _Prepared) -> list[tuple[float, int]]:
         """Score candidates stage by stage, stopping once a stage has found a sure match."""

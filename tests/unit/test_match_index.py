@@ -110,6 +110,12 @@ def test_evidence_resolves_what_would_be_ambiguous() -> None:
     assert not match.ambiguous
 
 
+def test_equal_candidates_without_lengths_are_ambiguous() -> None:
+    lib = [T("Song", "Band", "First Album"), T("Song", "Band", "Second Album")]
+    match = LibraryIndex(lib).find(T("Song", "Band"))
+    assert match is not None and match.ambiguous and match.runner_up is not None
+
+
 def test_duplicate_files_of_one_recording_are_not_ambiguous() -> None:
     lib = [T("Song", "Band", "Album", 200), T("Song", "Band", "Greatest Hits", 201)]
     match = LibraryIndex(lib).find(T("Song", "Band"))
