@@ -1061,13 +1061,14 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     return _FileVerdict(min(1.0, score), ", ".join(notes))
 
 
-_SPEED_STEPS = (1_048_576, 262_144, 65_536)
-
-
 def _peer_key(f: SearchFile) -> tuple:
-    """Free slot first, then upload-speed class, then shorter queue, then raw speed."""
-    speed_class = next((i for i, step in enumerate(_SPEED_STEPS) if f.upload_speed >= step), len(_SPEED_STEPS))
-    return (0 if f.has_free_slot else 1, speed_class, f.queue_length, -f.upload_speed)
+    """Free slot first, then upload speed, then shorter queue, then raw speed.
+
+    Speed counts in doublings (``int(log2)``): 2 MB/s beats 900 KB/s, but 5 and
+    6 MB/s are alike and the shorter queue decides between them.
+    """
+    speed_class = f.upload_speed.bit_length()
+    return (0 if f.has_free_slot else 1, -speed_class, f.queue_length, -f.upload_speed)
 
 
 def _peer_note(f: SearchFile) -> str:
@@ -1084,7 +1085,8 @@ def rank_search_results(wanted: Track, responses: list[dict],
     version qualifiers; files that are another recording, another song or an
     unacceptable format (``prefs``) are left out. The rest are ordered by
     match confidence class (>= :data:`STRONG_MATCH` first), then quality
-    (``prefs.order``), then peer (free slot, speed, queue), then confidence.
+    (``prefs.order``), then peer (free slot, speed in doublings, queue), then
+    confidence.
     Malformed entries are skipped; this never raises on untrusted input.
     """
     prefs = prefs if prefs is not None else QualityPrefs()

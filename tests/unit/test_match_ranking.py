@@ -289,13 +289,14 @@ def test_quality_order_then_peer() -> None:
 
 def test_peer_order_free_slot_then_speed_then_queue() -> None:
     responses = [
-        _same_song("queued_fast", "flac", free=False, speed=9_000_000, queue=1),
+        _same_song("queued_fast", "flac", free=False, speed=9_000_000, queue=5),
         _same_song("free_slow", "flac", speed=10_000),
         _same_song("free_fast", "flac", speed=9_000_000),
-        _same_song("queued_short", "flac", free=False, speed=2_000_000, queue=0),
+        _same_song("queued_slow_short", "flac", free=False, speed=2_000_000, queue=0),
+        _same_song("queued_fast_short", "flac", free=False, speed=8_500_000, queue=0),
     ]
     assert [c.username for c in rank_search_results(SUPERNOVA, responses)] == [
-        "free_fast", "free_slow", "queued_short", "queued_fast"]
+        "free_fast", "free_slow", "queued_fast_short", "queued_fast", "queued_slow_short"]
 
 
 def test_quality_prefs_filter_and_order() -> None:
