@@ -32,6 +32,17 @@ class AppContext:
     """Opens an authorization URL; demo mode and tests replace it with an auto-consenting fetch."""
     _save_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _store: object | None = field(default=None, repr=False)
+    _limiter: object | None = field(default=None, repr=False)
+
+    @property
+    def search_limiter(self):
+        """The one Soulseek search rate limiter of this app: the limit is per account, so every search
+        (Downloads page, sync runs, corrections, album mode) takes its slot here."""
+        if self._limiter is None:
+            from soulsync.core.ratelimit import SearchRateLimiter
+
+            self._limiter = SearchRateLimiter()
+        return self._limiter
 
     @property
     def store(self):

@@ -8,51 +8,27 @@ and groups the responses the moment it completes, or when the user presses
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.search import FilterSpec, SearchResults, SortBy, clean_query, group_results
+from soulsync.core.search_run import SearchCancelled, SearchProgress, search_and_wait
 from soulsync.ui.models.search_results import SortKeys, precompute_sort_keys
 from soulsync.ui.workers import TaskContext, run_task
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class SearchProgress:
-    search_id: str
-    responses: int
-    files: int
-    locked: int
-    elapsed: float
-    state: str
-
-
 def poll_search(ctx: TaskContext, client, text: str, timeout_ms: int, response_limit: int,
-                quality_order: list[str] | None = None, poll_s: float = 0.4) -> tuple[SearchResults, SortKeys]:
-    """Worker body: start the search, report counters until complete, then group its responses
-    and compute every sort key (so the GUI thread only compares ready keys)."""
-    handle = client.start_search(text, search_timeout_ms=timeout_ms, response_limit=response_limit)
-    search_id = handle if isinstance(handle, str) else getattr(handle, "id", str(handle))
-    started = time.monotonic()
-    ctx.progress(SearchProgress(search_id, 0, 0, 0, 0.0, "Requested"))
+                quality_order: list[str] | None = None) -> tuple[SearchResults, SortKeys]:
+    """Worker body: run the search to completion (counters reported as progress), then group its
+    responses and compute every sort key (so the GUI thread only compares ready keys)."""
     try:
-        while True:
-            state = client.search_state(search_id)
-            ctx.progress(SearchProgress(search_id, state.response_count, state.file_count,
-                                        state.locked_file_count, time.monotonic() - started, state.state))
-            if state.complete:
-                break
-            if ctx.wait(poll_s):
-                client.stop_search(search_id)
-                ctx.check()
-        responses = client.search_responses(search_id)
-    except Exception:
-        if ctx.cancelled:
-            ctx.check()
+        responses = search_and_wait(client, text, timeout_ms, response_limit, progress=ctx.progress,
+                                    wait=ctx.wait)
+    except SearchCancelled:
+        ctx.check()
         raise
     with built_in_bulk():
         results = group_results(responses)

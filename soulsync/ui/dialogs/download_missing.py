@@ -88,13 +88,16 @@ class DownloadMissingDialog(QDialog):
     finished_run = pyqtSignal(object)
 
     def __init__(self, context: AppContext, wanted: list[tuple[Track, str | None]], download_service,
-                 library, playlists: list | None = None, parent: QWidget | None = None) -> None:
+                 library, playlists: list | None = None, parent: QWidget | None = None,
+                 releases: list | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("download_missing_dialog")
         self.setWindowTitle("Download missing tracks")
         self.resize(960, 600)
         self.context, self.wanted, self.service, self.library = context, wanted, download_service, library
         self.playlists = playlists or []
+        self.releases = releases or []
+        """ReleaseStates (Artists page): album mode first, single tracks for what no folder covers."""
         self.report = None
         self.running = False
         self._stop = threading.Event()
@@ -153,20 +156,27 @@ class DownloadMissingDialog(QDialog):
             self._ended()
             return
         context, wanted, stop = self.context, list(self.wanted), self._stop
-        mirror, playlists = self.mirror_box.isChecked(), list(self.playlists)
+        mirror, playlists, releases = self.mirror_box.isChecked(), list(self.playlists), list(self.releases)
         d = context.settings.downloads
 
         def work(ctx):
             from soulsync.core.sync import DownloadMissing, SearchSettings
             from soulsync.services.library import library_source
 
+            album_rows = _album_phase(ctx, context, queue, releases, stop) if releases else []
             run = DownloadMissing(
-                wanted, client=context.slskd(), queue=queue, store=context.store, prefs=context.quality_prefs(),
+                wanted + [(p.track, None) for p in album_rows if p.phase.value != "downloaded"],
+                client=context.slskd(), queue=queue, store=context.store, prefs=context.quality_prefs(),
+                limiter=context.search_limiter,
                 settings=SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit),
                 drive_queue=False, on_track=lambda p: ctx.progress(("track", p)),
                 on_progress=lambda c: ctx.progress(("counts", c)), is_cancelled=stop.is_set)
-            ctx.progress(("rows", run.tracks()))
+            ctx.progress(("rows", [p for p in album_rows if p.phase.value == "downloaded"] + run.tracks()))
             report = run.run()
+            report.tracks[:0] = [p for p in album_rows if p.phase.value == "downloaded"]
+            report.paths[:0] = [p.final_path for p in album_rows if p.final_path]
+            report.progress.total += sum(1 for p in album_rows if p.phase.value == "downloaded")
+            report.progress.downloaded += sum(1 for p in album_rows if p.phase.value == "downloaded")
             notes = []
             if report.paths:
                 ctx.progress(("note", "Waiting for the library to pick up the new files…"))
@@ -241,6 +251,72 @@ class DownloadMissingDialog(QDialog):
         if self.running:
             self.cancel()
         super().reject()
+
+
+def _album_phase(ctx, context: AppContext, queue, releases: list, stop: threading.Event) -> list:
+    """Album mode: queue each release's missing tracks from one folder that covers it, and follow them.
+
+    Returns a TrackProgress per track handled here; those not downloaded go on to the single-track
+    pipeline (the caller adds them to its run)."""
+    import uuid
+
+    from soulsync.core.album_mode import plan_release
+    from soulsync.core.search_run import SearchCancelled
+    from soulsync.core.sync import Phase, TrackProgress
+    from soulsync.core.store import wanted_key
+
+    client, prefs, limiter = context.slskd(), context.quality_prefs(), context.search_limiter
+    d = context.settings.downloads
+    rows: list[TrackProgress] = []
+
+    def slot() -> None:
+        """Wait for a search slot (the rate limit is shared with every other search of the app)."""
+        while not limiter.try_acquire():
+            if ctx.wait(min(5.0, max(0.5, limiter.time_until_free()))) or stop.is_set():
+                raise SearchCancelled("cancelled while waiting for a search slot")
+
+    for n, release in enumerate(releases):
+        if stop.is_set():
+            break
+        album, missing = release.album, release.missing_tracks
+        if not missing:
+            continue
+        ctx.progress(("note", f"Looking for a folder with “{album.title}” ({n + 1} of {len(releases)})…"))
+        plan = plan_release(client, album, missing, prefs, d.search_timeout_ms, d.response_limit,
+                            before_search=slot, cancelled=stop.is_set)
+        if plan.source is None:
+            continue
+        group = f"album:{album.spotify_id or uuid.uuid4().hex}"
+        meta = {"cover_url": album.image_url, "release_date": album.release_date,
+                "spotify_album_id": album.spotify_id}
+        for remote, track in plan.source.files:
+            items = queue.enqueue([remote], wanted=track, source="album", group_id=group, meta=meta)
+            rows.append(TrackProgress(wanted_key(track), track, [], Phase.QUEUED,
+                                      f"from {plan.source.username}'s folder ({plan.source.quality})",
+                                      queue_item_id=items[0].id if items else None))
+        ctx.progress(("rows", list(rows)))
+    # follow the album-mode items until each has finished (the download service ticks the queue)
+    words = {"succeeded": Phase.DOWNLOADED, "failed": Phase.FAILED, "cancelled": Phase.CANCELLED}
+    while rows and not stop.is_set():
+        pending = 0
+        for row in rows:
+            item = queue.get(row.queue_item_id) if row.queue_item_id else None
+            if item is None or row.phase.finished:
+                continue
+            phase = words.get(item.state)
+            if phase is None:
+                pending += 1
+                row.phase = Phase.DOWNLOADING if item.state == "in_progress" else Phase.QUEUED
+                row.percent = item.percent
+            else:
+                row.phase, row.final_path = phase, item.final_path
+                row.detail = item.reason if phase is not Phase.DOWNLOADED else row.detail
+            ctx.progress(("track", row))
+        if not pending:
+            break
+        if ctx.wait(0.5):
+            break
+    return rows
 
 
 def _mirror(context: AppContext, source, playlists: list) -> list[str]:

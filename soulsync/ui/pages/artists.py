@@ -326,6 +326,15 @@ class ArtistsPage(Page):
         self.appears_on.setObjectName("appears_on")
         options.addWidget(self.appears_on)
         options.addStretch(1)
+        self.download_selected_button = QPushButton("Download missing: selected")
+        self.download_selected_button.setObjectName("download_selected_releases")
+        self.download_selected_button.setToolTip("Get the missing tracks of the selected releases")
+        self.download_all_button = QPushButton("Download missing: whole discography")
+        self.download_all_button.setObjectName("download_discography")
+        self.download_all_button.setProperty("primary", True)
+        for button in (self.download_selected_button, self.download_all_button):
+            button.setEnabled(False)
+            options.addWidget(button)
         right_layout.addLayout(options)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
@@ -341,6 +350,9 @@ class ArtistsPage(Page):
         self.sort_combo.currentIndexChanged.connect(lambda: self.proxy.set_order(self.sort_combo.currentData()))
         self.list_view.selectionModel().currentChanged.connect(self._current_changed)
         self.appears_on.toggled.connect(self._reload_detail)
+        self.download_selected_button.clicked.connect(self.download_selected_releases)
+        self.download_all_button.clicked.connect(self.download_discography)
+        self.disco_view.selectionModel().selectionChanged.connect(self._update_download_buttons)
         self._loaded = False
 
     # ---- list ---------------------------------------------------------------------
@@ -353,6 +365,10 @@ class ArtistsPage(Page):
         self._loaded = False
         if self.isVisible():
             self.reload()
+        if getattr(self, "_detail_after_reload", False):
+            self._detail_after_reload = False
+            self.index = self.library.index
+            self._reload_detail()
 
     def on_shown(self) -> None:
         if not self._loaded:
@@ -465,6 +481,48 @@ class ArtistsPage(Page):
             f"{len(releases) - owned - partial} missing · {len(disco.missing_tracks)} tracks missing"
             + (f"\n{genres}" if genres else ""))
         self.disco_view.show_discography(disco, self.appears_on.isChecked())
+        self._update_download_buttons()
+
+    # ---- discography downloads -------------------------------------------------------------
+    def selected_releases(self) -> list[ReleaseState]:
+        chosen: list[ReleaseState] = []
+        for index in self.disco_view.selectionModel().selectedRows():
+            value = index.data(Qt.ItemDataRole.UserRole)
+            if isinstance(value, ReleaseState) and value not in chosen:
+                chosen.append(value)
+        return chosen
+
+    def _update_download_buttons(self) -> None:
+        disco = self.discography
+        missing = bool(disco and disco.missing_tracks)
+        self.download_all_button.setEnabled(missing)
+        self.download_selected_button.setEnabled(any(r.missing_tracks for r in self.selected_releases()))
+
+    def download_selected_releases(self) -> None:
+        self._download_releases([r for r in self.selected_releases() if r.missing_tracks])
+
+    def download_discography(self) -> None:
+        if self.discography is not None:
+            include_appears = self.appears_on.isChecked()
+            self._download_releases([r for r in self.discography.releases if r.missing_tracks and
+                                     (include_appears or r.album.album_type.value != "appears_on")])
+
+    def _download_releases(self, releases: list[ReleaseState]) -> None:
+        """Album mode first (one folder per release), single tracks for the rest: matched, tagged, filed."""
+        from soulsync.ui.dialogs.download_missing import DownloadMissingDialog
+
+        window = getattr(self, "main_window", None)
+        if not releases or window is None:
+            return
+        dialog = DownloadMissingDialog(self.context, [], window.downloads, self.library, [], self,
+                                       releases=releases)
+        dialog.headline.setText(f"{sum(len(r.missing_tracks) for r in releases)} missing tracks from "
+                                f"{len(releases)} release{'s' if len(releases) != 1 else ''}: each release is "
+                                "looked for as a whole folder first, single tracks fill the gaps.")
+        dialog.finished_run.connect(lambda _report: setattr(self, "_detail_after_reload", True))
+        self.download_dialog = dialog
+        dialog.show()
+        dialog.start()
 
     def shutdown(self) -> None:
         for task in (self._load_task, self._detail_task):

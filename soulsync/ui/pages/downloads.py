@@ -43,7 +43,7 @@ class DownloadsPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.sessions: list[SearchSession] = []
-        self.rate: SearchRateLimiter[SearchSession] = SearchRateLimiter()
+        self.rate: SearchRateLimiter = context.search_limiter
 
         # --- search row
         row = QHBoxLayout()

@@ -1,0 +1,119 @@
+"""Album mode: find one user's folder on Soulseek that covers a release, checked track by track.
+
+For each release (a Spotify album with its tracks) the release is searched
+(a few query forms), every album folder of the results is paired with the
+release's tracks by :func:`soulsync.core.pairing.pair_album`, and the folder
+that covers most of the wanted tracks (then: best quality, free slot, speed)
+wins, provided it covers enough of them. The chosen files come back paired
+with fully tagged Spotify tracks, ready to be queued as matched downloads;
+tracks no folder covers are left for the single-track pipeline.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from soulsync.core.models import Album, Track
+from soulsync.core.pairing import album_file_from_result, album_queries, matched_tracks, pair_album
+from soulsync.core.quality import QualityPrefs, quality_key
+from soulsync.core.search import ResultAlbum, group_results
+from soulsync.core.search_run import search_and_wait
+from soulsync.core.store import wanted_key
+
+log = logging.getLogger(__name__)
+
+MIN_COVERAGE = 0.75
+"""A folder must hold at least this share of the wanted tracks to be used."""
+
+
+@dataclass
+class AlbumSource:
+    """A folder chosen for a release: which file brings which wanted track."""
+
+    username: str
+    folder: str
+    files: list[tuple[tuple[str, str, int], Track]]
+    """((username, remote filename, size), the Spotify track it is, fully tagged)."""
+    coverage: float
+    quality: str
+
+
+@dataclass
+class AlbumPlan:
+    release: Album
+    wanted: list[Track]
+    source: AlbumSource | None = None
+    uncovered: list[Track] = field(default_factory=list)
+    """Wanted tracks the chosen folder does not bring (or all of them when there is no folder)."""
+    reason: str = ""
+
+
+def _acceptable(album: ResultAlbum, prefs: QualityPrefs) -> bool:
+    return prefs.acceptable(album.ext, album.min_bitrate)
+
+
+def choose_source(release: Album, wanted: list[Track], albums: list[ResultAlbum], prefs: QualityPrefs,
+                  min_coverage: float = MIN_COVERAGE) -> AlbumSource | None:
+    """The best folder among ``albums`` for the ``wanted`` tracks of ``release``, or None."""
+    want = {wanted_key(t) for t in wanted}
+    tagged = {wanted_key(t): t for t in matched_tracks(release)}
+    best: tuple | None = None
+    for album in albums:
+        if not _acceptable(album, prefs) or not album.tracks:
+            continue
+        files = [album_file_from_result(t) for t in album.tracks if prefs.acceptable(t.ext, t.bitrate)]
+        pairing = pair_album(files, release.tracks)
+        chosen = [(p.file.ref, tagged.get(wanted_key(p.track), p.track)) for p in pairing.pairs
+                  if wanted_key(p.track) in want]
+        coverage = len(chosen) / len(want) if want else 0.0
+        if coverage < min_coverage:
+            continue
+        rank = (-coverage, quality_key(album.ext, album.bitrate, album.bit_depth, album.sample_rate, album.is_vbr,
+                                       prefs.order), not album.has_free_slot, album.queue_length,
+                -album.upload_speed)
+        if best is None or rank < best[0]:
+            best = (rank, album, chosen, coverage)
+    if best is None:
+        return None
+    _rank, album, chosen, coverage = best
+    from soulsync.core.quality import quality_label
+
+    files = [((r.username, r.file.filename, r.size), track) for r, track in chosen]
+    return AlbumSource(album.username, album.folder, files, coverage,
+                       quality_label(album.ext, album.bitrate, album.bit_depth, album.sample_rate, album.is_vbr))
+
+
+def plan_release(client, release: Album, wanted: list[Track], prefs: QualityPrefs, timeout_ms: int = 6000,
+                 response_limit: int = 250, before_search: Callable[[], None] | None = None,
+                 cancelled: Callable[[], bool] = lambda: False) -> AlbumPlan:
+    """Search for the release (a couple of query forms) and choose a folder for its wanted tracks.
+
+    ``before_search()`` is called before each search (e.g. to wait for the
+    search rate limiter). Search failures leave every track uncovered with the
+    reason, so the single-track pipeline can still try.
+    """
+    plan = AlbumPlan(release, list(wanted))
+    seen_folders: set[tuple[str, str]] = set()
+    albums: list[ResultAlbum] = []
+    try:
+        for query in album_queries(release.artist, release.title)[:2]:
+            if cancelled():
+                break
+            if before_search is not None:
+                before_search()
+            results = group_results(search_and_wait(client, query, timeout_ms, response_limit,
+                                                    cancelled=cancelled))
+            albums.extend(a for a in results.albums if a.key not in seen_folders)
+            seen_folders.update(a.key for a in results.albums)
+            plan.source = choose_source(release, wanted, albums, prefs)
+            if plan.source is not None and plan.source.coverage >= 1.0:
+                break
+    except Exception as exc:  # a failed search is not fatal: the tracks go to the single-track pipeline
+        log.warning("Album search for %s failed: %s", release.title, exc)
+        plan.reason = f"album search failed: {exc}"
+    covered = {wanted_key(t) for _f, t in plan.source.files} if plan.source else set()
+    plan.uncovered = [t for t in wanted if wanted_key(t) not in covered]
+    if plan.source is None and not plan.reason:
+        plan.reason = "no folder on Soulseek covers this release"
+    return plan

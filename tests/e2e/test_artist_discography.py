@@ -1,0 +1,88 @@
+"""Artists page in the demo world: the discography's owned/partial/missing states are right, and
+downloading a missing release (album mode) ends with it in the library."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import QItemSelectionModel
+
+from soulsync.core.discography import ReleaseState
+from soulsync.core.store import wanted_key
+from soulsync.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, demo_context):
+    win = MainWindow(demo_context, check_services=False)
+    qtbot.addWidget(win)
+    win.show()
+    win.downloads.start()
+    yield win
+    win.downloads.stop()
+
+
+def _release_rows(page):
+    model = page.disco_view.model_
+    out = []
+    for g in range(model.rowCount()):
+        group = model.index(g, 0)
+        for r in range(model.rowCount(group)):
+            out.append(model.index(r, 0, group))
+    return out
+
+
+def test_discography_states_and_album_download(qtbot, window, demo_context, sim_world):
+    with qtbot.waitSignal(window.library.changed, timeout=60000):
+        window.library.rescan()
+    library_keys = {(t.artist, t.title) for t in sim_world.plex.tracks()}
+    page = window.show_page("artists")
+    qtbot.waitUntil(lambda: page.proxy.rowCount() > 10, timeout=20000)
+
+    # an artist with a partially owned album in the sim's library
+    catalog = sim_world.catalog
+    owned_titles = {t.title.lower() for t in sim_world.plex.tracks()}
+    artist = next(a for a in catalog.artists if a.name.isascii() and any(
+        al.artist == a.name and al.album_type.value == "album"
+        and 0 < sum(t.title.lower() in owned_titles for t in al.tracks) < len(al.tracks)
+        for al in catalog.albums))
+    page.filter_edit.setText(artist.name)
+    qtbot.waitUntil(lambda: page.proxy.rowCount() >= 1, timeout=5000)
+    page.list_view.setCurrentIndex(page.proxy.index(0, 0))
+    qtbot.waitUntil(lambda: page.discography is not None and page.discography.artist.name == artist.name,
+                    timeout=30000)
+    disco = page.discography
+    statuses = {r.status for r in disco.releases}
+    assert "partial" in statuses or "missing" in statuses
+    for release in disco.releases:
+        owned = release.owned_count
+        assert release.status == ("owned" if owned == release.total else "partial" if owned else "missing")
+        for state in release.tracks:
+            if state.owned:
+                assert state.match is not None
+    assert library_keys  # the sim library is there
+
+    target = next(r for r in disco.releases if r.status in ("partial", "missing") and r.album.album_type.value
+                  in ("album", "single"))
+    missing = list(target.missing_tracks)
+    index = next(i for i in _release_rows(page) if i.data(0x0100) is target)
+    page.disco_view.selectionModel().select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                            | QItemSelectionModel.SelectionFlag.Rows)
+    assert page.download_selected_button.isEnabled()
+    page.download_selected_button.click()
+    dialog = page.download_dialog
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=240000)
+    report = dialog.report
+    assert report.progress.downloaded >= 1, report.summary()
+    library = Path(sim_world.library_dir).resolve()
+    for t in report.tracks:
+        if t.final_path:
+            assert library in Path(t.final_path).resolve().parents
+
+    # once the library has the files, the release shows them as owned
+    got = {wanted_key(t.track) for t in report.tracks if t.final_path}
+    qtbot.waitUntil(lambda: page.discography is not None and any(
+        isinstance(r, ReleaseState) and r.album.spotify_id == target.album.spotify_id
+        and {wanted_key(s.track) for s in r.tracks if s.owned} >= got for r in page.discography.releases),
+        timeout=90000)
+    assert len(got) >= 1 and len(missing) >= 1
