@@ -7,8 +7,8 @@ names differ from Spotify's the way real tags do (remaster suffixes dropped,
 wanted tracks are a seeded sample of 10,000 Spotify-side tracks, about 70 % of
 them owned. Each run starts with cold normalisation caches, builds the index
 and matches all 10,000; the reported value is that build + match time. The
-previous run's index is freed before the clock starts (the app holds one index). Index memory is measured once per size in setup:
-``index_mb`` with tracemalloc (everything the build allocates; the Track
+previous run's index is freed before the clock starts (the app holds one
+index). Index memory is measured once per size in setup: ``index_mb`` with tracemalloc (everything the build allocates; the Track
 objects themselves already exist), ``rss_mb`` as the whole process's resident
 size after a plain build (interpreter, catalogue, library tracks and index: an
 upper bound). ``cpu_s`` is the process CPU time of the run: on a shared machine
