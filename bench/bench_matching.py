@@ -1,18 +1,20 @@
 """Matching engine: library index build + matching, and Soulseek result ranking.
 
 Inputs come from the simulation catalogue (``soulsync.sim.catalog.build_catalog``,
-fixed seed): the library is the catalogue's Plex copies, whose titles and
-names differ from Spotify's the way real tags do (remaster suffixes dropped,
-``feat.`` moved, accents stripped, leading "The" dropped, punctuation), and the
-wanted tracks are a seeded sample of 10,000 Spotify-side tracks, about three quarters
+fixed seed): the library is the catalogue's Plex copies, whose titles and names
+differ from Spotify's the way real tags do (remaster suffixes dropped, ``feat.``
+moved, accents stripped, leading "The" dropped, punctuation), and the wanted
+tracks are a seeded sample of 10,000 Spotify-side tracks, about three quarters
 of them owned. Each run starts with cold normalisation caches, builds the index
 and matches all 10,000; the reported value is that build + match time. The
-previous run's index is freed before the clock starts (the app holds one
-index). Index memory is measured once per size in setup: ``index_mb`` with
-tracemalloc (everything the build allocates; the Track objects themselves
-already exist), ``rss_mb`` as the whole process's resident size after a plain
-build (interpreter, catalogue, library tracks and index: an upper bound). ``cpu_s`` is the process CPU time of the run: on a shared machine
-it shows the work done, whatever the wall clock waited for.
+previous run's index is freed before the clock starts (the app holds one index).
+
+Index memory is measured once per size in setup: ``index_mb`` with tracemalloc
+(everything the build allocates; the Track objects themselves already exist),
+``rss_mb`` as the whole process's resident size after a plain build
+(interpreter, catalogue, library tracks and index: an upper bound). ``cpu_s`` is
+the process CPU time of the run: on a shared machine it shows the work done,
+whatever the wall clock waited for.
 
 The ranking benchmark builds one slskd search for a catalogue track: peers
 sharing its album in their own folder styles and formats, other versions
