@@ -24,7 +24,7 @@ import spotipy
 
 from soulsync.core.models import Album, AlbumType, Artist, Playlist, Track
 from soulsync.services.errors import (
-    AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError,
+    AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError, WrongServer,
 )
 from soulsync.services.spotify_auth import SERVICE, Cancelled, SpotifyAuth, transport_error
 
@@ -157,6 +157,10 @@ class SpotifyClient:
         status = exc.http_status
         message = str(exc.msg).split("\n", 1)[-1].strip() or f"HTTP {status}"
         detail = f"HTTP {status}: {message}"
+        content_type = str((exc.headers or {}).get("Content-Type", "")).lower()
+        if status in (404, 405) and content_type and "json" not in content_type:
+            return WrongServer(SERVICE, "that address is not Spotify's Web API (it answered with "
+                                        f"{content_type.split(';')[0] or 'something else'})", detail)
         if status == 401:
             return AuthError(SERVICE, f"Spotify rejected the sign-in ({message}); press Connect again", detail)
         if status == 403:

@@ -91,3 +91,39 @@ def test_spotify_connect_runs_pkce_flow_and_stores_tokens(qtbot, page, demo_cont
     assert demo_context.settings.spotify.user in page.sp_account.text()
     config = demo_context.paths.config_file.read_text()
     assert demo_context.secrets.get("spotify_refresh_token") not in config
+
+
+def test_slskd_success_reports_version_and_login(qtbot, page, sim_world):
+    state, text = run_test(qtbot, page.sl_test, page.sl_result)
+    assert state == "ok", text
+    assert "slskd 0.24.5" in text and "logged in to Soulseek" in text
+
+
+@pytest.mark.parametrize("kind", ["unreachable", "401", "timeout", "wrong_server", "logged_out"])
+def test_slskd_failures_are_told_apart(qtbot, page, sim_world, kind):
+    expected = {"unreachable": "Cannot reach slskd", "401": "slskd refused", "timeout": "did not answer in time",
+                "wrong_server": "not slskd", "logged_out": "not logged in to Soulseek"}[kind]
+    if kind == "unreachable":
+        page.sl_url.setText(closed_port_url())
+    elif kind == "401":
+        page.sl_api_key.setText("not-the-key")
+    elif kind == "timeout":
+        sim_world.slskd.faults.add("latency", seconds=4.0, count=3)
+    elif kind == "wrong_server":
+        page.sl_url.setText(sim_world.plex.url)
+    else:
+        sim_world.slskd.logout()
+    try:
+        state, text = run_test(qtbot, page.sl_test, page.sl_result)
+    finally:
+        sim_world.slskd.faults.clear()
+        sim_world.slskd.login()
+    assert state == "error"
+    assert expected in text, text
+
+
+def test_spotify_wrong_server(qtbot, page, sim_world, demo_context):
+    demo_context.settings.spotify.api_base = sim_world.plex.url + "/v1/"
+    state, text = run_test(qtbot, page.sp_test, page.sp_result)
+    assert state == "error"
+    assert "not Spotify" in text, text
