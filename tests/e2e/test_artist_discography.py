@@ -86,3 +86,17 @@ def test_discography_states_and_album_download(qtbot, window, demo_context, sim_
         and {wanted_key(s.track) for s in r.tracks if s.owned} >= got for r in page.discography.releases),
         timeout=90000)
     assert len(got) >= 1 and len(missing) >= 1
+
+
+def test_artist_images_load_lazily_for_visible_rows(qtbot, window, sim_world):
+    with qtbot.waitSignal(window.library.changed, timeout=60000):
+        window.library.rescan()
+    page = window.show_page("artists")
+    qtbot.waitUntil(lambda: page.proxy.rowCount() > 10, timeout=20000)
+    total = page.proxy.rowCount()
+    visible = [page.proxy.index(r, 0).data(0x0101).name for r in range(total)
+               if page.list_view.visualRect(page.proxy.index(r, 0)).intersects(page.list_view.viewport().rect())]
+    assert 0 < len(visible) < total
+    qtbot.waitUntil(lambda: all(page.images.path_for(n).exists() for n in visible[:5]), timeout=30000)
+    hidden = [page.proxy.index(r, 0).data(0x0101).name for r in range(total)][-1]
+    assert not page.images.path_for(hidden).exists()  # rows never shown are not fetched

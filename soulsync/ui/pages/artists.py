@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from PyQt6.QtCore import (
-    QAbstractTableModel, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, pyqtSignal,
+    QAbstractTableModel, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, QTimer, pyqtSignal,
 )
 from PyQt6.QtGui import QColor, QPainter, QPixmap, QStandardItem, QStandardItemModel
 from PyQt6.QtWidgets import (
@@ -117,12 +117,20 @@ class ArtistSortProxy(QSortFilterProxyModel):
 
 
 class ImageCache:
-    """Artist images on disk (cache dir), loaded lazily; initials are drawn meanwhile."""
+    """Artist images on disk (cache dir, at most ``limit`` files), loaded lazily; initials meanwhile.
 
-    def __init__(self, folder) -> None:
+    Rows ask for their image when painted (:meth:`want`); the page fetches
+    wanted images in a worker, a few at a time, and calls :meth:`forget` so
+    the next paint reads the file.
+    """
+
+    def __init__(self, folder, limit: int = 3000) -> None:
         self.folder = folder
+        self.limit = limit
         self.folder.mkdir(parents=True, exist_ok=True)
         self._pixmaps: dict[str, QPixmap | None] = {}
+        self.wanted: list[str] = []
+        self._asked: set[str] = set()
 
     def path_for(self, name: str):
         return self.folder / (hashlib.sha1(fold(name).encode()).hexdigest() + ".jpg")
@@ -133,8 +141,21 @@ class ImageCache:
             self._pixmaps[name] = QPixmap(str(path)) if path.exists() else None
         return self._pixmaps[name]
 
+    def want(self, name: str) -> None:
+        """A row showed initials: fetch this artist's image once."""
+        if name not in self._asked:
+            self._asked.add(name)
+            self.wanted.append(name)
+
     def forget(self, name: str) -> None:
         self._pixmaps.pop(name, None)
+
+    def store(self, name: str, data: bytes) -> None:
+        """Write an image, keeping the folder under ``limit`` files (oldest go first)."""
+        self.path_for(name).write_bytes(data)
+        files = sorted(self.folder.glob("*.jpg"), key=lambda f: f.stat().st_mtime)
+        for old in files[: max(0, len(files) - self.limit)]:
+            old.unlink(missing_ok=True)
 
 
 def _avatar_color(name: str) -> QColor:
@@ -163,6 +184,8 @@ class ArtistDelegate(QStyledItemDelegate):
         r = option.rect
         avatar = QRectF(r.left() + 10, r.top() + 7, 38, 38)
         pix = self.images.pixmap(row.name)
+        if pix is None:
+            self.images.want(row.name)
         if pix is not None and not pix.isNull():
             from PyQt6.QtGui import QPainterPath
 
@@ -346,6 +369,11 @@ class ArtistsPage(Page):
         splitter.setStretchFactor(1, 3)
         self.body.addWidget(splitter, 1)
 
+        self._image_task = None
+        self._image_timer = QTimer(self)
+        self._image_timer.setInterval(400)
+        self._image_timer.timeout.connect(self._fetch_wanted_images)
+        self._image_timer.start()
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.sort_combo.currentIndexChanged.connect(lambda: self.proxy.set_order(self.sort_combo.currentData()))
         self.list_view.selectionModel().currentChanged.connect(self._current_changed)
@@ -404,6 +432,37 @@ class ArtistsPage(Page):
         else:
             self.count_label.setText(f"{shown} of {total} artists" if shown != total else f"{total} artists")
 
+    def _fetch_wanted_images(self) -> None:
+        """Fetch images rows asked for (Spotify artist images), eight at a time, in a worker."""
+        if self._image_task is not None or not self.images.wanted or not self.isVisible():
+            return
+        if not self.context.spotify_configured():
+            self.images.wanted.clear()
+            return
+        batch, self.images.wanted[:] = self.images.wanted[:8], self.images.wanted[8:]
+        spotify, images = self.context.spotify(), self.images
+
+        def work(ctx):
+            from soulsync.core.discography import pick_artist
+            from soulsync.services.images import fetch_image
+
+            for name in batch:
+                if ctx.cancelled:
+                    break
+                artist = pick_artist(spotify.search_artists(name, limit=5), name)
+                data = fetch_image(artist.image_url) if artist is not None and artist.image_url else None
+                if data:
+                    images.store(name, data)
+                    ctx.progress(name)
+
+        def loaded(name: str) -> None:
+            self.images.forget(name)
+            self.list_view.viewport().update()
+
+        self._image_task = run_task(work, owner=self, on_progress=loaded,
+                                    on_error=lambda exc: log.info("Artist images: %s", exc),
+                                    on_finished=lambda: setattr(self, "_image_task", None))
+
     def open_detail(self, name: str) -> None:
         """Select an artist by name (activity click-through)."""
         self.filter_edit.setText(name)
@@ -442,7 +501,7 @@ class ArtistsPage(Page):
             if disco is not None and disco.artist.image_url and not images.path_for(name).exists():
                 data = fetch_image(disco.artist.image_url)
                 if data:
-                    images.path_for(name).write_bytes(data)
+                    images.store(name, data)
             return disco
 
         self._detail_task = run_task(work, owner=self, on_result=lambda d, n=name: self._show_discography(n, d),
@@ -525,6 +584,7 @@ class ArtistsPage(Page):
         dialog.start()
 
     def shutdown(self) -> None:
-        for task in (self._load_task, self._detail_task):
+        self._image_timer.stop()
+        for task in (self._load_task, self._detail_task, self._image_task):
             if task is not None:
                 task.cancel()
