@@ -118,6 +118,8 @@ class LibrarySettings:
     source: str = "auto"
     """``plex``, ``folder`` or ``auto`` (Plex when configured, else the library folder)."""
     create_plex_playlists: bool = True
+    write_artist_metadata: bool = False
+    """"Update metadata" on the Artists page also writes genres and a summary onto the Plex artist."""
 
 
 @dataclass

@@ -152,6 +152,19 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (source, key)
     );
     """,
+    # 5: artist facts fetched from Spotify ("Update metadata" on the Artists page)
+    """
+    CREATE TABLE artist_meta (
+        name_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        spotify_id TEXT,
+        genres TEXT NOT NULL DEFAULT '[]',
+        image_url TEXT,
+        followers INTEGER,
+        summary TEXT NOT NULL DEFAULT '',
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 ACTIVITY_LIMIT = 5000
@@ -552,6 +565,26 @@ class Store:
         """Missing tracks across analysed playlists that still exist."""
         return self.query("SELECT COALESCE(SUM(a.missing), 0) FROM playlist_analysis a"
                           " JOIN playlists p ON p.id = a.playlist_id")[0][0]
+
+    # ---- artist metadata ---------------------------------------------------------------
+    def save_artist_meta(self, name_key: str, name: str, spotify_id: str | None, genres: list[str],
+                         image_url: str | None, followers: int | None, summary: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO artist_meta (name_key, name, spotify_id, genres, image_url,"
+                         " followers, summary, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                         (name_key, name, spotify_id, json.dumps(genres, ensure_ascii=False), image_url, followers,
+                          summary, time.time()))
+
+    def artist_meta(self, name_key: str) -> dict | None:
+        rows = self.query("SELECT * FROM artist_meta WHERE name_key = ?", (name_key,))
+        if not rows:
+            return None
+        data = dict(rows[0])
+        try:
+            data["genres"] = json.loads(data["genres"])
+        except ValueError:
+            data["genres"] = []
+        return data
 
     # ---- overrides ---------------------------------------------------------------
     def set_override(self, wanted: Track, library_key: str | None) -> None:

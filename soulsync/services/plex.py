@@ -50,6 +50,14 @@ class PlexSection:
 
 
 @dataclass
+class PlexArtist:
+    rating_key: int
+    title: str
+    genres: list[str] = field(default_factory=list)
+    summary: str = ""
+
+
+@dataclass
 class PlexServerInfo:
     name: str
     version: str
@@ -203,6 +211,33 @@ class PlexClient:
                                                   or str(s.key) == section)):
                 return s
         raise NotFound(SERVICE, f"no music library called {section!r} on this server")
+
+    # ------------------------------------------------------------ artists
+    def find_artist(self, section: "str | int | PlexSection", name: str) -> PlexArtist | None:
+        """The library's artist called ``name`` (case-insensitive, exact), or None."""
+        s = self._section(section)
+        data = self._query(f"/library/sections/{s.key}/all?{urlencode({'type': 8, 'title': name})}",
+                           "looking up an artist")
+        wanted = name.strip().lower()
+        for el in (data if data is not None else []):
+            if el.get("type") == "artist" and (el.get("title") or "").strip().lower() == wanted:
+                return PlexArtist(int(el.get("ratingKey") or 0), el.get("title") or "",
+                                  [g.get("tag") or "" for g in el.findall("Genre")], el.get("summary") or "")
+        return None
+
+    def edit_artist(self, section: "str | int | PlexSection", rating_key: int, genres: list[str] | None = None,
+                    summary: str | None = None) -> None:
+        """Set an artist's genres (replacing them, locked) and/or summary, as Plex's own editor does."""
+        s = self._section(section)
+        params: dict[str, str | int] = {"type": 8, "id": rating_key}
+        if genres is not None:
+            params["genre.locked"] = 1
+            for i, genre in enumerate(genres):
+                params[f"genre[{i}].tag.tag"] = genre
+        if summary is not None:
+            params["summary.value"] = summary
+            params["summary.locked"] = 1
+        self._query(f"/library/sections/{s.key}/all?{urlencode(params)}", "editing an artist", method="put")
 
     # ------------------------------------------------------------ tracks
     def fetch_all_tracks(self, section: "str | int | PlexSection", page_size: int = 500,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 import mutagen
@@ -104,6 +105,7 @@ class _PArtist:
     updated_at: int
     genres: list[str] = field(default_factory=list)
     albums: list[int] = field(default_factory=list)
+    summary: str = ""
 
 
 @dataclass
@@ -396,6 +398,7 @@ class PlexSim(SimServer):
             ("GET", r"/library/metadata/(?P<rk>\d+)/children", self._children),
             ("GET", r"/library/metadata/(?P<rk>\d+)/(?:thumb|art)(?:/(?P<ts>\d+))?", self._thumb),
             ("GET", r"/library/parts/(?P<pid>\d+)/(?P<ts>\d+)/file\.(?P<ext>\w+)", self._part),
+            ("PUT", r"/library/sections/(?P<key>\d+)/all", self._section_edit),
             ("GET", "/hubs/search", self._hub_search),
             ("GET", "/playlists", self._playlists_list),
             ("POST", "/playlists", self._playlist_create),
@@ -493,7 +496,7 @@ class PlexSim(SimServer):
             guid=_guid("artist", artist.rk), type="artist", title=artist.name,
             titleSort=artist.name[4:] if artist.name.startswith("The ") else artist.name,
             librarySectionTitle="Music", librarySectionID=self.section_key,
-            librarySectionKey=f"/library/sections/{self.section_key}", summary="", index=1,
+            librarySectionKey=f"/library/sections/{self.section_key}", summary=artist.summary, index=1,
             thumb=f"/library/metadata/{artist.rk}/thumb/{artist.updated_at}",
             addedAt=artist.added_at, updatedAt=artist.updated_at)
         for genre in artist.genres:
@@ -598,6 +601,34 @@ class PlexSim(SimServer):
         tag = self._el(meta, "FieldType", type="tag")
         self._el(tag, "Operator", key="=", title="is")
         self._el(tag, "Operator", key="!=", title="is not")
+
+    def _section_edit(self, req: Request) -> Response:
+        """plexapi's edits (``LibrarySection._edit``): ``id``, ``type``, ``genre[i].tag.tag``,
+        ``genre[].tag.tag-`` (removals), ``summary.value``; artists are what SoulSync edits."""
+        def run() -> Response:
+            if req.arg("type") != "8":
+                raise _HTTPError(400)
+            try:
+                ids = [int(x) for x in (req.arg("id") or "").split(",") if x]
+            except ValueError:
+                raise _HTTPError(400) from None
+            added = [v[0] for k, v in sorted(req.query.items()) if re.fullmatch(r"genre\[\d+\]\.tag\.tag", k)]
+            removed = [unquote(x) for x in (req.arg("genre[].tag.tag-") or "").split(",") if x]
+            with self._lock:
+                artists = [self._artists.get(i) for i in ids]
+                if not ids or any(a is None for a in artists):
+                    raise _HTTPError(404)
+                for artist in artists:
+                    if added:
+                        artist.genres = list(dict.fromkeys(added))
+                    if removed:
+                        artist.genres = [g for g in artist.genres if g not in removed]
+                    if req.arg("summary.value") is not None:
+                        artist.summary = req.arg("summary.value") or ""
+                    artist.updated_at = int(self.clock())
+                self._version += 1
+            return Response(200, b"", content_type="")
+        return self._guard(req, run)
 
     def _section_all(self, req: Request) -> Response:
         def run() -> Response:

@@ -100,3 +100,24 @@ def test_artist_images_load_lazily_for_visible_rows(qtbot, window, sim_world):
     qtbot.waitUntil(lambda: all(page.images.path_for(n).exists() for n in visible[:5]), timeout=30000)
     hidden = [page.proxy.index(r, 0).data(0x0101).name for r in range(total)][-1]
     assert not page.images.path_for(hidden).exists()  # rows never shown are not fetched
+
+
+def test_update_metadata_into_the_app_and_onto_plex(qtbot, window, demo_context, sim_world):
+    from soulsync.core.normalize import fold
+
+    with qtbot.waitSignal(window.library.changed, timeout=60000):
+        window.library.rescan()
+    page = window.show_page("artists")
+    qtbot.waitUntil(lambda: page.proxy.rowCount() > 0, timeout=20000)
+    artist = next(a for a in sim_world.catalog.artists if a.genres and a.name.isascii()
+                  and any(t.artist == a.name for t in sim_world.plex.tracks()))
+    page.show_artist(artist.name)
+    page.write_plex_box.setChecked(True)
+    qtbot.mouseClick(page.update_meta_button, __import__("PyQt6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Written to Plex" in page.meta_label.text(), timeout=20000)
+    meta = demo_context.store.artist_meta(fold(artist.name))
+    assert meta["genres"] == list(artist.genres)
+    assert page.images.path_for(artist.name).exists()
+    plex_artist = next(a for a in sim_world.plex._artists.values() if a.name == artist.name)
+    assert plex_artist.genres == list(artist.genres) and "Genres on Spotify" in plex_artist.summary
+    assert demo_context.settings.library.write_artist_metadata is True

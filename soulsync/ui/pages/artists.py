@@ -358,7 +358,22 @@ class ArtistsPage(Page):
         for button in (self.download_selected_button, self.download_all_button):
             button.setEnabled(False)
             options.addWidget(button)
+        meta_row = QHBoxLayout()
+        self.update_meta_button = QPushButton("Update metadata")
+        self.update_meta_button.setObjectName("update_metadata")
+        self.update_meta_button.setToolTip("Refresh this artist's genres and image from Spotify")
+        self.update_meta_button.setEnabled(False)
+        self.write_plex_box = QCheckBox("Also write genres and summary to Plex")
+        self.write_plex_box.setObjectName("write_plex_metadata")
+        self.write_plex_box.setChecked(context.settings.library.write_artist_metadata)
+        self.meta_label = QLabel("")
+        self.meta_label.setObjectName("meta_status")
+        self.meta_label.setProperty("muted", True)
+        meta_row.addWidget(self.update_meta_button)
+        meta_row.addWidget(self.write_plex_box)
+        meta_row.addWidget(self.meta_label, 1)
         right_layout.addLayout(options)
+        right_layout.addLayout(meta_row)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         right_layout.addWidget(self.progress)
@@ -380,6 +395,8 @@ class ArtistsPage(Page):
         self.appears_on.toggled.connect(self._reload_detail)
         self.download_selected_button.clicked.connect(self.download_selected_releases)
         self.download_all_button.clicked.connect(self.download_discography)
+        self.update_meta_button.clicked.connect(self.update_metadata)
+        self.write_plex_box.toggled.connect(self._write_plex_toggled)
         self.disco_view.selectionModel().selectionChanged.connect(self._update_download_buttons)
         self._loaded = False
 
@@ -477,8 +494,69 @@ class ArtistsPage(Page):
         if self.discography is not None:
             self.show_artist(self.artist_name.text())
 
+    def _write_plex_toggled(self, on: bool) -> None:
+        self.context.settings.library.write_artist_metadata = on
+        run_task(lambda ctx: self.context.save(), owner=self)
+
+    def update_metadata(self) -> None:
+        """Genres, image and a summary from Spotify into the app; onto the Plex artist when allowed."""
+        name = self.artist_name.text()
+        if not self.context.spotify_configured() or not name:
+            return
+        to_plex = self.write_plex_box.isChecked() and self.context.plex_configured()
+        spotify, store, images = self.context.spotify(), self.context.store, self.images
+        plex = self.context.plex() if to_plex else None
+        section = self.context.settings.plex.music_section or "Music"
+        self.update_meta_button.setEnabled(False)
+        self.meta_label.setText("Updating…")
+
+        def work(ctx):
+            from soulsync.core.discography import pick_artist
+            from soulsync.services.images import fetch_image
+
+            found = pick_artist(spotify.search_artists(name, limit=10), name)
+            if found is None:
+                return f"Spotify does not know an artist called “{name}”."
+            artist = spotify.artist(found.spotify_id) if found.spotify_id else found
+            summary = f"Genres on Spotify: {', '.join(artist.genres)}." if artist.genres else ""
+            store.save_artist_meta(fold(name), name, artist.spotify_id, list(artist.genres), artist.image_url,
+                                   None, summary)
+            if artist.image_url:
+                data = fetch_image(artist.image_url)
+                if data:
+                    images.store(name, data)
+            done = f"Updated from Spotify: {', '.join(artist.genres) or 'no genres listed'}."
+            if plex is not None:
+                target = plex.find_artist(section, name)
+                if target is None:
+                    return done + " Plex has no artist by that exact name, so it was left alone."
+                plex.edit_artist(section, target.rating_key, list(artist.genres), summary)
+                done += " Written to Plex too."
+            return done
+
+        def finished_ok(text: str) -> None:
+            self.meta_label.setText(text)
+            self.images.forget(name)
+            pix = self.images.pixmap(name)
+            if pix is not None:
+                self.artist_image.setPixmap(pix)
+            self.list_view.viewport().update()
+            window = getattr(self, "main_window", None)
+            if window is not None:
+                window.activity.add("info", f"{name}: {text}", f"artists:{name}")
+
+        def failed(exc: Exception) -> None:
+            from soulsync.services.checks import describe_error
+
+            self.meta_label.setText(describe_error(exc, getattr(exc, "service", "Spotify"))[1])
+
+        run_task(work, owner=self, on_result=finished_ok, on_error=failed,
+                 on_finished=lambda: self.update_meta_button.setEnabled(True))
+
     def show_artist(self, name: str) -> None:
         self.artist_name.setText(name)
+        self.update_meta_button.setEnabled(self.context.spotify_configured())
+        self.meta_label.setText("")
         pix = self.images.pixmap(name)
         self.artist_image.setPixmap(pix if pix is not None else QPixmap())
         if self._detail_task is not None:
