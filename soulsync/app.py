@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -66,6 +67,8 @@ def run_gui(args: argparse.Namespace) -> int:
         world = start_demo(context, seed=args.seed)
         log.info("Demo mode: simulations running (%s)", world.describe())
 
+    # QtMultimedia probes optional audio back ends and reports each one it lacks; not worth a user's time
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.symbolsresolver=false")
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
