@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return run_check(context, args)
         return run_sync(context, args)
+    except KeyboardInterrupt:
+        return fail("interrupted; downloads that finished are kept", EXIT_INCOMPLETE)
     finally:
         context.close()
 
@@ -321,10 +323,14 @@ def _analyse_all(context, source, selected: list[_Selected], display: Display) -
 def _download(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display):
     """Download every missing track (all playlists together); Ctrl-C stops and keeps what finished."""
     from soulsync.core.ratelimit import SearchRateLimiter
-    from soulsync.core.sync import DownloadMissing, Phase, SearchSettings, TrackFinder, missing_tracks
+    from soulsync.core.sync import (
+        DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, TrackFinder, missing_tracks,
+    )
     from soulsync.services.checks import check_slskd
 
     wanted = [pair for entry in selected for pair in missing_tracks(entry.statuses)]
+    if not wanted:
+        return DownloadReport([], RunProgress())
     if not context.slskd_configured():
         raise CliError("slskd is not set up: add its URL and API key in the app's Settings (or use --dry-run)")
     library_dir = args.library_folder.expanduser() if args.library_folder else context.library_dir

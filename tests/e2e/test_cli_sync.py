@@ -11,6 +11,7 @@ import mutagen
 import pytest
 
 from soulsync.core.models import Track
+from soulsync.core.playlist_import import parse_m3u
 from soulsync.core.tagging import write_tags
 from tests.audio_fixtures import make_audio
 
@@ -166,6 +167,22 @@ def test_unreachable_service_is_reported_without_a_traceback(tmp_path: Path, csv
     no_traceback(result)
     assert result.returncode == 2
     assert "Plex" in result.stderr and "token-for-a-server" not in result.stderr
+
+
+def test_nothing_missing_needs_no_slskd_and_exports_m3u8(tmp_path: Path, music: Path) -> None:
+    listing = tmp_path / "owned.csv"
+    listing.write_text("Track Name,Artist Name(s)\nOne More Time,Daft Punk\nJoga,Bjork\n", encoding="utf-8")
+    lists = tmp_path / "lists"
+    result = run("sync", "--playlist-file", str(listing), "--library-folder", str(music),
+                 "--config-dir", str(tmp_path / "cfg"), "--json", "--m3u8", str(lists))
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert (payload["playlists"][0]["missing"], payload["downloads"]["downloaded"]) == (0, 0)
+    exported = parse_m3u((lists / "owned.m3u8").read_text(encoding="utf-8"), base_dir=lists)
+    assert [Path(t.path).resolve() for t in exported.playlist.tracks] == [
+        (music / "Daft Punk/Discovery (2001)/01 - One More Time.flac").resolve(),
+        (music / "Björk/Homogenic/03 - Jóga.mp3").resolve()]
 
 
 def test_check_without_configuration(tmp_path: Path) -> None:
