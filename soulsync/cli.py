@@ -322,7 +322,6 @@ def _analyse_all(context, source, selected: list[_Selected], display: Display) -
 
 def _download(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display):
     """Download every missing track (all playlists together); Ctrl-C stops and keeps what finished."""
-    from soulsync.core.ratelimit import SearchRateLimiter
     from soulsync.core.sync import (
         DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, TrackFinder, missing_tracks,
     )
@@ -342,7 +341,7 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
         raise CliError(check.summary)
     d = context.settings.downloads
     prefs = context.quality_prefs()
-    limiter = SearchRateLimiter()
+    limiter = context.search_limiter
     search = SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit)
     cancel = threading.Event()
     queue = _download_queue(context, slskd, Path(library_dir),

@@ -39,6 +39,7 @@ from soulsync.core.organize import atomic_write_bytes
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search import clean_query
+from soulsync.core.search_run import SearchCancelled, search_and_wait
 from soulsync.core.store import wanted_key
 
 log = logging.getLogger(__name__)
@@ -877,14 +878,13 @@ class TrackFinder:
     def __init__(self, client: SearchClient, prefs: QualityPrefs | None = None,
                  limiter: SearchRateLimiter | None = None, settings: SearchSettings | None = None,
                  is_cancelled: CancelFn | None = None, poll_interval_s: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self.prefs = prefs or QualityPrefs()
         self.limiter = limiter if limiter is not None else SearchRateLimiter()
         self.settings = settings or SearchSettings()
         self._is_cancelled = is_cancelled
         self._poll = poll_interval_s
-        self._clock = clock
         self._sleep = sleep
 
     def __call__(self, track: Track) -> list[Candidate]:
@@ -901,33 +901,31 @@ class TrackFinder:
         return self._is_cancelled is not None and self._is_cancelled()
 
     def _search(self, query: str) -> list[dict] | None:
-        """The responses of one search; None when cancelled."""
+        """The responses of one search (run with :func:`~soulsync.core.search_run.search_and_wait`); None when cancelled."""
         while not self.limiter.try_acquire():
             if self._cancelled():
                 return None
             self._sleep(min(max(self.limiter.time_until_free(), self._poll), 5.0))
         s = self.settings
-        search_id = _search_id(self.client.start_search(query, search_timeout_ms=s.search_timeout_ms,
-                                                        response_limit=s.response_limit))
-        started = self._clock()
-        stopped: float | None = None
+        ids: list[str] = []
+
+        def wait(seconds: float) -> bool:
+            self._sleep(seconds)
+            return self._cancelled()
+
         try:
-            while not getattr(self.client.search_state(search_id), "complete", False):
-                if self._cancelled():
-                    return None
-                elapsed = self._clock() - started
-                if stopped is None and elapsed >= s.hard_limit_s:
-                    self.client.stop_search(search_id)
-                    stopped = elapsed
-                elif stopped is not None and elapsed - stopped >= s.stop_grace_s:
-                    break
-                self._sleep(self._poll)
-            return self.client.search_responses(search_id)
+            return search_and_wait(self.client, query, s.search_timeout_ms, s.response_limit,
+                                   progress=lambda p: ids.append(p.search_id) if not ids else None,
+                                   cancelled=self._cancelled, wait=wait, poll_s=self._poll,
+                                   hard_limit_s=s.hard_limit_s)
+        except SearchCancelled:
+            return None
         finally:
-            try:
-                self.client.delete_search(search_id)
-            except Exception as exc:
-                log.info("Deleting search %s failed: %s", search_id, exc)
+            for search_id in ids:
+                try:
+                    self.client.delete_search(search_id)
+                except Exception as exc:
+                    log.info("Deleting search %s failed: %s", search_id, exc)
 
 
 # ----------------------------------------------------------------------------- wishlist

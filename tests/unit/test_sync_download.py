@@ -41,6 +41,13 @@ class ServiceFailure(Exception):
 @dataclass
 class State:
     complete: bool
+    response_count: int = 0
+    file_count: int = 0
+    locked_file_count: int = 0
+
+    @property
+    def state(self) -> str:
+        return "Completed, Succeeded" if self.complete else "InProgress"
 
 
 def peer_file(artist: str, album: str, title: str, n: int = 1, length: int = 200, user: str = "peer1",
@@ -383,7 +390,7 @@ def test_track_finder_tries_forms_in_order_within_the_rate_limit() -> None:
     clock = Clock()
     slskd = FakeSlskd({"Jóga Homogenic": [peer_file("Bjork", "Homogenic", "Joga", n=3, length=300)]}, polls=3)
     limiter = SearchRateLimiter(limit=1, window=60.0, clock=clock)
-    finder = TrackFinder(slskd, limiter=limiter, clock=clock, sleep=clock.sleep)
+    finder = TrackFinder(slskd, limiter=limiter, sleep=clock.sleep)
     found = finder(JOGA)
     assert [c.username for c in found] == ["peer1"]
     assert slskd.started == ["Björk Jóga", "Jóga Homogenic"] and slskd.deleted == ["s0", "s1"]
