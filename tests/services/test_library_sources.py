@@ -7,7 +7,7 @@ import pytest
 
 from soulsync.core.models import Track
 from soulsync.core.store import Store
-from soulsync.core.sync import analyse
+from soulsync.core.sync import analyse, index_library
 from soulsync.core.tagging import write_tags
 from soulsync.services.library import (
     FolderLibrarySource,
@@ -79,8 +79,6 @@ def test_after_download_asks_plex_to_scan_and_indexes_the_new_file(plex_sim, sou
 def test_mirror_playlist_is_ordered_owned_only_and_idempotent(plex_sim, source, store) -> None:
     source.refresh(store)
     index_tracks = store.library_tracks("plex")
-    from soulsync.core.sync import index_library
-
     index, by_key = index_library(index_tracks)
     wanted = [index_tracks[5], Track("Not In Library At All", ["Nobody"]), index_tracks[2], index_tracks[9]]
     statuses = analyse([Track(t.title, t.artists, album=t.album, duration_ms=t.duration_ms) for t in wanted],
