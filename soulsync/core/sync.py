@@ -601,7 +601,7 @@ class DownloadMissing:
                 self._trouble(diff.error, now)
             elif diff is not None:
                 self._ok()
-        self._follow_queue(now)
+        self._follow_queue()
         self._emit()
         return not all(job.phase.finished for job in self._jobs)
 
@@ -754,7 +754,7 @@ class DownloadMissing:
         job.set(Phase.QUEUED, f"{best.quality} from {best.username} ({len(candidates)} source"
                               f"{'s' if len(candidates) != 1 else ''})")
 
-    def _follow_queue(self, now: float) -> None:
+    def _follow_queue(self) -> None:
         for job in self._jobs:
             if job.item_id is None or job.phase.finished:
                 continue
