@@ -98,6 +98,8 @@ def main() -> int:
         artists.filter_edit.setText(album.artist[:5])
         artists.list_view.setCurrentIndex(artists.proxy.index(0, 0))
         wait(app, lambda: artists.discography is not None, 60)
+        artists.filter_edit.setText("")
+        pause(app, 2.0)  # images of the rows now on screen
 
     for page in ("dashboard", "downloads", "sync", "artists", "settings"):
         window.show_page(page)

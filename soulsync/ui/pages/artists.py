@@ -80,7 +80,7 @@ class ArtistListModel(QAbstractTableModel):
         if role == self.NameRole:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.name}\n{row.albums} albums, {row.tracks} tracks in the library"
+            return f"{row.name}\n{_count(row.albums, 'album')}, {_count(row.tracks, 'track')} in the library"
         return None
 
 
@@ -158,6 +158,10 @@ class ImageCache:
             old.unlink(missing_ok=True)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _avatar_color(name: str) -> QColor:
     hue = int(hashlib.md5(name.encode()).hexdigest()[:4], 16) % 360
     return QColor.fromHsl(hue, 90, 70)
@@ -212,7 +216,7 @@ class ArtistDelegate(QStyledItemDelegate):
                          row.name)
         painter.setPen(QColor(MUTED))
         painter.drawText(QRectF(text_left, r.top() + 26, r.width() - 66, 18), Qt.AlignmentFlag.AlignVCenter,
-                         f"{row.albums} albums · {row.tracks} tracks")
+                         f"{_count(row.albums, 'album')} · {_count(row.tracks, 'track')}")
         painter.restore()
 
 
@@ -382,6 +386,7 @@ class ArtistsPage(Page):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([380, 820])
         self.body.addWidget(splitter, 1)
 
         self._image_task = None
