@@ -40,6 +40,8 @@ class Track:
     """When a library server added it (unix seconds; Plex ``addedAt``)."""
     updated_at: int | None = None
     """When a library server last changed it (unix seconds; Plex ``updatedAt``)."""
+    cover_url: str | None = None
+    """The album's cover image (from Spotify), for tagging."""
 
     @property
     def artist(self) -> str:

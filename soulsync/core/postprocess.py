@@ -309,7 +309,8 @@ class PostProcessor:
         """Post-process one downloaded file.
 
         ``track`` is the matched Spotify metadata (None for a plain download);
-        ``cover_url`` and ``release_date`` come from its album. ``expected_size``
+        ``cover_url`` (default: the track's own ``cover_url``) and ``release_date`` come from its
+        album. ``expected_size``
         is the size slskd announced; ``expected_duration_ms`` defaults to the
         track's duration. ``path_hint`` is the peer's original path, used to
         guess metadata for an unmatched file (default: the local path).
@@ -338,6 +339,7 @@ class PostProcessor:
         result.track = track
 
         cover = None
+        cover_url = cover_url or (track.cover_url if matched else None)
         if matched and cover_url:
             cover, note = self.covers.get(cover_url)
             (result.done if cover else result.warnings).append(note)

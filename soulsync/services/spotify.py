@@ -408,6 +408,7 @@ def _track(item: Any) -> Track | None:
         spotify_id=str(item["id"]),
         spotify_album_id=str(album["id"]) if album.get("id") else None,
         spotify_artist_ids=[str(a.get("id") or "") for a in artists],
+        cover_url=_first_image(album.get("images")),
     )
 
 

@@ -9,6 +9,7 @@ import mutagen
 import pytest
 from PyQt6.QtCore import QItemSelectionModel, Qt
 
+from soulsync.core.tagging import read_cover
 from soulsync.ui.main_window import MainWindow
 
 PLAYLIST = "Chill — Rainy Days"
@@ -60,6 +61,7 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
         assert library in path.parents and path.exists()
         tags = mutagen.File(path, easy=True)
         assert tags is not None and track_progress.track.title in tags.get("title", [""])[0]
+        assert read_cover(path), f"no cover art embedded in {path.name}"
 
     # Plex lists the new tracks
     assert sim_world.plex.track_count() >= library_before + p.downloaded
