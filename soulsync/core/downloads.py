@@ -88,6 +88,9 @@ _FROM_TRANSFER = {
 }
 
 CANCEL_RESEND_S = 10.0
+PLACE_REFRESH_S = 30.0
+"""How often an item waiting in a peer's queue is asked for its place (slskd reports it only when asked)."""
+PLACES_PER_STEP = 5
 """A retired transfer that still runs at slskd is told to cancel again after this long."""
 ORPHAN_WATCH_S = 120.0
 """How long a file cancelled while it was being handed to slskd is watched for, to cancel it there too."""
@@ -449,6 +452,8 @@ class DownloadQueue:
         self._busy: set[str] = set()
         """Items whose post-processing or search runs right now, outside the lock."""
         self._cancel_sent: dict[str, float] = {}
+        self._place_asked: dict[str, float] = {}
+        """When each item's place in its peer's queue was last asked for."""
         self._orphans: dict[tuple[str, str], tuple[str, float]] = {}
         """Files cancelled while being handed to slskd -> (item id, when): cancelled there if they show up."""
         self._listed: set[str] | None = None
@@ -551,6 +556,46 @@ class DownloadQueue:
         diff.merge(self.search_pending())
         if reachable:
             diff.merge(self.submit())
+            diff.merge(self.refresh_queue_places())
+        return diff
+
+    def refresh_queue_places(self) -> QueueDiff:
+        """Ask slskd for the place in the peer's queue of items waiting there.
+
+        slskd reports ``placeInQueue`` only after a position request, so items
+        queued remotely are asked about every :data:`PLACE_REFRESH_S` seconds,
+        a few per step. Network: call from a worker."""
+        ask = getattr(self._client, "place_in_queue", None)
+        if ask is None:
+            return QueueDiff()
+        now = self._clock()
+        with self._lock:
+            due = [(i.id, i.username, i.slskd_id) for i in self._items.values()
+                   if i.state == QueueState.QUEUED_REMOTELY.value and i.slskd_id
+                   and now - self._place_asked.get(i.id, 0.0) >= PLACE_REFRESH_S][:PLACES_PER_STEP]
+            for item_id, _user, _tid in due:
+                self._place_asked[item_id] = now
+        answers: dict[str, int] = {}
+        for item_id, username, transfer_id in due:
+            try:
+                place = ask(username, transfer_id)
+            except Exception as exc:  # a position is nice to have; the next poll goes on regardless
+                log.debug("download queue: no queue position for %s: %s", item_id, exc)
+                continue
+            if isinstance(place, int) and place >= 0:
+                answers[item_id] = place
+        diff = QueueDiff()
+        with self._lock:
+            changed = []
+            for item_id, place in answers.items():
+                item = self._items.get(item_id)
+                if item is not None and item.state == QueueState.QUEUED_REMOTELY.value \
+                        and item.place_in_queue != place:
+                    item.place_in_queue = place
+                    changed.append(item)
+                    diff.changed[item_id] = _clone(item)
+            if changed:
+                self._store.update_queue_items([], progress=changed)
         return diff
 
     def poll(self) -> QueueDiff:

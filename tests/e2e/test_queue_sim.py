@@ -174,3 +174,32 @@ def test_logged_out_slskd_keeps_items_waiting_until_it_is_back(world, store):
     sim.login()
     items = drive(queue, all_finished)
     assert [i.state for i in items] == ["succeeded"] * 2 and [i.attempt for i in items] == [1, 1]
+
+
+def test_place_in_a_busy_peers_queue_is_shown(tmp_path):
+    """slskd reports a remote queue position only when asked: the queue asks for waiting items."""
+    from soulsync.core.downloads import DownloadQueue
+    from soulsync.core.store import Store
+    from soulsync.services.slskd import SlskdClient
+    from soulsync.sim.catalog import build_catalog
+    from soulsync.sim.slskd import SlskdSim
+
+    catalog = build_catalog(seed=3)
+    with SlskdSim(catalog, tmp_path / "downloads", time_scale=1.0, seed=3) as sim:
+        busy = next(p for p in sim.peers if p.kind == "busy" and p.queue_length > 20)
+        shared = next(f for f in busy.files if f.is_audio and not f.locked)
+        client = SlskdClient(sim.url, api_key=sim.api_key)
+        store = Store(tmp_path / "q.sqlite3")
+        queue = DownloadQueue(store, client, downloads_dir=sim.downloads_dir)
+        size = sim.factory.size(shared.spec)
+        [item] = queue.enqueue([(busy.username, shared.path, size)])
+        deadline = __import__("time").monotonic() + 30
+        while __import__("time").monotonic() < deadline:
+            queue.tick()
+            current = queue.get(item.id)
+            if current.state == "queued_remotely" and current.place_in_queue:
+                break
+            __import__("time").sleep(0.2)
+        assert current.state == "queued_remotely" and current.place_in_queue and current.place_in_queue > 0
+        assert store.get_queue_item(item.id).place_in_queue == current.place_in_queue
+        store.close()
