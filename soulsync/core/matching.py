@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
-from soulsync.core.models import SearchFile, Track
+from soulsync.core.models import SearchFile, SearchFileFacts, Track
 from soulsync.core.normalize import (
     VersionKind,
     VersionTag,
@@ -676,7 +676,7 @@ def _posted(index: dict[str, int | list[int]], key: str) -> Sequence[int]:
 
 
 @dataclass(slots=True)
-class Candidate:
+class Candidate(SearchFileFacts):
     """One acceptable Soulseek file for a wanted track, with why it was accepted."""
 
     file: SearchFile
@@ -686,54 +686,6 @@ class Candidate:
     """Human summary: the evidence for the match, the quality and the peer."""
     quality: str
     """Short quality label, e.g. ``FLAC 24/96`` or ``MP3 320``."""
-
-    @property
-    def username(self) -> str:
-        return self.file.username
-
-    @property
-    def filename(self) -> str:
-        return self.file.filename
-
-    @property
-    def size(self) -> int:
-        return self.file.size
-
-    @property
-    def extension(self) -> str:
-        return self.file.extension
-
-    @property
-    def bitrate(self) -> int | None:
-        return self.file.bitrate
-
-    @property
-    def bit_depth(self) -> int | None:
-        return self.file.bit_depth
-
-    @property
-    def sample_rate(self) -> int | None:
-        return self.file.sample_rate
-
-    @property
-    def length(self) -> int | None:
-        return self.file.length
-
-    @property
-    def is_vbr(self) -> bool | None:
-        return self.file.is_vbr
-
-    @property
-    def has_free_slot(self) -> bool:
-        return self.file.has_free_slot
-
-    @property
-    def upload_speed(self) -> int:
-        return self.file.upload_speed
-
-    @property
-    def queue_length(self) -> int:
-        return self.file.queue_length
 
 
 def _int_field(value: object, minimum: int = 0) -> int | None:

@@ -133,6 +133,65 @@ class SearchFile:
     queue_length: int = 0
 
 
+class SearchFileFacts:
+    """Read-only access to the facts of a wrapped :class:`SearchFile` (``self.file``).
+
+    Shared by grouped search results and ranked download candidates, which
+    both wrap one peer's file.
+    """
+
+    __slots__ = ()
+    file: SearchFile
+
+    @property
+    def username(self) -> str:
+        return self.file.username
+
+    @property
+    def filename(self) -> str:
+        return self.file.filename
+
+    @property
+    def size(self) -> int:
+        return self.file.size
+
+    @property
+    def extension(self) -> str:
+        return self.file.extension
+
+    @property
+    def bitrate(self) -> int | None:
+        return self.file.bitrate
+
+    @property
+    def bit_depth(self) -> int | None:
+        return self.file.bit_depth
+
+    @property
+    def sample_rate(self) -> int | None:
+        return self.file.sample_rate
+
+    @property
+    def length(self) -> int | None:
+        return self.file.length
+
+    @property
+    def is_vbr(self) -> bool | None:
+        return self.file.is_vbr
+
+    @property
+    def has_free_slot(self) -> bool:
+        return self.file.has_free_slot
+
+    @property
+    def upload_speed(self) -> int:
+        return self.file.upload_speed
+
+    @property
+    def queue_length(self) -> int:
+        return self.file.queue_length
+
+
 class TransferState(str, enum.Enum):
     """Our view of a download, mapped from slskd's exact state strings."""
 

@@ -46,7 +46,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Union
 
-from soulsync.core.models import SearchFile
+from soulsync.core.models import SearchFile, SearchFileFacts
 from soulsync.core.pathparse import (
     FolderGuess,
     FolderParser,
@@ -145,7 +145,7 @@ def query_terms(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 @dataclass(slots=True, eq=False)
-class ResultTrack:
+class ResultTrack(SearchFileFacts):
     """One audio file of a search, with its path guesses and match text.
 
     The guesses (what the file name says, gaps filled from its folder) and the
@@ -211,44 +211,8 @@ class ResultTrack:
         return self.file.username, self.file.filename
 
     @property
-    def username(self) -> str:
-        return self.file.username
-
-    @property
-    def size(self) -> int:
-        return self.file.size
-
-    @property
-    def bitrate(self) -> int | None:
-        return self.file.bitrate
-
-    @property
     def min_bitrate(self) -> int | None:
         return self.file.bitrate
-
-    @property
-    def bit_depth(self) -> int | None:
-        return self.file.bit_depth
-
-    @property
-    def sample_rate(self) -> int | None:
-        return self.file.sample_rate
-
-    @property
-    def is_vbr(self) -> bool | None:
-        return self.file.is_vbr
-
-    @property
-    def has_free_slot(self) -> bool:
-        return self.file.has_free_slot
-
-    @property
-    def upload_speed(self) -> int:
-        return self.file.upload_speed
-
-    @property
-    def queue_length(self) -> int:
-        return self.file.queue_length
 
     @property
     def display_name(self) -> str:
