@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.core.models import Track
+from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.workers import run_task
 
@@ -31,10 +32,11 @@ PHASE_WORDS = {"waiting": "Waiting", "searching": "Searching", "queued": "Queued
                "failed": "Failed", "cancelled": "Cancelled"}
 PHASE_COLORS = {"downloaded": ACCENT, "not_found": ERROR, "failed": ERROR, "cancelled": MUTED,
                 "downloading": WARN, "processing": WARN, "searching": WARN, "queued": WARN}
-COLUMNS = ("Track", "Artist", "Status", "Progress", "Details")
+RUN_COLUMNS = ("Track", "Artist", "Status", "Progress", "Details")
 
 
-class RunModel(QAbstractTableModel):
+class RunModel(RowTableModel):
+    COLUMNS = RUN_COLUMNS
     """One row per missing track (``TrackProgress``), updated by key."""
 
     def __init__(self, parent=None) -> None:
@@ -53,18 +55,7 @@ class RunModel(QAbstractTableModel):
         if row is None:
             return
         self.rows[row] = progress
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(RUN_COLUMNS) - 1))
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

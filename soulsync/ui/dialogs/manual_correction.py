@@ -39,6 +39,7 @@ from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search import clean_query, searchable
 from soulsync.core.store import QueueItem
 from soulsync.core.sync import library_key, query_forms
+from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.models.playlists import fmt_ms
 from soulsync.ui.models.queue import file_name, state_text
 from soulsync.ui.theme import ACCENT, MUTED
@@ -248,7 +249,7 @@ class SourceChoice:
         return out
 
 
-class SourceModel(QAbstractTableModel):
+class SourceModel(RowTableModel):
     """Ranked Soulseek files for the wanted track; sources tried before are greyed and say why."""
 
     COLUMNS = ("Score", "Quality", "User", "File", "Why")
@@ -256,22 +257,6 @@ class SourceModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[SourceChoice] = []
-
-    def set_rows(self, rows: list[SourceChoice]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -295,7 +280,7 @@ class SourceModel(QAbstractTableModel):
         return (f"tried: {c.tried} — " if c.tried else "") + c.reason
 
 
-class AttemptModel(QAbstractTableModel):
+class AttemptModel(RowTableModel):
     """The sources already tried for a queue item, and the current attempt."""
 
     COLUMNS = ("User", "File", "What happened")
@@ -308,17 +293,6 @@ class AttemptModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = [*tried_sources(item), (item.username, item.filename, f"now: {state_text(item)}")]
         self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -714,7 +688,7 @@ class LibrarySearch:
         return scored[:limit]
 
 
-class LibraryTrackModel(QAbstractTableModel):
+class LibraryTrackModel(RowTableModel):
     """Library tracks with how well each matches the wanted track."""
 
     COLUMNS = ("Match", "Title", "Artist", "Album", "Length", "Where")
@@ -728,17 +702,6 @@ class LibraryTrackModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

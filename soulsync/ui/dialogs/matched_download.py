@@ -47,6 +47,7 @@ from soulsync.core.pairing import (
     wanted_from_result,
 )
 from soulsync.core.search import ResultAlbum, ResultTrack
+from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.models.playlists import fmt_ms
 from soulsync.ui.theme import ERROR, MUTED, WARN
 from soulsync.ui.workers import TaskHandle, run_task
@@ -98,7 +99,7 @@ def proposal_image(p: Proposal, covers: dict[str, str]) -> str | None:
     return covers.get(p.track.spotify_album_id or "")
 
 
-class ProposalModel(QAbstractTableModel):
+class ProposalModel(RowTableModel):
     """Spotify albums (or tracks) proposed for the search result, best first."""
 
     ALBUM_COLUMNS = ("", "Album", "Artist", "Year", "Tracks", "Match")
@@ -132,17 +133,6 @@ class ProposalModel(QAbstractTableModel):
             if proposal_image(p, self.album_images) == url:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, 0),
                                       [Qt.ItemDataRole.DecorationRole])
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -178,7 +168,7 @@ class PairRow:
     checked: bool = True
 
 
-class PairingModel(QAbstractTableModel):
+class PairingModel(RowTableModel):
     """Each file next to its Spotify track; the leftovers of both sides below."""
 
     COLUMNS = ("", "File", "Length", "#", "Spotify track", "Length", "Match")
@@ -203,17 +193,6 @@ class PairingModel(QAbstractTableModel):
     def chosen(self) -> list[Pair]:
         """The pairs still checked: what confirming downloads."""
         return [r.pair for r in self.rows if r.pair is not None and r.checked]
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

@@ -8,6 +8,7 @@ from PyQt6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, Q
 from PyQt6.QtGui import QColor, QIcon, QPixmap
 
 from soulsync.core.models import Playlist, Track
+from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 
 PlaylistRole = Qt.ItemDataRole.UserRole + 1
@@ -101,15 +102,11 @@ def fmt_ms(ms: int | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-class TrackTableModel(QAbstractTableModel):
+class TrackTableModel(RowTableModel):
+    COLUMNS = TRACK_COLUMNS
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[TrackRow] = []
-
-    def set_rows(self, rows: list[TrackRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
 
     def update_rows(self, changed: dict[int, TrackRow]) -> None:
         """Replace rows by position and repaint only those."""
@@ -117,17 +114,6 @@ class TrackTableModel(QAbstractTableModel):
             if 0 <= row < len(self.rows):
                 self.rows[row] = value
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(TRACK_COLUMNS) - 1))
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(TRACK_COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return TRACK_COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
