@@ -698,16 +698,26 @@ def relevance_key(query: str) -> Callable[[ResultItem], tuple]:
     pairs = tuple(zip(terms, padded))
 
     def key(item: ResultItem) -> tuple:
-        text = item.text
+        # The name is part of the path (and whole words in it are whole words there too), so terms
+        # settled by the short name never need the full text, which is costly to build for albums.
         name = item.name_text
         found = words = in_name = 0
+        text = None
         for term, spaced in pairs:
-            if term in text:
+            if term in name:
                 found += 1
-                if spaced in text:
+                in_name += 1
+                if spaced in name:
                     words += 1
-                if term in name:
-                    in_name += 1
+                    continue
+            if text is None:
+                text = item.text
+            if term not in name:
+                if term not in text:
+                    continue
+                found += 1
+            if spaced in text:
+                words += 1
         return (-found, -words, -in_name, len(name))
 
     return key
