@@ -13,6 +13,8 @@ from pathlib import Path
 from bench.harness import Benchmark, measure
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
+PARTIAL = Path(__file__).parent / "results" / "partial.json"
+"""Where a selective (-k) or --quick run writes, so it never replaces the full run's figures."""
 
 
 def discover() -> list[Benchmark]:
@@ -35,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("-k", dest="select", default="", help="only benchmarks whose name contains this")
     parser.add_argument("--quick", action="store_true", help="one run per size, smallest size only")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"results file (default: {RESULTS.name} for a full run, {PARTIAL.name} otherwise)")
     args = parser.parse_args(argv)
+    if args.output is None:
+        args.output = PARTIAL if (args.select or args.quick) else RESULTS
 
     results = []
     for bench in discover():
