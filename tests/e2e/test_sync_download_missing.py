@@ -43,8 +43,10 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
     missing_before = [r for r in page.track_model.rows if r.status == "missing"]
     assert missing_before, "the demo playlist should miss some tracks"
 
+    seen_statuses = set()
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
     dialog = page.download_dialog
+    dialog.track_progress.connect(lambda _p: seen_statuses.update(r.status for r in page.track_model.rows))
     assert dialog.mirror_box.isChecked()
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=240000)
     report = dialog.report
@@ -63,6 +65,9 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
         assert tags is not None and track_progress.track.title in tags.get("title", [""])[0]
         assert read_cover(path), f"no cover art embedded in {path.name}"
 
+    # the page's own table followed the run live
+    assert {"queued", "downloaded"} <= seen_statuses or {"downloading", "downloaded"} <= seen_statuses, seen_statuses
+
     # Plex lists the new tracks
     assert sim_world.plex.track_count() >= library_before + p.downloaded
 
@@ -79,3 +84,10 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
     assert PLAYLIST in sim_world.plex.playlist_titles()
     owned = [r for r in page.track_model.rows if r.status == "owned"]
     assert len(sim_world.plex.playlist_rating_keys(PLAYLIST)) == len(owned)
+
+    # and it exports as M3U8 with paths relative to the playlist file
+    target = Path(sim_world.library_dir) / "export.m3u8"
+    page.write_m3u8(target, PLAYLIST)
+    qtbot.waitUntil(lambda: target.exists() and "Wrote" in page.summary_label.text(), timeout=10000)
+    entries = [ln for ln in target.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    assert len(entries) == len(owned) and all(not e.startswith("/") for e in entries)

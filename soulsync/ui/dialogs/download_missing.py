@@ -77,6 +77,8 @@ class DownloadMissingDialog(QDialog):
     """Start with :meth:`start`; ``finished_run(report)`` when everything has ended."""
 
     finished_run = pyqtSignal(object)
+    track_progress = pyqtSignal(object)
+    """Each track's TrackProgress as it changes (the Sync page mirrors it in its table)."""
 
     def __init__(self, context: AppContext, wanted: list[tuple[Track, str | None]], download_service,
                  library, playlists: list | None = None, parent: QWidget | None = None,
@@ -187,6 +189,7 @@ class DownloadMissingDialog(QDialog):
             self.model.set_rows(payload)
         elif kind == "track":
             self.model.update(payload)
+            self.track_progress.emit(payload)
         elif kind == "counts":
             self._update_counts(payload)
         else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import QSize, Qt, pyqtSignal
@@ -81,6 +82,10 @@ class SyncPage(Page):
         self.download_button.setObjectName("download_missing")
         self.download_button.setProperty("primary", True)
         self.download_button.setEnabled(False)
+        self.export_button = QPushButton("Export M3U8…")
+        self.export_button.setObjectName("export_m3u8")
+        self.export_button.setToolTip("Save the owned tracks of the selection as an M3U8 playlist")
+        top.addWidget(self.export_button)
         top.addWidget(self.analyse_button)
         top.addWidget(self.download_button)
         right_layout.addLayout(top)
@@ -142,6 +147,7 @@ class SyncPage(Page):
         self.analyse_button.clicked.connect(self.analyse_selected)
         self.download_button.clicked.connect(self.download_missing)
         self.rescan_button.clicked.connect(self.rescan_library)
+        self.export_button.clicked.connect(self.export_m3u8)
         self.cancel_button.clicked.connect(self.cancel_analysis)
         self.playlist_view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.status_combo.currentIndexChanged.connect(
@@ -382,6 +388,47 @@ class SyncPage(Page):
         self.fix_dialog = dialog
         dialog.open()
 
+    def _track_progress(self, progress) -> None:
+        """Mirror a download run's per-track state in the track table (queued, downloading %, done...)."""
+        from soulsync.core.store import wanted_key
+
+        status = {"waiting": "missing", "searching": "searching", "queued": "queued", "downloading": "downloading",
+                  "processing": "downloading", "downloaded": "downloaded", "not_found": "wishlist",
+                  "failed": "failed", "cancelled": "missing"}.get(progress.phase.value, "missing")
+        if progress.phase.value == "downloading":
+            detail = f"{progress.percent:.0f}%"
+        elif progress.phase.value in ("not_found", "failed"):
+            detail = progress.detail
+        else:
+            detail = ""
+        changed = {}
+        for i, row in enumerate(self.track_model.rows):
+            if row.status != "owned" and wanted_key(row.track) == progress.key:
+                changed[i] = replace(row, status=status, detail=detail)
+        self.track_model.update_rows(changed)
+
+    def export_m3u8(self) -> None:
+        """Write the analysed selection's owned tracks as an M3U8 playlist (works with any library)."""
+        rows = [r for r in self.track_model.rows if r.status in ("owned", "downloaded") and r.library_track]
+        if not rows:
+            self.summary_label.setText("Nothing to export yet: analyse a playlist first.")
+            return
+        playlists = self.selected_playlists()
+        name = playlists[0].name if len(playlists) == 1 else "SoulSync selection"
+        start = str((self.context.library_dir or Path.home()) / f"{name}.m3u8")
+        target, _ = QFileDialog.getSaveFileName(self, "Export M3U8", start, "M3U8 playlists (*.m3u8)")
+        if target:
+            self.write_m3u8(Path(target), name)
+
+    def write_m3u8(self, target: Path, name: str) -> None:
+        from soulsync.core.sync import Status, TrackStatus, export_m3u8
+
+        statuses = [TrackStatus(r.track, Status.OWNED, r.library_track, r.score) for r in self.track_model.rows
+                    if r.status in ("owned", "downloaded") and r.library_track]
+        run_task(lambda ctx: export_m3u8(statuses, target, name), owner=self,
+                 on_result=lambda n: self.summary_label.setText(f"Wrote {n} tracks to {target}"),
+                 on_error=lambda exc: self.summary_label.setText(f"Could not write {target.name}: {exc}"))
+
     def _run_finished(self, _report) -> None:
         """The dialog reloads the library index; analyse again once the new index is ready."""
         self._analyse_when_ready = True
@@ -395,6 +442,7 @@ class SyncPage(Page):
             return
         dialog = DownloadMissingDialog(self.context, wanted, service, self.library, playlists, self)
         dialog.finished_run.connect(self._run_finished)
+        dialog.track_progress.connect(self._track_progress)
         self.download_dialog = dialog
         dialog.show()
         dialog.start()
