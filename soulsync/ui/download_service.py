@@ -103,6 +103,7 @@ class DownloadService(QObject):
                 self._record(item)
 
     def _set_error(self, text: str) -> None:
+        text = text.removeprefix("slskd: ")  # the error's own service prefix; the views name slskd themselves
         if text != self._last_error:
             self._last_error = text
             self.error.emit(text)

@@ -41,3 +41,9 @@ class Page(QWidget):
 
     def on_shown(self) -> None:
         """Called each time the page becomes the visible one."""
+
+    def announce(self, text: str) -> None:
+        """Say ``text`` in the main window's status bar too (errors and retries shown on the page)."""
+        window = getattr(self, "main_window", None)
+        if window is not None:
+            window.show_message(text)

@@ -309,9 +309,7 @@ class DownloadsPage(Page):
     def _session_failed(self, session: SearchSession, message: str) -> None:
         if session is self.current:
             self._refresh_status()
-        window = getattr(self, "main_window", None)
-        if window is not None:
-            window.show_message(message)
+        self.announce(message)
 
     def _refresh_status(self) -> None:
         session = self.current
@@ -514,14 +512,9 @@ class DownloadsPage(Page):
             return
         dialog = MatchedDownloadDialog(self.context, item, service, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.queued.connect(lambda n: self._announce(f"Queued {n} matched file{'s' if n != 1 else ''}"))
+        dialog.queued.connect(lambda n: self.announce(f"Queued {n} matched file{'s' if n != 1 else ''}"))
         self.matched_dialog = dialog
         dialog.open()
-
-    def _announce(self, text: str) -> None:
-        window = getattr(self, "main_window", None)
-        if window is not None:
-            window.show_message(text)
 
     def preview_selected(self) -> None:
         track = self._previewable(self.selected_items())
@@ -578,6 +571,7 @@ class DownloadsPage(Page):
         self.queue_layout.addWidget(self.queue_panel)
         self.download_requested.connect(self._enqueue)
         service.diff_ready.connect(lambda _diff: self.model.refresh_status())
+        service.error.connect(lambda text: self.announce(f"slskd: {text}") if text else None)
         store = self.context.store
         run_task(lambda ctx: store.queue_items(), owner=self, on_result=self.queue_panel.load)
 
@@ -599,9 +593,7 @@ class DownloadsPage(Page):
             files = [(t.username, t.file.filename, t.size) for t in group]
             meta = {"album_folder": folder} if folder else {}
             self.service.enqueue(files, source="manual", group_id=folder or None, meta=meta)
-        window = getattr(self, "main_window", None)
-        if window is not None:
-            window.show_message(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
+        self.announce(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
 
     def attach_library(self, library) -> None:
         """The shared library index, for "in library" badges (the main window calls this)."""

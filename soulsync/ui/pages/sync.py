@@ -225,7 +225,9 @@ class SyncPage(Page):
         def failed(exc: Exception) -> None:
             from soulsync.services.checks import describe_error
 
-            self.playlist_status.setText(describe_error(exc, "Spotify")[1])
+            text = describe_error(exc, "Spotify")[1]
+            self.playlist_status.setText(text)
+            self.announce(text)
             self.load_cached()
 
         def finished() -> None:
