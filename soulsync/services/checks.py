@@ -39,13 +39,26 @@ def describe_error(exc: BaseException, service: str) -> tuple[str, str]:
     if isinstance(exc, NotReady):
         return "not_ready", f"{service} is up but not ready: {exc.message}"
     if isinstance(exc, RateLimited):
-        wait = f" Try again in {exc.retry_after:.0f} s." if exc.retry_after else ""
+        wait = f" Try again in {seconds(exc.retry_after)}." if exc.retry_after else ""
         return "rate_limited", f"{service} asks to slow down.{wait}"
     if isinstance(exc, ServerError):
         return "server", f"{service} reported an error: {exc.message}"
     if isinstance(exc, ServiceError):
         return exc.kind, f"{service}: {exc.message}"
     return "error", f"{service}: unexpected error ({type(exc).__name__}: {exc})"
+
+
+def seconds(value: float) -> str:
+    """A wait in words: ``0.3 s``, ``2 s``."""
+    return f"{value:.1f} s" if value < 1 else f"{value:.0f} s"
+
+
+def describe_retry(exc: BaseException, service: str, delay: float, attempt: int, attempts: int) -> str:
+    """What failed and that it is tried again: try ``attempt + 2`` of ``attempts`` follows in ``delay`` seconds."""
+    text = f"{service} asks to slow down." if isinstance(exc, RateLimited) else describe_error(exc, service)[1]
+    if not text.endswith("."):
+        text += "."
+    return f"{text} Trying again in {seconds(delay)} (attempt {attempt + 2} of {attempts})…"
 
 
 def _failed(service: str, exc: BaseException) -> CheckResult:

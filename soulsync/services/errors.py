@@ -92,3 +92,27 @@ class NotReady(ServiceError):
 
 RETRYABLE = (Unreachable, RateLimited, ServerError, BadResponse)
 """Errors worth retrying with backoff (a wrong password is not)."""
+
+
+def retry_delay(exc: BaseException, attempt: int, base_s: float = 1.0, max_wait_s: float = 60.0) -> float | None:
+    """Seconds to wait before trying an operation again after it failed with ``exc`` on try ``attempt``
+    (0 for the first), or None when another try makes no sense.
+
+    Passing trouble is worth another try: a 5xx, a rate limit (after its Retry-After when the service
+    gave one, unless that is longer than ``max_wait_s``), a refused or reset connection, an answer cut
+    off or garbled. Backoff doubles from ``base_s``. Not retried: wrong or expired credentials, a
+    request the server refused for its own reasons (4xx), a timeout (the person already waited that
+    long), a TLS failure and a wrong server.
+    """
+    if isinstance(exc, (ServiceTimeout, TLSFailure, WrongServer)):
+        return None
+    backoff = base_s * 2 ** attempt
+    if isinstance(exc, RateLimited):
+        if exc.retry_after is None:
+            return backoff
+        return exc.retry_after if exc.retry_after <= max_wait_s else None
+    if isinstance(exc, ServerError):
+        return backoff if exc.status is not None and exc.status >= 500 else None
+    if isinstance(exc, (Unreachable, BadResponse)):
+        return backoff
+    return None

@@ -24,6 +24,13 @@ class LibraryState(QObject):
     """What a rescan is doing, in words."""
     scanned = pyqtSignal(str)
     """A rescan ended: its summary in words."""
+    notice = pyqtSignal(str)
+    """A passing problem worth telling, in words (a rescan that failed and is tried again)."""
+
+    retry_attempts = 3
+    """Tries of a rescan that fails for a passing reason (5xx, rate limit, reset, garbled answer)."""
+    retry_base_s = 1.0
+    """Wait before the second try; it doubles for each further one."""
 
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,17 +91,31 @@ class LibraryState(QObject):
                 self._pending_paths.extend(after_download)
             return
         context, store = self.context, self.context.store
+        attempts, base_s = self.retry_attempts, self.retry_base_s
 
         def work(ctx):
+            from soulsync.services.checks import describe_retry
+            from soulsync.services.errors import ServiceError, retry_delay
             from soulsync.services.library import library_source
 
             source = library_source(context)
-            ctx.progress(f"Reading {source.name}…")
-            if after_download:
-                return source.after_download(store, after_download, cancel=lambda: ctx.cancelled)
-            return source.refresh(store, full=full, cancel=lambda: ctx.cancelled,
-                                  progress=lambda done, total: ctx.progress(f"Reading {source.name}: "
-                                                                            f"{done} of {total} tracks"))
+            for attempt in range(attempts):
+                ctx.progress(f"Reading {source.name}…")
+                try:
+                    if after_download:
+                        return source.after_download(store, after_download, cancel=lambda: ctx.cancelled)
+                    return source.refresh(store, full=full, cancel=lambda: ctx.cancelled,
+                                          progress=lambda done, total: ctx.progress(
+                                              f"Reading {source.name}: {done} of {total} tracks"))
+                except ServiceError as exc:
+                    delay = retry_delay(exc, attempt, base_s)
+                    if delay is None or attempt + 1 >= attempts:
+                        raise
+                    text = describe_retry(exc, exc.service, delay, attempt, attempts)
+                    log.info("Library scan: %s", text)
+                    ctx.progress(("retry", text))
+                    if ctx.wait(delay):
+                        ctx.check()
 
         def done(report) -> None:
             summary = report.summary()
@@ -106,12 +127,19 @@ class LibraryState(QObject):
         def failed(exc: Exception) -> None:
             from soulsync.services.checks import describe_error
 
-            text = describe_error(exc, "Plex")[1] if hasattr(exc, "service") else str(exc)
+            text = describe_error(exc, exc.service)[1] if hasattr(exc, "service") else str(exc)
             self.failed.emit(text)
             self.scanned.emit(f"Library scan failed: {text}")
 
         self._scan_task = run_task(work, owner=self, on_result=done, on_error=failed,
-                                   on_progress=self.scan_progress.emit, on_finished=self._scan_finished)
+                                   on_progress=self._scan_progress, on_finished=self._scan_finished)
+
+    def _scan_progress(self, value) -> None:
+        """A rescan's progress text, or ``("retry", text)`` when a try failed and another follows."""
+        if isinstance(value, tuple):
+            value = value[1]
+            self.notice.emit(value)
+        self.scan_progress.emit(value)
 
     def _scan_finished(self) -> None:
         self._scan_task = None

@@ -32,6 +32,11 @@ class SyncPage(Page):
 
     analysis_finished = pyqtSignal()
 
+    retry_attempts = 3
+    """Tries of a playlist refresh that fails for a passing network reason (reset, cut-off or garbled answer)."""
+    retry_base_s = 1.0
+    """Wait before the second try; it doubles for each further one."""
+
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._refresh_task = None
@@ -197,12 +202,27 @@ class SyncPage(Page):
         self.refresh_button.setEnabled(False)
         self.playlist_status.setText("Refreshing playlists from Spotify…")
         spotify, store = self.context.spotify(), self.context.store
+        attempts, base_s = self.retry_attempts, self.retry_base_s
 
         def work(ctx):
             from soulsync.core.playlist_cache import refresh_playlists
+            from soulsync.services.checks import describe_retry
+            from soulsync.services.errors import RateLimited, ServerError, ServiceError, retry_delay
 
-            return refresh_playlists(spotify, store, progress=lambda name, d, t: ctx.progress((name, d, t)),
-                                     cancelled=lambda: ctx.cancelled)
+            for attempt in range(attempts):
+                try:
+                    return refresh_playlists(spotify, store,
+                                             progress=lambda name, d, t: ctx.progress((name, d, t)),
+                                             cancelled=lambda: ctx.cancelled)
+                except (RateLimited, ServerError):
+                    raise  # the Spotify client has waited and retried these already
+                except ServiceError as exc:
+                    delay = retry_delay(exc, attempt, base_s)
+                    if delay is None or attempt + 1 >= attempts:
+                        raise
+                    ctx.progress(describe_retry(exc, "Spotify", delay, attempt, attempts))
+                    if ctx.wait(delay):
+                        ctx.check()
 
         def done(report) -> None:
             text = f"{report.playlists} playlists"
@@ -218,6 +238,10 @@ class SyncPage(Page):
                 self._pending_select_all = True
 
         def progress(value) -> None:
+            if isinstance(value, str):  # a passing failure; another try follows
+                self.playlist_status.setText(value)
+                self.announce(value)
+                return
             name, d, t = value
             if name:
                 self.playlist_status.setText(f"Fetching “{name}” ({d + 1} of {t})…")
@@ -332,6 +356,7 @@ class SyncPage(Page):
         library.changed.connect(self._library_changed)
         library.scan_progress.connect(self.summary_label.setText)
         library.scanned.connect(self._library_scanned)
+        library.notice.connect(self.announce)
         self._analyse_when_ready = False
 
     def rescan_library(self) -> None:
