@@ -21,16 +21,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 import requests
 
 from soulsync.core.models import SearchFile, Transfer, transfer_state_from_slskd
 from soulsync.services.errors import (
-    AuthError, BadResponse, NotFound, NotReady, RateLimited, ServerError, ServiceError, WrongServer,
+    AuthError, BadResponse, NotFound, NotReady, RateLimited, ServerError, ServiceError, WrongServer, retry_delay,
 )
 from soulsync.services.spotify_auth import transport_error
 
@@ -112,7 +113,8 @@ class SlskdClient:
 
     def __init__(self, base_url: str, api_key: str | None = None, username: str | None = None,
                  password: str | None = None, timeout: float = 10, verify_tls: bool = True,
-                 url_base: str = "", session: requests.Session | None = None) -> None:
+                 url_base: str = "", session: requests.Session | None = None, retries: int = 0,
+                 retry_base_s: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> None:
         base = base_url.strip().rstrip("/")
         if base and "://" not in base:
             base = "http://" + base
@@ -129,6 +131,13 @@ class SlskdClient:
         self._session.verify = verify_tls
         self.skipped_records = 0
         """Malformed records skipped by the last listing call (peers and servers send odd data)."""
+        self.retries = retries
+        """Extra tries, with backoff from ``retry_base_s``, of a request that failed for a passing reason
+        (see :func:`~soulsync.services.errors.retry_delay`). Only reads are repeated, and requests slskd
+        turned away with 429 (it did nothing then). 0: every failure is raised at once (the download
+        queue polls again on its own)."""
+        self.retry_base_s = retry_base_s
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         auth = "api-key" if self._api_key else ("jwt" if self._username else "none")
@@ -390,8 +399,23 @@ class SlskdClient:
                 raise WrongServer(SERVICE, "the login answer holds no token; is this slskd?")
             self._token = token
 
-    def _call(self, method: str, path: str, *, what: str, json: Any = None, params: dict | None = None,
-              expect_json: bool | None = True, missing: str | None = None, probe: bool = False) -> Any:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`_request`, tried again after a passing failure as :attr:`retries` allows."""
+        attempt = 0
+        while True:
+            try:
+                return self._request(method, path, **kwargs)
+            except ServiceError as exc:
+                safe = method == "GET" or isinstance(exc, RateLimited)
+                delay = retry_delay(exc, attempt, self.retry_base_s) if safe and attempt < self.retries else None
+                if delay is None:
+                    raise
+                attempt += 1
+                log.info("slskd: %s; try %d of %d in %.1f s", exc.message, attempt + 1, self.retries + 1, delay)
+                self._sleep(delay)
+
+    def _request(self, method: str, path: str, *, what: str, json: Any = None, params: dict | None = None,
+                 expect_json: bool | None = True, missing: str | None = None, probe: bool = False) -> Any:
         """One API request with auth, timeout and error translation.
 
         ``expect_json``: True (a JSON body is required), False (the body is ignored), None (JSON or empty).

@@ -29,6 +29,8 @@ SORT_CHOICES = (("Relevance", SortBy.RELEVANCE), ("Quality", SortBy.QUALITY), ("
 BITRATE_CHOICES = (("Any bitrate", 0), ("128+ kbps", 128), ("192+ kbps", 192), ("256+ kbps", 256),
                    ("320 kbps", 320))
 TYPING_DEBOUNCE_MS = 1200
+SEARCH_RETRIES = 2
+"""A search's requests are tried again this often after a passing failure (see ``SlskdClient.retries``)."""
 _EMPTY = SearchResults()
 
 
@@ -253,7 +255,9 @@ class DownloadsPage(Page):
 
     def _begin(self, session: SearchSession) -> None:
         d = self.context.settings.downloads
-        session.start(self.context.slskd(), d.search_timeout_ms, d.response_limit, list(d.quality_order))
+        client = self.context.slskd()
+        client.retries = SEARCH_RETRIES
+        session.start(client, d.search_timeout_ms, d.response_limit, list(d.quality_order))
 
     def _drain_waiting(self) -> None:
         for session in self.rate.release_due():
