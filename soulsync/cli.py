@@ -323,7 +323,7 @@ def _analyse_all(context, source, selected: list[_Selected], display: Display) -
 def _download(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display):
     """Download every missing track (all playlists together); Ctrl-C stops and keeps what finished."""
     from soulsync.core.sync import (
-        DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, TrackFinder, missing_tracks,
+        DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, missing_tracks,
     )
     from soulsync.services.checks import check_slskd
 
@@ -344,8 +344,7 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
     limiter = context.search_limiter
     search = SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit)
     cancel = threading.Event()
-    queue = _download_queue(context, slskd, Path(library_dir),
-                            TrackFinder(slskd, prefs, limiter, search, is_cancelled=cancel.is_set))
+    queue = _download_queue(context, slskd, Path(library_dir), cancel)
 
     shown: dict[str, Phase] = {}
 
@@ -378,30 +377,16 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
     return report
 
 
-def _download_queue(context, slskd, library_dir: Path, finder):
+def _download_queue(context, slskd, library_dir: Path, cancel: threading.Event):
     """The download queue as the app builds it, post-processing into ``library_dir``."""
-    from soulsync.core.downloads import DownloadQueue
-    from soulsync.core.postprocess import PostProcessOptions, PostProcessor
-    from soulsync.services.images import fetch_image
+    from soulsync.context import process_download
 
-    d = context.settings.downloads
-    options = PostProcessOptions(library_dir=library_dir, quarantine_dir=context.paths.data_dir / "needs-attention",
-                                 album_template=d.album_template, single_template=d.single_template,
-                                 clash_policy=d.clash_policy, cover_cache_dir=context.paths.cache_dir / "covers")
     try:
-        processor = PostProcessor(options, fetch_cover=fetch_image)
+        processor = context.post_processor(library_dir)
     except ValueError as exc:
         raise CliError(f"post-processing settings: {exc}") from exc
-
-    def post_process(item, path: Path):
-        meta = item.meta or {}
-        return processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
-                                 release_date=meta.get("release_date", ""), expected_size=item.size or None,
-                                 path_hint=item.filename)
-
-    return DownloadQueue(context.store, slskd, downloads_dir=d.download_dir or None, on_completed=post_process,
-                         find_candidates=finder, max_concurrent=d.concurrent_downloads,
-                         stall_timeout_s=d.stall_timeout_s, max_attempts=d.max_attempts)
+    return context.download_queue(slskd, on_completed=lambda item, path: process_download(processor, item, path),
+                                  cancelled=cancel.is_set)
 
 
 class _interrupts:

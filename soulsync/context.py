@@ -77,6 +77,38 @@ class AppContext:
         value = self.settings.downloads.library_dir
         return Path(value).expanduser() if value else None
 
+    # ---- the download pipeline ------------------------------------------
+    def post_processor(self, library_dir: Path | None = None):
+        """The post-processor filing downloads into ``library_dir`` (default: the configured library
+        folder); None when there is none."""
+        from soulsync.core.postprocess import PostProcessOptions, PostProcessor
+        from soulsync.services.images import fetch_image
+
+        library = library_dir or self.library_dir
+        if library is None:
+            return None
+        d = self.settings.downloads
+        options = PostProcessOptions(
+            library_dir=Path(library), quarantine_dir=self.paths.data_dir / "needs-attention",
+            album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
+            cover_cache_dir=self.paths.cache_dir / "covers")
+        return PostProcessor(options, fetch_cover=fetch_image)
+
+    def download_queue(self, client, on_completed=None, cancelled: Callable[[], bool] | None = None):
+        """The download queue over ``client`` (slskd) with this app's settings. ``on_completed`` files a
+        finished download (see :func:`process_download`); when a wanted track's candidates run out the
+        queue searches again, within the app's search rate limit."""
+        from soulsync.core.downloads import DownloadQueue
+        from soulsync.core.sync import SearchSettings, TrackFinder
+
+        d = self.settings.downloads
+        finder = TrackFinder(client, self.quality_prefs(), self.search_limiter,
+                             SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit),
+                             is_cancelled=cancelled)
+        return DownloadQueue(self.store, client, downloads_dir=d.download_dir or None, on_completed=on_completed,
+                             find_candidates=finder, max_concurrent=d.concurrent_downloads,
+                             stall_timeout_s=d.stall_timeout_s, max_attempts=d.max_attempts)
+
     # ---- service clients ----------------------------------------------
     def spotify_configured(self) -> bool:
         return bool(self.settings.spotify.client_id)
@@ -113,6 +145,14 @@ class AppContext:
     def slskd(self):
         return build_slskd(self.settings.slskd, self.secrets.get("slskd_api_key"),
                            self.secrets.get("slskd_password"))
+
+
+def process_download(processor, item, path: Path):
+    """Post-process one finished queue item's file with its wanted metadata, cover and expected size."""
+    meta = item.meta or {}
+    return processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
+                             release_date=meta.get("release_date", ""), expected_size=item.size or None,
+                             path_hint=item.filename)
 
 
 def build_spotify_auth(s: SpotifySettings, client_secret: str, refresh_token: str, on_tokens=None):

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from soulsync.context import AppContext
+from soulsync.context import AppContext, process_download
 from soulsync.core.downloads import DownloadQueue, QueueDiff
 from soulsync.core.models import Track
 from soulsync.core.store import QueueItem
@@ -65,10 +65,7 @@ class DownloadService(QObject):
         key = (s.url, s.url_base, s.auth_mode, s.username, d.download_dir, d.concurrent_downloads,
                d.stall_timeout_s, d.max_attempts)
         if self._queue is None or key != self._queue_key:
-            self._queue = DownloadQueue(
-                ctx.store, ctx.slskd(), downloads_dir=d.download_dir or None, on_completed=self._post_process,
-                max_concurrent=d.concurrent_downloads, stall_timeout_s=d.stall_timeout_s,
-                max_attempts=d.max_attempts)
+            self._queue = ctx.download_queue(ctx.slskd(), on_completed=self._post_process)
             self._queue_key = key
         return self._queue
 
@@ -168,32 +165,13 @@ class DownloadService(QObject):
         return queue.is_active(username, filename) if queue is not None else False
 
     # ---- post-processing (runs in the tick's worker) ---------------------------------------
-    def post_processor(self):
-        from soulsync.core.postprocess import PostProcessOptions, PostProcessor
-
-        ctx = self.context
-        d = ctx.settings.downloads
-        library = ctx.library_dir
-        if library is None:
-            return None
-        options = PostProcessOptions(
-            library_dir=library, quarantine_dir=ctx.paths.data_dir / "needs-attention",
-            album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
-            cover_cache_dir=ctx.paths.cache_dir / "covers")
-        from soulsync.services.images import fetch_image
-
-        return PostProcessor(options, fetch_cover=fetch_image)
-
     def _post_process(self, item: QueueItem, path: Path):
         from soulsync.core.downloads import Completion
 
-        processor = self.post_processor()
+        processor = self.context.post_processor()
         if processor is None:
             return Completion(True, str(path), "kept in the downloads folder (no library folder is set)")
-        meta = item.meta or {}
-        result = processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
-                                   release_date=meta.get("release_date", ""), expected_size=item.size or None,
-                                   path_hint=item.filename)
+        result = process_download(processor, item, path)
         if result.ok and result.final_path:
             with self._scan_lock:
                 self._placed.add(str(result.final_path))
