@@ -32,6 +32,9 @@ def wait_for_results(qtbot, dialog) -> None:
 
 @pytest.fixture
 def service(qtbot, demo_context):
+    # One source per item: a failed transfer stays failed (no automatic search for another source),
+    # which is the situation the correction dialog is for.
+    demo_context.settings.downloads.max_attempts = 1
     svc = DownloadService(demo_context)
     svc.start()
     yield svc
