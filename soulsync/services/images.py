@@ -31,3 +31,15 @@ def fetch_image(url: str, timeout: float = 10.0, headers: dict[str, str] | None 
         log.info("Could not fetch image %s: %s", url.split("?")[0], type(exc).__name__)
         return None
     return data if data.startswith(_MAGIC) else None
+
+
+def store_bounded(path, data: bytes, limit: int) -> None:
+    """Write an image into a cache folder, keeping at most ``limit`` images there (oldest go first)."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    files = sorted(path.parent.glob("*.jpg"), key=lambda f: f.stat().st_mtime)
+    for old in files[: max(0, len(files) - limit)]:
+        old.unlink(missing_ok=True)

@@ -87,6 +87,14 @@ class SearchSession(QObject):
             self._handle.cancel()
         self.state = "cancelled" if self.state in ("searching", "stopping", "waiting") else self.state
 
+    def forget(self) -> None:
+        """The tab closed: cancel, and delete the search in slskd so it does not pile up there."""
+        self.cancel()
+        client, search_id = self._client, self.search_id
+        if client is not None and search_id:
+            run_task(lambda ctx: client.delete_search(search_id),
+                     on_error=lambda exc: log.info("Could not delete search %s in slskd: %s", search_id, exc))
+
     def _on_progress(self, p: SearchProgress) -> None:
         self.search_id = p.search_id
         self.last_progress = p

@@ -144,3 +144,23 @@ def test_preview_button_plays_the_selected_result(qtbot, window, sim_world):
     start = bar.player.position()
     qtbot.waitUntil(lambda: bar.player.position() > start + 200, timeout=10000)
     bar.stop()
+
+
+def test_closing_a_search_tab_deletes_the_search_in_slskd(qtbot, window, sim_world, gui_network_guard):
+    from soulsync.services.slskd import SlskdClient
+
+    page = window.show_page("downloads")
+    qtbot.keyClicks(page.search_input, sim_world.catalog.albums[2].artist)
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    session = page.current
+    qtbot.waitUntil(lambda: session.state == "done", timeout=20000)
+    search_id = session.search_id
+    client = SlskdClient(sim_world.slskd.url, api_key=sim_world.slskd.api_key)
+
+    def listed() -> bool:
+        with gui_network_guard.allowed():
+            return any(s.id == search_id for s in client.searches())
+
+    assert listed()
+    page.close_tab(page.tabs.currentIndex())
+    qtbot.waitUntil(lambda: not listed(), timeout=10000)

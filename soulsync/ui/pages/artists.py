@@ -152,10 +152,9 @@ class ImageCache:
 
     def store(self, name: str, data: bytes) -> None:
         """Write an image, keeping the folder under ``limit`` files (oldest go first)."""
-        self.path_for(name).write_bytes(data)
-        files = sorted(self.folder.glob("*.jpg"), key=lambda f: f.stat().st_mtime)
-        for old in files[: max(0, len(files) - self.limit)]:
-            old.unlink(missing_ok=True)
+        from soulsync.services.images import store_bounded
+
+        store_bounded(self.path_for(name), data, self.limit)
 
 
 def _count(n: int, noun: str) -> str:

@@ -291,7 +291,7 @@ class DownloadsPage(Page):
 
     def close_tab(self, index: int) -> None:
         session = self.sessions.pop(index)
-        session.cancel()
+        session.forget()
         self.rate.cancel(session)
         self.tabs.removeTab(index)
         session.deleteLater()

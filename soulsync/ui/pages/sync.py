@@ -20,6 +20,8 @@ from soulsync.ui.workers import run_task
 
 log = logging.getLogger(__name__)
 
+COVER_CACHE_LIMIT = 2000
+"""Playlist cover thumbnails kept on disk."""
 STATUS_FILTERS = (("All tracks", set()), ("Missing", {"missing", "failed", "wishlist"}), ("Owned", {"owned"}),
                   ("In progress", {"queued", "downloading", "searching"}), ("Downloaded", {"downloaded"}),
                   ("Failed", {"failed", "wishlist"}), ("Not analysed", {"unknown"}))
@@ -262,7 +264,7 @@ class SyncPage(Page):
                                       on_finished=finished)
 
     def _fetch_covers(self, playlists) -> None:
-        cache = self.context.paths.cache_dir / "covers"
+        cache = self.context.paths.cache_dir / "playlist-covers"
         wanted = [(p.id, p.image_url) for p in playlists if p.image_url and p.id not in self.playlist_model.icons]
         if not wanted:
             return
@@ -270,7 +272,7 @@ class SyncPage(Page):
         def work(ctx):
             import hashlib
 
-            from soulsync.services.images import fetch_image
+            from soulsync.services.images import fetch_image, store_bounded
 
             cache.mkdir(parents=True, exist_ok=True)
             for pid, url in wanted:
@@ -281,7 +283,7 @@ class SyncPage(Page):
                     data = fetch_image(url)
                     if not data:
                         continue
-                    path.write_bytes(data)
+                    store_bounded(path, data, COVER_CACHE_LIMIT)
                 ctx.progress((pid, str(path)))
 
         run_task(work, owner=self, on_progress=lambda v: self.playlist_model.set_icon(*v))
