@@ -94,7 +94,7 @@ def _run_search(state: dict) -> dict:
 
     from soulsync.core.gcutil import built_in_bulk
     from soulsync.core.search import FilterSpec, SortBy, group_results
-    from soulsync.ui.models.search_results import SearchResultsModel, precompute_sort_keys
+    from soulsync.ui.models.search_results import SearchResultsModel, prepare_for_view
     from soulsync.ui.workers import run_task
 
     model = SearchResultsModel()
@@ -111,7 +111,7 @@ def _run_search(state: dict) -> dict:
     def work(ctx):  # what the Downloads page's search worker does
         with built_in_bulk():
             results = group_results(state["responses"])
-            return results, precompute_sort_keys(results, "love night")
+            return results, prepare_for_view(results, "love night")
 
     handle = run_task(work, on_result=lambda r: box.setdefault("r", r))
     _spin_until(lambda: handle.done)

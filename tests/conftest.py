@@ -111,3 +111,29 @@ def demo_context(app_context, sim_world):
     """An app context pointed at the simulations, as demo mode does."""
     sim_world.configure(app_context)
     return app_context
+
+
+@pytest.fixture(scope="session")
+def catalog_3k():
+    """The default world (seed 1, 3,000 tracks), built once. Treat as read-only."""
+    from soulsync.sim.catalog import build_catalog
+
+    return build_catalog(seed=1)
+
+
+@pytest.fixture
+def spotify_sim(catalog_3k):
+    from soulsync.sim.spotify import SpotifySim
+
+    sim = SpotifySim(catalog_3k).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def plex_sim(catalog_3k, tmp_path):
+    from soulsync.sim.plex import PlexSim
+
+    sim = PlexSim(catalog_3k, tmp_path / "library").start()
+    yield sim
+    sim.stop()

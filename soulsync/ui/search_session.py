@@ -14,7 +14,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.search import FilterSpec, SearchResults, SortBy, clean_query, group_results
 from soulsync.core.search_run import SearchCancelled, SearchProgress, search_and_wait
-from soulsync.ui.models.search_results import SortKeys, precompute_sort_keys
+from soulsync.ui.models.search_results import SortKeys, prepare_for_view
 from soulsync.ui.workers import TaskContext, run_task
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def poll_search(ctx: TaskContext, client, text: str, timeout_ms: int, response_l
         raise
     with built_in_bulk():
         results = group_results(responses)
-        keys = precompute_sort_keys(results, text, quality_order)
+        keys = prepare_for_view(results, text, quality_order)
     return results, keys
 
 

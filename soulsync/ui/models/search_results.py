@@ -47,10 +47,14 @@ def fmt_duration(seconds: int | float | None) -> str:
 SortKeys = dict[SortBy, dict[int, tuple]]
 
 
-def precompute_sort_keys(results: SearchResults, query: str, order: list[str] | None = None) -> SortKeys:
-    """Every order's key for every top-level item (by ``id(item)``); run it in the worker that grouped
-    the results, so changing the order later only compares ready tuples on the GUI thread."""
+def prepare_for_view(results: SearchResults, query: str, order: list[str] | None = None) -> SortKeys:
+    """Do in the worker what the view would otherwise do on the GUI thread: build every top-level
+    item's folded match texts (text filters read them) and every order's sort key (by ``id(item)``),
+    so filtering and re-sorting later only compare ready values."""
     items = [*results.albums, *results.singles]
+    for item in items:
+        item.text  # noqa: B018  (computed once and kept on the item)
+        item.name_text  # noqa: B018
     return {by: {id(item): key(item) for item in items}
             for by, key in ((b, sort_key(b, query, order)) for b in SortBy)}
 
@@ -76,7 +80,7 @@ class SearchResultsModel(QAbstractItemModel):
 
     # ---- data in --------------------------------------------------------------
     def set_results(self, results: SearchResults, query: str, keys: SortKeys | None = None) -> None:
-        """Replace everything (a new search); ``keys`` from :func:`precompute_sort_keys` when available."""
+        """Replace everything (a new search); ``keys`` from :func:`prepare_for_view` when available."""
         self._query = query
         self._all = [*results.albums, *results.singles]
         self._seen = {item.key for item in self._all}
