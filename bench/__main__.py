@@ -37,11 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("-k", dest="select", default="", help="only benchmarks whose name contains this")
     parser.add_argument("--quick", action="store_true", help="one run per size, smallest size only")
+    parser.add_argument("--update", action="store_true",
+                        help=f"replace only these benchmarks' entries in {RESULTS.name} (keep the others)")
     parser.add_argument("--output", type=Path, default=None,
                         help=f"results file (default: {RESULTS.name} for a full run, {PARTIAL.name} otherwise)")
     args = parser.parse_args(argv)
     if args.output is None:
-        args.output = PARTIAL if (args.select or args.quick) else RESULTS
+        args.output = RESULTS if args.update or not (args.select or args.quick) else PARTIAL
 
     results = []
     for bench in discover():
@@ -58,11 +60,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{bench.name:<42} n={size:<8} median {fmt(res.median, res.unit):>10}"
                   f"  spread {fmt(res.spread, res.unit):>10}{target}{verdict}{extras}", flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    entries = [r.as_dict() for r in results]
+    if args.update and args.output.exists():
+        fresh = {(e["name"], e["size"]) for e in entries}
+        kept = [e for e in json.loads(args.output.read_text()).get("results", [])
+                if (e["name"], e["size"]) not in fresh]
+        entries = kept + entries
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "cpus": __import__("os").cpu_count()},
-        "results": [r.as_dict() for r in results],
+        "results": entries,
     }
     args.output.write_text(json.dumps(payload, indent=2))
     print(f"results written to {args.output}")

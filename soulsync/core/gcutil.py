@@ -31,6 +31,8 @@ def built_in_bulk(freeze: bool = True) -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                gc.enable()
+                # freeze first: everything allocated while paused sits in the youngest generation, and a
+                # collection between enable() and freeze() would walk all of it with the GIL held
                 if freeze:
                     gc.freeze()
+                gc.enable()
