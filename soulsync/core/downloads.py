@@ -88,10 +88,15 @@ _FROM_TRANSFER = {
 }
 
 CANCEL_RESEND_S = 10.0
+"""A retired transfer that still runs at slskd is told to cancel again after this long."""
 PLACE_REFRESH_S = 30.0
 """How often an item waiting in a peer's queue is asked for its place (slskd reports it only when asked)."""
 PLACES_PER_STEP = 5
-"""A retired transfer that still runs at slskd is told to cancel again after this long."""
+"""At most this many places in peers' queues are asked for per step."""
+KEEP_FINISHED = 1000
+"""Finished items kept in the queue (and its database); older ones are removed, failed ones last."""
+PRUNE_SLACK = 50
+"""Finished items allowed past :data:`KEEP_FINISHED` before a removal round, so they go in batches."""
 ORPHAN_WATCH_S = 120.0
 """How long a file cancelled while it was being handed to slskd is watched for, to cancel it there too."""
 SEARCHES_PER_STEP = 2
@@ -404,6 +409,8 @@ class DownloadQueue:
     ``max_attempts``: sources tried per item. ``missing_grace_s``: how long a
     transfer may be missing from slskd's list before it counts as lost.
     ``max_requeues``: how often one source is queued again after slskd lost it.
+    ``keep_finished``: finished items kept (failed ones first); older ones
+    are removed as :meth:`remove` does, so a long-running queue stays bounded.
     ``clock``: wall-clock seconds (injectable for tests).
     """
 
@@ -421,6 +428,7 @@ class DownloadQueue:
         max_attempts: int = 5,
         missing_grace_s: float = 15.0,
         max_requeues: int = 3,
+        keep_finished: int = KEEP_FINISHED,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_concurrent < 1 or max_attempts < 1 or stall_timeout_s <= 0:
@@ -436,6 +444,7 @@ class DownloadQueue:
         self.max_attempts = max_attempts
         self.missing_grace_s = missing_grace_s
         self.max_requeues = max_requeues
+        self.keep_finished = keep_finished
         self._clock = clock
         self._lock = threading.RLock()
         self._items: dict[str, QueueItem] = {}
@@ -554,6 +563,7 @@ class DownloadQueue:
         reachable = not diff.error
         diff.merge(self.process_completed())
         diff.merge(self.search_pending())
+        diff.merge(self.prune_finished())
         if reachable:
             diff.merge(self.submit())
             diff.merge(self.refresh_queue_places())
@@ -836,6 +846,14 @@ class DownloadQueue:
                         break
                     log.info("download queue: slskd did not remove %s: %s", item.slskd_id, _describe(exc))
             return diff
+
+    def prune_finished(self) -> QueueDiff:
+        """Remove the finished items past the newest :attr:`keep_finished` (with some slack, so not one by one)."""
+        if self._store.count_queue(finished=True) <= self.keep_finished + PRUNE_SLACK:
+            return QueueDiff()
+        doomed = self._store.finished_beyond(self.keep_finished)
+        log.info("download queue: %d finished items past the %d kept are removed", len(doomed), self.keep_finished)
+        return self.remove(doomed)
 
     def clear_finished(self) -> QueueDiff:
         """:meth:`remove` every finished item."""

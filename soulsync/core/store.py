@@ -165,7 +165,21 @@ _MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # 6: succeeded downloads whose queue rows were deleted (Clear finished, Remove, the retention limit),
+    #    counted by local day, so "downloaded today" survives the deletion
+    """
+    CREATE TABLE download_days (
+        day TEXT PRIMARY KEY,
+        succeeded INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]
+
+_COUNT_RETIRED = ("INSERT INTO download_days (day, succeeded)"
+                  " SELECT date(finished_at, 'unixepoch', 'localtime') AS day, COUNT(*) FROM queue"
+                  " WHERE state = 'succeeded' AND finished_at IS NOT NULL")
+_ADD_RETIRED = " ON CONFLICT(day) DO UPDATE SET succeeded = succeeded + excluded.succeeded"
+"""Run in the transaction that deletes queue rows: their successes are kept as per-day counts."""
 
 ACTIVITY_LIMIT = 5000
 """Activity rows kept; older ones are pruned so the database stays bounded."""
@@ -379,20 +393,32 @@ class Store:
         return [self._queue_item(r) for r in rows]
 
     def delete_queue_items(self, ids: Iterable[str]) -> int:
-        ids = list(ids)
+        ids = [(i,) for i in ids]
         with self.transaction() as conn:
-            return sum(conn.execute("DELETE FROM queue WHERE id = ?", (i,)).rowcount for i in ids)
+            conn.executemany(_COUNT_RETIRED + " AND id = ? GROUP BY day" + _ADD_RETIRED, ids)
+            return conn.executemany("DELETE FROM queue WHERE id = ?", ids).rowcount
 
     def clear_finished(self) -> int:
         with self.transaction() as conn:
+            conn.execute(_COUNT_RETIRED + " GROUP BY day" + _ADD_RETIRED)
             return conn.execute("DELETE FROM queue WHERE finished_at IS NOT NULL").rowcount
+
+    def finished_beyond(self, keep: int) -> list[str]:
+        """Ids of the finished items past the newest ``keep`` (failed ones are kept before succeeded ones)."""
+        rows = self.query("SELECT id FROM queue WHERE finished_at IS NOT NULL"
+                          " ORDER BY state = 'failed' DESC, finished_at DESC LIMIT -1 OFFSET ?", (max(0, keep),))
+        return [r[0] for r in rows]
 
     def count_queue(self, finished: bool) -> int:
         op = "IS NOT NULL" if finished else "IS NULL"
         return self.query(f"SELECT COUNT(*) FROM queue WHERE finished_at {op}")[0][0]
 
     def count_succeeded_since(self, ts: float) -> int:
-        return self.query("SELECT COUNT(*) FROM queue WHERE state = 'succeeded' AND finished_at >= ?", (ts,))[0][0]
+        """Downloads that succeeded since ``ts`` (a local midnight): queue rows, plus deleted ones of those days."""
+        listed = self.query("SELECT COUNT(*) FROM queue WHERE state = 'succeeded' AND finished_at >= ?", (ts,))[0][0]
+        retired = self.query("SELECT COALESCE(SUM(succeeded), 0) FROM download_days"
+                             " WHERE day >= date(?, 'unixepoch', 'localtime')", (ts,))[0][0]
+        return int(listed) + int(retired)
 
     @staticmethod
     def _queue_row(item: QueueItem) -> dict[str, Any]:

@@ -446,6 +446,25 @@ def test_remove_and_clear_finished(env):
     assert [i.id for i in q.items()] == [c.id]
 
 
+def test_finished_items_past_the_limit_are_removed_in_batches(env, monkeypatch):
+    q = env.queue(max_concurrent=50, keep_finished=4)
+    items = q.enqueue([("alice", remote("A", f"{n}.mp3"), 100) for n in range(12)])
+    for item in items[:4]:
+        env.clock.advance(1)
+        q.cancel([item.id])
+    assert q.tick().removed == [] and env.store.count_queue(finished=True) == 4
+    for item in items[4:]:
+        env.clock.advance(1)
+        q.cancel([item.id])
+    monkeypatch.setattr("soulsync.core.downloads.PRUNE_SLACK", 8)
+    assert q.prune_finished().removed == []  # 12 finished: within the limit plus the slack
+    monkeypatch.setattr("soulsync.core.downloads.PRUNE_SLACK", 0)
+    diff = q.tick()
+    assert sorted(diff.removed) == sorted(i.id for i in items[:8])  # the oldest eight go
+    assert env.store.count_queue(finished=True) == 4
+    assert {i.slskd_id for i in items[:8]} <= env.fake.removed  # and slskd is told to forget them
+
+
 # ---------------------------------------------------------------------------- completion
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -126,3 +127,34 @@ def test_playlist_analysis_feeds_missing_total(store):
     store.save_playlist_analysis("gone", owned=0, missing=99)
     assert store.missing_total() == 7
     assert store.playlist_analysis()["p1"][:2] == (8, 2)
+
+
+def test_deleted_successes_still_count_for_their_day(store):
+    now = time.time()
+    items = []
+    for n, state in enumerate(["succeeded", "succeeded", "failed"]):
+        item = store.add_queue_item(QueueItem(id="", state="queued", username="u", filename=f"{n}.mp3"))
+        item.state, item.finished_at = state, now
+        items.append(item)
+    store.update_queue_items(items)
+    midnight = time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
+    assert store.count_succeeded_since(midnight) == 2
+    assert store.delete_queue_items([items[0].id, items[2].id]) == 2
+    assert store.count_succeeded_since(midnight) == 2
+    assert store.clear_finished() == 1
+    assert store.count_queue(finished=True) == 0
+    assert store.count_succeeded_since(midnight) == 2
+    assert store.count_succeeded_since(midnight + 86400) == 0
+
+
+def test_finished_beyond_keeps_the_newest_and_failed_ones_first(store):
+    items = []
+    for n in range(6):
+        item = store.add_queue_item(QueueItem(id="", state="queued", username="u", filename=f"{n}.mp3"))
+        item.state, item.finished_at = ("failed" if n == 0 else "succeeded"), 1000.0 + n
+        items.append(item)
+    store.update_queue_items(items)
+    doomed = store.finished_beyond(3)
+    # kept: the failed item (oldest, but failed) and the two newest successes
+    assert set(doomed) == {items[1].id, items[2].id, items[3].id}
+    assert store.finished_beyond(10) == []
