@@ -164,3 +164,27 @@ def test_closing_a_search_tab_deletes_the_search_in_slskd(qtbot, window, sim_wor
     assert listed()
     page.close_tab(page.tabs.currentIndex())
     qtbot.waitUntil(lambda: not listed(), timeout=10000)
+
+
+def test_only_the_newest_search_tabs_are_kept(qtbot, window, sim_world, gui_network_guard, monkeypatch):
+    from soulsync.services.slskd import SlskdClient
+
+    monkeypatch.setattr("soulsync.ui.pages.downloads.MAX_SEARCH_TABS", 2)
+    page = window.show_page("downloads")
+    artists = [a.artist for a in sim_world.catalog.albums[:12]]
+    queries = list(dict.fromkeys(artists))[:4]
+    ids = []
+    for query in queries:
+        session = page.start_search(query)
+        qtbot.waitUntil(lambda s=session: s.state == "done", timeout=20000)
+        ids.append(session.search_id)
+    assert [s.raw_query for s in page.sessions] == queries[-2:]
+    assert page.tabs.count() == 2 and page.current is page.sessions[-1]
+    client = SlskdClient(sim_world.slskd.url, api_key=sim_world.slskd.api_key)
+
+    def listed() -> set[str]:
+        with gui_network_guard.allowed():
+            return {s.id for s in client.searches()}
+
+    qtbot.waitUntil(lambda: not (set(ids[:2]) & listed()), timeout=10000)  # the closed tabs' searches are gone
+    assert set(ids[2:]) <= listed()

@@ -30,6 +30,8 @@ BITRATE_CHOICES = (("Any bitrate", 0), ("128+ kbps", 128), ("192+ kbps", 192), (
                    ("320 kbps", 320))
 TYPING_DEBOUNCE_MS = 1200
 SEARCH_RETRIES = 2
+MAX_SEARCH_TABS = 12
+"""Search tabs kept open; starting one more closes the oldest finished one (and its search in slskd)."""
 """A search's requests are tried again this often after a passing failure (see ``SlskdClient.retries``)."""
 _EMPTY = SearchResults()
 
@@ -243,7 +245,18 @@ class DownloadsPage(Page):
         self.tabs.setTabToolTip(index, session.query)
         self.tabs.setCurrentIndex(index)
         self._begin_or_wait(session)
+        self._close_oldest_tabs()
         return session
+
+    def _close_oldest_tabs(self) -> None:
+        """Keep at most :data:`MAX_SEARCH_TABS` tabs: the oldest finished ones go first, running ones stay."""
+        while len(self.sessions) > MAX_SEARCH_TABS:
+            current = self.current
+            oldest = next((i for i, s in enumerate(self.sessions)
+                           if s is not current and s.state in ("done", "failed", "cancelled")), None)
+            if oldest is None:
+                return
+            self.close_tab(oldest)
 
     def _begin_or_wait(self, session: SearchSession) -> None:
         if self.rate.submit(session):
