@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -28,6 +29,14 @@ APP_NAME = "SoulSync"
 SCHEMA_VERSION = 2
 DEFAULT_ALBUM_TEMPLATE = "{albumartist}/{album} ({year})/{disc_prefix}{track:02} - {title}.{ext}"
 DEFAULT_SINGLE_TEMPLATE = "{artist}/{artist} - {title}.{ext}"
+TIMEOUT_RANGE_S = (1.0, 120.0)
+"""Allowed network timeouts of a service's requests, in seconds (the Settings page's spin boxes)."""
+
+
+def _timeout(default_s: float) -> Any:
+    """A service's network timeout field: seconds each request may wait for an answer, within
+    :data:`TIMEOUT_RANGE_S` (a value outside it in the settings file falls back to ``default_s``)."""
+    return field(default=default_s, metadata={"range": TIMEOUT_RANGE_S})
 
 
 @dataclass
@@ -74,6 +83,7 @@ class SpotifySettings:
     accounts_base: str = "https://accounts.spotify.com"
     user: str = ""
     """Display name of the connected account, shown in the UI."""
+    timeout_s: float = _timeout(10.0)
 
 
 @dataclass
@@ -81,6 +91,7 @@ class PlexSettings:
     url: str = ""
     music_section: str = ""
     verify_tls: bool = True
+    timeout_s: float = _timeout(15.0)
 
 
 @dataclass
@@ -91,6 +102,7 @@ class SlskdSettings:
     """``api_key`` or ``password``."""
     username: str = ""
     verify_tls: bool = True
+    timeout_s: float = _timeout(10.0)
 
 
 @dataclass
@@ -148,8 +160,11 @@ class Settings:
         return _build(cls, data)
 
 
-def _build(cls: type, data: Any) -> Any:
-    """Build a dataclass from a dict, ignoring unknown keys and keeping defaults for bad values."""
+def _build(cls: type, data: Any, where: str = "") -> Any:
+    """Build a dataclass from a dict, ignoring unknown keys and keeping defaults for bad values.
+
+    A value of the wrong type, or a number outside its field's ``range`` metadata, is replaced by
+    the default with a logged warning (``where`` is the dotted path of ``data`` in the file)."""
     obj = cls()
     if not isinstance(data, dict):
         return obj
@@ -158,21 +173,48 @@ def _build(cls: type, data: Any) -> Any:
             continue
         current = getattr(obj, f.name)
         value = data[f.name]
+        name = f"{where}{f.name}"
         if dataclasses.is_dataclass(current):
-            setattr(obj, f.name, _build(type(current), value))
-        elif isinstance(current, bool):
-            if isinstance(value, bool):
-                setattr(obj, f.name, value)
-        elif isinstance(current, (int, float)) and not isinstance(current, bool):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                setattr(obj, f.name, type(current)(value))
-        elif isinstance(current, list):
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                setattr(obj, f.name, list(value))
-        elif isinstance(current, str):
-            if isinstance(value, str):
-                setattr(obj, f.name, value)
+            setattr(obj, f.name, _build(type(current), value, f"{name}."))
+            continue
+        accepted = _accept(current, value, f.metadata.get("range"))
+        if accepted is None:
+            log.warning("Settings file: %s = %.60r is not valid (%s); using the default %r",
+                        name, value, _expected(current, f.metadata.get("range")), current)
+        else:
+            setattr(obj, f.name, accepted)
     return obj
+
+
+def _accept(current: Any, value: Any, bounds: tuple[float, float] | None) -> Any:
+    """``value`` converted to the type of the default ``current``, or None when it does not fit."""
+    if isinstance(current, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(current, (int, float)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        try:
+            if not math.isfinite(value) or (bounds is not None and not bounds[0] <= value <= bounds[1]):
+                return None
+            return type(current)(value)
+        except OverflowError:  # an integer too large for a float
+            return None
+    if isinstance(current, list):
+        return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    if isinstance(current, str):
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _expected(current: Any, bounds: tuple[float, float] | None) -> str:
+    """What a field accepts, in words, for the warning about a bad value."""
+    if isinstance(current, bool):
+        return "expected true or false"
+    if isinstance(current, (int, float)):
+        return f"expected a number from {bounds[0]:g} to {bounds[1]:g}" if bounds else "expected a number"
+    if isinstance(current, list):
+        return "expected a list of strings"
+    return "expected a string"
 
 
 def _migrate_1_to_2(data: dict) -> dict:

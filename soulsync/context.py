@@ -135,9 +135,7 @@ class AppContext:
             self.secrets.set("spotify_access_token", tokens["access_token"])
 
     def spotify(self):
-        from soulsync.services.spotify import SpotifyClient
-
-        return SpotifyClient(auth=self.spotify_auth(), api_base=self.settings.spotify.api_base)
+        return build_spotify(self.settings.spotify, self.spotify_auth())
 
     def plex(self):
         return build_plex(self.settings.plex, self.secrets.get("plex_token"))
@@ -156,23 +154,34 @@ def process_download(processor, item, path: Path):
 
 
 def build_spotify_auth(s: SpotifySettings, client_secret: str, refresh_token: str, on_tokens=None):
-    """A Spotify authorization manager from settings values (saved or still in a form)."""
+    """A Spotify authorization manager from settings values (saved or still in a form); its token
+    requests wait ``s.timeout_s`` for an answer."""
     from soulsync.services.spotify_auth import SpotifyAuth
 
     return SpotifyAuth(client_id=s.client_id, client_secret=client_secret or None, redirect_uri=s.redirect_uri,
-                       accounts_base=s.accounts_base, refresh_token=refresh_token or None, on_tokens=on_tokens)
+                       accounts_base=s.accounts_base, refresh_token=refresh_token or None, on_tokens=on_tokens,
+                       timeout=s.timeout_s)
 
 
-def build_plex(p: PlexSettings, token: str, timeout: float = 15.0):
+def build_spotify(s: SpotifySettings, auth):
+    """A Spotify Web API client over ``auth`` whose requests wait ``s.timeout_s`` for an answer."""
+    from soulsync.services.spotify import SpotifyClient
+
+    return SpotifyClient(auth=auth, api_base=s.api_base, timeout=s.timeout_s)
+
+
+def build_plex(p: PlexSettings, token: str):
+    """A Plex client from settings values; its requests wait ``p.timeout_s`` for an answer."""
     from soulsync.services.plex import PlexClient
 
-    return PlexClient(p.url, token, timeout=timeout, verify_tls=p.verify_tls)
+    return PlexClient(p.url, token, timeout=p.timeout_s, verify_tls=p.verify_tls)
 
 
-def build_slskd(s: SlskdSettings, api_key: str, password: str, timeout: float = 10.0):
+def build_slskd(s: SlskdSettings, api_key: str, password: str):
+    """An slskd client from settings values; its requests wait ``s.timeout_s`` for an answer."""
     from soulsync.services.slskd import SlskdClient
 
     if s.auth_mode == "password":
         return SlskdClient(s.url, username=s.username, password=password, url_base=s.url_base,
-                           verify_tls=s.verify_tls, timeout=timeout)
-    return SlskdClient(s.url, api_key=api_key, url_base=s.url_base, verify_tls=s.verify_tls, timeout=timeout)
+                           verify_tls=s.verify_tls, timeout=s.timeout_s)
+    return SlskdClient(s.url, api_key=api_key, url_base=s.url_base, verify_tls=s.verify_tls, timeout=s.timeout_s)

@@ -8,13 +8,19 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from soulsync.context import AppContext
 from soulsync.services import checks
+from soulsync.ui.widgets.status_indicator import with_tls_note
 from soulsync.ui.workers import run_task
 
 SERVICES = ("Spotify", "Plex", "slskd")
+NOT_CONFIGURED = "Not configured (see Settings)"
 
 
 class ServiceMonitor(QObject):
-    """Emits ``status_changed(service, state, message, checked_at)``; state is ok/error/checking/off."""
+    """Emits ``status_changed(service, state, message, checked_at)``; state is ok/error/checking/off.
+
+    Whether a service is configured depends on its stored secrets, so that is decided in the worker
+    too: a slow keyring never holds up the GUI thread. While a service's TLS certificate checks are
+    turned off in Settings, every message about it says so (:func:`with_tls_note`)."""
 
     status_changed = pyqtSignal(str, str, str, float)
 
@@ -36,13 +42,19 @@ class ServiceMonitor(QObject):
         for handle in self._running.values():
             handle.cancel()
 
-    def _plan(self, service: str) -> tuple[bool, Callable[[], checks.CheckResult]]:
+    def _probe(self, service: str) -> Callable[[], checks.CheckResult | None]:
+        """The check of ``service`` to run in a worker: None when the service is not configured."""
         ctx = self.context
         if service == "Spotify":
-            return ctx.spotify_configured(), lambda: checks.check_spotify(ctx.spotify())
+            return lambda: checks.check_spotify(ctx.spotify()) if ctx.spotify_configured() else None
         if service == "Plex":
-            return ctx.plex_configured(), lambda: checks.check_plex(ctx.plex())
-        return ctx.slskd_configured(), lambda: checks.check_slskd(ctx.slskd())
+            return lambda: checks.check_plex(ctx.plex()) if ctx.plex_configured() else None
+        return lambda: checks.check_slskd(ctx.slskd()) if ctx.slskd_configured() else None
+
+    def tls_unchecked(self, service: str) -> bool:
+        """True when the user turned off the TLS certificate check of ``service``."""
+        settings = self.context.settings
+        return {"Plex": not settings.plex.verify_tls, "slskd": not settings.slskd.verify_tls}.get(service, False)
 
     def check_all(self) -> None:
         for service in SERVICES:
@@ -51,19 +63,24 @@ class ServiceMonitor(QObject):
     def check(self, service: str) -> None:
         if service in self._running:
             return
-        configured, probe = self._plan(service)
-        if not configured:
-            self._publish(service, "off", "Not configured (see Settings)")
-            return
+        probe = self._probe(service)
         self._publish(service, "checking", "Checking…")
         self._running[service] = run_task(
             lambda ctx: probe(), owner=self,
-            on_result=lambda res, s=service: self._publish(s, "ok" if res.ok else "error", res.summary),
+            on_result=lambda res, s=service: self._publish_result(s, res),
             on_error=lambda exc, s=service: self._publish(s, "error", checks.describe_error(exc, s)[1]),
             on_finished=lambda s=service: self._running.pop(s, None),
         )
 
+    def _publish_result(self, service: str, result: checks.CheckResult | None) -> None:
+        if result is None:
+            self._publish(service, "off", NOT_CONFIGURED)
+        else:
+            self._publish(service, "ok" if result.ok else "error", result.summary)
+
     def _publish(self, service: str, state: str, message: str) -> None:
+        if state != "off" and self.tls_unchecked(service):
+            message = with_tls_note(message)
         now = time.time()
         self.last[service] = (state, message, now)
         self.status_changed.emit(service, state, message, now)

@@ -13,7 +13,7 @@ Soulseek and slskd restarted with its transfer list gone. Every cell asserts:
 * nothing is lost: cached playlists still shown, the library index unchanged after a failed rescan,
   a queued download still listed, then finished exactly once.
 
-Client timeouts are 1 s here (the context's client builders are patched), so a "timeout" is an
+Client timeouts are 1 s here (each service's "Network timeout" setting), so a "timeout" is an
 answer delayed by 2.5 s; the slskd simulation runs at time scale 50.
 """
 from __future__ import annotations
@@ -28,9 +28,7 @@ from typing import Callable
 import pytest
 from PyQt6.QtCore import QTimer
 
-from soulsync.context import build_plex, build_slskd
 from soulsync.core.models import Playlist, Track
-from soulsync.services.spotify import SpotifyClient
 from soulsync.ui.main_window import MainWindow
 
 CLIENT_TIMEOUT_S = 1.0
@@ -204,16 +202,11 @@ def _watch(seen: Seen, label) -> bool:
 # ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def context(demo_context, monkeypatch):
-    """The demo context with 1 s client timeouts, a short Spotify backoff and a 0.2 s queue poll."""
+def context(demo_context):
+    """The demo context with 1 s network timeouts for every service (their settings) and a 0.2 s queue poll."""
     ctx = demo_context
-    monkeypatch.setattr(ctx, "spotify", lambda: SpotifyClient(
-        auth=ctx.spotify_auth(), api_base=ctx.settings.spotify.api_base, timeout=CLIENT_TIMEOUT_S, backoff=0.1))
-    monkeypatch.setattr(ctx, "plex", lambda: build_plex(ctx.settings.plex, ctx.secrets.get("plex_token"),
-                                                        timeout=CLIENT_TIMEOUT_S))
-    monkeypatch.setattr(ctx, "slskd", lambda: build_slskd(ctx.settings.slskd, ctx.secrets.get("slskd_api_key"),
-                                                          ctx.secrets.get("slskd_password"),
-                                                          timeout=CLIENT_TIMEOUT_S))
+    for service in (ctx.settings.spotify, ctx.settings.plex, ctx.settings.slskd):
+        service.timeout_s = CLIENT_TIMEOUT_S
     ctx.settings.downloads.poll_interval_s = 0.2
     return ctx
 

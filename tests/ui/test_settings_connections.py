@@ -11,10 +11,14 @@ from soulsync.ui.pages.settings import SettingsPage
 
 @pytest.fixture
 def page(qtbot, demo_context):
+    """The Settings page with 1.5 s network timeouts, once its stored secrets fill the form."""
+    for service in (demo_context.settings.spotify, demo_context.settings.plex, demo_context.settings.slskd):
+        service.timeout_s = 1.5
     p = SettingsPage(demo_context)
-    p.check_timeout = 1.5
     qtbot.addWidget(p)
     p.show()
+    qtbot.waitUntil(lambda: p.secrets_ready, timeout=5000)
+    assert (p.sp_timeout.value(), p.plex_timeout.value(), p.sl_timeout.value()) == (1.5, 1.5, 1.5)
     return p
 
 

@@ -115,3 +115,59 @@ def test_logs_scrub_registered_secrets_and_patterns(app_paths):
 
 def test_scrub_keeps_ordinary_text():
     assert scrub("nothing secret here") == "nothing secret here"
+
+
+# ---- network timeouts -------------------------------------------------------------------------
+
+def test_network_timeouts_default_and_round_trip(app_paths):
+    s = Settings()
+    assert (s.spotify.timeout_s, s.plex.timeout_s, s.slskd.timeout_s) == (10.0, 15.0, 10.0)
+    s.spotify.timeout_s, s.plex.timeout_s, s.slskd.timeout_s = 1.0, 42.5, 120.0
+    save_settings(s, app_paths)
+    again = load_settings(app_paths)
+    assert (again.spotify.timeout_s, again.plex.timeout_s, again.slskd.timeout_s) == (1.0, 42.5, 120.0)
+    assert json.loads(app_paths.config_file.read_text())["plex"]["timeout_s"] == 42.5
+
+
+def test_a_file_without_timeouts_gets_the_defaults(app_paths):
+    """Files written before the setting existed load as they are: no migration, default timeouts."""
+    app_paths.config_file.write_text(json.dumps({"schema_version": 2, "plex": {"url": "http://plex:32400"}}))
+    s = load_settings(app_paths)
+    assert s.plex.url == "http://plex:32400"
+    assert (s.spotify.timeout_s, s.plex.timeout_s, s.slskd.timeout_s) == (10.0, 15.0, 10.0)
+
+
+@pytest.mark.parametrize("raw", ["0", "0.5", "-3", "120.5", "1e999", "-1e999", "NaN", "Infinity",
+                                 "1" + "0" * 400, '"fast"', '"20"', "true", "null", "[5]", '{"s": 5}'])
+def test_bad_timeout_falls_back_to_the_default_with_a_warning(app_paths, caplog, raw):
+    app_paths.config_file.write_text(
+        '{"schema_version": 2, "plex": {"url": "http://plex:32400", "timeout_s": %s}, '
+        '"slskd": {"timeout_s": 30}}' % raw)
+    with caplog.at_level(logging.WARNING, logger="soulsync.config"):
+        s = load_settings(app_paths)
+    assert s.plex.timeout_s == 15.0
+    assert s.plex.url == "http://plex:32400" and s.slskd.timeout_s == 30.0  # the rest of the file is kept
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "plex.timeout_s" in warnings[0] and "from 1 to 120" in warnings[0] and "15.0" in warnings[0]
+    assert len(warnings[0]) < 250
+
+
+@pytest.mark.parametrize("value", [1, 1.0, 7, 60.5, 120])
+def test_timeouts_within_bounds_are_kept(app_paths, caplog, value):
+    app_paths.config_file.write_text(json.dumps({"schema_version": 2, "spotify": {"timeout_s": value}}))
+    with caplog.at_level(logging.WARNING, logger="soulsync.config"):
+        s = load_settings(app_paths)
+    assert s.spotify.timeout_s == float(value) and isinstance(s.spotify.timeout_s, float)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_other_bad_values_are_warned_about_too(app_paths, caplog):
+    app_paths.config_file.write_text(json.dumps({
+        "schema_version": 2, "plex": {"verify_tls": "no"}, "downloads": {"concurrent_downloads": "many"}}))
+    with caplog.at_level(logging.WARNING, logger="soulsync.config"):
+        s = load_settings(app_paths)
+    assert s.plex.verify_tls is True and s.downloads.concurrent_downloads == 3
+    text = " | ".join(r.getMessage() for r in caplog.records)
+    assert "plex.verify_tls" in text and "true or false" in text
+    assert "downloads.concurrent_downloads" in text

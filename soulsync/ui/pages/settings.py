@@ -1,5 +1,9 @@
 """Settings: credentials and addresses of Spotify, Plex and slskd, each with a connection
-test, and the download preferences."""
+test and a network timeout, and the download preferences.
+
+Stored secrets (tokens, passwords, API keys) are read and written in a worker: a desktop keyring
+may take seconds to answer, and the window must not freeze meanwhile. Until they arrive their
+fields are disabled and say "loading…", and saving leaves every stored secret alone."""
 from __future__ import annotations
 
 import copy
@@ -8,12 +12,12 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+    QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QWidget,
 )
 
-from soulsync.config import Settings
-from soulsync.context import AppContext, build_plex, build_slskd, build_spotify_auth
+from soulsync.config import TIMEOUT_RANGE_S, Settings
+from soulsync.context import AppContext, build_plex, build_slskd, build_spotify, build_spotify_auth
 from soulsync.core.quality import TIER_LABELS
 from soulsync.services import checks
 from soulsync.ui.pages.base import Page
@@ -22,12 +26,49 @@ from soulsync.ui.workers import run_task
 
 log = logging.getLogger(__name__)
 
+LOADING = "loading…"
+"""Placeholder of a secret field while its stored value is being read."""
+TLS_WARNING = ("\u26a0 The certificate is not checked: anyone on the network path could pose as this "
+               "server and read your {what}.")
+
 
 def _secret_edit(placeholder: str) -> QLineEdit:
     edit = QLineEdit()
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setPlaceholderText(placeholder)
+    edit.setProperty("ready_placeholder", placeholder)
     return edit
+
+
+def _timeout_box(service: str) -> QDoubleSpinBox:
+    """The spin box of a service's network timeout, in seconds."""
+    box = QDoubleSpinBox()
+    box.setObjectName(f"{service}_timeout")
+    box.setRange(*TIMEOUT_RANGE_S)
+    box.setDecimals(1)
+    box.setSingleStep(1.0)
+    box.setSuffix(" s")
+    box.setToolTip(f"How long each request to {service} may wait for an answer before it counts as failed")
+    return box
+
+
+def _tls_warning(service: str, what: str) -> QLabel:
+    """The warning shown under a service's certificate checkbox while it is off."""
+    label = QLabel(TLS_WARNING.format(what=what))
+    label.setObjectName(f"{service}_tls_warning")
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {WARN}; background: transparent;")
+    return label
+
+
+SECRET_NAMES = ("spotify_client_secret", "plex_token", "slskd_api_key", "slskd_password")
+"""The secrets that have a field on this page."""
+
+
+def _read_secrets(_ctx, secrets) -> tuple[dict[str, str], bool]:
+    """The stored secrets of :data:`SECRET_NAMES`, and whether a Spotify account is connected (a
+    task for a worker: the keyring may be slow). The refresh token's value stays here."""
+    return {name: secrets.get(name) for name in SECRET_NAMES}, bool(secrets.get("spotify_refresh_token"))
 
 
 class ResultLabel(QLabel):
@@ -52,12 +93,15 @@ class SettingsPage(Page):
     subtitle = "Connections to Spotify, Plex and slskd, and how downloads are chosen and filed"
 
     settings_saved = pyqtSignal()
-    check_timeout = 10.0
-    """Seconds a connection test waits for an answer."""
+    secrets_loaded = pyqtSignal()
+    """The stored secrets arrived from the worker and fill their fields."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self._tasks: dict[str, object] = {}
+        self._loaded_secrets: dict[str, str] | None = None
+        """The stored secrets as last read or written; None while they are being read."""
+        self._load_generation = 0
 
         self.save_button = QPushButton("Save changes")
         self.save_button.setObjectName("settings_save")
@@ -112,6 +156,8 @@ class SettingsPage(Page):
         form.addRow("Client ID", self.sp_client_id)
         form.addRow("Client secret", self.sp_client_secret)
         form.addRow("Redirect URI", self.sp_redirect)
+        self.sp_timeout = _timeout_box("spotify")
+        form.addRow("Network timeout", self.sp_timeout)
         form.addRow("Account", self.sp_account)
         row, self.sp_test, self.sp_result = self._test_row("Spotify")
         self.sp_connect = QPushButton("Connect…")
@@ -134,10 +180,16 @@ class SettingsPage(Page):
         self.plex_section.setObjectName("plex_section")
         self.plex_section.setEditable(True)
         self.plex_section.setToolTip("Filled from the server by Test connection")
+        self.plex_tls_warning = _tls_warning("plex", "Plex token")
+        self.plex_timeout = _timeout_box("plex")
         form.addRow("Server URL", self.plex_url)
         form.addRow("Token", self.plex_token)
         form.addRow("", self.plex_verify)
+        form.addRow("", self.plex_tls_warning)
+        form.addRow("Network timeout", self.plex_timeout)
         form.addRow("Music library", self.plex_section)
+        self._plex_form = form
+        self.plex_verify.toggled.connect(self._update_tls_warnings)
         row, self.plex_test, self.plex_result = self._test_row("Plex")
         form.addRow(row)
         self.plex_test.clicked.connect(self.test_plex)
@@ -157,6 +209,8 @@ class SettingsPage(Page):
         self.sl_username = QLineEdit()
         self.sl_password = _secret_edit("stored in the keyring")
         self.sl_verify = QCheckBox("Check the server's TLS certificate")
+        self.sl_tls_warning = _tls_warning("slskd", "API key or password")
+        self.sl_timeout = _timeout_box("slskd")
         form.addRow("URL", self.sl_url)
         form.addRow("URL base", self.sl_url_base)
         form.addRow("Sign in with", self.sl_auth)
@@ -164,7 +218,10 @@ class SettingsPage(Page):
         form.addRow("Username", self.sl_username)
         form.addRow("Password", self.sl_password)
         form.addRow("", self.sl_verify)
+        form.addRow("", self.sl_tls_warning)
+        form.addRow("Network timeout", self.sl_timeout)
         self._sl_form = form
+        self.sl_verify.toggled.connect(self._update_tls_warnings)
         self.sl_auth.currentIndexChanged.connect(self._update_slskd_auth)
         row, self.sl_test, self.sl_result = self._test_row("slskd")
         form.addRow(row)
@@ -176,6 +233,11 @@ class SettingsPage(Page):
         self._sl_form.setRowVisible(self.sl_api_key, by_key)
         self._sl_form.setRowVisible(self.sl_username, not by_key)
         self._sl_form.setRowVisible(self.sl_password, not by_key)
+
+    def _update_tls_warnings(self) -> None:
+        """A warning under each certificate checkbox that is off."""
+        self._plex_form.setRowVisible(self.plex_tls_warning, not self.plex_verify.isChecked())
+        self._sl_form.setRowVisible(self.sl_tls_warning, not self.sl_verify.isChecked())
 
     def _folder_row(self, edit: QLineEdit, title: str) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -243,27 +305,26 @@ class SettingsPage(Page):
 
     # ---- form <-> settings ------------------------------------------------
     def load_from_context(self) -> None:
+        """Fill the form from the saved settings; the stored secrets follow from a worker."""
         s = self.context.settings
-        secrets = self.context.secrets
         self.sp_client_id.setText(s.spotify.client_id)
-        self.sp_client_secret.setText(secrets.get("spotify_client_secret"))
         self.sp_redirect.setText(s.spotify.redirect_uri)
-        connected = bool(secrets.get("spotify_refresh_token"))
-        self.sp_account.setText(s.spotify.user or ("connected" if connected else "not connected"))
+        self.sp_timeout.setValue(s.spotify.timeout_s)
+        self.sp_account.setText(s.spotify.user or LOADING)
         self.plex_url.setText(s.plex.url)
-        self.plex_token.setText(secrets.get("plex_token"))
         self.plex_verify.setChecked(s.plex.verify_tls)
+        self.plex_timeout.setValue(s.plex.timeout_s)
         self.plex_section.clear()
         if s.plex.music_section:
             self.plex_section.addItem(s.plex.music_section)
         self.sl_url.setText(s.slskd.url)
         self.sl_url_base.setText(s.slskd.url_base)
         self.sl_auth.setCurrentIndex(max(0, self.sl_auth.findData(s.slskd.auth_mode)))
-        self.sl_api_key.setText(secrets.get("slskd_api_key"))
         self.sl_username.setText(s.slskd.username)
-        self.sl_password.setText(secrets.get("slskd_password"))
         self.sl_verify.setChecked(s.slskd.verify_tls)
+        self.sl_timeout.setValue(s.slskd.timeout_s)
         self._update_slskd_auth()
+        self._update_tls_warnings()
         d = s.downloads
         self.quality_list.clear()
         ordered = list(d.quality_order) + [t for t in TIER_LABELS if t not in d.quality_order]
@@ -287,12 +348,78 @@ class SettingsPage(Page):
         self.attempts.setValue(d.max_attempts)
         self.form_error.setText("")
         self.saved_label.setText("")
+        self._load_secrets()
+
+    # ---- secrets, read and written in a worker ------------------------------
+    def _secret_fields(self) -> dict[str, QLineEdit]:
+        return {"spotify_client_secret": self.sp_client_secret, "plex_token": self.plex_token,
+                "slskd_api_key": self.sl_api_key, "slskd_password": self.sl_password}
+
+    @property
+    def secrets_ready(self) -> bool:
+        """True once the stored secrets fill their fields."""
+        return self._loaded_secrets is not None
+
+    def _load_secrets(self) -> None:
+        self._load_generation += 1
+        generation = self._load_generation
+        self._loaded_secrets = None
+        for edit in self._secret_fields().values():
+            edit.clear()
+            edit.setEnabled(False)
+            edit.setPlaceholderText(LOADING)
+        previous = self._tasks.pop("load_secrets", None)
+        if previous is not None:
+            previous.cancel()
+        self._tasks["load_secrets"] = run_task(
+            _read_secrets, self.context.secrets, owner=self,
+            on_result=lambda values: self._secrets_arrived(generation, values),
+            on_error=lambda exc: self._secrets_failed(generation, exc))
+
+    def _secrets_arrived(self, generation: int, read: tuple[dict[str, str], bool]) -> None:
+        values, connected = read
+        if generation != self._load_generation:
+            return  # a later Revert asked again
+        self._tasks.pop("load_secrets", None)
+        for name, edit in self._secret_fields().items():
+            edit.setText(values.get(name, ""))
+            edit.setPlaceholderText(edit.property("ready_placeholder"))
+            edit.setEnabled(True)
+        self._loaded_secrets = {name: values.get(name, "") for name in SECRET_NAMES}
+        user = self.context.settings.spotify.user
+        self.sp_account.setText(user or ("connected" if connected else "not connected"))
+        self.secrets_loaded.emit()
+
+    def _secrets_failed(self, generation: int, exc: Exception) -> None:
+        if generation != self._load_generation:
+            return
+        self._tasks.pop("load_secrets", None)
+        self.form_error.setText(f"Could not read the stored passwords and tokens ({type(exc).__name__}); "
+                                "saving leaves them as they are. Press Revert to try again.")
+
+    def _form_secret(self, name: str) -> str | None:
+        """The secret as the form has it, or None before the stored one was read (then the worker
+        that needs it reads it)."""
+        if self._loaded_secrets is None:
+            return None
+        edit = self._secret_fields()[name]
+        return edit.text() if name == "slskd_password" else edit.text().strip()
+
+    def _changed_secrets(self) -> dict[str, str]:
+        """The secrets the form changes: nothing before the stored ones were read."""
+        if self._loaded_secrets is None:
+            return {}
+        changed = {name: self._form_secret(name) or "" for name in SECRET_NAMES}
+        return {name: value for name, value in changed.items() if value != self._loaded_secrets[name]}
 
     def form_settings(self) -> Settings:
         """A copy of the saved settings with the form's values applied (secrets excluded)."""
         s = copy.deepcopy(self.context.settings)
         s.spotify.client_id = self.sp_client_id.text().strip()
         s.spotify.redirect_uri = self.sp_redirect.text().strip() or s.spotify.redirect_uri
+        s.spotify.timeout_s = self.sp_timeout.value()
+        s.plex.timeout_s = self.plex_timeout.value()
+        s.slskd.timeout_s = self.sl_timeout.value()
         s.plex.url = self.plex_url.text().strip().rstrip("/")
         s.plex.verify_tls = self.plex_verify.isChecked()
         s.plex.music_section = self.plex_section.currentText().strip()
@@ -337,22 +464,55 @@ class SettingsPage(Page):
         return ""
 
     def save(self) -> bool:
+        """Save the form. Changed secrets are written in a worker first, then the settings file;
+        ``settings_saved`` follows. False when the form is invalid or a save is still running."""
+        if "save_secrets" in self._tasks:
+            return False
         s = self.form_settings()
         problem = self.validate(s)
         self.form_error.setText(problem)
         if problem:
             self.saved_label.setText("")
             return False
+        changed = self._changed_secrets()
+        if not changed:
+            return self._apply(s)
+        self.save_button.setEnabled(False)
+        self.revert_button.setEnabled(False)
+        self.saved_label.setText("Saving…")
         secrets = self.context.secrets
-        secrets.set("spotify_client_secret", self.sp_client_secret.text().strip())
-        secrets.set("plex_token", self.plex_token.text().strip())
-        secrets.set("slskd_api_key", self.sl_api_key.text().strip())
-        secrets.set("slskd_password", self.sl_password.text())
+
+        def write(ctx) -> None:
+            for name, value in changed.items():
+                secrets.set(name, value)
+
+        def written(_value) -> None:
+            if self._loaded_secrets is not None:
+                self._loaded_secrets.update(changed)
+            self._apply(s)
+
+        def failed(exc: Exception) -> None:
+            self.saved_label.setText("")
+            self.form_error.setText(f"Could not store the passwords and tokens ({type(exc).__name__}); "
+                                    "nothing was saved.")
+
+        def finished() -> None:
+            self._tasks.pop("save_secrets", None)
+            self.save_button.setEnabled(True)
+            self.revert_button.setEnabled(True)
+
+        self._tasks["save_secrets"] = run_task(write, owner=self, on_result=written, on_error=failed,
+                                               on_finished=finished)
+        return True
+
+    def _apply(self, s: Settings) -> bool:
+        """Make ``s`` the app's settings and write the settings file."""
         self.context.settings = s
         try:
             self.context.save()
         except OSError as exc:
             self.form_error.setText(f"Could not save the settings file: {exc}")
+            self.saved_label.setText("")
             return False
         self.saved_label.setText("Saved")
         self.settings_saved.emit()
@@ -393,29 +553,26 @@ class SettingsPage(Page):
 
     def test_spotify(self) -> None:
         s = self.form_settings().spotify
-        secret = self.sp_client_secret.text().strip()
-        refresh = self.context.secrets.get("spotify_refresh_token")
+        secret = self._form_secret("spotify_client_secret")
         if not s.client_id:
             self.sp_result.show_state("error", "Enter the client ID of your Spotify app first.")
             return
-        if not refresh:
-            self.sp_result.show_state("error", "Not connected yet: press Connect… to sign in to Spotify.")
-            return
-        api_base = s.api_base
+        secrets = self.context.secrets
         store = self.context._store_spotify_tokens
-        timeout = self.check_timeout
 
         def probe() -> checks.CheckResult:
-            from soulsync.services.spotify import SpotifyClient
-
-            auth = build_spotify_auth(s, secret, refresh, store)
-            auth.timeout = timeout
-            return checks.check_spotify(SpotifyClient(auth=auth, api_base=api_base, timeout=timeout))
+            refresh = secrets.get("spotify_refresh_token")
+            if not refresh:
+                return checks.CheckResult("Spotify", False, "Not connected yet: press Connect… to sign in to Spotify.",
+                                          kind="auth")
+            stored = secrets.get("spotify_client_secret") if secret is None else secret
+            return checks.check_spotify(build_spotify(s, build_spotify_auth(s, stored, refresh, store)))
 
         self._run_check("spotify", self.sp_test, self.sp_result, probe)
 
     def connect_spotify(self) -> None:
-        """Authorization code with PKCE: opens the browser, waits for the redirect on 127.0.0.1."""
+        """Authorization code with PKCE: opens the browser, waits for the redirect on 127.0.0.1.
+        The tokens (and the client secret used) are stored by the worker once the account answered."""
         s = self.form_settings().spotify
         if not s.client_id:
             self.sp_result.show_state("error", "Enter the client ID of your Spotify app first.")
@@ -423,24 +580,27 @@ class SettingsPage(Page):
         if "spotify_connect" in self._tasks:
             self._tasks["spotify_connect"].cancel()
             return
-        secret = self.sp_client_secret.text().strip()
-        opener = self.context.open_browser
+        secret = self._form_secret("spotify_client_secret")
+        context = self.context
+        opener = context.open_browser
         self.sp_connect.setText("Cancel")
         self.sp_result.show_state("busy", "Waiting for you to approve SoulSync in the browser…")
 
         def work(ctx):
-            from soulsync.services.spotify import SpotifyClient
-
             captured: dict = {}
-            auth = build_spotify_auth(s, secret, "", captured.update)
+            used = context.secrets.get("spotify_client_secret") if secret is None else secret
+            auth = build_spotify_auth(s, used, "", captured.update)
             auth.authorize(open_browser=opener, cancelled=lambda: ctx.cancelled, timeout=300)
-            user = SpotifyClient(auth=auth, api_base=s.api_base).current_user()
-            return captured, user
+            user = build_spotify(s, auth).current_user()
+            ctx.check()  # cancelled meanwhile: store nothing
+            context._store_spotify_tokens(captured)
+            if secret is not None:
+                context.secrets.set("spotify_client_secret", secret)
+            return user
 
-        def done(value) -> None:
-            tokens, user = value
-            self.context._store_spotify_tokens(tokens)
-            self.context.secrets.set("spotify_client_secret", secret)
+        def done(user) -> None:
+            if secret is not None and self._loaded_secrets is not None:
+                self._loaded_secrets["spotify_client_secret"] = secret
             name = user.get("display_name") or user.get("id") or ""
             self.context.settings.spotify.client_id = s.client_id
             self.context.settings.spotify.redirect_uri = s.redirect_uri
@@ -466,23 +626,31 @@ class SettingsPage(Page):
 
     def test_plex(self) -> None:
         s = self.form_settings().plex
-        token = self.plex_token.text().strip()
+        token = self._form_secret("plex_token")
         if not s.url:
             self.plex_result.show_state("error", "Enter the Plex server URL first.")
             return
-        timeout = self.check_timeout
-        self._run_check("plex", self.plex_test, self.plex_result,
-                        lambda: checks.check_plex(build_plex(s, token, timeout)))
+        secrets = self.context.secrets
+
+        def probe() -> checks.CheckResult:
+            return checks.check_plex(build_plex(s, secrets.get("plex_token") if token is None else token))
+
+        self._run_check("plex", self.plex_test, self.plex_result, probe)
 
     def test_slskd(self) -> None:
         s = self.form_settings().slskd
-        key, password = self.sl_api_key.text().strip(), self.sl_password.text()
+        key, password = self._form_secret("slskd_api_key"), self._form_secret("slskd_password")
         if not s.url:
             self.sl_result.show_state("error", "Enter the slskd URL first.")
             return
-        timeout = self.check_timeout
-        self._run_check("slskd", self.sl_test, self.sl_result,
-                        lambda: checks.check_slskd(build_slskd(s, key, password, timeout)))
+        secrets = self.context.secrets
+
+        def probe() -> checks.CheckResult:
+            return checks.check_slskd(build_slskd(
+                s, secrets.get("slskd_api_key") if key is None else key,
+                secrets.get("slskd_password") if password is None else password))
+
+        self._run_check("slskd", self.sl_test, self.sl_result, probe)
 
     def shutdown(self) -> None:
         for handle in list(self._tasks.values()):
