@@ -84,6 +84,13 @@ class WrongServer(BadResponse):
     kind = "wrong_server"
 
 
+class ForeignAddress(ServiceError):
+    """A redirect or a link in an answer pointed to another address (scheme, host or port) than the one
+    configured for the service; the request was not sent there, so its credentials stayed home."""
+
+    kind = "foreign_address"
+
+
 class NotReady(ServiceError):
     """The service is up but cannot do this now (e.g. slskd not logged in to Soulseek)."""
 

@@ -30,6 +30,7 @@ from soulsync.core.models import Track
 from soulsync.services.errors import (
     AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError, WrongServer,
 )
+from soulsync.services.http import ServiceSession
 from soulsync.services.spotify_auth import Cancelled, transport_error
 
 log = logging.getLogger(__name__)
@@ -76,14 +77,18 @@ class PlexPlaylistResult:
 
 
 class PlexClient:
-    """Typed access to one Plex server for SoulSync."""
+    """Typed access to one Plex server for SoulSync.
+
+    The token goes to the origin of ``base_url`` only (a :class:`~soulsync.services.http.ServiceSession`
+    unless ``session`` is given): plexapi sends it as a header and would keep it across a redirect.
+    """
 
     def __init__(self, base_url: str, token: str, timeout: float = 15.0, verify_tls: bool = True,
                  session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._token = token
-        self._session = session or requests.Session()
+        self._session = session or ServiceSession(self.base_url, SERVICE)
         self._session.verify = verify_tls
         self._session.hooks["response"].append(self._remember_response)
         self._last = threading.local()

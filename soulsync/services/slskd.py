@@ -33,6 +33,7 @@ from soulsync.core.models import SearchFile, Transfer, transfer_state_from_slskd
 from soulsync.services.errors import (
     AuthError, BadResponse, NotFound, NotReady, RateLimited, ServerError, ServiceError, WrongServer, retry_delay,
 )
+from soulsync.services.http import ServiceSession
 from soulsync.services.spotify_auth import transport_error
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ class SlskdClient:
     ``base_url`` is where slskd listens (``http://localhost:5030``); ``url_base``
     is slskd's ``web.url_base`` when it sits behind a reverse proxy path. Give
     ``api_key``, or ``username`` and ``password``. Building a client makes no
-    request.
+    request. Requests go to the origin of ``base_url`` only (a
+    :class:`~soulsync.services.http.ServiceSession` unless ``session`` is given).
     """
 
     service = SERVICE
@@ -127,7 +129,7 @@ class SlskdClient:
         self._password = password or None
         self._token: str | None = None
         self._login_lock = threading.Lock()
-        self._session = session or requests.Session()
+        self._session = session or ServiceSession(base, SERVICE)
         self._session.verify = verify_tls
         self.skipped_records = 0
         """Malformed records skipped by the last listing call (peers and servers send odd data)."""

@@ -1,8 +1,10 @@
 """Spotify Web API client: spotipy underneath, domain types and project exceptions on top.
 
-spotipy is built without its urllib3 retry adapter (``retries=0``,
-``status_retries=0``, ``status_forcelist=(599,)``): its built-in retries hide
-5xx behind a fake 429 and drop ``Retry-After`` (reference 2.3). This client
+spotipy is given its session, a :class:`~soulsync.services.http.ServiceSession`
+bound to the API's address (the bearer token goes nowhere else, not even where
+an answer's ``next`` link points), so spotipy's own urllib3 retry adapter is
+never built: its retries hide 5xx behind a fake 429 and drop ``Retry-After``
+(reference 2.3). This client
 retries 429 and 5xx itself, sleeping ``Retry-After`` when given (exponential
 backoff otherwise) through an injectable ``sleep``, and stops early when the
 ``cancel`` hook says so. A 401 triggers one token refresh through the auth
@@ -26,6 +28,7 @@ from soulsync.core.models import Album, AlbumType, Artist, Playlist, Track
 from soulsync.services.errors import (
     AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError, WrongServer,
 )
+from soulsync.services.http import ServiceSession
 from soulsync.services.spotify_auth import SERVICE, Cancelled, SpotifyAuth, transport_error
 
 log = logging.getLogger(__name__)
@@ -93,9 +96,10 @@ class SpotifyClient:
         self.page_size = max(1, min(50, page_size))
         self._sleep = sleep
         self._cancel = cancel
-        self._sp = spotipy.Spotify(auth=access_token, auth_manager=auth, requests_timeout=timeout, retries=0,
-                                   status_retries=0, status_forcelist=(599,), backoff_factor=0)
-        self._sp.prefix = api_base if api_base.endswith("/") else api_base + "/"
+        prefix = api_base if api_base.endswith("/") else api_base + "/"
+        self._sp = spotipy.Spotify(auth=access_token, auth_manager=auth, requests_timeout=timeout,
+                                   requests_session=ServiceSession(prefix, SERVICE))
+        self._sp.prefix = prefix
 
     # ------------------------------------------------------------ the call loop
     def _call(self, what: str, fn: Callable[..., T], *args: Any, cancel: Callable[[], bool] | None = None,

@@ -30,6 +30,7 @@ from soulsync.services.errors import (
     AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError, ServiceTimeout, TLSFailure,
     Unreachable, WrongServer,
 )
+from soulsync.services.http import ServiceSession
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class SpotifyAuth:
         self.timeout = timeout
         self.on_tokens = on_tokens
         self.clock = clock
-        self._session = session or requests.Session()
+        self._session = session or ServiceSession(self.accounts_base, SERVICE)
         self._lock = threading.Lock()
         self._tokens: SpotifyTokens | None = None
         if refresh_token or access_token:
