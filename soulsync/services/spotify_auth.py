@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import html
 import logging
 import secrets
@@ -161,6 +162,8 @@ class SpotifyAuth:
         Raises :class:`AuthError` (denied, state mismatch, code refused), :class:`ServiceTimeout`
         (nobody came back in ``timeout`` s), :class:`Cancelled`, or a transport error.
         """
+        if urlsplit(self.accounts_base).scheme not in ("http", "https"):  # the browser opens only web pages
+            raise ServiceError(SERVICE, f"the accounts address {self.accounts_base!r} is not an http(s) address")
         verifier, challenge = make_pkce_pair()
         state = secrets.token_urlsafe(24)
         listener = RedirectListener(self.redirect_uri, state)
@@ -312,9 +315,16 @@ class _Outcome:
 class RedirectListener:
     """A one-shot HTTP listener on ``127.0.0.1:<redirect port>`` that catches the authorization redirect.
 
-    Answers the browser with a small page, checks ``state``, and stops after
-    the first request to the redirect path (other paths, e.g. a favicon, get 404).
+    It binds the loopback address only (also for a ``localhost`` redirect URI), answers the browser
+    with a small page, and checks ``state``: an answer with another state is refused and its code
+    never used. The first request to the redirect path ends it (other paths, e.g. a favicon, get
+    404): the listening socket is closed at once, so nothing can connect afterwards. A timeout or a
+    cancel in :meth:`wait` closes it too.
     """
+
+    CONNECTION_TIMEOUT_S = 2.0
+    """How long one connection may take to send its request (a browser's idle pre-connection must
+    not hold up the real redirect for long)."""
 
     def __init__(self, redirect_uri: str, expected_state: str) -> None:
         parts = urlsplit(redirect_uri)
@@ -326,13 +336,22 @@ class RedirectListener:
         self.expected_state = expected_state
         self._outcome = _Outcome()
         self._done = threading.Event()
+        self._closed = threading.Event()
         self._server: HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """The (host, port) the listener is bound to; None once it is closed."""
+        server = self._server
+        return None if server is None or self._closed.is_set() else server.socket.getsockname()[:2]
 
     def start(self) -> None:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = self.CONNECTION_TIMEOUT_S
+
             def log_message(self, fmt: str, *args: Any) -> None:  # the query holds the code: never log it
                 return
 
@@ -359,21 +378,26 @@ class RedirectListener:
             raise ServiceError(SERVICE, f"port {self.port} of the redirect URI is busy (another program?): "
                                         "choose another port here and in your Spotify app", str(exc)) from None
         self._server.timeout = 0.2
-        self._thread = threading.Thread(target=self._serve, name="spotify-redirect", daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(self._server,), name="spotify-redirect",
+                                        daemon=True)
         self._thread.start()
 
-    def _serve(self) -> None:
-        server = self._server
-        while server is not None and not self._done.is_set():
-            server.handle_request()
+    def _serve(self, server: HTTPServer) -> None:
+        """Handle requests until the redirect came (or :meth:`close`), then stop listening."""
+        try:
+            while not self._done.is_set():
+                server.handle_request()
+        finally:
+            server.server_close()
+            self._closed.set()
 
     def _accept(self, query: dict[str, list[str]]) -> tuple[str, str, int]:
         def first(name: str) -> str | None:
             values = query.get(name)
             return values[0] if values else None
 
-        state = first("state")
-        if state != self.expected_state:
+        state = first("state") or ""
+        if not hmac.compare_digest(state.encode(), self.expected_state.encode()):
             self._finish(_Outcome(error=AuthError(
                 SERVICE, "the sign-in answer did not match this attempt (state mismatch); it was ignored. "
                          "Try Connect again.")))
@@ -395,23 +419,29 @@ class RedirectListener:
         self._done.set()
 
     def wait(self, timeout: float, cancelled: Callable[[], bool] | None = None) -> str:
-        """The authorization code, once the browser comes back."""
+        """The authorization code, once the browser comes back; the listener is closed when this returns
+        or raises (after the redirect, a timeout or a cancel)."""
         deadline = time.monotonic() + timeout
-        while not self._done.wait(0.1):
-            if cancelled is not None and cancelled():
-                raise Cancelled(SERVICE, "sign-in cancelled")
-            if time.monotonic() >= deadline:
-                raise ServiceTimeout(SERVICE, f"the browser did not come back within {timeout:.0f} s")
+        try:
+            while not self._done.wait(0.1):
+                if cancelled is not None and cancelled():
+                    raise Cancelled(SERVICE, "sign-in cancelled")
+                if time.monotonic() >= deadline:
+                    raise ServiceTimeout(SERVICE, f"the browser did not come back within {timeout:.0f} s")
+        finally:
+            self.close()
         if self._outcome.error is not None:
             raise self._outcome.error
         assert self._outcome.code is not None
         return self._outcome.code
 
     def close(self) -> None:
+        """Stop listening (idempotent); the port is free again when this returns."""
         self._done.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
-        if self._server is not None:
-            self._server.server_close()
-            self._server = None
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=self.CONNECTION_TIMEOUT_S + 1)
+        server, self._server = self._server, None
+        if server is not None and not self._closed.is_set():  # the thread is stuck: close from here
+            server.server_close()
+            self._closed.set()
