@@ -5,6 +5,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, Iterable
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
@@ -21,18 +22,40 @@ from soulsync.ui.widgets.progress_delegate import ProgressDelegate
 log = logging.getLogger(__name__)
 
 
-def open_folder(path: Path) -> None:
-    """Open a folder in the system file manager (no shell involved)."""
+class FolderRefused(ValueError):
+    """The folder lies outside the folders SoulSync may open."""
+
+
+def open_folder(path: Path, roots: Iterable[Path | str],
+                launch: Callable[..., subprocess.Popen] | None = None) -> subprocess.Popen | None:
+    """Show the folder ``path`` in the system file manager, if it lies inside one of ``roots``
+    (the download and library folders; blank entries are ignored).
+
+    The file manager gets the folder as one element of an argument list, with no shell, so no
+    character of a folder name can become a command. Returns the started process, or None when the
+    folder is missing or the file manager could not be started (logged); raises :class:`FolderRefused`
+    for a folder outside the roots. ``launch`` (default :class:`subprocess.Popen`) is for tests.
+    """
+    folder = Path(path).expanduser().resolve()
+    allowed = [Path(root).expanduser().resolve() for root in roots if str(root).strip()]
+    if not any(folder.is_relative_to(root) for root in allowed):
+        log.warning("Not opening %s: it is outside the download and library folders", folder)
+        raise FolderRefused(f"{folder} is outside the download and library folders; SoulSync opens only those")
+    if not folder.is_dir():
+        log.info("Not opening %s: no such folder", folder)
+        return None
     if sys.platform.startswith("darwin"):
-        cmd = ["open", str(path)]
+        cmd = ["open", str(folder)]
     elif sys.platform.startswith("win"):
-        cmd = ["explorer", str(path)]
+        cmd = ["explorer", str(folder)]
     else:
-        cmd = ["xdg-open", str(path)]
+        cmd = ["xdg-open", str(folder)]
     try:
-        subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=False)
+        return (launch or subprocess.Popen)(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, shell=False, close_fds=True)
     except OSError as exc:
-        log.warning("Could not open %s: %s", path, exc)
+        log.warning("Could not open %s: %s", folder, exc)
+        return None
 
 
 class QueuePanel(QWidget):
@@ -157,8 +180,16 @@ class QueuePanel(QWidget):
         for item in self._selected_items()[:1]:
             target = Path(item.final_path or item.local_path or "")
             folder = target.parent if target.suffix else target
-            if folder.exists():
-                open_folder(folder)
+            try:
+                if open_folder(folder, self._roots()) is None:
+                    self.error_label.setText(f"Could not open {folder} (see the log)")
+            except FolderRefused as exc:
+                self.error_label.setText(str(exc))
+
+    def _roots(self) -> list[Path | str]:
+        """The folders "Open folder" may show: the download folder and the library."""
+        context = self.service.context
+        return [context.settings.downloads.download_dir, context.library_dir or ""]
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(f"slskd: {text}" if text else "")
