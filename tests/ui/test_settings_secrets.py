@@ -8,6 +8,7 @@ import time
 import pytest
 from PyQt6.QtCore import Qt, QTimer
 
+from soulsync.config import load_settings
 from soulsync.ui.pages.settings import LOADING, SettingsPage
 from soulsync.ui.service_monitor import ServiceMonitor
 
@@ -207,3 +208,46 @@ def test_service_monitor_decides_configured_in_its_worker(qtbot, app_context, sl
     assert seen["Plex"] == "error" and seen["slskd"] == "error"  # configured (token read), unreachable
     assert seen["Spotify"] == "off"  # no client ID
     assert beat.max_gap < MAX_GAP_S and slow.calls and not slow.on_gui_thread()
+
+
+class BrokenSecrets(SlowSecrets):
+    """A keyring that fails: reads when ``fail_get``, writes when ``fail_set``."""
+
+    fail_get = fail_set = False
+
+    def get(self, name: str) -> str:
+        if self.fail_get:
+            raise RuntimeError("keyring locked")
+        return super().get(name)
+
+    def set(self, name: str, value: str) -> None:
+        if self.fail_set:
+            raise RuntimeError("keyring locked")
+        super().set(name, value)
+
+
+def test_unreadable_keyring_is_told_and_nothing_is_wiped(qtbot, app_context, slow):
+    broken = BrokenSecrets(slow.inner)
+    broken.fail_get = True
+    app_context.secrets = broken
+    page = make_page(qtbot, app_context)
+    qtbot.waitUntil(lambda: "Could not read the stored passwords" in page.form_error.text(), timeout=5000)
+    assert not page.secrets_ready and not page.plex_token.isEnabled()
+    page.plex_url.setText("http://plex.lan:32400")
+    assert page.save() is True  # the other settings can still be saved
+    assert broken.writes() == [] and slow.inner.get("plex_token") == STORED["plex_token"]
+
+
+def test_failed_secret_write_saves_nothing(qtbot, app_context, slow):
+    broken = BrokenSecrets(slow.inner)
+    app_context.secrets = broken
+    page = make_page(qtbot, app_context)
+    qtbot.waitUntil(lambda: page.secrets_ready, timeout=10000)
+    broken.fail_set = True
+    page.plex_token.setText("new-token")
+    page.plex_url.setText("http://plex.lan:32400")
+    assert page.save() is True
+    qtbot.waitUntil(lambda: "nothing was saved" in page.form_error.text(), timeout=10000)
+    assert app_context.settings.plex.url != "http://plex.lan:32400"
+    assert load_settings(app_context.paths).plex.url != "http://plex.lan:32400"
+    assert page.save_button.isEnabled() and page.saved_label.text() == ""
