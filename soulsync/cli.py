@@ -186,6 +186,7 @@ class _Selected:
 
 def run_sync(context, args: argparse.Namespace) -> int:
     """``soulsync sync``; see the module docstring."""
+    from soulsync.core import failpoints
     from soulsync.core.playlist_import import PlaylistImportError
     from soulsync.services.checks import describe_error
     from soulsync.services.errors import ServiceError
@@ -206,7 +207,9 @@ def run_sync(context, args: argparse.Namespace) -> int:
         if args.dry_run:
             _print_result(selected, args.json, None)
             return EXIT_OK
+        failpoints.hit("sync.analysed")
         downloads = _download(context, source, selected, args, display)
+        failpoints.hit("sync.downloaded")
         _analyse_all(context, source, selected, display)
         _after_sync(context, source, selected, args, display)
         _print_result(selected, args.json, downloads)

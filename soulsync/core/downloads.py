@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
+from soulsync.core import failpoints
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
@@ -722,6 +723,7 @@ class DownloadQueue:
                 except Exception as exc:
                     halted = self._enqueue_failed(batch, items, exc, diff)
                     continue
+                failpoints.hit("queue.sent")
                 self._enqueued(batch, items, result)
             self._commit(batch, diff)
             return diff
@@ -1186,3 +1188,4 @@ class DownloadQueue:
             work.state = (QueueState.SUCCEEDED if ok else QueueState.FAILED).value
             work.reason, work.final_path, work.finished_at, work.speed = reason, final_path, self._clock(), 0.0
             self._commit(batch, diff)
+        failpoints.hit("queue.item_done")

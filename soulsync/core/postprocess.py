@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from soulsync.core import failpoints
 from soulsync.core.audiofile import (
     DEFAULT_DURATION_TOLERANCE_MS,
     SUPPORTED_FORMATS,
@@ -327,6 +328,7 @@ class PostProcessor:
             return self._fail(result, Step.VERIFY, f"the file {exc.reason}", track)
         result.info = info
         result.done.append(f"verified: {info.describe()}")
+        failpoints.hit("postprocess.verified")
 
         matched = track is not None
         if track is None:
@@ -350,6 +352,7 @@ class PostProcessor:
             except TaggingError as exc:
                 return self._fail(result, Step.TAG, f"tags could not be written: {exc.reason}", track)
             result.done.append("tagged" + (" with cover art" if cover and opts.embed_cover else ""))
+            failpoints.hit("postprocess.tagged")
 
         template = choose_template(track, opts.album_template, opts.single_template)
         try:
@@ -359,6 +362,7 @@ class PostProcessor:
                               same_item_suffixes=_AUDIO_SUFFIXES)
         except (MoveError, TemplateError) as exc:
             return self._fail(result, Step.MOVE, str(exc), track)
+        failpoints.hit("postprocess.moved")
         result.move = move
         result.final_path = move.path
         result.reason = move.reason

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from soulsync.core import failpoints
 from soulsync.core.downloads import QueueState
 from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.matching import Candidate, LibraryIndex, rank_search_results
@@ -731,6 +732,7 @@ class DownloadMissing:
             job.started_at, job.stop_sent_at = now, None
             job.set(Phase.SEARCHING, f"searching {query!r}")
             running += 1
+            failpoints.hit("search.started")
 
     # ---- downloading --------------------------------------------------------------------
     def _enqueue(self, job: _Job, candidates: list[Candidate]) -> None:

@@ -41,6 +41,7 @@ from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
+from soulsync.core import failpoints
 from soulsync.core.audiofile import AudioVerifyError, open_audio
 from soulsync.core.models import Track
 from soulsync.core.organize import durable_copy, fsync_dir
@@ -249,6 +250,7 @@ def write_tags(path: str | os.PathLike, track: Track, *, cover: bytes | None = N
             audio.save()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        failpoints.hit("tag.before_replace")
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except Exception as exc:  # mutagen raises many types on odd files; the original is untouched
