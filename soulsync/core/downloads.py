@@ -165,7 +165,8 @@ OnCompleted = Callable[[QueueItem, Path], CompletionResult]
 Called from whichever thread runs :meth:`DownloadQueue.process_completed`,
 without the queue's lock. It may be called a second time for the same file
 when the app died while it ran (the item is still ``processing`` on restart and
-its file is still in the downloads folder), so it must tolerate that."""
+its file is still in the downloads folder), so it must tolerate that: the file
+may have been tagged already."""
 
 FindCandidates = Callable[[Track], Sequence[Any]]
 """A new search for a wanted track: candidate dicts (or ``matching.Candidate``s), best first."""
@@ -1147,7 +1148,8 @@ class DownloadQueue:
             return
         try:
             path = Path(item.local_path) if item.local_path else locate_download(root, item.filename, item.size)
-            verify_audio(path, expected_size=item.size or None)
+            # A file handed over before the app died was checked whole then; tagging may have changed its size since.
+            verify_audio(path, expected_size=None if item.local_path else item.size or None)
         except (LocateError, AudioVerifyError) as exc:
             why = f"The downloaded file cannot be used: {exc.reason}"
             with self._lock:

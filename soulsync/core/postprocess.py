@@ -201,6 +201,23 @@ def _merge(primary: Track, fallback: Track | None) -> Track:
     )
 
 
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _tagged_for(path: Path, track: Track) -> bool:
+    """Whether ``path`` carries ``track``'s Spotify track id, as SoulSync's tagging writes it."""
+    if not track.spotify_id:
+        return False
+    try:
+        return read_tags(path).spotify_id == track.spotify_id
+    except (TaggingError, OSError):
+        return False
+
+
 # ---------------------------------------------------------------------------
 # Cover art
 
@@ -316,12 +333,20 @@ class PostProcessor:
         track's duration. ``path_hint`` is the peer's original path, used to
         guess metadata for an unmatched file (default: the local path).
         Never raises for problems with the file; see the result.
+
+        A file a killed run was filing is taken up again: one already tagged
+        with the track's Spotify id may differ from ``expected_size`` (tags
+        changed it).
         """
         source = Path(source)
         result = PostProcessResult(source=source)
         opts = self.options
 
         expected_ms = expected_duration_ms or (track.duration_ms if track else None)
+        if expected_size and track is not None and _size(source) not in (None, expected_size) \
+                and _tagged_for(source, track):
+            expected_size = None  # an interrupted run tagged it (which changed its size) after checking it whole
+            result.done.append("tagged before by an interrupted run")
         try:
             info = verify_audio(source, expected_ms, expected_size, duration_tolerance_ms=opts.duration_tolerance_ms)
         except AudioVerifyError as exc:
