@@ -164,9 +164,10 @@ OnCompleted = Callable[[QueueItem, Path], CompletionResult]
 
 Called from whichever thread runs :meth:`DownloadQueue.process_completed`,
 without the queue's lock. It may be called a second time for the same file
-when the app died while it ran (the item is still ``processing`` on restart and
-its file is still in the downloads folder), so it must tolerate that: the file
-may have been tagged already."""
+when the app died while it ran (the item is still ``processing`` on restart), so
+it must tolerate that: the file may have been tagged already, or even moved
+away (then ``local_path`` no longer exists and ``on_completed`` says whether
+the file reached its place, or fails)."""
 
 FindCandidates = Callable[[Track], Sequence[Any]]
 """A new search for a wanted track: candidate dicts (or ``matching.Candidate``s), best first."""
@@ -1143,8 +1144,12 @@ class DownloadQueue:
             diff.error = f"slskd's downloads folder is unknown: {_describe(exc)}"
             return
         if item.local_path and not os.path.isfile(item.local_path):
-            self._settle(item, diff, ok=False, reason="needs attention: post-processing was interrupted and the "
-                         f"file is no longer at {item.local_path} (it may already be in the library)")
+            if self._on_completed is None:
+                self._settle(item, diff, ok=False, reason="needs attention: post-processing was interrupted and "
+                             f"the file is no longer at {item.local_path} (it may already be in the library)")
+                return
+            # The app died after post-processing moved the file: post-processing tells whether it is in place.
+            self._hand_over(item, Path(item.local_path), diff)
             return
         try:
             path = Path(item.local_path) if item.local_path else locate_download(root, item.filename, item.size)
@@ -1170,6 +1175,11 @@ class DownloadQueue:
         if self._on_completed is None:
             self._settle(item, diff, ok=True, final_path=str(path))
             return
+        self._hand_over(item, path, diff)
+
+    def _hand_over(self, item: QueueItem, path: Path, diff: QueueDiff) -> None:
+        """Run ``on_completed`` on the item's file and settle the item with its result."""
+        assert self._on_completed is not None
         try:
             result = self._on_completed(item, path)
             ok, final, reason = bool(result.ok), result.final_path, str(result.reason or "")

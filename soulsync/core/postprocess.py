@@ -53,6 +53,7 @@ from soulsync.core.organize import (
     TemplateError,
     atomic_write_bytes,
     choose_template,
+    numbered_name,
     place_file,
     render_path,
     safe_join,
@@ -65,6 +66,8 @@ MAX_COVER_BYTES = 10 * 1024 * 1024
 """Cover art larger than this is refused (a peer or a server sending something odd)."""
 
 REASON_SUFFIX = ".reason.txt"
+MAX_NUMBERED_LOOKUP = 20
+"""How many numbered copies (``Song (2).flac``...) are looked at for a file an interrupted run filed."""
 _AUDIO_SUFFIXES = tuple(f".{fmt}" for fmt in sorted(SUPPORTED_FORMATS))
 
 FetchCover = Callable[[str], "bytes | None"]
@@ -336,11 +339,25 @@ class PostProcessor:
 
         A file a killed run was filing is taken up again: one already tagged
         with the track's Spotify id may differ from ``expected_size`` (tags
-        changed it).
+        changed it); a ``source`` that no longer exists because it was already
+        moved is found under the track's library path by that id (``PLACED``).
         """
         source = Path(source)
         result = PostProcessResult(source=source)
         opts = self.options
+        if track is not None and not source.exists():
+            filed = self._filed_before(source, track)
+            if filed is not None:  # a run that died after the move: only the cover file may be left to do
+                result.outcome, result.final_path, result.track = Outcome.PLACED, filed, track
+                result.reason = "already in the library: an interrupted run had filed it"
+                result.done.append(f"found already filed at {filed}")
+                cover_url = cover_url or track.cover_url
+                if cover_url and opts.write_cover_file \
+                        and choose_template(track, opts.album_template, opts.single_template) == opts.album_template:
+                    cover, _note = self.covers.get(cover_url)
+                    if cover:
+                        self._write_cover_file(filed.parent, cover, result)
+                return result
 
         expected_ms = expected_duration_ms or (track.duration_ms if track else None)
         if expected_size and track is not None and _size(source) not in (None, expected_size) \
@@ -401,6 +418,26 @@ class PostProcessor:
         if cover and opts.write_cover_file and template == opts.album_template:
             self._write_cover_file(move.path.parent, cover, result)
         return result
+
+    def _filed_before(self, source: Path, track: Track) -> Path | None:
+        """Where an interrupted run moved ``source``: the library file this track's path leads to
+        (or a numbered copy of it) that carries the track's Spotify id; None when there is none."""
+        fmt = source.suffix.lstrip(".").lower()
+        if fmt not in SUPPORTED_FORMATS or not track.spotify_id:
+            return None
+        opts = self.options
+        try:
+            dest = render_path(choose_template(track, opts.album_template, opts.single_template), track, fmt,
+                               opts.library_dir)
+        except TemplateError:
+            return None
+        for n in range(1, MAX_NUMBERED_LOOKUP + 1):
+            candidate = dest.with_name(numbered_name(dest.name, n))
+            if not candidate.is_file():
+                return None
+            if _tagged_for(candidate, track):
+                return candidate
+        return None
 
     def _identify(self, source: Path, path_hint: str | None, result: PostProcessResult) -> Track | None:
         # A local path's folders above the download's own folder say nothing about the music.

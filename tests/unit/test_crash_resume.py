@@ -1,7 +1,9 @@
 """Work a killed run left half done is taken up again, never done twice (found by tests/e2e/test_sync_kill.py).
 
 * post-processing after a kill between tagging and moving: the file's size no
-  longer matches the announced one, yet it is the same, whole download.
+  longer matches the announced one, yet it is the same, whole download;
+* post-processing after a kill just after the move: the source is gone, the
+  file is in the library.
 """
 from __future__ import annotations
 
@@ -48,3 +50,28 @@ def test_a_different_size_is_still_refused_when_the_file_is_not_ours(tmp_path, p
     result = processor.process(src, TRACK, expected_size=announced)
     assert (result.outcome, result.failed_step) == (Outcome.FAILED, Step.VERIFY)
     assert "were expected" in result.reason
+
+
+def test_a_file_moved_before_the_kill_is_found_in_the_library(tmp_path, processor):
+    src = make_audio(tmp_path / "downloads" / "01 - Song 1.flac")
+    size = src.stat().st_size
+    first = processor.process(src, TRACK, cover_url="https://img/1", expected_size=size)
+    assert first.outcome is Outcome.PLACED and not src.exists()
+    placed = first.final_path.read_bytes()
+    first.cover_file.unlink()  # the run died after the move, before the cover file
+    again = processor.process(src, TRACK, cover_url="https://img/1", expected_size=size)
+    assert (again.outcome, again.final_path) == (Outcome.PLACED, first.final_path)
+    assert again.reason == "already in the library: an interrupted run had filed it"
+    assert first.final_path.read_bytes() == placed
+    assert again.cover_file is not None and again.cover_file.read_bytes() == COVER
+
+
+def test_a_vanished_file_that_is_not_in_the_library_fails(tmp_path, processor):
+    gone = tmp_path / "downloads" / "01 - Song 1.flac"
+    result = processor.process(gone, TRACK, expected_size=1000)
+    assert (result.outcome, result.failed_step) == (Outcome.FAILED, Step.VERIFY)
+    # someone else's file where this track would go is not taken for ours
+    other = make_audio(tmp_path / "library" / "The Band" / "Big Album (2020)" / "01 - Song 1.flac")
+    write_tags(other, dataclasses.replace(TRACK, spotify_id="another-track"))
+    result = processor.process(gone, TRACK, expected_size=1000)
+    assert result.outcome is Outcome.FAILED and result.final_path is None

@@ -791,7 +791,17 @@ def test_interrupted_post_processing(env):
     with pytest.raises(Died):
         env.queue(on_completed=die).tick()
     moved.unlink()  # it had already been moved into the library
-    done = env.queue(on_completed=lambda i, p: pytest.fail("called")).tick().changed[other.id]
+    asked = []  # post-processing is asked again and says whether the file reached the library
+    found = env.queue(on_completed=lambda i, p: asked.append(p) or Completion(True, "/lib/b.mp3", "already filed"))
+    done = found.tick().changed[other.id]
+    assert (done.state, done.final_path, asked) == ("succeeded", "/lib/b.mp3", [moved])
+
+    [third] = found.enqueue([("alice", remote("C", "Song.mp3"), size)])
+    gone = env.fake.succeed("alice", third.filename, src)
+    with pytest.raises(Died):
+        env.queue(on_completed=die).tick()
+    gone.unlink()
+    done = env.queue().tick().changed[third.id]  # nothing to ask: it cannot be told where the file went
     assert done.state == "failed" and done.reason.startswith("needs attention: post-processing was interrupted")
 
 
