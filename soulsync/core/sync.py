@@ -542,6 +542,7 @@ class DownloadMissing:
         self._sleep = sleep
         self._cancel_requested = False
         self._cancel_done = False
+        self._resumed = False
         self._trouble_since: float | None = None
         self._retry_at = 0.0
         self._backoff = 0.0
@@ -585,6 +586,9 @@ class DownloadMissing:
         if self._cancel_requested or (self._is_cancelled is not None and self._is_cancelled()):
             self._cancel_requested = True
             self._cancel_all()
+        elif not self._resumed:
+            self._resumed = True
+            self._resume()
         now = self._clock()
         if self._trouble_since is not None and now - self._trouble_since >= self.service_patience_s:
             self._give_up()
@@ -639,6 +643,49 @@ class DownloadMissing:
     def report(self) -> DownloadReport:
         return DownloadReport(self.tracks(), self.counts(), list(self._paths), self._cancel_requested,
                               self._error, list(self._warnings))
+
+    # ---- resuming -----------------------------------------------------------------------
+    def _resume(self) -> None:
+        """Take over what earlier runs left in the queue for these tracks, instead of searching again.
+
+        A run that was killed (or the app's own queue) may hold a live item for
+        a wanted track: it is followed. An item that succeeded and whose file is
+        still where it was filed means the library had not picked the file up
+        yet (the run died before telling it): the track counts as downloaded
+        and the file goes to ``library_changed``. Anything else is searched."""
+        jobs = {job.key: job for job in self._jobs if not job.phase.finished}
+        if not jobs:
+            return
+        try:
+            items = self.queue.items()
+        except Exception as exc:
+            log.warning("Could not read the download queue to resume: %s", exc)
+            return
+        live: dict[str, Any] = {}
+        filed: dict[str, Any] = {}
+        for item in items:  # oldest first: the newest item of a track wins
+            key = wanted_key(item.wanted) if item.wanted is not None else None
+            if key not in jobs:
+                continue
+            if not item.finished:
+                live[key] = item
+            elif item.state == QueueState.SUCCEEDED.value and item.final_path and os.path.isfile(item.final_path):
+                filed[key] = item
+        for key, item in live.items():
+            job = jobs[key]
+            job.item_id = item.id
+            job.set(Phase.QUEUED, f"already in the download queue (from {item.username})")
+        for key, item in filed.items():
+            job = jobs[key]
+            if key in live:
+                continue
+            job.item_id, job.final_path = item.id, item.final_path
+            self._paths.append(item.final_path)
+            try:
+                self.store.remove_from_wishlist(job.track)
+            except Exception as exc:
+                log.warning("Could not update the wishlist: %s", exc)
+            self._finish(job, Phase.DOWNLOADED, f"downloaded before, to {item.final_path}")
 
     # ---- searching ----------------------------------------------------------------------
     def _poll_searches(self, now: float) -> None:

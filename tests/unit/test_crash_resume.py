@@ -3,7 +3,9 @@
 * post-processing after a kill between tagging and moving: the file's size no
   longer matches the announced one, yet it is the same, whole download;
 * post-processing after a kill just after the move: the source is gone, the
-  file is in the library.
+  file is in the library;
+* a restarted sync follows the queue items an earlier run left for its tracks
+  instead of searching and queueing them again.
 """
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ import pytest
 
 from soulsync.core.models import Track
 from soulsync.core.postprocess import Outcome, PostProcessOptions, PostProcessor, Step
+from soulsync.core.ratelimit import SearchRateLimiter
+from soulsync.core.store import QueueItem, Store
+from soulsync.core.sync import DownloadMissing, Phase
 from soulsync.core.tagging import read_tags, write_tags
 from tests.audio_fixtures import jpeg_bytes, make_audio
+from tests.unit.test_sync_download import Clock, FakeQueue, FakeSlskd, peer_file
 
 COVER = jpeg_bytes(16, 16, seed=2)
 TRACK = Track(title="Song 1", artists=["The Band"], album="Big Album", album_artist="The Band", duration_ms=1000,
@@ -75,3 +81,59 @@ def test_a_vanished_file_that_is_not_in_the_library_fails(tmp_path, processor):
     write_tags(other, dataclasses.replace(TRACK, spotify_id="another-track"))
     result = processor.process(gone, TRACK, expected_size=1000)
     assert result.outcome is Outcome.FAILED and result.final_path is None
+
+
+# ----------------------------------------------------------------------------- the sync workflow
+
+ONE = Track("One More Time", ["Daft Punk"], album="Discovery", duration_ms=200_000, spotify_id="one")
+RESULTS = {"Daft Punk One More Time": [peer_file("Daft Punk", "Discovery", "One More Time")]}
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    return Store(tmp_path / "db.sqlite3")
+
+
+def flow_for(queue: FakeQueue, slskd: FakeSlskd, store: Store, **kw) -> DownloadMissing:
+    clock = Clock()
+    return DownloadMissing([(ONE, "pl1")], client=slskd, queue=queue, store=store, clock=clock, sleep=clock.sleep,
+                           limiter=SearchRateLimiter(clock=clock), **kw)
+
+
+def left_behind(queue: FakeQueue, state: str, final_path: str | None = None) -> QueueItem:
+    """An item an earlier (killed) run queued for ONE."""
+    item = QueueItem(id=f"old{len(queue.items_by_id)}", state=state, username="peer9", filename="@@x\\One.flac",
+                     size=10, wanted=ONE, source="sync", final_path=final_path,
+                     finished_at=1.0 if state in ("succeeded", "failed") else None)
+    queue.items_by_id[item.id] = item
+    return item
+
+
+def test_a_live_item_of_an_earlier_run_is_followed_not_searched_again(store):
+    queue, slskd = FakeQueue(), FakeSlskd(RESULTS)
+    old = left_behind(queue, "in_progress")
+    report = flow_for(queue, slskd, store).run()
+    assert slskd.started == [] and queue.enqueued == []
+    assert report.progress.downloaded == 1 and report.tracks[0].queue_item_id == old.id
+
+
+def test_a_filed_item_the_library_did_not_pick_up_counts_as_downloaded(tmp_path, store):
+    queue, slskd = FakeQueue(), FakeSlskd(RESULTS)
+    filed = make_audio(tmp_path / "library" / "One More Time.flac")
+    left_behind(queue, "succeeded", str(filed))
+    store.add_to_wishlist(ONE, "not found last time")
+    changed: list[list[str]] = []
+    report = flow_for(queue, slskd, store, library_changed=changed.append).run()
+    assert slskd.started == [] and queue.enqueued == []
+    assert report.tracks[0].phase is Phase.DOWNLOADED and report.tracks[0].final_path == str(filed)
+    assert changed == [[str(filed)]]  # the library is told about it now
+    assert store.wishlist() == []
+
+
+def test_a_filed_item_whose_file_is_gone_or_a_failed_one_is_searched_again(tmp_path, store):
+    queue, slskd = FakeQueue(), FakeSlskd(RESULTS)
+    left_behind(queue, "succeeded", str(tmp_path / "deleted by the user.flac"))
+    left_behind(queue, "failed")
+    report = flow_for(queue, slskd, store).run()
+    assert slskd.started == ["Daft Punk One More Time"] and len(queue.enqueued) == 1
+    assert report.progress.downloaded == 1
