@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start the app, or a headless command; exceptions nobody catches become crash reports."""
+    from soulsync import crash
+
+    crash.install(__version__)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("sim", "sync", "check"):
         from soulsync.cli import main as cli_main
@@ -46,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_gui(args: argparse.Namespace) -> int:
+    from soulsync import crash
     from soulsync.config import AppPaths
     from soulsync.context import AppContext
     from soulsync.logsetup import setup_logging
@@ -80,6 +85,9 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setOrganizationName("SoulSync")
     apply_theme(app)
     window = MainWindow(context)
+    reporter = crash.installed()
+    if reporter is not None:  # the GUI tells crashes in a message box (and keeps running)
+        reporter.notify = crash.show_in_dialogs(window)
     if args.page:
         window.show_page(args.page)
     window.show()

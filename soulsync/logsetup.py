@@ -43,6 +43,47 @@ def scrub(text: str) -> str:
     return text
 
 
+_OSERROR_TEXT = ("strerror", "filename", "filename2")
+
+
+def scrub_exception(exc: BaseException) -> BaseException:
+    """``exc`` fit to show a person: registered secrets and credential patterns removed from its text.
+
+    String arguments and text attributes (a service error's ``message`` and ``detail``, an
+    ``OSError``'s file names, notes) are scrubbed in place, so the type stays what callers test for.
+    An exception whose text still holds a secret after that (its ``__str__`` builds the text from
+    elsewhere) is replaced by a ``RuntimeError`` carrying the scrubbed text, not chained to it.
+    """
+    try:
+        exc.args = tuple(scrub(a) if isinstance(a, str) else a for a in exc.args)
+    except (AttributeError, TypeError):
+        pass
+    names = set(getattr(exc, "__dict__", {})) | (set(_OSERROR_TEXT) if isinstance(exc, OSError) else set())
+    for name in names:
+        value = getattr(exc, name, None)
+        try:
+            if isinstance(value, str):
+                setattr(exc, name, scrub(value))
+            elif name == "__notes__" and isinstance(value, list):
+                setattr(exc, name, [scrub(n) if isinstance(n, str) else n for n in value])
+        except (AttributeError, TypeError):
+            pass
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__: show the type only
+        return RuntimeError(type(exc).__name__)
+    clean = scrub(text)
+    return exc if clean == text else RuntimeError(f"{type(exc).__name__}: {clean}")
+
+
+def current_log_dir() -> Path | None:
+    """The folder of the log file :func:`setup_logging` opened, or None before logging is set up."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_soulsync", False) and isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename).parent
+    return None
+
+
 class SecretScrubber(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

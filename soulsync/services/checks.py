@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from soulsync.logsetup import scrub
 from soulsync.services.errors import (
     AuthError, NotReady, RateLimited, ServerError, ServiceError, ServiceTimeout, TLSFailure,
     Unreachable, WrongServer,
@@ -24,7 +25,13 @@ class CheckResult:
 
 
 def describe_error(exc: BaseException, service: str) -> tuple[str, str]:
-    """(kind, sentence) for a failure, fit to show a person."""
+    """(kind, sentence) for a failure, fit to show a person (registered secrets and credential
+    patterns scrubbed: a server's error text or an unexpected exception may quote them)."""
+    kind, text = _describe(exc, service)
+    return kind, scrub(text)
+
+
+def _describe(exc: BaseException, service: str) -> tuple[str, str]:
     if isinstance(exc, ServiceTimeout):
         return "timeout", f"{service} did not answer in time. Is the server overloaded or the address wrong?"
     if isinstance(exc, TLSFailure):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import traceback
 from typing import Any, Callable
 
 from PyQt6 import sip
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
+
+from soulsync.logsetup import scrub_exception
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +106,10 @@ class _Runnable(QRunnable):
         except Cancelled:
             self._emit("finished")
             return
-        except Exception as exc:  # delivered to on_error; logged with its traceback
-            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+        except Exception as exc:  # logged with its traceback (the log scrubs it), delivered to on_error scrubbed
             log.debug("task %s failed: %s", getattr(self._fn, "__name__", self._fn), exc, exc_info=True)
             if not self._ctx.cancelled:
-                self._emit("error", exc)
+                self._emit("error", scrub_exception(exc))
         else:
             if not self._ctx.cancelled:
                 self._emit("result", value)
@@ -147,7 +147,8 @@ def run_task(
     """Run ``fn(ctx, *args, **kwargs)`` on the thread pool; callbacks run on the GUI thread.
 
     Must be called from the GUI thread. Errors raised by ``fn`` go to
-    ``on_error`` (or the log, when there is none); a cancelled task delivers
+    ``on_error`` (or the log, when there is none), their text scrubbed of secrets
+    (:func:`~soulsync.logsetup.scrub_exception`); a cancelled task delivers
     neither result nor error, only ``on_finished``.
     """
     signals = TaskSignals()
