@@ -24,9 +24,16 @@ _PATTERNS = [
 ]
 
 
+_PUBLIC_WORDS = frozenset({"slskd", "soulseek", "plex", "spotify", "soulsync"})
+"""Values never treated as secrets: the services' names, which every message uses (slskd's
+documented default web login is slskd/slskd, so that "secret" is public anyway, and scrubbing it
+would turn every mention of slskd into ``***``)."""
+
+
 def register_secret(value: str) -> None:
-    """Remember a secret value so that it is scrubbed from every log line."""
-    if value and len(value) >= 4:
+    """Remember a secret value so that it is scrubbed from every log line and every text shown
+    (values shorter than 4 characters and the services' names excepted)."""
+    if value and len(value) >= 4 and value.strip().lower() not in _PUBLIC_WORDS:
         with _secrets_lock:
             _secrets.add(value)
 

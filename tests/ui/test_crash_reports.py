@@ -285,3 +285,9 @@ def test_an_exception_that_builds_its_text_elsewhere_is_replaced():
     assert type(shown) is RuntimeError and leaks(str(shown)) == [] and "Opaque" in str(shown)
     plain = ValueError("nothing secret")
     assert scrub_exception(plain) is plain and str(plain) == "nothing secret"
+
+
+def test_a_service_name_used_as_password_does_not_garble_messages():
+    register_secret("slskd")  # slskd's documented default web password
+    kind, text = describe_error(AuthError("slskd", "slskd rejected the login"), "slskd")
+    assert text == "slskd refused the request: slskd rejected the login"
