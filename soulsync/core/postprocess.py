@@ -189,6 +189,13 @@ def guess_from_path(path: str) -> Track | None:
                  disc_number=guess.disc_number, year=guess.year, path=str(path))
 
 
+def _numbering_from_path(path: str) -> Track:
+    """Album, numbering and year from a path whose title says nothing (``03 - Track 3.mp3``)."""
+    guess = parse_path(str(path))
+    return Track(title="", artists=[], album=guess.album.strip(), track_number=guess.track_number,
+                 disc_number=guess.disc_number, year=guess.year)
+
+
 def _merge(primary: Track, fallback: Track | None) -> Track:
     """``primary`` with its gaps (names, album, numbering, year) filled from ``fallback``."""
     if fallback is None:
@@ -441,14 +448,15 @@ class PostProcessor:
 
     def _identify(self, source: Path, path_hint: str | None, result: PostProcessResult) -> Track | None:
         # A local path's folders above the download's own folder say nothing about the music.
-        guess = guess_from_path(path_hint or f"{source.parent.name}/{source.name}")
+        hint = path_hint or f"{source.parent.name}/{source.name}"
+        guess = guess_from_path(hint)
         try:
             tagged = read_tags(source)
         except TaggingError:
             tagged = None
         if tagged is not None and tagged.title and tagged.artists:
             result.done.append("identified by its own tags")
-            return _merge(tagged, guess)
+            return _merge(tagged, guess or _numbering_from_path(hint))
         if guess is not None:
             result.done.append("identified by its file name")
             return _merge(guess, tagged)

@@ -331,6 +331,15 @@ def test_unmatched_tags_are_completed_from_the_path(dirs):
     assert result.final_path == dirs["library"] / "Real Artist" / "Record Y (2010)" / "03 - Real Title.ogg"
 
 
+def test_tagged_file_with_a_generic_title_keeps_the_paths_numbering(dirs):
+    # "Track 3" says nothing as a title guess, but its path still numbers it within its album
+    src = make_audio(dirs["downloads"] / "03 - Track 3.mp3")
+    write_tags(src, Track(title="Track 3", artists=["Band"], album="Soak Album 1"))
+    result = make_processor(dirs).process(src, path_hint="@@peer\\Music\\Band\\Soak Album 1 (2020)\\03 - Track 3.mp3")
+    assert result.outcome is Outcome.PLACED, result.reason
+    assert result.final_path == dirs["library"] / "Band" / "Soak Album 1 (2020)" / "03 - Track 3.mp3"
+
+
 def test_unidentifiable_file_needs_matching_and_stays(dirs):
     src = make_audio(dirs["downloads"] / "incoming" / "track01.mp3")
     result = make_processor(dirs).process(src)
