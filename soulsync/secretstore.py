@@ -62,8 +62,13 @@ class SecretStore:
             if self._keyring is None and backend == "keyring":
                 raise RuntimeError("No usable OS keyring backend")
         self.backend_name = "keyring" if self._keyring else "file"
+        self._cache: dict[str, str] = {}
+        """Every secret as last read or written: reads never wait on the keyring (a D-Bus call that can
+        take long) once the store is open, so the GUI thread may ask for them."""
+        self._file_stamp: tuple[int, int] | None = None
         for name in SECRET_NAMES:
             value = self._peek(name)
+            self._cache[name] = value
             if value:
                 register_secret(value)
 
@@ -72,11 +77,19 @@ class SecretStore:
         return self._file
 
     def _read_file(self) -> dict[str, str]:
+        self._file_stamp = self._stamp()
         try:
             data = json.loads(self._file.read_text(encoding="utf-8"))
             return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
         except (OSError, ValueError, AttributeError):
             return {}
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self._file.stat()
+            return st.st_mtime_ns, st.st_size
+        except OSError:
+            return None
 
     def _peek(self, name: str) -> str:
         if self._keyring is not None:
@@ -88,7 +101,13 @@ class SecretStore:
         return self._read_file().get(name, "")
 
     def get(self, name: str) -> str:
-        value = self._peek(name)
+        """The secret's value ("" when unset), from memory; the fallback file is read again only when
+        another process (the headless sync renewing a token) changed it."""
+        with self._lock:
+            if self._keyring is None and self._stamp() != self._file_stamp:
+                data = self._read_file()
+                self._cache = {n: data.get(n, "") for n in SECRET_NAMES}
+            value = self._cache.get(name, "")
         if value:
             register_secret(value)
         return value
@@ -108,6 +127,7 @@ class SecretStore:
                         self._keyring.delete_password(self._service, name)
                     except Exception:
                         pass
+                self._cache[name] = value
                 return
             data = self._read_file()
             if value:
@@ -116,6 +136,8 @@ class SecretStore:
                 data.pop(name, None)
             atomic_write_text(self._file, json.dumps(data, indent=1), mode=0o600)
             os.chmod(self._file, 0o600)
+            self._file_stamp = self._stamp()
+            self._cache = {n: data.get(n, "") for n in SECRET_NAMES}
 
     def delete(self, name: str) -> None:
         self.set(name, "")

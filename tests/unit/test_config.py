@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import stat
 
 import pytest
@@ -171,3 +172,51 @@ def test_other_bad_values_are_warned_about_too(app_paths, caplog):
     text = " | ".join(r.getMessage() for r in caplog.records)
     assert "plex.verify_tls" in text and "true or false" in text
     assert "downloads.concurrent_downloads" in text
+
+
+class SlowKeyring:
+    """A keyring whose every call takes a while and is counted (a desktop keyring over D-Bus)."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], str] = {}
+        self.calls = 0
+
+    def get_password(self, service, name):
+        self.calls += 1
+        time.sleep(0.05)
+        return self.values.get((service, name))
+
+    def set_password(self, service, name, value):
+        self.calls += 1
+        self.values[(service, name)] = value
+
+    def delete_password(self, service, name):
+        self.calls += 1
+        self.values.pop((service, name), None)
+
+
+def test_keyring_secrets_are_read_once_and_then_served_from_memory(app_paths, monkeypatch):
+    fake = SlowKeyring()
+    monkeypatch.setattr("soulsync.secretstore._usable_keyring", lambda: fake)
+    store = SecretStore(app_paths.config_dir, "keyring")
+    store.set("plex_token", "plex-token-from-keyring")
+    opened = fake.calls
+    started = time.perf_counter()
+    for _ in range(100):
+        assert store.get("plex_token") == "plex-token-from-keyring"
+        assert store.get("slskd_password") == ""
+    assert fake.calls == opened and time.perf_counter() - started < 0.05
+    store.delete("plex_token")
+    assert store.get("plex_token") == "" and fake.values == {}
+    again = SecretStore(app_paths.config_dir, "keyring")
+    assert again.get("plex_token") == ""
+
+
+def test_file_secrets_written_by_another_process_are_seen(app_paths):
+    app = SecretStore(app_paths.config_dir, "file")
+    app.set("spotify_refresh_token", "refresh-one")
+    cli = SecretStore(app_paths.config_dir, "file")  # the headless sync renews the token
+    cli.set("spotify_refresh_token", "refresh-two-longer")
+    assert app.get("spotify_refresh_token") == "refresh-two-longer"
+    app_paths.config_dir.joinpath("secrets.json").unlink()
+    assert app.get("spotify_refresh_token") == ""
