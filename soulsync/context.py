@@ -31,6 +31,7 @@ class AppContext:
     open_browser: Callable[[str], object] = webbrowser.open
     """Opens an authorization URL; demo mode and tests replace it with an auto-consenting fetch."""
     _save_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _store: object | None = field(default=None, repr=False)
     _limiter: object | None = field(default=None, repr=False)
 
@@ -46,11 +47,13 @@ class AppContext:
 
     @property
     def store(self):
-        """The SQLite store (opened on first use; shared, thread-safe)."""
+        """The SQLite store (opened on first use, by whichever thread asks first; shared, thread-safe)."""
         if self._store is None:
             from soulsync.core.store import Store
 
-            self._store = Store(self.paths.database)
+            with self._open_lock:
+                if self._store is None:
+                    self._store = Store(self.paths.database)
         return self._store
 
     def close(self) -> None:

@@ -493,9 +493,11 @@ class DownloadQueue:
         return self._store.get_queue_item(item_id)
 
     def is_active(self, username: str, filename: str) -> bool:
-        """Whether this exact remote file is queued or downloading now (for "already queued" badges)."""
-        with self._lock:
-            return (username, filename) in self._active_files
+        """Whether this exact remote file is queued or downloading now (for "already queued" badges).
+
+        Lock-free (one dict lookup), so the GUI thread can ask while a step holds the lock around its
+        slskd requests; the answer may be one step old."""
+        return (username, filename) in self._active_files
 
     @property
     def needs_reconcile(self) -> bool:

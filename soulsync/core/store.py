@@ -272,13 +272,15 @@ class Store:
             self._conn.close()
 
     def _migrate(self) -> None:
-        with self._lock:
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            for index in range(version, len(_MIGRATIONS)):
-                with self.transaction() as conn:
-                    for statement in _split_sql(_MIGRATIONS[index]):
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version={index + 1}")
+        """Apply the missing migrations, each in its own write transaction; the version is read again
+        inside it, so another process opening the same database at the same moment never applies one twice."""
+        for index in range(len(_MIGRATIONS)):
+            with self.transaction() as conn:
+                if conn.execute("PRAGMA user_version").fetchone()[0] != index:
+                    continue
+                for statement in _split_sql(_MIGRATIONS[index]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={index + 1}")
 
     class _Tx:
         def __init__(self, store: "Store") -> None:

@@ -47,6 +47,7 @@ class DownloadService(QObject):
         self._finished_ids: set[str] = set()
         self._placed: set[str] = set()
         self._scan_lock = threading.Lock()
+        self._build_lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
         self._scan_timer = QTimer(self)
@@ -57,17 +58,21 @@ class DownloadService(QObject):
     # ---- the engine ---------------------------------------------------------------
     @property
     def queue(self) -> DownloadQueue | None:
-        """The engine, built from the current settings (rebuilt when slskd settings change)."""
+        """The engine, built from the current settings (rebuilt when slskd settings change).
+
+        Building it reads the queue's database, so the ticks and actions first ask for it in their
+        workers; once built, asking is cheap anywhere."""
         ctx = self.context
         if not ctx.slskd_configured():
             return None
         s, d = ctx.settings.slskd, ctx.settings.downloads
         key = (s.url, s.url_base, s.auth_mode, s.username, d.download_dir, d.concurrent_downloads,
                d.stall_timeout_s, d.max_attempts)
-        if self._queue is None or key != self._queue_key:
-            self._queue = ctx.download_queue(ctx.slskd(), on_completed=self._post_process)
-            self._queue_key = key
-        return self._queue
+        with self._build_lock:
+            if self._queue is None or key != self._queue_key:
+                self._queue = ctx.download_queue(ctx.slskd(), on_completed=self._post_process)
+                self._queue_key = key
+            return self._queue
 
     def start(self) -> None:
         self._timer.start(int(self.context.settings.downloads.poll_interval_s * 1000))
@@ -79,10 +84,14 @@ class DownloadService(QObject):
             self._tick_task.cancel()
 
     def tick(self) -> None:
-        queue = self.queue
-        if queue is None or self._tick_task is not None:
+        if self._tick_task is not None or not self.context.slskd_configured():
             return
-        self._tick_task = run_task(lambda ctx: queue.tick(), owner=self, on_result=self._publish,
+
+        def step(ctx) -> QueueDiff:
+            queue = self.queue
+            return queue.tick() if queue is not None else QueueDiff()
+
+        self._tick_task = run_task(step, owner=self, on_result=self._publish,
                                    on_error=lambda exc: self._set_error(str(exc)),
                                    on_finished=self._tick_done)
 
@@ -93,6 +102,7 @@ class DownloadService(QObject):
         self._set_error(diff.error)
         if diff.changed or diff.removed:
             self.diff_ready.emit(diff)
+        self._finished_ids.difference_update(diff.removed)
         for item in diff.changed.values():
             if item.finished and item.id not in self._finished_ids:
                 self._finished_ids.add(item.id)
@@ -118,12 +128,14 @@ class DownloadService(QObject):
 
     # ---- actions (all off the GUI thread) -------------------------------------------------
     def _run(self, fn, *args, on_done=None) -> None:
-        queue = self.queue
-        if queue is None:
+        if not self.context.slskd_configured():
             self._set_error("slskd is not set up: add its URL and API key in Settings.")
             return
 
         def work(ctx):
+            queue = self.queue
+            if queue is None:
+                raise RuntimeError("slskd is not set up: add its URL and API key in Settings.")
             return fn(queue, *args)
 
         def done(result: Any) -> None:

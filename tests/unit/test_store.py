@@ -158,3 +158,17 @@ def test_finished_beyond_keeps_the_newest_and_failed_ones_first(store):
     # kept: the failed item (oldest, but failed) and the two newest successes
     assert set(doomed) == {items[1].id, items[2].id, items[3].id}
     assert store.finished_beyond(10) == []
+
+
+def test_two_processes_opening_a_new_database_at_once_both_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "fresh.sqlite3"
+    code = ("import sys; from soulsync.core.store import Store; s = Store(sys.argv[1]); "
+            "print(s.integrity_ok()); s.close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    assert all(out.strip() == "True" for out, _ in outs)
