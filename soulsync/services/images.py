@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
+from pathlib import Path
 
 import requests
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
+STALE_TEMP_S = 60.0
+"""A cache's temp file older than this was left by a crash and is removed."""
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"RIFF")
 
 
@@ -34,12 +40,33 @@ def fetch_image(url: str, timeout: float = 10.0, headers: dict[str, str] | None 
 
 
 def store_bounded(path, data: bytes, limit: int) -> None:
-    """Write an image into a cache folder, keeping at most ``limit`` images there (oldest go first)."""
-    from pathlib import Path
+    """Write an image into a cache folder, keeping at most ``limit`` images there (oldest go first).
 
+    The write is atomic (temp file + rename: a crash never leaves half an
+    image); every file of the folder counts, whatever its extension; temp files
+    a crash left behind are removed once they are a minute old; files another
+    thread removes meanwhile are skipped."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    files = sorted(path.parent.glob("*.jpg"), key=lambda f: f.stat().st_mtime)
-    for old in files[: max(0, len(files) - limit)]:
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    now = time.time()
+    kept: list[tuple[int, Path]] = []
+    for entry in folder.iterdir():
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        if entry.name.startswith("."):
+            if entry.name.endswith(".tmp") and now - st.st_mtime > STALE_TEMP_S:
+                entry.unlink(missing_ok=True)
+            continue
+        kept.append((st.st_mtime_ns, entry))
+    kept.sort()
+    for _, old in kept[: max(0, len(kept) - limit)]:
         old.unlink(missing_ok=True)
