@@ -945,8 +945,14 @@ class DownloadQueue:
     def _adopt(self, batch: _Batch, item: QueueItem, foreign: dict[tuple[str, str], list[Transfer]]) -> Transfer | None:
         """A transfer of this file that no item owns yet: ours from before a crash, or started in slskd itself.
 
-        Failed ones are not adopted (an old failure is no news about this item)."""
-        options = [t for t in foreign.get((item.username, item.filename), ()) if not t.state.is_failure]
+        A failed one is adopted only when no other is there and slskd was being
+        asked for this item (``submitting``): then it is most likely the item's
+        own request, answered after the app died, and asking again would
+        request the file twice. Otherwise an old failure is no news about this item."""
+        found = foreign.get((item.username, item.filename), [])
+        options = [t for t in found if not t.state.is_failure]
+        if not options and item.state == QueueState.SUBMITTING:
+            options = list(found)
         if not options:
             return None
         best = max(options, key=lambda t: (t.state == TransferState.SUCCEEDED, t.bytes_transferred))

@@ -5,7 +5,9 @@
 * post-processing after a kill just after the move: the source is gone, the
   file is in the library;
 * a restarted sync follows the queue items an earlier run left for its tracks
-  instead of searching and queueing them again.
+  instead of searching and queueing them again;
+* a file slskd took just before the kill, whose transfer then failed, is not
+  requested from that peer a second time.
 """
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ import dataclasses
 
 import pytest
 
-from soulsync.core.models import Track
+from soulsync.core.models import Track, TransferState
 from soulsync.core.postprocess import Outcome, PostProcessOptions, PostProcessor, Step
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.store import QueueItem, Store
 from soulsync.core.sync import DownloadMissing, Phase
 from soulsync.core.tagging import read_tags, write_tags
 from tests.audio_fixtures import jpeg_bytes, make_audio
+from soulsync.services.errors import Unreachable
+from tests.unit.test_downloads_engine import env, remote  # noqa: F401 (env: the queue engine's fixture)
 from tests.unit.test_sync_download import Clock, FakeQueue, FakeSlskd, peer_file
 
 COVER = jpeg_bytes(16, 16, seed=2)
@@ -137,3 +141,22 @@ def test_a_filed_item_whose_file_is_gone_or_a_failed_one_is_searched_again(tmp_p
     report = flow_for(queue, slskd, store).run()
     assert slskd.started == ["Daft Punk One More Time"] and len(queue.enqueued) == 1
     assert report.progress.downloaded == 1
+
+
+# ----------------------------------------------------------------------------- the download queue
+
+
+def test_a_request_slskd_took_before_the_kill_and_that_failed_is_not_sent_again(env):
+    song = ("alice", remote("A", "Song.mp3"), 100)
+    other = {"username": "bob", "filename": remote("B", "Song.mp3"), "size": 200}
+    env.fake.record_then_fail, env.fake.enqueue_error = True, Unreachable("slskd", "timeout")
+    [item] = env.queue().enqueue([song], candidates=[other])  # slskd took it; the answer never arrived
+    env.fake.record_then_fail, env.fake.enqueue_error = False, None
+    assert env.store.get_queue_item(item.id).state == "submitting"
+    env.fake.set(env.fake.of("alice", song[1]), TransferState.ERRORED, exception="Transfer failed: connection closed")
+    restarted = env.queue()  # the app died before it saved the transfer id; it starts again
+    restarted.tick()
+    moved = restarted.get(item.id)
+    assert (moved.username, moved.attempt) == ("bob", 2)
+    assert moved.tried[0][:2] == ["alice", song[1]] and "connection closed" in moved.tried[0][2]
+    assert [user for user, _files in env.fake.enqueue_calls] == ["alice", "bob"]  # alice was asked once
