@@ -211,11 +211,18 @@ class SyncPage(Page):
             from soulsync.services.checks import describe_retry
             from soulsync.services.errors import RateLimited, ServerError, ServiceError, retry_delay
 
+            def passing(exc: Exception, attempt: int) -> bool:
+                """Worth another try of the whole refresh (the client retried 429 and 5xx already)."""
+                return not isinstance(exc, (RateLimited, ServerError)) and attempt + 1 < attempts and \
+                    retry_delay(exc, attempt, base_s) is not None
+
             for attempt in range(attempts):
                 try:
+                    # a playlist cut short by a passing failure is tried again with the rest, not skipped
                     return refresh_playlists(spotify, store,
                                              progress=lambda name, d, t: ctx.progress((name, d, t)),
-                                             cancelled=lambda: ctx.cancelled)
+                                             cancelled=lambda: ctx.cancelled,
+                                             abort_on=lambda exc, n=attempt: passing(exc, n))
                 except (RateLimited, ServerError):
                     raise  # the Spotify client has waited and retried these already
                 except ServiceError as exc:
@@ -235,6 +242,8 @@ class SyncPage(Page):
             if report.failed:
                 text += "; could not read: " + ", ".join(f"{n} ({why})" for n, why in report.failed[:3])
             self.playlist_status.setText(text)
+            if report.failed:
+                self.announce(text)
             self.load_cached()
             if getattr(self, "_analyse_all_after_refresh", False):
                 self._pending_select_all = True
