@@ -28,11 +28,15 @@ class RefreshReport:
 
 def refresh_playlists(spotify, store, include_liked: bool = True,
                       progress: Callable[[str, int, int], None] | None = None,
-                      cancelled: Callable[[], bool] = lambda: False) -> RefreshReport:
+                      cancelled: Callable[[], bool] = lambda: False,
+                      abort_on: Callable[[Exception], bool] = lambda exc: False) -> RefreshReport:
     """Fetch the playlist list, store it, and re-fetch the tracks of changed playlists.
 
     A playlist that fails (e.g. 403 on a followed playlist the API will not
-    list) is reported and skipped; the others go on.
+    list) is reported and skipped; the others go on. A failure for which
+    ``abort_on(exc)`` is true is raised instead, so that the caller can try the
+    whole refresh again (the playlists stored so far are not fetched twice).
+    A playlist's tracks are stored only once every page of them has arrived.
     """
     report = RefreshReport()
     playlists: list[Playlist] = spotify.playlists()
@@ -55,6 +59,8 @@ def refresh_playlists(spotify, store, include_liked: bool = True,
                 contents = spotify.playlist_tracks(playlist.id)
                 tracks, skipped = contents.tracks, contents.skipped
         except Exception as exc:
+            if abort_on(exc):
+                raise
             from soulsync.services.checks import describe_error
 
             reason = describe_error(exc, "Spotify")[1]
