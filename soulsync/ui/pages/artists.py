@@ -587,7 +587,8 @@ class ArtistsPage(Page):
             return disco
 
         self._detail_task = run_task(work, owner=self, on_result=lambda d, n=name: self._show_discography(n, d),
-                                     on_progress=self._detail_progress, on_error=self._detail_failed,
+                                     on_progress=self._detail_progress,
+                                     on_error=lambda exc, n=name: self._detail_failed(n, exc),
                                      on_finished=lambda: self.progress.setVisible(False))
 
     def _detail_progress(self, value) -> None:
@@ -595,10 +596,15 @@ class ArtistsPage(Page):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def _detail_failed(self, exc: Exception) -> None:
+    def _detail_failed(self, name: str, exc: Exception) -> None:
+        """Say why the discography did not load, on the page and in the status bar."""
         from soulsync.services.checks import describe_error
 
-        self.artist_info.setText(describe_error(exc, "Spotify")[1])
+        if name != self.artist_name.text():
+            return  # another artist is shown by now
+        text = describe_error(exc, "Spotify")[1]
+        self.artist_info.setText(text)
+        self.announce(f"{name}: {text}")
 
     def _show_discography(self, name: str, disco: Discography | None) -> None:
         if name != self.artist_name.text():
