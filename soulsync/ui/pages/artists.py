@@ -285,6 +285,11 @@ class ArtistsPage(Page):
 
     artist_selected = pyqtSignal(str)
 
+    retry_attempts = 3
+    """Tries of a discography load that fails for a passing network reason (reset, cut-off or garbled answer)."""
+    retry_base_s = 1.0
+    """Wait before the second try; it doubles for each further one."""
+
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.images = ImageCache(context.paths.cache_dir / "artists")
@@ -572,14 +577,29 @@ class ArtistsPage(Page):
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         spotify, index, appears = self.context.spotify(), self.index, self.appears_on.isChecked()
-        images = self.images
+        images, attempts, base_s = self.images, self.retry_attempts, self.retry_base_s
 
         def work(ctx):
             from soulsync.core.discography import load_discography
+            from soulsync.services.checks import describe_retry
+            from soulsync.services.errors import RateLimited, ServerError, ServiceError, retry_delay
             from soulsync.services.images import fetch_image
 
-            disco = load_discography(spotify, index, name, appears, progress=lambda d, t: ctx.progress((d, t)),
-                                     cancelled=lambda: ctx.cancelled)
+            for attempt in range(attempts):
+                try:
+                    disco = load_discography(spotify, index, name, appears,
+                                             progress=lambda d, t: ctx.progress((d, t)),
+                                             cancelled=lambda: ctx.cancelled)
+                    break
+                except (RateLimited, ServerError):
+                    raise  # the Spotify client has waited and retried these already
+                except ServiceError as exc:
+                    delay = retry_delay(exc, attempt, base_s)
+                    if delay is None or attempt + 1 >= attempts:
+                        raise
+                    ctx.progress(describe_retry(exc, "Spotify", delay, attempt, attempts))
+                    if ctx.wait(delay):
+                        ctx.check()
             if disco is not None and disco.artist.image_url and not images.path_for(name).exists():
                 data = fetch_image(disco.artist.image_url)
                 if data:
@@ -592,6 +612,10 @@ class ArtistsPage(Page):
                                      on_finished=lambda: self.progress.setVisible(False))
 
     def _detail_progress(self, value) -> None:
+        if isinstance(value, str):  # a passing failure; another try follows
+            self.artist_info.setText(value)
+            self.announce(f"{self.artist_name.text()}: {value}")
+            return
         done, total = value
         self.progress.setRange(0, total)
         self.progress.setValue(done)
