@@ -295,6 +295,8 @@ class ArtistsPage(Page):
         self.images = ImageCache(context.paths.cache_dir / "artists")
         self.index = None
         self.discography: Discography | None = None
+        self._discography_of: str | None = None
+        """The library artist name ``discography`` was loaded for."""
         self._load_task = None
         self._detail_task = None
 
@@ -367,6 +369,11 @@ class ArtistsPage(Page):
             button.setEnabled(False)
             options.addWidget(button)
         meta_row = QHBoxLayout()
+        self.reload_discography_button = QPushButton("Reload discography")
+        self.reload_discography_button.setObjectName("reload_discography")
+        self.reload_discography_button.setToolTip("Load this artist's discography from Spotify again")
+        self.reload_discography_button.setEnabled(False)
+        meta_row.addWidget(self.reload_discography_button)
         self.update_meta_button = QPushButton("Update metadata")
         self.update_meta_button.setObjectName("update_metadata")
         self.update_meta_button.setToolTip("Refresh this artist's genres and image from Spotify")
@@ -405,6 +412,7 @@ class ArtistsPage(Page):
         self.download_selected_button.clicked.connect(self.download_selected_releases)
         self.download_all_button.clicked.connect(self.download_discography)
         self.update_meta_button.clicked.connect(self.update_metadata)
+        self.reload_discography_button.clicked.connect(self.reload_discography)
         self.write_plex_box.toggled.connect(self._write_plex_toggled)
         self.disco_view.selectionModel().selectionChanged.connect(self._update_download_buttons)
         self._loaded = False
@@ -503,6 +511,11 @@ class ArtistsPage(Page):
         if self.discography is not None:
             self.show_artist(self.artist_name.text())
 
+    def reload_discography(self) -> None:
+        """Load the shown artist's discography from Spotify again (also how to try again after a failure)."""
+        if self.reload_discography_button.isEnabled():
+            self.show_artist(self.artist_name.text())
+
     def _write_plex_toggled(self, on: bool) -> None:
         self.context.settings.library.write_artist_metadata = on
         run_task(lambda ctx: self.context.save(), owner=self)
@@ -565,6 +578,7 @@ class ArtistsPage(Page):
     def show_artist(self, name: str) -> None:
         self.artist_name.setText(name)
         self.update_meta_button.setEnabled(self.context.spotify_configured())
+        self.reload_discography_button.setEnabled(False)
         self.meta_label.setText("")
         pix = self.images.pixmap(name)
         self.artist_image.setPixmap(pix if pix is not None else QPixmap())
@@ -609,7 +623,11 @@ class ArtistsPage(Page):
         self._detail_task = run_task(work, owner=self, on_result=lambda d, n=name: self._show_discography(n, d),
                                      on_progress=self._detail_progress,
                                      on_error=lambda exc, n=name: self._detail_failed(n, exc),
-                                     on_finished=lambda: self.progress.setVisible(False))
+                                     on_finished=self._detail_finished)
+
+    def _detail_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.reload_discography_button.setEnabled(self.context.spotify_configured())
 
     def _detail_progress(self, value) -> None:
         if isinstance(value, str):  # a passing failure; another try follows
@@ -626,14 +644,15 @@ class ArtistsPage(Page):
 
         if name != self.artist_name.text():
             return  # another artist is shown by now
-        text = describe_error(exc, "Spotify")[1]
-        self.artist_info.setText(text)
+        text = describe_error(exc, "Spotify")[1].rstrip(".") + "."
+        kept = " The discography below is from the last load." if self._discography_of == name else ""
+        self.artist_info.setText(f"{text}{kept} “Reload discography” tries again.")
         self.announce(f"{name}: {text}")
 
     def _show_discography(self, name: str, disco: Discography | None) -> None:
         if name != self.artist_name.text():
             return
-        self.discography = disco
+        self.discography, self._discography_of = disco, name
         if disco is None:
             self.artist_info.setText(f"Spotify does not know an artist called “{name}”.")
             self.disco_view.model_.removeRows(0, self.disco_view.model_.rowCount())
