@@ -29,7 +29,9 @@ asked for a file twice; every file in the library is complete audio carrying
 all its tags (no temp, hidden or ``.part`` file); the settings and secrets
 files parse and are complete. Finally a run without kills finishes the
 playlist (:func:`check_final`): every track found is in the library exactly
-once, the others are missing for a peer's reason, and the JSON result agrees.
+once, the others are missing for a peer's reason, the JSON result agrees, and
+the Plex playlist holds each owned track once. Hidden temp copies that killed
+taggings leave in slskd's downloads folder (outside the library) are counted.
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ from soulsync.config import AppPaths
 from soulsync.context import AppContext
 from soulsync.core.downloads import AT_SLSKD, QueueState
 from soulsync.core.failpoints import ENV_POINTS, ENV_TRACE
+from soulsync.core.organize import is_temp_file
 from soulsync.core.store import Store, wanted_key
 from soulsync.core.tagging import image_mime
 from soulsync.sim.world import SimWorld
@@ -213,11 +216,14 @@ class Tally:
     states: collections.Counter = field(default_factory=collections.Counter)
     missed: list[str] = field(default_factory=list)
     run_seconds: list[float] = field(default_factory=list)
+    temp_left: int = 0
+    """Hidden temp copies killed taggings left in slskd's downloads folder (outside the library)."""
 
     def describe(self) -> str:
         return (f"seed {SEED}: kill points that hit a running sync: {self.landed}/{self.planned}; "
                 f"phases: {dict(self.phases)}; queue states after kills: {dict(self.states)}; "
-                f"missed: {self.missed}; runs: {len(self.run_seconds)} in {sum(self.run_seconds):.1f} s")
+                f"missed: {self.missed}; runs: {len(self.run_seconds)} in {sum(self.run_seconds):.1f} s; "
+                f"temp copies left in the downloads folder: {self.temp_left}")
 
 
 class SyncScenario:
@@ -247,6 +253,9 @@ class SyncScenario:
     @property
     def library(self) -> Path:
         return self.world.library_dir
+
+    def temp_files_in_downloads(self) -> int:
+        return sum(1 for p in self.world.downloads_dir.rglob("*") if is_temp_file(p))
 
     def close(self) -> None:
         self.world.stop()
@@ -362,6 +371,10 @@ def check_final(s: SyncScenario, run: Run) -> None:
         why = reported[(entry["title"], tuple(entry["artists"]))]
         assert why["status"] in ("not_found", "failed"), why
         assert not any(w in why["detail"].lower() for w in CRASH_WORDS), why
+    owned_paths = {t["library_path"] for t in playlist["tracks"] if t["status"] == "owned"}
+    assert s.world.plex.playlist_titles().count(s.playlist.name) == 1, "the Plex playlist was made twice"
+    keys = s.world.plex.playlist_rating_keys(s.playlist.name)
+    assert len(keys) == len(set(keys)) == len(owned_paths), "the Plex playlist is not the owned tracks once each"
     for entry in reported.values():
         if entry["status"] == "downloaded":
             assert Path(entry["path"]).resolve() in {p.resolve() for p in placed.values()}, entry
@@ -396,12 +409,14 @@ def kill_and_restart(new_scenario: Callable[[int], SyncScenario], schedule: list
                 continue
             tally.missed.append(kill.label)
             check_final(scenario, run)
+            tally.temp_left += scenario.temp_files_in_downloads()
             scenario.close()
             scenarios += 1
             scenario = new_scenario(scenarios)
         final = scenario.run(None)
         tally.run_seconds.append(final.seconds)
         check_final(scenario, final)
+        tally.temp_left += scenario.temp_files_in_downloads()
     finally:
         scenario.close()
 
