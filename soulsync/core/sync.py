@@ -368,6 +368,9 @@ class RunProgress:
     not_found: int = 0
     failed: int = 0
     cancelled: int = 0
+    trouble: str = ""
+    """What slskd is failing with right now, in words (reported at least once, then for as long as it
+    lasts); empty while it answers."""
 
     @property
     def finished(self) -> int:
@@ -501,7 +504,9 @@ class DownloadMissing:
     rescan. ``on_track(TrackProgress)`` and ``on_progress(RunProgress)`` report
     changes from the thread that runs :meth:`step`/:meth:`run`.
     ``is_cancelled()``: polled like :meth:`cancel`. ``service_patience_s``: how
-    long slskd may fail without a break before the run stops with an error.
+    long slskd may fail without a break before the run stops with an error;
+    meanwhile the rows and ``RunProgress.trouble`` say what fails, in the words
+    of ``describe(exc)`` (default: the exception's text).
     """
 
     def __init__(
@@ -521,6 +526,7 @@ class DownloadMissing:
         on_progress: Callable[[RunProgress], None] | None = None,
         library_changed: Callable[[list[str]], object] | None = None,
         is_cancelled: CancelFn | None = None,
+        describe: Callable[[BaseException], str] = _describe,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -538,6 +544,7 @@ class DownloadMissing:
         self._on_progress = on_progress
         self._library_changed = library_changed
         self._is_cancelled = is_cancelled
+        self._describe_trouble = describe
         self._clock = clock
         self._sleep = sleep
         self._cancel_requested = False
@@ -547,6 +554,8 @@ class DownloadMissing:
         self._retry_at = 0.0
         self._backoff = 0.0
         self._last_trouble = ""
+        self._notice = ""
+        """The trouble ``RunProgress.trouble`` reports (cleared once told and slskd answers again)."""
         self._error = ""
         self._paths: list[str] = []
         self._warnings: list[str] = []
@@ -621,7 +630,7 @@ class DownloadMissing:
         return [job.snapshot() for job in self._jobs]
 
     def counts(self) -> RunProgress:
-        counts = RunProgress(total=len(self._jobs))
+        counts = RunProgress(total=len(self._jobs), trouble=self._notice)
         for job in self._jobs:
             phase = job.phase
             if phase is Phase.WAITING:
@@ -676,9 +685,9 @@ class DownloadMissing:
             job.item_id = item.id
             job.set(Phase.QUEUED, f"already in the download queue (from {item.username})")
         for key, item in filed.items():
-            job = jobs[key]
             if key in live:
                 continue
+            job = jobs[key]
             job.item_id, job.final_path = item.id, item.final_path
             self._paths.append(item.final_path)
             try:
@@ -696,13 +705,16 @@ class DownloadMissing:
             try:
                 state = self.client.search_state(job.search_id)
             except Exception as exc:
-                if _kind(exc) == "not_found":  # slskd forgot it (restarted): search again
+                self._trouble(exc, now)
+                if _kind(exc) == "not_found":  # slskd forgot it (restarted): search again, after a poll
                     job.search_id = None
-                    job.set(Phase.WAITING, "the search was lost in slskd; searching again")
+                    job.set(Phase.WAITING, f"{self._last_trouble}; searching again")
+                    self._retry_at = max(self._retry_at, now + self.poll_interval_s)
                 else:
-                    self._trouble(exc, now)
+                    job.set(Phase.SEARCHING, f"{self._last_trouble}; asking slskd again")
                 continue
             self._ok()
+            job.set(Phase.SEARCHING, f"searching {job.query!r}")
             complete = bool(getattr(state, "complete", False))
             if not complete:
                 if now - job.started_at < s.hard_limit_s:
@@ -768,10 +780,12 @@ class DownloadMissing:
                                                   response_limit=s.response_limit)
             except Exception as exc:
                 self._trouble(exc, now)
-                self._backoff = min(30.0, max(2.0, self._backoff * 2))
-                self._retry_at = now + self._backoff
-                job.set(Phase.WAITING, f"the search could not start ({_describe(exc)}); "
-                                       f"trying again in {self._backoff:.0f} s")
+                wait = getattr(exc, "retry_after", None)  # slskd said how long (429 with Retry-After)
+                if not isinstance(wait, (int, float)) or not 0 <= wait <= 30.0:
+                    self._backoff = wait = min(30.0, max(2.0, self._backoff * 2))
+                self._retry_at = now + wait
+                after = f"{wait:.1f} s" if wait < 1 else f"{wait:.0f} s"
+                job.set(Phase.WAITING, f"the search could not start ({self._last_trouble}); trying again in {after}")
                 return
             self._ok()
             self._backoff = 0.0
@@ -872,8 +886,8 @@ class DownloadMissing:
 
     def _trouble(self, problem: BaseException | str, now: float) -> None:
         """slskd failed; after ``service_patience_s`` of nothing but failures the run stops (see :meth:`step`)."""
-        text = problem if isinstance(problem, str) else _describe(problem)
-        self._last_trouble = text
+        text = problem if isinstance(problem, str) else self._describe_trouble(problem)
+        self._last_trouble = self._notice = text
         if self._trouble_since is None:
             self._trouble_since = now
             log.warning("slskd trouble during sync: %s", text)
@@ -901,6 +915,8 @@ class DownloadMissing:
         if self._on_progress is not None and counts != self._last_counts:
             self._on_progress(counts)
         self._last_counts = counts
+        if self._trouble_since is None:
+            self._notice = ""  # told; slskd answers again
 
 
 def _queue_detail(item: Any, phase: Phase) -> str:
