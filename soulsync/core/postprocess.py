@@ -55,6 +55,7 @@ from soulsync.core.organize import (
     choose_template,
     numbered_name,
     place_file,
+    remove_stale_temp_files,
     render_path,
     safe_join,
     validate_template,
@@ -424,6 +425,10 @@ class PostProcessor:
 
         if cover and opts.write_cover_file and template == opts.album_template:
             self._write_cover_file(move.path.parent, cover, result)
+        for folder in {source.parent, move.path.parent}:  # what killed runs left where this one worked
+            swept = remove_stale_temp_files(folder)
+            if swept:
+                result.done.append(f"removed {swept} temporary file(s) an interrupted run left in {folder}")
         return result
 
     def _filed_before(self, source: Path, track: Track) -> Path | None:

@@ -1,7 +1,9 @@
 """The post-processing pipeline end to end on real audio files."""
 from __future__ import annotations
 
+import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -386,3 +388,20 @@ def test_options_are_validated(dirs):
         make_processor(dirs, on_failure="delete")
     with pytest.raises(ValueError, match="inside the library"):
         PostProcessor(PostProcessOptions(library_dir=dirs["library"], quarantine_dir=dirs["library"] / "bad"))
+
+
+def test_temp_copies_a_killed_run_left_are_swept_where_the_next_file_is_filed(dirs):
+    from soulsync.core.organize import TEMP_PREFIX, TEMP_SUFFIX
+
+    folder = dirs["downloads"] / "Artist X - Record Y (2010)"
+    src = make_audio(folder / "03 - Whatever.ogg")
+    write_tags(src, Track(title="Real Title", artists=["Real Artist"]))
+    old_copy = folder / f"{TEMP_PREFIX}deadbeef{TEMP_SUFFIX}"  # a tagging killed an hour ago
+    old_copy.write_bytes(b"half a copy")
+    os.utime(old_copy, (time.time() - 7200,) * 2)
+    busy_copy = folder / f"{TEMP_PREFIX}cafe{TEMP_SUFFIX}"  # another file being tagged right now
+    busy_copy.write_bytes(b"in progress")
+    result = make_processor(dirs).process(src)
+    assert result.outcome is Outcome.PLACED
+    assert not old_copy.exists() and busy_copy.exists()
+    assert any("interrupted run" in step for step in result.done)
