@@ -1,9 +1,9 @@
 """Real, short audio files for tests and benchmarks.
 
 ``make_audio(path, fmt)`` writes a genuine encoded file (a quiet sine tone)
-that mutagen, slskd peers and Plex would all accept: FLAC, MP3, Ogg Vorbis and
-Ogg Opus through ``soundfile`` (libsndfile), M4A (AAC) through PyAV when it is
-installed. Also a tiny valid JPEG for cover-art tests.
+that mutagen, slskd peers and Plex would all accept: FLAC, MP3, Ogg Vorbis,
+Ogg Opus, WAV and AIFF (16-bit PCM) through ``soundfile`` (libsndfile), M4A
+(AAC) through PyAV when it is installed. Also a tiny valid JPEG for cover-art tests.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-FORMATS = ("flac", "mp3", "ogg", "opus", "m4a")
+FORMATS = ("flac", "mp3", "ogg", "opus", "m4a", "wav", "aiff")
 """Every format the post-processing pipeline handles."""
 
 _SOUNDFILE = {
@@ -21,6 +21,9 @@ _SOUNDFILE = {
     "mp3": ("MP3", "MPEG_LAYER_III"),
     "ogg": ("OGG", "VORBIS"),
     "opus": ("OGG", "OPUS"),
+    "wav": ("WAV", "PCM_16"),
+    "aiff": ("AIFF", "PCM_16"),
+    "aif": ("AIFF", "PCM_16"),
 }
 _BLOCK = 4096
 """Frames per write: libsndfile's Ogg encoder crashes on one huge write."""

@@ -5,22 +5,29 @@ not audio at all whatever its name says. :func:`verify_audio` opens a file
 with mutagen, identifies its real format from its content, checks that the
 stream is structurally complete (last FLAC frame intact, Ogg stream ends with
 its end-of-stream page, MP3 frame chain reaches the end of the file, MP4 atoms
-fill the file exactly) and compares duration and size with what was expected.
+fill the file exactly, WAV/AIFF chunks hold every byte their headers announce)
+and compares duration and size with what was expected.
 Any problem raises :class:`AudioVerifyError` with a reason fit for a person.
 """
 from __future__ import annotations
 
+import math
 import mmap
 import os
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import mutagen
+from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
+from mutagen.id3 import error as ID3Error
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
 
 DEFAULT_DURATION_TOLERANCE_MS = 5000
 """Spotify and file durations of the same recording differ by a second or two; edits differ by more."""
@@ -34,9 +41,15 @@ _FORMATS: tuple[tuple[type, str], ...] = (
     (OggOpus, "opus"),
     (OggVorbis, "ogg"),
     (MP4, "m4a"),
+    (WAVE, "wav"),
+    (AIFF, "aiff"),
 )
 SUPPORTED_FORMATS = frozenset(fmt for _, fmt in _FORMATS)
 """Canonical extensions of the formats SoulSync verifies and tags."""
+FORMAT_OF_SUFFIX: dict[str, str] = {**{f".{fmt}": fmt for fmt in SUPPORTED_FORMATS}, ".aif": "aiff"}
+"""File name suffix (lower case, with the dot) -> canonical format, for names only: the content decides."""
+
+_LOSSLESS_CODECS = frozenset({"flac", "alac", "pcm"})
 
 
 class AudioVerifyError(Exception):
@@ -54,8 +67,9 @@ class AudioInfo:
 
     path: Path
     format: str
-    """Canonical extension from the content: ``flac``, ``mp3``, ``ogg``, ``opus`` or ``m4a``."""
+    """Canonical extension from the content: ``flac``, ``mp3``, ``ogg``, ``opus``, ``m4a``, ``wav`` or ``aiff``."""
     codec: str
+    """``flac``, ``mp3``, ``vorbis``, ``opus``, ``aac``, ``alac`` or ``pcm`` (uncompressed WAV/AIFF)."""
     duration_ms: int
     bitrate: int
     """kbps, averaged over the file."""
@@ -65,9 +79,15 @@ class AudioInfo:
     size: int
     lossless: bool
 
-    def quality_rank(self) -> tuple[bool, int, int]:
-        """Larger is better: lossless over lossy, then bitrate, then size."""
-        return (self.lossless, self.bitrate, self.size)
+    def quality_rank(self) -> tuple[bool, int, bool, int]:
+        """Larger is better: lossless over lossy; then, for lossless, the resolution
+        (bit depth x sample rate x channels), for lossy the bitrate; then compressed
+        over uncompressed (the same audio as FLAC beats a WAV of it); then size."""
+        if self.lossless and self.bit_depth and self.sample_rate:
+            resolution = self.bit_depth * self.sample_rate * (self.channels or 1) // 1000
+        else:
+            resolution = self.bitrate
+        return (self.lossless, resolution, self.codec != "pcm", self.size)
 
     def describe(self) -> str:
         """Short label such as ``FLAC 16/44.1 kHz, 3:21`` or ``MP3 320 kbps, 3:21``."""
@@ -93,6 +113,10 @@ def open_audio(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
         kind = _sniff(path)
         audio = kind(path) if kind else mutagen.File(path)
     except Exception as exc:  # mutagen on hostile bytes can raise nearly anything
+        damaged_tag = _id3_error(exc) if kind else None
+        if damaged_tag is not None:
+            raise AudioVerifyError(path, f"cannot be read: its ID3 tag is damaged ({_tag_detail(damaged_tag, path)})"
+                                   ) from exc
         detail = _short(exc).replace(repr(str(path)), "the file").replace(str(path), "the file")
         what = "cannot be read as audio" if kind else "is not a recognised audio file"
         raise AudioVerifyError(path, f"{what} ({detail})") from exc
@@ -102,6 +126,34 @@ def open_audio(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
         if isinstance(audio, kind):
             return audio, fmt
     raise AudioVerifyError(path, f"unsupported audio format ({type(audio).__name__})")
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and the exceptions behind it (mutagen wraps a tag's error in the container's own)."""
+    found: list[BaseException] = []
+    while exc is not None and len(found) < 8:
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
+def _id3_error(exc: BaseException) -> BaseException | None:
+    """The ID3 error behind ``exc``, if any."""
+    return next((e for e in _chain(exc) if isinstance(e, ID3Error)), None)
+
+
+def _tag_detail(exc: BaseException, path: Path) -> str:
+    """What mutagen said about a damaged tag, without the file's path; ``unreadable`` when it said nothing."""
+    for cause in _chain(exc):
+        text = str(cause).replace(repr(str(path)), "").replace(str(path), "").strip()
+        if text:
+            return _short(Exception(text))
+    return "unreadable"
+
+
+def format_for_suffix(name: str | os.PathLike) -> str | None:
+    """The canonical format a file name's suffix stands for (``x.aif`` -> ``aiff``), or None."""
+    return FORMAT_OF_SUFFIX.get(os.path.splitext(os.fspath(name))[1].lower())
 
 
 def _sniff(path: Path) -> type | None:
@@ -125,6 +177,10 @@ def _sniff(path: Path) -> type | None:
         return None
     if head[4:8] == b"ftyp":
         return MP4
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return WAVE
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return AIFF
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return MP3
     return None
@@ -158,13 +214,15 @@ def verify_audio(
         hint = "download incomplete" if size < expected_size else "file larger than announced"
         raise AudioVerifyError(path, f"is {size:,} bytes but {expected_size:,} were expected ({hint})")
 
-    audio, fmt = open_audio(path)
     try:
-        _check_complete(path, fmt, audio, size)
-    except AudioVerifyError:
-        raise
-    except Exception as exc:  # a structure too broken to walk
-        raise AudioVerifyError(path, f"is damaged ({_short(exc)})") from exc
+        chunked = _CHUNKED_CHECKS.get(_sniff(path))
+    except OSError:
+        chunked = None  # open_audio says why it cannot be read
+    if chunked is not None:  # WAV/AIFF: the chunks explain a damaged file better than mutagen's parse error
+        _run_check(path, lambda: chunked(path, size))
+    audio, fmt = open_audio(path)
+    if chunked is None:
+        _run_check(path, lambda: _check_complete(path, fmt, audio, size))
     info = audio.info
     length = float(getattr(info, "length", 0.0) or 0.0)
     if length <= 0:
@@ -190,10 +248,10 @@ def verify_audio(
         duration_ms=duration_ms,
         bitrate=kbps,
         sample_rate=getattr(info, "sample_rate", None) or (48000 if fmt == "opus" else None),
-        bit_depth=(getattr(info, "bits_per_sample", None) or None) if codec in ("flac", "alac") else None,
+        bit_depth=(getattr(info, "bits_per_sample", None) or None) if codec in _LOSSLESS_CODECS else None,
         channels=getattr(info, "channels", None),
         size=size,
-        lossless=codec in ("flac", "alac"),
+        lossless=codec in _LOSSLESS_CODECS,
     )
 
 
@@ -201,7 +259,7 @@ def _codec(fmt: str, info: object) -> str:
     if fmt == "m4a":
         codec = str(getattr(info, "codec", "") or "")
         return "alac" if codec.startswith("alac") else "aac"
-    return {"ogg": "vorbis"}.get(fmt, fmt)
+    return {"ogg": "vorbis", "wav": "pcm", "aiff": "pcm"}.get(fmt, fmt)
 
 
 def _clock(ms: int) -> str:
@@ -217,6 +275,15 @@ def _short(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------
 # Structural completeness checks, one per container. Each raises
 # AudioVerifyError with a reason, or returns when the file looks whole.
+
+
+def _run_check(path: Path, check: Callable[[], None]) -> None:
+    try:
+        check()
+    except AudioVerifyError:
+        raise
+    except Exception as exc:  # a structure too broken to walk
+        raise AudioVerifyError(path, f"is damaged ({_short(exc)})") from exc
 
 
 def _check_complete(path: Path, fmt: str, audio: mutagen.FileType, size: int) -> None:
@@ -509,3 +576,178 @@ def _check_mp4(path: Path, size: int) -> None:
     for needed in (b"moov", b"mdat"):
         if needed not in seen:
             raise AudioVerifyError(path, f"is damaged: no '{needed.decode()}' atom")
+
+
+# WAV and AIFF: a container chunk ("RIFF"/"FORM") holding chunks, each an id, a
+# declared size and data (plus a pad byte when the size is odd). The audio is
+# uncompressed PCM, so its duration follows from the byte counts the headers
+# declare: every declared byte must be present.
+
+_MAX_CHUNKS = 10_000
+"""More chunks than this in a WAV/AIFF file is not audio anyone made."""
+
+_WAV_PCM_TAGS = frozenset({1, 3})
+"""WAVE format tags of integer and float PCM; the others are compressed audio inside a WAV file."""
+_WAV_COMPRESSED = {2: "MS ADPCM", 6: "A-law", 7: "µ-law", 0x11: "IMA ADPCM", 0x31: "GSM 6.10", 0x50: "MPEG",
+                   0x55: "MP3", 0xFF: "AAC", 0x2000: "AC-3", 0x2001: "DTS"}
+_WAV_EXTENSIBLE = 0xFFFE
+
+_AIFC_SAMPLE_BYTES = {b"NONE": 0, b"twos": 0, b"sowt": 0, b"raw ": 0, b"in24": 3, b"23ni": 3, b"in32": 4,
+                      b"fl32": 4, b"FL32": 4, b"fl64": 8, b"FL64": 8}
+"""AIFF-C compression types that are plain PCM -> bytes per sample (0: from the sample size)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    id: bytes
+    data_offset: int
+    data_size: int
+    """As declared in the chunk header; the bytes may not all be present."""
+
+    @property
+    def data_end(self) -> int:
+        return self.data_offset + self.data_size
+
+
+def _iff_chunks(path: Path, size: int, byteorder: str, label: str) -> tuple[int, list[_Chunk]]:
+    """``(container_end, chunks)``: the top-level chunks of a RIFF or FORM file.
+
+    ``container_end`` is where the container's header says it ends. Chunks are
+    listed as their headers declare them, up to the first one that runs past
+    the end of the file or of the container (included, for the caller to
+    name); raises for headers that are not chunk headers at all.
+    """
+    chunks: list[_Chunk] = []
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12:
+            raise AudioVerifyError(path, f"is truncated inside the {label} header")
+        declared = int.from_bytes(head[4:8], byteorder)
+        if declared in (0, 0xFFFFFFFF):
+            raise AudioVerifyError(path, f"is damaged: the {label} header was never completed (no length)")
+        end = 8 + declared
+        limit = min(end, size)
+        pos = 12
+        while pos + 8 <= limit:
+            if len(chunks) >= _MAX_CHUNKS:
+                raise AudioVerifyError(path, f"is damaged: more than {_MAX_CHUNKS:,} {label} chunks")
+            fh.seek(pos)
+            header = fh.read(8)
+            chunk_id = header[:4]
+            if not all(0x20 <= b <= 0x7E for b in chunk_id):
+                raise AudioVerifyError(path, f"is damaged: no valid {label} chunk at byte {pos:,}")
+            chunk = _Chunk(chunk_id, pos + 8, int.from_bytes(header[4:8], byteorder))
+            chunks.append(chunk)
+            if chunk.data_end > limit:
+                break
+            pos = chunk.data_end + (chunk.data_size & 1)
+    return end, chunks
+
+
+def _chunk_name(chunk_id: bytes) -> str:
+    return chunk_id.decode("ascii").strip()
+
+
+def _check_chunks(path: Path, size: int, end: int, chunks: list[_Chunk], audio: _Chunk,
+                  byte_rate: int, label: str) -> None:
+    """Every declared byte present: the audio chunk first (how much is missing), then the others."""
+    if audio.data_end > size:
+        present = max(0, size - audio.data_offset)
+        missing = (audio.data_size - present) / byte_rate
+        if missing >= 0.1:
+            amount = f"{missing:.1f} s"
+        else:
+            amount = f"{round(missing * 1000)} ms" if missing >= 0.001 else "under 1 ms"
+        raise AudioVerifyError(path, f"is truncated: the audio data is {audio.data_size:,} bytes but only "
+                                     f"{present:,} are present ({amount} of audio missing at the end)")
+    for chunk in chunks:
+        if chunk.data_end > size:
+            raise AudioVerifyError(path, f"is truncated: the '{_chunk_name(chunk.id)}' chunk is cut short")
+        if chunk.data_end > end:
+            raise AudioVerifyError(path, f"is damaged: the '{_chunk_name(chunk.id)}' chunk runs past the end "
+                                         f"of the {label} data")
+    if end > size:
+        raise AudioVerifyError(path, f"is truncated: {end - size:,} bytes of the {label} file are missing")
+
+
+def _find_chunk(path: Path, chunks: list[_Chunk], chunk_id: bytes, what: str) -> _Chunk:
+    for chunk in chunks:
+        if chunk.id == chunk_id:
+            return chunk
+    raise AudioVerifyError(path, f"is damaged: no '{_chunk_name(chunk_id)}' chunk ({what})")
+
+
+def _read_chunk(path: Path, chunk: _Chunk, limit: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(chunk.data_offset)
+        return fh.read(min(chunk.data_size, limit))
+
+
+def _check_wav(path: Path, size: int) -> None:
+    """PCM WAV: a sane ``fmt `` chunk; the ``data`` chunk whole and a whole number of sample frames."""
+    end, chunks = _iff_chunks(path, size, "little", "WAV")
+    fmt_chunk = _find_chunk(path, chunks, b"fmt ", "no audio format")
+    data = _find_chunk(path, chunks, b"data", "no audio")
+    fmt = _read_chunk(path, fmt_chunk, 40)
+    if len(fmt) < 16:
+        raise AudioVerifyError(path, "is damaged: the WAV format header is incomplete")
+    tag, channels, rate, _byte_rate, block_align, bits = struct.unpack("<HHIIHH", fmt[:16])
+    if tag == _WAV_EXTENSIBLE and len(fmt) >= 26:
+        tag = int.from_bytes(fmt[24:26], "little")  # the first two bytes of the SubFormat GUID
+    if tag not in _WAV_PCM_TAGS:
+        codec = _WAV_COMPRESSED.get(tag, f"format 0x{tag:04X}")
+        raise AudioVerifyError(path, f"unsupported audio format (WAV holding {codec} audio, not PCM)")
+    if not channels or not rate or not bits or block_align != channels * math.ceil(bits / 8):
+        raise AudioVerifyError(path, f"is damaged: the WAV format header is inconsistent ({channels} channels, "
+                                     f"{bits} bits, {block_align} bytes per frame)")
+    _check_chunks(path, size, end, chunks, data, block_align * rate, "WAV")
+    if data.data_size % block_align:
+        raise AudioVerifyError(path, "is damaged: the audio data ends part-way through a sample")
+
+
+def _check_aiff(path: Path, size: int) -> None:
+    """PCM AIFF/AIFF-C: the ``SSND`` chunk whole and holding the sample frames ``COMM`` announces."""
+    end, chunks = _iff_chunks(path, size, "big", "AIFF")
+    comm_chunk = _find_chunk(path, chunks, b"COMM", "no audio format")
+    sound = _find_chunk(path, chunks, b"SSND", "no audio")
+    comm = _read_chunk(path, comm_chunk, 64)
+    if len(comm) < 18:
+        raise AudioVerifyError(path, "is damaged: the AIFF format header is incomplete")
+    channels, frames, bits = struct.unpack(">hIh", comm[:8])
+    rate = _ieee_extended(comm[8:18])
+    sample_bytes = 0
+    if len(comm) >= 22:  # AIFF-C names its compression; plain AIFF is always PCM
+        compression = comm[18:22]
+        if compression not in _AIFC_SAMPLE_BYTES:
+            name = compression.decode("latin-1").strip() or "unnamed"
+            raise AudioVerifyError(path, f"unsupported audio format (AIFF-C with '{name}' compression, not PCM)")
+        sample_bytes = _AIFC_SAMPLE_BYTES[compression]
+    if channels <= 0 or not 1 <= bits <= 64 or not rate:
+        raise AudioVerifyError(path, f"is damaged: the AIFF format header is inconsistent ({channels} channels, "
+                                     f"{bits} bits, {rate:g} Hz)")
+    frame_bytes = channels * (sample_bytes or math.ceil(bits / 8))
+    byte_rate = max(1, round(frame_bytes * rate))
+    _check_chunks(path, size, end, chunks, sound, byte_rate, "AIFF")
+    if sound.data_size < 8:
+        raise AudioVerifyError(path, "is damaged: the 'SSND' chunk is too short to hold audio")
+    offset = int.from_bytes(_read_chunk(path, sound, 4), "big")  # bytes to skip before the first frame
+    held = max(0, sound.data_size - 8 - offset)
+    needed = frames * frame_bytes
+    if held < needed or held - needed >= byte_rate:  # short, or a second or more beyond what COMM announces
+        raise AudioVerifyError(path, f"is damaged: its header announces {frames:,} sample frames "
+                                     f"({_clock(needed * 1000 // byte_rate)}) but the sound data holds "
+                                     f"{held // frame_bytes:,} ({_clock(held * 1000 // byte_rate)})")
+
+
+def _ieee_extended(data: bytes) -> float:
+    """An 80-bit IEEE 754 extended float (AIFF's sample rate); 0.0 for values that make no sense."""
+    exponent = int.from_bytes(data[:2], "big")
+    mantissa = int.from_bytes(data[2:10], "big")
+    shift = exponent - 16383 - 63
+    if exponent & 0x8000 or not mantissa or shift > 0:  # negative, zero, or 2^64 Hz and more
+        return 0.0
+    return math.ldexp(mantissa, shift)
+
+
+_CHUNKED_CHECKS: dict[type | None, Callable[[Path, int], None]] = {WAVE: _check_wav, AIFF: _check_aiff}
+"""Checks run on the bytes before mutagen parses the file (see :func:`verify_audio`)."""

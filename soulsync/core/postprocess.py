@@ -39,6 +39,7 @@ from soulsync.core.audiofile import (
     SUPPORTED_FORMATS,
     AudioInfo,
     AudioVerifyError,
+    format_for_suffix,
     verify_audio,
 )
 from soulsync.core.models import Track
@@ -434,8 +435,8 @@ class PostProcessor:
     def _filed_before(self, source: Path, track: Track) -> Path | None:
         """Where an interrupted run moved ``source``: the library file this track's path leads to
         (or a numbered copy of it) that carries the track's Spotify id; None when there is none."""
-        fmt = source.suffix.lstrip(".").lower()
-        if fmt not in SUPPORTED_FORMATS or not track.spotify_id:
+        fmt = format_for_suffix(source)
+        if fmt is None or not track.spotify_id:
             return None
         opts = self.options
         try:

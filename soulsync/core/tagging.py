@@ -1,4 +1,6 @@
-"""Write and read tags and cover art with mutagen: FLAC, MP3 (ID3v2.4), Ogg Vorbis/Opus, M4A.
+"""Write and read tags and cover art with mutagen: FLAC, MP3, WAV and AIFF (ID3v2.4), Ogg Vorbis/Opus, M4A.
+
+WAV and AIFF carry the same ID3v2.4 tag as MP3, in an ``id3 ``/``ID3 `` chunk.
 
 The same fields go into every format, under that format's usual names:
 
@@ -34,12 +36,14 @@ import os
 import re
 from pathlib import Path
 
+from mutagen.aiff import AIFF
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import APIC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK, TSRC, TXXX
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
 
 from soulsync.core import failpoints
 from soulsync.core.audiofile import AudioVerifyError, open_audio
@@ -55,7 +59,9 @@ _CUSTOM = ("ARTISTS", "ISRC", "SPOTIFY_TRACK_ID", "SPOTIFY_ALBUM_ID", "SPOTIFY_A
 """Fields without a standard MP4 atom: written as iTunes freeform atoms."""
 _ID3_CUSTOM = tuple(key for key in _CUSTOM if key != "ISRC")
 """Fields without a standard ID3 frame (ISRC has TSRC): written as TXXX frames."""
-_OPENERS = {"flac": FLAC, "mp3": MP3, "ogg": OggVorbis, "opus": OggOpus, "m4a": MP4}
+_OPENERS = {"flac": FLAC, "mp3": MP3, "ogg": OggVorbis, "opus": OggOpus, "m4a": MP4, "wav": WAVE, "aiff": AIFF}
+_ID3_FORMATS = frozenset({"mp3", "wav", "aiff"})
+"""Formats tagged with ID3v2.4: in front of the MPEG frames, or in a WAV/AIFF chunk."""
 
 
 class TaggingError(Exception):
@@ -158,7 +164,8 @@ def _pair(number: list[str], total: list[str]) -> str:
     return f"{number[0]}/{total[0]}" if total else number[0]
 
 
-def _write_id3(audio: MP3, values: dict[str, list[str]], cover: bytes | None, mime: str) -> None:
+def _write_id3(audio: MP3 | WAVE | AIFF, values: dict[str, list[str]], cover: bytes | None, mime: str) -> None:
+    """Set the ID3 frames of an MP3, WAV or AIFF file (mutagen gives all three the same ID3 object)."""
     if audio.tags is None:
         audio.add_tags()
     tags: ID3 = audio.tags
@@ -239,7 +246,7 @@ def write_tags(path: str | os.PathLike, track: Track, *, cover: bytes | None = N
         raise TaggingError(path, f"cannot make a working copy ({exc.strerror or exc})") from exc
     try:
         audio = _OPENERS[fmt](tmp)
-        if fmt == "mp3":
+        if fmt in _ID3_FORMATS:
             _write_id3(audio, values, cover, mime)
             audio.save(v2_version=4)
         elif fmt == "m4a":
@@ -379,7 +386,7 @@ def read_tags(path: str | os.PathLike) -> Track:
     length = getattr(audio.info, "length", 0) or 0
     duration_ms = round(length * 1000) if length > 0 else None
     try:
-        if fmt == "mp3":
+        if fmt in _ID3_FORMATS:
             fields = _fields_id3(audio.tags)
         elif fmt == "m4a":
             fields = _fields_mp4(audio.tags)
@@ -410,7 +417,7 @@ def read_cover(path: str | os.PathLike) -> bytes | None:
             except Exception:  # a malformed picture block is skipped
                 continue
             pictures.append((pic.type, pic.data))
-    elif fmt == "mp3":
+    elif fmt in _ID3_FORMATS:
         pictures = [(frame.type, frame.data) for frame in tags.getall("APIC")]
     elif fmt == "m4a":
         pictures = [(_FRONT_COVER, bytes(c)) for c in tags.get("covr", [])]

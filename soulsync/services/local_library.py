@@ -29,9 +29,10 @@ from soulsync.core.tagging import MAX_TAG_CHARS, TaggingError, read_tags
 
 log = logging.getLogger(__name__)
 
-TAGGED_SUFFIXES = frozenset({".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".m4b"})
+TAGGED_SUFFIXES = frozenset({".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".m4b", ".wav", ".aif",
+                             ".aiff"})
 """Formats whose tags :func:`read_tags` understands."""
-OTHER_AUDIO_SUFFIXES = frozenset({".wav", ".aif", ".aiff", ".wma", ".ape", ".wv", ".dsf", ".aac"})
+OTHER_AUDIO_SUFFIXES = frozenset({".wma", ".ape", ".wv", ".dsf", ".aac"})
 """Other audio: duration and basic tags through mutagen's generic reader, else the path."""
 AUDIO_SUFFIXES = TAGGED_SUFFIXES | OTHER_AUDIO_SUFFIXES
 PROGRESS_EVERY = 200
@@ -201,7 +202,7 @@ def _is_regular(mode: int) -> bool:
 
 
 def _read_generic(path: Path) -> Track:
-    """Duration and basic tags of a format :func:`read_tags` does not cover (WAV, AIFF, WMA...)."""
+    """Duration and basic tags of a format :func:`read_tags` does not cover (WMA, APE, WavPack...)."""
     try:
         audio = mutagen.File(path, easy=True)
     except Exception as exc:  # mutagen on hostile bytes can raise nearly anything

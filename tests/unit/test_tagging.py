@@ -1,4 +1,4 @@
-"""Tags and cover art in real FLAC, MP3, Ogg Vorbis, Ogg Opus and M4A files; audio verification."""
+"""Tags and cover art in real FLAC, MP3, Ogg Vorbis, Ogg Opus, M4A, WAV and AIFF files; audio verification."""
 from __future__ import annotations
 
 import base64
@@ -43,6 +43,9 @@ TRACK = Track(
 )
 COVER = jpeg_bytes(16, 16, seed=1)
 RELEASE = "2001-03-12"
+ID3_SUFFIXES = (".mp3", ".wav", ".aiff")
+"""Formats whose tags are ID3v2.4 (MP3 in front of the audio, WAV/AIFF in a chunk)."""
+LOSSLESS = ("flac", "wav", "aiff")
 
 
 @pytest.fixture(params=ALL_FORMATS)
@@ -54,7 +57,7 @@ def raw_fields(path: Path) -> dict[str, list[str]]:
     """Tags as mutagen itself reports them, normalised to our neutral names."""
     f = mutagen.File(path)
     tags = f.tags
-    if path.suffix == ".mp3":
+    if path.suffix in ID3_SUFFIXES:
         out = {fid: [str(t) for t in tags[fid].text] for fid in
                ("TIT2", "TPE1", "TPE2", "TALB", "TRCK", "TPOS", "TDRC", "TCON", "TSRC") if fid in tags}
         for frame in tags.getall("TXXX"):
@@ -73,7 +76,7 @@ def test_tags_read_back_with_mutagen_equal_the_metadata(audio):
     write_tags(audio, TRACK, cover=COVER, release_date=RELEASE)
     fields = raw_fields(audio)
     ext = audio.suffix[1:]
-    if ext == "mp3":
+    if audio.suffix in ID3_SUFFIXES:
         assert mutagen.File(audio).tags.version[:2] == (2, 4)
         assert fields["TIT2"] == [TRACK.title]
         assert fields["TPE1"] == ["Daft Punk, Guest Ünïcødé"]
@@ -122,7 +125,7 @@ def test_cover_embedded_in_the_format_s_own_way(audio):
         (block,) = f.tags["METADATA_BLOCK_PICTURE"]
         pic = Picture(base64.b64decode(block))
         assert (pic.type, pic.mime, pic.data) == (3, "image/jpeg", COVER)
-    elif ext == "mp3":
+    elif audio.suffix in ID3_SUFFIXES:
         (apic,) = f.tags.getall("APIC")
         assert (apic.type, apic.mime, apic.data) == (3, "image/jpeg", COVER)
     else:
@@ -242,8 +245,8 @@ def test_verify_describes_real_files(tmp_path, fmt):
     assert abs(info.duration_ms - 2000) < 60
     assert info.size == path.stat().st_size
     assert info.bitrate > 0 and info.channels == 2
-    assert info.lossless is (fmt == "flac")
-    assert (info.bit_depth == 16) is (fmt == "flac")
+    assert info.lossless is (fmt in LOSSLESS)
+    assert (info.bit_depth == 16) is (fmt in LOSSLESS)
     assert info.sample_rate == (48000 if fmt == "opus" else 44100)
 
 
@@ -293,10 +296,10 @@ def test_verify_reasons(tmp_path):
     text.write_text("just some text, not audio\n" * 20)
     with pytest.raises(AudioVerifyError, match="not a recognised audio file"):
         verify_audio(text)
-    wav = tmp_path / "a.wav"
-    soundfile.write(wav, np.zeros(4410, dtype=np.float32), 44100)
-    with pytest.raises(AudioVerifyError, match="unsupported audio format"):
-        verify_audio(wav)
+    adpcm = tmp_path / "a.wav"
+    soundfile.write(adpcm, np.zeros(4410, dtype=np.float32), 44100, subtype="IMA_ADPCM")
+    with pytest.raises(AudioVerifyError, match=r"unsupported audio format \(WAV holding IMA ADPCM audio"):
+        verify_audio(adpcm)
 
 
 def test_flac_with_trailing_id3v1_is_accepted(tmp_path):
