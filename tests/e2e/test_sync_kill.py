@@ -77,8 +77,8 @@ AT_SLSKD_STATES = {s.value for s in AT_SLSKD}
 CRASH_WORDS = ("was interrupted", "crashed", "were expected", "does not exist", "no longer at", "is gone",
                "cannot be opened")
 """Words of a failure only a crash causes (a file tagged or moved by a killed run, then judged again).
-Peers cause failures too (offline, rejecting, a WAV file that cannot be tagged): those may happen."""
-AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".opus", ".m4a"}
+Peers cause failures too (offline, rejecting, a damaged file): those may happen."""
+AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".opus", ".m4a", ".wav", ".aif", ".aiff"}
 REQUIRED_TAGS = ("TITLE", "ARTIST", "ALBUM", "SPOTIFY_TRACK_ID", "SPOTIFY_ALBUM_ID", "SPOTIFY_ARTIST_ID")
 _ID3_NAMES = {"TIT2": "TITLE", "TPE1": "ARTIST", "TALB": "ALBUM"}
 
