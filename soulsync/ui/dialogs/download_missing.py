@@ -80,6 +80,9 @@ class DownloadMissingDialog(QDialog):
     track_progress = pyqtSignal(object)
     """Each track's TrackProgress as it changes (the Sync page mirrors it in its table)."""
 
+    service_patience_s = 120.0
+    """How long slskd may fail without a break before the run stops (its rows say why meanwhile)."""
+
     def __init__(self, context: AppContext, wanted: list[tuple[Track, str | None]], download_service,
                  library, playlists: list | None = None, parent: QWidget | None = None,
                  releases: list | None = None) -> None:
@@ -93,6 +96,7 @@ class DownloadMissingDialog(QDialog):
         """ReleaseStates (Artists page): album mode first, single tracks for what no folder covers."""
         self.report = None
         self.running = False
+        self._told_trouble = ""
         self._stop = threading.Event()
         self._task = None
 
@@ -150,10 +154,11 @@ class DownloadMissingDialog(QDialog):
             return
         context, wanted, stop = self.context, list(self.wanted), self._stop
         mirror, playlists, releases = self.mirror_box.isChecked(), list(self.playlists), list(self.releases)
-        d = context.settings.downloads
+        d, patience = context.settings.downloads, self.service_patience_s
 
         def work(ctx):
             from soulsync.core.sync import DownloadMissing, SearchSettings
+            from soulsync.services.checks import describe_error
             from soulsync.services.library import library_source
 
             album_rows = _album_phase(ctx, context, queue, releases, stop) if releases else []
@@ -163,7 +168,8 @@ class DownloadMissingDialog(QDialog):
                 limiter=context.search_limiter,
                 settings=SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit),
                 drive_queue=False, on_track=lambda p: ctx.progress(("track", p)),
-                on_progress=lambda c: ctx.progress(("counts", c)), is_cancelled=stop.is_set)
+                on_progress=lambda c: ctx.progress(("counts", c)), is_cancelled=stop.is_set,
+                service_patience_s=patience, describe=lambda exc: describe_error(exc, "slskd")[1])
             ctx.progress(("rows", [p for p in album_rows if p.phase.value == "downloaded"] + run.tracks()))
             report = run.run()
             report.tracks[:0] = [p for p in album_rows if p.phase.value == "downloaded"]
@@ -203,7 +209,19 @@ class DownloadMissingDialog(QDialog):
                         (c.not_found, "not found"), (c.failed, "failed"), (c.cancelled, "cancelled")):
             if n:
                 parts.append(f"{n} {word}")
-        self.counts.setText(f"{c.finished} of {c.total} done: " + ", ".join(parts))
+        text = f"{c.finished} of {c.total} done: " + ", ".join(parts)
+        if c.trouble:  # slskd fails; the run keeps trying (and says so in the rows concerned)
+            text += f"\n{c.trouble}; trying again"
+            if c.trouble != self._told_trouble:
+                self._announce(f"Download missing: {c.trouble}; trying again")
+        self._told_trouble = c.trouble
+        self.counts.setText(text)
+
+    def _announce(self, text: str) -> None:
+        """Say ``text`` in the main window's status bar too (through the page that opened the dialog)."""
+        announce = getattr(self.parent(), "announce", None)
+        if callable(announce):
+            announce(text)
 
     def _done(self, value) -> None:
         self.report, notes = value
@@ -213,6 +231,8 @@ class DownloadMissingDialog(QDialog):
         text = self.report.summary()
         if wish:
             text += f". {wish} went to the wishlist, to be tried again later."
+        if self.report.error or self.report.progress.not_found or self.report.progress.failed:
+            self._announce(f"Download missing: {text}")
         if notes:
             text += "\n" + "\n".join(notes)
         self.counts.setText(text)
@@ -227,7 +247,9 @@ class DownloadMissingDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         from soulsync.services.checks import describe_error
 
-        self.counts.setText(f"The run stopped: {describe_error(exc, 'slskd')[1]}")
+        text = f"The run stopped: {describe_error(exc, 'slskd')[1]}"
+        self.counts.setText(text)
+        self._announce(f"Download missing: {text}")
         self._ended()
 
     def _ended(self) -> None:
