@@ -157,6 +157,7 @@ class DownloadMissingDialog(QDialog):
         d, patience = context.settings.downloads, self.service_patience_s
 
         def work(ctx):
+            from soulsync.core.store import wanted_key
             from soulsync.core.sync import DownloadMissing, SearchSettings
             from soulsync.services.checks import describe_error
             from soulsync.services.library import library_source
@@ -176,6 +177,9 @@ class DownloadMissingDialog(QDialog):
             report.paths[:0] = [p.final_path for p in album_rows if p.final_path]
             report.progress.total += sum(1 for p in album_rows if p.phase.value == "downloaded")
             report.progress.downloaded += sum(1 for p in album_rows if p.phase.value == "downloaded")
+            on_wishlist = {wanted_key(track) for track, _reason, _tries in context.store.wishlist()}
+            wished = sum(1 for p in report.tracks
+                         if p.phase.value in ("not_found", "failed") and p.key in on_wishlist)
             notes = []
             if report.paths:
                 ctx.progress(("note", "Waiting for the library to pick up the new files…"))
@@ -183,7 +187,7 @@ class DownloadMissingDialog(QDialog):
                 notes.append(source.after_download(context.store, report.paths).summary())
                 if mirror and source.supports_playlists:
                     notes.extend(_mirror(context, source, playlists))
-            return report, notes
+            return report, wished, notes
 
         self.running = True
         self._task = run_task(work, owner=self, on_progress=self._progress, on_result=self._done,
@@ -224,10 +228,9 @@ class DownloadMissingDialog(QDialog):
             announce(text)
 
     def _done(self, value) -> None:
-        self.report, notes = value
+        self.report, wish, notes = value
         self.model.set_rows(self.report.tracks)
         self._update_counts(self.report.progress)
-        wish = self.report.progress.not_found + self.report.progress.failed
         text = self.report.summary()
         if wish:
             text += f". {wish} went to the wishlist, to be tried again later."
