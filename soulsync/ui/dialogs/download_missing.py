@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any
 
-from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt, pyqtSignal
+from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt, QThreadPool, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
@@ -99,6 +99,10 @@ class DownloadMissingDialog(QDialog):
         self._told_trouble = ""
         self._stop = threading.Event()
         self._task = None
+        self._pool = QThreadPool(self)
+        """The run lasts minutes and waits for the download queue, whose ticks run on the shared pool:
+        it must never hold one of that pool's few threads (one per core)."""
+        self._pool.setMaxThreadCount(1)
 
         layout = QVBoxLayout(self)
         self.headline = QLabel(f"{len(wanted)} missing tracks: each is searched on Soulseek, the best file is "
@@ -191,7 +195,8 @@ class DownloadMissingDialog(QDialog):
 
         self.running = True
         self._task = run_task(work, owner=self, on_progress=self._progress, on_result=self._done,
-                              on_error=self._failed, on_finished=lambda: setattr(self, "running", False))
+                              on_error=self._failed, on_finished=lambda: setattr(self, "running", False),
+                              pool=self._pool)
 
     def _progress(self, value) -> None:
         kind, payload = value
