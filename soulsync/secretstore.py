@@ -56,6 +56,9 @@ class SecretStore:
         self._file = Path(config_dir) / "secrets.json"
         self._service = "SoulSync:" + hashlib.sha1(str(Path(config_dir).resolve()).encode()).hexdigest()[:12]
         self._lock = threading.Lock()
+        """Guards the cache and the file; never held around a keyring call."""
+        self._write_lock = threading.Lock()
+        """One keyring or file write at a time."""
         self._keyring = None
         if backend in ("auto", "keyring"):
             self._keyring = _usable_keyring()
@@ -64,17 +67,34 @@ class SecretStore:
         self.backend_name = "keyring" if self._keyring else "file"
         self._cache: dict[str, str] = {}
         """Every secret as last read or written: reads never wait on the keyring (a D-Bus call that can
-        take long) once the store is open, so the GUI thread may ask for them."""
-        self._file_stamp: tuple[int, int] | None = None
-        for name in SECRET_NAMES:
-            value = self._peek(name)
-            self._cache[name] = value
-            if value:
-                register_secret(value)
+        take long, or an unlock prompt) once the store is open, so the GUI thread may ask for them."""
+        self._file_stamp: tuple[int, int, int] | None = None
+        self.reload()
 
     @property
     def file_path(self) -> Path:
         return self._file
+
+    def reload(self) -> None:
+        """Read every secret again (keyring or file), e.g. after another process (the headless sync
+        renewing a token) changed one. Calls the keyring: run it in a worker. A name whose read fails
+        keeps the value it had."""
+        if self._keyring is None:
+            with self._lock:
+                data = self._read_file()
+                self._cache = {n: data.get(n, "") for n in SECRET_NAMES}
+            values = dict(self._cache)
+        else:
+            values = {}
+            for name in SECRET_NAMES:
+                value = self._peek(name)
+                if value is not None:
+                    values[name] = value
+            with self._lock:
+                self._cache.update(values)
+        for value in values.values():
+            if value:
+                register_secret(value)
 
     def _read_file(self) -> dict[str, str]:
         self._file_stamp = self._stamp()
@@ -84,25 +104,24 @@ class SecretStore:
         except (OSError, ValueError, AttributeError):
             return {}
 
-    def _stamp(self) -> tuple[int, int] | None:
+    def _stamp(self) -> tuple[int, int, int] | None:
         try:
             st = self._file.stat()
-            return st.st_mtime_ns, st.st_size
+            return st.st_mtime_ns, st.st_size, st.st_ino
         except OSError:
             return None
 
-    def _peek(self, name: str) -> str:
-        if self._keyring is not None:
-            try:
-                return self._keyring.get_password(self._service, name) or ""
-            except Exception as exc:
-                log.warning("Keyring read failed for %s: %s", name, type(exc).__name__)
-                return ""
-        return self._read_file().get(name, "")
+    def _peek(self, name: str) -> str | None:
+        """The keyring's value ("" when unset), or None when the keyring could not be read."""
+        try:
+            return self._keyring.get_password(self._service, name) or ""
+        except Exception as exc:
+            log.warning("Keyring read failed for %s: %s", name, type(exc).__name__)
+            return None
 
     def get(self, name: str) -> str:
-        """The secret's value ("" when unset), from memory; the fallback file is read again only when
-        another process (the headless sync renewing a token) changed it."""
+        """The secret's value ("" when unset), from memory: never a keyring call. The fallback file is
+        read again only when another process changed it (a stat per call)."""
         with self._lock:
             if self._keyring is None and self._stamp() != self._file_stamp:
                 data = self._read_file()
@@ -113,12 +132,14 @@ class SecretStore:
         return value
 
     def set(self, name: str, value: str) -> None:
+        """Store a secret ("" deletes it). Calls the keyring: run it in a worker. Readers are never
+        kept waiting by a slow write; they see the new value once it is stored."""
         if name not in SECRET_NAMES:
             raise KeyError(f"unknown secret {name!r}")
         value = value or ""
         if value:
             register_secret(value)
-        with self._lock:
+        with self._write_lock:
             if self._keyring is not None:
                 if value:
                     self._keyring.set_password(self._service, name, value)
@@ -127,17 +148,19 @@ class SecretStore:
                         self._keyring.delete_password(self._service, name)
                     except Exception:
                         pass
-                self._cache[name] = value
+                with self._lock:
+                    self._cache[name] = value
                 return
-            data = self._read_file()
-            if value:
-                data[name] = value
-            else:
-                data.pop(name, None)
-            atomic_write_text(self._file, json.dumps(data, indent=1), mode=0o600)
-            os.chmod(self._file, 0o600)
-            self._file_stamp = self._stamp()
-            self._cache = {n: data.get(n, "") for n in SECRET_NAMES}
+            with self._lock:
+                data = self._read_file()
+                if value:
+                    data[name] = value
+                else:
+                    data.pop(name, None)
+                atomic_write_text(self._file, json.dumps(data, indent=1), mode=0o600)
+                os.chmod(self._file, 0o600)
+                self._file_stamp = self._stamp()
+                self._cache = {n: data.get(n, "") for n in SECRET_NAMES}
 
     def delete(self, name: str) -> None:
         self.set(name, "")

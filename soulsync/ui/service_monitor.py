@@ -57,8 +57,13 @@ class ServiceMonitor(QObject):
         return {"Plex": not settings.plex.verify_tls, "slskd": not settings.slskd.verify_tls}.get(service, False)
 
     def check_all(self) -> None:
+        """Check every service; the stored secrets are read again first (in a worker), so a token
+        another process renewed, or a keyring unlocked since, is picked up."""
         for service in SERVICES:
-            self.check(service)
+            if service not in self._running:
+                self._publish(service, "checking", "Checking…")
+        run_task(lambda ctx: self.context.secrets.reload(), owner=self,
+                 on_finished=lambda: [self.check(service) for service in SERVICES])
 
     def check(self, service: str) -> None:
         if service in self._running:

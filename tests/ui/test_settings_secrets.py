@@ -46,6 +46,10 @@ class SlowSecrets:
         self._note("delete", name)
         self.inner.delete(name)
 
+    def reload(self) -> None:
+        self._note("reload", "*")
+        self.inner.reload()
+
     def on_gui_thread(self) -> list[tuple[str, str, bool]]:
         return [c for c in self.calls if c[2]]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import stat
 
@@ -220,3 +221,52 @@ def test_file_secrets_written_by_another_process_are_seen(app_paths):
     assert app.get("spotify_refresh_token") == "refresh-two-longer"
     app_paths.config_dir.joinpath("secrets.json").unlink()
     assert app.get("spotify_refresh_token") == ""
+
+
+def test_a_slow_keyring_write_never_keeps_a_reader_waiting(app_paths, monkeypatch):
+    fake = SlowKeyring()
+    release = threading.Event()
+    real_set = fake.set_password
+
+    def stuck_set(service, name, value):  # an unlock prompt nobody has answered yet
+        release.wait(5)
+        real_set(service, name, value)
+
+    fake.set_password = stuck_set
+    monkeypatch.setattr("soulsync.secretstore._usable_keyring", lambda: fake)
+    store = SecretStore(app_paths.config_dir, "keyring")
+    writer = threading.Thread(target=store.set, args=("spotify_refresh_token", "renewed-refresh-token"))
+    writer.start()
+    try:
+        started = time.perf_counter()
+        assert store.get("spotify_refresh_token") == ""  # the GUI thread's read while the write hangs
+        assert time.perf_counter() - started < 0.05
+    finally:
+        release.set()
+        writer.join()
+    assert store.get("spotify_refresh_token") == "renewed-refresh-token"
+
+
+def test_reload_sees_another_process_and_retries_failed_keyring_reads(app_paths, monkeypatch):
+    fake = SlowKeyring()
+    monkeypatch.setattr("soulsync.secretstore._usable_keyring", lambda: fake)
+    broken = {"on": True}
+    real_get = fake.get_password
+
+    def get(service, name):
+        if broken["on"]:
+            raise RuntimeError("keyring locked")
+        return real_get(service, name)
+
+    fake.get_password = get
+    app = SecretStore(app_paths.config_dir, "keyring")  # opened while the keyring was locked
+    assert app.get("plex_token") == ""
+    broken["on"] = False
+    cli = SecretStore(app_paths.config_dir, "keyring")
+    cli.set("plex_token", "token-written-elsewhere")
+    assert app.get("plex_token") == ""  # memory only until reloaded
+    app.reload()
+    assert app.get("plex_token") == "token-written-elsewhere"
+    broken["on"] = True
+    app.reload()  # a failed read keeps what was known
+    assert app.get("plex_token") == "token-written-elsewhere"
