@@ -80,6 +80,11 @@ class AppContext:
         value = self.settings.downloads.library_dir
         return Path(value).expanduser() if value else None
 
+    @property
+    def needs_attention_dir(self) -> Path:
+        """Where post-processing keeps files it could not file (with the reason beside each)."""
+        return self.paths.data_dir / "needs-attention"
+
     # ---- the download pipeline ------------------------------------------
     def post_processor(self, library_dir: Path | None = None):
         """The post-processor filing downloads into ``library_dir`` (default: the configured library
@@ -92,7 +97,7 @@ class AppContext:
             return None
         d = self.settings.downloads
         options = PostProcessOptions(
-            library_dir=Path(library), quarantine_dir=self.paths.data_dir / "needs-attention",
+            library_dir=Path(library), quarantine_dir=self.needs_attention_dir,
             album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
             cover_cache_dir=self.paths.cache_dir / "covers")
         return PostProcessor(options, fetch_cover=fetch_image)

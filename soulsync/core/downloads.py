@@ -492,6 +492,11 @@ class DownloadQueue:
                 return _clone(item)
         return self._store.get_queue_item(item_id)
 
+    @property
+    def known_downloads_dir(self) -> Path | None:
+        """slskd's downloads folder as configured or as slskd reported it (None before it was asked)."""
+        return self._downloads_dir
+
     def is_active(self, username: str, filename: str) -> bool:
         """Whether this exact remote file is queued or downloading now (for "already queued" badges).
 

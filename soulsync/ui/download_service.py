@@ -74,6 +74,11 @@ class DownloadService(QObject):
                 self._queue_key = key
             return self._queue
 
+    @property
+    def built_queue(self) -> DownloadQueue | None:
+        """The engine if it is built already (never builds it: safe on the GUI thread)."""
+        return self._queue
+
     def start(self) -> None:
         self._timer.start(int(self.context.settings.downloads.poll_interval_s * 1000))
         QTimer.singleShot(0, self.tick)
@@ -173,7 +178,7 @@ class DownloadService(QObject):
         self._run(lambda q: q.clear_finished())
 
     def is_active(self, username: str, filename: str) -> bool:
-        queue = self._queue
+        queue = self.built_queue
         return queue.is_active(username, filename) if queue is not None else False
 
     # ---- post-processing (runs in the tick's worker) ---------------------------------------

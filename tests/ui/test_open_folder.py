@@ -8,6 +8,7 @@ broken implementation cannot do harm while the test runs.
 from __future__ import annotations
 
 import subprocess
+from types import SimpleNamespace
 import sys
 from pathlib import Path
 
@@ -102,9 +103,11 @@ class FakeDownloadService(QObject):
     diff_ready = pyqtSignal(object)
     error = pyqtSignal(str)
 
-    def __init__(self, context) -> None:
+    def __init__(self, context, downloads_reported_by_slskd: Path | None = None) -> None:
         super().__init__()
         self.context = context
+        self.built_queue = (SimpleNamespace(known_downloads_dir=downloads_reported_by_slskd)
+                            if downloads_reported_by_slskd else None)
 
     def clear_finished(self) -> None:
         """The panel connects its button to this; these tests never press it."""
@@ -141,3 +144,29 @@ def test_the_queue_panel_opens_the_item_folder_only_inside_the_roots(qtbot, app_
     open_row(1)
     assert len(launch.calls) == 1
     assert "outside the download and library folders" in panel.error_label.text()
+
+
+def test_with_no_download_folder_set_the_one_slskd_reported_is_allowed(qtbot, app_context, tmp_path, monkeypatch):
+    reported = tmp_path / "slskd-downloads"  # the setting is empty: the queue asked slskd
+    (reported / "Album").mkdir(parents=True)
+    attention = app_context.needs_attention_dir
+    attention.mkdir(parents=True)
+    app_context.settings.downloads.download_dir = ""
+    app_context.settings.downloads.library_dir = ""
+    launch = Recorder()
+    monkeypatch.setattr(subprocess, "Popen", launch)
+    monkeypatch.setattr(sys, "platform", "linux")
+    panel = QueuePanel(FakeDownloadService(app_context, downloads_reported_by_slskd=reported))
+    qtbot.addWidget(panel)
+    panel.load([QueueItem(id=f"i{n}", state=state, username="peer", filename=f"{n}.flac",
+                          local_path=str(folder / "01 - Song.flac"), finished_at=float(10 - n))
+                for n, (state, folder) in enumerate((("succeeded", reported / "Album"), ("failed", attention)))])
+    panel.tabs.setCurrentIndex(1)
+    for row in (0, 1):
+        panel.finished_view.selectionModel().select(
+            panel.finished_model.index(row, 0),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+    assert [cmd for cmd, _ in launch.calls] == [["xdg-open", str((reported / "Album").resolve())],
+                                                ["xdg-open", str(attention.resolve())]]
+    assert panel.error_label.text() == ""

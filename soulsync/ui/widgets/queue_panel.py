@@ -187,9 +187,13 @@ class QueuePanel(QWidget):
                 self.error_label.setText(str(exc))
 
     def _roots(self) -> list[Path | str]:
-        """The folders "Open folder" may show: the download folder and the library."""
+        """The folders "Open folder" may show: the download folder (as set, or as slskd reported it),
+        the library, and the folder of files that need attention."""
         context = self.service.context
-        return [context.settings.downloads.download_dir, context.library_dir or ""]
+        queue = self.service.built_queue
+        reported = queue.known_downloads_dir if queue is not None else None
+        return [context.settings.downloads.download_dir, reported or "", context.library_dir or "",
+                context.needs_attention_dir]
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(f"slskd: {text}" if text else "")
