@@ -98,6 +98,9 @@ KEEP_FINISHED = 1000
 """Finished items kept in the queue (and its database); older ones are removed, failed ones last."""
 PRUNE_SLACK = 50
 """Finished items allowed past :data:`KEEP_FINISHED` before a removal round, so they go in batches."""
+PRUNE_BATCH = 100
+"""At most this many finished items removed per step (each is also cleared at slskd), so a database
+with thousands of old items is trimmed over several steps, not in one long one."""
 ORPHAN_WATCH_S = 120.0
 """How long a file cancelled while it was being handed to slskd is watched for, to cancel it there too."""
 SEARCHES_PER_STEP = 2
@@ -573,8 +576,8 @@ class DownloadQueue:
         reachable = not diff.error
         diff.merge(self.process_completed())
         diff.merge(self.search_pending())
-        diff.merge(self.prune_finished())
         if reachable:
+            diff.merge(self.prune_finished())
             diff.merge(self.submit())
             diff.merge(self.refresh_queue_places())
         return diff
@@ -862,7 +865,7 @@ class DownloadQueue:
         """Remove the finished items past the newest :attr:`keep_finished` (with some slack, so not one by one)."""
         if self._store.count_queue(finished=True) <= self.keep_finished + PRUNE_SLACK:
             return QueueDiff()
-        doomed = self._store.finished_beyond(self.keep_finished)
+        doomed = self._store.finished_beyond(self.keep_finished)[-PRUNE_BATCH:]  # the oldest first
         log.info("download queue: %d finished items past the %d kept are removed", len(doomed), self.keep_finished)
         return self.remove(doomed)
 
@@ -877,11 +880,14 @@ class DownloadQueue:
 
     def _replace(self, old: QueueItem, new: QueueItem) -> None:
         """Make ``new`` (saved) the queue's view of the item ``old`` was."""
-        if self._active_files.get((old.username, old.filename)) == old.id:
-            del self._active_files[(old.username, old.filename)]
+        old_key, new_key = (old.username, old.filename), (new.username, new.filename)
         if new.finished_at is None:
+            if old_key != new_key and self._active_files.get(old_key) == old.id:
+                del self._active_files[old_key]  # (never removed and re-added: is_active reads without the lock)
             self._index(new)
             return
+        if self._active_files.get(old_key) == old.id:
+            del self._active_files[old_key]
         self._items.pop(new.id, None)
         for timers in (self._progress_at, self._missing_since, self._requeues, self._search_after):
             timers.pop(new.id, None)

@@ -21,6 +21,7 @@ not saved their transfer ids yet), ``queue.item_done``, ``postprocess.verified``
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -82,4 +83,7 @@ def _kill() -> None:
     os.kill(os.getpid(), kill)
 
 
-configure(os.environ.get(ENV_POINTS), os.environ.get(ENV_TRACE))
+try:
+    configure(os.environ.get(ENV_POINTS), os.environ.get(ENV_TRACE))
+except ValueError as exc:  # a typo in a test-only variable must never stop the app from starting
+    logging.getLogger(__name__).warning("%s ignored: %s", ENV_POINTS, exc)

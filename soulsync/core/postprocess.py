@@ -36,7 +36,7 @@ from typing import Literal
 from soulsync.core import failpoints
 from soulsync.core.audiofile import (
     DEFAULT_DURATION_TOLERANCE_MS,
-    SUPPORTED_FORMATS,
+    FORMAT_OF_SUFFIX,
     AudioInfo,
     AudioVerifyError,
     format_for_suffix,
@@ -70,7 +70,7 @@ MAX_COVER_BYTES = 10 * 1024 * 1024
 REASON_SUFFIX = ".reason.txt"
 MAX_NUMBERED_LOOKUP = 20
 """How many numbered copies (``Song (2).flac``...) are looked at for a file an interrupted run filed."""
-_AUDIO_SUFFIXES = tuple(f".{fmt}" for fmt in sorted(SUPPORTED_FORMATS))
+_AUDIO_SUFFIXES = tuple(sorted(FORMAT_OF_SUFFIX))
 
 FetchCover = Callable[[str], "bytes | None"]
 """Downloads cover art from a URL; returns None (or raises) when it cannot."""

@@ -8,9 +8,9 @@ broken implementation cannot do harm while the test runs.
 from __future__ import annotations
 
 import subprocess
-from types import SimpleNamespace
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PyQt6.QtCore import QItemSelectionModel, QObject, Qt, pyqtSignal

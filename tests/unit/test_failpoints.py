@@ -30,10 +30,26 @@ def test_parse_counts_and_defaults():
         failpoints.parse("a:two")
 
 
-def test_disarmed_hits_do_nothing(tmp_path):
+def test_disarmed_hits_do_nothing(monkeypatch):
+    kills = []
+    monkeypatch.setattr(failpoints, "_kill", lambda: kills.append(1))
     failpoints.configure(None, None)
     for _ in range(3):
-        failpoints.hit("search.started")  # still alive
+        failpoints.hit("search.started")
+    assert kills == []
+    failpoints.configure("search.started:2", None)
+    failpoints.hit("search.started")
+    assert kills == []
+    failpoints.hit("search.started")
+    assert kills == [1]
+    failpoints.configure(None, None)
+
+
+def test_a_bad_variable_never_stops_the_app_from_starting():
+    env = {**os.environ, failpoints.ENV_POINTS: "search.started:zero"}
+    done = subprocess.run([sys.executable, "-c", "import soulsync.core.failpoints as f; print(f._targets)"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "{}", done.stderr
 
 
 def test_trace_records_every_hit_with_its_count(tmp_path):

@@ -30,9 +30,9 @@ BITRATE_CHOICES = (("Any bitrate", 0), ("128+ kbps", 128), ("192+ kbps", 192), (
                    ("320 kbps", 320))
 TYPING_DEBOUNCE_MS = 1200
 SEARCH_RETRIES = 2
+"""A search's requests are tried again this often after a passing failure (see ``SlskdClient.retries``)."""
 MAX_SEARCH_TABS = 12
 """Search tabs kept open; starting one more closes the oldest finished one (and its search in slskd)."""
-"""A search's requests are tried again this often after a passing failure (see ``SlskdClient.retries``)."""
 _EMPTY = SearchResults()
 
 
