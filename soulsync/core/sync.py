@@ -52,6 +52,10 @@ CancelFn = Callable[[], bool]
 
 PROGRESS_EVERY = 100
 """Tracks analysed between two progress reports and cancel checks."""
+RESUME_FILED_S = 24 * 3600.0
+"""A track an earlier run filed less than this long ago, whose file is still there, counts as downloaded
+(the library had not picked it up yet); an older one is searched again, so a file the library never
+lists does not stop the track from being fetched for ever."""
 
 
 class Cancelled(Exception):
@@ -471,6 +475,9 @@ class _Job:
     candidates: int = 0
     final_path: str | None = None
     dirty: bool = True
+    borrowed: bool = False
+    """The queue item followed was started elsewhere (a matched download, the Artists page, another
+    window's run): this run's Cancel leaves it alone."""
 
     @property
     def query(self) -> str:
@@ -678,11 +685,13 @@ class DownloadMissing:
                 continue
             if not item.finished:
                 live[key] = item
-            elif item.state == QueueState.SUCCEEDED.value and item.final_path and os.path.isfile(item.final_path):
+            elif (item.state == QueueState.SUCCEEDED.value and item.final_path
+                  and time.time() - (item.finished_at or 0) < RESUME_FILED_S and os.path.isfile(item.final_path)):
                 filed[key] = item
         for key, item in live.items():
             job = jobs[key]
             job.item_id = item.id
+            job.borrowed = item.source != "sync"
             job.set(Phase.QUEUED, f"already in the download queue (from {item.username})")
         for key, item in filed.items():
             if key in live:
@@ -873,6 +882,8 @@ class DownloadMissing:
                 job.search_id = None
             if job.item_id is None:
                 job.set(Phase.CANCELLED, "cancelled before it was found")
+            elif job.borrowed:
+                job.set(Phase.CANCELLED, "no longer followed; its download, started elsewhere, goes on")
             elif job.phase is not Phase.PROCESSING:
                 to_cancel.append(job.item_id)
         if to_cancel:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
@@ -104,11 +105,12 @@ def flow_for(queue: FakeQueue, slskd: FakeSlskd, store: Store, **kw) -> Download
                            limiter=SearchRateLimiter(clock=clock), **kw)
 
 
-def left_behind(queue: FakeQueue, state: str, final_path: str | None = None) -> QueueItem:
-    """An item an earlier (killed) run queued for ONE."""
+def left_behind(queue: FakeQueue, state: str, final_path: str | None = None, source: str = "sync",
+                finished_ago: float = 60.0) -> QueueItem:
+    """An item an earlier (killed) run queued for ONE (or, with another ``source``, another part of the app)."""
     item = QueueItem(id=f"old{len(queue.items_by_id)}", state=state, username="peer9", filename="@@x\\One.flac",
-                     size=10, wanted=ONE, source="sync", final_path=final_path,
-                     finished_at=1.0 if state in ("succeeded", "failed") else None)
+                     size=10, wanted=ONE, source=source, final_path=final_path,
+                     finished_at=time.time() - finished_ago if state in ("succeeded", "failed") else None)
     queue.items_by_id[item.id] = item
     return item
 
@@ -141,6 +143,36 @@ def test_a_filed_item_whose_file_is_gone_or_a_failed_one_is_searched_again(tmp_p
     report = flow_for(queue, slskd, store).run()
     assert slskd.started == ["Daft Punk One More Time"] and len(queue.enqueued) == 1
     assert report.progress.downloaded == 1
+
+
+def test_a_file_filed_days_ago_that_the_library_never_listed_is_searched_again(tmp_path, store):
+    queue, slskd = FakeQueue(), FakeSlskd(RESULTS)
+    filed = make_audio(tmp_path / "outside plex" / "One More Time.flac")
+    left_behind(queue, "succeeded", str(filed), finished_ago=3 * 24 * 3600)
+    report = flow_for(queue, slskd, store).run()
+    assert slskd.started == ["Daft Punk One More Time"] and len(queue.enqueued) == 1
+    assert report.progress.downloaded == 1
+
+
+def test_cancel_leaves_a_download_started_elsewhere_alone(store):
+    queue, slskd = FakeQueue(), FakeSlskd(RESULTS)
+    queue.hold = True  # nothing moves: the run is cancelled while it follows the items
+    mine = left_behind(queue, "in_progress", source="sync")
+    flow = flow_for(queue, slskd, store)
+    flow.step()
+    flow.cancel()
+    flow.run()
+    assert queue.items_by_id[mine.id].state == "cancelled"  # this run's own (killed) item: cancelled
+
+    queue2, slskd2 = FakeQueue(), FakeSlskd(RESULTS)
+    queue2.hold = True
+    theirs = left_behind(queue2, "in_progress", source="matched")
+    flow2 = flow_for(queue2, slskd2, store)
+    flow2.step()
+    flow2.cancel()
+    report = flow2.run()
+    assert queue2.items_by_id[theirs.id].state == "in_progress"  # the matched download goes on
+    assert report.tracks[0].phase is Phase.CANCELLED and "started elsewhere" in report.tracks[0].detail
 
 
 # ----------------------------------------------------------------------------- the download queue
