@@ -634,14 +634,65 @@ def _iff_chunks(path: Path, size: int, byteorder: str, label: str) -> tuple[int,
             fh.seek(pos)
             header = fh.read(8)
             chunk_id = header[:4]
-            if not all(0x20 <= b <= 0x7E for b in chunk_id):
+            if not _is_chunk_id(chunk_id):
                 raise AudioVerifyError(path, f"is damaged: no valid {label} chunk at byte {pos:,}")
             chunk = _Chunk(chunk_id, pos + 8, int.from_bytes(header[4:8], byteorder))
             chunks.append(chunk)
             if chunk.data_end > limit:
                 break
-            pos = chunk.data_end + (chunk.data_size & 1)
+            pos = chunk.data_end
+            if chunk.data_size & 1:  # odd chunks are followed by a pad byte, unless the writer left it out
+                fh.seek(pos)
+                peek = fh.read(5)
+                unpadded = len(peek) >= 4 and _is_chunk_id(peek[:4]) and not (len(peek) == 5
+                                                                                 and _is_chunk_id(peek[1:5]))
+                pos += 0 if unpadded else 1
     return end, chunks
+
+
+def _is_chunk_id(data: bytes) -> bool:
+    return all(0x20 <= b <= 0x7E for b in data)
+
+
+def pad_iff_chunks(path: str | os.PathLike, fmt: str) -> int:
+    """Give a WAV or AIFF file the pad bytes its odd-sized chunks lack; returns how many were added.
+
+    The format says an odd chunk is followed by one pad byte; some writers leave
+    it out, and mutagen, which counts on it, then writes its tag chunk where
+    neither it nor other readers find it again. Rewrites ``path`` in place (call
+    it on a working copy)."""
+    path = Path(path)
+    byteorder, label = ("little", "WAV") if fmt == "wav" else ("big", "AIFF")
+    size = path.stat().st_size
+    end, chunks = _iff_chunks(path, size, byteorder, label)
+    starts = [c.data_offset - 8 for c in chunks[1:]] + [min(end, size)]
+    gaps = [c.data_end for c, following in zip(chunks, starts) if c.data_size & 1 and following == c.data_end]
+    if not gaps:
+        return 0
+    fixed = path.with_name(f"{path.stem}.pad{path.suffix}")  # a working copy's name keeps its temp suffix
+    try:
+        with open(path, "rb") as src, open(fixed, "wb") as dst:
+            head = bytearray(src.read(12))
+            head[4:8] = (int.from_bytes(head[4:8], byteorder) + len(gaps)).to_bytes(4, byteorder)
+            dst.write(head)
+            pos = 12
+            for gap in gaps + [None]:
+                remaining = (gap if gap is not None else size) - pos
+                while remaining > 0:
+                    block = src.read(min(remaining, 1 << 20))
+                    if not block:
+                        break
+                    dst.write(block)
+                    remaining -= len(block)
+                    pos += len(block)
+                if gap is not None:
+                    dst.write(b"\x00")
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(fixed, path)
+    finally:
+        fixed.unlink(missing_ok=True)
+    return len(gaps)
 
 
 def _chunk_name(chunk_id: bytes) -> str:

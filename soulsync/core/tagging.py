@@ -46,7 +46,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from soulsync.core import failpoints
-from soulsync.core.audiofile import AudioVerifyError, open_audio
+from soulsync.core.audiofile import AudioVerifyError, open_audio, pad_iff_chunks
 from soulsync.core.models import Track
 from soulsync.core.organize import durable_copy, fsync_dir
 
@@ -245,6 +245,8 @@ def write_tags(path: str | os.PathLike, track: Track, *, cover: bytes | None = N
     except OSError as exc:
         raise TaggingError(path, f"cannot make a working copy ({exc.strerror or exc})") from exc
     try:
+        if fmt in ("wav", "aiff"):
+            pad_iff_chunks(tmp, fmt)
         audio = _OPENERS[fmt](tmp)
         if fmt in _ID3_FORMATS:
             _write_id3(audio, values, cover, mime)

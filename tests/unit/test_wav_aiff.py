@@ -361,3 +361,35 @@ def test_folder_library_indexes_wav_and_aiff_by_their_tags(tmp_path):
     assert (guessed.artists, guessed.album, guessed.year, guessed.track_number) == (["Boards of Canada"], "Geogaddi",
                                                                                    2002, 3)
     assert (scan.files, scan.corrupt, scan.guessed) == (4, 1, 1)
+
+
+@pytest.mark.parametrize("writer", ["soundfile", "wave"])
+def test_an_odd_sized_data_chunk_without_its_pad_byte_still_verifies_after_tagging(tmp_path, writer):
+    # 24-bit mono with an odd frame count: an odd data chunk; some writers leave out the pad byte,
+    # and mutagen then appends the tag chunk at the odd offset
+    path = tmp_path / "odd.wav"
+    frames = 44101
+    if writer == "soundfile":
+        pcm(path, subtype="PCM_24", seconds=frames / 44100, channels=1)
+    else:
+        import wave
+
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(3)
+            w.setframerate(44100)
+            w.writeframes(bytes(3 * frames))
+    data = path.read_bytes()
+    if len(data) % 2 == 0 and data[-1:] == b"\x00":  # the writer padded: take the pad byte out, as others do
+        data = data[:-1]
+    data += b"LIST" + (4).to_bytes(4, "little") + b"INFO"  # and a chunk right after, at the odd offset
+    data = data[:4] + (len(data) - 8).to_bytes(4, "little") + data[8:]
+    path.write_bytes(data)
+    assert verify_audio(path).duration_ms == 1000
+    write_tags(path, TRACK)
+    assert verify_audio(path).duration_ms == 1000
+    assert read_tags(path).spotify_id == TRACK.spotify_id
+    fixed = path.read_bytes()
+    found = chunks(fixed, "wav")
+    assert b"LIST" in found and CHUNK_ID3["wav"] in found  # every chunk where readers look for it
+    assert int.from_bytes(fixed[4:8], "little") == len(fixed) - 8
