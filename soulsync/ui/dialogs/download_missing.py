@@ -151,12 +151,11 @@ class DownloadMissingDialog(QDialog):
 
     # ---- running -----------------------------------------------------------------------------
     def start(self) -> None:
-        queue = self.service.queue
-        if queue is None:
+        if not self.context.slskd_configured():
             self.counts.setText("slskd is not set up: add its URL and API key in Settings.")
             self._ended()
             return
-        context, wanted, stop = self.context, list(self.wanted), self._stop
+        service, context, wanted, stop = self.service, self.context, list(self.wanted), self._stop
         mirror, playlists, releases = self.mirror_box.isChecked(), list(self.playlists), list(self.releases)
         d, patience = context.settings.downloads, self.service_patience_s
 
@@ -166,6 +165,9 @@ class DownloadMissingDialog(QDialog):
             from soulsync.services.checks import describe_error
             from soulsync.services.library import library_source
 
+            queue = service.queue  # built here, not on the GUI thread, when the app's queue has not been yet
+            if queue is None:
+                raise RuntimeError("slskd is not set up: add its URL and API key in Settings.")
             album_rows = _album_phase(ctx, context, queue, releases, stop) if releases else []
             run = DownloadMissing(
                 wanted + [(p.track, None) for p in album_rows if p.phase.value != "downloaded"],
