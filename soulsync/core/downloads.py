@@ -1163,12 +1163,14 @@ class DownloadQueue:
             diff.error = f"slskd's downloads folder is unknown: {_describe(exc)}"
             return
         if item.local_path and not os.path.isfile(item.local_path):
+            interrupted = ("post-processing was interrupted and the file is no longer at "
+                           f"{item.local_path} (it may already be in the library)")
             if self._on_completed is None:
-                self._settle(item, diff, ok=False, reason="needs attention: post-processing was interrupted and "
-                             f"the file is no longer at {item.local_path} (it may already be in the library)")
+                self._settle(item, diff, ok=False, reason=f"needs attention: {interrupted}")
                 return
-            # The app died after post-processing moved the file: post-processing tells whether it is in place.
-            self._hand_over(item, Path(item.local_path), diff)
+            # The app died after post-processing moved the file: post-processing tells whether it is in place
+            # (and when it cannot find it, the words say what happened rather than "the file is gone").
+            self._hand_over(item, Path(item.local_path), diff, failure=interrupted)
             return
         try:
             path = Path(item.local_path) if item.local_path else locate_download(root, item.filename, item.size)
@@ -1196,8 +1198,9 @@ class DownloadQueue:
             return
         self._hand_over(item, path, diff)
 
-    def _hand_over(self, item: QueueItem, path: Path, diff: QueueDiff) -> None:
-        """Run ``on_completed`` on the item's file and settle the item with its result."""
+    def _hand_over(self, item: QueueItem, path: Path, diff: QueueDiff, failure: str | None = None) -> None:
+        """Run ``on_completed`` on the item's file and settle the item with its result (``failure``: the
+        reason to give if it fails, instead of post-processing's own)."""
         assert self._on_completed is not None
         try:
             result = self._on_completed(item, path)
@@ -1206,7 +1209,7 @@ class DownloadQueue:
             log.exception("download queue: post-processing of %s crashed", path)
             ok, final, reason = False, None, f"post-processing crashed: {_describe(exc)}"
         self._settle(item, diff, ok=ok, final_path=str(final) if final else None,
-                     reason=reason if ok else f"needs attention: {reason or 'post-processing failed'}")
+                     reason=reason if ok else f"needs attention: {failure or reason or 'post-processing failed'}")
 
     def _settle(self, item: QueueItem, diff: QueueDiff, ok: bool, reason: str = "",
                 final_path: str | None = None) -> None:

@@ -804,6 +804,15 @@ def test_interrupted_post_processing(env):
     done = env.queue().tick().changed[third.id]  # nothing to ask: it cannot be told where the file went
     assert done.state == "failed" and done.reason.startswith("needs attention: post-processing was interrupted")
 
+    [fourth] = found.enqueue([("alice", remote("D", "Song.mp3"), size)])
+    lost = env.fake.succeed("alice", fourth.filename, src)
+    with pytest.raises(Died):
+        env.queue(on_completed=die).tick()
+    lost.unlink()  # post-processing is asked but cannot find it either: the words say what happened
+    done = env.queue(on_completed=lambda i, p: Completion(False, None, "the file cannot be opened")).tick()
+    failed = done.changed[fourth.id]
+    assert failed.state == "failed" and "post-processing was interrupted" in failed.reason
+
 
 def test_diff_merge_keeps_latest_and_removals():
     a = SimpleNamespace(id="a")
