@@ -10,6 +10,7 @@ from PyQt6.QtCore import QItemSelectionModel
 from soulsync.core.discography import ReleaseState
 from soulsync.core.store import wanted_key
 from soulsync.ui.main_window import MainWindow
+from soulsync.ui.pages.artists import ArtistListModel
 
 
 @pytest.fixture
@@ -121,3 +122,23 @@ def test_update_metadata_into_the_app_and_onto_plex(qtbot, window, demo_context,
     plex_artist = next(a for a in sim_world.plex._artists.values() if a.name == artist.name)
     assert plex_artist.genres == list(artist.genres) and "Genres on Spotify" in plex_artist.summary
     assert demo_context.settings.library.write_artist_metadata is True
+
+
+def test_a_failed_load_of_another_artist_never_shows_the_last_ones_releases(qtbot, window, sim_world):
+    with qtbot.waitSignal(window.library.changed, timeout=60000):
+        window.library.rescan()
+    page = window.show_page("artists")
+    qtbot.waitUntil(lambda: page.proxy.rowCount() > 10, timeout=20000)
+    first, second = (page.proxy.index(n, 0).data(ArtistListModel.NameRole).name for n in (0, 1))
+    page.show_artist(first)
+    qtbot.waitUntil(lambda: page.discography is not None and page.discography.artist.name == first, timeout=30000)
+    assert page.disco_view.model_.rowCount() > 0
+    sim_world.spotify.faults.add("status", status=503, match="GET /v1/")  # Spotify fails from now on
+    try:
+        page.show_artist(second)
+        assert page.discography is None and page.disco_view.model_.rowCount() == 0
+        assert not page.download_all_button.isEnabled() and not page.download_selected_button.isEnabled()
+        qtbot.waitUntil(lambda: "Reload discography" in page.artist_info.text(), timeout=60000)
+        assert page.disco_view.model_.rowCount() == 0 and "from the last load" not in page.artist_info.text()
+    finally:
+        sim_world.spotify.faults.clear()

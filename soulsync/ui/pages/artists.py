@@ -576,6 +576,10 @@ class ArtistsPage(Page):
                  on_finished=lambda: self.update_meta_button.setEnabled(True))
 
     def show_artist(self, name: str) -> None:
+        if name != self._discography_of:  # another artist: the last one's releases and buttons go
+            self.discography, self._discography_of = None, None
+            self.disco_view.model_.removeRows(0, self.disco_view.model_.rowCount())
+            self._update_download_buttons()
         self.artist_name.setText(name)
         self.update_meta_button.setEnabled(self.context.spotify_configured())
         self.reload_discography_button.setEnabled(False)
