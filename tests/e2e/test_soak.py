@@ -41,7 +41,7 @@ from soulsync.sim.slskd import SlskdSim
 from soulsync.ui.main_window import MainWindow
 from tests.e2e.queue_runner import album_peer, peer_files
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # about 4.5 min on this machine
 
 PEERS = 20
 TRACKS = 50

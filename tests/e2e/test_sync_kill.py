@@ -458,6 +458,7 @@ def test_sigkill_at_named_and_random_points_loses_nothing(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_sigkill_at_forty_more_points_loses_nothing(tmp_path):
     rng = random.Random(SEED + 1)
     tally = Tally()
