@@ -255,3 +255,24 @@ def test_failed_secret_write_saves_nothing(qtbot, app_context, slow):
     assert app_context.settings.plex.url != "http://plex.lan:32400"
     assert load_settings(app_context.paths).plex.url != "http://plex.lan:32400"
     assert page.save_button.isEnabled() and page.saved_label.text() == ""
+
+
+def test_a_write_failing_halfway_says_what_was_stored(qtbot, app_context, slow):
+    class FailsSecond(BrokenSecrets):
+        def set(self, name: str, value: str) -> None:
+            if self.writes():  # the first write went through; the keyring locks before the second
+                raise RuntimeError("keyring locked")
+            super().set(name, value)
+
+    broken = FailsSecond(slow.inner)
+    app_context.secrets = broken
+    page = make_page(qtbot, app_context)
+    qtbot.waitUntil(lambda: page.secrets_ready, timeout=10000)
+    page.plex_token.setText("new-plex-token")
+    page.sl_api_key.setText("new-slskd-key")
+    assert page.save() is True
+    qtbot.waitUntil(lambda: "Could not store" in page.form_error.text(), timeout=10000)
+    assert "1 of the 2 changed ones were stored" in page.form_error.text()
+    stored = [n for n in ("plex_token", "slskd_api_key") if slow.inner.get(n).startswith("new-")]
+    assert len(stored) == 1
+    assert page._changed_secrets().keys() == {"plex_token", "slskd_api_key"} - set(stored)

@@ -481,10 +481,12 @@ class SettingsPage(Page):
         self.revert_button.setEnabled(False)
         self.saved_label.setText("Saving…")
         secrets = self.context.secrets
+        stored: list[str] = []
 
         def write(ctx) -> None:
             for name, value in changed.items():
                 secrets.set(name, value)
+                stored.append(name)
 
         def written(_value) -> None:
             if self._loaded_secrets is not None:
@@ -492,9 +494,12 @@ class SettingsPage(Page):
             self._apply(s)
 
         def failed(exc: Exception) -> None:
+            if self._loaded_secrets is not None:  # those stored before the failure are saved: not "changed" now
+                self._loaded_secrets.update({name: changed[name] for name in stored})
             self.saved_label.setText("")
-            self.form_error.setText(f"Could not store the passwords and tokens ({type(exc).__name__}); "
-                                    "nothing was saved.")
+            kept = (f"{len(stored)} of the {len(changed)} changed ones were stored; the other settings were "
+                    "not saved." if stored else "nothing was saved.")
+            self.form_error.setText(f"Could not store the passwords and tokens ({type(exc).__name__}); {kept}")
 
         def finished() -> None:
             self._tasks.pop("save_secrets", None)
