@@ -11,7 +11,7 @@ import logging
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from soulsync.context import AppContext
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import run_task, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -94,28 +94,23 @@ class LibraryState(QObject):
         attempts, base_s = self.retry_attempts, self.retry_base_s
 
         def work(ctx):
-            from soulsync.services.checks import describe_retry
-            from soulsync.services.errors import ServiceError, retry_delay
             from soulsync.services.library import library_source
 
             source = library_source(context)
-            for attempt in range(attempts):
+
+            def read(_attempt: int):
                 ctx.progress(f"Reading {source.name}…")
-                try:
-                    if after_download:
-                        return source.after_download(store, after_download, cancel=lambda: ctx.cancelled)
-                    return source.refresh(store, full=full, cancel=lambda: ctx.cancelled,
-                                          progress=lambda done, total: ctx.progress(
-                                              f"Reading {source.name}: {done} of {total} tracks"))
-                except ServiceError as exc:
-                    delay = retry_delay(exc, attempt, base_s)
-                    if delay is None or attempt + 1 >= attempts:
-                        raise
-                    text = describe_retry(exc, exc.service, delay, attempt, attempts)
-                    log.info("Library scan: %s", text)
-                    ctx.progress(("retry", text))
-                    if ctx.wait(delay):
-                        ctx.check()
+                if after_download:
+                    return source.after_download(store, after_download, cancel=lambda: ctx.cancelled)
+                return source.refresh(store, full=full, cancel=lambda: ctx.cancelled,
+                                      progress=lambda done, total: ctx.progress(
+                                          f"Reading {source.name}: {done} of {total} tracks"))
+
+            def retrying(text: str) -> None:
+                log.info("Library scan: %s", text)
+                ctx.progress(("retry", text))
+
+            return with_retries(ctx, read, attempts=attempts, base_s=base_s, announce=retrying)
 
         def done(report) -> None:
             summary = report.summary()

@@ -65,6 +65,34 @@ class TaskContext:
         return self._cancel.wait(seconds)
 
 
+def with_retries(ctx: TaskContext, call: Callable[[int], Any], *, attempts: int, base_s: float,
+                 service: str | None = None, announce: Callable[[str], Any] | None = None,
+                 retried_by_client: tuple[type[BaseException], ...] = ()) -> Any:
+    """``call(attempt)``, tried again after a passing service failure, ``attempts`` times at most.
+
+    Which failures pass and how long to wait is :func:`~soulsync.services.errors.retry_delay`'s
+    (doubling from ``base_s``, a ``Retry-After`` honoured); each wait is said in words through
+    ``announce`` (default: the task's progress) and ends early when the task is cancelled.
+    ``retried_by_client``: failures the client has retried already, raised at once."""
+    from soulsync.services.checks import describe_retry
+    from soulsync.services.errors import ServiceError, retry_delay
+
+    tell = announce or ctx.progress
+    for attempt in range(attempts):
+        try:
+            return call(attempt)
+        except retried_by_client:
+            raise
+        except ServiceError as exc:
+            delay = retry_delay(exc, attempt, base_s)
+            if delay is None or attempt + 1 >= attempts:
+                raise
+            tell(describe_retry(exc, service or exc.service, delay, attempt, attempts))
+            if ctx.wait(delay):
+                ctx.check()
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
+
+
 class TaskSignals(QObject):
     result = pyqtSignal(object)
     error = pyqtSignal(object)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import threading
+import time
 
+import pytest
 from PyQt6.QtWidgets import QWidget
 
-from soulsync.ui.workers import Cancelled, active_tasks, run_task
+from soulsync.services.errors import AuthError, ServerError, Unreachable
+from soulsync.ui.workers import Cancelled, TaskContext, TaskSignals, active_tasks, run_task, with_retries
 
 
 def test_result_arrives_on_gui_thread(qtbot):
@@ -82,3 +85,49 @@ def test_cancelled_exception_is_silent(qtbot):
     handle = run_task(work, on_error=errors.append)
     qtbot.waitUntil(lambda: handle.done, timeout=3000)
     assert errors == [] and active_tasks() >= 0
+
+
+
+class Flaky:
+    """Fails with ``error`` for the first ``failures`` calls, then answers "done"; records the attempts."""
+
+    def __init__(self, error: Exception, failures: int) -> None:
+        self.error, self.failures, self.attempts = error, failures, []
+
+    def __call__(self, attempt: int) -> str:
+        self.attempts.append(attempt)
+        if len(self.attempts) <= self.failures:
+            raise self.error
+        return "done"
+
+
+def test_with_retries_tries_passing_failures_again_and_says_so():
+    ctx, told = TaskContext(TaskSignals()), []
+    refused = Unreachable("Plex", "connection refused")
+    call = Flaky(refused, failures=2)
+    assert with_retries(ctx, call, attempts=3, base_s=0.01, announce=told.append) == "done"
+    assert call.attempts == [0, 1, 2] and len(told) == 2 and all("Plex" in t for t in told)
+
+    lasting = Flaky(refused, failures=5)
+    with pytest.raises(Unreachable):  # still failing at the last attempt: raised
+        with_retries(ctx, lasting, attempts=2, base_s=0.01, announce=told.append)
+    assert lasting.attempts == [0, 1]
+
+    retried = Flaky(ServerError("Spotify", "down", status=503), failures=1)
+    with pytest.raises(ServerError):  # the client retried these already: raised at once
+        with_retries(ctx, retried, attempts=3, base_s=0.01, retried_by_client=(ServerError,))
+    assert retried.attempts == [0]
+
+    wrong = Flaky(AuthError("Plex", "token refused"), failures=1)
+    with pytest.raises(AuthError):  # not a passing failure: no second try
+        with_retries(ctx, wrong, attempts=3, base_s=0.01)
+    assert wrong.attempts == [0]
+
+
+def test_with_retries_stops_waiting_when_the_task_is_cancelled():
+    ctx = TaskContext(TaskSignals())
+    call = Flaky(Unreachable("Spotify", "connection refused"), failures=5)
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        with_retries(ctx, call, attempts=3, base_s=30.0, announce=lambda _text: ctx.cancel())
+    assert time.monotonic() - started < 5 and call.attempts == [0]

@@ -22,7 +22,7 @@ from soulsync.core.models import Track
 from soulsync.core.normalize import fold
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARN
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import run_task, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -599,25 +599,13 @@ class ArtistsPage(Page):
 
         def work(ctx):
             from soulsync.core.discography import load_discography
-            from soulsync.services.checks import describe_retry
-            from soulsync.services.errors import RateLimited, ServerError, ServiceError, retry_delay
+            from soulsync.services.errors import RateLimited, ServerError
             from soulsync.services.images import fetch_image
 
-            for attempt in range(attempts):
-                try:
-                    disco = load_discography(spotify, index, name, appears,
-                                             progress=lambda d, t: ctx.progress((d, t)),
-                                             cancelled=lambda: ctx.cancelled)
-                    break
-                except (RateLimited, ServerError):
-                    raise  # the Spotify client has waited and retried these already
-                except ServiceError as exc:
-                    delay = retry_delay(exc, attempt, base_s)
-                    if delay is None or attempt + 1 >= attempts:
-                        raise
-                    ctx.progress(describe_retry(exc, "Spotify", delay, attempt, attempts))
-                    if ctx.wait(delay):
-                        ctx.check()
+            disco = with_retries(ctx, lambda _attempt: load_discography(
+                spotify, index, name, appears, progress=lambda d, t: ctx.progress((d, t)),
+                cancelled=lambda: ctx.cancelled), attempts=attempts, base_s=base_s, service="Spotify",
+                retried_by_client=(RateLimited, ServerError))
             if disco is not None and disco.artist.image_url and not images.path_for(name).exists():
                 data = fetch_image(disco.artist.image_url)
                 if data:

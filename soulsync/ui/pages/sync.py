@@ -16,7 +16,7 @@ from soulsync.ui.models.playlists import (
     PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel,
 )
 from soulsync.ui.pages.base import Page
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import run_task, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -208,30 +208,18 @@ class SyncPage(Page):
 
         def work(ctx):
             from soulsync.core.playlist_cache import refresh_playlists
-            from soulsync.services.checks import describe_retry
-            from soulsync.services.errors import RateLimited, ServerError, ServiceError, retry_delay
+            from soulsync.services.errors import RateLimited, ServerError, retry_delay
 
             def passing(exc: Exception, attempt: int) -> bool:
                 """Worth another try of the whole refresh (the client retried 429 and 5xx already)."""
                 return not isinstance(exc, (RateLimited, ServerError)) and attempt + 1 < attempts and \
                     retry_delay(exc, attempt, base_s) is not None
 
-            for attempt in range(attempts):
-                try:
-                    # a playlist cut short by a passing failure is tried again with the rest, not skipped
-                    return refresh_playlists(spotify, store,
-                                             progress=lambda name, d, t: ctx.progress((name, d, t)),
-                                             cancelled=lambda: ctx.cancelled,
-                                             abort_on=lambda exc, n=attempt: passing(exc, n))
-                except (RateLimited, ServerError):
-                    raise  # the Spotify client has waited and retried these already
-                except ServiceError as exc:
-                    delay = retry_delay(exc, attempt, base_s)
-                    if delay is None or attempt + 1 >= attempts:
-                        raise
-                    ctx.progress(describe_retry(exc, "Spotify", delay, attempt, attempts))
-                    if ctx.wait(delay):
-                        ctx.check()
+            # a playlist cut short by a passing failure is tried again with the rest, not skipped
+            return with_retries(ctx, lambda attempt: refresh_playlists(
+                spotify, store, progress=lambda name, d, t: ctx.progress((name, d, t)),
+                cancelled=lambda: ctx.cancelled, abort_on=lambda exc: passing(exc, attempt)),
+                attempts=attempts, base_s=base_s, service="Spotify", retried_by_client=(RateLimited, ServerError))
 
         def done(report) -> None:
             text = f"{report.playlists} playlists"
