@@ -192,11 +192,14 @@ def test_soak_1000_downloads_200_searches(qtbot, world, context, gui_network_gua
             tracemalloc.start(8)
             baseline = tracemalloc.take_snapshot()
     if TRACE and ROUNDS > 2:
-        grown = tracemalloc.take_snapshot().compare_to(baseline, "traceback")
+        final = tracemalloc.take_snapshot()
         tracemalloc.stop()
-        for stat in grown[:12]:
+        for stat in final.compare_to(baseline, "traceback")[:8]:  # the most bytes
             print(f"{stat.size_diff / 1024:+.0f} KiB in {stat.count_diff:+d} blocks:\n  "
                   + "\n  ".join(stat.traceback.format()[-8:]))
+        by_count = sorted(final.compare_to(baseline, "lineno"), key=lambda st: -st.count_diff)
+        for stat in by_count[:15]:  # the most blocks
+            print(f"{stat.count_diff:+d} blocks ({stat.size_diff / 1024:+.0f} KiB) at {stat.traceback[0]}")
     heartbeat.stop()
     service.stop()
     client.close()
