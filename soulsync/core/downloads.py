@@ -849,16 +849,24 @@ class DownloadQueue:
                 return diff
             self._store.delete_queue_items(i.id for i in doomed)
             diff.removed.extend(i.id for i in doomed)
+            cleared: set[str] = set()
             for item in doomed:
-                if not item.slskd_id:
-                    continue
-                try:
-                    self._client.cancel(item.username, item.slskd_id, remove=True)
-                except Exception as exc:
-                    if getattr(exc, "kind", "") in ("unreachable", "timeout", "tls"):
-                        diff.error = _describe(exc)
-                        break
-                    log.info("download queue: slskd did not remove %s: %s", item.slskd_id, _describe(exc))
+                if item.slskd_id:
+                    try:
+                        self._client.cancel(item.username, item.slskd_id, remove=True)
+                    except Exception as exc:
+                        if getattr(exc, "kind", "") in ("unreachable", "timeout", "tls"):
+                            diff.error = _describe(exc)
+                            break
+                        log.info("download queue: slskd did not remove %s: %s", item.slskd_id, _describe(exc))
+                cleared.add(item.id)
+            # their transfer ids need no remembering once slskd was told (this keeps a long run bounded);
+            # those of items slskd could not be told about are pruned by the next reconcile instead
+            forget = [sid for sid, owner in self._known.items() if owner in cleared]
+            if forget:
+                self._store.forget_queue_transfers(forget)
+                for sid in forget:
+                    self._known.pop(sid, None)
             return diff
 
     def prune_finished(self) -> QueueDiff:

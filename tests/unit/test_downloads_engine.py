@@ -463,6 +463,9 @@ def test_finished_items_past_the_limit_are_removed_in_batches(env, monkeypatch):
     assert sorted(diff.removed) == sorted(i.id for i in items[:8])  # the oldest eight go
     assert env.store.count_queue(finished=True) == 4
     assert {i.slskd_id for i in items[:8]} <= env.fake.removed  # and slskd is told to forget them
+    known = env.store.queue_transfer_ids()  # their transfer ids are no longer kept, here or in memory
+    assert not {i.slskd_id for i in items[:8]} & set(known) and {i.slskd_id for i in items[8:]} <= set(known)
+    assert not {i.slskd_id for i in items[:8]} & set(q._known)
 
 
 # ---------------------------------------------------------------------------- completion
