@@ -9,18 +9,7 @@ from PyQt6.QtCore import QItemSelectionModel
 
 from soulsync.core.discography import ReleaseState
 from soulsync.core.store import wanted_key
-from soulsync.ui.main_window import MainWindow
 from soulsync.ui.pages.artists import ArtistListModel
-
-
-@pytest.fixture
-def window(qtbot, demo_context):
-    win = MainWindow(demo_context, check_services=False)
-    qtbot.addWidget(win)
-    win.show()
-    win.downloads.start()
-    yield win
-    win.downloads.stop()
 
 
 def _release_rows(page):

@@ -6,18 +6,7 @@ import pytest
 from PyQt6.QtCore import QItemSelectionModel, Qt
 
 from soulsync.core.search import ResultAlbum
-from soulsync.ui.main_window import MainWindow
 from soulsync.ui.models.search_results import ItemRole
-
-
-@pytest.fixture
-def window(qtbot, demo_context):
-    win = MainWindow(demo_context, check_services=False)
-    qtbot.addWidget(win)
-    win.show()
-    win.downloads.start()
-    yield win
-    win.downloads.stop()
 
 
 def test_search_filter_sort_and_download_an_album(qtbot, window, sim_world, demo_context):

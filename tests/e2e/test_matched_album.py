@@ -44,16 +44,6 @@ def pick_album(world):
     raise AssertionError("the demo world has no suitable album")
 
 
-@pytest.fixture
-def window(qtbot, demo_context):
-    win = MainWindow(demo_context, check_services=False)
-    qtbot.addWidget(win)
-    win.show()
-    win.downloads.start()
-    yield win
-    win.downloads.stop()
-
-
 def test_matched_album_download_lands_tagged_and_named_in_the_library(qtbot, window, demo_context, sim_world,
                                                                      gui_network_guard):
     archivist, album, files = pick_album(sim_world)

@@ -10,20 +10,15 @@ import pytest
 from PyQt6.QtCore import QItemSelectionModel, Qt
 
 from soulsync.core.tagging import read_cover
-from soulsync.ui.main_window import MainWindow
 
 PLAYLIST = "Chill — Rainy Days"
 
 
 @pytest.fixture
-def window(qtbot, demo_context):
+def demo_context(demo_context):
+    """The demo context with a 20 s stall timeout (the shared ``window`` fixture uses it)."""
     demo_context.settings.downloads.stall_timeout_s = 20.0
-    win = MainWindow(demo_context, check_services=False)
-    qtbot.addWidget(win)
-    win.show()
-    win.downloads.start()
-    yield win
-    win.downloads.stop()
+    return demo_context
 
 
 def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_world):

@@ -180,8 +180,9 @@ def test_png_cover_and_refused_non_image(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_failed_write_leaves_the_original_untouched(tmp_path, monkeypatch):
-    path = make_audio(tmp_path / "a.flac")
+@pytest.mark.parametrize(("fmt", "opener"), [("flac", "FLAC"), ("wav", "WAVE"), ("aiff", "AIFF")])
+def test_failed_write_leaves_the_original_untouched(tmp_path, monkeypatch, fmt, opener):
+    path = make_audio(tmp_path / f"a.{fmt}")
     write_tags(path, TRACK)
     before = path.read_bytes()
 
@@ -191,7 +192,7 @@ def test_failed_write_leaves_the_original_untouched(tmp_path, monkeypatch):
             fh.write(b"\x00" * 200)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tagging.FLAC, "save", crash)
+    monkeypatch.setattr(getattr(tagging, opener), "save", crash)
     with pytest.raises(TaggingError, match="No space left"):
         write_tags(path, Track(title="New", artists=["X"]), cover=COVER)
     assert path.read_bytes() == before
