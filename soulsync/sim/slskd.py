@@ -41,21 +41,21 @@ import threading
 import time
 import uuid
 import weakref
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote
 
-from soulsync.sim.audio import AudioSpec, FileFactory
+from soulsync.sim.audio import FileFactory
 from soulsync.sim.base import Request, Response, SimServer
 from soulsync.sim.catalog import Catalog
-from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile, build_peers
+from soulsync.sim.peers import Peer, build_peers
 from soulsync.sim.slskd_model import (
-    CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, PEER_TIMEOUT_MS, SEARCH_DEFAULTS, PendingResponse, SimClock,
-    SimSearch, SimTransfer, TransferFault, TransferFaults, directory_name, dotnet_ticks, fold_words, local_name,
+    CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, PEER_TIMEOUT_MS, SimClock, SimTransfer, TransferFault,
+    TransferFaults, directory_name, dotnet_ticks, local_name,
     parse_bool, remote_parts, version_tuple,
 )
+from soulsync.sim.slskd_searches import SearchesMixin
 
 __all__ = ["SlskdSim", "TransferFault", "CANCELLED_MESSAGE", "CONCURRENCY_MESSAGE", "dotnet_ticks"]
 
@@ -72,7 +72,7 @@ _INCOMPLETE_IN_USE = "The process cannot access the file '{path}' because it is 
 # the simulation
 # ---------------------------------------------------------------------------
 
-class SlskdSim(SimServer):
+class SlskdSim(SearchesMixin, SimServer):
     """The slskd simulation.
 
     ``catalog_or_peers``: a :class:`~soulsync.sim.catalog.Catalog` (peers are built from it with
@@ -134,21 +134,16 @@ class SlskdSim(SimServer):
         self._jwt_secret = secrets.token_bytes(32)
         self._lock = threading.RLock()
         self._logged_in = True
-        self._searches: dict[str, SimSearch] = {}
         self._transfers: dict[str, SimTransfer] = {}
         self._sequence = 0
-        self._search_gate = threading.Semaphore(1)
         self._enqueue_gate = threading.Semaphore(2)
-        self._word_index: dict[str, list[tuple[frozenset[str], SharedFile]]] = {}
-        self._index_lock = threading.Lock()
         self._synth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slskd-sim-synth")
         self._ticker: threading.Thread | None = None
         self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closing = threading.Event()
         self.enqueue_delay = 0.3
         """Simulated seconds an enqueue POST takes (looking the peer up, connecting); at most 1 s real."""
-        self.search_post_delay = 0.05
-        """Simulated seconds a search POST takes (registering the search); at most 1 s real."""
+        self._init_searches()
         self._register_routes()
 
     # ---- public Python API -----------------------------------------------
@@ -177,9 +172,7 @@ class SlskdSim(SimServer):
         """slskd loses its Soulseek server connection: searches in flight end cancelled, new ones get 409."""
         with self._lock:
             self._logged_in = False
-            for search in self._searches.values():
-                if not search.complete:
-                    self._finish_search(search, "Completed, Cancelled")
+        self._cancel_searches()
 
     def login(self) -> None:
         """slskd is connected and logged in to Soulseek again."""
@@ -208,7 +201,7 @@ class SlskdSim(SimServer):
             self.stop()
         with self._lock:
             self._transfers.clear()
-            self._searches.clear()
+            self._forget_searches()
             self._jwt_secret = secrets.token_bytes(32)
             self._logged_in = True
         if downtime > 0:
@@ -476,232 +469,6 @@ class SlskdSim(SimServer):
                                        "apiKeys": {"soulsync": {"key": "*****", "role": "Administrator",
                                                                 "cidr": "0.0.0.0/0,::/0"}}}},
         })
-
-    # ---- searches ----------------------------------------------------------------
-    def _search_start(self, req: Request) -> Response:
-        concurrency_limited = self.version_tuple >= (0, 24)
-        if concurrency_limited and not self._search_gate.acquire(blocking=False):
-            return self.error_response(429, req, CONCURRENCY_MESSAGE)
-        try:
-            try:
-                body = req.json()
-            except ValueError:
-                return self.error_response(400, req, "The request body is not valid JSON")
-            if not isinstance(body, dict):
-                return self.error_response(400, req, "The request body must be a SearchRequest object")
-            fields = {k.lower(): v for k, v in body.items()}
-            text = fields.get("searchtext")
-            if not isinstance(text, str) or not text.strip():
-                return self.error_response(400, req, "The field SearchText can not be null, empty, or consist of "
-                                                     "only whitespace")
-            options = {key: fields.get(key.lower(), default) for key, default in SEARCH_DEFAULTS.items()}
-            try:
-                timeout_ms = int(options["searchTimeout"])
-                response_limit = int(options["responseLimit"])
-                file_limit = int(options["fileLimit"])
-            except (TypeError, ValueError):
-                return self.error_response(400, req, "One or more search options are not valid numbers")
-            if timeout_ms < 5:
-                return self.error_response(400, req, "The field SearchTimeout must be between 5 and 2147483647.")
-            search_id = str(fields.get("id") or uuid.uuid4())
-            if not GUID.match(search_id):
-                return self.error_response(400, req, "The JSON value could not be converted to System.Guid. "
-                                                     "Path: $.id")
-            search_id = str(uuid.UUID(search_id))
-            time.sleep(min(1.0, self.search_post_delay / self.clock.time_scale))
-            with self._lock:
-                if not self._logged_in:
-                    return self.error_response(409, req, "The server connection must be connected and logged in "
-                                                         "to perform a search (currently: Disconnected)")
-                if search_id in self._searches:
-                    return self.error_response(400, req, f"An active search with the ID {search_id} is already "
-                                                         f"in progress")
-                now = self.clock.now()
-                search = SimSearch(
-                    id=search_id, text=text, token=secrets.randbelow(2**31 - 1) + 1, started=now,
-                    started_utc=self.clock.utc(now), timeout_s=timeout_ms / 1000.0,
-                    response_limit=max(1, response_limit), file_limit=max(1, file_limit),
-                    filters={k: options[k] for k in ("filterResponses", "maximumPeerQueueLength",
-                                                     "minimumPeerUploadSpeed", "minimumResponseFileCount")},
-                    last_activity=now,
-                )
-                search.pending = self._match(text, now)
-                self._searches[search_id] = search
-                return Response.json(search.as_json())
-        finally:
-            if concurrency_limited:
-                self._search_gate.release()
-
-    def _search_list(self, req: Request) -> Response:
-        with self._lock:
-            return Response.json([s.as_json() for s in self._searches.values()])
-
-    def _find_search(self, req: Request) -> SimSearch | None:
-        raw = req.params.get("id", "")
-        if not GUID.match(raw):
-            return None
-        return self._searches.get(str(uuid.UUID(raw)))
-
-    def _search_get(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)
-            return Response.json(search.as_json(parse_bool(req.arg("includeResponses", "false"))))
-
-    def _search_responses(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)
-            return Response.json(list(search.received) if search.complete else [])
-
-    def _search_stop(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)
-            if not search.complete:
-                search.cancel_requested = True  # cancellation lands on the next tick, as in slskd
-            return Response(200, b"", content_type="")
-
-    def _search_delete(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)
-            del self._searches[search.id]
-            return Response.empty(204)
-
-    def _peer_words(self, peer: Peer) -> list[tuple[frozenset[str], SharedFile]]:
-        """The words of each shared path (built on first use; :meth:`start` builds them in the background)."""
-        with self._index_lock:
-            index = self._word_index.get(peer.username)
-            if index is None:
-                index = self._word_index[peer.username] = [(frozenset(fold_words(f.path)), f) for f in peer.files]
-            return index
-
-    def _build_index(self) -> None:
-        for peer in list(self.peers):
-            self._peer_words(peer)
-
-    def _match(self, text: str, now: float) -> list[PendingResponse]:
-        """Which peers answer ``text`` with which files, and when (Soulseek word matching:
-        every term is a word of the path, ``-term`` excludes, ``*erm`` matches a word ending)."""
-        include: list[str] = []
-        exclude: list[str] = []
-        suffixes: list[str] = []
-        for raw in text.split():
-            if raw.startswith("-"):
-                exclude += fold_words(raw[1:])
-            elif raw.startswith("*"):
-                suffixes += fold_words(raw[1:])
-            else:
-                include += fold_words(raw)
-        if not include and not suffixes:
-            return []
-        required = frozenset(include)
-        pending = []
-        for peer in self.peers:
-            files: list[SharedFile] = []
-            locked: list[SharedFile] = []
-            for words, shared in self._peer_words(peer):
-                if not required <= words or any(w in words for w in exclude):
-                    continue
-                if suffixes and not all(any(w.endswith(s) and w != s for w in words) for s in suffixes):
-                    continue
-                (locked if shared.locked else files).append(shared)
-                if len(files) + len(locked) >= peer.max_results:
-                    break
-            if files or locked:
-                jitter = 0.8 + zlib.crc32(f"{peer.username}\0{text}".encode("utf-8")) % 400 / 1000.0
-                pending.append(PendingResponse(now + peer.latency * jitter, peer, files, locked))
-        pending.sort(key=lambda p: p.due)
-        return pending
-
-    def _file_json(self, peer: Peer, shared: SharedFile) -> dict:
-        spec = shared.spec
-        ext = shared.extension
-        body: dict[str, Any] = {"code": 1, "extension": ext if peer.sends_extension else "",
-                                "filename": shared.path, "size": self.factory.size(spec), "isLocked": False}
-        if isinstance(spec, AudioSpec) and peer.announce != ANNOUNCE_NONE:
-            lossless = spec.fmt in ("flac", "wav", "m4a")
-            if peer.announce == ANNOUNCE_BASIC:
-                bitrate = self.factory.bitrate(spec)
-                body["bitRate"] = bitrate if bitrate is not None else round(body["size"] * 8 / 1000 / spec.duration_s)
-            elif lossless:
-                body["bitDepth"] = spec.bit_depth
-                body["sampleRate"] = spec.sample_rate
-            else:
-                body["bitRate"] = self.factory.bitrate(spec)
-            body["length"] = spec.duration_s
-            if spec.fmt == "mp3" and peer.announce != ANNOUNCE_BASIC:
-                body["isVariableBitRate"] = spec.vbr_level is not None
-        return body
-
-    def _response_json(self, pending: PendingResponse, token: int) -> dict:
-        peer = pending.peer
-        return {
-            "fileCount": len(pending.files),
-            "files": [self._file_json(peer, f) for f in pending.files],
-            "hasFreeUploadSlot": peer.free_slot,
-            "lockedFileCount": len(pending.locked),
-            "lockedFiles": [self._file_json(peer, f) for f in pending.locked],
-            "queueLength": peer.queue_length,
-            "token": token,
-            "uploadSpeed": peer.upload_speed,
-            "username": peer.username,
-        }
-
-    @staticmethod
-    def _passes_filters(search: SimSearch, response: dict) -> bool:
-        filters = search.filters
-        if not parse_bool(filters["filterResponses"]):
-            return True
-        try:
-            return (response["fileCount"] + response["lockedFileCount"] >= int(filters["minimumResponseFileCount"])
-                    and response["queueLength"] < int(filters["maximumPeerQueueLength"])
-                    and response["uploadSpeed"] >= int(filters["minimumPeerUploadSpeed"]))
-        except (TypeError, ValueError):
-            return True
-
-    def _finish_search(self, search: SimSearch, state: str) -> None:
-        search.state = state
-        search.pending.clear()
-        search.ended_utc = self.clock.utc()
-
-    def _tick_searches(self, now: float) -> None:
-        with self._lock:
-            due: list[tuple[SimSearch, PendingResponse]] = []
-            for search in self._searches.values():
-                if search.complete:
-                    continue
-                if search.cancel_requested:
-                    self._finish_search(search, "Completed, Cancelled")
-                    continue
-                if search.state == "Requested":
-                    search.state = "InProgress"
-                while search.pending and search.pending[0].due <= now:
-                    due.append((search, search.pending.pop(0)))
-        built = [(search, pending, self._response_json(pending, search.token)) for search, pending in due]
-        with self._lock:
-            for search, pending, response in built:
-                if search.complete or self._searches.get(search.id) is not search:
-                    continue
-                if not self._passes_filters(search, response):
-                    continue
-                search.received.append(response)
-                search.response_count += 1
-                search.file_count += response["fileCount"]
-                search.locked_file_count += response["lockedFileCount"]
-                search.last_activity = max(search.last_activity, pending.due)
-                if search.response_count >= search.response_limit:
-                    self._finish_search(search, "Completed, ResponseLimitReached")
-                elif search.file_count >= search.file_limit:
-                    self._finish_search(search, "Completed, FileLimitReached")
-            for search in self._searches.values():
-                if not search.complete and now >= search.last_activity + search.timeout_s:
-                    self._finish_search(search, "Completed, TimedOut")
 
     # ---- transfers: HTTP ------------------------------------------------------------
     def _downloads_enqueue(self, req: Request) -> Response:

@@ -146,42 +146,113 @@ class PendingResponse:
 
 @dataclass
 class SimSearch:
-    """A search and its Soulseek-side progress."""
+    """A search record and its Soulseek-side progress.
+
+    Life cycle as slskd 0.24.5-0.26 shows it (``src/slskd/Search/SearchService.cs`` ``StartAsync``,
+    Soulseek.NET ``src/SearchInternal.cs``): ``Queued`` until one of Soulseek.NET's two search slots
+    is free, ``InProgress`` (only then does ``searchTimeout`` start), ``Completed, <reason>`` with
+    final counts but no ``endedAt`` and no responses (the state callback's write), and only after the
+    completion window (:attr:`finalize_at`) ``endedAt`` and the responses together (the second write).
+    """
 
     id: str
     text: str
+    """The stored ``searchText`` (normalised by Soulseek.NET's ``SearchQuery.ToString()``)."""
+    network_text: str
+    """What goes to the Soulseek network: the terms longer than one character and the exclusions."""
     token: int
     started: float
+    """Simulated time of the POST (``startedAt``)."""
     started_utc: datetime
     timeout_s: float
     response_limit: int
     file_limit: int
     filters: dict[str, Any]
-    state: str = "Requested"
+    state: str = "Queued"
     pending: list[PendingResponse] = field(default_factory=list)
     received: list[dict] = field(default_factory=list)
     response_count: int = 0
     file_count: int = 0
     locked_file_count: int = 0
     last_activity: float = 0.0
+    """Simulated time of the last response (or of ``InProgress``): the timeout counts from here."""
     ended_utc: datetime | None = None
+    finalize_at: float | None = None
+    """When the second write (``endedAt`` and responses) lands; None until ``Completed`` is set."""
     cancel_requested: bool = False
+    deleted: bool = False
+    """DELETE removed the record; the network search goes on (slskd never cancels it on delete)."""
 
     @property
     def complete(self) -> bool:
+        """``Completed`` is set (``isComplete``); the responses may not be stored yet."""
         return self.state.startswith("Completed")
+
+    @property
+    def ended(self) -> bool:
+        """``endedAt`` is set: the responses are stored and readable."""
+        return self.ended_utc is not None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "InProgress"
 
     def as_json(self, include_responses: bool = False) -> dict:
         body = {
             "fileCount": self.file_count, "id": self.id, "isComplete": self.complete,
             "lockedFileCount": self.locked_file_count, "responseCount": self.response_count,
-            "responses": list(self.received) if include_responses and self.complete else [],
+            "responses": list(self.received) if include_responses and self.ended else [],
             "searchText": self.text, "startedAt": dotnet_datetime(self.started_utc, True),
             "state": self.state, "token": self.token,
         }
         if self.ended_utc is not None:
             body["endedAt"] = dotnet_datetime(self.ended_utc, True)
         return body
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search text split as Soulseek.NET's ``SearchQuery`` does (``src/SearchQuery.cs``).
+
+    The text is split on the space character only (no trimming, so two spaces make an empty
+    term); a token starting with ``-`` and longer than one character is an exclusion (``-``
+    stripped, duplicates dropped); every other token is a term, a lone ``-`` included.
+    """
+
+    terms: tuple[str, ...]
+    exclusions: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "SearchQuery":
+        terms: list[str] = []
+        exclusions: list[str] = []
+        for token in text.split(" "):
+            if token.startswith("-") and len(token) > 1:
+                if token[1:] not in exclusions:
+                    exclusions.append(token[1:])
+            else:
+                terms.append(token)
+        return cls(tuple(terms), tuple(exclusions))
+
+    def stored_text(self) -> str:
+        """``SearchQuery.ToString()``: the terms (one-character ones too) joined by single spaces,
+        then `` -<exclusion>`` for each exclusion (``"a -b c"`` is stored as ``"a c -b"``)."""
+        text = " ".join(t for t in self.terms if t)
+        return text + "".join(f" -{e}" for e in self.exclusions)
+
+    def network_terms(self) -> tuple[str, ...]:
+        """The terms sent to the network: ``removeSingleCharacterSearchTerms`` (always on in slskd,
+        whose ``SearchRequest.ToSearchOptions`` never passes it) drops every term whose C#
+        ``string.Length`` (UTF-16 code units) is one or less."""
+        return tuple(t for t in self.terms if utf16_length(t) > 1)
+
+    def network_text(self) -> str:
+        return " ".join(self.network_terms()) + "".join(f" -{e}" for e in self.exclusions)
+
+
+def utf16_length(text: str) -> int:
+    """C#'s ``string.Length``: UTF-16 code units (a character outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 # ---------------------------------------------------------------------------

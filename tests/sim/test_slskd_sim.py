@@ -110,12 +110,16 @@ def post(s: requests.Session, path: str, body, **kw) -> requests.Response:
     return s.post(s.base + path, json=body, timeout=10, **kw)  # type: ignore[attr-defined]
 
 
+def ended(s: requests.Session, sid: str) -> dict:
+    """The search once ``endedAt`` is set: only then are its responses stored (reference 1.5, "Completion")."""
+    return wait_for(lambda: (lambda st: st if "endedAt" in st else None)(get(s, f"/searches/{sid}").json()),
+                    what=f"search {sid} to end")
+
+
 def run_search(s: requests.Session, text: str, timeout_ms: int = 1500, **options) -> dict:
     started = post(s, "/searches", {"searchText": text, "searchTimeout": timeout_ms, **options})
     assert started.status_code == 200, started.text
-    sid = started.json()["id"]
-    return wait_for(lambda: (lambda st: st if st["isComplete"] else None)(get(s, f"/searches/{sid}").json()),
-                    what=f"search {text!r} to complete")
+    return ended(s, started.json()["id"])
 
 
 def transfer_json(s: requests.Session, username: str, tid: str) -> dict:
@@ -201,8 +205,9 @@ def test_search_counts_rise_and_responses_arrive_on_completion(make_sim):
     started = post(s, "/searches", {"searchText": "alpha artist song", "searchTimeout": 2000})
     assert started.status_code == 200
     search = started.json()
-    assert GUID.match(search["id"]) and search["state"] in ("Requested", "InProgress")
+    assert GUID.match(search["id"]) and search["state"] in ("Queued", "InProgress")
     assert search["responses"] == [] and not search["isComplete"] and "endedAt" not in search
+    sim.completion_window_s = 1e6  # hold the second write until the test has seen the first
     sid = search["id"]
 
     seen_running: list[dict] = []
@@ -220,13 +225,19 @@ def test_search_counts_rise_and_responses_arrive_on_completion(make_sim):
     assert running["state"] == "InProgress" and running["fileCount"] == 2 * running["responseCount"]
     assert len({st["responseCount"] for st in seen_running}) >= 2, "counts rose over time"
 
-    done = wait_for(lambda: (lambda st: st if st["isComplete"] else None)(get(s, f"/searches/{sid}").json()))
+    completed = wait_for(lambda: (lambda st: st if st["isComplete"] else None)(get(s, f"/searches/{sid}").json()))
+    assert completed["state"] == "Completed, TimedOut" and completed["responseCount"] == 4
+    assert "endedAt" not in completed and get(s, f"/searches/{sid}/responses").json() == [], \
+        "Completed is written before endedAt and the responses"
+    assert get(s, f"/searches/{sid}", params={"includeResponses": "true"}).json()["responses"] == []
+    sim.finalize_searches()
+    done = ended(s, sid)
     assert done["state"] == "Completed, TimedOut" and done["responseCount"] == 4 and done["fileCount"] == 8
     assert done["endedAt"].endswith("Z") and done["responses"] == []
-    ended = datetime.fromisoformat(done["endedAt"][:26].rstrip("Z"))
+    ended_at = datetime.fromisoformat(done["endedAt"][:26].rstrip("Z"))
     started_at = datetime.fromisoformat(done["startedAt"][:26].rstrip("Z"))
     # the timeout counts from the last response (~2.9 s simulated), not from the start
-    assert (ended - started_at).total_seconds() == pytest.approx(0.5 + 3 * 0.6 * 1.0 + 2.0, abs=0.9)
+    assert (ended_at - started_at).total_seconds() >= 0.5 + 3 * 0.6 * 0.8 + 2.0
     responses = get(s, f"/searches/{sid}/responses").json()
     assert sorted(r["username"] for r in responses) == ["peer0", "peer1", "peer2", "peer3"]
     assert get(s, f"/searches/{sid}", params={"includeResponses": "True"}).json()["responses"] == responses
@@ -260,7 +271,7 @@ def test_search_stop_delete_and_unknown(make_sim):
     wait_for(lambda: get(s, f"/searches/{sid}").json()["responseCount"] == 1, what="the fast peer's response")
     stop = s.put(s.base + f"/searches/{sid}", timeout=5)
     assert stop.status_code == 200 and stop.content == b""
-    done = wait_for(lambda: (lambda st: st if st["isComplete"] else None)(get(s, f"/searches/{sid}").json()))
+    done = ended(s, sid)
     assert done["state"] == "Completed, Cancelled"
     assert [r["username"] for r in get(s, f"/searches/{sid}/responses").json()] == ["fast"]
     deleted = s.delete(s.base + f"/searches/{sid}", timeout=5)
@@ -317,6 +328,88 @@ def test_search_matching_rules(make_sim):
     responses = get(s, f"/searches/{live['id']}/responses").json()
     assert responses[0]["lockedFiles"][0]["filename"].endswith("Song Live.mp3")
     assert responses[0]["lockedFiles"][0]["isLocked"] is False
+
+
+SHORT_TERMS = ("Search query must contain at least one non-exclusion term with length greater than 1 "
+               "(Parameter 'query')")
+
+
+def test_search_query_rules_of_soulseek_net(make_sim):
+    """Soulseek.NET SearchQuery: split on spaces, one-character terms dropped, nothing left -> 400 (ref. 1.5)."""
+    sim = make_sim([hand_peer("alice", [hand_track("Losing Song", artist="R E M"), hand_track("Other Tune")])])
+    s = client(sim)
+    for text in ("M Q", "R E M", "光 愛", "X 7"):
+        refused = post(s, "/searches", {"searchText": text})
+        assert refused.status_code == 400 and refused.json() == SHORT_TERMS, text
+    only_exclusions = post(s, "/searches", {"searchText": "-live"})
+    assert only_exclusions.status_code == 400
+    assert only_exclusions.json() == "Search query must contain at least one non-exclusion term (Parameter 'query')"
+    listed = get(s, "/searches").json()
+    assert len(listed) == 5, "refused searches stay listed"
+    for record in listed:
+        assert record["state"] == "Completed, Errored" and record["isComplete"] is True
+        assert record["endedAt"] == record["startedAt"] and record["responseCount"] == 0
+    sim.logout()
+    assert post(s, "/searches", {"searchText": "M Q"}).status_code == 409, "logged out is checked before the length"
+    sim.login()
+    # a character outside the BMP is two UTF-16 code units: a term
+    assert post(s, "/searches", {"searchText": "𝄞 x"}).status_code == 200
+    kept = run_search(s, "R E M Losing", timeout_ms=400)
+    assert kept["searchText"] == "R E M Losing" and kept["responseCount"] == 1
+    files = [f["filename"] for r in get(s, f"/searches/{kept['id']}/responses").json() for f in r["files"]]
+    assert [f.rsplit("\\", 1)[1] for f in files] == ["01 - Losing Song.flac"]
+    normalised = run_search(s, "song -tune  one", timeout_ms=200)
+    assert normalised["searchText"] == "song one -tune", "terms, then exclusions, single spaces"
+
+
+def test_at_most_two_searches_run_and_delete_does_not_stop_one(make_sim):
+    """maximumConcurrentSearches: 2; a queued search's timeout starts at InProgress; DELETE keeps the slot (ref. 1.5)."""
+    sim = make_sim([hand_peer("alice", TRACKS, latency=0.2)], time_scale=20.0)
+    s = client(sim)
+    long_ms = 3_600_000  # an hour of simulated silence: these two run until stopped
+    first = post(s, "/searches", {"searchText": "song", "searchTimeout": long_ms}).json()
+    second = post(s, "/searches", {"searchText": "song one", "searchTimeout": long_ms}).json()
+    third = post(s, "/searches", {"searchText": "other tune", "searchTimeout": 500}).json()
+    assert third["state"] == "Queued"
+    wait_for(lambda: len(sim.searches_running()) == 2, what="two searches running")
+    for sid in (first["id"], second["id"]):
+        wait_for(lambda sid=sid: get(s, f"/searches/{sid}").json()["state"] == "InProgress")
+    queued = get(s, f"/searches/{third['id']}").json()
+    assert queued["state"] == "Queued" and queued["responseCount"] == 0 and not queued["isComplete"]
+    # deleting a running search removes the record, not the network search: the third still waits
+    assert s.delete(s.base + f"/searches/{first['id']}", timeout=5).status_code == 204
+    assert get(s, f"/searches/{first['id']}").status_code == 404
+    assert len(sim.searches_running()) == 2 and [x.id for x in sim.searches_queued()] == [third["id"]]
+    # stopping one (PUT) frees its slot; the third starts and only then does its timeout run
+    assert s.put(s.base + f"/searches/{second['id']}", timeout=5).status_code == 200
+    wait_for(lambda: get(s, f"/searches/{third['id']}").json()["state"] != "Queued", what="the third to start")
+    done = ended(s, third["id"])
+    assert done["state"] == "Completed, TimedOut" and done["responseCount"] == 1
+    stopped = ended(s, second["id"])
+    assert stopped["state"] == "Completed, Cancelled"
+    assert [x.text for x in sim.searches_running()] == ["song"], "the deleted search still holds its slot"
+
+
+def test_stopping_a_queued_search_cancels_it_without_results(make_sim):
+    sim = make_sim([hand_peer("alice", TRACKS, latency=0.2)])
+    sim.max_concurrent_searches = 0  # the slots are taken by another tool's searches
+    s = client(sim)
+    sid = post(s, "/searches", {"searchText": "song"}).json()["id"]
+    assert get(s, f"/searches/{sid}").json()["state"] == "Queued"
+    s.put(s.base + f"/searches/{sid}", timeout=5)
+    done = ended(s, sid)
+    assert done["state"] == "Completed, Cancelled" and done["responseCount"] == 0
+    assert get(s, f"/searches/{sid}/responses").json() == []
+
+
+def test_search_with_an_existing_id_fails_with_500_and_keeps_the_record(make_sim):
+    sim = make_sim([hand_peer("alice", TRACKS)])
+    s = client(sim)
+    sid = "a7c1b9f2-4d8e-4c1a-9a61-2f0c3b9b5e11"
+    assert post(s, "/searches", {"id": sid, "searchText": "song"}).status_code == 200
+    again = post(s, "/searches", {"id": sid, "searchText": "other tune"})
+    assert again.status_code == 500 and "saving the entity changes" in again.json()
+    assert get(s, f"/searches/{sid}").json()["searchText"] == "song"
 
 
 def test_response_wire_format(make_sim):
