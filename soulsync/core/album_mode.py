@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from soulsync.core.models import Album, Track
-from soulsync.core.pairing import album_file_from_result, album_queries, matched_tracks, pair_album
+from soulsync.core.pairing import album_file_from_result, matched_tracks, pair_album
 from soulsync.core.quality import QualityPrefs, quality_key
 from soulsync.core.search import ResultAlbum, group_results
 from soulsync.core.search_run import search_and_wait
+from soulsync.core.soulseek_query import network_query
 from soulsync.core.store import wanted_key
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,19 @@ class AlbumPlan:
     uncovered: list[Track] = field(default_factory=list)
     """Wanted tracks the chosen folder does not bring (or all of them when there is no folder)."""
     reason: str = ""
+
+
+def album_search_forms(artist: str, title: str) -> list[str]:
+    """Soulseek searches for a release, best first: artist and title, then the title alone.
+
+    Each is what slskd really searches (:func:`~soulsync.core.soulseek_query.network_query`);
+    forms with nothing searchable left are skipped."""
+    forms: list[str] = []
+    for text in (f"{artist} {title}", title):
+        query = network_query(text)
+        if query and query.lower() not in (f.lower() for f in forms):
+            forms.append(query)
+    return forms
 
 
 def _acceptable(album: ResultAlbum, prefs: QualityPrefs) -> bool:
@@ -97,13 +111,13 @@ def plan_release(client, release: Album, wanted: list[Track], prefs: QualityPref
     seen_folders: set[tuple[str, str]] = set()
     albums: list[ResultAlbum] = []
     try:
-        for query in album_queries(release.artist, release.title)[:2]:
+        for query in album_search_forms(release.artist, release.title):
             if cancelled():
                 break
             if before_search is not None:
                 before_search()
             results = group_results(search_and_wait(client, query, timeout_ms, response_limit,
-                                                    cancelled=cancelled))
+                                                    cancelled=cancelled, forget=True))
             albums.extend(a for a in results.albums if a.key not in seen_folders)
             seen_folders.update(a.key for a in results.albums)
             plan.source = choose_source(release, wanted, albums, prefs)

@@ -40,7 +40,10 @@ from soulsync.core.organize import atomic_write_bytes
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search import clean_query
-from soulsync.core.search_run import SearchCancelled, search_and_wait
+from soulsync.core.search_run import (
+    AHEAD_POLL_S, FINALIZE_GRACE_S, SearchCancelled, SearchFollower, count_ahead, list_searches, search_and_wait,
+)
+from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, acronym_query, network_query
 from soulsync.core.store import wanted_key
 
 log = logging.getLogger(__name__)
@@ -281,27 +284,30 @@ def _plain(text: str) -> str:
 def query_forms(track: Track) -> list[str]:
     """The searches to try for a wanted track, best first, without duplicates.
 
-    Artist + title; title + album; the first without accents. Qualifiers
-    (``(Remastered)``, ``- Radio Edit``, ``feat. X``) are left out so peers'
-    differently named files still match; the ranking sorts versions out.
-    Every form is cleaned for Soulseek (:func:`~soulsync.core.search.clean_query`).
+    Artist + title; title + album; the first without accents; the first with
+    its acronyms joined (``R.E.M.`` -> ``REM``). Qualifiers (``(Remastered)``,
+    ``- Radio Edit``, ``feat. X``) are left out so peers' differently named
+    files still match; the ranking sorts versions out. Every form is what
+    slskd will really search (:func:`~soulsync.core.soulseek_query.network_query`:
+    cleaned, one-character terms dropped); a form with nothing searchable left
+    is left out, so a track may have no form at all (see :data:`UNSEARCHABLE_REASON`).
     """
     title = _plain(track.title or "")
     album = _plain(track.album or "")
     forms: list[str] = []
 
-    def add(text: str) -> None:
-        query = clean_query(text)
+    def add(query: str | None) -> None:
         if query and query.lower() not in (f.lower() for f in forms):
             forms.append(query)
 
     artist_title = f"{track.artist} {title}"
-    add(artist_title)
+    add(network_query(artist_title))
     if clean_query(album) and fold(clean_query(album)) != fold(clean_query(title)):
-        add(f"{title} {album}")
-    add(fold(artist_title))
+        add(network_query(f"{title} {album}"))
+    add(network_query(fold(artist_title)))
+    add(acronym_query(artist_title))
     if not track.artist:
-        add(title)
+        add(network_query(title))
     return forms
 
 
@@ -439,9 +445,12 @@ class SearchSettings:
     max_searches: int = 2
     """Searches running at once."""
     hard_limit_s: float = 60.0
-    """A search still running after this long is stopped and its results taken."""
+    """A search still running after this long (counted from ``InProgress``, not from the request:
+    slskd may keep it queued behind other searches first) is stopped and its results taken."""
     stop_grace_s: float = 10.0
     """After stopping a search, how long to wait for slskd to complete it before giving up on it."""
+    finalize_grace_s: float = FINALIZE_GRACE_S
+    """After ``Completed``, how long to wait for ``endedAt`` (the stored responses) before reading them anyway."""
     max_candidates: int = 25
     """Sources handed to the queue per track (the best first, the rest as fallbacks)."""
 
@@ -468,8 +477,7 @@ class _Job:
     phase: Phase = Phase.WAITING
     detail: str = ""
     search_id: str | None = None
-    started_at: float = 0.0
-    stop_sent_at: float | None = None
+    follower: SearchFollower | None = None
     item_id: str | None = None
     percent: float = 0.0
     candidates: int = 0
@@ -577,9 +585,12 @@ class DownloadMissing:
                 self._jobs.append(job)
             if playlist_id and playlist_id not in job.playlist_ids:
                 job.playlist_ids.append(playlist_id)
+        self._ahead_checked = float("-inf")
         for job in self._jobs:
             if not job.forms:
-                self._finish(job, Phase.NOT_FOUND, "nothing to search for (no title)")
+                reason = f"cannot be searched on Soulseek: {UNSEARCHABLE_REASON}" if (job.track.title or "").strip() \
+                    else "nothing to search for (no title)"
+                self._finish(job, Phase.NOT_FOUND, reason)
 
     # ---- driving ------------------------------------------------------------------------
     def run(self) -> DownloadReport:
@@ -707,37 +718,54 @@ class DownloadMissing:
 
     # ---- searching ----------------------------------------------------------------------
     def _poll_searches(self, now: float) -> None:
-        s = self.settings
+        polled: list[tuple[_Job, Any]] = []
         for job in self._jobs:
-            if job.phase is not Phase.SEARCHING or job.search_id is None:
+            if job.phase is not Phase.SEARCHING or job.search_id is None or job.follower is None:
                 continue
             try:
                 state = self.client.search_state(job.search_id)
             except Exception as exc:
                 self._trouble(exc, now)
                 if _kind(exc) == "not_found":  # slskd forgot it (restarted): search again, after a poll
-                    job.search_id = None
+                    job.search_id = job.follower = None
                     job.set(Phase.WAITING, f"{self._last_trouble}; searching again")
                     self._retry_at = max(self._retry_at, now + self.poll_interval_s)
                 else:
                     job.set(Phase.SEARCHING, f"{self._last_trouble}; asking slskd again")
                 continue
             self._ok()
-            job.set(Phase.SEARCHING, f"searching {job.query!r}")
-            complete = bool(getattr(state, "complete", False))
-            if not complete:
-                if now - job.started_at < s.hard_limit_s:
-                    continue
-                if job.stop_sent_at is None:
-                    job.stop_sent_at = now
-                    try:
-                        self.client.stop_search(job.search_id)
-                    except Exception as exc:
-                        log.info("Stopping search %s failed: %s", job.search_id, exc)
-                    continue
-                if now - job.stop_sent_at < s.stop_grace_s:
-                    continue
-            self._collect(job, now)
+            job.follower.observe(state)
+            polled.append((job, state))
+        self._tell_queued(polled, now)
+        for job, _state in polled:
+            follower = job.follower
+            assert follower is not None and job.search_id is not None
+            if follower.ready:
+                self._collect(job, now)
+            elif follower.should_stop:
+                follower.stopped()
+                try:
+                    self.client.stop_search(job.search_id)
+                except Exception as exc:
+                    log.info("Stopping search %s failed: %s", job.search_id, exc)
+
+    def _tell_queued(self, polled: list[tuple[_Job, Any]], now: float) -> None:
+        """Running searches say so; searches slskd keeps queued say how many are ahead of them
+        (slskd runs two at a time, shared with its web UI and other tools)."""
+        queued = [(job, state) for job, state in polled if job.follower is not None and job.follower.queued]
+        states = None
+        if queued and now - self._ahead_checked >= AHEAD_POLL_S:
+            self._ahead_checked = now
+            states = list_searches(self.client)
+        for job, state in polled:
+            if job.follower is not None and not job.follower.queued:
+                job.set(Phase.SEARCHING, f"searching {job.query!r}")
+            elif states is not None:
+                ahead = count_ahead(states, job.search_id or "", getattr(state, "started_at", None))
+                waiting = (f"{ahead} search{'es' if ahead != 1 else ''} ahead" if ahead else "searches ahead")
+                job.set(Phase.SEARCHING, f"waiting for slskd ({waiting}) to search {job.query!r}")
+            elif not job.detail.startswith("waiting for slskd"):
+                job.set(Phase.SEARCHING, f"waiting for slskd (searches ahead) to search {job.query!r}")
 
     def _collect(self, job: _Job, now: float) -> None:
         search_id = job.search_id
@@ -754,16 +782,20 @@ class DownloadMissing:
             self.client.delete_search(search_id)
         except Exception as exc:
             log.info("Deleting search %s failed: %s", search_id, exc)
-        job.search_id = None
+        job.search_id = job.follower = None
         candidates = rank_search_results(job.track, responses, self.prefs)
         if candidates:
             job.candidates = len(candidates)
             self._enqueue(job, candidates[:self.settings.max_candidates])
             return
+        self._next_form(job, "nothing suitable for")
+
+    def _next_form(self, job: _Job, why: str) -> None:
+        """The current query form is done with (nothing found, or slskd refused it): try the next."""
         tried = job.query
         job.form += 1
         if job.form < len(job.forms):
-            job.set(Phase.WAITING, f"nothing suitable for {tried!r}; next: {job.query!r}")
+            job.set(Phase.WAITING, f"{why} {tried!r}; next: {job.query!r}")
         else:
             self._finish(job, Phase.NOT_FOUND,
                          f"not found on Soulseek (tried {', '.join(repr(f) for f in job.forms)})", wishlist=True)
@@ -788,6 +820,10 @@ class DownloadMissing:
                 handle = self.client.start_search(query, search_timeout_ms=s.search_timeout_ms,
                                                   response_limit=s.response_limit)
             except Exception as exc:
+                if _kind(exc) == "refused":  # this text can never be searched: the next form, at once
+                    log.info("slskd refused the search %r: %s", query, exc)
+                    self._next_form(job, "slskd refused the search")
+                    continue
                 self._trouble(exc, now)
                 wait = getattr(exc, "retry_after", None)  # slskd said how long (429 with Retry-After)
                 if not isinstance(wait, (int, float)) or not 0 <= wait <= 30.0:
@@ -799,8 +835,10 @@ class DownloadMissing:
             self._ok()
             self._backoff = 0.0
             job.search_id = _search_id(handle)
-            job.started_at, job.stop_sent_at = now, None
-            job.set(Phase.SEARCHING, f"searching {query!r}")
+            job.follower = SearchFollower(s.hard_limit_s, s.finalize_grace_s, s.stop_grace_s, clock=self._clock)
+            job.follower.observe(handle)
+            job.set(Phase.SEARCHING, f"waiting for slskd to search {query!r}" if job.follower.queued
+                    else f"searching {query!r}")
             running += 1
             failpoints.hit("search.started")
 
@@ -874,6 +912,7 @@ class DownloadMissing:
             if job.phase.finished:
                 continue
             if job.search_id is not None:
+                job.follower = None
                 for action in (self.client.stop_search, self.client.delete_search):
                     try:
                         action(job.search_id)
@@ -908,7 +947,7 @@ class DownloadMissing:
         self._error = f"stopped: {text}"
         for job in self._jobs:
             if not job.phase.finished and job.item_id is None:
-                job.search_id = None
+                job.search_id = job.follower = None
                 job.set(Phase.FAILED, f"not searched: {text}")
             elif not job.phase.finished:
                 job.set(Phase.FAILED, f"left in the download queue: {text}")
@@ -983,7 +1022,6 @@ class TrackFinder:
                 return None
             self._sleep(min(max(self.limiter.time_until_free(), self._poll), 5.0))
         s = self.settings
-        ids: list[str] = []
 
         def wait(seconds: float) -> bool:
             self._sleep(seconds)
@@ -991,17 +1029,15 @@ class TrackFinder:
 
         try:
             return search_and_wait(self.client, query, s.search_timeout_ms, s.response_limit,
-                                   progress=lambda p: ids.append(p.search_id) if not ids else None,
                                    cancelled=self._cancelled, wait=wait, poll_s=self._poll,
-                                   hard_limit_s=s.hard_limit_s)
+                                   hard_limit_s=s.hard_limit_s, finalize_grace_s=s.finalize_grace_s, forget=True)
         except SearchCancelled:
             return None
-        finally:
-            for search_id in ids:
-                try:
-                    self.client.delete_search(search_id)
-                except Exception as exc:
-                    log.info("Deleting search %s failed: %s", search_id, exc)
+        except Exception as exc:
+            if _kind(exc) == "refused":  # this form can never be searched; the next one may
+                log.info("slskd refused the search %r: %s", query, exc)
+                return []
+            raise
 
 
 # ----------------------------------------------------------------------------- wishlist

@@ -66,6 +66,14 @@ class ServerError(ServiceError):
         self.status = status
 
 
+class Refused(ServerError):
+    """The server will never do this request as asked (HTTP 400): asking again is pointless.
+
+    slskd, for example, refuses a search whose every term is one character long."""
+
+    kind = "refused"
+
+
 class NotFound(ServiceError):
     """The thing asked for does not exist on the server."""
 

@@ -31,7 +31,8 @@ import requests
 
 from soulsync.core.models import SearchFile, Transfer, transfer_state_from_slskd
 from soulsync.services.errors import (
-    AuthError, BadResponse, NotFound, NotReady, RateLimited, ServerError, ServiceError, WrongServer, retry_delay,
+    AuthError, BadResponse, NotFound, NotReady, RateLimited, Refused, ServerError, ServiceError, WrongServer,
+    retry_delay,
 )
 from soulsync.services.http import ServiceSession
 from soulsync.services.spotify_auth import transport_error
@@ -59,7 +60,13 @@ class ApplicationState:
 
 @dataclass(slots=True)
 class SearchState:
-    """A search's progress; its responses can be fetched once ``complete``."""
+    """A search's progress; its responses can be fetched once ``complete``.
+
+    slskd runs at most two network searches at once and keeps the rest ``Queued`` (their
+    timeout not started), and it completes a search in two writes: ``Completed, <reason>``
+    first, ``endedAt`` and the stored responses a moment later (reference 1.5). So
+    :attr:`queued`, :attr:`completed` (the network search is over) and :attr:`complete`
+    (the responses are readable) are three different things."""
 
     id: str
     text: str
@@ -72,8 +79,19 @@ class SearchState:
     ended_at: str | None = None
 
     @property
-    def complete(self) -> bool:
+    def completed(self) -> bool:
+        """The network search is over (``Completed, <reason>``); its responses may not be stored yet."""
         return "completed" in self.state.lower()
+
+    @property
+    def complete(self) -> bool:
+        """The responses are stored and can be read: ``endedAt`` is set."""
+        return self.completed and bool(self.ended_at)
+
+    @property
+    def queued(self) -> bool:
+        """Waiting for one of slskd's two search slots (``Queued``, ``Requested``): its timeout has not started."""
+        return not self.completed and "inprogress" not in self.state.lower().replace(" ", "")
 
     @property
     def outcome(self) -> str:
@@ -224,7 +242,7 @@ class SlskdClient:
         return [self._search_state(item) for item in data if isinstance(item, dict)]
 
     def search_responses(self, search_id: str) -> list[dict]:
-        """The raw response dicts of a search (empty until the search has completed)."""
+        """The raw response dicts of a search (empty until ``endedAt`` is set: see :class:`SearchState`)."""
         data = self._call("GET", f"/searches/{search_id}/responses", what="reading search results",
                           missing="that search no longer exists in slskd")
         if not isinstance(data, list):
@@ -235,12 +253,15 @@ class SlskdClient:
         return responses
 
     def stop_search(self, search_id: str) -> None:
-        """Stop a running search; its responses become available shortly after."""
+        """Stop a queued or running search; its responses become available shortly after.
+
+        Only this frees one of slskd's two search slots: :meth:`delete_search` alone leaves a
+        running network search going until its own timeout."""
         self._call("PUT", f"/searches/{search_id}", what="stopping a search", expect_json=False,
                    missing="that search no longer exists in slskd")
 
     def delete_search(self, search_id: str) -> None:
-        """Forget a search in slskd (no error if it is already gone)."""
+        """Forget a search's record in slskd (no error if it is already gone); does not stop it."""
         try:
             self._call("DELETE", f"/searches/{search_id}", what="deleting a search", expect_json=False,
                        missing="that search no longer exists in slskd")
@@ -493,6 +514,9 @@ class SlskdClient:
         if status >= 500:
             text = message or f"HTTP {status} {resp.reason or ''}".strip()
             return ServerError(SERVICE, f"slskd failed while {what}: {text}", status, detail)
+        if status == 400:
+            return Refused(SERVICE, f"slskd refused the request while {what}: {message or 'HTTP 400'}", status,
+                           detail)
         return ServerError(SERVICE, f"slskd refused the request while {what}: {message or f'HTTP {status}'}",
                            status, detail)
 

@@ -14,6 +14,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.search import FilterSpec, SearchResults, SortBy, clean_query, group_results
 from soulsync.core.search_run import SearchCancelled, SearchProgress, search_and_wait
+from soulsync.core.soulseek_query import network_query
 from soulsync.ui.models.search_results import SortKeys, prepare_for_view
 from soulsync.ui.workers import TaskContext, run_task
 
@@ -47,7 +48,10 @@ class SearchSession(QObject):
 
     def __init__(self, query: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.query = clean_query(query)
+        self.cleaned = clean_query(query)
+        self.query = network_query(query) or ""
+        """What slskd really searches (one-character words dropped, acronyms joined); empty when
+        nothing searchable is left (see :data:`~soulsync.core.soulseek_query.UNSEARCHABLE_REASON`)."""
         self.raw_query = query
         self.search_id: str | None = None
         self.results: SearchResults | None = None

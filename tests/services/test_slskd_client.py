@@ -17,8 +17,8 @@ import pytest
 
 from soulsync.core.models import SearchFile, Track, TransferState
 from soulsync.services.errors import (
-    AuthError, BadResponse, NotFound, NotReady, RateLimited, ServerError, ServiceTimeout, TLSFailure, Unreachable,
-    WrongServer,
+    AuthError, BadResponse, NotFound, NotReady, RateLimited, Refused, ServerError, ServiceTimeout, TLSFailure,
+    Unreachable, WrongServer,
 )
 from soulsync.services.slskd import EnqueueResult, SlskdClient
 from soulsync.sim.catalog import build_catalog
@@ -186,8 +186,9 @@ def test_search_flow(make_sim):
     sim = make_sim(peers, time_scale=4.0)
     client = SlskdClient(sim.url, api_key=sim.api_key, timeout=5)
     handle = client.start_search("alpha song", search_timeout_ms=1500, response_limit=500)
-    assert handle.state in ("Requested", "InProgress") and not handle.complete
+    assert handle.state in ("Queued", "InProgress") and not handle.complete and not handle.completed
     seen: list[int] = []
+    sim.completion_window_s = 1e6  # hold slskd's second write (endedAt and responses) until seen
 
     def running():
         state = client.search_state(handle.id)
@@ -198,6 +199,10 @@ def test_search_flow(make_sim):
 
     wait_for(running, what="responses counted while running")
     assert len(set(seen)) >= 2
+    completed = wait_for(lambda: (lambda st: st if st.completed else None)(client.search_state(handle.id)))
+    assert not completed.complete and completed.ended_at is None and not completed.queued
+    assert client.search_responses(handle.id) == [], "Completed comes before the stored responses"
+    sim.finalize_searches()
     done = wait_for(lambda: (lambda st: st if st.complete else None)(client.search_state(handle.id)))
     assert done.state == "Completed, TimedOut" and done.outcome == "timed_out"
     assert (done.response_count, done.file_count, done.locked_file_count) == (4, 8, 0)
@@ -222,6 +227,28 @@ def test_stop_search_keeps_responses(make_sim):
     assert [r["username"] for r in client.search_responses(handle.id)] == ["fast"]
     with pytest.raises(ValueError):
         client.start_search("   ")
+
+
+def test_a_search_slskd_refuses_raises_refused(make_sim):
+    """slskd answers 400 when no term is longer than one character (reference 1.5); retrying cannot help."""
+    sim = make_sim([small_peer("fast", ["Song One"], latency=0.2)])
+    client = SlskdClient(sim.url, api_key=sim.api_key, timeout=5)
+    with pytest.raises(Refused) as caught:
+        client.start_search("R E M")
+    assert caught.value.kind == "refused" and "length greater than 1" in caught.value.message
+    refused = client.searches()
+    assert [s.state for s in refused] == ["Completed, Errored"] and refused[0].complete
+
+
+def test_a_queued_search_says_so(make_sim):
+    sim = make_sim([small_peer("fast", ["Song One"], latency=0.2)])
+    sim.max_concurrent_searches = 0  # slskd's two slots are busy with another tool's searches
+    client = SlskdClient(sim.url, api_key=sim.api_key, timeout=5)
+    handle = client.start_search("song one")
+    state = client.search_state(handle.id)
+    assert state.queued and not state.completed and state.outcome == "running"
+    sim.max_concurrent_searches = 2
+    wait_for(lambda: not client.search_state(handle.id).queued, what="the search to start")
 
 
 def test_search_while_logged_out_and_concurrent(sim, api):

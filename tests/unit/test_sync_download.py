@@ -249,8 +249,9 @@ def test_failed_downloads_go_to_the_wishlist(store: Store) -> None:
 
 def test_search_rate_limit_and_concurrency_are_respected(store: Store) -> None:
     clock = Clock()
-    wanted = [(Track(f"Song {n}", [f"Artist {n}"], duration_ms=200_000), None) for n in range(5)]
-    slskd = FakeSlskd({f"Artist {n} Song {n}": [peer_file(f"Artist {n}", "Album", f"Song {n}")] for n in range(5)},
+    # two-digit numbers: slskd drops one-character terms, so "Artist 1 Song 1" would search "Artist Song"
+    wanted = [(Track(f"Song {n}", [f"Artist {n}"], duration_ms=200_000), None) for n in range(10, 15)]
+    slskd = FakeSlskd({f"Artist {n} Song {n}": [peer_file(f"Artist {n}", "Album", f"Song {n}")] for n in range(10, 15)},
                       polls=3)
     limiter = SearchRateLimiter(limit=2, window=100.0, clock=clock)
     flow, tracks, _ = workflow(wanted, slskd, FakeQueue(), store, clock, limiter=limiter,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -37,6 +36,8 @@ from soulsync.core.postprocess import guess_from_path
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search import clean_query, searchable
+from soulsync.core.search_run import SearchCancelled, search_and_wait
+from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, network_query
 from soulsync.core.store import QueueItem
 from soulsync.core.sync import library_key, query_forms
 from soulsync.ui.models.base import RowTableModel
@@ -321,31 +322,16 @@ def search_sources(ctx: TaskContext, client, query: str, wanted: Track, prefs: Q
     """Worker body: one Soulseek search, live counters as progress, then its files ranked for ``wanted``.
 
     Returns the ranked candidates and how many users answered. The search is
-    stopped when cancelled or after :data:`SEARCH_HARD_LIMIT_S`, and deleted
-    from slskd afterwards.
+    stopped when cancelled or after :data:`SEARCH_HARD_LIMIT_S` of running, and
+    deleted from slskd afterwards (:func:`~soulsync.core.search_run.search_and_wait`).
     """
-    handle = client.start_search(query, search_timeout_ms=timeout_ms, response_limit=response_limit)
-    search_id = handle.id
-    started = time.monotonic()
-    stopped = False
     try:
-        while True:
-            state = client.search_state(search_id)
-            ctx.progress((state.response_count, state.file_count))
-            if state.complete:
-                break
-            if ctx.wait(SEARCH_POLL_S):
-                client.stop_search(search_id)
-                ctx.check()
-            if not stopped and time.monotonic() - started > SEARCH_HARD_LIMIT_S:
-                client.stop_search(search_id)
-                stopped = True
-        responses = client.search_responses(search_id)
-    finally:
-        try:
-            client.delete_search(search_id)
-        except Exception as exc:  # cleanup only; slskd forgets searches on its own too
-            log.info("Deleting search %s failed: %s", search_id, exc)
+        responses = search_and_wait(client, query, timeout_ms, response_limit,
+                                    progress=lambda p: ctx.progress((p.responses, p.files)), wait=ctx.wait,
+                                    poll_s=SEARCH_POLL_S, hard_limit_s=SEARCH_HARD_LIMIT_S, forget=True)
+    except SearchCancelled:
+        ctx.check()
+        raise
     return rank_search_results(wanted, responses, prefs)[:MAX_RESULTS], len(responses)
 
 
@@ -537,9 +523,14 @@ class DownloadCorrectionDialog(ManualCorrectionDialog):
     # ---- searching ------------------------------------------------------------------
     def search(self) -> None:
         """Search Soulseek for the query (in a worker), within the search rate limit."""
-        query = clean_query(self.query_input.text())
-        if not query:
+        typed = clean_query(self.query_input.text())
+        if not typed:
             self.status_label.setText("Type what to search for.")
+            return
+        query = network_query(typed)
+        if query is None:
+            self.status_label.setText(f"Cannot search “{typed}”: {UNSEARCHABLE_REASON}. Add a longer word "
+                                      "(the album title, for example).")
             return
         if self._search_task is not None:
             self._search_task.cancel()

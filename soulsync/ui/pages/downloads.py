@@ -16,6 +16,7 @@ from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search import (
     FilterSpec, ResultAlbum, ResultItem, ResultKind, SearchResults, SortBy, query_terms,
 )
+from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
 from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsModel
 from soulsync.ui.pages.base import Page
 from soulsync.ui.search_session import SearchProgress, SearchSession
@@ -234,7 +235,9 @@ class DownloadsPage(Page):
             return None
         session = SearchSession(text, self)
         if not session.query:
-            self.status_label.setText("Nothing left to search for once punctuation is removed.")
+            self.status_label.setText(f"Cannot search “{session.cleaned}”: {UNSEARCHABLE_REASON}." if session.cleaned
+                                      else "Nothing left to search for once punctuation is removed.")
+            session.deleteLater()
             return None
         session.progress.connect(lambda p, s=session: self._session_progress(s, p))
         session.completed.connect(lambda s=session: self._session_completed(s))
@@ -340,6 +343,8 @@ class DownloadsPage(Page):
             wait = self.rate.wait_for(session) or 0.0
             text = (f"Queued: Soulseek allows about {self.rate.limit} searches per {self.rate.window:.0f} s. "
                     f"This one starts in {wait:.0f} s.")
+        elif session.state == "searching" and p is not None and p.queued:
+            text = f"“{session.query}”: {p.waiting_text()}; slskd runs two searches at a time."
         elif session.state in ("searching", "stopping"):
             counts = f"{p.responses} users, {p.files} files" if p else "asking the network"
             verb = "Stopping" if session.state == "stopping" else "Searching"
