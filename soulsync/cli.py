@@ -512,7 +512,8 @@ def run_sim(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks)
+            world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks,
+                                   hard_cases=True)
         except OSError as exc:
             return fail(f"the simulations could not start: {exc.strerror or exc}")
         try:

@@ -86,12 +86,14 @@ class SearchesMixin:
         with self._lock:
             return [s for s in self._network if s.state == "Queued"]
 
-    def finalize_searches(self) -> None:
-        """Land the second write of every completed search now (tests hold the window open with a
-        long :attr:`completion_window_s` and end it here)."""
+    def finalize_searches(self, ids: list[str] | None = None) -> None:
+        """Land the second write of the completed searches ``ids`` (default: all) now (tests hold
+        the window open with a long :attr:`completion_window_s` and end it here)."""
         with self._lock:
             now = self.clock.now()
             for search in self._searches.values():
+                if ids is not None and search.id not in ids:
+                    continue
                 if search.finalize_at is not None and search.ended_utc is None:
                     search.finalize_at = now
                     search.ended_utc = self.clock.utc(now)

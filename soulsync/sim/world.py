@@ -15,6 +15,8 @@ from pathlib import Path
 import requests
 
 from soulsync.sim.catalog import Catalog, build_catalog
+from soulsync.sim.hard_cases import add_hard_cases
+from soulsync.sim.peers import build_peers
 from soulsync.sim.plex import PlexSim
 from soulsync.sim.slskd import SlskdSim
 from soulsync.sim.spotify import SpotifySim
@@ -45,15 +47,21 @@ class SimWorld:
 
     @classmethod
     def start(cls, seed: int = 1, root: Path | None = None, time_scale: float = 1.0,
-              n_tracks: int = 3000) -> "SimWorld":
-        """Build the catalog and start the three servers; ``root`` holds their folders."""
+              n_tracks: int = 3000, hard_cases: bool = False) -> "SimWorld":
+        """Build the catalog and start the three servers; ``root`` holds their folders.
+
+        ``hard_cases`` adds names slskd cannot search as they are (:mod:`soulsync.sim.hard_cases`):
+        the demo has them; tests that count the world's playlists do not."""
         owns = root is None
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="soulsync-sim-"))
         root.mkdir(parents=True, exist_ok=True)
         catalog = build_catalog(seed=seed, n_tracks=n_tracks)
+        peers = build_peers(catalog, seed)
+        if hard_cases:
+            add_hard_cases(catalog, peers)
         spotify = SpotifySim(catalog).start()
         plex = PlexSim(catalog, root / "library").start()
-        slskd = SlskdSim(catalog, root / "slskd" / "downloads", root / "slskd" / "incomplete",
+        slskd = SlskdSim(peers, root / "slskd" / "downloads", root / "slskd" / "incomplete",
                          time_scale=time_scale, seed=seed, cache_dir=root / "slskd" / "synth-cache").start()
         return cls(catalog, spotify, plex, slskd, root, owns)
 
@@ -116,6 +124,6 @@ class SimWorld:
 
 def start_demo(context, seed: int = 1) -> SimWorld:
     """Start the simulations under the context's data folder and point the context at them."""
-    world = SimWorld.start(seed=seed, root=context.paths.data_dir / "sim")
+    world = SimWorld.start(seed=seed, root=context.paths.data_dir / "sim", hard_cases=True)
     world.configure(context)
     return world

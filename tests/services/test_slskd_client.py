@@ -188,6 +188,7 @@ def test_search_flow(make_sim):
     handle = client.start_search("alpha song", search_timeout_ms=1500, response_limit=500)
     assert handle.state in ("Queued", "InProgress") and not handle.complete and not handle.completed
     seen: list[int] = []
+    sim.completion_window_max_s = 1e6
     sim.completion_window_s = 1e6  # hold slskd's second write (endedAt and responses) until seen
 
     def running():

@@ -207,6 +207,7 @@ def test_search_counts_rise_and_responses_arrive_on_completion(make_sim):
     search = started.json()
     assert GUID.match(search["id"]) and search["state"] in ("Queued", "InProgress")
     assert search["responses"] == [] and not search["isComplete"] and "endedAt" not in search
+    sim.completion_window_max_s = 1e6
     sim.completion_window_s = 1e6  # hold the second write until the test has seen the first
     sid = search["id"]
 
