@@ -51,6 +51,7 @@ from soulsync.sim.audio import AudioSpec, FileFactory
 from soulsync.sim.base import Request, Response, SimServer
 from soulsync.sim.catalog import Catalog
 from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile, build_peers
+from soulsync.sim.slskd_extras import SlskdExtras
 from soulsync.sim.slskd_model import (
     CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, PEER_TIMEOUT_MS, SEARCH_DEFAULTS, PendingResponse, SimClock,
     SimSearch, SimTransfer, TransferFault, TransferFaults, directory_name, dotnet_ticks, fold_words, local_name,
@@ -149,6 +150,8 @@ class SlskdSim(SimServer):
         """Simulated seconds an enqueue POST takes (looking the peer up, connecting); at most 1 s real."""
         self.search_post_delay = 0.05
         """Simulated seconds a search POST takes (registering the search); at most 1 s real."""
+        self.extras = SlskdExtras(self)
+        """Uploads, version check, start-up options, users (reference section 1.9)."""
         self._register_routes()
 
     # ---- public Python API -----------------------------------------------
@@ -331,6 +334,7 @@ class SlskdSim(SimServer):
             ("GET", f"/transfers/downloads/{user}/{tid}/position", self._download_position, True),
             ("DELETE", f"/transfers/downloads/{user}/{tid}", self._download_cancel, True),
         ]
+        routes += self.extras.routes(user, tid)
         for method, path, handler, needs_auth in routes:
             self.route(method, base + path, self._guarded(handler) if needs_auth else handler)
         for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
@@ -426,10 +430,8 @@ class SlskdSim(SimServer):
                 "isLoggingIn": False, "isTransitioning": False}
 
     def _application(self, req: Request) -> Response:
-        major_minor = ".".join(str(p) for p in self.version_tuple)
         state = {
-            "version": {"full": f"{major_minor}.0", "current": self.version, "isCanary": False,
-                        "isDevelopment": False},
+            "version": self.extras.version_state(),
             "pendingReconnect": False, "pendingRestart": False,
             "server": self._server_json(),
             "connectionWatchdog": {"isEnabled": False, "isAttemptingConnection": False, "isAwaitingVpn": False},
