@@ -62,10 +62,10 @@ class _Browse:
 
     def progress(self, now: float) -> dict | None:
         """``BrowseProgressUpdatedEventArgs`` as slskd serializes it, or None when slskd has none."""
-        if now < self.transfer_from:
-            return None  # still connecting: no progress event yet
         if self.finished is not None:
             done = self.size
+        elif now < self.transfer_from:
+            return None  # still connecting: no progress event yet
         else:
             span = max(1e-9, self.transfer_until - self.transfer_from)
             done = min(self.size, int(self.size * (now - self.transfer_from) / span))
@@ -75,13 +75,14 @@ class _Browse:
 
 
 class SlskdExtras:
-    """The §1.9 endpoints of one simulation.
+    """The §1.9 endpoints of one simulation. They use the simulation's own JWT check, options and
+    search-result file attributes, so a peer's files read the same in a browse as in a search.
 
     ``release`` is the newest slskd release the (simulated) GitHub reports; slskd checks it at
     start-up and again on ``GET /application/version/latest?forceCheck=true``.
     """
 
-    def __init__(self, sim: "SlskdSim") -> None:
+    def __init__(self, sim: SlskdSim) -> None:
         self.sim = sim
         self.release = sim.version
         self._checked_release = sim.version  # the check slskd runs at start-up (Application.StartAsync)
@@ -114,7 +115,7 @@ class SlskdExtras:
             ("POST", f"/users/{user}/directory", self._user_directory, True),
         ]
 
-    # ---- application ------------------------------------------------------------
+    # ---- application: src/slskd/Core/API/Controllers/ApplicationController.cs, src/slskd/Core/State.cs ----
     def version_state(self) -> dict:
         """``VersionState`` (``src/slskd/Core/State.cs``), as in ``GET /application`` and
         ``GET /application/version/latest``; ``latest``/``isUpdateAvailable`` from the last check."""
@@ -135,7 +136,7 @@ class SlskdExtras:
         """``ApplicationController.CollectGarbage``: ``Ok()``, 200 with an empty body."""
         return Response(200, b"", content_type="")
 
-    # ---- options ----------------------------------------------------------------
+    # ---- options: src/slskd/Core/API/Controllers/OptionsController.cs, Program.cs (auth policies) ----
     def _options_startup(self, req: Request) -> Response:
         """``OptionsController.Startup``: the (redacted) options the process started with."""
         return Response.json(self._startup_options)
@@ -153,7 +154,8 @@ class SlskdExtras:
         """``OptionsController.ValidateYamlFile``: any credentials, then 403 without remote configuration."""
         return self.sim.error_response(403, req)
 
-    # ---- uploads (TransfersController, UploadService) ------------------------------
+    # ---- uploads: src/slskd/Transfers/API/Controllers/TransfersController.cs,
+    # src/slskd/Transfers/Uploads/UploadService.cs ----
     # The simulated slskd shares nothing (``/application`` reports 0 files), so no peer ever
     # downloads from it and the upload list is always empty.
     @staticmethod
@@ -186,7 +188,9 @@ class SlskdExtras:
         """``TransfersController.ClearCompletedUploads``: ``NoContent()``."""
         return Response.empty(204)
 
-    # ---- users (UsersController, UserService) -------------------------------------
+    # ---- users: src/slskd/Users/API/Controllers/UsersController.cs, src/slskd/Users/UserService.cs,
+    # src/slskd/Users/Types/{Status,Info}.cs; Soulseek.NET src/SoulseekClient.cs, src/{BrowseResponse,
+    # Directory,File}.cs, src/EventArgs/BrowseProgressUpdatedEventArgs.cs ----
     def _online_peer(self, req: Request, action: str) -> tuple[Peer | None, Response | None]:
         """The peer behind ``{username}``, or slskd's answer when it cannot be reached: 500 with
         Soulseek.NET's ``InvalidOperationException`` text when slskd is logged out (not caught by
@@ -196,7 +200,10 @@ class SlskdExtras:
         username = req.params["username"]
         if not sim.logged_in:
             return None, sim.error_response(500, req, _LOGGED_OUT.format(action=action))
-        peer = sim._peers_by_name.get(username)
+        try:
+            peer = sim.peer(username)
+        except KeyError:
+            peer = None
         if peer is None or peer.offline:
             return None, Response.json(offline_message(username), 404)
         return peer, None
@@ -212,8 +219,7 @@ class SlskdExtras:
         sim = self.sim
         if not sim.logged_in:
             return sim.error_response(500, req, _LOGGED_OUT.format(action="fetch user status"))
-        peer = sim._peers_by_name.get(req.params["username"])
-        online = peer is not None and not peer.offline
+        online = any(p.username == req.params["username"] and not p.offline for p in sim.peers)
         return Response.json({"isPrivileged": False, "presence": "Online" if online else "Offline"})
 
     def _user_info(self, req: Request) -> Response:
