@@ -216,6 +216,7 @@ class SlskdSim(SimServer):
             self._logged_in = True
         if downtime > 0:
             time.sleep(downtime)
+        self.extras.restarted()
         if was_running:
             self.start()
 

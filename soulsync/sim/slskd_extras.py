@@ -85,10 +85,19 @@ class SlskdExtras:
     def __init__(self, sim: SlskdSim) -> None:
         self.sim = sim
         self.release = sim.version
-        self._checked_release = sim.version  # the check slskd runs at start-up (Application.StartAsync)
-        self._startup_options = json.loads(sim._options(Request("GET", "", {}, {}, b"")).body)
-        self._browses: dict[str, _Browse] = {}
         self._lock = threading.Lock()
+        self._browses: dict[str, _Browse] = {}
+        self._checked_release = sim.version
+        self._startup_options: dict = {}
+        self.restarted()
+
+    def restarted(self) -> None:
+        """What a new slskd process starts with: options read now, the version checked now
+        (``Application.StartAsync``), no browse tracked."""
+        self._startup_options = json.loads(self.sim._options(Request("GET", "", {}, {}, b"")).body)
+        self._checked_release = self.release
+        with self._lock:
+            self._browses.clear()
 
     # ---- registration -----------------------------------------------------------
     def routes(self, user: str, tid: str) -> list[Route]:
@@ -101,6 +110,7 @@ class SlskdExtras:
             ("GET", "/options/debug", self._remote_configuration_only, False),
             ("GET", "/options/yaml/location", self._remote_configuration_only, False),
             ("GET", "/options/yaml", self._remote_configuration_only, False),
+            ("PUT", "/options/yaml", self._remote_configuration_only, False),
             ("POST", "/options/yaml/validate", self._yaml_validate, True),
             ("GET", "/transfers/uploads", self._uploads, True),
             ("DELETE", "/transfers/uploads/all/completed", self._uploads_clear_completed, True),
@@ -142,8 +152,9 @@ class SlskdExtras:
         return Response.json(self._startup_options)
 
     def _remote_configuration_only(self, req: Request) -> Response:
-        """``OptionsController.Debug``, ``GetYamlFileLocation``, ``GetYamlFile``: policy ``JwtOnly`` (an API key
-        gets 401), then ``Forbid()`` (403) because the simulation reports ``remoteConfiguration: false``."""
+        """``OptionsController.Debug``, ``GetYamlFileLocation``, ``GetYamlFile``, ``UpdateYamlFile``: policy
+        ``JwtOnly`` (an API key gets 401), then ``Forbid()`` (403) because the simulation reports
+        ``remoteConfiguration: false``."""
         sim = self.sim
         bearer = req.header("authorization") or ""
         if sim.auth_enabled and not (bearer.lower().startswith("bearer ") and sim._valid_jwt(bearer[7:].strip())):

@@ -208,11 +208,13 @@ def test_options_and_startup_options(client, sim):
 
 
 def test_jwt_only_options_views(client, auth):
-    """debug, yaml/location and yaml are JWT-only (an API key gets 401) and need remote configuration,
-    which is off (403); validating YAML takes any credentials but also needs it (403)."""
+    """debug, yaml/location and yaml (read or written) are JWT-only (an API key gets 401) and need remote
+    configuration, which is off (403); validating YAML takes any credentials but also needs it (403)."""
     expected = 401 if auth == "api_key" else 403
-    for call in (client.options.debug, client.options.yaml_location, client.options.download_yaml):
-        denied = refused(call)
+    calls = ((client.options.debug, ()), (client.options.yaml_location, ()), (client.options.download_yaml, ()),
+             (client.options.upload_yaml, ("debug: true\n",)))
+    for call, args in calls:
+        denied = refused(call, *args)
         assert denied.status_code == expected and denied.content == b""
     denied = refused(client.options.validate_yaml, "debug: true\n")
     assert denied.status_code == 403 and denied.content == b""
@@ -459,6 +461,23 @@ def test_browse_status(client, sim):
         return False
 
     wait_for(gone, what="the browse status to be forgotten")
+
+
+def test_a_restart_rereads_options_rechecks_the_version_and_forgets_browses(sim, auth):
+    client = connect(sim, auth)
+    started_with = client.options.get_startup()
+    sim.time_scale = 0.001  # hold simulated time: the browse stays tracked until the restart
+    client.users.browse(FAST)
+    assert client.users.browsing_status(FAST)["percentComplete"] == 100
+    sim.jwt_ttl = 3600
+    sim.extras.release = "0.25.1"
+    sim.restart()
+    client = connect(sim, auth)  # JWTs from before the restart are void
+    assert refused(client.users.browsing_status, FAST).status_code == 404
+    startup = client.options.get_startup()
+    assert startup != started_with and startup == client.options.get()
+    assert startup["web"]["authentication"]["jwt"]["ttl"] == 3_600_000
+    assert client.application.check_updates()["latest"] == "0.25.1"
 
 
 @pytest.mark.parametrize("username", [GONE, "nobody at all"])
