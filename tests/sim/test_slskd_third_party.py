@@ -341,7 +341,7 @@ def test_download_calls(client, sim):
     assert client.transfers.get_download(FAST, transfer["id"])["id"] == transfer["id"]
 
     done = wait_for(lambda: _download_once(client, FAST, transfer["id"], lambda state: state.startswith("Completed")),
-                    what="the download to end")
+                    timeout=60, what="the download to end")
     assert done["state"] == "Completed, Succeeded" and done["bytesRemaining"] == 0
     assert done["percentComplete"] == 100 and ISO_UTC.match(done["endedAt"])
     not_active = refused(client.transfers.get_queue_position, FAST, transfer["id"])
