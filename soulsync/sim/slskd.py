@@ -49,9 +49,9 @@ from urllib.parse import unquote
 
 from soulsync.sim.audio import AudioSpec, FileFactory
 from soulsync.sim.base import Request, Response, SimServer
+from soulsync.sim.slskd_extras import SlskdExtras  # placed here to keep merges with the search work clean
 from soulsync.sim.catalog import Catalog
 from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile, build_peers
-from soulsync.sim.slskd_extras import SlskdExtras
 from soulsync.sim.slskd_model import (
     CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, PEER_TIMEOUT_MS, SEARCH_DEFAULTS, PendingResponse, SimClock,
     SimSearch, SimTransfer, TransferFault, TransferFaults, directory_name, dotnet_ticks, fold_words, local_name,
@@ -146,12 +146,12 @@ class SlskdSim(SimServer):
         self._ticker: threading.Thread | None = None
         self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closing = threading.Event()
+        self.extras = SlskdExtras(self)
+        """Uploads, version check, start-up options, users (reference section 1.9)."""
         self.enqueue_delay = 0.3
         """Simulated seconds an enqueue POST takes (looking the peer up, connecting); at most 1 s real."""
         self.search_post_delay = 0.05
         """Simulated seconds a search POST takes (registering the search); at most 1 s real."""
-        self.extras = SlskdExtras(self)
-        """Uploads, version check, start-up options, users (reference section 1.9)."""
         self._register_routes()
 
     # ---- public Python API -----------------------------------------------
