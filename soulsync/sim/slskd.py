@@ -48,6 +48,7 @@ from urllib.parse import unquote
 
 from soulsync.sim.audio import FileFactory
 from soulsync.sim.base import Request, Response, SimServer
+from soulsync.sim.slskd_extras import SlskdExtras  # placed here to keep merges with the search work clean
 from soulsync.sim.catalog import Catalog
 from soulsync.sim.peers import Peer, build_peers
 from soulsync.sim.slskd_model import (
@@ -141,6 +142,8 @@ class SlskdSim(SearchesMixin, SimServer):
         self._ticker: threading.Thread | None = None
         self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closing = threading.Event()
+        self.extras = SlskdExtras(self)
+        """Uploads, version check, start-up options, users (reference section 1.9)."""
         self.enqueue_delay = 0.3
         """Simulated seconds an enqueue POST takes (looking the peer up, connecting); at most 1 s real."""
         self._init_searches()
@@ -206,6 +209,7 @@ class SlskdSim(SearchesMixin, SimServer):
             self._logged_in = True
         if downtime > 0:
             time.sleep(downtime)
+        self.extras.restarted()
         if was_running:
             self.start()
 
@@ -324,6 +328,7 @@ class SlskdSim(SearchesMixin, SimServer):
             ("GET", f"/transfers/downloads/{user}/{tid}/position", self._download_position, True),
             ("DELETE", f"/transfers/downloads/{user}/{tid}", self._download_cancel, True),
         ]
+        routes += self.extras.routes(user, tid)
         for method, path, handler, needs_auth in routes:
             self.route(method, base + path, self._guarded(handler) if needs_auth else handler)
         for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
@@ -419,10 +424,8 @@ class SlskdSim(SearchesMixin, SimServer):
                 "isLoggingIn": False, "isTransitioning": False}
 
     def _application(self, req: Request) -> Response:
-        major_minor = ".".join(str(p) for p in self.version_tuple)
         state = {
-            "version": {"full": f"{major_minor}.0", "current": self.version, "isCanary": False,
-                        "isDevelopment": False},
+            "version": self.extras.version_state(),
             "pendingReconnect": False, "pendingRestart": False,
             "server": self._server_json(),
             "connectionWatchdog": {"isEnabled": False, "isAttemptingConnection": False, "isAwaitingVpn": False},
