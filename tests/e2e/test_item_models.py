@@ -1,0 +1,227 @@
+"""Every item model of the app under Qt's model tester (``QAbstractItemModelTester``, what pytest-qt's
+``qtmodeltester`` runs), filled the way the app fills it in the demo world: search results with
+albums expanded, sorted, filtered and merged; the download queue's two tables while an album
+downloads; the activity feed; the playlists, a playlist's tracks and their status filter; the
+library artists and their sort proxy; a discography. The tester is attached before the data
+arrives, so it checks the model after every reset, insert, removal and change.
+
+Each model is also asked for ``data()`` at every index (children included), in every role from 0
+to ``UserRole + 20``, and for its header in every role: a model that raises there raises on a
+repaint, a tooltip or an accessibility query in the app.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Iterator
+
+import pytest
+from PyQt6.QtCore import (
+    QAbstractItemModel, QAbstractListModel, QItemSelectionModel, QMessageLogContext, QModelIndex, Qt, QtMsgType,
+    qInstallMessageHandler,
+)
+from PyQt6.QtTest import QAbstractItemModelTester
+
+from soulsync.core.search import ResultAlbum
+
+ROLES = range(0, Qt.ItemDataRole.UserRole.value + 21)
+
+
+class ModelChecks:
+    """Attaches Qt's model tester to models, keeps the testers alive for the test's length and collects
+    what they report (Qt messages of category ``qt.modeltest``; caught here rather than through
+    pytest-qt's log capture, which ``-s`` turns off)."""
+
+    def __init__(self) -> None:
+        self._testers: list[QAbstractItemModelTester] = []
+        self.failures: list[str] = []
+        self._previous: Callable | None = None
+
+    def install(self) -> None:
+        self._previous = qInstallMessageHandler(self._message)
+
+    def uninstall(self) -> None:
+        qInstallMessageHandler(self._previous)
+
+    def _message(self, kind: QtMsgType, context: QMessageLogContext, text: str) -> None:
+        if context.category == "qt.modeltest":
+            self.failures.append(text)
+        if self._previous is not None:
+            self._previous(kind, context, text)
+        elif context.category == "qt.modeltest":
+            print(f"{context.category}: {text}", file=sys.stderr)
+
+    def watch(self, *models: QAbstractItemModel) -> None:
+        """Check these models now and after every change from here on."""
+        for model in models:
+            self._testers.append(QAbstractItemModelTester(
+                model, QAbstractItemModelTester.FailureReportingMode.Warning))
+        self.assert_clean()
+
+    def assert_clean(self) -> None:
+        """Fail on anything the testers reported so far."""
+        assert not self.failures, "Qt's model tester failed:\n" + "\n".join(dict.fromkeys(self.failures))
+
+
+@pytest.fixture
+def model_checks() -> Iterator[ModelChecks]:
+    checks = ModelChecks()
+    checks.install()
+    try:
+        yield checks
+    finally:
+        checks.uninstall()
+    checks.assert_clean()
+
+
+def columns(model: QAbstractItemModel, parent: QModelIndex = QModelIndex()) -> int:
+    """``columnCount`` (which PyQt keeps private on list models: they have one column)."""
+    return 1 if isinstance(model, QAbstractListModel) else model.columnCount(parent)
+
+
+def every_index(model: QAbstractItemModel, parent: QModelIndex = QModelIndex()) -> Iterator[QModelIndex]:
+    """Every index of the model, depth first, children of any column included."""
+    for row in range(model.rowCount(parent)):
+        for column in range(columns(model, parent)):
+            index = model.index(row, column, parent)
+            assert index.isValid(), (row, column, parent.row(), parent.column())
+            yield index
+            if model.rowCount(index) > 0:
+                yield from every_index(model, index)
+
+
+def ask_everything(model: QAbstractItemModel) -> int:
+    """``data()`` of every index in every role, ``flags()``, and every header in every role;
+    returns how many indexes were asked. Raises whatever the model raises."""
+    count = 0
+    for index in every_index(model):
+        count += 1
+        model.flags(index)
+        for role in ROLES:
+            model.data(index, role)
+    for orientation, sections in ((Qt.Orientation.Horizontal, columns(model)),
+                                  (Qt.Orientation.Vertical, model.rowCount())):
+        for section in range(sections):
+            for role in ROLES:
+                model.headerData(section, orientation, role)
+    return count
+
+
+def search(qtbot, page, text: str) -> None:
+    qtbot.keyClicks(page.search_input, text)
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    session = page.current
+    qtbot.waitUntil(lambda: session.state == "done", timeout=20000)
+
+
+def archivist_album(sim_world):
+    archivist = next(p for p in sim_world.slskd.peers if p.kind == "archivist")
+    shared = " ".join(f.path for f in archivist.files)
+    return next(a for a in sim_world.catalog.albums if a.title in shared and 6 <= len(a.tracks) <= 14
+                and a.title.isascii())
+
+
+def album_rows(model) -> list[QModelIndex]:
+    return [model.index(r, 0) for r in range(model.rowCount())
+            if isinstance(model.item_at(model.index(r, 0)), ResultAlbum)]
+
+
+def test_search_results_model(crash_watch, qtbot, model_checks, window, sim_world):
+    page = window.show_page("downloads")
+    model, view = page.model, page.view
+    model_checks.watch(model)
+    search(qtbot, page, sim_world.catalog.albums[5].artist)
+    albums = album_rows(model)
+    assert len(albums) >= 4
+    view.expandAll()
+    model_checks.assert_clean()
+    children = sum(model.rowCount(index) for index in albums)
+    assert ask_everything(model) == (model.rowCount() + children) * model.columnCount()
+
+    for position in range(page.sort_combo.count()):
+        page.sort_combo.setCurrentIndex(position)
+    page.lossless_box.setChecked(True)
+    page.kind_combo.setCurrentIndex(page.kind_combo.findText("Albums"))
+    model_checks.assert_clean()
+    assert ask_everything(model) > 0
+    page.lossless_box.setChecked(False)
+    page.kind_combo.setCurrentIndex(0)
+    qtbot.mouseClick(page.again_button, Qt.MouseButton.LeftButton)  # merges what is new into the rows
+    qtbot.waitUntil(lambda: page.current.state == "done" and "new)" in page.status_label.text(), timeout=20000)
+    view.expandAll()
+    assert ask_everything(model) > 0
+
+
+def test_queue_and_activity_models(crash_watch, qtbot, model_checks, window, sim_world):
+    page = window.show_page("downloads")
+    panel = page.queue_panel
+    activity = window.pages["dashboard"].activity_model
+    model_checks.watch(panel.active_model, panel.finished_model, activity)
+    album = archivist_album(sim_world)
+    search(qtbot, page, f"{album.artist} {album.title}")
+    model = page.model
+    peers = {p.username: p for p in sim_world.slskd.peers}
+    row = next(r for r in range(model.rowCount()) if isinstance(model.item_at(model.index(r, 0)), ResultAlbum)
+               and peers[model.item_at(model.index(r, 0)).username].kind in ("fast", "archivist"))
+    target = model.item_at(model.index(row, 0))
+    page.view.selectionModel().select(model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                      | QItemSelectionModel.SelectionFlag.Rows)
+    qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.active_model.rowCount() > 0, timeout=10000)
+    assert ask_everything(panel.active_model) > 0  # mid-flight: waiting, connecting, downloading rows
+    qtbot.waitUntil(lambda: panel.finished_model.rowCount() == target.track_count, timeout=90000)
+    assert ask_everything(panel.finished_model) == target.track_count * panel.finished_model.columnCount()
+    ask_everything(panel.active_model)
+    qtbot.waitUntil(lambda: activity.rowCount() > 0, timeout=10000)
+    assert ask_everything(activity) == activity.rowCount()
+
+
+def test_playlist_and_track_models(crash_watch, qtbot, model_checks, window, sim_world):
+    page = window.show_page("sync")
+    model_checks.watch(page.playlist_model, page.track_model, page.track_proxy)
+    qtbot.waitUntil(lambda: page.playlist_model.rowCount() >= 9, timeout=20000)
+    assert ask_everything(page.playlist_model) == page.playlist_model.rowCount()
+    with qtbot.waitSignal(window.library.changed, timeout=60000):
+        window.library.rescan()
+    names = [p.name for p in page.playlist_model.playlists]
+    target = next(p for p in sim_world.catalog.playlists if 20 <= len(p.tracks) <= 200)
+    page.playlist_view.selectionModel().select(page.playlist_model.index(names.index(target.name)),
+                                               QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    qtbot.waitUntil(lambda: page.track_model.rowCount() > 0, timeout=5000)
+    assert ask_everything(page.track_model) == page.track_model.rowCount() * page.track_model.columnCount()
+    qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page._analysis_task is None and page.track_model.rows
+                    and page.track_model.rows[0].status != "unknown", timeout=30000)
+    statuses = {row.status for row in page.track_model.rows}
+    assert {"owned", "missing"} <= statuses
+    assert ask_everything(page.track_model) > 0
+    for position in range(page.status_combo.count()):
+        page.status_combo.setCurrentIndex(position)
+        ask_everything(page.track_proxy)
+    page.status_combo.setCurrentIndex(0)
+    assert ask_everything(page.playlist_model) == page.playlist_model.rowCount()
+
+
+def test_artist_and_discography_models(crash_watch, qtbot, model_checks, window, sim_world):
+    page = window.show_page("artists")
+    disco = page.disco_view.model()
+    model_checks.watch(page.list_model, page.proxy, disco)
+    with qtbot.waitSignal(window.library.changed, timeout=60000):
+        window.library.rescan()
+    qtbot.waitUntil(lambda: page.proxy.rowCount() > 10, timeout=60000)
+    assert ask_everything(page.list_model) == page.list_model.rowCount()
+    for position in range(page.sort_combo.count()):
+        page.sort_combo.setCurrentIndex(position)
+        ask_everything(page.proxy)
+    artist = next(a for a in sim_world.catalog.artists if a.name.isascii()
+                  and sum(al.artist == a.name for al in sim_world.catalog.albums) >= 2)
+    page.filter_edit.setText(artist.name)
+    qtbot.waitUntil(lambda: page.proxy.rowCount() >= 1, timeout=5000)
+    page.list_view.setCurrentIndex(page.proxy.index(0, 0))
+    qtbot.waitUntil(lambda: page.discography is not None and disco.rowCount() > 0, timeout=30000)
+    page.disco_view.expandAll()
+    releases = sum(disco.rowCount(disco.index(g, 0)) for g in range(disco.rowCount()))
+    assert releases >= 2
+    assert ask_everything(disco) > (disco.rowCount() + releases) * disco.columnCount()
+    page.appears_on.toggle()
+    qtbot.waitUntil(lambda: page.reload_discography_button.isEnabled() and disco.rowCount() > 0, timeout=30000)
+    ask_everything(disco)
