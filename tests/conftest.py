@@ -16,6 +16,8 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen_screen.json')}"
 os.environ.setdefault("SOULSYNC_TESTING", "1")
 
+pytest_plugins = ["tests.model_checks"]  # the model_checks fixture
+
 
 class MainThreadNetworkGuard:
     """Records every socket connect made from the main (GUI) thread while armed."""

@@ -2,8 +2,9 @@
 ``qtmodeltester`` runs), filled the way the app fills it in the demo world: search results with
 albums expanded, sorted, filtered and merged; the download queue's two tables while an album
 downloads; the activity feed; the playlists, a playlist's tracks and their status filter; the
-library artists and their sort proxy; a discography. The tester is attached before the data
-arrives, so it checks the model after every reset, insert, removal and change.
+library artists and their sort proxy; a discography; the matched download dialog's proposals and
+pairing. The tester is attached before the data arrives, so it checks the model after
+every reset, insert, removal and change.
 
 Each model is also asked for ``data()`` at every index (children included), in every role from 0
 to ``UserRole + 20``, and for its header in every role: a model that raises there raises on a
@@ -11,99 +12,10 @@ repaint, a tooltip or an accessibility query in the app.
 """
 from __future__ import annotations
 
-import sys
-from typing import Callable, Iterator
-
-import pytest
-from PyQt6.QtCore import (
-    QAbstractItemModel, QAbstractListModel, QItemSelectionModel, QMessageLogContext, QModelIndex, Qt, QtMsgType,
-    qInstallMessageHandler,
-)
-from PyQt6.QtTest import QAbstractItemModelTester
+from PyQt6.QtCore import QItemSelectionModel, QModelIndex, Qt
 
 from soulsync.core.search import ResultAlbum
-
-ROLES = range(0, Qt.ItemDataRole.UserRole.value + 21)
-
-
-class ModelChecks:
-    """Attaches Qt's model tester to models, keeps the testers alive for the test's length and collects
-    what they report (Qt messages of category ``qt.modeltest``; caught here rather than through
-    pytest-qt's log capture, which ``-s`` turns off)."""
-
-    def __init__(self) -> None:
-        self._testers: list[QAbstractItemModelTester] = []
-        self.failures: list[str] = []
-        self._previous: Callable | None = None
-
-    def install(self) -> None:
-        self._previous = qInstallMessageHandler(self._message)
-
-    def uninstall(self) -> None:
-        qInstallMessageHandler(self._previous)
-
-    def _message(self, kind: QtMsgType, context: QMessageLogContext, text: str) -> None:
-        if context.category == "qt.modeltest":
-            self.failures.append(text)
-        if self._previous is not None:
-            self._previous(kind, context, text)
-        elif context.category == "qt.modeltest":
-            print(f"{context.category}: {text}", file=sys.stderr)
-
-    def watch(self, *models: QAbstractItemModel) -> None:
-        """Check these models now and after every change from here on."""
-        for model in models:
-            self._testers.append(QAbstractItemModelTester(
-                model, QAbstractItemModelTester.FailureReportingMode.Warning))
-        self.assert_clean()
-
-    def assert_clean(self) -> None:
-        """Fail on anything the testers reported so far."""
-        assert not self.failures, "Qt's model tester failed:\n" + "\n".join(dict.fromkeys(self.failures))
-
-
-@pytest.fixture
-def model_checks() -> Iterator[ModelChecks]:
-    checks = ModelChecks()
-    checks.install()
-    try:
-        yield checks
-    finally:
-        checks.uninstall()
-    checks.assert_clean()
-
-
-def columns(model: QAbstractItemModel, parent: QModelIndex = QModelIndex()) -> int:
-    """``columnCount`` (which PyQt keeps private on list models: they have one column)."""
-    return 1 if isinstance(model, QAbstractListModel) else model.columnCount(parent)
-
-
-def every_index(model: QAbstractItemModel, parent: QModelIndex = QModelIndex()) -> Iterator[QModelIndex]:
-    """Every index of the model, depth first, children of any column included."""
-    for row in range(model.rowCount(parent)):
-        for column in range(columns(model, parent)):
-            index = model.index(row, column, parent)
-            assert index.isValid(), (row, column, parent.row(), parent.column())
-            yield index
-            if model.rowCount(index) > 0:
-                yield from every_index(model, index)
-
-
-def ask_everything(model: QAbstractItemModel) -> int:
-    """``data()`` of every index in every role, ``flags()``, and every header in every role;
-    returns how many indexes were asked. Raises whatever the model raises."""
-    count = 0
-    for index in every_index(model):
-        count += 1
-        model.flags(index)
-        for role in ROLES:
-            model.data(index, role)
-    for orientation, sections in ((Qt.Orientation.Horizontal, columns(model)),
-                                  (Qt.Orientation.Vertical, model.rowCount())):
-        for section in range(sections):
-            for role in ROLES:
-                model.headerData(section, orientation, role)
-    return count
+from tests.model_checks import ask_everything
 
 
 def search(qtbot, page, text: str) -> None:
@@ -168,11 +80,36 @@ def test_queue_and_activity_models(crash_watch, qtbot, model_checks, window, sim
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.active_model.rowCount() > 0, timeout=10000)
     assert ask_everything(panel.active_model) > 0  # mid-flight: waiting, connecting, downloading rows
+
     qtbot.waitUntil(lambda: panel.finished_model.rowCount() == target.track_count, timeout=90000)
     assert ask_everything(panel.finished_model) == target.track_count * panel.finished_model.columnCount()
     ask_everything(panel.active_model)
     qtbot.waitUntil(lambda: activity.rowCount() > 0, timeout=10000)
     assert ask_everything(activity) == activity.rowCount()
+
+
+def test_matched_download_models(crash_watch, qtbot, model_checks, window, sim_world):
+    page = window.show_page("downloads")
+    album = archivist_album(sim_world)
+    search(qtbot, page, f"{album.artist} {album.title}")
+    model = page.model
+    archivist = next(p for p in sim_world.slskd.peers if p.kind == "archivist")
+    row = next(r for r in range(model.rowCount()) if isinstance(model.item_at(model.index(r, 0)), ResultAlbum)
+               and model.item_at(model.index(r, 0)).username == archivist.username)
+    page.view.selectionModel().select(model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                      | QItemSelectionModel.SelectionFlag.Rows)
+    qtbot.mouseClick(page.matched_button, Qt.MouseButton.LeftButton)
+    dialog = page.matched_dialog
+    model_checks.watch(dialog.proposal_model, dialog.pairing_model)
+    qtbot.waitUntil(lambda: dialog.pairing is not None, timeout=20000)
+    proposals, pairing = dialog.proposal_model, dialog.pairing_model
+    qtbot.waitUntil(lambda: proposals.data(proposals.index(0, 0), Qt.ItemDataRole.DecorationRole) is not None,
+                    timeout=20000)
+    assert ask_everything(proposals) == proposals.rowCount() * proposals.columnCount()
+    assert ask_everything(pairing) == pairing.rowCount() * pairing.columnCount()
+    assert pairing.setData(pairing.index(0, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    ask_everything(pairing)
+    dialog.reject()
 
 
 def test_playlist_and_track_models(crash_watch, qtbot, model_checks, window, sim_world):
