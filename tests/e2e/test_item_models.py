@@ -2,8 +2,9 @@
 ``qtmodeltester`` runs), filled the way the app fills it in the demo world: search results with
 albums expanded, sorted, filtered and merged; the download queue's two tables while an album
 downloads; the activity feed; the playlists, a playlist's tracks and their status filter; the
-library artists and their sort proxy; a discography; the matched download dialog's proposals and
-pairing. The tester is attached before the data arrives, so it checks the model after
+library artists and their sort proxy; a discography; and the dialogs' tables (matched download:
+proposals and pairing; correction of a download: attempts and sources; library match; download
+missing: its run). The tester is attached before the data arrives, so it checks the model after
 every reset, insert, removal and change.
 
 Each model is also asked for ``data()`` at every index (children included), in every role from 0
@@ -15,6 +16,7 @@ from __future__ import annotations
 from PyQt6.QtCore import QItemSelectionModel, QModelIndex, Qt
 
 from soulsync.core.search import ResultAlbum
+from soulsync.ui.models.playlists import StatusRole
 from tests.model_checks import ask_everything
 
 
@@ -63,7 +65,7 @@ def test_search_results_model(crash_watch, qtbot, model_checks, window, sim_worl
     assert ask_everything(model) > 0
 
 
-def test_queue_and_activity_models(crash_watch, qtbot, model_checks, window, sim_world):
+def test_queue_activity_and_correction_models(crash_watch, qtbot, model_checks, window, sim_world):
     page = window.show_page("downloads")
     panel = page.queue_panel
     activity = window.pages["dashboard"].activity_model
@@ -81,6 +83,18 @@ def test_queue_and_activity_models(crash_watch, qtbot, model_checks, window, sim
     qtbot.waitUntil(lambda: panel.active_model.rowCount() > 0, timeout=10000)
     assert ask_everything(panel.active_model) > 0  # mid-flight: waiting, connecting, downloading rows
 
+    # "Fix…" on a download in flight: the correction dialog's attempts and sources
+    row = next(r for r in range(panel.active_model.rowCount())
+               if panel.active_model.item(r).state not in ("processing", "succeeded"))
+    panel.tabs.setCurrentIndex(0)
+    panel.active_view.selectRow(row)
+    qtbot.mouseClick(panel.fix_button, Qt.MouseButton.LeftButton)
+    fix = page.fix_dialog
+    model_checks.watch(fix.attempt_model, fix.source_model)
+    qtbot.waitUntil(lambda: "best first" in fix.status_label.text(), timeout=30000)
+    assert ask_everything(fix.attempt_model) >= fix.attempt_model.columnCount()
+    assert ask_everything(fix.source_model) > 0
+    fix.reject()
     qtbot.waitUntil(lambda: panel.finished_model.rowCount() == target.track_count, timeout=90000)
     assert ask_everything(panel.finished_model) == target.track_count * panel.finished_model.columnCount()
     ask_everything(panel.active_model)
@@ -112,7 +126,7 @@ def test_matched_download_models(crash_watch, qtbot, model_checks, window, sim_w
     dialog.reject()
 
 
-def test_playlist_and_track_models(crash_watch, qtbot, model_checks, window, sim_world):
+def test_playlist_track_library_match_and_run_models(crash_watch, qtbot, model_checks, window, sim_world):
     page = window.show_page("sync")
     model_checks.watch(page.playlist_model, page.track_model, page.track_proxy)
     qtbot.waitUntil(lambda: page.playlist_model.rowCount() >= 9, timeout=20000)
@@ -136,6 +150,27 @@ def test_playlist_and_track_models(crash_watch, qtbot, model_checks, window, sim
         ask_everything(page.track_proxy)
     page.status_combo.setCurrentIndex(0)
     assert ask_everything(page.playlist_model) == page.playlist_model.rowCount()
+
+    # "Fix match…" on an owned track: the library match dialog's candidates
+    owned = next(r for r in range(page.track_proxy.rowCount())
+                 if page.track_proxy.data(page.track_proxy.index(r, 0), StatusRole) == "owned")
+    page.track_view.selectRow(owned)
+    qtbot.mouseClick(page.fix_button, Qt.MouseButton.LeftButton)
+    match = page.fix_dialog
+    model_checks.watch(match.track_model)
+    qtbot.waitUntil(lambda: match.track_model.rowCount() > 0, timeout=20000)
+    assert ask_everything(match.track_model) == match.track_model.rowCount() * match.track_model.columnCount()
+    match.reject()
+
+    # Download missing for two of the missing tracks: the run's table while it runs and at its end
+    missing = [(row.track, None) for row in page.track_model.rows if row.status == "missing"][:2]
+    page._open_download_dialog(missing, [])
+    run = page.download_dialog
+    model_checks.watch(run.model)
+    qtbot.waitUntil(lambda: run.model.rowCount() == len(missing), timeout=30000)
+    ask_everything(run.model)
+    qtbot.waitUntil(lambda: run.report is not None, timeout=120000)
+    assert ask_everything(run.model) == len(missing) * run.model.columnCount()
 
 
 def test_artist_and_discography_models(crash_watch, qtbot, model_checks, window, sim_world):
