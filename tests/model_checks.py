@@ -7,16 +7,23 @@ because one test watches several models, each needing its own tester alive for t
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from PyQt6 import sip
 from PyQt6.QtCore import (
-    QAbstractItemModel, QAbstractListModel, QMessageLogContext, QModelIndex, Qt, QtMsgType, qInstallMessageHandler,
+    QAbstractItemModel,
+    QAbstractListModel,
+    QMessageLogContext,
+    QModelIndex,
+    Qt,
+    QtMsgType,
+    qInstallMessageHandler,
 )
 from PyQt6.QtTest import QAbstractItemModelTester
 
-ROLES = range(0, Qt.ItemDataRole.UserRole.value + 21)
+ROLES = range(Qt.ItemDataRole.UserRole.value + 21)
+"""Every role from 0 (display) to ``UserRole + 20``."""
 
 
 class ModelChecks:
@@ -71,13 +78,16 @@ def model_checks() -> Iterator[ModelChecks]:
     checks.assert_clean()
 
 
-def columns(model: QAbstractItemModel, parent: QModelIndex = QModelIndex()) -> int:
+def columns(model: QAbstractItemModel, parent: QModelIndex | None = None) -> int:
     """``columnCount`` (which PyQt keeps private on list models: they have one column)."""
-    return 1 if isinstance(model, QAbstractListModel) else model.columnCount(parent)
+    if isinstance(model, QAbstractListModel):
+        return 1
+    return model.columnCount(parent if parent is not None else QModelIndex())
 
 
-def every_index(model: QAbstractItemModel, parent: QModelIndex = QModelIndex()) -> Iterator[QModelIndex]:
+def every_index(model: QAbstractItemModel, parent: QModelIndex | None = None) -> Iterator[QModelIndex]:
     """Every index of the model, depth first, children of any column included."""
+    parent = parent if parent is not None else QModelIndex()
     for row in range(model.rowCount(parent)):
         for column in range(columns(model, parent)):
             index = model.index(row, column, parent)

@@ -14,10 +14,10 @@ import ctypes
 import ctypes.util
 from pathlib import Path
 
-import pytest
 import PyQt6
+import pytest
 from PyQt6 import sip
-from PyQt6.QtCore import QObject, QEvent, QPoint, QPointF, Qt
+from PyQt6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PyQt6.QtWidgets import QApplication, QWidget
 
 _SYMBOL = ("_Z19qt_handleWheelEventP7QWindowRK7QPointFS3_6QPointS4_"
@@ -52,7 +52,7 @@ class _WheelSeen(QObject):
         super().__init__()
         self.count = 0
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Wheel:
             self.count += 1
         return False

@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 class WheelGuard(QObject):
     """Event filter: a wheel event reaching a control without focus is passed on to its parents."""
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Stop the control from seeing a wheel turn unless it has focus; Qt then offers the (ignored)
         turn to the parent widgets, up to the scroll area."""
         if event.type() != QEvent.Type.Wheel or not isinstance(watched, QWidget) or watched.hasFocus():
