@@ -9,7 +9,8 @@ every reset, insert, removal and change.
 
 Each model is also asked for ``data()`` at every index (children included), in every role from 0
 to ``UserRole + 20``, and for its header in every role: a model that raises there raises on a
-repaint, a tooltip or an accessibility query in the app.
+repaint, a tooltip or an accessibility query in the app. The windows are painted too (their views
+and delegates), with any exception or crash report failing the test.
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def test_search_results_model(crash_watch, qtbot, model_checks, window, sim_worl
     model_checks.assert_clean()
     children = sum(model.rowCount(index) for index in albums)
     assert ask_everything(model) == (model.rowCount() + children) * model.columnCount()
+    window.grab()  # and painted, by the views and their delegates
 
     for position in range(page.sort_combo.count()):
         page.sort_combo.setCurrentIndex(position)
@@ -82,6 +84,7 @@ def test_queue_activity_and_correction_models(crash_watch, qtbot, model_checks, 
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.active_model.rowCount() > 0, timeout=10000)
     assert ask_everything(panel.active_model) > 0  # mid-flight: waiting, connecting, downloading rows
+    window.grab()
 
     # "Fix…" on a download in flight: the correction dialog's attempts and sources
     row = next(r for r in range(panel.active_model.rowCount())
@@ -94,12 +97,15 @@ def test_queue_activity_and_correction_models(crash_watch, qtbot, model_checks, 
     qtbot.waitUntil(lambda: "best first" in fix.status_label.text(), timeout=30000)
     assert ask_everything(fix.attempt_model) >= fix.attempt_model.columnCount()
     assert ask_everything(fix.source_model) > 0
+    fix.grab()
     fix.reject()
     qtbot.waitUntil(lambda: panel.finished_model.rowCount() == target.track_count, timeout=90000)
     assert ask_everything(panel.finished_model) == target.track_count * panel.finished_model.columnCount()
     ask_everything(panel.active_model)
     qtbot.waitUntil(lambda: activity.rowCount() > 0, timeout=10000)
     assert ask_everything(activity) == activity.rowCount()
+    window.grab()
+    window.pages["dashboard"].activity_view.grab()
 
 
 def test_matched_download_models(crash_watch, qtbot, model_checks, window, sim_world):
@@ -121,6 +127,7 @@ def test_matched_download_models(crash_watch, qtbot, model_checks, window, sim_w
                     timeout=20000)
     assert ask_everything(proposals) == proposals.rowCount() * proposals.columnCount()
     assert ask_everything(pairing) == pairing.rowCount() * pairing.columnCount()
+    dialog.grab()
     assert pairing.setData(pairing.index(0, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
     ask_everything(pairing)
     dialog.reject()
@@ -145,6 +152,7 @@ def test_playlist_track_library_match_and_run_models(crash_watch, qtbot, model_c
     statuses = {row.status for row in page.track_model.rows}
     assert {"owned", "missing"} <= statuses
     assert ask_everything(page.track_model) > 0
+    window.grab()
     for position in range(page.status_combo.count()):
         page.status_combo.setCurrentIndex(position)
         ask_everything(page.track_proxy)
@@ -160,6 +168,7 @@ def test_playlist_track_library_match_and_run_models(crash_watch, qtbot, model_c
     model_checks.watch(match.track_model)
     qtbot.waitUntil(lambda: match.track_model.rowCount() > 0, timeout=20000)
     assert ask_everything(match.track_model) == match.track_model.rowCount() * match.track_model.columnCount()
+    match.grab()
     match.reject()
 
     # Download missing for two of the missing tracks: the run's table while it runs and at its end
@@ -171,6 +180,7 @@ def test_playlist_track_library_match_and_run_models(crash_watch, qtbot, model_c
     ask_everything(run.model)
     qtbot.waitUntil(lambda: run.report is not None, timeout=120000)
     assert ask_everything(run.model) == len(missing) * run.model.columnCount()
+    run.grab()
 
 
 def test_artist_and_discography_models(crash_watch, qtbot, model_checks, window, sim_world):
@@ -184,6 +194,7 @@ def test_artist_and_discography_models(crash_watch, qtbot, model_checks, window,
     for position in range(page.sort_combo.count()):
         page.sort_combo.setCurrentIndex(position)
         ask_everything(page.proxy)
+        window.grab()  # the artist delegate paints avatars and counts
     artist = next(a for a in sim_world.catalog.artists if a.name.isascii()
                   and sum(al.artist == a.name for al in sim_world.catalog.albums) >= 2)
     page.filter_edit.setText(artist.name)
@@ -194,6 +205,7 @@ def test_artist_and_discography_models(crash_watch, qtbot, model_checks, window,
     releases = sum(disco.rowCount(disco.index(g, 0)) for g in range(disco.rowCount()))
     assert releases >= 2
     assert ask_everything(disco) > (disco.rowCount() + releases) * disco.columnCount()
+    window.grab()
     page.appears_on.toggle()
     qtbot.waitUntil(lambda: page.reload_discography_button.isEnabled() and disco.rowCount() > 0, timeout=30000)
     ask_everything(disco)
