@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import PyQt6
@@ -32,7 +34,9 @@ class _Point(ctypes.Structure):
     _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int)]
 
 
-def _entry():
+@functools.cache
+def _entry() -> Callable[..., None]:
+    """``qt_handleWheelEvent`` of the QtGui library PyQt6 loaded (skips the test where it is not found)."""
     bundled = Path(PyQt6.__file__).parent / "Qt6" / "lib" / "libQt6Gui.so.6"
     path = str(bundled) if bundled.exists() else ctypes.util.find_library("Qt6Gui")
     try:
