@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import traceback
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ import pytest
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen_screen.json')}"
 os.environ.setdefault("SOULSYNC_TESTING", "1")
+
+pytest_plugins = ["tests.model_checks"]  # the model_checks fixture
 
 
 class MainThreadNetworkGuard:
@@ -77,6 +80,36 @@ def _arm_guard_for_gui_tests(request):
     if "qtbot" in request.fixturenames:
         request.getfixturevalue("gui_network_guard")
     yield
+
+
+@pytest.fixture
+def crash_watch(request, app_paths):
+    """The app's crash reporter (as :mod:`soulsync.app` installs it) writing into the test's log folder,
+    with pytest-qt's exception capture kept as well: an exception reaching Qt's event loop (a model's
+    ``data()`` during a repaint, a slot) fails the test through pytest-qt, and any crash report written
+    (a plain thread's exception included) fails it here. Refuses to run with pytest-qt's capture off."""
+    from soulsync import __version__, crash
+
+    disabled = request.node.get_closest_marker("qt_no_exception_capture") \
+        or request.config.getini("qt_no_exception_capture")
+    assert not disabled, "pytest-qt's exception capture must stay on for this test"
+    qt_hook = sys.excepthook
+    reporter = crash.CrashReporter(__version__, notify=None, log_dir=app_paths.log_dir)
+    reporter.install()
+
+    def both_hooks(*exc_info) -> None:
+        reporter.excepthook(*exc_info)
+        qt_hook(*exc_info)
+
+    sys.excepthook = both_hooks
+    try:
+        yield reporter
+    finally:
+        reporter.uninstall()
+    written = sorted(app_paths.log_dir.glob(crash.REPORT_GLOB))
+    if written or reporter.reports:
+        pytest.fail("Crash reports were written:\n\n" + "\n\n".join(r.text for r in reporter.reports[:3]),
+                    pytrace=False)
 
 
 @pytest.fixture

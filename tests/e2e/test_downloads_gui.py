@@ -3,7 +3,7 @@ sort, an album download followed to Finished, and files filed in the library."""
 from __future__ import annotations
 
 import pytest
-from PyQt6.QtCore import QItemSelectionModel, Qt
+from PyQt6.QtCore import QItemSelectionModel, QPoint, Qt
 
 from soulsync.core.search import ResultAlbum
 from soulsync.ui.models.search_results import ItemRole
@@ -67,6 +67,62 @@ def test_search_filter_sort_and_download_an_album(qtbot, window, sim_world, demo
     for final in finals:
         assert final and (library in __import__("pathlib").Path(final).resolve().parents)
     assert any(r["kind"] == "download" for r in demo_context.store.activity())
+
+
+def test_album_rows_expand_scroll_and_sort_in_the_tree_view(crash_watch, qtbot, window, sim_world):
+    """What a user does with a broad search: open albums (by the arrow and by the keyboard), scroll
+    through them and change the order. Every repaint asks the model for the visible rows, children
+    included; an exception there, or any crash report, fails the test."""
+    page = window.show_page("downloads")
+    view, model = page.view, page.model
+    qtbot.keyClicks(page.search_input, sim_world.catalog.albums[5].artist)
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    session = page.current
+    qtbot.waitUntil(lambda: session.state == "done", timeout=20000)
+
+    def album_indexes() -> list:
+        return [model.index(r, 0) for r in range(model.rowCount())
+                if isinstance(model.item_at(model.index(r, 0)), ResultAlbum)]
+
+    albums = album_indexes()
+    assert len(albums) >= 4
+    first = albums[0]
+    view.scrollTo(first)
+    arrow = view.visualRect(first)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(arrow.left() - view.indentation() // 2, arrow.center().y()))
+    assert view.isExpanded(first)
+    for index in albums[1:4]:
+        view.setCurrentIndex(index)
+        qtbot.keyClick(view, Qt.Key.Key_Right)
+        assert view.isExpanded(index)
+    opened = {model.data(index, ItemRole).key for index in albums[:4]}
+    view.scrollTo(first, view.ScrollHint.PositionAtTop)
+    view.viewport().grab()  # paints every visible row now, the first album's tracks among them
+
+    album = model.item_at(first)
+    child_rows = [model.index(r, 0, first) for r in range(model.rowCount(first))]
+    assert len(child_rows) == album.track_count
+    for index, track in zip(child_rows, album.tracks):
+        assert not view.visualRect(index).isEmpty()
+        assert track.guess.title in model.data(index)
+
+    bar = view.verticalScrollBar()
+    assert bar.maximum() > 0
+    for _ in range(3):
+        qtbot.keyClick(view, Qt.Key.Key_PageDown)
+        view.viewport().grab()
+    bar.setValue(bar.maximum())
+    view.viewport().grab()
+    assert bar.value() == bar.maximum()
+
+    for position in range(page.sort_combo.count()):
+        page.sort_combo.setCurrentIndex(position)
+        view.viewport().grab()
+        expanded = {model.data(index, ItemRole).key for index in album_indexes() if view.isExpanded(index)}
+        assert expanded == opened, page.sort_combo.currentText()
+        bar.setValue(0)
+        view.viewport().grab()
 
 
 def test_results_show_what_the_library_already_has(qtbot, window, sim_world, demo_context, gui_network_guard):

@@ -195,8 +195,10 @@ class PairingModel(RowTableModel):
         return [r.pair for r in self.rows if r.pair is not None and r.checked]
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():  # the root is no item: nothing can select, check or enable it
+            return Qt.ItemFlag.NoItemFlags
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.isValid() and index.column() == 0 and self.rows[index.row()].pair is not None:
+        if index.column() == 0 and self.rows[index.row()].pair is not None:
             base |= Qt.ItemFlag.ItemIsUserCheckable
         return base
 

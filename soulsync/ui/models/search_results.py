@@ -234,7 +234,7 @@ class SearchResultsModel(QAbstractItemModel):
                 return f"{item.display_name}{year}"
             if child:
                 g = item.guess
-                num = f"{g.track:02d}. " if g.track else ""
+                num = f"{g.track_number:02d}. " if g.track_number else ""
                 length = fmt_duration(item.file.length)
                 return f"{num}{g.title}" + (f"   {length}" if length else "")
             return item.display_name

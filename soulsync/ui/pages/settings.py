@@ -22,6 +22,7 @@ from soulsync.core.quality import TIER_LABELS
 from soulsync.services import checks
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
+from soulsync.ui.widgets.wheel_guard import guard_wheel
 from soulsync.ui.workers import run_task
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class SettingsPage(Page):
         grid.setColumnStretch(1, 1)
         grid.setRowStretch(3, 1)
         scroll.setWidget(inner)
+        guard_wheel(inner)  # the wheel scrolls the form; it changes a combo or spin box only once focused
         self.body.addWidget(scroll, 1)
         self.load_from_context()
 
