@@ -48,9 +48,9 @@ from urllib.parse import unquote
 
 from soulsync.sim.audio import FileFactory
 from soulsync.sim.base import Request, Response, SimServer
-from soulsync.sim.slskd_extras import SlskdExtras  # placed here to keep merges with the search work clean
 from soulsync.sim.catalog import Catalog
 from soulsync.sim.peers import Peer, build_peers
+from soulsync.sim.slskd_extras import SlskdExtras
 from soulsync.sim.slskd_model import (
     CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, PEER_TIMEOUT_MS, SimClock, SimTransfer, TransferFault,
     TransferFaults, directory_name, dotnet_ticks, local_name,
