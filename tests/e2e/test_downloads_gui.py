@@ -233,3 +233,38 @@ def test_only_the_newest_search_tabs_are_kept(qtbot, window, sim_world, gui_netw
 
     qtbot.waitUntil(lambda: not (set(ids[:2]) & listed()), timeout=10000)  # the closed tabs' searches are gone
     assert set(ids[2:]) <= listed()
+
+
+def test_a_search_waits_for_slskd_and_says_so_then_shows_results(qtbot, window, sim_world):
+    """slskd runs two searches at a time (shared with its web UI and other tools): a search behind
+    them waits ``Queued`` and the page says so instead of counting it as running (reference 1.5)."""
+    page = window.show_page("downloads")
+    album = next(a for a in sim_world.catalog.albums if a.title.isascii() and len(a.tracks) >= 6)
+    sim_world.slskd.max_concurrent_searches = 0  # both slots busy elsewhere
+    try:
+        qtbot.keyClicks(page.search_input, f"{album.artist} {album.title}")
+        qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+        session = page.current
+        assert session is not None
+        qtbot.waitUntil(lambda: "waiting for slskd" in page.status_label.text(), timeout=20000)
+        assert "two searches at a time" in page.status_label.text()
+    finally:
+        sim_world.slskd.max_concurrent_searches = 2
+    qtbot.waitUntil(lambda: session.state == "done", timeout=30000)
+    assert session.results is not None and session.results.users > 0
+
+
+@pytest.mark.parametrize(("typed", "searched"), [("R.E.M.", "REM"), ("光 愛", "")])
+def test_one_character_words_are_rewritten_or_refused_in_words(qtbot, window, typed, searched):
+    """slskd drops one-character terms and refuses a query with nothing left: the page searches what
+    slskd would (acronyms joined) or says why it cannot, without sending anything."""
+    page = window.show_page("downloads")
+    before = len(page.sessions)
+    page.search_input.setText(typed)  # QTest types ASCII only
+    qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
+    if searched:
+        assert page.current is not None and page.current.query == searched
+        assert page.tabs.tabText(page.tabs.currentIndex()).startswith(searched)
+    else:
+        assert len(page.sessions) == before
+        assert "Cannot search" in page.status_label.text() and "single character" in page.status_label.text()
