@@ -86,6 +86,7 @@ class SimWorld:
         s.spotify.accounts_base = self.spotify.url
         s.spotify.api_base = self.spotify.api_url
         s.spotify.redirect_uri = f"http://127.0.0.1:{_free_port()}/callback"
+        self.spotify.register_redirect_uri(s.spotify.redirect_uri)  # as the user does in the dashboard
         s.plex.url = self.plex.url
         s.plex.music_section = "Music"
         s.slskd.url = self.slskd.url
