@@ -245,7 +245,7 @@ def collect_playlists(context, args: argparse.Namespace, display: Display) -> li
 def _named_playlists(context, wanted: list[str], display: Display) -> list:
     """Playlists by name or id: Spotify's current list when it is connected, else the cached one."""
     from soulsync.services.checks import describe_error
-    from soulsync.services.errors import ServiceError
+    from soulsync.services.errors import PlaylistUnreadable, ServiceError
 
     store = context.store
     spotify = None
@@ -274,7 +274,11 @@ def _named_playlists(context, wanted: list[str], display: Display) -> list:
                 fetched = spotify.liked_tracks()
                 playlist.tracks = list(getattr(fetched, "tracks", fetched))
             else:
-                playlist.tracks = spotify.playlist_tracks(playlist.id).tracks
+                try:
+                    playlist.tracks = spotify.playlist_tracks(playlist.id).tracks
+                except PlaylistUnreadable as exc:
+                    store.mark_playlist_unreadable(playlist.id, exc.message)
+                    raise CliError(f"{playlist.name!r} can't be read: {exc.message}") from None
             store.save_playlist_tracks(playlist)
             display.done()
         else:

@@ -255,3 +255,13 @@ def test_sim_prints_one_json_line_then_serves_until_terminated(tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_playlist_spotify_will_not_hand_over_is_refused_in_words(demo_context, sim_world) -> None:
+    """Spotify's development mode: Spotify's own playlists answer 404, other users' 403 (reference 2.5)."""
+    for owner in ("spotify", "marta.k"):
+        name = next(p.name for p in sim_world.catalog.playlists if p.owner == owner and not p.collaborative)
+        result = run("sync", "--playlist", name, "--dry-run", "--config-dir", str(demo_context.paths.config_dir))
+        no_traceback(result)
+        assert result.returncode == 2, result.stderr
+        assert f"{name!r} can't be read" in result.stderr and "--playlist-file" in result.stderr

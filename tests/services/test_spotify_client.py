@@ -25,8 +25,9 @@ def _consenting_browser(url: str) -> None:
 
 def _auth(sim, **kwargs) -> tuple[SpotifyAuth, list[dict]]:
     stored: list[dict] = []
-    auth = SpotifyAuth(sim.client_id, f"http://127.0.0.1:{_free_port()}/callback", accounts_base=sim.url,
-                       on_tokens=stored.append, **kwargs)
+    redirect_uri = f"http://127.0.0.1:{_free_port()}/callback"
+    sim.register_redirect_uri(redirect_uri)  # as the user does in the Developer Dashboard
+    auth = SpotifyAuth(sim.client_id, redirect_uri, accounts_base=sim.url, on_tokens=stored.append, **kwargs)
     return auth, stored
 
 
@@ -165,13 +166,69 @@ def test_catalogue_calls(spotify_sim, catalog_3k):
     assert client.artist(busy.spotify_id).genres == busy.genres
 
 
-def test_followed_playlists_cannot_be_read(spotify_sim, catalog_3k):
-    followed = next(p for p in catalog_3k.playlists if p.owner == "spotify")
+def test_another_users_playlist_is_unreadable_and_says_what_to_do(spotify_sim, catalog_3k):
+    followed = next(p for p in catalog_3k.playlists if p.owner == "marta.k" and not p.collaborative)
     client, _ = _client(spotify_sim)
-    with pytest.raises(errors.AuthError, match="does not allow"):
+    with pytest.raises(errors.PlaylistUnreadable) as err:
         client.playlist_tracks(followed.id)
+    text = err.value.message
+    assert "only playlists you own or collaborate on" in text
+    assert "copy its songs into a playlist of your own" in text and "Import CSV / M3U" in text
     with pytest.raises(errors.NotFound):
         client.album("0000000000000000000000")
+
+
+def test_spotify_owned_playlist_is_unreadable_and_says_what_to_do(spotify_sim, catalog_3k):
+    client, _ = _client(spotify_sim)
+    for owned in (p for p in catalog_3k.playlists if p.owner == "spotify"):
+        with pytest.raises(errors.PlaylistUnreadable) as err:
+            client.playlist_tracks(owned.id)
+        assert "its own playlists" in err.value.message and "Import CSV / M3U" in err.value.message
+
+
+def test_an_unknown_playlist_is_still_not_found(spotify_sim):
+    client, _ = _client(spotify_sim)
+    with pytest.raises(errors.NotFound) as err:
+        client.playlist_tracks("0000000000000000000000")
+    assert not isinstance(err.value, errors.PlaylistUnreadable)
+
+
+def test_development_mode_answers_fill_every_field_the_app_shows(spotify_sim, catalog_3k):
+    """The playlist list reads "items" (no "tracks" alias is sent) and entries read "item" (no "track")."""
+    client, _ = _client(spotify_sim)
+    listed = {p.id: p for p in client.playlists()}
+    for playlist in catalog_3k.playlists:
+        assert listed[playlist.id].track_count == spotify_sim.playlist_total(playlist.id)
+    odd = catalog_3k.playlists[1]
+    contents = client.playlist_tracks(odd.id)
+    assert [t.spotify_id for t in contents.tracks] == [t.spotify_id for t in odd.tracks]
+    user = client.current_user()
+    assert user.display_name == "Demo User" and not hasattr(user, "country")
+
+
+def test_extended_quota_answers_are_read_through_the_old_names(catalog_3k):
+    from soulsync.sim.spotify import SpotifySim
+
+    sim = SpotifySim(catalog_3k, quota="extended").start()
+    try:
+        client, _ = _client(sim)
+        listed = {p.id: p for p in client.playlists()}
+        odd = catalog_3k.playlists[1]
+        assert listed[odd.id].track_count == sim.playlist_total(odd.id)
+        contents = client.playlist_tracks(odd.id)
+        assert [t.spotify_id for t in contents.tracks] == [t.spotify_id for t in odd.tracks]
+        assert (contents.local, contents.unavailable, contents.episodes) == (1, 1, 1)
+    finally:
+        sim.stop()
+
+
+def test_a_playlist_without_a_count_has_an_unknown_count_not_zero(spotify_sim):
+    from soulsync.services.spotify import _playlist
+
+    assert _playlist({"id": "abc", "name": "Followed", "owner": {"id": "x"}}).track_count is None
+    assert _playlist({"id": "abc", "name": "Followed", "items": {"href": "h"}}).track_count is None
+    assert _playlist({"id": "abc", "name": "Empty", "items": {"total": 0}}).track_count == 0
+    assert _playlist({"id": "abc", "name": "Old", "tracks": {"total": 7}}).track_count == 7
 
 
 def test_create_playlist_and_add_tracks(spotify_sim, catalog_3k):
