@@ -9,7 +9,7 @@ import requests
 
 from soulsync.services import errors
 from soulsync.services.spotify import SpotifyClient
-from soulsync.services.spotify_auth import Cancelled, SpotifyAuth, make_pkce_pair
+from soulsync.services.spotify_auth import Cancelled, SignInTimeout, SpotifyAuth, make_pkce_pair
 
 
 def _free_port() -> int:
@@ -93,7 +93,7 @@ def test_denied_consent_and_listener_behaviour(spotify_sim):
     def wandering_browser(url: str) -> None:
         assert requests.get(f"http://127.0.0.1:{port}/favicon.ico", timeout=5).status_code == 404
 
-    with pytest.raises(errors.ServiceTimeout):  # the favicon did not end the wait; nobody came back
+    with pytest.raises(SignInTimeout):  # the favicon did not end the wait; nobody came back
         auth.authorize(open_browser=wandering_browser, timeout=0.5)
     with pytest.raises(Cancelled):
         auth.authorize(open_browser=lambda url: None, cancelled=lambda: True, timeout=10)
@@ -111,10 +111,62 @@ def test_invalid_grant_for_a_bad_code_and_a_revoked_refresh_token(spotify_sim, c
         auth.refresh()
 
 
-def test_redirect_uri_must_be_loopback_with_a_port(spotify_sim):
-    auth = SpotifyAuth(spotify_sim.client_id, "https://example.com/callback", accounts_base=spotify_sim.url)
+@pytest.mark.parametrize("uri", ["https://example.com/callback", "http://localhost:8888/callback",
+                                 "http://127.0.0.1/callback"])
+def test_redirect_uri_must_be_a_loopback_literal_with_a_port(spotify_sim, uri):
+    auth = SpotifyAuth(spotify_sim.client_id, uri, accounts_base=spotify_sim.url)
+    opened: list[str] = []
     with pytest.raises(errors.ServiceError, match="redirect URI"):
-        auth.authorize(open_browser=_consenting_browser, timeout=1)
+        auth.authorize(open_browser=opened.append, timeout=1)
+    assert opened == []  # refused before the browser opens
+
+
+def test_an_unregistered_redirect_uri_ends_in_words_that_point_at_the_dashboard(spotify_sim):
+    """Spotify shows an error page and never redirects (reference 2.2): the wait ends with advice."""
+    uri = f"http://127.0.0.1:{_free_port()}/callback"  # not registered
+    auth = SpotifyAuth(spotify_sim.client_id, uri, accounts_base=spotify_sim.url)
+    pages: list[requests.Response] = []
+    waiting: list[str] = []
+    with pytest.raises(SignInTimeout) as err:
+        auth.authorize(open_browser=lambda url: pages.append(requests.get(url, timeout=5)), timeout=0.5,
+                       on_waiting=waiting.append)
+    assert [p.status_code for p in pages] == [400] and "INVALID_CLIENT: Invalid redirect URI" in pages[0].text
+    assert waiting == [pages[0].url]
+    message = err.value.message
+    assert "within 0 s" not in message and "Spotify Developer Dashboard" in message and f"exactly {uri}" in message
+    assert not auth.connected
+
+
+def test_a_port_less_loopback_registration_accepts_the_port_of_the_app(spotify_sim):
+    spotify_sim.register_redirect_uri("http://127.0.0.1/callback")
+    auth = SpotifyAuth(spotify_sim.client_id, f"http://127.0.0.1:{_free_port()}/callback",
+                       accounts_base=spotify_sim.url)
+    auth.authorize(open_browser=_consenting_browser, timeout=10)
+    assert auth.connected
+
+
+@pytest.mark.parametrize("uri, words", [
+    ("", "Enter a redirect URI"),
+    ("http://localhost:8888/callback", "refuses “localhost”"),
+    ("http://LOCALHOST:8888/callback", "refuses “localhost”"),
+    ("http://192.168.1.5:8888/callback", "plain http only for 127.0.0.1 and [::1]"),
+    ("https://soulsync.example/callback", "receives the sign-in on this computer"),
+    ("https://127.0.0.1:8888/callback", "Use http://"),
+    ("http://127.0.0.1/callback", "Add a port"),
+    ("ftp://127.0.0.1:8888/callback", "web address"),
+    ("http://127.0.0.1:99999/callback", "not a valid address"),
+])
+def test_redirect_uri_problems_are_told_in_words(uri, words):
+    from soulsync.services.spotify_auth import redirect_uri_problem
+
+    assert words in redirect_uri_problem(uri)
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:8888/callback", "http://[::1]:43210/cb"])
+def test_loopback_literals_with_a_port_are_fine(uri):
+    from soulsync.services.spotify_auth import redirect_uri_problem
+
+    assert redirect_uri_problem(uri) == ""
 
 
 # ---------------------------------------------------------------- API
