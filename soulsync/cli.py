@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--root", type=Path, help="folder for the simulated library and downloads (default: temporary)")
     sim.add_argument("--time-scale", type=float, default=1.0,
                      help="how much faster than real time simulated transfers run (default 1)")
+    sim.add_argument("--spotify-quota", choices=("development", "extended"), default="development",
+                     help="answer as a development-mode Spotify app (default, as every self-hosted app runs) or "
+                          "as an extended-quota one (the older field names)")
     sim.add_argument("--verbose", "-v", action="store_true", help="log debug detail to stderr")
     return parser
 
@@ -516,7 +519,8 @@ def run_sim(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks)
+            world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks,
+                                   spotify_quota=args.spotify_quota)
         except OSError as exc:
             return fail(f"the simulations could not start: {exc.strerror or exc}")
         try:

@@ -368,7 +368,8 @@ class SpotifySim(SimServer):
 
     def control(self, req: Request) -> Response:
         """``POST /__sim/token`` (a ready token reply), ``POST /__sim/expire`` (expire all access tokens),
-        ``POST /__sim/consent`` with ``{"deny": true|false}``."""
+        ``POST /__sim/consent`` with ``{"deny": true|false}``, ``POST /__sim/redirect_uri`` with
+        ``{"uri": ...}`` (register a redirect URI for the app, as in the Developer Dashboard)."""
         if req.method == "POST" and req.path == "/__sim/token":
             return Response.json(self.issue_token_info())
         if req.method == "POST" and req.path == "/__sim/expire":
@@ -376,6 +377,12 @@ class SpotifySim(SimServer):
             return Response.empty()
         if req.method == "POST" and req.path == "/__sim/consent":
             self.deny_consent = bool((req.json() or {}).get("deny"))
+            return Response.empty()
+        if req.method == "POST" and req.path == "/__sim/redirect_uri":
+            uri = (req.json() or {}).get("uri")
+            if not isinstance(uri, str) or not uri:
+                return Response.json({"error": "give {\"uri\": \"...\"}"}, 400)
+            self.register_redirect_uri(uri)
             return Response.empty()
         return super().control(req)
 

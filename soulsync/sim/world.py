@@ -45,13 +45,14 @@ class SimWorld:
 
     @classmethod
     def start(cls, seed: int = 1, root: Path | None = None, time_scale: float = 1.0,
-              n_tracks: int = 3000) -> "SimWorld":
-        """Build the catalog and start the three servers; ``root`` holds their folders."""
+              n_tracks: int = 3000, spotify_quota: str = "development") -> "SimWorld":
+        """Build the catalog and start the three servers; ``root`` holds their folders; ``spotify_quota`` is
+        the simulated Spotify app's mode (``development`` or ``extended``)."""
         owns = root is None
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="soulsync-sim-"))
         root.mkdir(parents=True, exist_ok=True)
         catalog = build_catalog(seed=seed, n_tracks=n_tracks)
-        spotify = SpotifySim(catalog).start()
+        spotify = SpotifySim(catalog, quota=spotify_quota).start()
         plex = PlexSim(catalog, root / "library").start()
         slskd = SlskdSim(catalog, root / "slskd" / "downloads", root / "slskd" / "incomplete",
                          time_scale=time_scale, seed=seed, cache_dir=root / "slskd" / "synth-cache").start()
@@ -70,7 +71,8 @@ class SimWorld:
         return {
             "spotify": {"accounts_url": self.spotify.url, "api_url": self.spotify.api_url,
                         "client_id": self.spotify.client_id, "client_secret": self.spotify.client_secret,
-                        "access_token": self.spotify.issue_token(), "user_id": self.spotify.user_id},
+                        "access_token": self.spotify.issue_token(), "user_id": self.spotify.user_id,
+                        "quota": self.spotify.quota},
             "plex": {"url": self.plex.url, "token": self.plex.token, "music_section": "Music",
                      "library_dir": str(self.library_dir)},
             "slskd": {"url": self.slskd.url, "api_key": self.slskd.api_key, "username": self.slskd.username,

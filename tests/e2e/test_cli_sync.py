@@ -239,12 +239,15 @@ def test_sim_prints_one_json_line_then_serves_until_terminated(tmp_path: Path) -
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), SOULSYNC_TESTING="1")
     proc = subprocess.Popen([str(PYTHON if PYTHON.exists() else sys.executable), "-m", "soulsync", "sim",
-                             "--root", str(tmp_path / "sim"), "--tracks", "300"],
+                             "--root", str(tmp_path / "sim"), "--tracks", "300", "--spotify-quota", "extended"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
-        assert set(info) >= {"spotify", "plex", "slskd", "seed"}
+        assert set(info) >= {"spotify", "plex", "slskd", "seed"} and info["spotify"]["quota"] == "extended"
+        me = requests.get(info["spotify"]["api_url"] + "me", timeout=5,
+                          headers={"Authorization": f"Bearer {info['spotify']['access_token']}"}).json()
+        assert "product" in me  # extended quota keeps the fields development mode drops
         plex = requests.get(info["plex"]["url"] + "/identity", timeout=5)
         slskd = requests.get(info["slskd"]["url"] + "/api/v0/application",
                              headers={"X-API-Key": info["slskd"]["api_key"]}, timeout=5)

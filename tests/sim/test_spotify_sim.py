@@ -427,3 +427,11 @@ def test_token_endpoint_checks_the_redirect_uri_again(spotify_sim):
                          auth=(spotify_sim.client_id, spotify_sim.client_secret), timeout=5)
     assert resp.status_code == 400
     assert resp.json() == {"error": "invalid_grant", "error_description": "Invalid redirect URI"}
+
+
+def test_a_script_can_register_a_redirect_uri_over_http(spotify_sim):
+    uri = "http://127.0.0.1:47001/cb"
+    assert _authorize(spotify_sim, uri).status_code == 400
+    assert requests.post(f"{spotify_sim.url}/__sim/redirect_uri", json={"uri": uri}, timeout=5).status_code == 204
+    assert _authorize(spotify_sim, uri).status_code == 302
+    assert requests.post(f"{spotify_sim.url}/__sim/redirect_uri", json={}, timeout=5).status_code == 400
