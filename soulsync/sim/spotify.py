@@ -623,7 +623,7 @@ class SpotifySim(SimServer):
 
     def _artist_full(self, artist: Artist) -> dict[str, Any]:
         aid = artist.spotify_id or ""
-        out = {**self._artist_ref(aid, artist.name), "genres": list(artist.genres),
+        out: dict[str, Any] = {**self._artist_ref(aid, artist.name), "genres": list(artist.genres),
                "images": self._images(artist.image_url)}
         if not self.development:  # followers, popularity removed for development mode (February 2026 changelog)
             out.update(followers={"href": None, "total": _stable_int(aid, 2_000_000)},
@@ -641,7 +641,7 @@ class SpotifySim(SimServer):
     def _album_simple(self, album: Album) -> dict[str, Any]:
         aid = album.spotify_id or ""
         precision = {4: "year", 7: "month"}.get(len(album.release_date), "day")
-        out = {"album_type": album.album_type.value, "total_tracks": album.total_tracks,
+        out: dict[str, Any] = {"album_type": album.album_type.value, "total_tracks": album.total_tracks,
                "external_urls": {"spotify": f"https://open.spotify.com/album/{aid}"},
                "href": f"{self.url}/v1/albums/{aid}", "id": aid, "images": self._images(album.image_url),
                "name": album.title,
@@ -654,7 +654,7 @@ class SpotifySim(SimServer):
     def _album_full(self, album: Album) -> dict[str, Any]:
         aid = album.spotify_id or ""
         tracks = [self._track_simple(t) for t in album.tracks[:50]]
-        out = {**self._album_simple(album),
+        out: dict[str, Any] = {**self._album_simple(album),
                "tracks": self._page(f"albums/{aid}/tracks", tracks, len(album.tracks), 0, 50),
                "copyrights": [{"text": f"© {album.year} {album.label}", "type": "C"},
                               {"text": f"℗ {album.year} {album.label}", "type": "P"}],
@@ -665,7 +665,8 @@ class SpotifySim(SimServer):
 
     def _track_simple(self, t: Track) -> dict[str, Any]:
         tid = t.spotify_id or ""
-        out = {"artists": [self._artist_ref(aid, name) for aid, name in zip(t.spotify_artist_ids, t.artists)],
+        artists = [self._artist_ref(aid, name) for aid, name in zip(t.spotify_artist_ids, t.artists)]
+        out: dict[str, Any] = {"artists": artists,
                "disc_number": t.disc_number or 1,
                "duration_ms": t.duration_ms, "explicit": _stable_int(tid, 9) == 0,
                "external_urls": {"spotify": f"https://open.spotify.com/track/{tid}"},
@@ -679,7 +680,7 @@ class SpotifySim(SimServer):
     def _track_full(self, t: Track) -> dict[str, Any]:
         album = self._albums.get(t.spotify_album_id)
         # external_ids (ISRC) stays: removed in February, reverted in the March 2026 changelog
-        out = {**self._track_simple(t), "album": self._album_simple(album) if album else None,
+        out: dict[str, Any] = {**self._track_simple(t), "album": self._album_simple(album) if album else None,
                "external_ids": {"isrc": t.isrc} if t.isrc else {}}
         if not self.development:  # popularity removed for development mode (February 2026 changelog)
             out["popularity"] = _stable_int(t.spotify_id or "", 95)

@@ -201,7 +201,7 @@ class SettingsPage(Page):
         self.sp_signin_url.setReadOnly(True)
         self.sp_copy_url = QPushButton("Copy address")
         self.sp_copy_url.setObjectName("spotify_copy_signin_url")
-        self.sp_copy_url.clicked.connect(lambda: QApplication.clipboard().setText(self.sp_signin_url.text()))
+        self.sp_copy_url.clicked.connect(self._copy_signin_url)
         self.sp_cancel = QPushButton("Cancel")
         self.sp_cancel.setObjectName("spotify_connect_cancel")
         self.sp_cancel.clicked.connect(self.cancel_spotify_connect)
@@ -213,6 +213,11 @@ class SettingsPage(Page):
         layout.addLayout(url_row)
         self.sp_waiting.setVisible(False)
         return self.sp_waiting
+
+    def _copy_signin_url(self) -> None:
+        clipboard = QApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(self.sp_signin_url.text())
 
     def _check_redirect(self) -> None:
         """Say, as the user types, whether SoulSync can use the redirect URI and what to register for it."""
