@@ -812,7 +812,7 @@ class SpotifySim(SimServer):
         state = self._state(req.params["id"])
         if not self._readable(state):
             raise ApiError(403, "Forbidden")  # Spotify's endpoint reference note (reference 2.5)
-        legacy = req.path.rstrip("/").endswith("/tracks")  # the deprecated alias pages by up to 100
+        legacy = req.path.rstrip("/").endswith("/tracks")  # extended quota only: the old endpoint pages by 100
         limit = self._limit(req, 100 if legacy else 20, 1, 100 if legacy else 50)
         offset = self._offset(req)
         extra = {k: req.arg(k) or "" for k in ("additional_types", "market") if req.arg(k)}
