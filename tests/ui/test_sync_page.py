@@ -84,14 +84,17 @@ def test_unreadable_playlists_say_why_and_never_count_as_complete(qtbot, window,
                                                                   gui_network_guard, qtmodeltester):
     """Spotify's development mode: another user's playlist (403) and Spotify's own (404) cannot be read."""
     page = window.show_page("sync")
-    qtbot.waitUntil(lambda: page._refresh_task is None and "can't be read" in page.playlist_status.text(),
-                    timeout=20000)
-    qtmodeltester.check(page.playlist_model)
     catalog = sim_world.catalog
     theirs = next(p for p in catalog.playlists if p.owner == "marta.k" and not p.collaborative)
     spotifys = next(p for p in catalog.playlists if p.owner == "spotify")
-    shown = {p.name: p for p in page.playlist_model.playlists}
-    assert shown[theirs.name].unreadable and shown[spotifys.name].unreadable
+
+    def marked() -> bool:  # the refreshed list is back in the model (it is re-read from the store after the refresh)
+        shown = {p.name: p for p in page.playlist_model.playlists}
+        return all(name in shown and shown[name].unreadable for name in (theirs.name, spotifys.name))
+
+    qtbot.waitUntil(lambda: page._refresh_task is None and marked(), timeout=20000)
+    assert "can't be read" in page.playlist_status.text()
+    qtmodeltester.check(page.playlist_model)
 
     _select(page, [theirs.name])
     qtbot.waitUntil(page.unreadable_notice.isVisible, timeout=5000)
