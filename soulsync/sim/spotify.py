@@ -39,15 +39,21 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from soulsync.config import SpotifySettings
 from soulsync.core.models import Album, Artist, Playlist, Track
 from soulsync.sim.base import Request, Response, SimServer
-from soulsync.sim.catalog import SPOTIFY_OWNED_PREFIX, Catalog, build_catalog, strip_accents
+from soulsync.sim.catalog import (
+    SPOTIFY_OWNED_PREFIX,
+    Catalog,
+    build_catalog,
+    strip_accents,
+)
 from soulsync.sim.images import cover_jpeg
 
 KNOWN_SCOPES = (

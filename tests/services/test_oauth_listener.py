@@ -16,7 +16,12 @@ import pytest
 import requests
 
 from soulsync.services.errors import AuthError, ServiceError
-from soulsync.services.spotify_auth import Cancelled, RedirectListener, SignInTimeout, SpotifyAuth
+from soulsync.services.spotify_auth import (
+    Cancelled,
+    RedirectListener,
+    SignInTimeout,
+    SpotifyAuth,
+)
 from tests.services.loopback import Answer, Loopback, Seen
 
 CLIENT_ID = "listener-test-client"

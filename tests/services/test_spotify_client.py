@@ -9,7 +9,12 @@ import requests
 
 from soulsync.services import errors
 from soulsync.services.spotify import SpotifyClient
-from soulsync.services.spotify_auth import Cancelled, SignInTimeout, SpotifyAuth, make_pkce_pair
+from soulsync.services.spotify_auth import (
+    Cancelled,
+    SignInTimeout,
+    SpotifyAuth,
+    make_pkce_pair,
+)
 
 
 def _free_port() -> int:
