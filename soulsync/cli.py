@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--root", type=Path, help="folder for the simulated library and downloads (default: temporary)")
     sim.add_argument("--time-scale", type=float, default=1.0,
                      help="how much faster than real time simulated transfers run (default 1)")
+    sim.add_argument("--spotify-quota", choices=("development", "extended"), default="development",
+                     help="answer as a development-mode Spotify app (default, as every self-hosted app runs) or "
+                          "as an extended-quota one (the older field names)")
     sim.add_argument("--verbose", "-v", action="store_true", help="log debug detail to stderr")
     return parser
 
@@ -245,7 +248,7 @@ def collect_playlists(context, args: argparse.Namespace, display: Display) -> li
 def _named_playlists(context, wanted: list[str], display: Display) -> list:
     """Playlists by name or id: Spotify's current list when it is connected, else the cached one."""
     from soulsync.services.checks import describe_error
-    from soulsync.services.errors import ServiceError
+    from soulsync.services.errors import PlaylistUnreadable, ServiceError
 
     store = context.store
     spotify = None
@@ -274,7 +277,11 @@ def _named_playlists(context, wanted: list[str], display: Display) -> list:
                 fetched = spotify.liked_tracks()
                 playlist.tracks = list(getattr(fetched, "tracks", fetched))
             else:
-                playlist.tracks = spotify.playlist_tracks(playlist.id).tracks
+                try:
+                    playlist.tracks = spotify.playlist_tracks(playlist.id).tracks
+                except PlaylistUnreadable as exc:
+                    store.mark_playlist_unreadable(playlist.id, exc.message)
+                    raise CliError(f"{playlist.name!r} can't be read: {exc.message}") from None
             store.save_playlist_tracks(playlist)
             display.done()
         else:
@@ -513,7 +520,7 @@ def run_sim(args: argparse.Namespace) -> int:
     try:
         try:
             world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks,
-                                   hard_cases=True)
+                                   hard_cases=True, spotify_quota=args.spotify_quota)
         except OSError as exc:
             return fail(f"the simulations could not start: {exc.strerror or exc}")
         try:

@@ -98,7 +98,8 @@ class Playlist:
     id: str
     name: str
     owner: str = ""
-    track_count: int = 0
+    track_count: int | None = 0
+    """Entries as the source counts them; None when it did not say (unknown, not empty)."""
     snapshot_id: str = ""
     image_url: str | None = None
     description: str = ""
@@ -106,6 +107,8 @@ class Playlist:
     public: bool | None = None
     source: str = "spotify"
     """Where it came from: ``spotify``, ``liked``, ``csv``, ``m3u``."""
+    unreadable: str = ""
+    """Why its tracks cannot be read and what the person can do, in words; empty when they can be."""
     tracks: list[Track] = field(default_factory=list)
 
 

@@ -24,6 +24,8 @@ class RefreshReport:
     """Local files, removed tracks and episodes left out."""
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(playlist name, reason) for playlists that could not be read."""
+    unreadable: list[str] = field(default_factory=list)
+    """Names of the failed playlists whose tracks the service will not hand over at all."""
 
 
 def refresh_playlists(spotify, store, include_liked: bool = True,
@@ -32,8 +34,10 @@ def refresh_playlists(spotify, store, include_liked: bool = True,
                       abort_on: Callable[[Exception], bool] = lambda exc: False) -> RefreshReport:
     """Fetch the playlist list, store it, and re-fetch the tracks of changed playlists.
 
-    A playlist that fails (e.g. 403 on a followed playlist the API will not
-    list) is reported and skipped; the others go on. A failure for which
+    A playlist that fails is reported and skipped; the others go on. One
+    whose tracks the service will not hand over (Spotify's development mode:
+    another user's playlist, or Spotify's own) is also marked unreadable in
+    the store, with the reason, so that it never shows as complete. A failure for which
     ``abort_on(exc)`` is true is raised instead, so that the caller can try the
     whole refresh again (the playlists stored so far are not fetched twice).
     A playlist's tracks are stored only once every page of them has arrived.
@@ -62,10 +66,14 @@ def refresh_playlists(spotify, store, include_liked: bool = True,
             if abort_on(exc):
                 raise
             from soulsync.services.checks import describe_error
+            from soulsync.services.errors import PlaylistUnreadable
 
             reason = describe_error(exc, "Spotify")[1]
             log.warning("Could not read playlist %s: %s", playlist.name, reason)
             report.failed.append((playlist.name, reason))
+            if isinstance(exc, PlaylistUnreadable):
+                store.mark_playlist_unreadable(playlist.id, exc.message)
+                report.unreadable.append(playlist.name)
             continue
         playlist.tracks = tracks
         report.skipped_entries += skipped

@@ -173,6 +173,12 @@ _MIGRATIONS: list[str] = [
         succeeded INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 7: playlists whose entry count the service did not give, and those whose tracks it will not hand over
+    #    (Spotify's development mode), with the reason in words
+    """
+    ALTER TABLE playlists ADD COLUMN count_unknown INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE playlists ADD COLUMN unreadable TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 _COUNT_RETIRED = ("INSERT INTO download_days (day, succeeded)"
@@ -538,14 +544,16 @@ class Store:
                     conn.execute("DELETE FROM playlists WHERE id = ?", (row["id"],))
             for pos, p in enumerate(playlists):
                 conn.execute(
-                    "INSERT INTO playlists (id, name, owner, snapshot_id, track_count, image_url, source, description,"
-                    " collaborative, position, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                    "INSERT INTO playlists (id, name, owner, snapshot_id, track_count, count_unknown, image_url,"
+                    " source, description, collaborative, position, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT(id) DO UPDATE SET"
                     " name=excluded.name, owner=excluded.owner, snapshot_id=excluded.snapshot_id,"
-                    " track_count=excluded.track_count, image_url=excluded.image_url, source=excluded.source,"
+                    " track_count=excluded.track_count, count_unknown=excluded.count_unknown,"
+                    " image_url=excluded.image_url, source=excluded.source,"
                     " description=excluded.description, collaborative=excluded.collaborative,"
                     " position=excluded.position, updated_at=excluded.updated_at",
-                    (p.id, p.name, p.owner, p.snapshot_id, p.track_count, p.image_url, p.source, p.description,
-                     int(p.collaborative), pos, now))
+                    (p.id, p.name, p.owner, p.snapshot_id, p.track_count or 0, int(p.track_count is None),
+                     p.image_url, p.source, p.description, int(p.collaborative), pos, now))
 
     def save_playlist_tracks(self, playlist: Playlist) -> None:
         with self.transaction() as conn:
@@ -553,7 +561,8 @@ class Store:
                 "INSERT INTO playlists (id, name, owner, snapshot_id, track_count, image_url, source, description,"
                 " collaborative, position, updated_at) VALUES (?,?,?,?,?,?,?,?,?,"
                 " COALESCE((SELECT MAX(position) + 1 FROM playlists), 0), ?) ON CONFLICT(id) DO UPDATE SET"
-                " track_count=excluded.track_count, snapshot_id=excluded.snapshot_id",
+                " track_count=excluded.track_count, snapshot_id=excluded.snapshot_id, count_unknown=0,"
+                " unreadable=''",
                 (playlist.id, playlist.name, playlist.owner, playlist.snapshot_id, len(playlist.tracks),
                  playlist.image_url, playlist.source, playlist.description, int(playlist.collaborative), time.time()))
             conn.execute("DELETE FROM playlist_tracks WHERE playlist_id = ?", (playlist.id,))
@@ -563,9 +572,19 @@ class Store:
 
     def playlists(self) -> list[Playlist]:
         rows = self.query("SELECT * FROM playlists ORDER BY position")
-        return [Playlist(id=r["id"], name=r["name"], owner=r["owner"], track_count=r["track_count"],
+        return [Playlist(id=r["id"], name=r["name"], owner=r["owner"],
+                         track_count=None if r["count_unknown"] else r["track_count"],
                          snapshot_id=r["snapshot_id"], image_url=r["image_url"], description=r["description"],
-                         collaborative=bool(r["collaborative"]), source=r["source"]) for r in rows]
+                         collaborative=bool(r["collaborative"]), source=r["source"], unreadable=r["unreadable"])
+                for r in rows]
+
+    def mark_playlist_unreadable(self, playlist_id: str, reason: str) -> None:
+        """Record that a playlist's tracks cannot be read (``reason`` in words): tracks kept from an earlier
+        read and its last analysis are dropped, so it never counts as complete or as having nothing missing."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE playlists SET unreadable = ? WHERE id = ?", (reason, playlist_id))
+            conn.execute("DELETE FROM playlist_tracks WHERE playlist_id = ?", (playlist_id,))
+            conn.execute("DELETE FROM playlist_analysis WHERE playlist_id = ?", (playlist_id,))
 
     def playlist_needs_fetch(self, playlist_id: str) -> bool:
         rows = self.query("SELECT snapshot_id, fetched_snapshot FROM playlists WHERE id = ?", (playlist_id,))

@@ -105,6 +105,13 @@ class NotReady(ServiceError):
     kind = "not_ready"
 
 
+class PlaylistUnreadable(ServiceError):
+    """The service lists a playlist but will not hand this app its contents (Spotify's development mode:
+    another user's playlist, or one of Spotify's own). The message says why and what the person can do."""
+
+    kind = "playlist_unreadable"
+
+
 RETRYABLE = (Unreachable, RateLimited, ServerError, BadResponse)
 """Errors worth retrying with backoff (a wrong password is not)."""
 

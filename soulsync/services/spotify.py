@@ -26,7 +26,7 @@ import spotipy
 
 from soulsync.core.models import Album, AlbumType, Artist, Playlist, Track
 from soulsync.services.errors import (
-    AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError, WrongServer,
+    AuthError, BadResponse, NotFound, PlaylistUnreadable, RateLimited, ServerError, ServiceError, WrongServer,
 )
 from soulsync.services.http import ServiceSession
 from soulsync.services.spotify_auth import SERVICE, Cancelled, SpotifyAuth, transport_error
@@ -39,7 +39,18 @@ DEFAULT_API_BASE = "https://api.spotify.com/v1/"
 SEARCH_LIMIT = 10
 """Spotify's maximum page size for search (2026 API)."""
 ARTIST_ALBUMS_LIMIT = 10
+SPOTIFY_OWNED_PREFIX = "37i9dQZF"
+"""Ids of Spotify's editorial and algorithmic playlists (Discover Weekly, Daily Mix...) start so."""
+HOW_TO_SYNC_ANYWAY = ("To sync it anyway, copy its songs into a playlist of your own in Spotify (select all "
+                      "songs, then Add to playlist → New playlist), or export it as a CSV or M3U file and import "
+                      "that (Import CSV / M3U… on the Sync page, --playlist-file for soulsync sync).")
+OTHER_USERS_PLAYLIST = ("Spotify lets apps like SoulSync read only playlists you own or collaborate on, and this "
+                        "one belongs to someone else. " + HOW_TO_SYNC_ANYWAY)
+SPOTIFY_OWNED_PLAYLIST = ("Spotify does not let apps read its own playlists (editorial lists and mixes made for "
+                          "you, such as Discover Weekly or Daily Mix). " + HOW_TO_SYNC_ANYWAY)
 T = TypeVar("T")
+Refusal = Callable[[int, str], "ServiceError | None"]
+"""Maps a final error answer (status, Spotify's message) to a precise error, or None for the generic one."""
 
 
 @dataclass
@@ -48,10 +59,8 @@ class SpotifyUser:
 
     id: str
     display_name: str
-    country: str = ""
-    product: str = ""
-    email: str = ""
     image_url: str | None = None
+    """Development-mode apps get no country, e-mail or plan (February 2026 changelog), so none is kept."""
 
     def get(self, key: str, default: Any = None) -> Any:
         """Dict-style access (``user.get("display_name")``) for callers written against JSON."""
@@ -103,8 +112,9 @@ class SpotifyClient:
 
     # ------------------------------------------------------------ the call loop
     def _call(self, what: str, fn: Callable[..., T], *args: Any, cancel: Callable[[], bool] | None = None,
-              **kwargs: Any) -> T:
-        """Run one spotipy call with retries; ``what`` words the error messages."""
+              refused: Refusal | None = None, **kwargs: Any) -> T:
+        """Run one spotipy call with retries; ``what`` words the error messages, ``refused(status, message)``
+        may give a more precise error than the generic one for a final error answer."""
         cancel = cancel or self._cancel
         refreshed = False
         attempt = 0
@@ -121,7 +131,8 @@ class SpotifyClient:
                     continue
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
-                    raise self._api_error(exc, what) from None
+                    precise = refused(status, _message(exc)) if refused is not None else None
+                    raise (precise or self._api_error(exc, what)) from None
                 attempt += 1
                 log.info("Spotify answered %s while %s; retry %d in %.1f s", status, what, attempt, delay)
                 self._wait(delay, cancel)
@@ -159,7 +170,7 @@ class SpotifyClient:
     @staticmethod
     def _api_error(exc: spotipy.SpotifyException, what: str) -> ServiceError:
         status = exc.http_status
-        message = str(exc.msg).split("\n", 1)[-1].strip() or f"HTTP {status}"
+        message = _message(exc)
         detail = f"HTTP {status}: {message}"
         content_type = str((exc.headers or {}).get("Content-Type", "")).lower()
         if status in (404, 405) and content_type and "json" not in content_type:
@@ -168,6 +179,13 @@ class SpotifyClient:
         if status == 401:
             return AuthError(SERVICE, f"Spotify rejected the sign-in ({message}); press Connect again", detail)
         if status == 403:
+            if "premium" in message.lower():
+                return AuthError(SERVICE, "Spotify serves apps in development mode only while the owner of the app "
+                                          "(whoever created it in the Spotify Developer Dashboard) has Premium; "
+                                          "it can take a few hours after a change", detail)
+            if "not registered" in message.lower():
+                return AuthError(SERVICE, "this Spotify account is not on the app's user list: add it under "
+                                          "Users Management of your app in the Spotify Developer Dashboard", detail)
             if "scope" in message.lower():
                 return AuthError(SERVICE, f"SoulSync lacks a permission for {what}; press Connect again to grant it",
                                  detail)
@@ -181,10 +199,10 @@ class SpotifyClient:
         return ServerError(SERVICE, f"Spotify refused the request while {what}: {message}", status, detail)
 
     def _pages(self, what: str, first: Callable[[], dict[str, Any]], key: str | None = None,
-               cancel: Callable[[], bool] | None = None,
-               progress: Callable[[int, int], None] | None = None) -> Iterator[list[Any]]:
+               cancel: Callable[[], bool] | None = None, progress: Callable[[int, int], None] | None = None,
+               refused: Refusal | None = None) -> Iterator[list[Any]]:
         """Follow a paging object's absolute ``next`` URLs; yields the items of each page."""
-        page: dict[str, Any] | None = self._call(what, first, cancel=cancel)
+        page: dict[str, Any] | None = self._call(what, first, cancel=cancel, refused=refused)
         done = 0
         while page is not None:
             if key is not None:
@@ -197,17 +215,14 @@ class SpotifyClient:
                 progress(done, int(page.get("total") or done))
             yield items
             following = page.get("next")
-            page = self._call(what, self._sp.next, page, cancel=cancel) if following else None
+            page = self._call(what, self._sp.next, page, cancel=cancel, refused=refused) if following else None
 
     # ------------------------------------------------------------ account
     def current_user(self) -> SpotifyUser:
         """The signed-in user."""
         data = self._call("reading your account", self._sp.current_user)
-        images = data.get("images") or []
         return SpotifyUser(id=str(data.get("id") or ""), display_name=str(data.get("display_name") or data.get("id") or ""),
-                           country=str(data.get("country") or ""), product=str(data.get("product") or ""),
-                           email=str(data.get("email") or ""),
-                           image_url=images[0].get("url") if images and isinstance(images[0], dict) else None)
+                           image_url=_first_image(data.get("images")))
 
     # ------------------------------------------------------------ playlists
     def playlists(self, cancel: Callable[[], bool] | None = None,
@@ -231,36 +246,55 @@ class SpotifyClient:
 
     def playlist_tracks(self, playlist_id: str, cancel: Callable[[], bool] | None = None,
                         progress: Callable[[int, int], None] | None = None) -> PlaylistContents:
-        """All tracks of a playlist, in order; local files, removed tracks and episodes are skipped and counted."""
+        """All tracks of a playlist, in order; local files, removed tracks and episodes are skipped and counted.
+
+        Raises :class:`PlaylistUnreadable` when Spotify will not hand over the contents (development mode:
+        403 for another user's playlist, 404 for Spotify's own; reference 2.5).
+        """
         contents = PlaylistContents([], 0)
         what = "reading a playlist's tracks"
         first = lambda: self._sp.playlist_items(playlist_id, limit=self.page_size,  # noqa: E731
                                                 additional_types=("track", "episode"))
         total = 0
-        for items in self._pages(what, first, cancel=cancel, progress=progress):
+
+        def refused(status: int, message: str) -> ServiceError | None:
+            detail = f"HTTP {status}: {message}"
+            if status == 403 and message.strip().lower() == "forbidden":
+                return PlaylistUnreadable(SERVICE, OTHER_USERS_PLAYLIST, detail)
+            if status == 404 and playlist_id.startswith(SPOTIFY_OWNED_PREFIX):
+                return PlaylistUnreadable(SERVICE, SPOTIFY_OWNED_PLAYLIST, detail)
+            return None
+
+        for items in self._pages(what, first, cancel=cancel, progress=progress, refused=refused):
             for entry in items:
                 total += 1
-                if not isinstance(entry, dict):
-                    contents.unavailable += 1
-                    continue
-                item = entry.get("item", entry.get("track"))
-                if entry.get("is_local") or (isinstance(item, dict) and item.get("is_local")):
-                    contents.local += 1
-                elif not isinstance(item, dict):
-                    contents.unavailable += 1
-                elif item.get("type") == "episode" or item.get("episode") is True:
-                    contents.episodes += 1
-                else:
-                    track = _track(item)
-                    if track is None:
-                        contents.unavailable += 1
-                    else:
-                        contents.tracks.append(track)
+                self._count_entry(entry, contents)
         contents.total = total
         if contents.skipped:
             log.info("Playlist %s: %d tracks, skipped %d local, %d unavailable, %d episodes", playlist_id,
                      len(contents.tracks), contents.local, contents.unavailable, contents.episodes)
         return contents
+
+    @staticmethod
+    def _count_entry(entry: Any, contents: PlaylistContents) -> None:
+        """Add one playlist entry to ``contents``: a track, or a count of what was skipped. The entry's object
+        is ``item`` (development mode, February 2026 changelog) or ``track`` (extended quota)."""
+        if not isinstance(entry, dict):
+            contents.unavailable += 1
+            return
+        item = entry["item"] if "item" in entry else entry.get("track")
+        if entry.get("is_local") or (isinstance(item, dict) and item.get("is_local")):
+            contents.local += 1
+        elif not isinstance(item, dict):
+            contents.unavailable += 1
+        elif item.get("type") == "episode" or item.get("episode") is True:
+            contents.episodes += 1
+        else:
+            track = _track(item)
+            if track is None:
+                contents.unavailable += 1
+            else:
+                contents.tracks.append(track)
 
     def liked_tracks(self, cancel: Callable[[], bool] | None = None,
                      progress: Callable[[int, int], None] | None = None) -> list[Track]:
@@ -356,6 +390,11 @@ class SpotifyClient:
 
 
 # ---------------------------------------------------------------- conversions
+def _message(exc: spotipy.SpotifyException) -> str:
+    """Spotify's error message (spotipy prefixes it with the URL and a newline)."""
+    return str(exc.msg).split("\n", 1)[-1].strip() or f"HTTP {exc.http_status}"
+
+
 def _retry_after(exc: spotipy.SpotifyException) -> float | None:
     headers = exc.headers or {}
     value = headers.get("Retry-After") or headers.get("retry-after")
@@ -451,13 +490,19 @@ def _playlist(item: Any) -> Playlist | None:
     if not isinstance(item, dict) or not item.get("id"):
         return None
     owner = item.get("owner") if isinstance(item.get("owner"), dict) else {}
+    # "items" in development mode, "tracks" for extended quota (renamed, February 2026 changelog); a missing
+    # count is unknown, not 0 (reference 2.4)
     ref = item.get("items") if isinstance(item.get("items"), dict) else item.get("tracks")
-    total = ref.get("total") if isinstance(ref, dict) else 0
+    total = ref.get("total") if isinstance(ref, dict) else None
+    try:
+        count = int(total) if total is not None else None
+    except (TypeError, ValueError):
+        count = None
     return Playlist(
         id=str(item["id"]),
         name=str(item.get("name") or ""),
         owner=str(owner.get("display_name") or owner.get("id") or ""),
-        track_count=int(total or 0),
+        track_count=count if count is None or count >= 0 else None,
         snapshot_id=str(item.get("snapshot_id") or ""),
         image_url=_first_image(item.get("images")),
         description=html.unescape(str(item.get("description") or "")),

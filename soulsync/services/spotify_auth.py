@@ -17,6 +17,7 @@ import hmac
 import html
 import logging
 import secrets
+import socket
 import threading
 import time
 import webbrowser
@@ -31,6 +32,7 @@ from soulsync.services.errors import (
     AuthError, BadResponse, NotFound, RateLimited, ServerError, ServiceError, ServiceTimeout, TLSFailure,
     Unreachable, WrongServer,
 )
+from soulsync.services.checks import seconds
 from soulsync.services.http import ServiceSession
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,12 @@ DEFAULT_SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-
                   "playlist-modify-private", "playlist-modify-public")
 EXPIRY_MARGIN = 60.0
 """Refresh this many seconds before the access token expires (as spotipy does)."""
+CONNECT_TIMEOUT_S = 120.0
+"""How long Connect waits for the browser to come back. When the redirect URI is not registered, Spotify shows
+an error page and never redirects (reference 2.2), so a long wait only delays the advice that fixes it."""
+LOOPBACK_HOSTS = ("127.0.0.1", "::1")
+"""The loopback IP literals Spotify accepts over plain http (not ``localhost``)."""
+EXAMPLE_REDIRECT_URI = "http://127.0.0.1:8888/callback"
 
 
 class Cancelled(ServiceError):
@@ -66,6 +74,48 @@ class SpotifyTokens:
         """The form handed to ``on_tokens`` (spotipy's cached-token layout)."""
         return {"access_token": self.access_token, "refresh_token": self.refresh_token,
                 "expires_at": int(self.expires_at), "scope": self.scope, "token_type": self.token_type}
+
+
+class SignInTimeout(ServiceError):
+    """Nobody came back from the browser in time: usually a redirect URI Spotify does not accept."""
+
+    kind = "sign_in_timeout"
+
+
+def redirect_uri_problem(uri: str) -> str:
+    """Why ``uri`` cannot serve as SoulSync's redirect URI, in words, or ``""`` when it can.
+
+    Spotify's rules (Redirect URI concept guide; blogs 2025-02-12 and 2025-10-14; reference 2.2): https, except
+    plain http for the loopback IP literals 127.0.0.1 and [::1]; never ``localhost``. SoulSync receives the
+    sign-in with a listener on this computer, so it needs a loopback literal with a port.
+    """
+    text = uri.strip()
+    if not text:
+        return f"Enter a redirect URI, such as {EXAMPLE_REDIRECT_URI}."
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return f"This is not a valid address; use one like {EXAMPLE_REDIRECT_URI}."
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return f"The redirect URI must be a web address like {EXAMPLE_REDIRECT_URI}."
+    if host == "localhost" or host.endswith(".localhost"):
+        return ("Spotify refuses “localhost” in redirect URIs (for every app since 27 November 2025): use the "
+                f"loopback address instead, such as {EXAMPLE_REDIRECT_URI}.")
+    if host not in LOOPBACK_HOSTS:
+        plain = "Spotify allows plain http only for 127.0.0.1 and [::1]. " if parts.scheme == "http" else ""
+        return (f"{plain}SoulSync receives the sign-in on this computer, so the redirect URI must point at it: "
+                f"use http://127.0.0.1 with a port, such as {EXAMPLE_REDIRECT_URI}.")
+    if parts.scheme != "http":
+        return (f"Use http:// for {parts.netloc}: SoulSync's sign-in listener speaks plain http, which Spotify "
+                "allows for loopback addresses.")
+    if port is None:
+        return (f"Add a port, such as {EXAMPLE_REDIRECT_URI}: SoulSync listens on that port for the answer of "
+                "the sign-in.")
+    if parts.fragment:
+        return "A redirect URI cannot contain “#”."
+    return ""
 
 
 def transport_error(exc: BaseException, service: str, what: str) -> ServiceError:
@@ -156,23 +206,37 @@ class SpotifyAuth:
         return f"{self.authorize_endpoint}?{urlencode(params)}"
 
     def authorize(self, open_browser: Callable[[str], object] = webbrowser.open,
-                  cancelled: Callable[[], bool] | None = None, timeout: float = 300.0) -> SpotifyTokens:
+                  cancelled: Callable[[], bool] | None = None, timeout: float = CONNECT_TIMEOUT_S,
+                  on_waiting: Callable[[str], None] | None = None) -> SpotifyTokens:
         """Run the whole sign-in: listen on the redirect URI, open the browser, exchange the code.
 
-        Raises :class:`AuthError` (denied, state mismatch, code refused), :class:`ServiceTimeout`
-        (nobody came back in ``timeout`` s), :class:`Cancelled`, or a transport error.
+        ``on_waiting(url)`` is told the sign-in address once the listener is ready (to show it, so it can be
+        opened by hand when no browser opens). Raises :class:`AuthError` (denied, state mismatch, code
+        refused), :class:`SignInTimeout` (nobody came back in ``timeout`` s), :class:`Cancelled`, a
+        :class:`ServiceError` for a redirect URI SoulSync cannot use, or a transport error.
         """
         if urlsplit(self.accounts_base).scheme not in ("http", "https"):  # the browser opens only web pages
             raise ServiceError(SERVICE, f"the accounts address {self.accounts_base!r} is not an http(s) address")
+        problem = redirect_uri_problem(self.redirect_uri)
+        if problem:
+            raise ServiceError(SERVICE, f"the redirect URI {self.redirect_uri!r} cannot be used: {problem}")
         verifier, challenge = make_pkce_pair()
         state = secrets.token_urlsafe(24)
         listener = RedirectListener(self.redirect_uri, state)
         listener.start()
         try:
             url = self.authorize_url(state, challenge)
+            if on_waiting is not None:
+                on_waiting(url)
             log.info("Opening the browser for Spotify sign-in")
             open_browser(url)
             code = listener.wait(timeout, cancelled)
+        except SignInTimeout:
+            raise SignInTimeout(SERVICE, (
+                f"the browser did not come back within {seconds(timeout)}. If Spotify showed “INVALID_CLIENT: "
+                f"Invalid redirect URI”, compare the redirect URI with the one registered for your app in the "
+                f"Spotify Developer Dashboard: it must be exactly {self.redirect_uri} (same address, port and "
+                "path). Then press Connect again.")) from None
         finally:
             listener.close()
         return self.exchange_code(code, verifier)
@@ -312,10 +376,15 @@ class _Outcome:
     error: ServiceError | None = None
 
 
-class RedirectListener:
-    """A one-shot HTTP listener on ``127.0.0.1:<redirect port>`` that catches the authorization redirect.
+class _IPv6Server(HTTPServer):
+    address_family = socket.AF_INET6
 
-    It binds the loopback address only (also for a ``localhost`` redirect URI), answers the browser
+
+class RedirectListener:
+    """A one-shot HTTP listener on the redirect URI's loopback address and port that catches the authorization
+    redirect.
+
+    It binds that loopback address only (127.0.0.1 or ::1; Spotify refuses ``localhost``), answers the browser
     with a small page, and checks ``state``: an answer with another state is refused and its code
     never used. The first request to the redirect path ends it (other paths, e.g. a favicon, get
     404): the listening socket is closed at once, so nothing can connect afterwards. A timeout or a
@@ -328,9 +397,10 @@ class RedirectListener:
 
     def __init__(self, redirect_uri: str, expected_state: str) -> None:
         parts = urlsplit(redirect_uri)
-        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
-            raise ServiceError(SERVICE, "the redirect URI must look like http://127.0.0.1:8888/callback "
+        if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS or not parts.port:
+            raise ServiceError(SERVICE, f"the redirect URI must look like {EXAMPLE_REDIRECT_URI} "
                                         "(loopback address with a port) and be registered in your Spotify app")
+        self.host = parts.hostname
         self.port = parts.port
         self.path = parts.path or "/"
         self.expected_state = expected_state
@@ -373,7 +443,8 @@ class RedirectListener:
                 self.wfile.write(body)
 
         try:
-            self._server = HTTPServer(("127.0.0.1", self.port), Handler)
+            server_class = _IPv6Server if ":" in self.host else HTTPServer
+            self._server = server_class((self.host, self.port), Handler)
         except OSError as exc:
             raise ServiceError(SERVICE, f"port {self.port} of the redirect URI is busy (another program?): "
                                         "choose another port here and in your Spotify app", str(exc)) from None
@@ -427,7 +498,7 @@ class RedirectListener:
                 if cancelled is not None and cancelled():
                     raise Cancelled(SERVICE, "sign-in cancelled")
                 if time.monotonic() >= deadline:
-                    raise ServiceTimeout(SERVICE, f"the browser did not come back within {timeout:.0f} s")
+                    raise SignInTimeout(SERVICE, f"the browser did not come back within {seconds(timeout)}")
         finally:
             self.close()
         if self._outcome.error is not None:

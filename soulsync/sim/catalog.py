@@ -13,6 +13,10 @@ Conventions the simulations rely on:
   renders JSON (see :data:`IMAGE_PATH`).
 * ``Playlist.tracks`` and ``Catalog.liked`` share the ``Track`` objects of
   ``Catalog.tracks`` (treat them as read-only).
+* Playlists owned by ``spotify`` have ids starting ``37i9dQZF``, as Spotify's
+  editorial and algorithmic playlists do (reference 2.5). Two playlists the
+  user only follows (one of them Spotify's) are added after the library is
+  drawn, from their own random stream, so the rest of the world is unchanged.
 * ``Catalog.library`` holds *copies* as a Plex library would show them:
   titles and names varied the way real tags differ from Spotify, ``path``
   relative to the library folder, ``plex_rating_key`` set, no Spotify IDs.
@@ -135,8 +139,16 @@ _PLAYLISTS = (
     ("Chill — Rainy Days", 18, USER_ID, False, True, "any"),
     ("New Playlist", 0, USER_ID, False, False, "any"),
 )
+_FOLLOWED = (
+    # name, base size at 3,000 tracks, owner, id prefix (Spotify's own: editorial "1DX", made for you "1E")
+    ("Daily Mix 1", 40, "spotify", "37i9dQZF1E"),
+    ("Marta's Kitchen Radio", 35, "marta.k", ""),
+)
 _PLAYLIST_CAP = 10_000
-_OWNER_NAMES = {USER_ID: USER_NAME, "marta.k": "Marta Kowalska", "spotify": "Spotify"}
+SPOTIFY_OWNER = "spotify"
+SPOTIFY_OWNED_PREFIX = "37i9dQZF"
+"""Ids of Spotify's editorial and algorithmic playlists start so (Discover Weekly, Daily Mix, ...)."""
+_OWNER_NAMES = {USER_ID: USER_NAME, "marta.k": "Marta Kowalska", SPOTIFY_OWNER: "Spotify"}
 
 _PATH_BAD = str.maketrans({c: "_" for c in '<>:"/\\|?*'})
 
@@ -583,6 +595,8 @@ class _Builder:
                 pool = pool + [t for t in self.tracks if t.spotify_id not in taken]
             tracks = rng.sample(pool, min(size, len(pool)))
             pid = self.ids.new()
+            if owner == SPOTIFY_OWNER:
+                pid = f"{SPOTIFY_OWNED_PREFIX}1DX{pid[11:]}"
             snapshot = base64.b64encode(f"{_between(rng, 2, 400)},{self.ids.new()}".encode()).decode()
             playlists.append(Playlist(
                 id=pid, name=name, owner=owner, track_count=len(tracks), snapshot_id=snapshot,
@@ -591,6 +605,22 @@ class _Builder:
                                         "Made with ♥ in Göteborg")),
                 collaborative=collaborative, public=public, tracks=tracks))
         return playlists
+
+    def _followed_playlists(self) -> list[Playlist]:
+        """Playlists the user follows but neither owns nor collaborates on, drawn from their own random stream."""
+        rng = random.Random(f"followed-{self.seed}")
+        ids = _Ids(rng)
+        scale = max(1.0, self.n_tracks / 3000)
+        out = []
+        for name, base, owner, prefix in _FOLLOWED:
+            tracks = rng.sample(self.tracks, min(_PLAYLIST_CAP, int(base * scale), len(self.tracks)))
+            pid = ids.new()
+            pid = prefix + pid[len(prefix):]
+            snapshot = base64.b64encode(f"{_between(rng, 2, 400)},{ids.new()}".encode()).decode()
+            out.append(Playlist(id=pid, name=name, owner=owner, track_count=len(tracks), snapshot_id=snapshot,
+                                image_url=IMAGE_PATH.format(id=pid) if tracks else None, description="",
+                                collaborative=False, public=True, tracks=tracks))
+        return out
 
     def _lang_tracks(self, langs: tuple[str, ...]) -> list[Track]:
         wanted = {i.artist.spotify_id for i in self.infos if i.lang in langs}
@@ -641,6 +671,7 @@ class _Builder:
         liked = self.rng.sample(self.tracks, min(len(self.tracks), _PLAYLIST_CAP,
                                                  max(50, int(self.n_tracks * 0.07))))
         library = self._make_library(playlists, liked)
+        playlists += self._followed_playlists()
         return Catalog(self.seed, artists, self.albums, self.tracks, playlists, liked, library)
 
 

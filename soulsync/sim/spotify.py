@@ -7,11 +7,20 @@ One server answers both hosts of the real service, so point the clients at:
 * images:   ``{url}/images/<id>.jpg`` (``?size=300`` / ``?size=64`` for smaller ones).
 
 Wire facts follow ``reference/service-apis.md`` section 2: paging objects with
-absolute ``next`` URLs back at this server, playlist items carrying both
-``item`` and ``track``, ``{"error": {"status", "message"}}`` bodies, OAuth
-errors as ``{"error", "error_description"}``, ``scope`` in every token reply,
-search ``limit`` 1-10 and artist-albums ``limit`` 0-10 (400 above), 403 on the
-items of playlists the user neither owns nor collaborates on.
+absolute ``next`` URLs back at this server, ``{"error": {"status", "message"}}``
+bodies, OAuth errors as ``{"error", "error_description"}``, ``scope`` in every
+token reply.
+
+Quota modes (``quota=``): ``development`` (the default, as every self-hosted app
+runs since 2026-03-09) answers as Spotify's Web API changelog of February 2026
+and its migration guide describe development mode (reference 2.4 and 2.5, cited
+at each behaviour below); ``extended`` answers with the names and fields of
+before that change, as extended-quota apps still get them.
+
+Redirect URIs are registered per client id (``register_redirect_uri``), as in
+the Developer Dashboard; the app's default URI is registered from the start.
+``/authorize`` refuses any other URI with an error page and no redirect
+(reference 2.2).
 
 Catalog ``image_url`` values are relative (``/images/<id>.jpg``); they are
 prefixed with this server's URL when rendered. The ``fields`` and ``market``
@@ -30,14 +39,21 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from soulsync.config import SpotifySettings
 from soulsync.core.models import Album, Artist, Playlist, Track
 from soulsync.sim.base import Request, Response, SimServer
-from soulsync.sim.catalog import Catalog, build_catalog, strip_accents
+from soulsync.sim.catalog import (
+    SPOTIFY_OWNED_PREFIX,
+    Catalog,
+    build_catalog,
+    strip_accents,
+)
 from soulsync.sim.images import cover_jpeg
 
 KNOWN_SCOPES = (
@@ -50,10 +66,17 @@ DEFAULT_SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-
 """What ``issue_token()`` grants by default (everything SoulSync uses)."""
 
 CODE_LIFETIME = 600.0
+QUOTA_MODES = ("development", "extended")
+DEFAULT_REDIRECT_URI = SpotifySettings().redirect_uri
+"""Registered for the simulated app from the start: the URI SoulSync uses unless told otherwise."""
+_LOOPBACK_LITERALS = ("127.0.0.1", "::1")
+_INVALID_REDIRECT_PAGE = (b"<!doctype html><html><head><title>Error</title></head><body>"
+                          b"<h1>INVALID_CLIENT: Invalid redirect URI</h1></body></html>")
 _BASE62 = re.compile(r"^[0-9A-Za-z]+$")
 _SEARCH_TOKEN = re.compile(r'(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)')
 _SEARCH_FIELDS = {"track", "artist", "album", "year", "isrc", "genre"}
 _EPOCH = datetime(2019, 1, 1, tzinfo=timezone.utc).timestamp()
+_MARKETS = ("US", "GB", "DE", "SE", "JP")
 _STATUS_MESSAGES = {
     400: "Bad request", 401: "The access token expired", 403: "Forbidden", 404: "Resource not found",
     405: "Method not allowed", 429: "API rate limit exceeded", 500: "Server error",
@@ -144,15 +167,20 @@ class SpotifySim(SimServer):
     Attributes for scripts and tests: ``client_id``, ``client_secret``,
     ``user_id``, ``url`` (accounts base), ``api_url`` (Web API prefix),
     ``token_lifetime`` (seconds, changeable at run time), ``deny_consent``
-    (the next authorizations answer ``error=access_denied``).
+    (the next authorizations answer ``error=access_denied``), ``quota``
+    (``development`` or ``extended``, see the module docstring).
     """
 
     name = "spotify"
 
     def __init__(self, catalog: Catalog | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  client_id: str | None = None, client_secret: str | None = None,
-                 token_lifetime: float = 3600.0, clock: Callable[[], float] = time.time) -> None:
+                 token_lifetime: float = 3600.0, clock: Callable[[], float] = time.time,
+                 quota: str = "development", redirect_uris: Iterable[str] = (DEFAULT_REDIRECT_URI,)) -> None:
         super().__init__(host, port)
+        if quota not in QUOTA_MODES:
+            raise ValueError(f"unknown quota mode {quota!r}; expected one of {QUOTA_MODES}")
+        self.quota = quota
         self.catalog = catalog or build_catalog()
         default_id, default_secret = _credentials(self.catalog.seed)
         self.client_id = client_id or default_id
@@ -162,6 +190,7 @@ class SpotifySim(SimServer):
         self.clock = clock
         self.deny_consent = False
         self._lock = threading.Lock()
+        self._redirect_uris: dict[str, set[str]] = {self.client_id: set(redirect_uris)}
         self._codes: dict[str, _Code] = {}
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Refresh] = {}
@@ -178,6 +207,16 @@ class SpotifySim(SimServer):
         self._routes_setup()
 
     # ------------------------------------------------------------ public helpers
+    @property
+    def development(self) -> bool:
+        """True in development mode (the default), False for an extended-quota app."""
+        return self.quota == "development"
+
+    def register_redirect_uri(self, uri: str, client_id: str | None = None) -> None:
+        """Add a redirect URI to a client's registered ones, as in the Developer Dashboard."""
+        with self._lock:
+            self._redirect_uris.setdefault(client_id or self.client_id, set()).add(uri)
+
     @property
     def api_url(self) -> str:
         """The Web API prefix for spotipy: ``http://127.0.0.1:PORT/v1/``."""
@@ -266,25 +305,56 @@ class SpotifySim(SimServer):
         r("GET", "/authorize", self._authorize)
         r("POST", "/api/token", self._token)
         r("GET", r"/images/(?P<id>[0-9A-Za-z]+)\.jpg", self._image)
+        removed = self._removed_in_development
         api = [
             ("GET", "/v1/me", self._me),
             ("GET", "/v1/me/playlists", self._my_playlists),
             ("POST", "/v1/me/playlists", self._create_playlist),
-            ("POST", r"/v1/users/(?P<user>[^/]+)/playlists", self._create_playlist),
             ("GET", r"/v1/playlists/(?P<id>[^/]+)", self._playlist),
-            ("GET", r"/v1/playlists/(?P<id>[^/]+)/(?:items|tracks)", self._playlist_items),
-            ("POST", r"/v1/playlists/(?P<id>[^/]+)/(?:items|tracks)", self._add_items),
+            ("GET", r"/v1/playlists/(?P<id>[^/]+)/items", self._playlist_items),
+            ("POST", r"/v1/playlists/(?P<id>[^/]+)/items", self._add_items),
             ("GET", "/v1/me/tracks", self._saved_tracks),
             ("GET", "/v1/search", self._search),
             ("GET", r"/v1/albums/(?P<id>[^/]+)", self._album),
             ("GET", r"/v1/albums/(?P<id>[^/]+)/tracks", self._album_tracks),
             ("GET", r"/v1/artists/(?P<id>[^/]+)", self._artist),
             ("GET", r"/v1/artists/(?P<id>[^/]+)/albums", self._artist_albums_handler),
-            ("GET", "/v1/tracks", self._several_tracks),
             ("GET", r"/v1/tracks/(?P<id>[^/]+)", self._one_track),
+            # Removed for development mode (February 2026 changelog and migration guide, reference 2.5);
+            # observed as 403 "Forbidden" for /playlists/{id}/tracks (bjarneo/cliamp issue #54,
+            # Marinara-Engine PR #681) and /browse/new-releases (cliamp PR #315), assumed 403 for the rest.
+            ("POST", r"/v1/users/(?P<user>[^/]+)/playlists", removed(self._create_playlist)),
+            ("GET", r"/v1/playlists/(?P<id>[^/]+)/tracks", removed(self._playlist_items)),
+            ("POST", r"/v1/playlists/(?P<id>[^/]+)/tracks", removed(self._add_items)),
+            ("PUT", r"/v1/playlists/(?P<id>[^/]+)/tracks", removed(None)),
+            ("DELETE", r"/v1/playlists/(?P<id>[^/]+)/tracks", removed(None)),
+            ("GET", "/v1/tracks", removed(self._several_tracks)),
+            ("GET", "/v1/albums", removed(None)),
+            ("GET", "/v1/artists", removed(None)),
+            ("GET", r"/v1/users/(?P<user>[^/]+)", removed(None)),
+            ("GET", r"/v1/users/(?P<user>[^/]+)/playlists", removed(None)),
+            ("GET", r"/v1/artists/(?P<id>[^/]+)/top-tracks", removed(None)),
+            ("GET", "/v1/browse/new-releases", removed(None)),
+            ("GET", r"/v1/browse/categories(?:/[^/]+)?", removed(None)),
+            ("GET", "/v1/markets", removed(None)),
+            ("PUT", "/v1/me/tracks", removed(None)),
+            ("DELETE", "/v1/me/tracks", removed(None)),
+            ("GET", "/v1/me/tracks/contains", removed(None)),
         ]
         for method, pattern, handler in api:
             r(method, pattern, self._api(handler))
+
+    def _removed_in_development(self, handler: Callable[[Request, _Token], Any] | None
+                                ) -> Callable[[Request, _Token], Any]:
+        """A handler that answers 403 "Forbidden" in development mode, ``handler`` for an extended-quota app
+        (404 where the simulation has no extended implementation)."""
+        def answer(req: Request, token: _Token) -> Any:
+            if self.development:
+                raise ApiError(403, "Forbidden")
+            if handler is None:
+                raise ApiError(404, "Service not found")
+            return handler(req, token)
+        return answer
 
     # ------------------------------------------------------------ errors
     def error_response(self, status: int, req: Request, message: str = "") -> Response:
@@ -304,7 +374,8 @@ class SpotifySim(SimServer):
 
     def control(self, req: Request) -> Response:
         """``POST /__sim/token`` (a ready token reply), ``POST /__sim/expire`` (expire all access tokens),
-        ``POST /__sim/consent`` with ``{"deny": true|false}``."""
+        ``POST /__sim/consent`` with ``{"deny": true|false}``, ``POST /__sim/redirect_uri`` with
+        ``{"uri": ...}`` (register a redirect URI for the app, as in the Developer Dashboard)."""
         if req.method == "POST" and req.path == "/__sim/token":
             return Response.json(self.issue_token_info())
         if req.method == "POST" and req.path == "/__sim/expire":
@@ -312,6 +383,12 @@ class SpotifySim(SimServer):
             return Response.empty()
         if req.method == "POST" and req.path == "/__sim/consent":
             self.deny_consent = bool((req.json() or {}).get("deny"))
+            return Response.empty()
+        if req.method == "POST" and req.path == "/__sim/redirect_uri":
+            uri = (req.json() or {}).get("uri")
+            if not isinstance(uri, str) or not uri:
+                return Response.json({"error": "give {\"uri\": \"...\"}"}, 400)
+            self.register_redirect_uri(uri)
             return Response.empty()
         return super().control(req)
 
@@ -322,10 +399,10 @@ class SpotifySim(SimServer):
         if client_id != self.client_id:
             return Response(400, b"<html><body><h1>INVALID_CLIENT: Invalid client</h1></body></html>",
                             "text/html; charset=utf-8")
+        if not self._redirect_allowed(client_id, redirect_uri):
+            # An error page in the browser and no redirect (reference 2.2; the real status is unverified).
+            return Response(400, _INVALID_REDIRECT_PAGE, "text/html; charset=utf-8")
         parts = urlsplit(redirect_uri)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            return Response(400, b"<html><body><h1>INVALID_CLIENT: Invalid redirect URI</h1></body></html>",
-                            "text/html; charset=utf-8")
         state = req.arg("state")
 
         def back(**params: str) -> Response:
@@ -348,6 +425,32 @@ class SpotifySim(SimServer):
         with self._lock:
             self._codes[code] = _Code(client_id, redirect_uri, scope, challenge, self.clock() + CODE_LIFETIME)
         return back(code=code)
+
+    def _redirect_allowed(self, client_id: str, uri: str) -> bool:
+        """Spotify's redirect URI rules (Redirect URI concept guide; blogs 2025-02-12 and 2025-10-14, reference 2.2).
+
+        The URI must match a registered one exactly, except that a loopback IP literal registered without a
+        port matches any port. HTTPS is required except for loopback IP literals; ``localhost`` is refused.
+        """
+        try:
+            parts = urlsplit(uri)
+            port = parts.port
+        except ValueError:
+            return False
+        host = parts.hostname or ""
+        if not parts.netloc or host == "localhost" or host.endswith(".localhost"):
+            return False
+        loopback = host in _LOOPBACK_LITERALS
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            return False
+        with self._lock:
+            registered = set(self._redirect_uris.get(client_id, ()))
+        if uri in registered:
+            return True
+        if loopback and port is not None:
+            literal = f"[{host}]" if ":" in host else host
+            return parts._replace(netloc=literal).geturl() in registered
+        return False
 
     def _token(self, req: Request) -> Response:
         try:
@@ -389,7 +492,9 @@ class SpotifySim(SimServer):
                 raise OAuthError("invalid_grant", "Invalid authorization code")
             if code.expires_at < now:
                 raise OAuthError("invalid_grant", "Authorization code expired")
-            if form.get("redirect_uri", "") != code.redirect_uri:
+            if form.get("redirect_uri", "") != code.redirect_uri or \
+                    not self._redirect_allowed(client_id, code.redirect_uri):
+                # the token request must repeat the registered URI (reference 2.2; error text unverified)
                 raise OAuthError("invalid_grant", "Invalid redirect URI")
             if code.challenge is not None:
                 verifier = form.get("code_verifier")
@@ -480,6 +585,12 @@ class SpotifySim(SimServer):
             raise ApiError(400, "Invalid limit")
         return value
 
+    def _search_page_limit(self, req: Request) -> int:
+        """``limit`` of search and artist albums: 1-10, default 5, in development mode (February 2026 changelog;
+        400 "Invalid limit" above 10 observed by cliamp PR #315, ncspot #1866, spotipy #1231/#1236, zotify #211);
+        1-50, default 20, before."""
+        return self._limit(req, 5, 1, 10) if self.development else self._limit(req, 20, 1, 50)
+
     @staticmethod
     def _offset(req: Request, high: int | None = None) -> int:
         try:
@@ -518,10 +629,12 @@ class SpotifySim(SimServer):
 
     def _artist_full(self, artist: Artist) -> dict[str, Any]:
         aid = artist.spotify_id or ""
-        return {**self._artist_ref(aid, artist.name),
-                "followers": {"href": None, "total": _stable_int(aid, 2_000_000)},
-                "genres": list(artist.genres), "images": self._images(artist.image_url),
-                "popularity": _stable_int(aid, 90) + 5}
+        out: dict[str, Any] = {**self._artist_ref(aid, artist.name), "genres": list(artist.genres),
+               "images": self._images(artist.image_url)}
+        if not self.development:  # followers, popularity removed for development mode (February 2026 changelog)
+            out.update(followers={"href": None, "total": _stable_int(aid, 2_000_000)},
+                       popularity=_stable_int(aid, 90) + 5)
+        return out
 
     def _album_artists(self, album: Album) -> list[dict[str, Any]]:
         first = album.tracks[0] if album.tracks else None
@@ -534,39 +647,50 @@ class SpotifySim(SimServer):
     def _album_simple(self, album: Album) -> dict[str, Any]:
         aid = album.spotify_id or ""
         precision = {4: "year", 7: "month"}.get(len(album.release_date), "day")
-        return {"album_type": album.album_type.value, "total_tracks": album.total_tracks,
-                "available_markets": ["US", "GB", "DE", "SE", "JP"],
-                "external_urls": {"spotify": f"https://open.spotify.com/album/{aid}"},
-                "href": f"{self.url}/v1/albums/{aid}", "id": aid, "images": self._images(album.image_url),
-                "name": album.title,
-                "release_date": album.release_date, "release_date_precision": precision,
-                "type": "album", "uri": f"spotify:album:{aid}", "artists": self._album_artists(album)}
+        out: dict[str, Any] = {"album_type": album.album_type.value, "total_tracks": album.total_tracks,
+               "external_urls": {"spotify": f"https://open.spotify.com/album/{aid}"},
+               "href": f"{self.url}/v1/albums/{aid}", "id": aid, "images": self._images(album.image_url),
+               "name": album.title,
+               "release_date": album.release_date, "release_date_precision": precision,
+               "type": "album", "uri": f"spotify:album:{aid}", "artists": self._album_artists(album)}
+        if not self.development:  # available_markets removed for development mode (February 2026 changelog)
+            out["available_markets"] = list(_MARKETS)
+        return out
 
     def _album_full(self, album: Album) -> dict[str, Any]:
         aid = album.spotify_id or ""
         tracks = [self._track_simple(t) for t in album.tracks[:50]]
-        return {**self._album_simple(album),
-                "tracks": self._page(f"albums/{aid}/tracks", tracks, len(album.tracks), 0, 50),
-                "copyrights": [{"text": f"© {album.year} {album.label}", "type": "C"},
-                               {"text": f"℗ {album.year} {album.label}", "type": "P"}],
-                "external_ids": {"upc": album.upc}, "genres": [], "label": album.label,
-                "popularity": _stable_int(aid, 80) + 10}
+        out: dict[str, Any] = {**self._album_simple(album),
+               "tracks": self._page(f"albums/{aid}/tracks", tracks, len(album.tracks), 0, 50),
+               "copyrights": [{"text": f"© {album.year} {album.label}", "type": "C"},
+                              {"text": f"℗ {album.year} {album.label}", "type": "P"}],
+               "external_ids": {"upc": album.upc}, "genres": []}  # upc kept (March 2026 changelog revert)
+        if not self.development:  # label, popularity removed for development mode (February 2026 changelog)
+            out.update(label=album.label, popularity=_stable_int(aid, 80) + 10)
+        return out
 
     def _track_simple(self, t: Track) -> dict[str, Any]:
         tid = t.spotify_id or ""
-        return {"artists": [self._artist_ref(aid, name) for aid, name in zip(t.spotify_artist_ids, t.artists)],
-                "available_markets": ["US", "GB", "DE", "SE", "JP"], "disc_number": t.disc_number or 1,
-                "duration_ms": t.duration_ms, "explicit": _stable_int(tid, 9) == 0,
-                "external_urls": {"spotify": f"https://open.spotify.com/track/{tid}"},
-                "href": f"{self.url}/v1/tracks/{tid}", "id": tid, "is_local": False, "is_playable": True,
-                "name": t.title, "preview_url": None, "track_number": t.track_number or 1,
-                "type": "track", "uri": f"spotify:track:{tid}"}
+        artists = [self._artist_ref(aid, name) for aid, name in zip(t.spotify_artist_ids, t.artists)]
+        out: dict[str, Any] = {"artists": artists,
+               "disc_number": t.disc_number or 1,
+               "duration_ms": t.duration_ms, "explicit": _stable_int(tid, 9) == 0,
+               "external_urls": {"spotify": f"https://open.spotify.com/track/{tid}"},
+               "href": f"{self.url}/v1/tracks/{tid}", "id": tid, "is_local": False, "is_playable": True,
+               "name": t.title, "preview_url": None, "track_number": t.track_number or 1,
+               "type": "track", "uri": f"spotify:track:{tid}"}
+        if not self.development:  # available_markets removed for development mode (February 2026 changelog)
+            out["available_markets"] = list(_MARKETS)
+        return out
 
     def _track_full(self, t: Track) -> dict[str, Any]:
         album = self._albums.get(t.spotify_album_id)
-        return {**self._track_simple(t), "album": self._album_simple(album) if album else None,
-                "external_ids": {"isrc": t.isrc} if t.isrc else {},
-                "popularity": _stable_int(t.spotify_id or "", 95)}
+        # external_ids (ISRC) stays: removed in February, reverted in the March 2026 changelog
+        out: dict[str, Any] = {**self._track_simple(t), "album": self._album_simple(album) if album else None,
+               "external_ids": {"isrc": t.isrc} if t.isrc else {}}
+        if not self.development:  # popularity removed for development mode (February 2026 changelog)
+            out["popularity"] = _stable_int(t.spotify_id or "", 95)
+        return out
 
     def _user_ref(self, user_id: str) -> dict[str, Any]:
         return {"external_urls": {"spotify": f"https://open.spotify.com/user/{user_id}"},
@@ -585,29 +709,31 @@ class SpotifySim(SimServer):
 
     def _playlist_simple(self, state: _PlaylistState) -> dict[str, Any]:
         p = state.meta
-        ref = {"href": f"{self.url}/v1/playlists/{p.id}/items", "total": len(state.entries)}
+        key = self._contents_key
+        ref = {"href": f"{self.url}/v1/playlists/{p.id}/{key}", "total": len(state.entries)}
         return {"collaborative": p.collaborative, "description": html.escape(p.description, quote=False),
                 "external_urls": {"spotify": f"https://open.spotify.com/playlist/{p.id}"},
                 "href": f"{self.url}/v1/playlists/{p.id}", "id": p.id, "images": self._playlist_images(state),
                 "name": p.name, "owner": self._owner(p.owner), "primary_color": None, "public": p.public,
-                "snapshot_id": p.snapshot_id, "items": ref,
-                "tracks": {"href": f"{self.url}/v1/playlists/{p.id}/tracks", "total": len(state.entries)},
-                "type": "playlist", "uri": f"spotify:playlist:{p.id}"}
+                "snapshot_id": p.snapshot_id, key: ref, "type": "playlist", "uri": f"spotify:playlist:{p.id}"}
 
     def _entry(self, entry: _Entry, playlist_id: str) -> dict[str, Any]:
         item: dict[str, Any] | None
         if entry.kind == "track" and entry.track is not None:
             item = self._track_full(entry.track)
         elif entry.kind == "local":
-            item = {"album": {"album_type": None, "artists": [], "available_markets": [], "external_urls": {},
+            item = {"album": {"album_type": None, "artists": [], "external_urls": {},
                               "href": None, "id": None, "images": [], "name": "Home Tapes", "release_date": None,
                               "release_date_precision": None, "type": "album", "uri": None},
                     "artists": [{"external_urls": {}, "href": None, "id": None, "name": "Kitchen Band",
                                  "type": "artist", "uri": None}],
-                    "available_markets": [], "disc_number": 0, "duration_ms": 215000, "explicit": False,
+                    "disc_number": 0, "duration_ms": 215000, "explicit": False,
                     "external_ids": {}, "external_urls": {}, "href": None, "id": None, "is_local": True,
-                    "name": "Voice Memo 3", "popularity": 0, "preview_url": None, "track_number": 0,
+                    "name": "Voice Memo 3", "preview_url": None, "track_number": 0,
                     "type": "track", "uri": "spotify:local:Kitchen+Band:Home+Tapes:Voice+Memo+3:215"}
+            if not self.development:
+                item.update(available_markets=[], popularity=0)
+                item["album"]["available_markets"] = []
         elif entry.kind == "episode":
             eid = f"5Ep{playlist_id[3:]}"[:22]
             item = {"audio_preview_url": None, "description": "An invented talk show.", "duration_ms": 1_934_000,
@@ -618,9 +744,17 @@ class SpotifySim(SimServer):
                     "show": {"id": "4Sh0w000000000000000000"[:22], "name": "Loud Quiet Loud", "type": "show"}}
         else:
             item = None
+        # The entry's object is "item" in development mode, "track" before (renamed, February 2026 changelog);
+        # never both, so a client reading only one name fails here as it would live.
         return {"added_at": entry.added_at, "added_by": self._user_ref(entry.added_by),
                 "is_local": entry.kind == "local", "primary_color": None,
-                "item": item, "track": item, "video_thumbnail": {"url": None}}
+                "item" if self.development else "track": item, "video_thumbnail": {"url": None}}
+
+    @property
+    def _contents_key(self) -> str:
+        """A playlist's contents are ``items`` in development mode, ``tracks`` before (renamed, February 2026
+        changelog; ``tracks`` observed missing from me/playlists entries by Marinara-Engine PR #681)."""
+        return "items" if self.development else "tracks"
 
     def _visible(self, state: _PlaylistState, token: _Token) -> bool:
         p = state.meta
@@ -630,21 +764,33 @@ class SpotifySim(SimServer):
             return "playlist-read-collaborative" in token.scope
         return bool(p.public) or "playlist-read-private" in token.scope
 
-    def _readable(self, state: _PlaylistState) -> bool:
+    def _own_or_collaborative(self, state: _PlaylistState) -> bool:
         return state.meta.owner == self.user_id or state.meta.collaborative
+
+    def _readable(self, state: _PlaylistState) -> bool:
+        """Whether the items may be read: in development mode only of playlists the user owns or collaborates
+        on (migration guide, February 2026; reference 2.5)."""
+        return not self.development or self._own_or_collaborative(state)
 
     def _state(self, playlist_id: str) -> _PlaylistState:
         state = self._playlists.get(self._id(playlist_id))
         if state is None:
             raise ApiError(404, "Resource not found")
+        if self.development and state.meta.id.startswith(SPOTIFY_OWNED_PREFIX):
+            # Spotify-owned editorial/algorithmic playlists: unavailable since 2024-11-27 (blog "Introducing some
+            # changes to our Web API"), observed as 404 (fondberg/spotcast PR #611, fiso64/sockseek issue #149).
+            raise ApiError(404, "Resource not found")
         return state
 
     # ------------------------------------------------------------ API handlers
     def _me(self, req: Request, token: _Token) -> dict[str, Any]:
-        user = self._owner(self.user_id)
+        # account_id: May 2026 changelog (its format is not documented; reference 2.4)
+        user = {**self._owner(self.user_id), "images": [], "account_id": f"acc{_stable_int(self.user_id, 10**12)}"}
+        if self.development:
+            return user  # country, email, product, explicit_content, followers removed (February 2026 changelog)
         return {**user, "country": "SE", "email": "demo@example.com", "product": "premium",
                 "explicit_content": {"filter_enabled": False, "filter_locked": False},
-                "followers": {"href": None, "total": 3}, "images": []}
+                "followers": {"href": None, "total": 3}}
 
     def _my_playlists(self, req: Request, token: _Token) -> dict[str, Any]:
         limit = self._limit(req, 20, 1, 50)
@@ -660,20 +806,19 @@ class SpotifySim(SimServer):
         with self._lock:
             body = self._playlist_simple(state)
             body["followers"] = {"href": None, "total": state.followers}
+            key = self._contents_key
             if self._readable(state):
                 entries = [self._entry(e, state.meta.id) for e in state.entries[:100]]
-                page = self._page(f"playlists/{state.meta.id}/items", entries, len(state.entries), 0, 100)
-                body["items"] = page
-                body["tracks"] = {**page, "href": page["href"].replace("/items?", "/tracks?")}
+                body[key] = self._page(f"playlists/{state.meta.id}/{key}", entries, len(state.entries), 0, 100)
             else:
-                del body["items"]
+                del body[key]  # metadata only for other users' playlists (migration guide, February 2026)
         return body
 
     def _playlist_items(self, req: Request, token: _Token) -> dict[str, Any]:
         state = self._state(req.params["id"])
         if not self._readable(state):
-            raise ApiError(403, "Forbidden")
-        legacy = req.path.rstrip("/").endswith("/tracks")  # the deprecated alias pages by up to 100
+            raise ApiError(403, "Forbidden")  # Spotify's endpoint reference note (reference 2.5)
+        legacy = req.path.rstrip("/").endswith("/tracks")  # extended quota only: the old endpoint pages by 100
         limit = self._limit(req, 100 if legacy else 20, 1, 100 if legacy else 50)
         offset = self._offset(req)
         extra = {k: req.arg(k) or "" for k in ("additional_types", "market") if req.arg(k)}
@@ -706,13 +851,12 @@ class SpotifySim(SimServer):
             self._playlist_order.insert(0, pid)
             out = self._playlist_simple(self._playlists[pid])
             out["followers"] = {"href": None, "total": 0}
-            out["items"] = self._page(f"playlists/{pid}/items", [], 0, 0, 100)
-            out["tracks"] = self._page(f"playlists/{pid}/tracks", [], 0, 0, 100)
+            out[self._contents_key] = self._page(f"playlists/{pid}/{self._contents_key}", [], 0, 0, 100)
         return Response.json(out, 201)
 
     def _add_items(self, req: Request, token: _Token) -> Response:
         state = self._state(req.params["id"])
-        if not self._readable(state):
+        if not self._own_or_collaborative(state):
             raise ApiError(403, "You cannot add tracks to a playlist you don't own.")
         self._need_scope(token, "playlist-modify-public", "playlist-modify-private")
         try:
@@ -765,7 +909,7 @@ class SpotifySim(SimServer):
             raise ApiError(400, "Missing parameter type")
         if any(t not in ("track", "album", "artist", "playlist", "show", "episode", "audiobook") for t in types):
             raise ApiError(400, "Bad search type field")
-        limit = self._limit(req, 5, 1, 10)
+        limit = self._search_page_limit(req)
         offset = self._offset(req, 1000)
         free, fields = self._parse_query(q)
         out: dict[str, Any] = {}
@@ -879,14 +1023,15 @@ class SpotifySim(SimServer):
         aid = self._id(req.params["id"])
         if aid not in self._artists:
             raise ApiError(404, "Resource not found")
-        limit = self._limit(req, 5, 0, 10)
+        limit = self._search_page_limit(req)
         offset = self._offset(req)
         groups_arg = req.arg("include_groups")
         groups = {g.strip() for g in (groups_arg or "album,single,compilation,appears_on").split(",") if g.strip()}
         if groups - {"album", "single", "compilation", "appears_on"}:
             raise ApiError(400, "Invalid include_groups value")
         matching = [(a, g) for a, g in self._artist_albums.get(aid, []) if g in groups]
-        items = [{**self._album_simple(a), "album_group": g} for a, g in matching[offset:offset + limit]]
+        items = [self._album_simple(a) if self.development else {**self._album_simple(a), "album_group": g}
+                 for a, g in matching[offset:offset + limit]]  # album_group removed (February 2026 changelog)
         extra = {"include_groups": groups_arg} if groups_arg else None
         return self._page(f"artists/{aid}/albums", items, len(matching), offset, limit, extra)
 

@@ -47,11 +47,12 @@ class SimWorld:
 
     @classmethod
     def start(cls, seed: int = 1, root: Path | None = None, time_scale: float = 1.0,
-              n_tracks: int = 3000, hard_cases: bool = False) -> "SimWorld":
+              n_tracks: int = 3000, hard_cases: bool = False, spotify_quota: str = "development") -> "SimWorld":
         """Build the catalog and start the three servers; ``root`` holds their folders.
 
         ``hard_cases`` adds names slskd cannot search as they are (:mod:`soulsync.sim.hard_cases`):
-        the demo has them; tests that count the world's playlists do not."""
+        the demo has them; tests that count the world's playlists do not. ``spotify_quota`` is the
+        simulated Spotify app's mode (``development`` or ``extended``)."""
         owns = root is None
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="soulsync-sim-"))
         root.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,7 @@ class SimWorld:
         peers = build_peers(catalog, seed)
         if hard_cases:
             add_hard_cases(catalog, peers)
-        spotify = SpotifySim(catalog).start()
+        spotify = SpotifySim(catalog, quota=spotify_quota).start()
         plex = PlexSim(catalog, root / "library").start()
         slskd = SlskdSim(peers, root / "slskd" / "downloads", root / "slskd" / "incomplete",
                          time_scale=time_scale, seed=seed, cache_dir=root / "slskd" / "synth-cache").start()
@@ -78,7 +79,8 @@ class SimWorld:
         return {
             "spotify": {"accounts_url": self.spotify.url, "api_url": self.spotify.api_url,
                         "client_id": self.spotify.client_id, "client_secret": self.spotify.client_secret,
-                        "access_token": self.spotify.issue_token(), "user_id": self.spotify.user_id},
+                        "access_token": self.spotify.issue_token(), "user_id": self.spotify.user_id,
+                        "quota": self.spotify.quota},
             "plex": {"url": self.plex.url, "token": self.plex.token, "music_section": "Music",
                      "library_dir": str(self.library_dir)},
             "slskd": {"url": self.slskd.url, "api_key": self.slskd.api_key, "username": self.slskd.username,
@@ -94,6 +96,7 @@ class SimWorld:
         s.spotify.accounts_base = self.spotify.url
         s.spotify.api_base = self.spotify.api_url
         s.spotify.redirect_uri = f"http://127.0.0.1:{_free_port()}/callback"
+        self.spotify.register_redirect_uri(s.spotify.redirect_uri)  # as the user does in the dashboard
         s.plex.url = self.plex.url
         s.plex.music_section = "Music"
         s.slskd.url = self.slskd.url

@@ -239,12 +239,15 @@ def test_sim_prints_one_json_line_then_serves_until_terminated(tmp_path: Path) -
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), SOULSYNC_TESTING="1")
     proc = subprocess.Popen([str(PYTHON if PYTHON.exists() else sys.executable), "-m", "soulsync", "sim",
-                             "--root", str(tmp_path / "sim"), "--tracks", "300"],
+                             "--root", str(tmp_path / "sim"), "--tracks", "300", "--spotify-quota", "extended"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
-        assert set(info) >= {"spotify", "plex", "slskd", "seed"}
+        assert set(info) >= {"spotify", "plex", "slskd", "seed"} and info["spotify"]["quota"] == "extended"
+        me = requests.get(info["spotify"]["api_url"] + "me", timeout=5,
+                          headers={"Authorization": f"Bearer {info['spotify']['access_token']}"}).json()
+        assert "product" in me  # extended quota keeps the fields development mode drops
         plex = requests.get(info["plex"]["url"] + "/identity", timeout=5)
         slskd = requests.get(info["slskd"]["url"] + "/api/v0/application",
                              headers={"X-API-Key": info["slskd"]["api_key"]}, timeout=5)
@@ -255,3 +258,13 @@ def test_sim_prints_one_json_line_then_serves_until_terminated(tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_playlist_spotify_will_not_hand_over_is_refused_in_words(demo_context, sim_world) -> None:
+    """Spotify's development mode: Spotify's own playlists answer 404, other users' 403 (reference 2.5)."""
+    for owner in ("spotify", "marta.k"):
+        name = next(p.name for p in sim_world.catalog.playlists if p.owner == owner and not p.collaborative)
+        result = run("sync", "--playlist", name, "--dry-run", "--config-dir", str(demo_context.paths.config_dir))
+        no_traceback(result)
+        assert result.returncode == 2, result.stderr
+        assert f"{name!r} can't be read" in result.stderr and "--playlist-file" in result.stderr

@@ -15,8 +15,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from soulsync.services.errors import AuthError, ServiceTimeout
-from soulsync.services.spotify_auth import Cancelled, RedirectListener, SpotifyAuth
+from soulsync.services.errors import AuthError, ServiceError
+from soulsync.services.spotify_auth import (
+    Cancelled,
+    RedirectListener,
+    SignInTimeout,
+    SpotifyAuth,
+)
 from tests.services.loopback import Answer, Loopback, Seen
 
 CLIENT_ID = "listener-test-client"
@@ -73,16 +78,21 @@ def token_requests(accounts: Loopback) -> list[dict[str, str]]:
             if s.method == "POST" and s.target == "/api/token"]
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_listener_binds_the_loopback_address_only(host: str):
     port = free_port()
-    listener = RedirectListener(f"http://{host}:{port}/callback", "s")
+    listener = RedirectListener(f"http://{host if ':' not in host else f'[{host}]'}:{port}/callback", "s")
     listener.start()
     try:
-        assert listener.address == ("127.0.0.1", port)
+        assert listener.address == (host, port)
     finally:
         listener.close()
-    assert listener.address is None and refused("127.0.0.1", port)
+    assert listener.address is None and refused(host, port)
+
+
+def test_listener_refuses_localhost_which_spotify_refuses():
+    with pytest.raises(ServiceError, match="loopback address with a port"):
+        RedirectListener(f"http://localhost:{free_port()}/callback", "s")
 
 
 def _other_local_address() -> str | None:
@@ -174,7 +184,7 @@ def test_a_missing_state_is_refused(accounts):
 def test_timeout_closes_the_listener(accounts):
     auth, port = sign_in(accounts)
     ports_open: list[bool] = []
-    with pytest.raises(ServiceTimeout):
+    with pytest.raises(SignInTimeout):
         auth.authorize(open_browser=lambda url: ports_open.append(not refused("127.0.0.1", port)), timeout=0.3)
     assert ports_open == [True] and refused("127.0.0.1", port)
     assert token_requests(accounts) == []
@@ -197,7 +207,7 @@ def test_listener_wait_closes_on_its_own_timeout_too():
     port = free_port()
     listener = RedirectListener(f"http://127.0.0.1:{port}/callback", "s")
     listener.start()
-    with pytest.raises(ServiceTimeout):
+    with pytest.raises(SignInTimeout):
         listener.wait(0.2)
     assert refused("127.0.0.1", port)  # without close() from the caller
 

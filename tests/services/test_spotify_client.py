@@ -9,7 +9,12 @@ import requests
 
 from soulsync.services import errors
 from soulsync.services.spotify import SpotifyClient
-from soulsync.services.spotify_auth import Cancelled, SpotifyAuth, make_pkce_pair
+from soulsync.services.spotify_auth import (
+    Cancelled,
+    SignInTimeout,
+    SpotifyAuth,
+    make_pkce_pair,
+)
 
 
 def _free_port() -> int:
@@ -25,8 +30,9 @@ def _consenting_browser(url: str) -> None:
 
 def _auth(sim, **kwargs) -> tuple[SpotifyAuth, list[dict]]:
     stored: list[dict] = []
-    auth = SpotifyAuth(sim.client_id, f"http://127.0.0.1:{_free_port()}/callback", accounts_base=sim.url,
-                       on_tokens=stored.append, **kwargs)
+    redirect_uri = f"http://127.0.0.1:{_free_port()}/callback"
+    sim.register_redirect_uri(redirect_uri)  # as the user does in the Developer Dashboard
+    auth = SpotifyAuth(sim.client_id, redirect_uri, accounts_base=sim.url, on_tokens=stored.append, **kwargs)
     return auth, stored
 
 
@@ -92,7 +98,7 @@ def test_denied_consent_and_listener_behaviour(spotify_sim):
     def wandering_browser(url: str) -> None:
         assert requests.get(f"http://127.0.0.1:{port}/favicon.ico", timeout=5).status_code == 404
 
-    with pytest.raises(errors.ServiceTimeout):  # the favicon did not end the wait; nobody came back
+    with pytest.raises(SignInTimeout):  # the favicon did not end the wait; nobody came back
         auth.authorize(open_browser=wandering_browser, timeout=0.5)
     with pytest.raises(Cancelled):
         auth.authorize(open_browser=lambda url: None, cancelled=lambda: True, timeout=10)
@@ -110,10 +116,62 @@ def test_invalid_grant_for_a_bad_code_and_a_revoked_refresh_token(spotify_sim, c
         auth.refresh()
 
 
-def test_redirect_uri_must_be_loopback_with_a_port(spotify_sim):
-    auth = SpotifyAuth(spotify_sim.client_id, "https://example.com/callback", accounts_base=spotify_sim.url)
+@pytest.mark.parametrize("uri", ["https://example.com/callback", "http://localhost:8888/callback",
+                                 "http://127.0.0.1/callback"])
+def test_redirect_uri_must_be_a_loopback_literal_with_a_port(spotify_sim, uri):
+    auth = SpotifyAuth(spotify_sim.client_id, uri, accounts_base=spotify_sim.url)
+    opened: list[str] = []
     with pytest.raises(errors.ServiceError, match="redirect URI"):
-        auth.authorize(open_browser=_consenting_browser, timeout=1)
+        auth.authorize(open_browser=opened.append, timeout=1)
+    assert opened == []  # refused before the browser opens
+
+
+def test_an_unregistered_redirect_uri_ends_in_words_that_point_at_the_dashboard(spotify_sim):
+    """Spotify shows an error page and never redirects (reference 2.2): the wait ends with advice."""
+    uri = f"http://127.0.0.1:{_free_port()}/callback"  # not registered
+    auth = SpotifyAuth(spotify_sim.client_id, uri, accounts_base=spotify_sim.url)
+    pages: list[requests.Response] = []
+    waiting: list[str] = []
+    with pytest.raises(SignInTimeout) as err:
+        auth.authorize(open_browser=lambda url: pages.append(requests.get(url, timeout=5)), timeout=0.5,
+                       on_waiting=waiting.append)
+    assert [p.status_code for p in pages] == [400] and "INVALID_CLIENT: Invalid redirect URI" in pages[0].text
+    assert waiting == [pages[0].url]
+    message = err.value.message
+    assert "within 0 s" not in message and "Spotify Developer Dashboard" in message and f"exactly {uri}" in message
+    assert not auth.connected
+
+
+def test_a_port_less_loopback_registration_accepts_the_port_of_the_app(spotify_sim):
+    spotify_sim.register_redirect_uri("http://127.0.0.1/callback")
+    auth = SpotifyAuth(spotify_sim.client_id, f"http://127.0.0.1:{_free_port()}/callback",
+                       accounts_base=spotify_sim.url)
+    auth.authorize(open_browser=_consenting_browser, timeout=10)
+    assert auth.connected
+
+
+@pytest.mark.parametrize("uri, words", [
+    ("", "Enter a redirect URI"),
+    ("http://localhost:8888/callback", "refuses “localhost”"),
+    ("http://LOCALHOST:8888/callback", "refuses “localhost”"),
+    ("http://192.168.1.5:8888/callback", "plain http only for 127.0.0.1 and [::1]"),
+    ("https://soulsync.example/callback", "receives the sign-in on this computer"),
+    ("https://127.0.0.1:8888/callback", "Use http://"),
+    ("http://127.0.0.1/callback", "Add a port"),
+    ("ftp://127.0.0.1:8888/callback", "web address"),
+    ("http://127.0.0.1:99999/callback", "not a valid address"),
+])
+def test_redirect_uri_problems_are_told_in_words(uri, words):
+    from soulsync.services.spotify_auth import redirect_uri_problem
+
+    assert words in redirect_uri_problem(uri)
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:8888/callback", "http://[::1]:43210/cb"])
+def test_loopback_literals_with_a_port_are_fine(uri):
+    from soulsync.services.spotify_auth import redirect_uri_problem
+
+    assert redirect_uri_problem(uri) == ""
 
 
 # ---------------------------------------------------------------- API
@@ -165,13 +223,69 @@ def test_catalogue_calls(spotify_sim, catalog_3k):
     assert client.artist(busy.spotify_id).genres == busy.genres
 
 
-def test_followed_playlists_cannot_be_read(spotify_sim, catalog_3k):
-    followed = next(p for p in catalog_3k.playlists if p.owner == "spotify")
+def test_another_users_playlist_is_unreadable_and_says_what_to_do(spotify_sim, catalog_3k):
+    followed = next(p for p in catalog_3k.playlists if p.owner == "marta.k" and not p.collaborative)
     client, _ = _client(spotify_sim)
-    with pytest.raises(errors.AuthError, match="does not allow"):
+    with pytest.raises(errors.PlaylistUnreadable) as err:
         client.playlist_tracks(followed.id)
+    text = err.value.message
+    assert "only playlists you own or collaborate on" in text
+    assert "copy its songs into a playlist of your own" in text and "Import CSV / M3U" in text
     with pytest.raises(errors.NotFound):
         client.album("0000000000000000000000")
+
+
+def test_spotify_owned_playlist_is_unreadable_and_says_what_to_do(spotify_sim, catalog_3k):
+    client, _ = _client(spotify_sim)
+    for owned in (p for p in catalog_3k.playlists if p.owner == "spotify"):
+        with pytest.raises(errors.PlaylistUnreadable) as err:
+            client.playlist_tracks(owned.id)
+        assert "its own playlists" in err.value.message and "Import CSV / M3U" in err.value.message
+
+
+def test_an_unknown_playlist_is_still_not_found(spotify_sim):
+    client, _ = _client(spotify_sim)
+    with pytest.raises(errors.NotFound) as err:
+        client.playlist_tracks("0000000000000000000000")
+    assert not isinstance(err.value, errors.PlaylistUnreadable)
+
+
+def test_development_mode_answers_fill_every_field_the_app_shows(spotify_sim, catalog_3k):
+    """The playlist list reads "items" (no "tracks" alias is sent) and entries read "item" (no "track")."""
+    client, _ = _client(spotify_sim)
+    listed = {p.id: p for p in client.playlists()}
+    for playlist in catalog_3k.playlists:
+        assert listed[playlist.id].track_count == spotify_sim.playlist_total(playlist.id)
+    odd = catalog_3k.playlists[1]
+    contents = client.playlist_tracks(odd.id)
+    assert [t.spotify_id for t in contents.tracks] == [t.spotify_id for t in odd.tracks]
+    user = client.current_user()
+    assert user.display_name == "Demo User" and not hasattr(user, "country")
+
+
+def test_extended_quota_answers_are_read_through_the_old_names(catalog_3k):
+    from soulsync.sim.spotify import SpotifySim
+
+    sim = SpotifySim(catalog_3k, quota="extended").start()
+    try:
+        client, _ = _client(sim)
+        listed = {p.id: p for p in client.playlists()}
+        odd = catalog_3k.playlists[1]
+        assert listed[odd.id].track_count == sim.playlist_total(odd.id)
+        contents = client.playlist_tracks(odd.id)
+        assert [t.spotify_id for t in contents.tracks] == [t.spotify_id for t in odd.tracks]
+        assert (contents.local, contents.unavailable, contents.episodes) == (1, 1, 1)
+    finally:
+        sim.stop()
+
+
+def test_a_playlist_without_a_count_has_an_unknown_count_not_zero(spotify_sim):
+    from soulsync.services.spotify import _playlist
+
+    assert _playlist({"id": "abc", "name": "Followed", "owner": {"id": "x"}}).track_count is None
+    assert _playlist({"id": "abc", "name": "Followed", "items": {"href": "h"}}).track_count is None
+    assert _playlist({"id": "abc", "name": "Empty", "items": {"total": 0}}).track_count == 0
+    assert _playlist({"id": "abc", "name": "Old", "tracks": {"total": 7}}).track_count == 7
 
 
 def test_create_playlist_and_add_tracks(spotify_sim, catalog_3k):

@@ -11,9 +11,9 @@ from PIL import Image
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyOAuth, SpotifyOauthError, SpotifyPKCE
 
-from soulsync.sim.spotify import SpotifySim
+from soulsync.sim.spotify import DEFAULT_REDIRECT_URI, SpotifySim
 
-REDIRECT = "http://127.0.0.1:9/callback"
+REDIRECT = DEFAULT_REDIRECT_URI
 SCOPE = "playlist-read-private user-library-read"
 
 
@@ -144,7 +144,7 @@ def test_playlists_page_through_absolute_next_urls(spotify_sim, catalog_3k):
         pages += 1
         for p in page["items"]:
             seen.append(p["id"])
-            assert p["items"]["total"] == p["tracks"]["total"]
+            assert isinstance(p["items"]["total"], int) and "tracks" not in p  # renamed, no alias
             assert p["owner"]["id"] and p["snapshot_id"]
         page = sp.next(page) if page["next"] else None
     assert pages >= 4
@@ -153,7 +153,7 @@ def test_playlists_page_through_absolute_next_urls(spotify_sim, catalog_3k):
     assert sp.playlist(empty.id)["images"] is None  # as Spotify does for a playlist without a cover
 
 
-def test_playlist_items_pages_with_item_and_track_and_odd_entries(spotify_sim, catalog_3k):
+def test_playlist_items_pages_with_item_only_and_odd_entries(spotify_sim, catalog_3k):
     sp = _api(spotify_sim)
     playlist = catalog_3k.playlists[1]
     page = sp.playlist_items(playlist.id, limit=20)
@@ -163,22 +163,24 @@ def test_playlist_items_pages_with_item_and_track_and_odd_entries(spotify_sim, c
         entries.extend(page["items"])
         page = sp.next(page) if page["next"] else None
     assert pages >= 2 and len(entries) == spotify_sim.playlist_total(playlist.id) == len(playlist.tracks) + 3
-    assert all(e["item"] == e["track"] for e in entries)
-    kinds = [("local" if e["is_local"] else "null" if e["track"] is None else e["track"]["type"]) for e in entries]
+    assert all("item" in e and "track" not in e for e in entries)  # development mode: no "track" alias
+    kinds = [("local" if e["is_local"] else "null" if e["item"] is None else e["item"]["type"]) for e in entries]
     assert kinds.count("local") == kinds.count("null") == kinds.count("episode") == 1
-    ids = [e["track"]["id"] for e in entries if e["track"] and e["track"]["type"] == "track" and not e["is_local"]]
+    ids = [e["item"]["id"] for e in entries if e["item"] and e["item"]["type"] == "track" and not e["is_local"]]
     assert ids == [t.spotify_id for t in playlist.tracks]
-    track = next(e["track"] for e in entries if e["track"] and e["track"]["type"] == "track" and e["track"]["id"])
+    track = next(e["item"] for e in entries if e["item"] and e["item"]["type"] == "track" and e["item"]["id"])
     assert track["external_ids"]["isrc"] and track["album"]["images"][0]["url"].startswith(spotify_sim.url)
 
 
-def test_followed_playlist_items_are_forbidden(spotify_sim, catalog_3k):
-    followed = next(p for p in catalog_3k.playlists if p.owner not in (catalog_3k.user_id,) and not p.collaborative)
+def test_followed_playlist_gives_metadata_without_items_and_its_items_are_forbidden(spotify_sim, catalog_3k):
+    followed = next(p for p in catalog_3k.playlists if p.owner not in (catalog_3k.user_id, "spotify")
+                    and not p.collaborative)
     sp = _api(spotify_sim)
-    assert sp.playlist(followed.id)["name"] == followed.name
+    meta = sp.playlist(followed.id)
+    assert meta["name"] == followed.name and "items" not in meta and "tracks" not in meta
     with pytest.raises(spotipy.SpotifyException) as err:
         sp.playlist_items(followed.id)
-    assert err.value.http_status == 403
+    assert err.value.http_status == 403 and "Forbidden" in err.value.msg
     collaborative = next(p for p in catalog_3k.playlists if p.collaborative)
     assert sp.playlist_items(collaborative.id, limit=5)["total"] == len(collaborative.tracks)
 
@@ -233,11 +235,9 @@ def test_albums_and_artists(spotify_sim, catalog_3k):
         sp.artist_albums(artist.spotify_id)  # spotipy's default limit=20 is over the 2026 maximum
     assert err.value.http_status == 400
     page = sp.artist_albums(artist.spotify_id, limit=10, include_groups="single")
-    assert page["items"] and {a["album_group"] for a in page["items"]} == {"single"}
+    assert page["items"] and {a["album_type"] for a in page["items"]} == {"single"}
     everything = sp.artist_albums(artist.spotify_id, limit=10, include_groups="album,single,compilation,appears_on")
     assert everything["total"] == artist.album_count
-    missing = sp.tracks([catalog_3k.tracks[0].spotify_id, "0000000000000000000000"])["tracks"]
-    assert missing[0]["id"] == catalog_3k.tracks[0].spotify_id and missing[1] is None
     with pytest.raises(spotipy.SpotifyException) as err:
         sp.album("0000000000000000000000")
     assert err.value.http_status == 404
@@ -285,3 +285,153 @@ def test_cover_images_are_jpegs_in_three_sizes(spotify_sim, catalog_3k):
     assert sizes == [(640, 640), (300, 300), (64, 64)]
     again = requests.get(f"{spotify_sim.url}{album.image_url}", timeout=5).content
     assert again == requests.get(f"{spotify_sim.url}{album.image_url}", timeout=5).content
+
+
+# ---------------------------------------------------------------- development mode (reference 2.4, 2.5)
+def _raw(sim: SpotifySim, method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"{sim.api_url}{path}", headers={"Authorization": f"Bearer {sim.issue_token()}"},
+                            timeout=5, **kwargs)
+
+
+def test_development_mode_leaves_out_the_removed_fields_and_keeps_isrc(spotify_sim, catalog_3k):
+    sp = _api(spotify_sim)
+    me = sp.me()
+    assert me["id"] == spotify_sim.user_id and me["account_id"]
+    assert not {"country", "email", "product", "explicit_content", "followers"} & set(me)
+    track = sp.track(catalog_3k.tracks[0].spotify_id)
+    assert not {"popularity", "available_markets", "linked_from"} & set(track)
+    assert track["external_ids"]["isrc"] == catalog_3k.tracks[0].isrc
+    assert "available_markets" not in track["album"]
+    album = sp.album(catalog_3k.albums[0].spotify_id)
+    assert not {"label", "popularity", "available_markets", "album_group"} & set(album)
+    assert album["external_ids"]["upc"] and album["album_type"]
+    artist = sp.artist(catalog_3k.artists[0].spotify_id)
+    assert not {"followers", "popularity"} & set(artist)
+    releases = sp.artist_albums(catalog_3k.artists[0].spotify_id, limit=10)["items"]
+    assert releases and all("album_group" not in a for a in releases)
+    local = next(e["item"] for e in sp.playlist_items(catalog_3k.playlists[1].id, limit=50)["items"] if e["is_local"])
+    assert not {"popularity", "available_markets"} & set(local)
+
+
+def test_spotify_owned_playlists_are_not_found(spotify_sim, catalog_3k):
+    owned_by_spotify = [p for p in catalog_3k.playlists if p.owner == "spotify"]
+    assert len(owned_by_spotify) >= 2 and all(p.id.startswith("37i9dQZF") for p in owned_by_spotify)
+    listed = [p["id"] for p in _api(spotify_sim).current_user_playlists(limit=50)["items"]]
+    assert {p.id for p in owned_by_spotify} <= set(listed)  # followed, so listed; but not readable
+    for p in owned_by_spotify:
+        for path in (f"playlists/{p.id}", f"playlists/{p.id}/items"):
+            resp = _raw(spotify_sim, "GET", path)
+            assert resp.status_code == 404
+            assert resp.json() == {"error": {"status": 404, "message": "Resource not found"}}
+
+
+@pytest.mark.parametrize("path, params", [
+    ("search", {"q": "the", "type": "track", "limit": 11}),
+    ("search", {"q": "the", "type": "album", "limit": 50}),
+    ("artists/{artist}/albums", {"limit": 11}),
+])
+def test_limits_over_ten_are_invalid(spotify_sim, catalog_3k, path, params):
+    resp = _raw(spotify_sim, "GET", path.format(artist=catalog_3k.artists[0].spotify_id), params=params)
+    assert resp.status_code == 400 and resp.json() == {"error": {"status": 400, "message": "Invalid limit"}}
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "tracks?ids={track}"), ("GET", "albums?ids={album}"), ("GET", "artists?ids={artist}"),
+    ("GET", "playlists/{playlist}/tracks"), ("POST", "playlists/{playlist}/tracks"),
+    ("POST", "users/demouser/playlists"), ("GET", "users/demouser"), ("GET", "users/demouser/playlists"),
+    ("GET", "artists/{artist}/top-tracks"), ("GET", "browse/new-releases"), ("GET", "markets"),
+    ("PUT", "me/tracks?ids={track}"),
+])
+def test_removed_endpoints_are_forbidden(spotify_sim, catalog_3k, method, path):
+    ids = {"track": catalog_3k.tracks[0].spotify_id, "album": catalog_3k.albums[0].spotify_id,
+           "artist": catalog_3k.artists[0].spotify_id, "playlist": catalog_3k.playlists[0].id}
+    body = [f"spotify:track:{ids['track']}"] if method == "POST" else None
+    resp = _raw(spotify_sim, method, path.format(**ids), json=body)
+    assert resp.status_code == 403 and resp.json() == {"error": {"status": 403, "message": "Forbidden"}}
+
+
+def test_extended_quota_keeps_the_old_names_and_fields(catalog_3k):
+    sim = SpotifySim(catalog_3k, quota="extended").start()
+    try:
+        sp = _api(sim)
+        assert {"country", "product", "email"} <= set(sp.me())
+        listed = sp.current_user_playlists(limit=50)["items"]
+        assert all("tracks" in p and "items" not in p for p in listed)
+        page = sp.playlist_items(catalog_3k.playlists[1].id, limit=20)
+        assert all("track" in e and "item" not in e for e in page["items"])
+        followed = next(p for p in catalog_3k.playlists if p.owner == "marta.k" and not p.collaborative)
+        assert sp.playlist(followed.id)["tracks"]["total"] == len(followed.tracks)
+        track = sp.tracks([catalog_3k.tracks[0].spotify_id, "0000000000000000000000"])["tracks"]
+        assert "popularity" in track[0] and track[1] is None
+        assert {"label", "popularity"} <= set(sp.album(catalog_3k.albums[0].spotify_id))
+        assert len(sp.search("the", limit=20)["tracks"]["items"]) == 20
+        assert "album_group" in sp.artist_albums(catalog_3k.artists[0].spotify_id)["items"][0]
+    finally:
+        sim.stop()
+
+
+def test_unknown_quota_mode_is_refused(catalog_3k):
+    with pytest.raises(ValueError, match="quota"):
+        SpotifySim(catalog_3k, quota="premium")
+
+
+# ---------------------------------------------------------------- redirect URIs (reference 2.2)
+def _authorize(sim: SpotifySim, redirect_uri: str) -> requests.Response:
+    return requests.get(f"{sim.url}/authorize", params={"client_id": sim.client_id, "response_type": "code",
+                                                        "redirect_uri": redirect_uri, "state": "s"},
+                        allow_redirects=False, timeout=5)
+
+
+@pytest.mark.parametrize("registered, requested", [
+    (None, "http://127.0.0.1:9999/callback"),                  # not registered
+    ("http://127.0.0.1:8000/callback", "http://127.0.0.1:8001/callback"),  # another port
+    ("http://127.0.0.1:8000/callback", "http://127.0.0.1:8000/callbak"),   # a typo
+    ("http://localhost:8000/callback", "http://localhost:8000/callback"),  # localhost, even registered
+    ("http://localhost/callback", "http://localhost:8000/callback"),
+    ("http://example.com/callback", "http://example.com/callback"),        # plain http off loopback
+])
+def test_authorize_refuses_a_redirect_uri_that_is_not_registered_with_a_page(spotify_sim, registered, requested):
+    if registered:
+        spotify_sim.register_redirect_uri(registered)
+    resp = _authorize(spotify_sim, requested)
+    assert resp.status_code == 400 and "Location" not in resp.headers
+    assert resp.headers["Content-Type"].startswith("text/html")
+    assert "INVALID_CLIENT: Invalid redirect URI" in resp.text
+
+
+@pytest.mark.parametrize("registered, requested", [
+    ("http://127.0.0.1:8000/callback", "http://127.0.0.1:8000/callback"),
+    ("http://127.0.0.1/callback", "http://127.0.0.1:53124/callback"),  # port-less loopback literal: any port
+    ("http://[::1]/callback", "http://[::1]:53124/callback"),
+    ("https://soulsync.example/callback", "https://soulsync.example/callback"),
+])
+def test_authorize_redirects_to_a_registered_uri(spotify_sim, registered, requested):
+    spotify_sim.register_redirect_uri(registered)
+    resp = _authorize(spotify_sim, requested)
+    assert resp.status_code == 302 and resp.headers["Location"].startswith(requested + "?code=")
+
+
+def test_the_default_redirect_uri_of_the_app_is_registered(spotify_sim):
+    from soulsync.config import SpotifySettings
+
+    assert _authorize(spotify_sim, SpotifySettings().redirect_uri).status_code == 302
+
+
+def test_token_endpoint_checks_the_redirect_uri_again(spotify_sim):
+    other = "http://127.0.0.1:8123/callback"
+    spotify_sim.register_redirect_uri(other)
+    location = _authorize(spotify_sim, REDIRECT).headers["Location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    resp = requests.post(f"{spotify_sim.url}/api/token", data={"grant_type": "authorization_code", "code": code,
+                                                               "redirect_uri": other},
+                         auth=(spotify_sim.client_id, spotify_sim.client_secret), timeout=5)
+    assert resp.status_code == 400
+    assert resp.json() == {"error": "invalid_grant", "error_description": "Invalid redirect URI"}
+
+
+def test_a_script_can_register_a_redirect_uri_over_http(spotify_sim):
+    uri = "http://127.0.0.1:47001/cb"
+    assert _authorize(spotify_sim, uri).status_code == 400
+    assert requests.post(f"{spotify_sim.url}/__sim/redirect_uri", json={"uri": uri}, timeout=5).status_code == 204
+    assert _authorize(spotify_sim, uri).status_code == 302
+    assert requests.post(f"{spotify_sim.url}/__sim/redirect_uri", json={}, timeout=5).status_code == 400

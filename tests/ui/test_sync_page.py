@@ -70,3 +70,66 @@ def test_cached_playlists_show_without_network(qtbot, demo_context, sim_world, g
     page = win.show_page("sync")
     qtbot.waitUntil(lambda: page.playlist_model.rowCount() >= 1, timeout=5000)
     assert any(p.name == "Offline list" for p in page.playlist_model.playlists)
+
+
+def _select(page, names: list[str]) -> None:
+    selection = page.playlist_view.selectionModel()
+    selection.clearSelection()
+    for name in names:
+        row = [p.name for p in page.playlist_model.playlists].index(name)
+        selection.select(page.playlist_model.index(row), QItemSelectionModel.SelectionFlag.Select)
+
+
+def test_unreadable_playlists_say_why_and_never_count_as_complete(qtbot, window, demo_context, sim_world,
+                                                                  gui_network_guard, qtmodeltester):
+    """Spotify's development mode: another user's playlist (403) and Spotify's own (404) cannot be read."""
+    page = window.show_page("sync")
+    catalog = sim_world.catalog
+    theirs = next(p for p in catalog.playlists if p.owner == "marta.k" and not p.collaborative)
+    spotifys = next(p for p in catalog.playlists if p.owner == "spotify")
+
+    def marked() -> bool:  # the refreshed list is back in the model (it is re-read from the store after the refresh)
+        shown = {p.name: p for p in page.playlist_model.playlists}
+        return all(name in shown and shown[name].unreadable for name in (theirs.name, spotifys.name))
+
+    qtbot.waitUntil(lambda: page._refresh_task is None and marked(), timeout=20000)
+    assert "can't be read" in page.playlist_status.text()
+    qtmodeltester.check(page.playlist_model)
+
+    _select(page, [theirs.name])
+    qtbot.waitUntil(page.unreadable_notice.isVisible, timeout=5000)
+    notice = page.unreadable_notice.text()
+    assert f"“{theirs.name}” can't be read" in notice and "own or collaborate on" in notice
+    assert "copy its songs into a playlist of your own" in notice and "Import CSV / M3U" in notice
+    _select(page, [spotifys.name])
+    qtbot.waitUntil(lambda: "its own playlists" in page.unreadable_notice.text(), timeout=5000)
+
+    qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
+    assert "nothing to compare" in page.summary_label.text() and page._analysis_task is None
+
+    _load_plex_library(demo_context, gui_network_guard)
+    with qtbot.waitSignal(window.library.changed, timeout=20000):
+        window.library.reload()
+    readable = next(p for p in catalog.playlists if p.owner == catalog.user_id and 20 <= len(p.tracks) <= 200)
+    _select(page, [readable.name, theirs.name, spotifys.name])
+    with qtbot.waitSignal(page.analysis_finished, timeout=20000):
+        qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
+    assert "2 playlists that can't be read were left out" in page.summary_label.text()
+    analysed = demo_context.store.playlist_analysis()
+    assert readable.id in analysed and theirs.id not in analysed and spotifys.id not in analysed
+    rows = {p.name: row for row, p in enumerate(page.playlist_model.playlists)}
+    for name in (theirs.name, spotifys.name):
+        text = page.playlist_model.data(page.playlist_model.index(rows[name]))
+        assert "can't be read" in text and "complete" not in text and "missing" not in text
+
+
+def test_a_playlist_without_a_count_shows_it_as_unknown_not_zero(qtmodeltester):
+    from soulsync.core.models import Playlist
+    from soulsync.ui.models.playlists import PlaylistListModel
+
+    model = PlaylistListModel()
+    model.set_playlists([Playlist(id="a", name="Followed", owner="Marta", track_count=None),
+                         Playlist(id="b", name="Empty", owner="Me", track_count=0)], {})
+    qtmodeltester.check(model)
+    assert model.data(model.index(0)) == "Followed\nMarta · track count unknown"
+    assert model.data(model.index(1)) == "Empty\nMe · 0 tracks"

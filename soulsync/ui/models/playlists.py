@@ -16,8 +16,14 @@ RowRole = Qt.ItemDataRole.UserRole + 2
 StatusRole = Qt.ItemDataRole.UserRole + 3
 
 
+def count_words(count: int | None) -> str:
+    """A playlist's entry count in words; None (the service did not say) is unknown, not 0."""
+    return "track count unknown" if count is None else f"{count} tracks"
+
+
 class PlaylistListModel(QAbstractListModel):
-    """Playlists with owner, track count, last analysis and a cover thumbnail."""
+    """Playlists with owner, track count, last analysis and a cover thumbnail; one whose tracks cannot be
+    read says so instead of an analysis (its reason is the tooltip)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -57,8 +63,11 @@ class PlaylistListModel(QAbstractListModel):
         p = self.playlists[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             source = {"liked": "Liked Songs", "csv": "CSV import", "m3u": "M3U import"}.get(p.source, p.owner)
-            line2 = f"{source} · {p.track_count} tracks" if source else f"{p.track_count} tracks"
-            if p.id in self.analysis:
+            count = count_words(p.track_count)
+            line2 = f"{source} · {count}" if source else count
+            if p.unreadable:
+                line2 += " · can't be read"
+            elif p.id in self.analysis:
                 owned, missing, _ = self.analysis[p.id]
                 line2 += f" · {missing} missing" if missing else " · complete"
             return f"{p.name}\n{line2}"
@@ -67,7 +76,9 @@ class PlaylistListModel(QAbstractListModel):
         if role == PlaylistRole:
             return p
         if role == Qt.ItemDataRole.ToolTipRole:
-            return p.description or p.name
+            return p.unreadable or p.description or p.name
+        if role == Qt.ItemDataRole.ForegroundRole and p.unreadable:
+            return QColor(MUTED)
         return None
 
 

@@ -12,14 +12,16 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QWidget,
+    QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+    QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
+    QWidget,
 )
 
 from soulsync.config import TIMEOUT_RANGE_S, Settings
 from soulsync.context import AppContext, build_plex, build_slskd, build_spotify, build_spotify_auth
 from soulsync.core.quality import TIER_LABELS
 from soulsync.services import checks
+from soulsync.services.spotify_auth import CONNECT_TIMEOUT_S, redirect_uri_problem
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.widgets.wheel_guard import guard_wheel
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 
 LOADING = "loading…"
 """Placeholder of a secret field while its stored value is being read."""
+REGISTER_HINT = ("In the Spotify Developer Dashboard, open your app's settings and add exactly this redirect "
+                 "URI: {uri}")
+"""What to register for the redirect URI in the form (Spotify matches it exactly: reference 2.2)."""
 TLS_WARNING = ("\u26a0 The certificate is not checked: anyone on the network path could pose as this "
                "server and read your {what}.")
 
@@ -93,6 +98,9 @@ class SettingsPage(Page):
     title = "Settings"
     subtitle = "Connections to Spotify, Plex and slskd, and how downloads are chosen and filed"
 
+    connect_timeout_s = CONNECT_TIMEOUT_S
+    """How long Connect waits for the browser to come back."""
+
     settings_saved = pyqtSignal()
     secrets_loaded = pyqtSignal()
     """The stored secrets arrived from the worker and fill their fields."""
@@ -153,11 +161,18 @@ class SettingsPage(Page):
         self.sp_client_id.setPlaceholderText("from developer.spotify.com → your app")
         self.sp_client_secret = _secret_edit("optional with PKCE; stored in the keyring")
         self.sp_redirect = QLineEdit()
+        self.sp_redirect.setObjectName("spotify_redirect_uri")
+        self.sp_redirect.setPlaceholderText("http://127.0.0.1:8888/callback")
+        self.sp_redirect_hint = QLabel("")
+        self.sp_redirect_hint.setObjectName("spotify_redirect_hint")
+        self.sp_redirect_hint.setWordWrap(True)
+        self.sp_redirect_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.sp_account = QLabel("")
         self.sp_account.setProperty("muted", True)
         form.addRow("Client ID", self.sp_client_id)
         form.addRow("Client secret", self.sp_client_secret)
         form.addRow("Redirect URI", self.sp_redirect)
+        form.addRow("", self.sp_redirect_hint)
         self.sp_timeout = _timeout_box("spotify")
         form.addRow("Network timeout", self.sp_timeout)
         form.addRow("Account", self.sp_account)
@@ -167,9 +182,54 @@ class SettingsPage(Page):
         self.sp_connect.setProperty("primary", True)
         row.insertWidget(0, self.sp_connect)
         form.addRow(row)
+        form.addRow(self._build_spotify_waiting())
         self.sp_connect.clicked.connect(self.connect_spotify)
         self.sp_test.clicked.connect(self.test_spotify)
+        self.sp_redirect.textChanged.connect(self._check_redirect)
         return box
+
+    def _build_spotify_waiting(self) -> QWidget:
+        """What Connect waits for, shown while it waits: the sign-in in the browser, its address (to open by
+        hand when no browser opened) and a Cancel button."""
+        self.sp_waiting = QWidget()
+        self.sp_waiting.setObjectName("spotify_waiting")
+        layout = QVBoxLayout(self.sp_waiting)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.sp_waiting_text = QLabel("")
+        self.sp_waiting_text.setObjectName("spotify_waiting_text")
+        self.sp_waiting_text.setWordWrap(True)
+        self.sp_signin_url = QLineEdit()
+        self.sp_signin_url.setObjectName("spotify_signin_url")
+        self.sp_signin_url.setReadOnly(True)
+        self.sp_copy_url = QPushButton("Copy address")
+        self.sp_copy_url.setObjectName("spotify_copy_signin_url")
+        self.sp_copy_url.clicked.connect(self._copy_signin_url)
+        self.sp_cancel = QPushButton("Cancel")
+        self.sp_cancel.setObjectName("spotify_connect_cancel")
+        self.sp_cancel.clicked.connect(self.cancel_spotify_connect)
+        url_row = QHBoxLayout()
+        url_row.addWidget(self.sp_signin_url, 1)
+        url_row.addWidget(self.sp_copy_url)
+        url_row.addWidget(self.sp_cancel)
+        layout.addWidget(self.sp_waiting_text)
+        layout.addLayout(url_row)
+        self.sp_waiting.setVisible(False)
+        return self.sp_waiting
+
+    def _copy_signin_url(self) -> None:
+        clipboard = QApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(self.sp_signin_url.text())
+
+    def _check_redirect(self) -> None:
+        """Say, as the user types, whether SoulSync can use the redirect URI and what to register for it."""
+        uri = self.sp_redirect.text().strip()
+        problem = redirect_uri_problem(uri)
+        color = ERROR if problem else MUTED
+        self.sp_redirect_hint.setStyleSheet(f"color: {color}; background: transparent;")
+        self.sp_redirect_hint.setText(problem or REGISTER_HINT.format(uri=uri))
+        self.sp_redirect_hint.setProperty("problem", bool(problem))
+        self.sp_connect.setEnabled(not problem and "spotify_connect" not in self._tasks)
 
     def _build_plex(self) -> QGroupBox:
         box = QGroupBox("Plex")
@@ -311,6 +371,7 @@ class SettingsPage(Page):
         s = self.context.settings
         self.sp_client_id.setText(s.spotify.client_id)
         self.sp_redirect.setText(s.spotify.redirect_uri)
+        self._check_redirect()
         self.sp_timeout.setValue(s.spotify.timeout_s)
         self.sp_account.setText(s.spotify.user or LOADING)
         self.plex_url.setText(s.plex.url)
@@ -460,6 +521,9 @@ class SettingsPage(Page):
                 validate_template(template)
             except ValueError as exc:
                 return f"{label} template: {exc}"
+        problem = redirect_uri_problem(s.spotify.redirect_uri)
+        if problem:
+            return f"Spotify redirect URI: {problem}"
         for label, url in (("Plex server URL", s.plex.url), ("slskd URL", s.slskd.url)):
             if url and not url.lower().startswith(("http://", "https://")):
                 return f"{label} must start with http:// or https://"
@@ -578,26 +642,32 @@ class SettingsPage(Page):
         self._run_check("spotify", self.sp_test, self.sp_result, probe)
 
     def connect_spotify(self) -> None:
-        """Authorization code with PKCE: opens the browser, waits for the redirect on 127.0.0.1.
-        The tokens (and the client secret used) are stored by the worker once the account answered."""
+        """Authorization code with PKCE: opens the browser, waits (in a worker) for the redirect on the loopback
+        address, showing the sign-in address and a Cancel button meanwhile. The tokens (and the client secret
+        used) are stored by the worker once the account answered."""
+        if "spotify_connect" in self._tasks:
+            return
         s = self.form_settings().spotify
         if not s.client_id:
             self.sp_result.show_state("error", "Enter the client ID of your Spotify app first.")
             return
-        if "spotify_connect" in self._tasks:
-            self._tasks["spotify_connect"].cancel()
+        problem = redirect_uri_problem(self.sp_redirect.text())
+        if problem:
+            self.sp_result.show_state("error", f"Fix the redirect URI first: {problem}")
             return
         secret = self._form_secret("spotify_client_secret")
         context = self.context
         opener = context.open_browser
-        self.sp_connect.setText("Cancel")
-        self.sp_result.show_state("busy", "Waiting for you to approve SoulSync in the browser…")
+        timeout = self.connect_timeout_s
+        self.sp_connect.setEnabled(False)
+        self.sp_result.show_state("busy", "Opening the Spotify sign-in…")
 
         def work(ctx):
             captured: dict = {}
             used = context.secrets.get("spotify_client_secret") if secret is None else secret
             auth = build_spotify_auth(s, used, "", captured.update)
-            auth.authorize(open_browser=opener, cancelled=lambda: ctx.cancelled, timeout=300)
+            auth.authorize(open_browser=opener, cancelled=lambda: ctx.cancelled, timeout=timeout,
+                           on_waiting=ctx.progress)
             user = build_spotify(s, auth).current_user()
             ctx.check()  # cancelled meanwhile: store nothing
             context._store_spotify_tokens(captured)
@@ -619,17 +689,35 @@ class SettingsPage(Page):
             if window is not None:
                 window.monitor.check("Spotify")
 
+        def waiting(url: str) -> None:
+            self.sp_result.show_state("busy", "Waiting for the Spotify sign-in in your browser…")
+            self.sp_waiting_text.setText(
+                f"Sign in to Spotify in your browser and approve SoulSync. Spotify then sends the browser back "
+                f"to {s.redirect_uri}, where SoulSync is listening (for up to {checks.seconds(timeout)}). "
+                "If no browser opened, open this address yourself:")
+            self.sp_signin_url.setText(url)
+            self.sp_signin_url.setCursorPosition(0)
+            self.sp_waiting.setVisible(True)
+
         def failed(exc: Exception) -> None:
             self.sp_result.show_state("error", checks.describe_error(exc, "Spotify")[1])
 
         def finished() -> None:
             self._tasks.pop("spotify_connect", None)
-            self.sp_connect.setText("Connect…")
+            self.sp_waiting.setVisible(False)
+            self.sp_signin_url.clear()
+            self._check_redirect()
             if self.sp_result.state == "busy":
-                self.sp_result.show_state("", "Cancelled")
+                self.sp_result.show_state("", "Sign-in cancelled.")
 
         self._tasks["spotify_connect"] = run_task(work, owner=self, on_result=done, on_error=failed,
-                                                  on_finished=finished)
+                                                  on_progress=waiting, on_finished=finished)
+
+    def cancel_spotify_connect(self) -> None:
+        """Stop waiting for the Spotify sign-in (the listener closes; nothing is stored)."""
+        task = self._tasks.get("spotify_connect")
+        if task is not None:
+            task.cancel()
 
     def test_plex(self) -> None:
         s = self.form_settings().plex

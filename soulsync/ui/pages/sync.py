@@ -13,7 +13,7 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.ui.models.playlists import (
-    PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel,
+    PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel, count_words,
 )
 from soulsync.ui.pages.base import Page
 from soulsync.ui.workers import run_task, with_retries
@@ -96,6 +96,12 @@ class SyncPage(Page):
         top.addWidget(self.analyse_button)
         top.addWidget(self.download_button)
         right_layout.addLayout(top)
+        self.unreadable_notice = QLabel("")
+        self.unreadable_notice.setObjectName("playlist_unreadable")
+        self.unreadable_notice.setWordWrap(True)
+        self.unreadable_notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.unreadable_notice.setVisible(False)
+        right_layout.addWidget(self.unreadable_notice)
         progress_row = QHBoxLayout()
         self.progress = QProgressBar()
         self.progress.setObjectName("analysis_progress")
@@ -227,8 +233,12 @@ class SyncPage(Page):
                 text += f"; fetched {len(report.fetched)} that changed"
             if report.skipped_entries:
                 text += f"; {report.skipped_entries} local or unavailable entries left out"
-            if report.failed:
-                text += "; could not read: " + ", ".join(f"{n} ({why})" for n, why in report.failed[:3])
+            if report.unreadable:
+                text += (f"; {len(report.unreadable)} can't be read from Spotify "
+                         "(select one to see why and what you can do)")
+            others = [(n, why) for n, why in report.failed if n not in report.unreadable]
+            if others:
+                text += "; could not read: " + ", ".join(f"{n} ({why})" for n, why in others[:3])
             self.playlist_status.setText(text)
             if report.failed:
                 self.announce(text)
@@ -323,14 +333,25 @@ class SyncPage(Page):
 
     def _selection_changed(self) -> None:
         playlists = self.selected_playlists()
+        self._show_unreadable(playlists)
         if not playlists:
             self.selection_label.setText("Select one or more playlists.")
             self.track_model.set_rows([])
             return
-        total = sum(p.track_count for p in playlists)
+        counts = [p.track_count for p in playlists]
+        total = count_words(None if None in counts else sum(c or 0 for c in counts))
         names = playlists[0].name if len(playlists) == 1 else f"{len(playlists)} playlists"
-        self.selection_label.setText(f"{names} · {total} tracks")
+        self.selection_label.setText(f"{names} · {total}")
         self._load_rows([p.id for p in playlists])
+
+    def _show_unreadable(self, playlists) -> None:
+        """Say, above the tracks, which selected playlists cannot be read, why, and what the person can do."""
+        unreadable = [p for p in playlists if p.unreadable]
+        lines = [f"“{p.name}” can't be read: {p.unreadable}" for p in unreadable[:3]]
+        if len(unreadable) > 3:
+            lines.append(f"…and {len(unreadable) - 3} more that can't be read.")
+        self.unreadable_notice.setText("\n".join(lines))
+        self.unreadable_notice.setVisible(bool(lines))
 
     def _load_rows(self, playlist_ids: list[str]) -> None:
         """Show the selected playlists' tracks (from SQLite), not yet analysed."""
@@ -397,7 +418,8 @@ class SyncPage(Page):
         rows = [r for r in self.track_model.rows if r.status in ("missing", "failed", "wishlist")]
         if not rows:
             return
-        self._open_download_dialog([(r.track, r.playlist_id) for r in rows], self.selected_playlists())
+        self._open_download_dialog([(r.track, r.playlist_id) for r in rows],
+                                   [p for p in self.selected_playlists() if not p.unreadable])
 
     def fix_match(self) -> None:
         """Open the library-match correction for the selected track; the override wins from then on."""
@@ -479,8 +501,15 @@ class SyncPage(Page):
             self.analyse_selected()
 
     def analyse_selected(self) -> None:
-        playlists = self.selected_playlists()
-        if not playlists or self._analysis_task is not None:
+        """Compare the selected playlists with the library; those that cannot be read are left out (they have
+        no tracks to compare, and must not count as complete)."""
+        selected = self.selected_playlists()
+        playlists = [p for p in selected if not p.unreadable]
+        if not selected or self._analysis_task is not None:
+            return
+        if not playlists:
+            self.summary_label.setText("The selected playlists can't be read from Spotify, so there is nothing "
+                                       "to compare: see the note above for what you can do.")
             return
         library = self.library
         if not library.ready:
@@ -525,9 +554,11 @@ class SyncPage(Page):
             rows, per_playlist, library_size = value
             self.track_model.set_rows(rows)
             owned = sum(1 for r in rows if r.status == "owned")
+            left_out = len(selected) - len(playlists)
             self.summary_label.setText(
                 f"{owned} of {len(rows)} tracks are in the library ({library_size} tracks indexed); "
-                f"{len(rows) - owned} missing")
+                f"{len(rows) - owned} missing" + (f"; {left_out} playlists that can't be read were left out"
+                                                  if left_out else ""))
             for pid, (o, m) in per_playlist.items():
                 self.playlist_model.set_analysis(pid, o, m, 0.0)
             self.download_button.setEnabled(len(rows) > owned)
