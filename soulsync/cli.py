@@ -429,7 +429,7 @@ def _after_sync(context, source, selected: list[_Selected], args: argparse.Names
     for entry in selected:
         if mirror:
             try:
-                display.line(source.mirror_playlist(entry.playlist.name, entry.statuses))
+                display.line(source.mirror_playlist(context.store, entry.playlist, entry.statuses).message)
             except ServiceError as exc:
                 display.line(f"warning: {describe_error(exc, exc.service)[1]}")
         if args.m3u8 is not None:

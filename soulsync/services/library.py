@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from soulsync.core.matching import LibraryIndex
-from soulsync.core.models import Track
+from soulsync.core.models import Playlist, Track
 from soulsync.core.sync import Cancelled, CancelFn, ProgressFn, Status, TrackStatus, index_library
 from soulsync.services.local_library import FolderScanner
+from soulsync.services.plex_mirror import MirrorResult, PlaylistMirror
 from soulsync.services.spotify_auth import Cancelled as ServiceCancelled
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,8 @@ class LibrarySource(ABC):
     def after_download(self, store: Any, paths: Iterable[str], cancel: CancelFn | None = None) -> RefreshReport:
         """Make the library pick up newly placed files (``paths``), then refresh the index."""
 
-    def mirror_playlist(self, name: str, statuses: list[TrackStatus]) -> str:
-        """Create or update the server playlist ``name`` with the owned tracks, in order; says what it did."""
+    def mirror_playlist(self, store: Any, playlist: Playlist, statuses: list[TrackStatus]) -> MirrorResult:
+        """Create or update the server playlist mirroring ``playlist`` with its owned tracks, in order."""
         raise LibraryError(f"{self.name} has no playlists of its own; export an M3U8 file instead")
 
     def is_indexed(self, store: Any) -> bool:
@@ -283,13 +284,10 @@ class PlexLibrarySource(LibrarySource):
         except ServiceCancelled:
             return RefreshReport(self.key, False, cancelled=True, total=store.count_library(self.key))
 
-    def mirror_playlist(self, name: str, statuses: list[TrackStatus]) -> str:
+    def mirror_playlist(self, store: Any, playlist: Playlist, statuses: list[TrackStatus]) -> MirrorResult:
         keys = [s.match.plex_rating_key for s in statuses
                 if s.status is Status.OWNED and s.match is not None and s.match.plex_rating_key]
-        result = self.client.create_or_update_playlist(name, keys)
-        words = {"created": "created", "recreated": "replaced", "appended": "extended", "unchanged": "already up to date",
-                 "empty": "not created (no track of it is in the library)"}
-        return f"Plex playlist {name!r} {words.get(result.action, result.action)} ({result.size} tracks)"
+        return PlaylistMirror(self.client, store).mirror(playlist.id, playlist.name, keys)
 
 
 def _cursor(tracks: Iterable[Track], previous: float | None = None) -> float | None:

@@ -60,6 +60,7 @@ from soulsync.core.failpoints import ENV_POINTS, ENV_TRACE
 from soulsync.core.organize import is_temp_file
 from soulsync.core.store import Store, wanted_key
 from soulsync.core.tagging import image_mime
+from soulsync.services.plex_mirror import marker
 from soulsync.sim.world import SimWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,7 +234,6 @@ class SyncScenario:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.world = SimWorld.start(seed=world_seed, root=root / "sim", time_scale=TIME_SCALE)
-        self.world.plex.scan_delay = 0.2  # a scan is seen running, so waiting for it needs no settle time
         self.paths = AppPaths.under(root / "cfg")
         context = AppContext.open(self.paths, secret_backend="file")
         try:
@@ -372,8 +372,9 @@ def check_final(s: SyncScenario, run: Run) -> None:
         assert why["status"] in ("not_found", "failed"), why
         assert not any(w in why["detail"].lower() for w in CRASH_WORDS), why
     owned_paths = {t["library_path"] for t in playlist["tracks"] if t["status"] == "owned"}
-    assert s.world.plex.playlist_titles().count(s.playlist.name) == 1, "the Plex playlist was made twice"
-    keys = s.world.plex.playlist_rating_keys(s.playlist.name)
+    mirrors = [p for p in s.world.plex.playlists() if marker(s.playlist.id) in p.summary]
+    assert len(mirrors) == 1, "the Plex playlist was made twice, or not at all"
+    keys = mirrors[0].item_keys
     assert len(keys) == len(set(keys)) == len(owned_paths), "the Plex playlist is not the owned tracks once each"
     for entry in reported.values():
         if entry["status"] == "downloaded":

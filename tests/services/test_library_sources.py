@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from soulsync.core.models import Track
+from soulsync.core.models import Playlist, Track
 from soulsync.core.store import Store
 from soulsync.core.sync import analyse, index_library
 from soulsync.core.tagging import write_tags
@@ -85,9 +85,10 @@ def test_mirror_playlist_is_ordered_owned_only_and_idempotent(plex_sim, source, 
                        index, {}, library=by_key)
     owned_keys = [s.match.plex_rating_key for s in statuses if s.match is not None]
     assert len(owned_keys) == 3
-    assert "created" in source.mirror_playlist("Road Trip", statuses)
+    playlist = Playlist("sp-road", "Road Trip")
+    assert source.mirror_playlist(store, playlist, statuses).action == "created"
     assert plex_sim.playlist_rating_keys("Road Trip") == owned_keys
-    assert "already up to date" in source.mirror_playlist("Road Trip", statuses)
+    assert "already up to date" in source.mirror_playlist(store, playlist, statuses).message
     assert plex_sim.playlist_titles().count("Road Trip") == 1
 
 
@@ -113,4 +114,4 @@ def test_choosing_the_source_from_settings(app_context, plex_sim, tmp_path: Path
     app_context.settings.library.source = "folder"
     assert isinstance(library_source(app_context), FolderLibrarySource)
     with pytest.raises(LibraryError, match="no playlists"):
-        library_source(app_context).mirror_playlist("x", [])
+        library_source(app_context).mirror_playlist(app_context.store, Playlist("x", "x"), [])

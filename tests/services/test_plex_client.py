@@ -79,23 +79,36 @@ def test_scan_then_incremental_changes_see_a_new_flac(plex_sim):
     assert all(t.title != "Paper Moon" for t in client.fetch_all_tracks("Music"))
 
 
-def test_playlist_mirroring_is_idempotent_and_keeps_order(plex_sim):
+def test_playlists_lists_smart_and_every_type_and_the_title_filter_is_partial(plex_sim):
+    client = _client(plex_sim)
+    every = client.playlists()
+    assert len(every) == len(plex_sim.playlists()) >= 5
+    assert any(p.smart for p in every) and {p.playlist_type for p in every} == {"audio", "video"}
+    rainy = client.playlists(title="Chill — Rainy Days")
+    assert sorted((p.title, p.smart, p.playlist_type) for p in rainy) == [
+        ("Chill — Rainy Days", False, "audio"), ("Chill — Rainy Days", False, "video"),
+        ("Chill — Rainy Days (smart)", True, "audio")]
+    own = next(p for p in rainy if not p.smart and p.playlist_type == "audio")
+    assert (own.summary, own.leaf_count) == ("My own rainy-day picks", 7) and own.guid
+    assert client.playlist(own.rating_key) == own
+    assert client.playlist_items(own.rating_key) == plex_sim.playlist_rating_keys("Chill — Rainy Days")
+    assert client.playlist("999999") is None
+
+
+def test_created_playlists_hold_the_keys_in_order_and_take_a_summary(plex_sim):
     client = _client(plex_sim)
     keys = [t.plex_rating_key or "" for t in plex_sim.tracks()[:450]]
-    wanted = keys[::-1]  # an order different from the library's
-    created = client.create_or_update_playlist("Everything I Love", wanted)
-    assert created.action == "created" and created.size == 450
-    again = client.create_or_update_playlist("Everything I Love", wanted + wanted[:5])  # duplicates dropped
-    assert (again.action, again.rating_key) == ("unchanged", created.rating_key)
-    assert plex_sim.playlist_titles() == ["Everything I Love"]
-    assert plex_sim.playlist_rating_keys("Everything I Love") == wanted
-    grown = client.create_or_update_playlist("everything i love", wanted + keys[-1:] + [plex_sim.tracks()[451].plex_rating_key or ""])
-    assert grown.action == "appended"
-    reordered = client.create_or_update_playlist("Everything I Love", keys)
-    assert reordered.action == "recreated" and plex_sim.playlist_rating_keys("Everything I Love") == keys
-    assert plex_sim.playlist_titles() == ["Everything I Love"]
-    assert client.playlist_rating_keys("Everything I Love") == keys
-    assert client.create_or_update_playlist("Nothing owned", []).action == "empty"
+    created = client.create_playlist("Everything I Love", keys[::-1])  # more than one request's worth
+    assert (created.title, created.smart, created.playlist_type) == ("Everything I Love", False, "audio")
+    assert client.playlist_items(created.rating_key) == keys[::-1]
+    client.append_to_playlist(created.rating_key, keys[:1])
+    assert plex_sim.playlist_rating_keys("Everything I Love") == keys[::-1] + keys[:1]
+    client.edit_playlist_summary(created.rating_key, "Kept by SoulSync [soulsync-mirror x]")
+    assert client.playlist(created.rating_key).summary == "Kept by SoulSync [soulsync-mirror x]"
+    client.delete_playlist(created.rating_key)
+    assert client.playlist(created.rating_key) is None
+    with pytest.raises(ValueError):
+        client.create_playlist("Nothing", [])
 
 
 def test_thumbs(plex_sim):
