@@ -368,7 +368,8 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
     flow = DownloadMissing(wanted, client=slskd, queue=queue, store=context.store, prefs=prefs, limiter=limiter,
                            settings=search, drive_queue=True, poll_interval_s=min(1.0, d.poll_interval_s),
                            on_track=on_track, on_progress=on_progress, is_cancelled=cancel.is_set,
-                           library_changed=lambda paths: source.after_download(context.store, paths))
+                           library_changed=lambda paths: display.line(
+                               source.after_download(context.store, paths).summary()))
     if wanted:
         display.line(f"Looking for {flow.counts().total} missing tracks on Soulseek…")
     with _interrupts(cancel, display):

@@ -16,7 +16,6 @@ import json
 import logging
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -97,6 +96,7 @@ class PlexClient:
         self._last = threading.local()
         self._plex: PlexServer | None = None
         self._lock = threading.Lock()
+        self._date_fields: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"PlexClient({self.base_url!r})"
@@ -266,7 +266,15 @@ class PlexClient:
                                   "listing changed tracks")
 
     def _date_field(self, section: PlexSection) -> str:
-        """``track.updatedAt`` when the server offers it as a filter, else ``track.addedAt``."""
+        """``track.updatedAt`` when the server offers it as a filter, else ``track.addedAt`` (asked once)."""
+        known = self._date_fields.get(section.key)
+        if known is not None:
+            return known
+        field_name = self._read_date_field(section)
+        self._date_fields[section.key] = field_name
+        return field_name
+
+    def _read_date_field(self, section: PlexSection) -> str:
         plex = self._server()
         try:
             lib = plex.library.sectionByID(section.key)
@@ -313,36 +321,32 @@ class PlexClient:
         return tracks
 
     # ------------------------------------------------------------ scanning
-    def scan_section(self, section: "str | int | PlexSection", path: str | None = None, wait: bool = True,
-                     timeout: float = 120.0, settle: float = 1.0, poll: float = 0.1,
-                     cancel: Callable[[], bool] | None = None) -> None:
-        """Ask the server to rescan a library (or one folder of it); optionally wait until it is done.
+    def scan_section(self, section: "str | int | PlexSection", path: str | None = None) -> None:
+        """Ask the server to scan a library, or one folder of it (plexapi ``LibrarySection.update(path)``).
 
-        The server answers at once and scans in the background; this waits until
-        the section stops reporting ``refreshing`` (or ``settle`` seconds pass
-        without it ever starting, when the scan was quicker than the first look).
-        """
+        The server answers at once and scans later; whether and when the section shows ``refreshing`` is
+        unknown (reference section 3.7), so callers wait for the result they need, not for that flag."""
         s = self._section(section)
         query = f"?{urlencode({'path': path})}" if path else ""
         self._query(f"/library/sections/{s.key}/refresh{query}", "starting a library scan")
-        if not wait:
-            return
-        started = time.monotonic()
-        seen_running = False
-        while True:
-            if cancel is not None and cancel():
-                raise Cancelled(SERVICE)
-            current = next((x for x in self.sections() if x.key == s.key), None)
-            if current is None:
-                raise NotFound(SERVICE, f"the library {s.title!r} disappeared during the scan")
-            elapsed = time.monotonic() - started
-            if current.refreshing:
-                seen_running = True
-            elif seen_running or elapsed >= settle:
-                return
-            if elapsed > timeout:
-                raise ServiceError(SERVICE, f"the library scan did not finish within {timeout:.0f} s")
-            time.sleep(poll)
+
+    def section_busy(self, section: "str | int | PlexSection") -> bool:
+        """A hint that the server is still working on a library: the section shows ``refreshing``, its
+        timeline's ``updateQueueSize`` is above 0, or ``/activities`` lists a task (what plexapi's own tests
+        wait on). False proves nothing: a scan may not have started yet, or not show at all."""
+        s = self._section(section)
+        current = next((x for x in self.sections() if x.key == s.key), None)
+        if current is None:
+            raise NotFound(SERVICE, f"the library {s.title!r} is gone from the server")
+        if current.refreshing:
+            return True
+        try:
+            timeline = self._query(f"/library/sections/{s.key}/timeline", "reading the library's queue")
+            activities = self._query("/activities", "reading the server's activities")
+        except (NotFound, ServerError):  # older servers, or a token that may not see them: no hint
+            return False
+        queued = _int(timeline.get("updateQueueSize")) if timeline is not None else None
+        return bool(queued) or any(el.tag == "Activity" for el in (activities if activities is not None else []))
 
     # ------------------------------------------------------------ playlists
     def machine_identifier(self) -> str:
