@@ -369,7 +369,7 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
                            settings=search, drive_queue=True, poll_interval_s=min(1.0, d.poll_interval_s),
                            on_track=on_track, on_progress=on_progress, is_cancelled=cancel.is_set,
                            library_changed=lambda paths: display.line(
-                               source.after_download(context.store, paths).summary()))
+                               source.after_download(context.store, paths, cancel=cancel.is_set).summary()))
     if wanted:
         display.line(f"Looking for {flow.counts().total} missing tracks on Soulseek…")
     with _interrupts(cancel, display):

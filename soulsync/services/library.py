@@ -39,9 +39,9 @@ CURSOR_OVERLAP_S = 1.0
 """Incremental Plex fetches start this much before the cursor (same-second changes are not missed)."""
 MAX_SCAN_FOLDERS = 8
 """After downloads into more folders than this, Plex rescans the whole section instead of each folder."""
-PICKUP_TIMEOUT_S = 600.0
+PICKUP_TIMEOUT_S = 300.0
 """How long :meth:`PlexLibrarySource.after_download` waits at most for Plex to list new files."""
-PICKUP_POLL_S = 2.0
+PICKUP_POLL_S = 1.0
 """How often it looks."""
 ESCALATE_AFTER_S = 60.0
 """Folder scans that show nothing this long, without a sign of the server still working, are followed by a

@@ -165,7 +165,8 @@ class PlaylistMirror:
         """Create the playlist, remember it at once (a run stopped before the marker is written still knows
         it by its rating key), then mark it; a playlist whose marking fails is removed again."""
         created = self.client.create_playlist(title, wanted)
-        record = PlexPlaylistRecord(server_id, playlist_id, created.rating_key, created.guid, title, marked=False)
+        record = PlexPlaylistRecord(server_id, playlist_id, created.rating_key, created.guid, created.title,
+                                    marked=False)
         self.store.save_plex_playlist(record)
         try:
             self.client.edit_playlist_summary(created.rating_key, summary_text(name, playlist_id))
