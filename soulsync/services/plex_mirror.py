@@ -20,11 +20,15 @@ own goes under a distinct title (``"<name> (SoulSync)"``); the result says so.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 
+from soulsync.core import failpoints
 from soulsync.core.store import PlexPlaylistRecord, Store
 from soulsync.services.errors import ServiceError
 from soulsync.services.plex import SERVICE, PlexClient, PlexPlaylist
+
+log = logging.getLogger(__name__)
 
 MARKER_TAG = "soulsync-mirror"
 DISTINCT_SUFFIX = "SoulSync"
@@ -102,7 +106,7 @@ class PlaylistMirror:
         when there is none. Never changes a playlist that is not SoulSync's own (module docstring)."""
         wanted = list(dict.fromkeys(str(k) for k in rating_keys if str(k).strip()))
         server_id = self.client.machine_identifier()
-        own = self._remembered(server_id, playlist_id)
+        own = self._remembered(server_id, playlist_id, name)
         if own is not None:
             title = own.title
             user_playlist = name if title != name and self._taken_by_user(name, playlist_id) else None
@@ -124,15 +128,20 @@ class PlaylistMirror:
         created = self._create(server_id, playlist_id, name, title, wanted)
         return MirrorResult(name, title, "recreated", len(wanted), created.rating_key, user_playlist)
 
-    def _remembered(self, server_id: str, playlist_id: str) -> PlexPlaylist | None:
-        """The remembered playlist when it is still SoulSync's; otherwise the record is forgotten
-        (deleted on the server, or made the user's by a new title or a removed marker)."""
+    def _remembered(self, server_id: str, playlist_id: str, name: str) -> PlexPlaylist | None:
+        """The remembered playlist when it is still SoulSync's (marked now if it was not yet); otherwise the
+        record is forgotten (deleted on the server, or made the user's by a new title or a removed marker)."""
         record = self.store.plex_playlist(server_id, playlist_id)
         if record is None:
             return None
         current = self.client.playlist(record.rating_key)
         if (current is not None and (not record.guid or current.guid == record.guid)
                 and is_own(current, playlist_id, record.title, need_marker=record.marked)):
+            if not record.marked:  # a run stopped before marking it, or the server does not keep summaries
+                try:
+                    self._mark(record, name, playlist_id)
+                except ServiceError as exc:  # still known by its rating key; marking waits for the next sync
+                    log.info("Plex: could not mark playlist %s: %s", record.rating_key, exc)
             return current
         self.store.forget_plex_playlist(server_id, playlist_id)
         return None
@@ -168,13 +177,18 @@ class PlaylistMirror:
         record = PlexPlaylistRecord(server_id, playlist_id, created.rating_key, created.guid, created.title,
                                     marked=False)
         self.store.save_plex_playlist(record)
+        failpoints.hit("plex.playlist_created")
         try:
-            self.client.edit_playlist_summary(created.rating_key, summary_text(name, playlist_id))
-            reread = self.client.playlist(created.rating_key)
+            self._mark(record, name, playlist_id)
         except ServiceError:
             self.client.delete_playlist(created.rating_key)
             self.store.forget_plex_playlist(server_id, playlist_id)
             raise
+        return created
+
+    def _mark(self, record: PlexPlaylistRecord, name: str, playlist_id: str) -> None:
+        """Write the marker into the playlist's summary and remember whether the server kept it."""
+        self.client.edit_playlist_summary(record.rating_key, summary_text(name, playlist_id))
+        reread = self.client.playlist(record.rating_key)
         if reread is not None and marker(playlist_id) in reread.summary:
             self.store.save_plex_playlist(dataclasses.replace(record, marked=True))
-        return created

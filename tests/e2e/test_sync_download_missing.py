@@ -82,6 +82,8 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
     assert len(sim_world.plex.playlist_rating_keys(f"{PLAYLIST} (SoulSync)")) == len(owned)
     assert sim_world.plex.playlist_rating_keys(PLAYLIST) == users_own
     assert f"Your own Plex playlist '{PLAYLIST}' (not made by SoulSync) was left untouched" in dialog.counts.text()
+    qtbot.waitUntil(lambda: any(f"'{PLAYLIST}' (not made by SoulSync) was left untouched" in a["message"]
+                                for a in demo_context.store.activity()), timeout=10000)
 
     # and it exports as M3U8 with paths relative to the playlist file
     target = Path(sim_world.library_dir) / "export.m3u8"

@@ -143,3 +143,29 @@ def test_nothing_owned_changes_nothing(plex_sim, mirror) -> None:
     before = plex_sim.playlists()
     result = mirror.mirror("sp-rainy", "Chill — Rainy Days", [])
     assert result.action == "empty" and "not created" in result.message and plex_sim.playlists() == before
+
+
+class _Stopped(Exception):
+    """Stands for the process dying at a failpoint."""
+
+
+def test_a_run_stopped_before_marking_knows_its_playlist_next_time(plex_sim, mirror, store, keys,
+                                                                   monkeypatch) -> None:
+    def die(name: str) -> None:
+        if name == "plex.playlist_created":
+            raise _Stopped(name)
+
+    users_own = plex_sim.playlist_rating_keys("Chill — Rainy Days")
+    monkeypatch.setattr("soulsync.services.plex_mirror.failpoints.hit", die)
+    with pytest.raises(_Stopped):
+        mirror.mirror("sp-rainy", "Chill — Rainy Days", keys)
+    monkeypatch.undo()
+    record = store.plex_playlist(plex_sim.machine_identifier, "sp-rainy")
+    assert record is not None and not record.marked
+    again = mirror.mirror("sp-rainy", "Chill — Rainy Days", keys)
+    assert (again.action, again.rating_key, again.title) == ("unchanged", record.rating_key,
+                                                             "Chill — Rainy Days (SoulSync)")
+    assert store.plex_playlist(plex_sim.machine_identifier, "sp-rainy").marked
+    mirrors = [p for p in plex_sim.playlists() if marker("sp-rainy") in p.summary]
+    assert [p.rating_key for p in mirrors] == [record.rating_key]
+    assert plex_sim.playlist_rating_keys("Chill — Rainy Days") == users_own

@@ -256,6 +256,8 @@ class DownloadMissingDialog(QDialog):
         activity = getattr(window, "activity", None)
         if activity is not None:
             activity.add("sync", f"Download missing: {self.report.summary()}", "sync")
+            for announcement in announcements:
+                activity.add("sync", announcement, "sync")
         self.finished_run.emit(self.report)
 
     def _failed(self, exc: Exception) -> None:
@@ -352,8 +354,8 @@ def _album_phase(ctx, context: AppContext, queue, releases: list, stop: threadin
 def _mirror(context: AppContext, source, playlists: list) -> tuple[list[str], list[str]]:
     """Re-analyse each playlist against the refreshed library and mirror it on Plex.
 
-    Returns a note per playlist, and the notes worth the status bar too: a playlist of the user's own
-    that has the mirrored name and was left untouched."""
+    Returns a note per playlist, and the notes worth the status bar and the activity feed too: a playlist
+    of the user's own that has the mirrored name and was left untouched."""
     from soulsync.core.sync import analyse
 
     index, by_key = source.index(context.store)
