@@ -331,8 +331,8 @@ class PlexLibrarySource(LibrarySource):
             if self.client.section_busy(section):
                 last_busy = now
             elif not whole and now - last_busy >= self.escalate_after_s:
-                log.info("Plex listed %d new files after folder scans; scanning the whole library", len(files)
-                         - len(pending))
+                log.info("Plex lists %d of %d new files after folder scans and shows no sign of work: "
+                         "scanning the whole library", len(files) - len(pending), len(files))
                 self.client.scan_section(section)
                 whole, last_busy = True, now
             self.sleep(self.poll_s)

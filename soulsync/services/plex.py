@@ -330,7 +330,7 @@ class PlexClient:
         query = f"?{urlencode({'path': path})}" if path else ""
         self._query(f"/library/sections/{s.key}/refresh{query}", "starting a library scan")
 
-    def section_busy(self, section: "str | int | PlexSection") -> bool:
+    def section_busy(self, section: str | int | PlexSection) -> bool:
         """A hint that the server is still working on a library: the section shows ``refreshing``, its
         timeline's ``updateQueueSize`` is above 0, or ``/activities`` lists a task (what plexapi's own tests
         wait on). False proves nothing: a scan may not have started yet, or not show at all."""

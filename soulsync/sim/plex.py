@@ -489,7 +489,7 @@ class PlexSim(SimServer):
         while True:
             self.scan_gate.wait()
             if self.refreshing_delay:
-                time.sleep(self.refreshing_delay)
+                self._scan_cancel.wait(self.refreshing_delay)  # a cancelUpdate() ends the wait
             with self._lock:
                 if not self._scan_queue or self._scan_cancel.is_set():
                     self._scan_queue.clear()

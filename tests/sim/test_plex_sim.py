@@ -202,6 +202,21 @@ def test_a_scan_answers_first_and_shows_refreshing_only_later(plex_sim):
     assert _refreshing(plex) is False and plex.activities == []
 
 
+def test_the_delay_before_a_scan_starts_is_configurable_and_cancelUpdate_ends_it(tmp_path, catalog_3k):
+    sim = PlexSim(catalog_3k, tmp_path / "library", refreshing_delay=3600.0).start()
+    try:
+        plex = _connect(sim)
+        section = plex.library.section("Music")
+        _tagged_flac(sim.library_dir / "Much" / "Later" / "01 - Someday.flac", "Someday", "Much", "Later", "1")
+        section.update()
+        assert _refreshing(plex) is False and plex.activities == [] and not sim.wait_for_scan(0)
+        section.cancelUpdate()
+        assert sim.wait_for_scan(10)
+        assert not section.searchTracks(title="Someday") and _refreshing(plex) is False
+    finally:
+        sim.stop()
+
+
 def test_refreshing_and_activities_while_a_scan_runs(plex_sim):
     plex = _connect(plex_sim)
     seen: dict[str, object] = {}

@@ -7,7 +7,13 @@ import time
 import pytest
 
 from soulsync.core.models import Playlist, Track
-from soulsync.core.store import ACTIVITY_LIMIT, PlexPlaylistRecord, QueueItem, Store, wanted_key
+from soulsync.core.store import (
+    ACTIVITY_LIMIT,
+    PlexPlaylistRecord,
+    QueueItem,
+    Store,
+    wanted_key,
+)
 
 
 @pytest.fixture
