@@ -299,8 +299,9 @@ class PlexSim(SimServer):
             if not any(title in seeded.title for title in spotify_titles):
                 continue
             when = _BASE_TIME - 86400 * (30 + n)
-            p = _PPlaylist(self._new_key(), seeded.title, f"com.plexapp.agents.none://{uuid.UUID(int=rng.getrandbits(128))}",
-                           when, when, smart=seeded.smart, playlist_type=seeded.playlist_type, summary=seeded.summary)
+            guid = f"com.plexapp.agents.none://{uuid.UUID(int=rng.getrandbits(128))}"
+            p = _PPlaylist(self._new_key(), seeded.title, guid, when, when, smart=seeded.smart,
+                           playlist_type=seeded.playlist_type, summary=seeded.summary)
             if seeded.playlist_type == "audio":
                 p.items = [(self._item_id(), k) for k in rng.sample(keys, min(seeded.items, len(keys)))]
             if seeded.smart:
@@ -1094,6 +1095,7 @@ class PlexSim(SimServer):
         return value
 
     def _playlist_get(self, req: Request) -> Response:
+        """``GET /playlists/{rk}``: how plexapi reloads one playlist (``fetchItem``, reference 3.6)."""
         try:
             with self._lock:
                 root = self._container(size=1)
@@ -1123,12 +1125,14 @@ class PlexSim(SimServer):
             return self.error_response(exc.status, req)
 
     def _playlist_delete(self, req: Request) -> Response:
+        """plexapi ``Playlist.delete()``: ``DELETE /playlists/{rk}`` (reference 3.3); any playlist, smart too."""
         with self._lock:
             if self._playlists.pop(int(req.params["rk"]), None) is None:
                 return self.error_response(404, req)
         return Response(200, b"", "")
 
     def _playlist_items(self, req: Request) -> Response:
+        """plexapi ``Playlist.items()``: ``GET /playlists/{rk}/items``, paged like any listing (reference 3.2, 3.3)."""
         try:
             with self._lock:
                 p = self._playlist_state(req)
@@ -1147,6 +1151,7 @@ class PlexSim(SimServer):
             return self.error_response(exc.status, req)
 
     def _playlist_add(self, req: Request) -> Response:
+        """plexapi ``Playlist.addItems``: ``PUT /playlists/{rk}/items?uri=server://<mid>/...`` (reference 3.3)."""
         try:
             with self._lock:
                 p = self._playlist_state(req, regular=True)
@@ -1161,6 +1166,7 @@ class PlexSim(SimServer):
             return self.error_response(exc.status, req)
 
     def _playlist_remove(self, req: Request) -> Response:
+        """plexapi ``Playlist.removeItems``: ``DELETE /playlists/{rk}/items/{playlistItemID}``."""
         try:
             with self._lock:
                 p = self._playlist_state(req, regular=True)
@@ -1177,6 +1183,7 @@ class PlexSim(SimServer):
             return self.error_response(exc.status, req)
 
     def _playlist_move(self, req: Request) -> Response:
+        """plexapi ``Playlist.moveItem``: ``PUT /playlists/{rk}/items/{playlistItemID}/move[?after=<id>]``."""
         try:
             with self._lock:
                 p = self._playlist_state(req, regular=True)
