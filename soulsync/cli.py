@@ -375,7 +375,8 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
     flow = DownloadMissing(wanted, client=slskd, queue=queue, store=context.store, prefs=prefs, limiter=limiter,
                            settings=search, drive_queue=True, poll_interval_s=min(1.0, d.poll_interval_s),
                            on_track=on_track, on_progress=on_progress, is_cancelled=cancel.is_set,
-                           library_changed=lambda paths: source.after_download(context.store, paths))
+                           library_changed=lambda paths: display.line(
+                               source.after_download(context.store, paths, cancel=cancel.is_set).summary()))
     if wanted:
         display.line(f"Looking for {flow.counts().total} missing tracks on Soulseek…")
     with _interrupts(cancel, display):
@@ -436,7 +437,7 @@ def _after_sync(context, source, selected: list[_Selected], args: argparse.Names
     for entry in selected:
         if mirror:
             try:
-                display.line(source.mirror_playlist(entry.playlist.name, entry.statuses))
+                display.line(source.mirror_playlist(context.store, entry.playlist, entry.statuses).message)
             except ServiceError as exc:
                 display.line(f"warning: {describe_error(exc, exc.service)[1]}")
         if args.m3u8 is not None:

@@ -17,7 +17,8 @@ The points (see where they are called): ``sync.analysed`` (analysis done,
 downloads not started), ``sync.downloaded`` (downloads done, re-analysis not
 started), ``search.started``, ``queue.sent`` (slskd took files, the queue has
 not saved their transfer ids yet), ``queue.item_done``, ``postprocess.verified``,
-``postprocess.tagged``, ``postprocess.moved`` and ``tag.before_replace``.
+``postprocess.tagged``, ``postprocess.moved``, ``tag.before_replace`` and
+``plex.playlist_created`` (a Plex playlist made and remembered, not marked yet).
 """
 from __future__ import annotations
 

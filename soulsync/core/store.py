@@ -179,6 +179,19 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE playlists ADD COLUMN count_unknown INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE playlists ADD COLUMN unreadable TEXT NOT NULL DEFAULT '';
     """,
+    # 8: the playlists SoulSync created on a Plex server (its own; never the user's), per mirrored playlist
+    """
+    CREATE TABLE plex_playlists (
+        server_id TEXT NOT NULL,    -- the server's machineIdentifier
+        playlist_id TEXT NOT NULL,  -- the mirrored playlist (playlists.id)
+        rating_key TEXT NOT NULL,
+        guid TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL,
+        marked INTEGER NOT NULL DEFAULT 1,  -- the server kept SoulSync's marker in the summary
+        created_at REAL NOT NULL,
+        PRIMARY KEY (server_id, playlist_id)
+    );
+    """,
 ]
 
 _COUNT_RETIRED = ("INSERT INTO download_days (day, succeeded)"
@@ -248,6 +261,19 @@ class QueueItem:
     @property
     def finished(self) -> bool:
         return self.finished_at is not None
+
+
+@dataclass(frozen=True)
+class PlexPlaylistRecord:
+    """A playlist SoulSync created on a Plex server, as the store remembers it."""
+
+    server_id: str
+    playlist_id: str
+    rating_key: str
+    guid: str
+    title: str
+    marked: bool = True
+    """Whether the server kept the marker SoulSync wrote into the playlist's summary."""
 
 
 _QUEUE_JSON = {"wanted", "candidates", "tried", "meta"}
@@ -666,6 +692,31 @@ class Store:
 
     def count_wishlist(self) -> int:
         return self.query("SELECT COUNT(*) FROM wishlist")[0][0]
+
+    # ---- playlists SoulSync made on Plex ------------------------------------------------
+    def plex_playlist(self, server_id: str, playlist_id: str) -> PlexPlaylistRecord | None:
+        """The Plex playlist SoulSync created on ``server_id`` to mirror ``playlist_id``, if it remembers one."""
+        rows = self.query("SELECT * FROM plex_playlists WHERE server_id = ? AND playlist_id = ?",
+                          (server_id, playlist_id))
+        if not rows:
+            return None
+        r = rows[0]
+        return PlexPlaylistRecord(r["server_id"], r["playlist_id"], r["rating_key"], r["guid"], r["title"],
+                                  bool(r["marked"]))
+
+    def save_plex_playlist(self, record: PlexPlaylistRecord) -> None:
+        """Remember a Plex playlist SoulSync just created (replacing the one remembered before)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO plex_playlists (server_id, playlist_id, rating_key, guid, title,"
+                         " marked, created_at) VALUES (?,?,?,?,?,?,?)",
+                         (record.server_id, record.playlist_id, record.rating_key, record.guid, record.title,
+                          int(record.marked), time.time()))
+
+    def forget_plex_playlist(self, server_id: str, playlist_id: str) -> None:
+        """Forget the remembered Plex playlist (it was deleted, or is no longer SoulSync's)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM plex_playlists WHERE server_id = ? AND playlist_id = ?",
+                         (server_id, playlist_id))
 
     # ---- activity ----------------------------------------------------------------
     def add_activity(self, kind: str, message: str, target: str = "") -> int:

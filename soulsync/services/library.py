@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from soulsync.core.matching import LibraryIndex
-from soulsync.core.models import Track
+from soulsync.core.models import Playlist, Track
 from soulsync.core.sync import Cancelled, CancelFn, ProgressFn, Status, TrackStatus, index_library
 from soulsync.services.local_library import FolderScanner
+from soulsync.services.plex_mirror import MirrorResult, PlaylistMirror
 from soulsync.services.spotify_auth import Cancelled as ServiceCancelled
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,16 @@ CURSOR_OVERLAP_S = 1.0
 """Incremental Plex fetches start this much before the cursor (same-second changes are not missed)."""
 MAX_SCAN_FOLDERS = 8
 """After downloads into more folders than this, Plex rescans the whole section instead of each folder."""
+PICKUP_TIMEOUT_S = 300.0
+"""How long :meth:`PlexLibrarySource.after_download` waits at most for Plex to list new files."""
+PICKUP_POLL_S = 1.0
+"""How often it looks."""
+ESCALATE_AFTER_S = 60.0
+"""Folder scans that show nothing this long, without a sign of the server still working, are followed by a
+scan of the whole section (the server may see the library under another path than this machine)."""
+PATH_TAIL = 3
+"""Path components compared to recognise a file in Plex's listing (``Artist/Album/file``): the server may
+mount the library elsewhere."""
 
 
 class LibraryError(Exception):
@@ -61,6 +72,8 @@ class RefreshReport:
     problems: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    not_picked_up: int = 0
+    """New files the library did not list yet when waiting for them stopped (Plex)."""
 
     def summary(self) -> str:
         if self.cancelled:
@@ -69,7 +82,11 @@ class RefreshReport:
         text = f"{what}: {self.total} tracks ({self.changed} new or changed, {self.removed} removed"
         if self.skipped:
             text += f", {self.skipped} unreadable skipped"
-        return text + f") in {self.seconds:.1f} s"
+        text += f") in {self.seconds:.1f} s"
+        if self.not_picked_up:
+            text += (f"; {self.not_picked_up} new file{'s' if self.not_picked_up != 1 else ''} not listed by the "
+                     "library yet (it may still be scanning; the next refresh will find them)")
+        return text
 
 
 class LibrarySource(ABC):
@@ -102,8 +119,8 @@ class LibrarySource(ABC):
     def after_download(self, store: Any, paths: Iterable[str], cancel: CancelFn | None = None) -> RefreshReport:
         """Make the library pick up newly placed files (``paths``), then refresh the index."""
 
-    def mirror_playlist(self, name: str, statuses: list[TrackStatus]) -> str:
-        """Create or update the server playlist ``name`` with the owned tracks, in order; says what it did."""
+    def mirror_playlist(self, store: Any, playlist: Playlist, statuses: list[TrackStatus]) -> MirrorResult:
+        """Create or update the server playlist mirroring ``playlist`` with its owned tracks, in order."""
         raise LibraryError(f"{self.name} has no playlists of its own; export an M3U8 file instead")
 
     def is_indexed(self, store: Any) -> bool:
@@ -178,14 +195,22 @@ class PlexLibrarySource(LibrarySource):
     """One music section of a Plex server (``client``: ``soulsync.services.plex.PlexClient``).
 
     ``section`` is the section's title or key; empty means the server's first music library.
+    ``pickup_timeout_s``, ``poll_s``, ``escalate_after_s``: how :meth:`after_download` waits for new files.
     """
 
     key = "plex"
 
-    def __init__(self, client: Any, section: str = "") -> None:
+    def __init__(self, client: Any, section: str = "", *, pickup_timeout_s: float = PICKUP_TIMEOUT_S,
+                 poll_s: float = PICKUP_POLL_S, escalate_after_s: float = ESCALATE_AFTER_S,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self._wanted_section = section
         self._section: Any = None
+        self.pickup_timeout_s = pickup_timeout_s
+        self.poll_s = poll_s
+        self.escalate_after_s = escalate_after_s
+        self.clock = clock
+        self.sleep = sleep
 
     @property
     def name(self) -> str:
@@ -265,31 +290,65 @@ class PlexLibrarySource(LibrarySource):
         return seen[0] if seen and seen[0] > 0 else None
 
     def after_download(self, store: Any, paths: Iterable[str], cancel: CancelFn | None = None) -> RefreshReport:
-        """Ask Plex to scan the folders that received files (or the whole section), wait, refresh the index."""
+        """Ask Plex to scan the folders that received files (or the whole section), wait until it lists
+        them, then refresh the index.
+
+        Plex answers a scan request at once and scans later; whether it ever shows ``refreshing`` is
+        unknown (reference section 3.7). So this polls for the result itself, the new files among the
+        tracks added or changed since the index's cursor, for at most ``pickup_timeout_s``; the
+        server's busy hints only hold off the whole-section scan that follows folder scans which
+        showed nothing (:data:`ESCALATE_AFTER_S`)."""
+        files = list(paths)
         section = self.section()
-        folders = sorted({str(Path(p).parent) for p in paths})
         try:
-            if not folders or len(folders) > MAX_SCAN_FOLDERS:
-                self.client.scan_section(section, wait=True, cancel=cancel)
-                return self.refresh(store, cancel=cancel)
-            for folder in folders:
-                self.client.scan_section(section, path=folder, wait=True, cancel=cancel)
+            if store.library_meta(self.key).get("cursor") is None:  # nothing to look for changes after yet
+                self.refresh(store, cancel=cancel)
+            since = max(0.0, float(store.library_meta(self.key).get("cursor") or 0.0) - CURSOR_OVERLAP_S)
+            folders = sorted({str(Path(p).parent) for p in files})
+            whole = not folders or len(folders) > MAX_SCAN_FOLDERS
+            for folder in [None] if whole else folders:
+                self.client.scan_section(section, path=folder)
+            pending = self._wait_for_files(section, files, since, whole, cancel)
             report = self.refresh(store, cancel=cancel)
-            if report.changed == 0 and not report.cancelled:
-                # the server may see the library under another path than this machine: scan it all
-                self.client.scan_section(section, wait=True, cancel=cancel)
-                report = self.refresh(store, cancel=cancel)
+            report.not_picked_up = pending
             return report
-        except ServiceCancelled:
+        except (Cancelled, ServiceCancelled):
             return RefreshReport(self.key, False, cancelled=True, total=store.count_library(self.key))
 
-    def mirror_playlist(self, name: str, statuses: list[TrackStatus]) -> str:
+    def _wait_for_files(self, section: Any, files: list[str], since: float, whole: bool,
+                        cancel: CancelFn | None) -> int:
+        """Poll until the library lists every file (by its last path components); how many it did not."""
+        pending = {_tail(p) for p in files}
+        started = last_busy = self.clock()
+        while pending:
+            if cancel is not None and cancel():
+                raise Cancelled()
+            for track in self.client.tracks_changed_since(section, since, cancel=cancel):
+                pending.discard(_tail(track.path or ""))
+            now = self.clock()
+            if not pending or now - started >= self.pickup_timeout_s:
+                break
+            if self.client.section_busy(section):
+                last_busy = now
+            elif not whole and now - last_busy >= self.escalate_after_s:
+                log.info("Plex lists %d of %d new files after folder scans and shows no sign of work: "
+                         "scanning the whole library", len(files) - len(pending), len(files))
+                self.client.scan_section(section)
+                whole, last_busy = True, now
+            self.sleep(self.poll_s)
+        if pending:
+            log.warning("Plex did not list %d new files within %.0f s", len(pending), self.pickup_timeout_s)
+        return len(pending)
+
+    def mirror_playlist(self, store: Any, playlist: Playlist, statuses: list[TrackStatus]) -> MirrorResult:
         keys = [s.match.plex_rating_key for s in statuses
                 if s.status is Status.OWNED and s.match is not None and s.match.plex_rating_key]
-        result = self.client.create_or_update_playlist(name, keys)
-        words = {"created": "created", "recreated": "replaced", "appended": "extended", "unchanged": "already up to date",
-                 "empty": "not created (no track of it is in the library)"}
-        return f"Plex playlist {name!r} {words.get(result.action, result.action)} ({result.size} tracks)"
+        return PlaylistMirror(self.client, store).mirror(playlist.id, playlist.name, keys)
+
+
+def _tail(path: str) -> tuple[str, ...]:
+    """The last :data:`PATH_TAIL` components of a path, whatever its separators."""
+    return tuple(part for part in path.replace("\\", "/").split("/") if part)[-PATH_TAIL:]
 
 
 def _cursor(tracks: Iterable[Track], previous: float | None = None) -> float | None:

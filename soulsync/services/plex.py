@@ -16,7 +16,6 @@ import json
 import logging
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -66,14 +65,17 @@ class PlexServerInfo:
     music_sections: list[PlexSection] = field(default_factory=list)
 
 
-@dataclass
-class PlexPlaylistResult:
-    """What :meth:`PlexClient.create_or_update_playlist` did."""
+@dataclass(frozen=True)
+class PlexPlaylist:
+    """A playlist as ``/playlists`` describes it (plexapi ``Playlist._loadData``)."""
 
-    rating_key: str | None
-    action: str
-    """``created``, ``appended``, ``recreated``, ``unchanged`` or ``empty`` (nothing to put in it)."""
-    size: int = 0
+    rating_key: str
+    title: str
+    guid: str = ""
+    summary: str = ""
+    smart: bool = False
+    playlist_type: str = ""
+    leaf_count: int = 0
 
 
 class PlexClient:
@@ -94,6 +96,7 @@ class PlexClient:
         self._last = threading.local()
         self._plex: PlexServer | None = None
         self._lock = threading.Lock()
+        self._date_fields: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"PlexClient({self.base_url!r})"
@@ -263,7 +266,15 @@ class PlexClient:
                                   "listing changed tracks")
 
     def _date_field(self, section: PlexSection) -> str:
-        """``track.updatedAt`` when the server offers it as a filter, else ``track.addedAt``."""
+        """``track.updatedAt`` when the server offers it as a filter, else ``track.addedAt`` (asked once)."""
+        known = self._date_fields.get(section.key)
+        if known is not None:
+            return known
+        field_name = self._read_date_field(section)
+        self._date_fields[section.key] = field_name
+        return field_name
+
+    def _read_date_field(self, section: PlexSection) -> str:
         plex = self._server()
         try:
             lib = plex.library.sectionByID(section.key)
@@ -310,100 +321,115 @@ class PlexClient:
         return tracks
 
     # ------------------------------------------------------------ scanning
-    def scan_section(self, section: "str | int | PlexSection", path: str | None = None, wait: bool = True,
-                     timeout: float = 120.0, settle: float = 1.0, poll: float = 0.1,
-                     cancel: Callable[[], bool] | None = None) -> None:
-        """Ask the server to rescan a library (or one folder of it); optionally wait until it is done.
+    def scan_section(self, section: "str | int | PlexSection", path: str | None = None) -> None:
+        """Ask the server to scan a library, or one folder of it (plexapi ``LibrarySection.update(path)``).
 
-        The server answers at once and scans in the background; this waits until
-        the section stops reporting ``refreshing`` (or ``settle`` seconds pass
-        without it ever starting, when the scan was quicker than the first look).
-        """
+        The server answers at once and scans later; whether and when the section shows ``refreshing`` is
+        unknown (reference section 3.7), so callers wait for the result they need, not for that flag."""
         s = self._section(section)
         query = f"?{urlencode({'path': path})}" if path else ""
         self._query(f"/library/sections/{s.key}/refresh{query}", "starting a library scan")
-        if not wait:
-            return
-        started = time.monotonic()
-        seen_running = False
-        while True:
-            if cancel is not None and cancel():
-                raise Cancelled(SERVICE)
-            current = next((x for x in self.sections() if x.key == s.key), None)
-            if current is None:
-                raise NotFound(SERVICE, f"the library {s.title!r} disappeared during the scan")
-            elapsed = time.monotonic() - started
-            if current.refreshing:
-                seen_running = True
-            elif seen_running or elapsed >= settle:
-                return
-            if elapsed > timeout:
-                raise ServiceError(SERVICE, f"the library scan did not finish within {timeout:.0f} s")
-            time.sleep(poll)
+
+    def section_busy(self, section: str | int | PlexSection) -> bool:
+        """A hint that the server is still working on a library: the section shows ``refreshing``, its
+        timeline's ``updateQueueSize`` is above 0, or ``/activities`` lists a task (what plexapi's own tests
+        wait on). False proves nothing: a scan may not have started yet, or not show at all."""
+        s = self._section(section)
+        current = next((x for x in self.sections() if x.key == s.key), None)
+        if current is None:
+            raise NotFound(SERVICE, f"the library {s.title!r} is gone from the server")
+        if current.refreshing:
+            return True
+        try:
+            timeline = self._query(f"/library/sections/{s.key}/timeline", "reading the library's queue")
+            activities = self._query("/activities", "reading the server's activities")
+        except (NotFound, ServerError):  # older servers, or a token that may not see them: no hint
+            return False
+        queued = _int(timeline.get("updateQueueSize")) if timeline is not None else None
+        return bool(queued) or any(el.tag == "Activity" for el in (activities if activities is not None else []))
 
     # ------------------------------------------------------------ playlists
-    def playlist_rating_keys(self, title: str) -> list[str] | None:
-        """Rating keys of the audio playlist called ``title`` (case-insensitive), in order; None if absent."""
-        found = self._find_playlist(title)
-        return None if found is None else self._playlist_items(found)
+    def machine_identifier(self) -> str:
+        """The server's ``machineIdentifier`` (which server a stored playlist rating key belongs to)."""
+        return self._server().machineIdentifier or ""
 
-    def _find_playlist(self, title: str) -> str | None:
-        data = self._query(f"/playlists?{urlencode({'playlistType': 'audio', 'title': title})}",
-                           "listing playlists")
-        for el in list(data) if data is not None else []:
-            if el.tag == "Playlist" and (el.get("title") or "").lower() == title.lower():
-                return el.get("ratingKey")
-        return None
+    def playlists(self, title: str | None = None, playlist_type: str | None = None) -> list[PlexPlaylist]:
+        """Every playlist of the account (plexapi ``PlexServer.playlists``), paged.
 
-    def _playlist_items(self, rating_key: str) -> list[str]:
+        ``title`` is the server's *partial* match (reference section 3.6): callers compare titles themselves.
+        Smart playlists and every ``playlistType`` are included unless ``playlist_type`` is given."""
+        args = {k: v for k, v in (("playlistType", playlist_type), ("title", title)) if v is not None}
+        path = "/playlists" + (f"?{urlencode(args)}" if args else "")
+        out: list[PlexPlaylist] = []
+        start = 0
+        while True:
+            data = self._query(path, "listing playlists", headers={"X-Plex-Container-Start": str(start),
+                                                                   "X-Plex-Container-Size": "200"})
+            elements = [el for el in (data if data is not None else []) if el.tag == "Playlist"]
+            out.extend(p for p in map(playlist_from_xml, elements) if p is not None)
+            start += 200
+            if not elements or start >= (_int(data.get("totalSize") if data is not None else None) or 0):
+                return out
+
+    def playlist(self, rating_key: str) -> PlexPlaylist | None:
+        """One playlist by rating key (``GET /playlists/{ratingKey}``, as plexapi reloads one); None if gone."""
+        try:
+            data = self._query(f"/playlists/{int(rating_key)}", "reading a playlist")
+        except NotFound:
+            return None
+        element = next((el for el in (data if data is not None else []) if el.tag == "Playlist"), None)
+        found = playlist_from_xml(element) if element is not None else None
+        if found is None:
+            raise BadResponse(SERVICE, "the playlist came back without a rating key or title")
+        return found
+
+    def playlist_items(self, rating_key: str) -> list[str]:
+        """The rating keys of a playlist's items, in order."""
         keys: list[str] = []
         start = 0
         while True:
-            data = self._query(f"/playlists/{rating_key}/items", "reading a playlist",
+            data = self._query(f"/playlists/{int(rating_key)}/items", "reading a playlist",
                                headers={"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": "500"})
             elements = [el for el in (data if data is not None else []) if el.get("ratingKey")]
             keys.extend(el.get("ratingKey") or "" for el in elements)
-            total = int((data.get("totalSize") if data is not None else None) or 0)
             start += 500
-            if not elements or start >= total:
+            if not elements or start >= (_int(data.get("totalSize") if data is not None else None) or 0):
                 return keys
 
     def _uri(self, keys: list[str]) -> str:
-        return (f"server://{self._server().machineIdentifier}/com.plexapp.plugins.library/library/metadata/"
+        return (f"server://{self.machine_identifier()}/com.plexapp.plugins.library/library/metadata/"
                 f"{','.join(keys)}")
 
-    def create_or_update_playlist(self, title: str, rating_keys: list[str]) -> PlexPlaylistResult:
-        """Make the audio playlist ``title`` hold exactly ``rating_keys`` in order (duplicates dropped).
-
-        Idempotent: an identical playlist is left alone; one that holds a prefix
-        of the wanted list gets the rest appended; anything else is replaced.
-        """
-        wanted = list(dict.fromkeys(str(k) for k in rating_keys if str(k).strip()))
-        existing = self._find_playlist(title)
-        if not wanted:
-            return PlexPlaylistResult(existing, "empty", 0)
-        if existing is not None:
-            have = self._playlist_items(existing)
-            if have == wanted:
-                return PlexPlaylistResult(existing, "unchanged", len(have))
-            if have and wanted[:len(have)] == have:
-                self._append(existing, wanted[len(have):])
-                return PlexPlaylistResult(existing, "appended", len(wanted))
-            self._query(f"/playlists/{existing}", "replacing a playlist", method="delete")
-        args = urlencode({"smart": 0, "title": title, "type": "audio", "uri": self._uri(wanted[:PLAYLIST_CHUNK])})
+    def create_playlist(self, title: str, rating_keys: list[str]) -> PlexPlaylist:
+        """A new regular audio playlist holding ``rating_keys`` in order (plexapi ``createPlaylist``'s request)."""
+        if not rating_keys:
+            raise ValueError("a Plex playlist cannot be created empty")
+        args = urlencode({"smart": 0, "title": title, "type": "audio",
+                          "uri": self._uri(rating_keys[:PLAYLIST_CHUNK])})
         data = self._query(f"/playlists?{args}", "creating a playlist", method="post")
-        created = next((el for el in (data if data is not None else []) if el.tag == "Playlist"), None)
-        if created is None or not created.get("ratingKey"):
+        element = next((el for el in (data if data is not None else []) if el.tag == "Playlist"), None)
+        created = playlist_from_xml(element) if element is not None else None
+        if created is None:
             raise BadResponse(SERVICE, "the new playlist came back without a rating key")
-        rating_key = created.get("ratingKey") or ""
-        self._append(rating_key, wanted[PLAYLIST_CHUNK:])
-        return PlexPlaylistResult(rating_key, "created" if existing is None else "recreated", len(wanted))
+        self.append_to_playlist(created.rating_key, rating_keys[PLAYLIST_CHUNK:])
+        return created
 
-    def _append(self, rating_key: str, keys: list[str]) -> None:
+    def edit_playlist_summary(self, rating_key: str, summary: str) -> None:
+        """Set a playlist's summary, locked: the request of plexapi ``Playlist.editSummary``
+        (``PUT /playlists/{ratingKey}?summary.locked=1&summary.value=...``, ``mixins/edit.py``)."""
+        args = urlencode({"summary.locked": 1, "summary.value": summary})
+        self._query(f"/playlists/{int(rating_key)}?{args}", "writing a playlist's summary", method="put")
+
+    def append_to_playlist(self, rating_key: str, keys: list[str]) -> None:
+        """Add ``keys`` at the end of a regular playlist."""
         for start in range(0, len(keys), PLAYLIST_CHUNK):
             uri = self._uri(keys[start:start + PLAYLIST_CHUNK])
-            self._query(f"/playlists/{rating_key}/items?{urlencode({'uri': uri})}", "adding to a playlist",
+            self._query(f"/playlists/{int(rating_key)}/items?{urlencode({'uri': uri})}", "adding to a playlist",
                         method="put")
+
+    def delete_playlist(self, rating_key: str) -> None:
+        """Delete a playlist (callers make sure it is one SoulSync made)."""
+        self._query(f"/playlists/{int(rating_key)}", "deleting a playlist", method="delete")
 
     # ------------------------------------------------------------ images
     def thumb(self, path: str, max_bytes: int = 5_000_000) -> bytes:
@@ -459,3 +485,13 @@ def track_from_xml(el: Element) -> Track | None:
         updated_at=updated if updated is not None else added,
     )
 
+
+def playlist_from_xml(el: Element) -> PlexPlaylist | None:
+    """A playlist from a ``<Playlist>`` element; None without a numeric rating key or a title."""
+    rating_key = el.get("ratingKey")
+    title = el.get("title")
+    if not rating_key or _int(rating_key) is None or title is None:
+        return None
+    return PlexPlaylist(rating_key=rating_key, title=title, guid=el.get("guid") or "", summary=el.get("summary") or "",
+                        smart=el.get("smart") == "1", playlist_type=el.get("playlistType") or "",
+                        leaf_count=_int(el.get("leafCount")) or 0)

@@ -4,9 +4,21 @@ The library starts from ``catalog.library`` (virtual tracks: their files do
 not need to exist) and is joined by real audio files found in the library
 folder on disk by a section refresh (``GET /library/sections/{key}/refresh``),
 which, as on a real server, answers at once and scans in the background
-(``refreshing="1"`` on the section meanwhile). Tags are read with mutagen,
-with guesses from the path (``Artist/Album (Year)/01 - Title.ext``) where
-tags are missing; files that vanish take their tracks with them.
+(reference section 3.7). How long after the answer the section shows
+``refreshing="1"`` is configurable (``refreshing_delay``), and a path scan
+(``?path=``) may never show it (``path_scan_refreshing``), because neither is
+known of a real server; ``GET /activities`` lists the running scan and
+``GET /library/sections/{key}/timeline`` its queue, as plexapi's own tests
+poll them (``tests/test__prepare.py``). Tags are read with mutagen, with
+guesses from the path (``Artist/Album (Year)/01 - Title.ext``) where tags are
+missing; files that vanish take their tracks with them.
+
+Playlists follow reference section 3.6: ``GET /playlists`` lists every
+playlist of the account (regular and smart, every ``playlistType``), its
+``title`` filter is a partial match, and the simulation starts with playlists
+the user made (see :data:`SEEDED_PLAYLISTS`) whose titles equal or contain the
+title of a Spotify playlist of the catalog, so that matching by title alone
+fails here as it would against a real server.
 
 Wire facts follow ``reference/service-apis.md`` section 3: ``X-Plex-Token``
 (401 HTML page without it), paging through the ``X-Plex-Container-Start`` /
@@ -14,12 +26,14 @@ Wire facts follow ``reference/service-apis.md`` section 3: ``X-Plex-Token``
 with ``type`` 8/9/10, ``title`` and the typed filters plexapi builds from the
 section's filter metadata (``track.title``, ``track.addedAt>>``, ``track.updatedAt>>``,
 ``sort=...``), ``/library/metadata/{rk}[/children]``, thumbnails,
-``/hubs/search``, and audio playlists (create, list, items, add, remove, move, delete).
+``/hubs/search``, and playlists (create, list, read, edit title and summary, items, add,
+remove, move, delete).
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import random
 import re
 import threading
 import time
@@ -117,6 +131,56 @@ class _PPlaylist:
     updated_at: int
     items: list[tuple[int, int]] = field(default_factory=list)
     """(playlistItemID, track rating key) in order."""
+    smart: bool = False
+    playlist_type: str = "audio"
+    summary: str = ""
+    content: str | None = None
+    """A smart playlist's filter (a ``library://`` URI; reference section 3.4, exact text unverified)."""
+
+
+@dataclass(frozen=True)
+class SeededPlaylist:
+    """A playlist the simulated user made in Plex before SoulSync ever ran."""
+
+    title: str
+    smart: bool = False
+    playlist_type: str = "audio"
+    items: int = 0
+    """How many library tracks it holds (picked with the catalog's seed)."""
+    summary: str = ""
+
+
+SEEDED_PLAYLISTS: tuple[SeededPlaylist, ...] = (
+    SeededPlaylist("Chill — Rainy Days", items=7, summary="My own rainy-day picks"),
+    SeededPlaylist("Chill — Rainy Days (smart)", smart=True, items=12),
+    SeededPlaylist("Late Night Drive", smart=True, items=9),
+    SeededPlaylist("Road Trip '19 — the long way", items=5),
+    SeededPlaylist("Chill — Rainy Days", playlist_type="video"),
+)
+"""The user's own playlists (reference section 3.6): a regular and a video playlist with exactly the title of
+the catalog's Spotify playlist "Chill — Rainy Days", smart ones whose titles equal ("Late Night Drive") or
+contain one, and a regular one whose title contains "Road Trip '19". Seeded only when the catalog has a
+Spotify playlist whose title it equals or contains."""
+
+
+@dataclass(frozen=True)
+class PlaylistInfo:
+    """A snapshot of one simulated playlist, for tests."""
+
+    rating_key: str
+    title: str
+    smart: bool
+    playlist_type: str
+    summary: str
+    item_keys: list[str]
+
+
+@dataclass
+class _RunningScan:
+    scope: Path | None
+    """The folder of a ``?path=`` scan; None for the whole section."""
+    shows_refreshing: bool
+    uuid: str
 
 
 @dataclass
@@ -152,6 +216,14 @@ class PlexSim(SimServer):
     Attributes: ``url``, ``token``, ``machine_identifier``, ``section_key``,
     ``library_dir`` (the section's folder; created if missing),
     ``server_name``, ``last_scan`` (a :class:`ScanReport`).
+
+    Scans (reference section 3.7): ``refreshing_delay`` is how long after a
+    refresh request the scan starts and the section shows ``refreshing="1"``
+    (never before the request is answered); ``path_scan_refreshing`` False
+    means a ``?path=`` scan never shows it at all; ``scan_gate`` (an Event,
+    set by default) holds every requested scan until it is set, so tests can
+    decide when the server gets round to it.
+    ``seed_playlists``: start with the user's own playlists (:data:`SEEDED_PLAYLISTS`).
     """
 
     name = "plex"
@@ -159,7 +231,8 @@ class PlexSim(SimServer):
     def __init__(self, catalog: Catalog | None = None, library_dir: str | os.PathLike[str] | None = None, *,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None,
                  server_name: str = "SoulSync Sim", clock: Callable[[], float] = time.time,
-                 scan_delay: float = 0.0) -> None:
+                 refreshing_delay: float = 0.0, path_scan_refreshing: bool = True,
+                 seed_playlists: bool = True) -> None:
         super().__init__(host, port)
         if library_dir is None:
             raise ValueError("PlexSim needs a library folder (library_dir)")
@@ -173,12 +246,19 @@ class PlexSim(SimServer):
         self.section_key = SECTION_KEY
         self.server_name = server_name
         self.clock = clock
-        self.scan_delay = scan_delay
+        self.refreshing_delay = refreshing_delay
+        self.path_scan_refreshing = path_scan_refreshing
+        self.scan_gate = threading.Event()
+        self.scan_gate.set()
         self.last_scan = ScanReport()
         self._lock = threading.RLock()
         self._scan_done = threading.Event()
+        """Set while no scan is requested or running (a sim-side fact; clients only see the wire)."""
         self._scan_done.set()
         self._scan_cancel = threading.Event()
+        self._scan_queue: list[Path | None] = []
+        self._running: _RunningScan | None = None
+        self._update_queue = 0
         self._tracks: dict[int, _PTrack] = {}
         self._albums: dict[int, _PAlbum] = {}
         self._artists: dict[int, _PArtist] = {}
@@ -191,6 +271,8 @@ class PlexSim(SimServer):
         self._version = 0
         self._cache: dict[tuple, list[Any]] = {}
         self._load_catalog()
+        if seed_playlists:
+            self._seed_playlists()
         self._routes_setup()
 
     # ------------------------------------------------------------ state
@@ -207,6 +289,25 @@ class PlexSim(SimServer):
                                  size=self._estimate_size(t.duration_ms, ext)), genres.get(t.artist, []))
         top = max(self._tracks, default=0)
         self._next_key = max(self._next_key, top + 1)
+
+    def _seed_playlists(self) -> None:
+        """The user's own playlists (:data:`SEEDED_PLAYLISTS`), made before SoulSync ran, with tracks of their own."""
+        spotify_titles = [p.name for p in self.catalog.playlists]
+        rng = random.Random(f"plex-playlists-{self.catalog.seed}")
+        keys = sorted(self._tracks)
+        for n, seeded in enumerate(SEEDED_PLAYLISTS):
+            if not any(title in seeded.title for title in spotify_titles):
+                continue
+            when = _BASE_TIME - 86400 * (30 + n)
+            guid = f"com.plexapp.agents.none://{uuid.UUID(int=rng.getrandbits(128))}"
+            p = _PPlaylist(self._new_key(), seeded.title, guid, when, when, smart=seeded.smart,
+                           playlist_type=seeded.playlist_type, summary=seeded.summary)
+            if seeded.playlist_type == "audio":
+                p.items = [(self._item_id(), k) for k in rng.sample(keys, min(seeded.items, len(keys)))]
+            if seeded.smart:
+                p.content = (f"library://{self.section_uuid}/directory/%2Flibrary%2Fsections%2F{self.section_key}"
+                             f"%2Fall%3Ftype%3D10%26sort%3DaddedAt%253Adesc%26limit%3D{seeded.items}")
+            self._playlists[p.rk] = p
 
     def _new_key(self) -> int:
         key = self._next_key
@@ -278,32 +379,42 @@ class PlexSim(SimServer):
             return len(self._tracks)
 
     def playlist_titles(self) -> list[str]:
+        """Titles of every playlist, in creation order (duplicates included)."""
         with self._lock:
             return [p.title for p in self._playlists.values()]
 
-    def playlist_rating_keys(self, title: str) -> list[str]:
-        """Track rating keys of the (first) playlist called ``title``, in order."""
+    def playlists(self) -> list[PlaylistInfo]:
+        """A snapshot of every playlist, in creation order."""
         with self._lock:
-            for p in self._playlists.values():
-                if p.title == title:
-                    return [str(rk) for _, rk in p.items if rk in self._tracks]
-        raise KeyError(title)
+            return [PlaylistInfo(str(p.rk), p.title, p.smart, p.playlist_type, p.summary,
+                                 [str(rk) for _, rk in p.items if rk in self._tracks])
+                    for p in self._playlists.values()]
+
+    def playlist_rating_keys(self, title: str, smart: bool = False, playlist_type: str = "audio") -> list[str]:
+        """Track rating keys, in order, of the one playlist called exactly ``title`` of that kind.
+
+        Raises KeyError when there is none and ValueError when there are several."""
+        found = [p for p in self.playlists()
+                 if p.title == title and p.smart == smart and p.playlist_type == playlist_type]
+        if not found:
+            raise KeyError(title)
+        if len(found) > 1:
+            raise ValueError(f"{len(found)} playlists are called {title!r}")
+        return found[0].item_keys
 
     def scan(self, path: str | os.PathLike[str] | None = None) -> ScanReport:
-        """Rescan the library folder (or a folder inside it) now, in this thread."""
-        self._scan_done.clear()
-        try:
-            return self._scan(Path(path) if path else None)
-        finally:
-            self._scan_done.set()
+        """Rescan the library folder (or a folder inside it) now, in this thread (no refresh request needed)."""
+        return self._scan(Path(path) if path else None)
 
     def wait_for_scan(self, timeout: float = 10.0) -> bool:
-        """Block until no background refresh is running; False on timeout."""
+        """Block until no requested scan is waiting or running; False on timeout."""
         return self._scan_done.wait(timeout)
 
     @property
     def refreshing(self) -> bool:
-        return not self._scan_done.is_set()
+        """What the section's ``refreshing`` attribute says now."""
+        running = self._running
+        return running is not None and running.shows_refreshing
 
     def describe(self) -> dict[str, Any]:
         """Base URL and credentials, for ``soulsync sim``'s JSON line and the demo's config."""
@@ -337,7 +448,9 @@ class PlexSim(SimServer):
         with self._lock:
             known = {p: rk for p, rk in self._by_path.items() if p.startswith(scope_prefix)}
         now = int(self.clock())
+        self._update_queue = len(found)
         for rel, (full, stat) in found.items():
+            self._update_queue -= 1
             if self._scan_cancel.is_set():
                 break
             with self._lock:
@@ -372,14 +485,26 @@ class PlexSim(SimServer):
         self.last_scan = report
         return report
 
-    def _background_scan(self, scope: Path | None) -> None:
-        try:
-            if self.scan_delay:
-                time.sleep(self.scan_delay)
-            self._scan(scope)
-        finally:
-            self._scan_cancel.clear()
-            self._scan_done.set()
+    def _background_scans(self) -> None:
+        """Run the requested scans one after another, as a server queues its tasks (reference 3.7)."""
+        while True:
+            self.scan_gate.wait()
+            if self.refreshing_delay:
+                self._scan_cancel.wait(self.refreshing_delay)  # a cancelUpdate() ends the wait
+            with self._lock:
+                if not self._scan_queue or self._scan_cancel.is_set():
+                    self._scan_queue.clear()
+                    self._scan_cancel.clear()
+                    self._scan_done.set()
+                    return
+                scope = self._scan_queue.pop(0)
+                self._running = _RunningScan(scope, scope is None or self.path_scan_refreshing, str(uuid.uuid4()))
+            try:
+                self._scan(scope)
+            finally:
+                with self._lock:
+                    self._running = None
+                    self._update_queue = 0
 
     # ------------------------------------------------------------ routes
     def _routes_setup(self) -> None:
@@ -394,6 +519,8 @@ class PlexSim(SimServer):
             ("GET", r"/library/sections/(?P<key>\d+)/collections", self._collections),
             ("GET", r"/library/sections/(?P<key>\d+)/refresh", self._refresh),
             ("DELETE", r"/library/sections/(?P<key>\d+)/refresh", self._cancel_refresh),
+            ("GET", r"/library/sections/(?P<key>\d+)/timeline", self._timeline),
+            ("GET", "/activities", self._activities),
             ("GET", r"/library/metadata/(?P<rks>[\d,]+)", self._metadata),
             ("GET", r"/library/metadata/(?P<rk>\d+)/children", self._children),
             ("GET", r"/library/metadata/(?P<rk>\d+)/(?:thumb|art)(?:/(?P<ts>\d+))?", self._thumb),
@@ -403,6 +530,7 @@ class PlexSim(SimServer):
             ("GET", "/playlists", self._playlists_list),
             ("POST", "/playlists", self._playlist_create),
             ("GET", r"/playlists/(?P<rk>\d+)", self._playlist_get),
+            ("PUT", r"/playlists/(?P<rk>\d+)", self._playlist_edit),
             ("DELETE", r"/playlists/(?P<rk>\d+)", self._playlist_delete),
             ("GET", r"/playlists/(?P<rk>\d+)/items", self._playlist_items),
             ("PUT", r"/playlists/(?P<rk>\d+)/items", self._playlist_add),
@@ -759,23 +887,55 @@ class PlexSim(SimServer):
 
     # ------------------------------------------------------------ refresh
     def _refresh(self, req: Request) -> Response:
+        """plexapi ``LibrarySection.update(path=None)``: ``GET .../refresh[?path=<quote_plus(dir)>]``. A real
+        server answers 200 with an empty body at once and scans later (reference 3.7): the scan is queued here
+        and started by a thread after the answer, ``refreshing_delay`` later."""
         def run() -> Response:
             path = req.arg("path")
             scope = Path(path) if path else None
             with self._lock:
+                self._scan_queue.append(scope)
                 if self._scan_done.is_set():
                     self._scan_done.clear()
-                    threading.Thread(target=self._background_scan, args=(scope,), name="plex-sim-scan",
-                                     daemon=True).start()
+                    threading.Thread(target=self._background_scans, name="plex-sim-scan", daemon=True).start()
             return Response(200, b"", "")
         return self._guard(req, run)
 
     def _cancel_refresh(self, req: Request) -> Response:
+        """plexapi ``LibrarySection.cancelUpdate()``: ``DELETE .../refresh`` stops the running and queued scans."""
         def run() -> Response:
             if not self._scan_done.is_set():
                 self._scan_cancel.set()
             return Response(200, b"", "")
         return self._guard(req, run)
+
+    def _timeline(self, req: Request) -> Response:
+        """plexapi ``LibrarySection.timeline()`` reads the container itself as a ``LibraryTimeline``;
+        ``updateQueueSize`` is what plexapi's tests wait on to reach 0 (``tests/test__prepare.py``)."""
+        def run() -> Response:
+            with self._lock:
+                queue = self._update_queue if self._running is not None else 0
+            return self._xml(self._container(
+                size=0, allowSync=0, art="/:/resources/artist-fanart.jpg", content="secondary",
+                identifier="com.plexapp.plugins.library", latestEntryTime=int(self.clock()),
+                mediaTagPrefix="/system/bundle/media/flags/", mediaTagVersion=_BASE_TIME,
+                thumb="/:/resources/artist.png", title1="Music", updateQueueSize=queue, viewGroup="secondary",
+                viewMode=65592))
+        return self._guard(req, run)
+
+    def _activities(self, req: Request) -> Response:
+        """plexapi ``PlexServer.activities``: one ``Activity`` (``cancellable``, ``progress``, ``title``,
+        ``subtitle``, ``type``, ``uuid``) per running task; plexapi's tests wait for the list to be empty
+        (``tests/test__prepare.py``). The ``type`` of a real scan is unverified (reference 3.7)."""
+        with self._lock:
+            running = self._running
+            root = self._container(size=int(running is not None))
+            if running is not None:
+                activity = self._el(root, "Activity", uuid=running.uuid, type="library.update.section",
+                                    cancellable=0, userID=1, title="Scanning Music",
+                                    subtitle=running.scope.name if running.scope is not None else "", progress=0)
+                self._el(activity, "Context", librarySectionID=self.section_key)
+        return self._xml(root)
 
     # ------------------------------------------------------------ metadata
     def _lookup(self, rk: int) -> Any:
@@ -859,18 +1019,27 @@ class PlexSim(SimServer):
 
     # ------------------------------------------------------------ playlists
     def _playlist_el(self, parent: Element, p: _PPlaylist) -> Element:
+        """The ``<Playlist>`` plexapi's ``Playlist._loadData`` reads (reference 3.4): ``guid``, ``smart``,
+        ``playlistType``, ``summary``, ``leafCount``; a smart one adds ``content`` (its filter) and ``icon``."""
         tracks = [self._tracks[rk] for _, rk in p.items if rk in self._tracks]
         duration = sum(t.track.duration_ms or 0 for t in tracks)
-        return self._el(parent, "Playlist", ratingKey=p.rk, key=f"/playlists/{p.rk}/items", guid=p.guid,
-                        type="playlist", title=p.title, titleSort=p.title, summary="", smart=0,
-                        playlistType="audio", composite=f"/playlists/{p.rk}/composite/{p.updated_at}",
-                        icon="playlist://image.smart", leafCount=len(tracks), duration=duration,
-                        durationInSeconds=duration // 1000, addedAt=p.added_at, updatedAt=p.updated_at)
+        el = self._el(parent, "Playlist", ratingKey=p.rk, key=f"/playlists/{p.rk}/items", guid=p.guid,
+                      type="playlist", title=p.title, titleSort=p.title, smart=int(p.smart),
+                      playlistType=p.playlist_type, composite=f"/playlists/{p.rk}/composite/{p.updated_at}",
+                      content=p.content, icon="playlist://image.smart" if p.smart else None,
+                      leafCount=len(tracks), duration=duration, durationInSeconds=duration // 1000,
+                      addedAt=p.added_at, updatedAt=p.updated_at)
+        el.set("summary", _clean(p.summary))  # present even when empty, as real PMS sends it
+        return el
 
-    def _playlist_state(self, req: Request) -> _PPlaylist:
+    def _playlist_state(self, req: Request, regular: bool = False) -> _PPlaylist:
+        """The playlist of the route; ``regular``: 400 for a smart one, whose items come from its filter
+        (plexapi refuses to add, remove or move them client-side; what PMS answers is unverified)."""
         p = self._playlists.get(int(req.params["rk"]))
         if p is None:
             raise _HTTPError(404)
+        if regular and p.smart:
+            raise _HTTPError(400)
         return p
 
     def _uri_keys(self, uri: str) -> list[int]:
@@ -884,11 +1053,14 @@ class PlexSim(SimServer):
         return keys
 
     def _playlists_list(self, req: Request) -> Response:
+        """``GET /playlists[?playlistType=][&title=]`` (plexapi ``PlexServer.playlists``): every playlist of the
+        account, smart ones and every type unless ``playlistType`` is given; ``title`` is a partial match
+        (plexapi's docstring: "Partial string matches are allowed"); case-insensitive here (unverified)."""
         kind = req.arg("playlistType")
         title = _fold(req.arg("title") or "")
         with self._lock:
             found = [p for p in self._playlists.values()
-                     if (kind in (None, "", "audio")) and (not title or title in _fold(p.title))]
+                     if (not kind or p.playlist_type == kind) and (not title or title in _fold(p.title))]
             start, size = self._window(req)
             page = found[start:start + size]
             root = self._container(size=len(page), totalSize=len(found), offset=start)
@@ -897,6 +1069,8 @@ class PlexSim(SimServer):
         return self._xml(root)
 
     def _playlist_create(self, req: Request) -> Response:
+        """plexapi ``Playlist._create``: ``POST /playlists?smart=0&title=&type=audio&uri=server://<mid>/...``
+        (reference 3.3). Only regular audio playlists are created here; a real server also makes smart ones."""
         try:
             title = (req.arg("title") or "").strip()
             if not title or req.arg("type") != "audio" or req.arg("smart", "0") != "0":
@@ -921,6 +1095,7 @@ class PlexSim(SimServer):
         return value
 
     def _playlist_get(self, req: Request) -> Response:
+        """``GET /playlists/{rk}``: how plexapi reloads one playlist (``fetchItem``, reference 3.6)."""
         try:
             with self._lock:
                 root = self._container(size=1)
@@ -929,13 +1104,35 @@ class PlexSim(SimServer):
         except _HTTPError as exc:
             return self.error_response(exc.status, req)
 
+    def _playlist_edit(self, req: Request) -> Response:
+        """plexapi's field edits on a playlist (``Playlist._edit``: ``PUT /playlists/{rk}?<field>.value=...&
+        <field>.locked=1``, from ``editSummary``, ``editTitle``, ``editSortTitle`` in ``mixins/edit.py``)."""
+        try:
+            with self._lock:
+                p = self._playlist_state(req)
+                edits = {name: req.arg(f"{name}.value") for name in ("title", "summary", "titleSort")}
+                if not any(value is not None for value in edits.values()):
+                    raise _HTTPError(400)
+                if edits["title"] is not None:
+                    if not edits["title"].strip():
+                        raise _HTTPError(400)
+                    p.title = edits["title"]
+                if edits["summary"] is not None:
+                    p.summary = edits["summary"]
+                p.updated_at = int(self.clock())
+            return Response(200, b"", "")
+        except _HTTPError as exc:
+            return self.error_response(exc.status, req)
+
     def _playlist_delete(self, req: Request) -> Response:
+        """plexapi ``Playlist.delete()``: ``DELETE /playlists/{rk}`` (reference 3.3); any playlist, smart too."""
         with self._lock:
             if self._playlists.pop(int(req.params["rk"]), None) is None:
                 return self.error_response(404, req)
         return Response(200, b"", "")
 
     def _playlist_items(self, req: Request) -> Response:
+        """plexapi ``Playlist.items()``: ``GET /playlists/{rk}/items``, paged like any listing (reference 3.2, 3.3)."""
         try:
             with self._lock:
                 p = self._playlist_state(req)
@@ -945,8 +1142,8 @@ class PlexSim(SimServer):
                 duration = sum(t.track.duration_ms or 0 for _, t in items)
                 root = self._container(size=len(page), totalSize=len(items), offset=start,
                                        composite=f"/playlists/{p.rk}/composite/{p.updated_at}", duration=duration,
-                                       leafCount=len(items), playlistType="audio", ratingKey=p.rk, smart=0,
-                                       title=p.title)
+                                       leafCount=len(items), playlistType=p.playlist_type, ratingKey=p.rk,
+                                       smart=int(p.smart), title=p.title)
                 for iid, pt in page:
                     self._track_el(root, pt, playlistItemID=iid)
             return self._xml(root)
@@ -954,9 +1151,10 @@ class PlexSim(SimServer):
             return self.error_response(exc.status, req)
 
     def _playlist_add(self, req: Request) -> Response:
+        """plexapi ``Playlist.addItems``: ``PUT /playlists/{rk}/items?uri=server://<mid>/...`` (reference 3.3)."""
         try:
             with self._lock:
-                p = self._playlist_state(req)
+                p = self._playlist_state(req, regular=True)
                 keys = self._uri_keys(req.arg("uri") or "")
                 p.items.extend((self._item_id(), k) for k in keys)
                 p.updated_at = int(self.clock())
@@ -968,9 +1166,10 @@ class PlexSim(SimServer):
             return self.error_response(exc.status, req)
 
     def _playlist_remove(self, req: Request) -> Response:
+        """plexapi ``Playlist.removeItems``: ``DELETE /playlists/{rk}/items/{playlistItemID}``."""
         try:
             with self._lock:
-                p = self._playlist_state(req)
+                p = self._playlist_state(req, regular=True)
                 item = int(req.params["item"])
                 before = len(p.items)
                 p.items = [(iid, rk) for iid, rk in p.items if iid != item]
@@ -984,9 +1183,10 @@ class PlexSim(SimServer):
             return self.error_response(exc.status, req)
 
     def _playlist_move(self, req: Request) -> Response:
+        """plexapi ``Playlist.moveItem``: ``PUT /playlists/{rk}/items/{playlistItemID}/move[?after=<id>]``."""
         try:
             with self._lock:
-                p = self._playlist_state(req)
+                p = self._playlist_state(req, regular=True)
                 item = int(req.params["item"])
                 moving = [entry for entry in p.items if entry[0] == item]
                 if not moving:

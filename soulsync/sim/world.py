@@ -2,6 +2,9 @@
 
 Used by demo mode (``soulsync --demo``), ``soulsync sim`` and the integration
 tests. :meth:`SimWorld.configure` points an app context at the simulations.
+The Plex account already holds playlists of the user's own whose titles equal
+or contain those of Spotify playlists (``soulsync.sim.plex.SEEDED_PLAYLISTS``),
+so the demo shows a mirror going beside them, never over them.
 """
 from __future__ import annotations
 

@@ -198,6 +198,10 @@ PLAYLIST = "Chill — Rainy Days"
 
 def test_sync_downloads_missing_tracks_into_the_library_and_mirrors_the_playlist(tmp_path: Path, demo_context,
                                                                                    sim_world) -> None:
+    """The demo Plex account already has the user's own playlist called like the Spotify one (and a smart one
+    whose title contains it): both survive the sync untouched, and the mirror goes under a distinct title."""
+    users_own = {(p.rating_key, p.title, p.smart, p.summary, tuple(p.item_keys)) for p in sim_world.plex.playlists()}
+    assert any(title == PLAYLIST and not smart for _rk, title, smart, _s, _i in users_own)
     demo_context.settings.downloads.stall_timeout_s = 20.0
     demo_context.save()
     m3u_dir = tmp_path / "lists"
@@ -224,8 +228,12 @@ def test_sync_downloads_missing_tracks_into_the_library_and_mirrors_the_playlist
         assert tags is not None and entry["title"] in tags.get("title", [""])[0]
         assert str(path) in owned_paths  # Plex picked it up and the re-analysis found it
 
-    keys = sim_world.plex.playlist_rating_keys(PLAYLIST)
+    after = {(p.rating_key, p.title, p.smart, p.summary, tuple(p.item_keys)) for p in sim_world.plex.playlists()}
+    assert users_own <= after  # the user's playlists: same rating keys, titles, summaries and items
+    keys = sim_world.plex.playlist_rating_keys(f"{PLAYLIST} (SoulSync)")
     assert len(keys) == len(owned_paths)  # every owned track once, in the playlist's order
+    assert (f"Plex playlist '{PLAYLIST} (SoulSync)' created ({len(keys)} tracks). Your own Plex playlist "
+            f"'{PLAYLIST}' (not made by SoulSync) was left untouched") in result.stderr
     text = (m3u_dir / f"{PLAYLIST}.m3u8").read_text(encoding="utf-8")
     assert text.count("#EXTINF") == len(owned_paths)
     wishlisted = {t.title for t, _reason, _n in demo_context.store.wishlist()}

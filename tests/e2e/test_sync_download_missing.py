@@ -28,6 +28,7 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
     with qtbot.waitSignal(window.library.changed, timeout=60000):
         page.rescan_library()
     library_before = sim_world.plex.track_count()
+    users_own = sim_world.plex.playlist_rating_keys(PLAYLIST)  # the user's own playlist of that name
 
     row = [p.name for p in page.playlist_model.playlists].index(PLAYLIST)
     page.playlist_view.selectionModel().select(page.playlist_model.index(row),
@@ -75,10 +76,14 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
     wishlisted = {t.title for t, _reason, _n in demo_context.store.wishlist()}
     assert {r.track.title for r in still_missing} <= wishlisted
 
-    # and a Plex playlist mirrors it: the owned tracks, in order
-    assert PLAYLIST in sim_world.plex.playlist_titles()
+    # and a Plex playlist mirrors it: the owned tracks, in order, beside the user's own playlist of that name,
+    # which is left as it was; the dialog says so
     owned = [r for r in page.track_model.rows if r.status == "owned"]
-    assert len(sim_world.plex.playlist_rating_keys(PLAYLIST)) == len(owned)
+    assert len(sim_world.plex.playlist_rating_keys(f"{PLAYLIST} (SoulSync)")) == len(owned)
+    assert sim_world.plex.playlist_rating_keys(PLAYLIST) == users_own
+    assert f"Your own Plex playlist '{PLAYLIST}' (not made by SoulSync) was left untouched" in dialog.counts.text()
+    qtbot.waitUntil(lambda: any(f"'{PLAYLIST}' (not made by SoulSync) was left untouched" in a["message"]
+                                for a in demo_context.store.activity()), timeout=10000)
 
     # and it exports as M3U8 with paths relative to the playlist file
     target = Path(sim_world.library_dir) / "export.m3u8"

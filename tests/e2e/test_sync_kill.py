@@ -60,6 +60,7 @@ from soulsync.core.failpoints import ENV_POINTS, ENV_TRACE
 from soulsync.core.organize import is_temp_file
 from soulsync.core.store import Store, wanted_key
 from soulsync.core.tagging import image_mime
+from soulsync.services.plex_mirror import marker
 from soulsync.sim.world import SimWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +88,7 @@ PHASE_OF_POINT = {
     "postprocess.verified": "post-processing", "tag.before_replace": "post-processing",
     "postprocess.tagged": "post-processing", "postprocess.moved": "post-processing",
     "queue.item_done": "post-processing", "sync.downloaded": "rescan and re-analysis",
+    "plex.playlist_created": "playlist mirror",
 }
 """The phase each named failpoint interrupts."""
 POST_POINTS = {"postprocess.verified", "tag.before_replace", "postprocess.tagged", "postprocess.moved"}
@@ -233,7 +235,6 @@ class SyncScenario:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.world = SimWorld.start(seed=world_seed, root=root / "sim", time_scale=TIME_SCALE)
-        self.world.plex.scan_delay = 0.2  # a scan is seen running, so waiting for it needs no settle time
         self.paths = AppPaths.under(root / "cfg")
         context = AppContext.open(self.paths, secret_backend="file")
         try:
@@ -248,6 +249,8 @@ class SyncScenario:
         self.secret_names = set(json.loads(self.secrets_file.read_text(encoding="utf-8")))
         self.playlist = next(p for p in self.world.catalog.playlists if p.name == playlist)
         self.wanted = {t.spotify_id: t for t in self.playlist.tracks}
+        self.users_playlists = self.world.plex.playlists()
+        """The playlists of the user's own on Plex before any run (one of them called like ``playlist``)."""
         self.runs: list[Run] = []
 
     @property
@@ -372,8 +375,12 @@ def check_final(s: SyncScenario, run: Run) -> None:
         assert why["status"] in ("not_found", "failed"), why
         assert not any(w in why["detail"].lower() for w in CRASH_WORDS), why
     owned_paths = {t["library_path"] for t in playlist["tracks"] if t["status"] == "owned"}
-    assert s.world.plex.playlist_titles().count(s.playlist.name) == 1, "the Plex playlist was made twice"
-    keys = s.world.plex.playlist_rating_keys(s.playlist.name)
+    on_plex = s.world.plex.playlists()
+    mirrors = [p for p in on_plex if marker(s.playlist.id) in p.summary]
+    assert len(mirrors) == 1, "the Plex playlist was made twice, or not at all"
+    kept = {u.rating_key for u in s.users_playlists}
+    assert [p for p in on_plex if p.rating_key in kept] == s.users_playlists, "a playlist of the user's was changed"
+    keys = mirrors[0].item_keys
     assert len(keys) == len(set(keys)) == len(owned_paths), "the Plex playlist is not the owned tracks once each"
     for entry in reported.values():
         if entry["status"] == "downloaded":
@@ -429,6 +436,7 @@ def default_schedule(rng: random.Random) -> list[KillPoint]:
         KillPoint("tag.before_replace:1"), KillPoint("postprocess.tagged:1"), KillPoint("postprocess.moved:1"),
         KillPoint(delay=rng.uniform(0.8, 3.0)),
         KillPoint("postprocess.verified:1"), KillPoint("queue.item_done:1"), KillPoint("sync.downloaded:1"),
+        KillPoint("plex.playlist_created:1"),
     ]
 
 
@@ -442,6 +450,7 @@ def round_schedule(rng: random.Random) -> list[KillPoint]:
         KillPoint(f"queue.sent:{rng.randint(1, 2)}"), KillPoint("tag.before_replace:1"),
         KillPoint(rng.choice(["postprocess.verified:1", "postprocess.tagged:1"])), KillPoint("postprocess.moved:1"),
         KillPoint("queue.item_done:1"), KillPoint(delay=rng.uniform(0.5, 2.0)), KillPoint("sync.downloaded:1"),
+        KillPoint("plex.playlist_created:1"),
     ]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from soulsync.core.models import Track
+from soulsync.core.models import Playlist, Track
 from soulsync.core.store import Store
 from soulsync.core.sync import analyse, index_library
 from soulsync.core.tagging import write_tags
@@ -16,6 +16,7 @@ from soulsync.services.library import (
     library_source,
 )
 from soulsync.services.plex import PlexClient
+from soulsync.sim.plex import PlexSim
 from tests.audio_fixtures import make_audio
 
 
@@ -71,9 +72,93 @@ def test_after_download_asks_plex_to_scan_and_indexes_the_new_file(plex_sim, sou
     source.refresh(store)
     path = add_file(plex_sim, "Later Artist/Fresh/01 - Downloaded.flac", "Downloaded", "Later Artist")
     report = source.after_download(store, [str(path)])
-    assert report.changed >= 1
+    assert report.changed >= 1 and report.not_picked_up == 0
     [found] = [t for t in store.library_tracks("plex") if t.title == "Downloaded"]
     assert found.path == str(path) and found.plex_rating_key
+
+
+def _release_scans_on_poll(plex_sim, client: PlexClient, poll: int) -> list[int]:
+    """Hold the server's scans until the client has looked for changed tracks ``poll`` times (a server that
+    gets round to a scan late, whatever the client's timing); returns the growing list of the client's looks."""
+    looks: list[int] = []
+    original = client.tracks_changed_since
+
+    def looking(*args, **kwargs):
+        looks.append(len(looks) + 1)
+        if len(looks) == poll:
+            plex_sim.scan_gate.set()
+        return original(*args, **kwargs)
+
+    plex_sim.scan_gate.clear()
+    client.tracks_changed_since = looking  # type: ignore[method-assign]
+    return looks
+
+
+def test_after_download_waits_for_the_file_when_a_path_scan_never_shows_refreshing(tmp_path, catalog_3k,
+                                                                                    store) -> None:
+    """Reference 3.7: a path scan may never set ``refreshing`` and may start late. The pick-up polls for the
+    new track itself instead of taking "no refreshing seen" for "done"."""
+    sim = PlexSim(catalog_3k, tmp_path / "library", path_scan_refreshing=False).start()
+    try:
+        client = PlexClient(sim.url, sim.token, timeout=5.0)
+        source = PlexLibrarySource(client, "music", poll_s=0.02, pickup_timeout_s=120.0)
+        source.refresh(store)
+        path = add_file(sim, "Late Server/Fresh/01 - Slow Pickup.flac", "Slow Pickup", "Late Server")
+        looks = _release_scans_on_poll(sim, client, poll=3)
+        report = source.after_download(store, [str(path)])
+        assert len(looks) > 3 and report.not_picked_up == 0
+        [found] = [t for t in store.library_tracks("plex") if t.title == "Slow Pickup"]
+        assert found.path == str(path)
+    finally:
+        sim.scan_gate.set()
+        sim.stop()
+
+
+class _FakeTime:
+    """A clock that moves only when the code under test sleeps (no real waiting, no timing in the test)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_after_download_gives_up_after_its_timeout_and_says_so(plex_sim, store) -> None:
+    fake = _FakeTime()
+    client = PlexClient(plex_sim.url, plex_sim.token, timeout=5.0)
+    source = PlexLibrarySource(client, "music", poll_s=5.0, pickup_timeout_s=60.0, escalate_after_s=1000.0,
+                               clock=fake.clock, sleep=fake.sleep)
+    source.refresh(store)
+    path = add_file(plex_sim, "Never/Scanned/01 - Stuck.flac", "Stuck", "Never")
+    plex_sim.scan_gate.clear()  # the server never gets round to the scan
+    try:
+        report = source.after_download(store, [str(path)])
+    finally:
+        plex_sim.scan_gate.set()
+    assert report.not_picked_up == 1 and fake.now - 1000.0 == 60.0
+    assert "1 new file not listed by the library yet" in report.summary()
+
+
+def test_after_download_scans_the_whole_section_when_folder_scans_find_nothing(plex_sim, store) -> None:
+    """The server may see the library under another path: folder scans of this machine's paths find nothing,
+    the server shows no sign of work, so the whole section is scanned and the file recognised by its tail."""
+    fake = _FakeTime()
+    client = PlexClient(plex_sim.url, plex_sim.token, timeout=5.0)
+    source = PlexLibrarySource(client, "music", poll_s=5.0, pickup_timeout_s=600.0, escalate_after_s=30.0,
+                               clock=fake.clock, sleep=fake.sleep)
+    source.refresh(store)
+    add_file(plex_sim, "Other Mount/Fresh/01 - Elsewhere.flac", "Elsewhere", "Other Mount")
+    seen_here = "/mnt/this-machine/music/Other Mount/Fresh/01 - Elsewhere.flac"
+    scans: list[str | None] = []
+    original = client.scan_section
+    client.scan_section = lambda section, path=None: (scans.append(path), original(section, path))  # type: ignore
+    report = source.after_download(store, [seen_here])
+    assert scans == ["/mnt/this-machine/music/Other Mount/Fresh", None] and report.not_picked_up == 0
+    assert "Elsewhere" in {t.title for t in store.library_tracks("plex")}
 
 
 def test_mirror_playlist_is_ordered_owned_only_and_idempotent(plex_sim, source, store) -> None:
@@ -85,9 +170,10 @@ def test_mirror_playlist_is_ordered_owned_only_and_idempotent(plex_sim, source, 
                        index, {}, library=by_key)
     owned_keys = [s.match.plex_rating_key for s in statuses if s.match is not None]
     assert len(owned_keys) == 3
-    assert "created" in source.mirror_playlist("Road Trip", statuses)
+    playlist = Playlist("sp-road", "Road Trip")
+    assert source.mirror_playlist(store, playlist, statuses).action == "created"
     assert plex_sim.playlist_rating_keys("Road Trip") == owned_keys
-    assert "already up to date" in source.mirror_playlist("Road Trip", statuses)
+    assert "already up to date" in source.mirror_playlist(store, playlist, statuses).message
     assert plex_sim.playlist_titles().count("Road Trip") == 1
 
 
@@ -113,4 +199,4 @@ def test_choosing_the_source_from_settings(app_context, plex_sim, tmp_path: Path
     app_context.settings.library.source = "folder"
     assert isinstance(library_source(app_context), FolderLibrarySource)
     with pytest.raises(LibraryError, match="no playlists"):
-        library_source(app_context).mirror_playlist("x", [])
+        library_source(app_context).mirror_playlist(app_context.store, Playlist("x", "x"), [])

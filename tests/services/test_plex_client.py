@@ -6,6 +6,7 @@ import pytest
 from soulsync.services import errors
 from soulsync.services.plex import PlexClient
 from soulsync.sim.base import Response, SimServer
+from soulsync.sim.plex import PlexSim
 from tests.audio_fixtures import jpeg_bytes, make_audio
 
 
@@ -69,33 +70,90 @@ def test_scan_then_incremental_changes_see_a_new_flac(plex_sim):
     assert client.tracks_changed_since("Music", stamp) == []
     song = make_audio(plex_sim.library_dir / "Nova Reyes" / "Signals (2025)" / "01 - Paper Moon.flac", "flac",
                       seconds=1.5)
-    client.scan_section("Music", settle=0.3)
+    client.scan_section("Music")
+    assert plex_sim.wait_for_scan(10)
     changed = client.tracks_changed_since("Music", stamp)
     assert [(t.title, t.album_artist, t.album, t.path) for t in changed] == [
         ("Paper Moon", "Nova Reyes", "Signals", str(song))]
     assert abs((changed[0].duration_ms or 0) - 1500) < 50
     song.unlink()
-    client.scan_section("Music", path=str(song.parent), settle=0.3)
+    client.scan_section("Music", path=str(song.parent))
+    assert plex_sim.wait_for_scan(10)
     assert all(t.title != "Paper Moon" for t in client.fetch_all_tracks("Music"))
 
 
-def test_playlist_mirroring_is_idempotent_and_keeps_order(plex_sim):
+def test_section_busy_hints_follow_the_scan_not_the_request(plex_sim):
+    """Reference 3.7: a scan request is answered before the scan runs, so "not busy" right after it proves
+    nothing; while the scan runs, ``refreshing``, the timeline or ``/activities`` say so."""
+    client = _client(plex_sim)
+    section = client.music_sections()[0]
+    seen: list[bool] = []
+    original = plex_sim._scan
+
+    def observing_scan(scope):
+        seen.append(client.section_busy(section))
+        return original(scope)
+
+    plex_sim._scan = observing_scan
+    plex_sim.scan_gate.clear()
+    try:
+        client.scan_section(section)
+        assert client.section_busy(section) is False  # requested, not started: no hint at all
+    finally:
+        plex_sim.scan_gate.set()
+    assert plex_sim.wait_for_scan(10)
+    assert seen == [True] and client.section_busy(section) is False
+
+
+def test_section_busy_sees_activities_when_a_path_scan_hides_refreshing(tmp_path, catalog_3k):
+    sim = PlexSim(catalog_3k, tmp_path / "library", path_scan_refreshing=False).start()
+    try:
+        client = _client(sim)
+        seen: list[tuple[bool, bool]] = []
+        original = sim._scan
+
+        def observing_scan(scope):
+            seen.append((client.sections()[0].refreshing, client.section_busy("Music")))
+            return original(scope)
+
+        sim._scan = observing_scan
+        client.scan_section("Music", path=str(sim.library_dir / "Somewhere"))
+        assert sim.wait_for_scan(10)
+        assert seen == [(False, True)]
+    finally:
+        sim.stop()
+
+
+def test_playlists_lists_smart_and_every_type_and_the_title_filter_is_partial(plex_sim):
+    client = _client(plex_sim)
+    every = client.playlists()
+    assert len(every) == len(plex_sim.playlists()) >= 5
+    assert any(p.smart for p in every) and {p.playlist_type for p in every} == {"audio", "video"}
+    rainy = client.playlists(title="Chill — Rainy Days")
+    assert sorted((p.title, p.smart, p.playlist_type) for p in rainy) == [
+        ("Chill — Rainy Days", False, "audio"), ("Chill — Rainy Days", False, "video"),
+        ("Chill — Rainy Days (smart)", True, "audio")]
+    own = next(p for p in rainy if not p.smart and p.playlist_type == "audio")
+    assert (own.summary, own.leaf_count) == ("My own rainy-day picks", 7) and own.guid
+    assert client.playlist(own.rating_key) == own
+    assert client.playlist_items(own.rating_key) == plex_sim.playlist_rating_keys("Chill — Rainy Days")
+    assert client.playlist("999999") is None
+
+
+def test_created_playlists_hold_the_keys_in_order_and_take_a_summary(plex_sim):
     client = _client(plex_sim)
     keys = [t.plex_rating_key or "" for t in plex_sim.tracks()[:450]]
-    wanted = keys[::-1]  # an order different from the library's
-    created = client.create_or_update_playlist("Everything I Love", wanted)
-    assert created.action == "created" and created.size == 450
-    again = client.create_or_update_playlist("Everything I Love", wanted + wanted[:5])  # duplicates dropped
-    assert (again.action, again.rating_key) == ("unchanged", created.rating_key)
-    assert plex_sim.playlist_titles() == ["Everything I Love"]
-    assert plex_sim.playlist_rating_keys("Everything I Love") == wanted
-    grown = client.create_or_update_playlist("everything i love", wanted + keys[-1:] + [plex_sim.tracks()[451].plex_rating_key or ""])
-    assert grown.action == "appended"
-    reordered = client.create_or_update_playlist("Everything I Love", keys)
-    assert reordered.action == "recreated" and plex_sim.playlist_rating_keys("Everything I Love") == keys
-    assert plex_sim.playlist_titles() == ["Everything I Love"]
-    assert client.playlist_rating_keys("Everything I Love") == keys
-    assert client.create_or_update_playlist("Nothing owned", []).action == "empty"
+    created = client.create_playlist("Everything I Love", keys[::-1])  # more than one request's worth
+    assert (created.title, created.smart, created.playlist_type) == ("Everything I Love", False, "audio")
+    assert client.playlist_items(created.rating_key) == keys[::-1]
+    client.append_to_playlist(created.rating_key, keys[:1])
+    assert plex_sim.playlist_rating_keys("Everything I Love") == keys[::-1] + keys[:1]
+    client.edit_playlist_summary(created.rating_key, "Kept by SoulSync [soulsync-mirror x]")
+    assert client.playlist(created.rating_key).summary == "Kept by SoulSync [soulsync-mirror x]"
+    client.delete_playlist(created.rating_key)
+    assert client.playlist(created.rating_key) is None
+    with pytest.raises(ValueError):
+        client.create_playlist("Nothing", [])
 
 
 def test_thumbs(plex_sim):

@@ -9,14 +9,20 @@ import pytest
 import requests
 from mutagen.flac import FLAC
 from PIL import Image
+from plexapi.library import MusicSection
 from plexapi.server import PlexServer
 
-from soulsync.sim.plex import PlexSim, guess_from_path
+from soulsync.sim.plex import SEEDED_PLAYLISTS, PlexSim, guess_from_path
 from tests.audio_fixtures import make_audio
 
 
 def _connect(sim: PlexSim, token: str | None = None) -> PlexServer:
     return PlexServer(sim.url, token or sim.token, timeout=5)
+
+
+def _refreshing(plex: PlexServer) -> bool:
+    """The section's ``refreshing`` now (plexapi caches ``library.section()``, so read the listing again)."""
+    return MusicSection(plex, plex.query("/library/sections")[0]).refreshing
 
 
 def _tagged_flac(path, title: str, artist: str, album: str, number: str, seconds: float = 2.0):
@@ -128,11 +134,127 @@ def test_playlists_create_add_remove_move_delete(plex_sim):
     fetched.moveItem(fetched.items()[3])  # to the top
     assert [t.ratingKey for t in plex.playlist("Road Trip").items()][0] == tracks[4].ratingKey
     fetched.delete()
-    assert plex.playlists() == []
+    assert "Road Trip" not in [p.title for p in plex.playlists()]
     foreign = requests.post(f"{plex_sim.url}/playlists", params={"type": "audio", "title": "x", "smart": 0,
                                                                  "uri": "server://another/library/metadata/1"},
                             headers={"X-Plex-Token": plex_sim.token}, timeout=5)
     assert foreign.status_code == 400
+
+
+def test_playlists_lists_every_playlist_of_the_account_and_matches_titles_partially(plex_sim):
+    """Reference 3.6: regular and smart playlists, every playlistType unless asked, ``title`` a partial match;
+    the seeded playlists equal or contain the titles of the catalog's Spotify playlists."""
+    plex = _connect(plex_sim)
+    every = plex.playlists()
+    assert [(p.title, p.smart, p.playlistType) for p in every] == [
+        (s.title, s.smart, s.playlist_type) for s in SEEDED_PLAYLISTS]
+    spotify_titles = {p.name for p in plex_sim.catalog.playlists}
+    assert all(any(name in p.title for name in spotify_titles) for p in every)
+    assert {p.playlistType for p in plex.playlists(playlistType="audio")} == {"audio"}
+    rainy = plex.playlists(playlistType="audio", title="Rainy Days")
+    assert sorted((p.title, p.smart) for p in rainy) == [("Chill — Rainy Days", False),
+                                                       ("Chill — Rainy Days (smart)", True)]
+    road = plex.playlists(title="road trip '19")
+    assert [p.title for p in road] == ["Road Trip '19 — the long way"]
+    own = plex.playlist("Chill — Rainy Days")  # plexapi keeps exact (case-insensitive) titles only
+    assert (own.smart, own.playlistType, own.summary, own.leafCount) == (False, "audio", "My own rainy-day picks", 7)
+    assert own.guid.startswith("com.plexapp.agents.none://") and len(own.items()) == 7
+    smart = next(p for p in rainy if p.smart)
+    assert smart.leafCount == len(smart.items()) == 12 and smart.content.startswith("library://")
+    with pytest.raises(plexapi.exceptions.BadRequest):  # plexapi refuses client-side; the sim too
+        smart.addItems(own.items()[:1])
+    put = requests.put(f"{plex_sim.url}/playlists/{smart.ratingKey}/items", headers={"X-Plex-Token": plex_sim.token},
+                       params={"uri": f"server://{plex_sim.machine_identifier}/com.plexapp.plugins.library/"
+                                      f"library/metadata/{own.items()[0].ratingKey}"}, timeout=5)
+    assert put.status_code == 400
+
+
+def test_playlist_summary_and_title_edits_as_plexapi_sends_them(plex_sim):
+    plex = _connect(plex_sim)
+    tracks = plex.library.section("Music").all(libtype="track", maxresults=2)
+    playlist = plex.createPlaylist("Mine", items=tracks)
+    assert playlist.smart is False and playlist.summary == "" and playlist.guid.startswith("com.plexapp.agents.none://")
+    playlist.editSummary("made by me [tag 1]")  # PUT /playlists/{rk}?summary.locked=1&summary.value=...
+    assert plex.fetchItem(f"/playlists/{playlist.ratingKey}").summary == "made by me [tag 1]"
+    playlist.editTitle("Mine, renamed")
+    assert [p.summary for p in plex.playlists(title="Mine, renamed")] == ["made by me [tag 1]"]
+    bare = requests.put(f"{plex_sim.url}/playlists/{playlist.ratingKey}", headers={"X-Plex-Token": plex_sim.token},
+                        timeout=5)
+    assert bare.status_code == 400
+
+
+def test_a_scan_answers_first_and_shows_refreshing_only_later(plex_sim):
+    """Reference 3.7: the refresh request is answered before the scan starts; ``refreshing``, the timeline's
+    queue and ``/activities`` show the scan while it runs; the simulation can hold the scan (``scan_gate``)."""
+    plex = _connect(plex_sim)
+    section = plex.library.section("Music")
+    _tagged_flac(plex_sim.library_dir / "Held" / "Back" / "01 - Later.flac", "Later", "Held", "Back", "1")
+    plex_sim.scan_gate.clear()
+    try:
+        section.update()
+        assert _refreshing(plex) is False  # answered; the scan has not started
+        assert plex.activities == [] and section.timeline().updateQueueSize == 0
+        assert not section.searchTracks(title="Later")
+    finally:
+        plex_sim.scan_gate.set()
+    assert plex_sim.wait_for_scan(10)
+    assert section.searchTracks(title="Later")
+    assert _refreshing(plex) is False and plex.activities == []
+
+
+def test_the_delay_before_a_scan_starts_is_configurable_and_cancelUpdate_ends_it(tmp_path, catalog_3k):
+    sim = PlexSim(catalog_3k, tmp_path / "library", refreshing_delay=3600.0).start()
+    try:
+        plex = _connect(sim)
+        section = plex.library.section("Music")
+        _tagged_flac(sim.library_dir / "Much" / "Later" / "01 - Someday.flac", "Someday", "Much", "Later", "1")
+        section.update()
+        assert _refreshing(plex) is False and plex.activities == [] and not sim.wait_for_scan(0)
+        section.cancelUpdate()
+        assert sim.wait_for_scan(10)
+        assert not section.searchTracks(title="Someday") and _refreshing(plex) is False
+    finally:
+        sim.stop()
+
+
+def test_refreshing_and_activities_while_a_scan_runs(plex_sim):
+    plex = _connect(plex_sim)
+    seen: dict[str, object] = {}
+    original = plex_sim._scan
+
+    def observing_scan(scope):
+        seen["refreshing"] = _refreshing(plex)
+        seen["activities"] = [(a.type, a.title) for a in plex.activities]
+        return original(scope)
+
+    plex_sim._scan = observing_scan
+    plex.library.section("Music").update()
+    assert plex_sim.wait_for_scan(10)
+    assert seen == {"refreshing": True, "activities": [("library.update.section", "Scanning Music")]}
+
+
+def test_a_path_scan_can_run_without_ever_showing_refreshing(tmp_path, catalog_3k):
+    sim = PlexSim(catalog_3k, tmp_path / "library", path_scan_refreshing=False).start()
+    try:
+        plex = _connect(sim)
+        seen: list[bool] = []
+        original = sim._scan
+
+        def observing_scan(scope):
+            seen.append(_refreshing(plex))
+            return original(scope)
+
+        sim._scan = observing_scan
+        folder = sim.library_dir / "Quiet" / "Scan"
+        _tagged_flac(folder / "01 - Unseen.flac", "Unseen", "Quiet", "Scan", "1")
+        plex.library.section("Music").update(path=str(folder))
+        assert sim.wait_for_scan(10)
+        assert seen == [False] and plex.library.section("Music").searchTracks(title="Unseen")
+        plex.library.section("Music").update()  # a whole-section scan still shows it
+        assert sim.wait_for_scan(10)
+        assert seen == [False, True]
+    finally:
+        sim.stop()
 
 
 def test_token_is_required_and_errors_are_html(plex_sim):

@@ -7,7 +7,13 @@ import time
 import pytest
 
 from soulsync.core.models import Playlist, Track
-from soulsync.core.store import ACTIVITY_LIMIT, QueueItem, Store, wanted_key
+from soulsync.core.store import (
+    ACTIVITY_LIMIT,
+    PlexPlaylistRecord,
+    QueueItem,
+    Store,
+    wanted_key,
+)
 
 
 @pytest.fixture
@@ -112,6 +118,22 @@ def test_activity_is_bounded_and_newest_first(store):
     rows = store.activity(limit=3)
     assert [r["message"] for r in rows] == [f"m{ACTIVITY_LIMIT + 19}", f"m{ACTIVITY_LIMIT + 18}", f"m{ACTIVITY_LIMIT + 17}"]
     assert store.query("SELECT COUNT(*) FROM activity")[0][0] <= ACTIVITY_LIMIT
+
+
+def test_plex_playlists_soulsync_made_are_remembered_per_server_and_playlist(tmp_path):
+    store = Store(tmp_path / "db.sqlite3")
+    record = PlexPlaylistRecord("server-a", "sp-1", "5001", "com.plexapp.agents.none://x", "Mix (SoulSync)",
+                                marked=False)
+    store.save_plex_playlist(record)
+    store.save_plex_playlist(PlexPlaylistRecord("server-b", "sp-1", "77", "", "Mix"))
+    store.close()
+    store = Store(tmp_path / "db.sqlite3")
+    assert store.plex_playlist("server-a", "sp-1") == record
+    assert store.plex_playlist("server-b", "sp-1").rating_key == "77"
+    store.save_plex_playlist(PlexPlaylistRecord("server-a", "sp-1", "5002", "", "Mix (SoulSync)"))
+    assert store.plex_playlist("server-a", "sp-1").rating_key == "5002"
+    store.forget_plex_playlist("server-a", "sp-1")
+    assert store.plex_playlist("server-a", "sp-1") is None and store.plex_playlist("server-b", "sp-1") is not None
 
 
 def test_wanted_key_prefers_ids():

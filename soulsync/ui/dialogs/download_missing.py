@@ -186,14 +186,16 @@ class DownloadMissingDialog(QDialog):
             on_wishlist = {wanted_key(track) for track, _reason, _tries in context.store.wishlist()}
             wished = sum(1 for p in report.tracks
                          if p.phase.value in ("not_found", "failed") and p.key in on_wishlist)
-            notes = []
+            notes: list[str] = []
+            announcements: list[str] = []
             if report.paths:
                 ctx.progress(("note", "Waiting for the library to pick up the new files…"))
                 source = library_source(context)
                 notes.append(source.after_download(context.store, report.paths).summary())
                 if mirror and source.supports_playlists:
-                    notes.extend(_mirror(context, source, playlists))
-            return report, wished, notes
+                    mirrored, announcements = _mirror(context, source, playlists)
+                    notes.extend(mirrored)
+            return report, wished, notes, announcements
 
         self.running = True
         self._task = run_task(work, owner=self, on_progress=self._progress, on_result=self._done,
@@ -235,7 +237,7 @@ class DownloadMissingDialog(QDialog):
             announce(text)
 
     def _done(self, value) -> None:
-        self.report, wish, notes = value
+        self.report, wish, notes, announcements = value
         self.model.set_rows(self.report.tracks)
         self._update_counts(self.report.progress)
         text = self.report.summary()
@@ -243,6 +245,8 @@ class DownloadMissingDialog(QDialog):
             text += f". {wish} went to the wishlist, to be tried again later."
         if self.report.error or self.report.progress.not_found or self.report.progress.failed:
             self._announce(f"Download missing: {text}")
+        for announcement in announcements:
+            self._announce(announcement)
         if notes:
             text += "\n" + "\n".join(notes)
         self.counts.setText(text)
@@ -252,6 +256,8 @@ class DownloadMissingDialog(QDialog):
         activity = getattr(window, "activity", None)
         if activity is not None:
             activity.add("sync", f"Download missing: {self.report.summary()}", "sync")
+            for announcement in announcements:
+                activity.add("sync", announcement, "sync")
         self.finished_run.emit(self.report)
 
     def _failed(self, exc: Exception) -> None:
@@ -345,18 +351,26 @@ def _album_phase(ctx, context: AppContext, queue, releases: list, stop: threadin
     return rows
 
 
-def _mirror(context: AppContext, source, playlists: list) -> list[str]:
-    """Re-analyse each playlist against the refreshed library and mirror it on Plex."""
+def _mirror(context: AppContext, source, playlists: list) -> tuple[list[str], list[str]]:
+    """Re-analyse each playlist against the refreshed library and mirror it on Plex.
+
+    Returns a note per playlist, and the notes worth the status bar and the activity feed too: a playlist
+    of the user's own that has the mirrored name and was left untouched."""
     from soulsync.core.sync import analyse
 
     index, by_key = source.index(context.store)
     overrides = context.store.overrides()
-    notes = []
+    notes: list[str] = []
+    announcements: list[str] = []
     for playlist in playlists:
         statuses = analyse(context.store.playlist_tracks(playlist.id), index, overrides, library=by_key,
                            playlist_id=playlist.id)
         try:
-            notes.append(source.mirror_playlist(playlist.name, statuses))
+            result = source.mirror_playlist(context.store, playlist, statuses)
         except Exception as exc:  # one playlist failing must not hide the others
             notes.append(f"Plex playlist {playlist.name!r} not updated: {exc}")
-    return notes
+            continue
+        notes.append(result.message)
+        if result.user_playlist is not None:
+            announcements.append(result.message)
+    return notes, announcements
