@@ -17,6 +17,7 @@ from soulsync.core.preview_fetch import (
     COMPLETE, QUEUED, TRANSFERRING, FetchProgress, PreviewFailed, PreviewFetch, incomplete_candidates,
     map_incomplete_dir,
 )
+from soulsync.core.slskd_files import DownloadRules
 
 REMOTE = "@@peer\\Music\\Artist\\Album (2020)\\01 - Song.flac"
 USER = "peer_user"
@@ -206,6 +207,9 @@ class ScriptedSlskd:
         if not self.options_ok:
             raise PermissionError("options are admin-only")
         return {"directories": {"incomplete": str(self.incomplete), "downloads": str(self.downloads_dir)}}
+
+    def download_rules(self) -> DownloadRules:
+        return DownloadRules()
 
     def enqueue(self, username: str, files: list[SearchFile]):
         self.calls.append(("enqueue", username))
