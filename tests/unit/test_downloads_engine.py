@@ -55,6 +55,8 @@ class FakeSlskd:
         self.cancel_calls: list[tuple[str, bool]] = []
         self.down: Exception | None = None
         self.enqueue_error: Exception | None = None
+        self.enqueue_errors: dict[str, Exception] = {}
+        """Errors raised for one user's enqueues only (a slow or refusing peer)."""
         self.cancel_error: Exception | None = None
         self.record_then_fail = False
         """Create the transfers, then raise ``enqueue_error`` (the answer was lost)."""
@@ -68,6 +70,8 @@ class FakeSlskd:
     def enqueue(self, username, files):
         self._hook("enqueue")
         self.enqueue_calls.append((username, [f["filename"] for f in files]))
+        if username in self.enqueue_errors:
+            raise self.enqueue_errors[username]
         if self.enqueue_error is not None and not self.record_then_fail:
             raise self.enqueue_error
         enqueued, failed = [], []
