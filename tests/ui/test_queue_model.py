@@ -43,5 +43,6 @@ def test_state_words_include_reason_and_queue_place():
 
 
 def test_a_download_slskd_retries_says_so():
-    item = make(1, state="queued_locally", reason="retrying (attempt 2 of 3) after: The connection was closed")
+    item = make(1, reason="retrying (attempt 2 of 3) after: The connection was closed")
+    item.state = "queued_locally"
     assert state_text(item) == "Queued (locally): retrying (attempt 2 of 3) after: The connection was closed"
