@@ -14,6 +14,8 @@ Life of an item (``QueueItem.state``)::
            -> processing -> succeeded | failed ("needs attention: ...")
     any failure of the current source -> next candidate (queued, attempt + 1),
            or searching (a new search for the wanted track), or failed
+    a failure slskd (0.26+) retries by itself -> queued_locally, "retrying (attempt 2 of 3)",
+           until slskd's own attempts succeed or run out (see ``core/slskd_files.py``)
     cancel -> cancelled (no fallback); retry: failed / cancelled -> queued
 
 Crash safety rests on three rules:
