@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--root", type=Path, help="folder for the simulated library and downloads (default: temporary)")
     sim.add_argument("--time-scale", type=float, default=1.0,
                      help="how much faster than real time simulated transfers run (default 1)")
+    sim.add_argument("--slskd-version", choices=("0.24.5", "0.25.1", "0.26.0"), default="0.26.0",
+                     help="which slskd to behave like (default 0.26.0)")
+    sim.add_argument("--slskd-host", choices=("linux", "windows"), default="linux",
+                     help="the OS the simulated slskd runs on, which decides its file names (default linux)")
     sim.add_argument("--verbose", "-v", action="store_true", help="log debug detail to stderr")
     return parser
 
@@ -512,7 +516,8 @@ def run_sim(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks)
+            world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks,
+                                   slskd_version=args.slskd_version, slskd_host_os=args.slskd_host)
         except OSError as exc:
             return fail(f"the simulations could not start: {exc.strerror or exc}")
         try:

@@ -410,7 +410,7 @@ class SimTransfer:
             "requestedAt": dotnet_datetime(self.requested_at, False),
         }
         if version < (0, 26):
-            body["startOffset"] = 0
+            body["startOffset"] = 0  # Transfer.cs up to 0.25; removed in 0.26
         if (0, 24) <= version < (0, 26):
             body["stateDescription"] = self.state
         if self.enqueued_at is not None:

@@ -301,3 +301,19 @@ def test_peer_connect_fields_are_settable_over_http(make_sim):
     assert (sim.peer("alice").connect_s, sim.peer("alice").unreachable) == (2.5, True)
     assert get(client(sim), "/application/version").json() == "0.26.0"
     assert requests.get(sim.url + API + "/options", timeout=5).status_code == 401
+
+
+def test_the_world_and_soulsync_sim_pick_the_slskd(tmp_path):
+    from soulsync.cli import build_parser
+    from soulsync.sim.world import SimWorld
+
+    args = build_parser().parse_args(["sim", "--slskd-version", "0.24.5", "--slskd-host", "windows"])
+    assert (args.slskd_version, args.slskd_host) == ("0.24.5", "windows")
+    assert build_parser().parse_args(["sim"]).slskd_version == "0.26.0"
+    world = SimWorld.start(root=tmp_path, n_tracks=60, slskd_version=args.slskd_version, slskd_host_os=args.slskd_host)
+    try:
+        described = world.describe()["slskd"]
+        assert (described["version"], described["host_os"]) == ("0.24.5", "windows")
+        assert get(client(world.slskd), "/application/version").json() == "0.24.5"
+    finally:
+        world.stop()
