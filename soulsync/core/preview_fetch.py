@@ -304,8 +304,10 @@ class PreviewFetch:
                     raise PreviewFailed(f"slskd stopped answering for {opts.stall_timeout_s:.0f} s")
                 continue
             answered_at = now
-            self._last_state = transfer.state
-            if transfer.state.is_failure:
+            retrying = self._rules.will_retry(transfer)  # slskd 0.26+ tries it again: still connecting
+            # (a retry is still running at slskd: stopping must cancel it, so it does not count as finished)
+            self._last_state = None if retrying else transfer.state
+            if transfer.state.is_failure and not retrying:
                 raise PreviewFailed(failure_reason(transfer))
             if transfer.state is TransferState.SUCCEEDED:
                 if self._finish():
