@@ -26,6 +26,8 @@ from soulsync.core.models import Transfer, TransferState
 
 DEFAULT_DESTINATION = "${SOURCE_DIRECTORY}"
 """slskd 0.26's default ``transfers.download.destination.subdirectory``."""
+DEFAULT_RETRY_ATTEMPTS = 3
+"""slskd 0.26's default ``transfers.download.retry.attempts``."""
 
 _INVALID = {
     "linux": re.compile(r"[\x00/]"),
@@ -97,7 +99,7 @@ class DownloadRules:
                 and attempts < self.retry_attempts)
 
 
-UNKNOWN_RULES = DownloadRules(retry_attempts=3, known=False)
+UNKNOWN_RULES = DownloadRules(retry_attempts=DEFAULT_RETRY_ATTEMPTS, known=False)
 """What to assume while slskd's options cannot be read: both folder rules, and 0.26's default of three
 attempts (only 0.26+ reports ``attempts``, so for older versions a failure stays final)."""
 

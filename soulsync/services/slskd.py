@@ -22,6 +22,7 @@ never logged and never part of an exception message.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -33,7 +34,7 @@ from urllib.parse import quote
 import requests
 
 from soulsync.core.models import SearchFile, Transfer, transfer_state_from_slskd
-from soulsync.core.slskd_files import UNKNOWN_RULES, DownloadRules
+from soulsync.core.slskd_files import DEFAULT_RETRY_ATTEMPTS, UNKNOWN_RULES, DownloadRules
 from soulsync.services.errors import (
     AuthError, BadResponse, NotFound, NotReady, RateLimited, ServerError, ServiceError, WrongServer, retry_delay,
 )
@@ -200,7 +201,7 @@ class SlskdClient:
                 rules = self.download_rules()
             except ServiceError as exc:
                 log.info("slskd: options unavailable (%s); assuming the default peer connect timeout", exc.message)
-                rules = UNKNOWN_RULES
+                rules = self._rules = UNKNOWN_RULES  # not asked again before every enqueue
         return max(self.timeout, rules.enqueue_timeout_s)
 
     def _directory(self, name: str) -> str:
@@ -590,28 +591,32 @@ def _attempts(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
-def _number(tree: Any, *keys: str) -> float | None:
+def _number(tree: Any, *keys: str, most: float) -> float | None:
+    """The number at ``keys`` in an options tree, at most ``most`` (untrusted: odd values give None)."""
     for key in keys:
         tree = tree.get(key) if isinstance(tree, dict) else None
-    return float(tree) if isinstance(tree, (int, float)) and not isinstance(tree, bool) and tree >= 0 else None
+    if isinstance(tree, bool) or not isinstance(tree, (int, float)) or not math.isfinite(tree) or tree < 0:
+        return None
+    return min(float(tree), most)
 
 
 def _download_rules(options: dict) -> DownloadRules:
-    """The download rules in slskd's options tree; missing or odd values keep the defaults of the
-    version that has no such setting (0.24/0.25: last remote folder, no retries)."""
+    """The download rules in slskd's options tree; missing settings are those of the versions without
+    them (0.24/0.25: last remote folder, no retries), odd values slskd's defaults."""
     defaults = DownloadRules()
     transfers = options.get("transfers")
     download = transfers.get("download") if isinstance(transfers, dict) else None
     download = download if isinstance(download, dict) else {}
     destination = download.get("destination")
     pattern = destination.get("subdirectory") if isinstance(destination, dict) else None
-    attempts = _number(download, "retry", "attempts")
-    delay_ms = _number(download, "retry", "delay")
-    max_delay_ms = _number(download, "retry", "maxDelay")
-    connect_ms = _number(options, "soulseek", "connection", "timeout", "connect")
+    attempts = _number(download, "retry", "attempts", most=100)
+    delay_ms = _number(download, "retry", "delay", most=3_600_000)
+    max_delay_ms = _number(download, "retry", "maxDelay", most=3_600_000)
+    connect_ms = _number(options, "soulseek", "connection", "timeout", "connect", most=120_000)
     return DownloadRules(
         destination=(pattern.strip() or "{}") if isinstance(pattern, str) else None,
-        retry_attempts=max(1, int(attempts)) if attempts is not None else defaults.retry_attempts,
+        retry_attempts=max(1, int(attempts)) if attempts is not None else (
+            DEFAULT_RETRY_ATTEMPTS if isinstance(download.get("retry"), dict) else defaults.retry_attempts),
         retry_delay_s=delay_ms / 1000 if delay_ms is not None else defaults.retry_delay_s,
         retry_max_delay_s=max_delay_ms / 1000 if max_delay_ms is not None else defaults.retry_max_delay_s,
         connect_timeout_s=connect_ms / 1000 if connect_ms else defaults.connect_timeout_s,

@@ -97,3 +97,11 @@ def test_enqueue_timeout_follows_slskds_connect_timeout(make_sim):
     fresh = SlskdClient(sim.url, api_key=sim.api_key, timeout=1)
     assert fresh._enqueue_timeout() == 25.0, "options unreadable: slskd's default connect timeout"
     fresh.close()
+
+
+def test_odd_option_values_keep_sane_rules(make_sim):
+    sim, client = make_sim([small_peer("alice", ["Song One"])])
+    sim.retry.attempts, sim.retry.delay_ms = True, -5  # not numbers slskd would send: ignored
+    sim.connect_timeout_ms = 10**12  # absurdly long: capped
+    rules = client.download_rules()
+    assert (rules.retry_attempts, rules.retry_delay_s, rules.connect_timeout_s) == (3, 5.0, 120.0)
