@@ -9,7 +9,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from soulsync.core.downloads import Completion, DownloadQueue, QueueDiff, QueueState, failure_reason
 from soulsync.core.models import Track, Transfer, TransferState

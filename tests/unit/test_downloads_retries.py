@@ -14,79 +14,74 @@ ERROR = "Transfer failed: The connection was closed unexpectedly"
 
 
 @pytest.fixture
-def slskd026(env):  # noqa: F811
+def slskd026(env):  # noqa: F811  (the engine tests' fixture)
     env.fake.rules = V026
     return env
 
 
-def started(env, **queue_options):
-    q = env.queue(**queue_options)
+def started(world, **queue_options):
+    q = world.queue(**queue_options)
     [item] = q.enqueue([("alice", remote("A", "1.mp3"), 100)])
-    return q, item, env.fake.of("alice", item.filename)
+    return q, item, world.fake.of("alice", item.filename)
 
 
 def test_a_failure_slskd_retries_is_not_final(slskd026):
-    env = slskd026
-    q, item, t = started(env, stall_timeout_s=30)
-    env.fake.set(t, TransferState.ERRORED, exception=ERROR, attempts=1)
+    q, item, t = started(slskd026, stall_timeout_s=30)
+    slskd026.fake.set(t, TransferState.ERRORED, exception=ERROR, attempts=1)
     waiting = q.tick().changed[item.id]
     assert waiting.state == "queued_locally" and waiting.attempt == 1 and waiting.tried == []
     assert waiting.reason == "retrying (attempt 2 of 3) after: The connection was closed unexpectedly"
-    env.fake.set(t, TransferState.QUEUED_LOCALLY, attempts=2)  # the record is queued again, failure still on it
+    slskd026.fake.set(t, TransferState.QUEUED_LOCALLY, attempts=2)  # the record is queued again, failure still on it
     q.tick()
-    env.clock.advance(45)  # slskd waits up to 5-10 s, but this is longer than the stall timeout: not stalled
+    slskd026.clock.advance(45)  # slskd waits up to 5-10 s, but this is longer than the stall timeout: not stalled
     q.tick()
-    assert only(q).state == "queued_locally" and env.fake.cancel_calls == []
+    assert only(q).state == "queued_locally" and slskd026.fake.cancel_calls == []
     assert only(q).reason == "retrying (attempt 2 of 3) after: The connection was closed unexpectedly"
-    env.fake.set(t, TransferState.IN_PROGRESS, exception=None, bytes_transferred=40)
+    slskd026.fake.set(t, TransferState.IN_PROGRESS, exception=None, bytes_transferred=40)
     assert q.tick().changed[item.id].state == "in_progress"
-    env.fake.set(t, TransferState.SUCCEEDED, bytes_transferred=100)
+    slskd026.fake.set(t, TransferState.SUCCEEDED, bytes_transferred=100)
     assert q.poll().changed[item.id].state == "processing"
 
 
 def test_a_failure_with_no_attempts_left_is_final(slskd026):
-    env = slskd026
-    q, item, t = started(env)
-    env.fake.set(t, TransferState.TIMED_OUT, exception="The wait timed out after 15000 milliseconds", attempts=3)
+    q, item, t = started(slskd026)
+    slskd026.fake.set(t, TransferState.TIMED_OUT, exception="The wait timed out after 15000 milliseconds", attempts=3)
     done = q.tick().changed[item.id]
     assert done.state == "failed" and done.reason.startswith("Timed out (The wait timed out")
-    assert env.fake.cancel_calls == []
+    assert slskd026.fake.cancel_calls == []
 
 
 @pytest.mark.parametrize("state", [TransferState.REJECTED, TransferState.ABORTED, TransferState.CANCELLED])
 def test_failures_slskd_never_retries_are_final_at_once(slskd026, state):
-    env = slskd026
-    q, item, t = started(env)
-    env.fake.set(t, state, exception="x", attempts=1)
+    q, item, t = started(slskd026)
+    slskd026.fake.set(t, state, exception="x", attempts=1)
     assert q.tick().changed[item.id].state == "failed"
 
 
 def test_a_failure_unchanged_past_slskds_longest_wait_is_final(slskd026):
-    env = slskd026
-    q, item, t = started(env, stall_timeout_s=10)
-    env.fake.set(t, TransferState.ERRORED, exception=ERROR, attempts=1)
+    q, item, t = started(slskd026, stall_timeout_s=10)
+    slskd026.fake.set(t, TransferState.ERRORED, exception=ERROR, attempts=1)
     q.tick()
-    env.clock.advance(64)  # maxDelay + delay = 65 s
+    slskd026.clock.advance(64)  # maxDelay + delay = 65 s
     q.tick()
     assert only(q).state == "queued_locally"
-    env.clock.advance(2)
+    slskd026.clock.advance(2)
     done = q.tick().changed[item.id]
     assert done.state == "failed" and done.reason.startswith("Transfer failed: The connection was closed")
-    assert env.fake.cancel_calls == [(t.id, False)], "slskd is told not to retry it later"
+    assert slskd026.fake.cancel_calls == [(t.id, False)], "slskd is told not to retry it later"
 
 
 def test_a_retry_that_never_starts_is_stalled_after_slskds_longest_wait(slskd026):
-    env = slskd026
-    q, item, t = started(env, stall_timeout_s=10)
-    env.fake.set(t, TransferState.QUEUED_LOCALLY, exception=ERROR, attempts=2)
+    q, item, t = started(slskd026, stall_timeout_s=10)
+    slskd026.fake.set(t, TransferState.QUEUED_LOCALLY, exception=ERROR, attempts=2)
     q.tick()
-    env.clock.advance(64)
+    slskd026.clock.advance(64)
     q.tick()
-    assert only(q).state == "queued_locally" and env.fake.cancel_calls == []
-    env.clock.advance(2)
+    assert only(q).state == "queued_locally" and slskd026.fake.cancel_calls == []
+    slskd026.clock.advance(2)
     done = q.tick().changed[item.id]
     assert done.state == "failed" and done.reason == "Stalled: no progress for 65 s"
-    assert env.fake.cancel_calls == [(t.id, False)]
+    assert slskd026.fake.cancel_calls == [(t.id, False)]
 
 
 def test_older_slskd_failures_stay_final(env):  # noqa: F811
