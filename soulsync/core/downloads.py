@@ -953,8 +953,10 @@ class DownloadQueue:
             state, retrying = QueueState.QUEUED_LOCALLY, True
         else:
             self._retry_seen.pop(item.id, None)
-            state = _FROM_TRANSFER.get(t.state)
-            if state is None:  # a state string we do not know: keep ours, but it is at slskd
+            mapped = _FROM_TRANSFER.get(t.state)
+            if mapped is not None:
+                state = mapped
+            else:  # a state string we do not know: keep ours, but it is at slskd
                 state = (QueueState(item.state) if item.state in AT_SLSKD - {QueueState.SUBMITTING}
                          else QueueState.REQUESTED)
             retrying = t.state == TransferState.QUEUED_LOCALLY and (t.attempts or 0) > 1
