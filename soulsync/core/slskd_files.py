@@ -88,8 +88,9 @@ class DownloadRules:
 
     @property
     def enqueue_timeout_s(self) -> float:
-        """How long an enqueue may take: slskd answers only after reaching the peer, which may need a direct
-        and an indirect connection attempt of up to the connect timeout each, plus the address lookup."""
+        """How long an enqueue may take: slskd answers only after reaching the peer, which takes up to the
+        connect timeout and can take longer (the address lookup, direct and indirect connection attempts;
+        not measured), so twice the connect timeout plus 5 s."""
         return 2 * self.connect_timeout_s + 5.0
 
     def will_retry(self, transfer: Transfer) -> bool:
