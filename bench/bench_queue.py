@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from bench.harness import Benchmark
 from soulsync.core.downloads import DownloadQueue
 from soulsync.core.models import Track, Transfer, TransferState
+from soulsync.core.slskd_files import DownloadRules
 from soulsync.core.store import Store
 
 
@@ -43,6 +44,9 @@ class _Slskd:
 
     def downloads_dir(self) -> str:
         return "/nonexistent"
+
+    def download_rules(self) -> DownloadRules:
+        return DownloadRules()
 
     def advance(self) -> None:
         for t in self.transfers:

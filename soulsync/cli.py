@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--spotify-quota", choices=("development", "extended"), default="development",
                      help="answer as a development-mode Spotify app (default, as every self-hosted app runs) or "
                           "as an extended-quota one (the older field names)")
+    sim.add_argument("--slskd-version", choices=("0.24.5", "0.25.1", "0.26.0"), default="0.26.0",
+                     help="which slskd to behave like (default 0.26.0)")
+    sim.add_argument("--slskd-host", choices=("linux", "windows"), default="linux",
+                     help="the OS the simulated slskd runs on, which decides its file names (default linux)")
     sim.add_argument("--verbose", "-v", action="store_true", help="log debug detail to stderr")
     return parser
 
@@ -521,7 +525,8 @@ def run_sim(args: argparse.Namespace) -> int:
     try:
         try:
             world = SimWorld.start(seed=args.seed, root=args.root, time_scale=args.time_scale, n_tracks=args.tracks,
-                                   hard_cases=True, spotify_quota=args.spotify_quota)
+                                   hard_cases=True, spotify_quota=args.spotify_quota,
+                                   slskd_version=args.slskd_version, slskd_host_os=args.slskd_host)
         except OSError as exc:
             return fail(f"the simulations could not start: {exc.strerror or exc}")
         try:

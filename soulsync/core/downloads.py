@@ -14,6 +14,8 @@ Life of an item (``QueueItem.state``)::
            -> processing -> succeeded | failed ("needs attention: ...")
     any failure of the current source -> next candidate (queued, attempt + 1),
            or searching (a new search for the wanted track), or failed
+    a failure slskd (0.26+) retries by itself -> queued_locally, "retrying (attempt 2 of 3)",
+           until slskd's own attempts succeed or run out (see ``core/slskd_files.py``)
     cancel -> cancelled (no fallback); retry: failed / cancelled -> queued
 
 Crash safety rests on three rules:
@@ -44,6 +46,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 from soulsync.core import failpoints
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
 from soulsync.core.models import Track, Transfer, TransferState
+from soulsync.core.slskd_files import UNKNOWN_RULES, DownloadRules, LocateError, file_name, locate_download
 from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
 
 log = logging.getLogger(__name__)
@@ -114,6 +117,11 @@ _TRANSIENT_KINDS = frozenset({"rate_limited", "not_ready", "auth"})
 """Service error kinds after which a request certainly did not take effect."""
 _REFUSED_KINDS = frozenset({"server", "not_found"})
 """Service error kinds that mean slskd refused this request (e.g. the peer is offline)."""
+_HALT_KINDS = frozenset({"unreachable", "tls", "auth", "not_ready", "wrong_server", "foreign_address"})
+"""Service error kinds that mean slskd itself cannot take requests now: the rest of a round waits. A
+timeout, a 429 or a refusal concerns one request (one peer may be slow to reach), so the others go on."""
+RULES_RETRY_S = 60.0
+"""slskd's download rules (its options) are asked for again after a failure at most this often."""
 
 
 # ---------------------------------------------------------------------------
@@ -138,6 +146,9 @@ class TransferClient(Protocol):
     def cancel(self, username: str, transfer_id: str, remove: bool = False) -> Any: ...
 
     def downloads_dir(self) -> str: ...
+
+    def download_rules(self) -> DownloadRules:
+        """Where slskd files finished downloads and how it retries failed ones (from its options)."""
 
 
 class CompletionResult(Protocol):
@@ -205,96 +216,6 @@ class QueueDiff:
 
 
 # ---------------------------------------------------------------------------
-# Local files slskd writes
-
-
-class LocateError(Exception):
-    """A finished download could not be found or used; ``reason`` says why in words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class UnsafeRemotePath(LocateError):
-    """A peer's path would resolve outside the downloads folder."""
-
-
-_LOCAL_INVALID = re.compile(r"[\x00/]")
-"""Characters slskd (on Linux) replaces with ``_`` in local names."""
-
-
-def local_name_parts(remote_filename: str) -> tuple[str | None, str]:
-    """``(last remote folder, file name)`` as slskd (<= 0.25, and the default of later versions) names them on disk.
-
-    The separator is ``/`` when the remote name contains one, else ``\\``;
-    characters Linux forbids in names become ``_``. The folder is None for a
-    remote name without folders.
-    """
-    sep = "/" if "/" in remote_filename else "\\"
-    parts = remote_filename.split(sep)
-    name = _LOCAL_INVALID.sub("_", parts[-1])
-    folder = _LOCAL_INVALID.sub("_", parts[-2]) if len(parts) >= 2 else None
-    return folder, name
-
-
-def _inside(path: str, root: str) -> bool:
-    return path != root and os.path.commonpath([path, root]) == root
-
-
-def expected_local_path(downloads_dir: str | os.PathLike, remote_filename: str) -> Path:
-    """Where slskd puts a finished download: ``<downloads>/<last remote folder>/<file name>``.
-
-    Remote names are untrusted: a folder of ``..`` or a symlink must never take
-    the result outside ``downloads_dir``; then :class:`UnsafeRemotePath` is raised.
-    """
-    folder, name = local_name_parts(remote_filename)
-    if name in ("", ".", ".."):
-        raise UnsafeRemotePath(f"the remote name {remote_filename[-80:]!r} has no usable file name")
-    root = os.path.realpath(downloads_dir)
-    target = os.path.realpath(os.path.join(root, folder, name) if folder else os.path.join(root, name))
-    if not _inside(target, root):
-        raise UnsafeRemotePath(f"the remote path {remote_filename[-80:]!r} would lead outside the downloads folder")
-    return Path(target)
-
-
-def locate_download(downloads_dir: str | os.PathLike, remote_filename: str, size: int) -> Path:
-    """The local file of a finished download.
-
-    Looks for the expected name and for the ``<stem>_<ticks><ext>`` variants
-    slskd writes on a name clash, keeps those of the announced ``size`` (any
-    size when it is 0) and returns the newest. Raises :class:`LocateError`.
-    """
-    target = expected_local_path(downloads_dir, remote_filename)
-    root = os.path.realpath(downloads_dir)
-    stem, ext = os.path.splitext(target.name)
-    variant = re.compile(re.escape(stem) + r"_(\d+)" + re.escape(ext) + r"\Z")
-    found: list[tuple[float, int, str, int]] = []
-    try:
-        with os.scandir(target.parent) as entries:
-            for entry in entries:
-                match = None if entry.name == target.name else variant.match(entry.name)
-                if entry.name != target.name and match is None:
-                    continue
-                real = os.path.realpath(entry.path)
-                if not _inside(real, root) or not os.path.isfile(real):
-                    continue
-                stat = os.stat(real)
-                found.append((stat.st_mtime, int(match.group(1)) if match else 0, real, stat.st_size))
-    except FileNotFoundError:
-        raise LocateError(f"{target} does not exist") from None
-    except OSError as exc:
-        raise LocateError(f"the folder {target.parent} cannot be read ({exc.strerror or exc})") from None
-    if not found:
-        raise LocateError(f"{target} does not exist")
-    fitting = [f for f in found if size <= 0 or f[3] == size]
-    if not fitting:
-        _, _, path, actual = max(found)
-        raise LocateError(f"{Path(path).name} is {actual:,} bytes but {size:,} were announced (download incomplete?)")
-    return Path(max(fitting)[2])
-
-
-# ---------------------------------------------------------------------------
 # Small helpers
 
 
@@ -321,6 +242,13 @@ def failure_reason(transfer: Transfer) -> str:
     if state is TransferState.CANCELLED:
         return "Cancelled in slskd"
     return f"Transfer failed: {detail or _clean(transfer.raw_state) or 'no reason given'}"
+
+
+def _retry_reason(t: Transfer, rules: DownloadRules) -> str:
+    """``retrying (attempt 2 of 3) after: <why the last attempt failed>``, for a transfer slskd tries again."""
+    attempt = (t.attempts or 1) + (1 if t.state.is_failure else 0)
+    why = _TRANSFER_PREFIX.sub("", _clean(t.exception))
+    return f"retrying (attempt {attempt} of {rules.retry_attempts})" + (f" after: {why}" if why else "")
 
 
 def _attempts(n: int) -> str:
@@ -473,6 +401,13 @@ class DownloadQueue:
         """Files cancelled while being handed to slskd -> (item id, when): cancelled there if they show up."""
         self._listed: set[str] | None = None
         """Transfer ids in slskd's last list (None before the first successful poll)."""
+        self._rules: DownloadRules | None = None
+        """slskd's download rules once read (None: not yet, or forgotten at a reconcile)."""
+        self._rules_asked_at = float("-inf")
+        self._retry_seen: dict[str, tuple[tuple[str, int | None, str | None], float]] = {}
+        """Items whose transfer failed with a retry to come -> (what the record said, since when)."""
+        self._retrying: set[str] = set()
+        """Items whose transfer waits for slskd's own next attempt (0.26+): not stalled meanwhile."""
         self._needs_reconcile = True
         for item in store.queue_items(finished=False):
             self._index(item)
@@ -686,6 +621,8 @@ class DownloadQueue:
         with self._lock:
             self._progress_at.clear()
             self._missing_since.clear()
+            self._retry_seen.clear()
+            self._rules = None  # slskd may have restarted with other settings
             diff = self.poll()
             if diff.error:
                 return diff
@@ -823,7 +760,7 @@ class DownloadQueue:
                 source = self._next_source(batch, work) or (
                     (work.username, work.filename, work.size) if not work.candidates else None)
                 if source is None or self._taken(batch, work, source[:2]):
-                    diff.error = f"{local_name_parts(work.filename)[1]} is already queued from every source"
+                    diff.error = f"{file_name(work.filename)} is already queued from every source"
                     del batch.work[item_id], batch.original[item_id]
                     continue
                 self._reset_transfer(work)
@@ -897,8 +834,9 @@ class DownloadQueue:
         if self._active_files.get(old_key) == old.id:
             del self._active_files[old_key]
         self._items.pop(new.id, None)
-        for timers in (self._progress_at, self._missing_since, self._requeues, self._search_after):
+        for timers in (self._progress_at, self._missing_since, self._requeues, self._search_after, self._retry_seen):
             timers.pop(new.id, None)
+        self._retrying.discard(new.id)
 
     def _commit(self, batch: _Batch, diff: QueueDiff) -> None:
         """Save the batch in one transaction, then make it the queue's state, then run its slskd actions."""
@@ -925,6 +863,21 @@ class DownloadQueue:
             return bool(self._ready())
         except Exception:
             return False
+
+    def _download_rules(self) -> DownloadRules:
+        """slskd's download rules, read once (again after a reconcile); while they cannot be read, both
+        folder rules are tried and 0.26's default retries assumed (:data:`UNKNOWN_RULES`)."""
+        if self._rules is not None:
+            return self._rules
+        now = self._clock()
+        if now - self._rules_asked_at >= RULES_RETRY_S:
+            self._rules_asked_at = now
+            try:
+                self._rules = self._client.download_rules()
+                return self._rules
+            except Exception as exc:
+                log.info("download queue: slskd's download rules are unavailable: %s", _describe(exc))
+        return UNKNOWN_RULES
 
     def _get_downloads_dir(self) -> Path:
         if self._downloads_dir is None:
@@ -991,47 +944,79 @@ class DownloadQueue:
             work.bytes_done, work.percent, work.speed = max(t.bytes_transferred, item.size), 100.0, t.average_speed
             work.last_progress_at = now
             return None
+        rules = self._download_rules()
         if t.state.is_failure:
-            self._attempt_failed(batch, item, failure_reason(t), cancel=False)
-            return None
-        state = _FROM_TRANSFER.get(t.state)
-        if state is None:  # a state string we do not know: keep ours, but it is at slskd
-            state = QueueState(item.state) if item.state in AT_SLSKD - {QueueState.SUBMITTING} else QueueState.REQUESTED
+            if not self._slskd_retries(item, t, now, rules):
+                # slskd may still mean to retry it (we stopped waiting): then it is told to cancel
+                self._attempt_failed(batch, item, failure_reason(t), cancel=rules.will_retry(t))
+                return None
+            state, retrying = QueueState.QUEUED_LOCALLY, True
+        else:
+            self._retry_seen.pop(item.id, None)
+            mapped = _FROM_TRANSFER.get(t.state)
+            if mapped is not None:
+                state = mapped
+            else:  # a state string we do not know: keep ours, but it is at slskd
+                state = (QueueState(item.state) if item.state in AT_SLSKD - {QueueState.SUBMITTING}
+                         else QueueState.REQUESTED)
+            retrying = t.state == TransferState.QUEUED_LOCALLY and (t.attempts or 0) > 1
+        if retrying:
+            self._retrying.add(item.id)
+        else:
+            self._retrying.discard(item.id)
+        reason = _retry_reason(t, rules) if retrying else item.reason
         place = t.place_in_queue if isinstance(t.place_in_queue, int) and t.place_in_queue >= 0 else None
         done = max(0, int(t.bytes_transferred))
-        moved = state != item.state or done > item.bytes_done or place != item.place_in_queue
+        moved = state != item.state or done > item.bytes_done or place != item.place_in_queue or reason != item.reason
         if moved or not ready:
             self._progress_at[item.id] = now
         percent = min(100.0, max(0.0, float(t.percent_complete)))
         speed = max(0.0, float(t.average_speed)) if state == QueueState.IN_PROGRESS else 0.0
-        if (state, done, percent, speed, place) != (item.state, item.bytes_done, item.percent, item.speed,
-                                                    item.place_in_queue):
+        if (state, done, percent, speed, place, reason) != (item.state, item.bytes_done, item.percent, item.speed,
+                                                            item.place_in_queue, item.reason):
             work = batch.edit(item)
-            work.state, work.bytes_done, work.percent, work.speed, work.place_in_queue = (
-                state.value, done, percent, speed, place)
+            work.state, work.bytes_done, work.percent, work.speed, work.place_in_queue, work.reason = (
+                state.value, done, percent, speed, place, reason)
             if moved:
                 work.last_progress_at = now
         return moved
+
+    def _slskd_retries(self, item: QueueItem, t: Transfer, now: float, rules: DownloadRules) -> bool:
+        """Whether a failed transfer is not final because slskd (0.26+) will try it again: a failure it
+        retries, attempts left, and the record changed within ``maxDelay`` + ``delay``."""
+        if not rules.will_retry(t):
+            self._retry_seen.pop(item.id, None)
+            return False
+        key = (t.raw_state, t.attempts, t.ended_at)
+        seen = self._retry_seen.get(item.id)
+        if seen is None or seen[0] != key:
+            self._retry_seen[item.id] = (key, now)
+            return True
+        return now - seen[1] <= rules.retry_window_s
 
     def _stalls(self, batch: _Batch, running: list[QueueItem], moved_users: set[str], now: float) -> None:
         """Move on from transfers without progress for ``stall_timeout_s``.
 
         A file waiting in a peer's queue is not stalled while another of our
-        files from that peer makes progress (peers upload one file at a time)."""
+        files from that peer makes progress (peers upload one file at a time).
+        A file waiting for slskd's own next attempt (0.26+) is given at least
+        slskd's longest wait between attempts (``maxDelay`` + ``delay``)."""
+        retry_patience = max(self.stall_timeout_s, self._download_rules().retry_window_s)
         for item in running:
             state = batch.work.get(item.id, item).state
             if state in _WAITING and item.username in moved_users:
                 self._progress_at[item.id] = now
             since = self._progress_at.setdefault(item.id, now)
-            if now - since >= self.stall_timeout_s:
-                self._attempt_failed(batch, item, f"Stalled: no progress for {self.stall_timeout_s:g} s",
-                                     cancel=True)
+            patience = retry_patience if item.id in self._retrying else self.stall_timeout_s
+            if now - since >= patience:
+                self._attempt_failed(batch, item, f"Stalled: no progress for {patience:g} s", cancel=True)
 
     def _lost(self, batch: _Batch, item: QueueItem) -> None:
         """slskd no longer lists this item's transfer: done on disk, queued again, or (too often) failed."""
         self._missing_since.pop(item.id, None)
         try:
-            path = locate_download(self._get_downloads_dir(), item.filename, item.size)
+            path = locate_download(self._get_downloads_dir(), item.username, item.filename, item.size,
+                                   self._download_rules())
             verify_audio(path, expected_size=item.size or None)
         except Exception:
             path = None
@@ -1073,6 +1058,8 @@ class DownloadQueue:
         self._requeues.pop(item.id, None)
         self._progress_at.pop(item.id, None)
         self._missing_since.pop(item.id, None)
+        self._retry_seen.pop(item.id, None)
+        self._retrying.discard(item.id)
         if cancel and old_id:
             batch.after.append(lambda: self._cancel_at_slskd(old_user, old_id))
         source = self._next_source(batch, work) if work.attempt < self.max_attempts else None
@@ -1145,7 +1132,7 @@ class DownloadQueue:
             for item in items:
                 batch.edit(item).state = QueueState.QUEUED.value
         # otherwise the request may have reached slskd: stay submitting; polls will tell
-        return True
+        return kind in _HALT_KINDS
 
     def _enqueued(self, batch: _Batch, items: list[QueueItem], result: object) -> None:
         by_name = {i.filename: i for i in items}
@@ -1181,7 +1168,8 @@ class DownloadQueue:
             self._hand_over(item, Path(item.local_path), diff, failure=interrupted)
             return
         try:
-            path = Path(item.local_path) if item.local_path else locate_download(root, item.filename, item.size)
+            path = Path(item.local_path) if item.local_path else locate_download(
+                root, item.username, item.filename, item.size, self._download_rules())
             # A file handed over before the app died was checked whole then; tagging may have changed its size since.
             verify_audio(path, expected_size=None if item.local_path else item.size or None)
         except (LocateError, AudioVerifyError) as exc:

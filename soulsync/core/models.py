@@ -279,3 +279,6 @@ class Transfer:
     requested_at: str | None = None
     started_at: str | None = None
     ended_at: str | None = None
+    attempts: int | None = None
+    """slskd's attempt number (0.26+: 1 for the first, counting its own retries); None when not reported
+    (before 0.25) or meaningless (0.25 always reports 0)."""

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Protocol
 
-from soulsync.core.downloads import LocateError, failure_reason, local_name_parts, locate_download
+from soulsync.core.downloads import failure_reason
 from soulsync.core.models import SearchFile, Transfer, TransferState
 from soulsync.core.preview_cache import CacheFull, PreviewOptions, StreamBuffer, StreamCache
+from soulsync.core.slskd_files import UNKNOWN_RULES, DownloadRules, LocateError, incomplete_names, locate_download
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ _SAMPLE = 64 * 1024
 _PLACE_REFRESH_S = 5.0
 _SPEED_WINDOW_S = 3.0
 _TRANSIENT = frozenset({"unreachable", "timeout", "tls", "rate_limited", "server", "bad_response"})
-_INVALID_LOCAL = re.compile(r"[\x00/]")
 _PHASES = {
     TransferState.QUEUED_REMOTELY: QUEUED,
     TransferState.IN_PROGRESS: TRANSFERRING,
@@ -87,6 +87,8 @@ class PreviewClient(Protocol):
 
     def options(self) -> dict: ...
 
+    def download_rules(self) -> DownloadRules: ...
+
     def enqueue(self, username: str, files: list[SearchFile]) -> Any:
         """Returns an object with ``enqueued`` (Transfers) and ``failed`` (file names)."""
 
@@ -123,24 +125,14 @@ def map_incomplete_dir(reported_incomplete: str | None, reported_downloads: str 
     return Path(reported_incomplete)
 
 
-def _local(part: str) -> str:
-    return _INVALID_LOCAL.sub("_", part)
-
-
 def incomplete_candidates(incomplete_dir: str | os.PathLike[str], username: str, remote_filename: str) -> list[Path]:
-    """Where slskd may be writing ``remote_filename`` while it downloads, most likely first.
-
-    slskd <= 0.25 uses ``<incomplete>/<last remote folder>/<file>``; later
-    versions ``<incomplete>/<username>/<remote folders>/<file>``. Peer paths are
-    untrusted: a candidate that would leave the incomplete folder is dropped.
+    """Where slskd may be writing ``remote_filename`` while it downloads, most likely first
+    (:func:`~soulsync.core.slskd_files.incomplete_names`: the layouts of each version, either host's
+    file-name rules). Peer paths are untrusted: a candidate that would leave the incomplete folder is dropped.
     """
     root = os.path.realpath(incomplete_dir)
-    folder, name = local_name_parts(remote_filename)
-    separator = "/" if "/" in remote_filename else "\\"
-    folders = [_local(p) for p in remote_filename.split(separator)[:-1] if p]
-    shapes = [[folder, name] if folder else [name], [_local(username), *folders, name], [name]]
     found: list[Path] = []
-    for parts in shapes:
+    for parts in incomplete_names(username, remote_filename):
         if any(p in ("", ".", "..") for p in parts):
             continue
         target = os.path.realpath(os.path.join(root, *parts))
@@ -181,6 +173,7 @@ class PreviewFetch:
         self._source: BinaryIO | None = None
         self._source_path: Path | None = None
         self._incomplete_dir: Path | None = None
+        self._rules = UNKNOWN_RULES
         self._copied = 0
         self._started_wall = time.time()
         self._last_state: TransferState | None = None
@@ -242,6 +235,10 @@ class PreviewFetch:
         if self._downloads_dir is None and downloads:
             self._downloads_dir = Path(downloads)
         self._incomplete_dir = map_incomplete_dir(incomplete, downloads, self._downloads_dir)
+        try:
+            self._rules = self.client.download_rules()
+        except Exception as exc:
+            log.info("preview: slskd's download rules unavailable (%s); looking in every place it may use", exc)
 
     def _enqueue(self, wait: Callable[[float], bool]) -> bool:
         """Start the transfer, or follow the one slskd already runs for this file; False when told to stop.
@@ -307,8 +304,10 @@ class PreviewFetch:
                     raise PreviewFailed(f"slskd stopped answering for {opts.stall_timeout_s:.0f} s")
                 continue
             answered_at = now
-            self._last_state = transfer.state
-            if transfer.state.is_failure:
+            retrying = self._rules.will_retry(transfer)  # slskd 0.26+ tries it again: still connecting
+            # (a retry is still running at slskd: stopping must cancel it, so it does not count as finished)
+            self._last_state = None if retrying else transfer.state
+            if transfer.state.is_failure and not retrying:
                 raise PreviewFailed(failure_reason(transfer))
             if transfer.state is TransferState.SUCCEEDED:
                 if self._finish():
@@ -409,7 +408,8 @@ class PreviewFetch:
         if self._downloads_dir is None:
             return None
         try:
-            return locate_download(self._downloads_dir, self.file.filename, self.file.size)
+            return locate_download(self._downloads_dir, self.file.username, self.file.filename, self.file.size,
+                                   self._rules)
         except LocateError as exc:
             log.debug("preview: finished file not found yet: %s", exc.reason)
             return None

@@ -5,8 +5,11 @@ Covers what SoulSync needs from slskd (wire facts in
 connection test, the options' download folders, searches (slskd returns a
 search's responses only once it has completed, so callers poll
 :meth:`SlskdClient.search_state` and fetch :meth:`SlskdClient.search_responses`
-when it says ``complete``), enqueueing (both the 0.24+ ``{enqueued, failed}``
-reply and the older empty 201), the download list flattened into
+when it says ``complete``), the download rules of its options (where finished
+files land, retries, the peer connect timeout), enqueueing (both the 0.24+
+``{enqueued, failed}`` reply and the older empty 201; slskd answers only once it
+has reached the peer, so the request may take its connect timeout and more), the
+download list flattened into
 :class:`~soulsync.core.models.Transfer`, place in queue, cancel/remove and
 clearing finished downloads.
 
@@ -19,6 +22,7 @@ never logged and never part of an exception message.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -30,6 +34,7 @@ from urllib.parse import quote
 import requests
 
 from soulsync.core.models import SearchFile, Transfer, transfer_state_from_slskd
+from soulsync.core.slskd_files import DEFAULT_RETRY_ATTEMPTS, UNKNOWN_RULES, DownloadRules
 from soulsync.services.errors import (
     AuthError, BadResponse, NotFound, NotReady, RateLimited, Refused, ServerError, ServiceError, WrongServer,
     retry_delay,
@@ -114,7 +119,8 @@ class EnqueueResult:
 
     enqueued: list[Transfer] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    """Remote filenames slskd refused (usually: already being downloaded)."""
+    """Remote filenames slskd refused (usually: already being downloaded). 0.26 does not name them (it
+    writes each refusal as ``{}``): a file in neither list is found in the download list, or not."""
     legacy_reply: bool = False
     """slskd < 0.24 answered an empty 201; ``enqueued`` was then looked up in the download list."""
 
@@ -158,6 +164,7 @@ class SlskdClient:
         queue polls again on its own)."""
         self.retry_base_s = retry_base_s
         self._sleep = sleep
+        self._rules: DownloadRules | None = None
 
     def __repr__(self) -> str:
         auth = "api-key" if self._api_key else ("jwt" if self._username else "none")
@@ -198,6 +205,22 @@ class SlskdClient:
     def incomplete_dir(self) -> str:
         """Where slskd writes downloads while they run."""
         return self._directory("incomplete")
+
+    def download_rules(self) -> DownloadRules:
+        """Where slskd files finished downloads, how often it retries failed ones and how long it may take
+        to reach a peer, from its options (0.26+ settings; older versions get their fixed behaviour)."""
+        self._rules = _download_rules(self.options())
+        return self._rules
+
+    def _enqueue_timeout(self) -> float:
+        rules = self._rules
+        if rules is None:
+            try:
+                rules = self.download_rules()
+            except ServiceError as exc:
+                log.info("slskd: options unavailable (%s); assuming the default peer connect timeout", exc.message)
+                rules = self._rules = UNKNOWN_RULES  # not asked again before every enqueue
+        return max(self.timeout, rules.enqueue_timeout_s)
 
     def _directory(self, name: str) -> str:
         directories = self.options().get("directories")
@@ -281,16 +304,19 @@ class SlskdClient:
     def enqueue(self, username: str,
                 files: Iterable[SearchFile | dict | tuple[str, int]]) -> EnqueueResult:
         """Ask slskd to download ``files`` (remote filename and size, exactly as the search reported
-        them) from ``username``. Works with both reply styles (see :class:`EnqueueResult`)."""
+        them) from ``username``. Works with both reply styles (see :class:`EnqueueResult`).
+
+        slskd answers once it has reached the peer, so this waits up to about twice its connect timeout
+        (:attr:`DownloadRules.enqueue_timeout_s`) rather than the client's usual timeout."""
         wanted = [_file_ref(f) for f in files]
         if not wanted:
             raise ValueError("nothing to enqueue")
         body = [{"filename": name, "size": size} for name, size in wanted]
         data = self._call("POST", f"/transfers/downloads/{_quote(username)}", json=body, expect_json=None,
-                          what=f"enqueueing {len(body)} file(s) from {username}")
+                          what=f"enqueueing {len(body)} file(s) from {username}", timeout=self._enqueue_timeout())
         if isinstance(data, dict) and "enqueued" in data:
             enqueued = [t for t in (self._transfer(item) for item in data.get("enqueued") or []) if t is not None]
-            # 0.24/0.25 list filenames; 0.26 serializes (filename, message) tuples, often as {}
+            # 0.24/0.25 list filenames; 0.26 serializes its (filename, message) tuples as {}
             failed = [f if isinstance(f, str) else f.get("filename") if isinstance(f, dict) else None
                       for f in data.get("failed") or []]
             return EnqueueResult(enqueued, [f for f in failed if isinstance(f, str) and f])
@@ -386,7 +412,7 @@ class SlskdClient:
             place_in_queue=place if isinstance(place, int) and not isinstance(place, bool) else None,
             exception=item.get("exception") if isinstance(item.get("exception"), str) else None,
             requested_at=_str_or_none(item.get("requestedAt")), started_at=_str_or_none(item.get("startedAt")),
-            ended_at=_str_or_none(item.get("endedAt")),
+            ended_at=_str_or_none(item.get("endedAt")), attempts=_attempts(item.get("attempts")),
         )
 
     # ---- transport -----------------------------------------------------------------
@@ -438,12 +464,14 @@ class SlskdClient:
                 self._sleep(delay)
 
     def _request(self, method: str, path: str, *, what: str, json: Any = None, params: dict | None = None,
-                 expect_json: bool | None = True, missing: str | None = None, probe: bool = False) -> Any:
+                 expect_json: bool | None = True, missing: str | None = None, probe: bool = False,
+                 timeout: float | None = None) -> Any:
         """One API request with auth, timeout and error translation.
 
         ``expect_json``: True (a JSON body is required), False (the body is ignored), None (JSON or empty).
         ``missing``: message for a 404 (else the 404 means there is no slskd API here).
         ``probe``: the first call of a connection test; odd answers mean a wrong server.
+        ``timeout``: seconds to wait for the answer when not the client's usual :attr:`timeout`.
         """
         url = f"{self.api_url}{path}"
         renewed = False
@@ -452,7 +480,7 @@ class SlskdClient:
             log.debug("slskd: %s %s", method, path)
             try:
                 resp = self._session.request(method, url, json=json, params=params, headers=headers,
-                                             timeout=self.timeout)
+                                             timeout=timeout or self.timeout)
             except requests.RequestException as exc:
                 raise transport_error(exc, SERVICE, what) from None
             if resp.status_code == 401 and self._username and not self._api_key and not renewed:
@@ -580,3 +608,40 @@ def _float(value: Any) -> float:
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _attempts(value: Any) -> int | None:
+    """A transfer's ``attempts``: 0.26+ counts from 1; 0.25 always says 0, which means nothing."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def _number(tree: Any, *keys: str, most: float) -> float | None:
+    """The number at ``keys`` in an options tree, at most ``most`` (untrusted: odd values give None)."""
+    for key in keys:
+        tree = tree.get(key) if isinstance(tree, dict) else None
+    if isinstance(tree, bool) or not isinstance(tree, (int, float)) or not math.isfinite(tree) or tree < 0:
+        return None
+    return min(float(tree), most)
+
+
+def _download_rules(options: dict) -> DownloadRules:
+    """The download rules in slskd's options tree; missing settings are those of the versions without
+    them (0.24/0.25: last remote folder, no retries), odd values slskd's defaults."""
+    defaults = DownloadRules()
+    transfers = options.get("transfers")
+    download = transfers.get("download") if isinstance(transfers, dict) else None
+    download = download if isinstance(download, dict) else {}
+    destination = download.get("destination")
+    pattern = destination.get("subdirectory") if isinstance(destination, dict) else None
+    attempts = _number(download, "retry", "attempts", most=100)
+    delay_ms = _number(download, "retry", "delay", most=3_600_000)
+    max_delay_ms = _number(download, "retry", "maxDelay", most=3_600_000)
+    connect_ms = _number(options, "soulseek", "connection", "timeout", "connect", most=120_000)
+    return DownloadRules(
+        destination=(pattern.strip() or "{}") if isinstance(pattern, str) else None,
+        retry_attempts=max(1, int(attempts)) if attempts is not None else (
+            DEFAULT_RETRY_ATTEMPTS if isinstance(download.get("retry"), dict) else defaults.retry_attempts),
+        retry_delay_s=delay_ms / 1000 if delay_ms is not None else defaults.retry_delay_s,
+        retry_max_delay_s=max_delay_ms / 1000 if max_delay_ms is not None else defaults.retry_max_delay_s,
+        connect_timeout_s=connect_ms / 1000 if connect_ms else defaults.connect_timeout_s,
+    )

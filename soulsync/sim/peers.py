@@ -11,7 +11,7 @@ tests can pick one by :attr:`Peer.kind`:
 
 ``fast``      free slot, 0.5-8 MB/s
 ``archivist`` a fast peer sharing a large part of the catalog in FLAC
-``slow``      free slot, 20-120 kB/s
+``slow``      free slot, 20-120 kB/s, takes seconds to reach when enqueueing
 ``busy``      no free slot, a remote queue of 10-600 that drains slowly
 ``liar``      announces a fast upload speed, delivers slowly
 ``offline``   answered the search, but has left by the time you download
@@ -161,6 +161,10 @@ class Peer:
     """Seconds for the remote queue to advance by one place."""
     offline: bool = False
     """It answered searches, but is offline when you try to download."""
+    connect_s: float = 0.0
+    """Seconds slskd needs to reach it when a download is enqueued (address lookup, connection)."""
+    unreachable: bool = False
+    """Online, but no direct or indirect connection to it succeeds (firewalled on both ends)."""
     stall_at: float | None = None
     """Transfers stop making progress at this fraction."""
     fail_at: float | None = None
@@ -282,6 +286,8 @@ class _PeerBuilder:
             sends_extension=rng.random() < 0.3, max_results=rng.choice((100, 250, 500, 1000)),
             profile=profile, layout=layout,
         )
+        if kind == "slow":
+            peer.connect_s = peer.latency  # a slow peer is slow to reach too (no draw: the population stays)
         if kind == "busy":
             peer.free_slot = False
             peer.queue_length = rng.randint(10, 600)

@@ -1,7 +1,8 @@
 """A protocol-faithful slskd simulation on 127.0.0.1.
 
-Speaks slskd's HTTP API (``/api/v0``) the way slskd 0.24.x does (see
-``../shared/reference/service-apis.md`` section 1): API-key and JWT auth,
+Speaks slskd's HTTP API (``/api/v0``) the way slskd 0.26.0 (default), 0.25.x,
+0.24.5 or older does (see ``../shared/reference/service-apis.md`` section 1),
+on a Linux or a Windows host (which decides the local file names): API-key and JWT auth,
 application/server state, options, searches with Soulseek's semantics (counts
 rise while simulated peers answer at their own latency, responses are only
 returned once the search completes, ``searchTimeout`` in milliseconds counted
@@ -9,13 +10,17 @@ from the last response), enqueue with the 0.24+ ``{enqueued, failed}`` reply or
 the older empty 201, the grouped ``transfers/downloads`` listing with exact
 state strings, and cancel/remove semantics.
 
-Downloads run in simulated time on a background ticker: ``Queued, Locally`` ->
-``Requested`` -> ``Queued, Remotely`` -> ``Initializing`` -> ``InProgress`` ->
-``Completed, Succeeded`` (or a failed ``Completed, *``), at each peer's speed
-multiplied by ``time_scale``. The file grows in the incomplete directory while
-in progress and is then moved to ``<downloads>/<last remote folder>/<file>``
-(``_<ticks>`` before the extension on a clash), as slskd does. Files are real
-audio (see :mod:`soulsync.sim.audio`).
+An enqueue answers only once the peer was reached (each peer's ``connect_s``;
+an unreachable one fails after the connect timeout), holding one of two enqueue
+slots meanwhile. Downloads run in simulated time on a background ticker:
+``Queued, Locally`` -> ``Requested`` -> ``Queued, Remotely`` -> ``Initializing``
+-> ``InProgress`` -> ``Completed, Succeeded`` (or a failed ``Completed, *``,
+which 0.26 retries), at each peer's speed multiplied by ``time_scale``. The file
+grows in the incomplete directory while in progress and is then moved to the
+downloads directory: ``<last remote folder>/<file>`` up to 0.25, the
+``transfers.download.destination`` pattern with the share root stripped from
+0.26 (``_<ticks>`` before the extension on a clash), as slskd does. Files are
+real audio (see :mod:`soulsync.sim.audio`).
 
 Faults, besides the generic ones of :mod:`soulsync.sim.base`: peers that stall
 or fail mid-transfer, transfers ending ``Completed, Rejected``/``TimedOut``/
@@ -33,6 +38,7 @@ import hmac
 import json
 import logging
 import os
+import random
 import re
 import secrets
 import shutil
@@ -41,6 +47,7 @@ import threading
 import time
 import uuid
 import weakref
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -52,9 +59,9 @@ from soulsync.sim.catalog import Catalog
 from soulsync.sim.peers import Peer, build_peers
 from soulsync.sim.slskd_extras import SlskdExtras
 from soulsync.sim.slskd_model import (
-    CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, PEER_TIMEOUT_MS, SimClock, SimTransfer, TransferFault,
-    TransferFaults, directory_name, dotnet_ticks, local_name,
-    parse_bool, remote_parts, version_tuple,
+    CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, HOST_OSES, PEER_TIMEOUT_MS, RetryOptions, SimClock, SimTransfer,
+    TransferFault, TransferFaults, destination_folder, directory_name, dotnet_ticks, incomplete_folder,
+    legacy_folder, local_file_name, parse_bool, version_tuple,
 )
 from soulsync.sim.slskd_searches import SearchesMixin
 
@@ -67,6 +74,13 @@ TICK_SECONDS = 0.02
 """Real seconds between ticks of the simulated world."""
 
 _INCOMPLETE_IN_USE = "The process cannot access the file '{path}' because it is being used by another process."
+FAILED_ATTEMPT_SHOWN_S = 0.2
+"""Simulated seconds a failed attempt that 0.26 will retry shows its own ``Completed, *`` state before the
+record turns ``Queued, Locally``: DownloadAsync's state handler writes ``Queued, Locally`` and then copies
+the failed transfer over it again (service-apis.md 1.6), so a poller can see the failure first."""
+RETRIED_STATES = ("Completed, TimedOut", "Completed, Errored")
+"""Retry.Do in DownloadService.DownloadAsync retries everything but cancellation, rejection, a size
+mismatch (``Aborted``) and duplicates."""
 
 
 # ---------------------------------------------------------------------------
@@ -81,8 +95,11 @@ class SlskdSim(SearchesMixin, SimServer):
     finished files; ``incomplete_dir`` (default: ``incomplete`` next to it) holds growing ones.
     ``api_key`` (generated when None) and ``username``/``password`` (for JWT login) are the web
     credentials; ``auth_enabled=False`` lets every request in. ``version`` is reported and picks
-    version-dependent behaviour (enqueue reply, remove semantics, transfer fields, search 429);
-    ``enqueue_style`` (``"0.24"`` or ``"legacy"``) overrides the enqueue reply alone.
+    version-dependent behaviour (enqueue reply, remove semantics, transfer fields, search 429,
+    download retries, where files land); ``enqueue_style`` (``"0.24"`` or ``"legacy"``) overrides
+    the enqueue reply alone. ``host_os`` (``"linux"`` or ``"windows"``) is the OS slskd runs on,
+    whose invalid file-name characters it replaces with ``_`` in local names; ``host`` is the
+    address the simulation listens on.
     ``time_scale`` speeds up the simulated world (peer latencies, timeouts, transfer speeds).
     ``cache_dir`` is where synthesized files are cached (see :class:`FileFactory`).
     """
@@ -99,8 +116,9 @@ class SlskdSim(SearchesMixin, SimServer):
         password: str = "slskd",
         time_scale: float = 1.0,
         enqueue_style: str | None = None,
-        version: str = "0.24.5",
+        version: str = "0.26.0",
         *,
+        host_os: str = "linux",
         seed: int = 1,
         cache_dir: str | os.PathLike[str] | None = None,
         url_base: str = "",
@@ -112,6 +130,8 @@ class SlskdSim(SearchesMixin, SimServer):
         super().__init__(host, port)
         if enqueue_style not in (None, "0.24", "legacy"):
             raise ValueError("enqueue_style must be '0.24' or 'legacy'")
+        if host_os not in HOST_OSES:
+            raise ValueError(f"host_os must be one of {HOST_OSES}")
         self.peers: list[Peer] = (build_peers(catalog_or_peers, seed) if isinstance(catalog_or_peers, Catalog)
                                   else list(catalog_or_peers))
         self._peers_by_name = {p.username: p for p in self.peers}
@@ -125,6 +145,16 @@ class SlskdSim(SearchesMixin, SimServer):
         self.auth_enabled = auth_enabled
         self.version = version
         self.version_tuple = version_tuple(version)
+        self.host_os = host_os
+        self.retry = RetryOptions()
+        """``transfers.download.retry`` (0.26+ only; older versions never retry)."""
+        self.destination_subdirectory = "${SOURCE_DIRECTORY}"
+        """``transfers.download.destination.subdirectory`` (0.26+; older versions use the last remote folder)."""
+        self.destination_exists = "rename"
+        """``transfers.download.destination.exists``: ``rename`` (``_<ticks>``) or ``overwrite``."""
+        self.connect_timeout_ms = 10000
+        """``soulseek.connection.timeout.connect``: how long reaching a peer may take."""
+        self._rng = random.Random(seed)
         self.enqueue_style = enqueue_style or ("0.24" if self.version_tuple >= (0, 24) else "legacy")
         self.url_base = "/" + url_base.strip("/") if url_base.strip("/") else ""
         self.soulseek_username = soulseek_username
@@ -138,6 +168,7 @@ class SlskdSim(SearchesMixin, SimServer):
         self._transfers: dict[str, SimTransfer] = {}
         self._sequence = 0
         self._enqueue_gate = threading.Semaphore(2)
+        self._enqueues = 0
         self._synth = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slskd-sim-synth")
         self._ticker: threading.Thread | None = None
         self._connections: weakref.WeakSet[socket.socket] = weakref.WeakSet()
@@ -145,7 +176,8 @@ class SlskdSim(SearchesMixin, SimServer):
         self.extras = SlskdExtras(self)
         """Uploads, version check, start-up options, users (reference section 1.9)."""
         self.enqueue_delay = 0.3
-        """Simulated seconds an enqueue POST takes (looking the peer up, connecting); at most 1 s real."""
+        """Simulated seconds an enqueue POST takes to look the peer's address up (reaching it adds its
+        ``connect_s``)."""
         self._init_searches()
         self._register_routes()
 
@@ -167,6 +199,12 @@ class SlskdSim(SearchesMixin, SimServer):
     def logged_in(self) -> bool:
         return self._logged_in
 
+    @property
+    def enqueues_in_flight(self) -> int:
+        """Enqueue requests holding one of the two slots right now (for tests and tools)."""
+        with self._lock:
+            return self._enqueues
+
     def peer(self, username: str) -> Peer:
         """The peer with this username (KeyError if none)."""
         return self._peers_by_name[username]
@@ -185,7 +223,7 @@ class SlskdSim(SearchesMixin, SimServer):
     def set_peer(self, username: str, **changes: Any) -> Peer:
         """Change a peer's behaviour at run time, e.g. ``offline=True``, ``stall_at=0.4``, ``speed=50_000``."""
         allowed = {"offline", "stall_at", "fail_at", "reject_reason", "speed", "upload_speed", "free_slot",
-                   "queue_length", "queue_seconds", "latency"}
+                   "queue_length", "queue_seconds", "latency", "connect_s", "unreachable"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"unknown peer fields {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -458,20 +496,29 @@ class SlskdSim(SearchesMixin, SimServer):
         return Response.empty(204)
 
     def _options(self, req: Request) -> Response:
-        return Response.json({
+        """The options tree (src/slskd/Core/Options.cs); ``transfers.download.retry`` and ``.destination``
+        exist from 0.26 (GlobalDownloadOptions), ``soulseek.connection.timeout`` in every version."""
+        options = {
             "debug": False, "headless": False, "remoteConfiguration": False, "remoteFileManagement": False,
             "instanceName": "default",
             "directories": {"incomplete": str(self.incomplete_dir), "downloads": str(self.downloads_dir)},
             "global": {"upload": {"slots": 20, "speedLimit": 0}, "download": {"slots": 500, "speedLimit": 0}},
             "soulseek": {"address": "vps.slsknet.org", "port": 2271, "username": self.soulseek_username,
                          "password": "*****", "description": "A slskd user. https://github.com/slskd/slskd",
-                         "listenIpAddress": "0.0.0.0", "listenPort": 50300},
+                         "listenIpAddress": "0.0.0.0", "listenPort": 50300,
+                         "connection": {"timeout": {"connect": self.connect_timeout_ms,
+                                                    "inactivity": PEER_TIMEOUT_MS}}},
             "web": {"port": 5030, "urlBase": self.url_base or "/", "contentPath": "wwwroot", "logging": False,
                     "authentication": {"disabled": not self.auth_enabled, "username": self.username,
                                        "password": "*****", "jwt": {"key": "*****", "ttl": self.jwt_ttl * 1000},
                                        "apiKeys": {"soulsync": {"key": "*****", "role": "Administrator",
                                                                 "cidr": "0.0.0.0/0,::/0"}}}},
-        })
+        }
+        if self.version_tuple >= (0, 26):
+            options["transfers"] = {"download": {
+                "retry": self.retry.as_json(),
+                "destination": {"subdirectory": self.destination_subdirectory, "exists": self.destination_exists}}}
+        return Response.json(options)
 
     # ---- transfers: HTTP ------------------------------------------------------------
     def _downloads_enqueue(self, req: Request) -> Response:
@@ -493,30 +540,65 @@ class SlskdSim(SearchesMixin, SimServer):
                 files.append((str(fields.get("filename") or ""), int(fields.get("size") or 0)))
             except (TypeError, ValueError):
                 return self.error_response(400, req, "One or more records in the request are not valid")
+        if self.version_tuple >= (0, 26) and any(
+                segment in (".", "..") for name, _ in files for segment in re.split(r"[\\/]", name)):
+            # 0.26 TransfersController refuses traversal segments before anything else
+            return self.error_response(400, req, "One or more files in the request contain a dangerous path "
+                                                 "traversal segment")
+        # TransfersController: DownloadRequestLimiter, a SemaphoreSlim(2, 2) held for the whole request
         if not self._enqueue_gate.acquire(blocking=False):
             return self.error_response(429, req, CONCURRENCY_MESSAGE)
+        with self._lock:
+            self._enqueues += 1
         try:
             if any(not name for name, _ in files):
                 return self.error_response(500, req, "At least one filename is null or empty (Parameter 'files')")
             if len(set(files)) != len(files):
                 return self.error_response(500, req, "Two or more files in request are duplicated (Parameter 'files')")
-            # looking the user up and connecting to it takes a moment
-            time.sleep(min(1.0, self.enqueue_delay / self.clock.time_scale))
-            with self._lock:
-                if not self._logged_in:
-                    return self.error_response(500, req, "The server connection must be connected and logged in "
-                                                         "to fetch user endpoint (currently: Disconnected)")
-                peer = self._peers_by_name.get(username)
-                if peer is None or peer.offline:
-                    return self.error_response(500, req, f"User {username} appears to be offline")
-                enqueued, failed = self._enqueue(username, files)
-                if self.enqueue_style == "legacy":
-                    return Response(201, b"", content_type="")
-                now_utc = self.clock.utc()
-                return Response.json({"enqueued": [t.as_json(now_utc, self.version_tuple) for t in enqueued],
-                                      "failed": failed}, 201)
+            return self._enqueue_after_connecting(req, username, files)
         finally:
+            with self._lock:
+                self._enqueues -= 1
             self._enqueue_gate.release()
+
+    def _enqueue_after_connecting(self, req: Request, username: str, files: list[tuple[str, int]]) -> Response:
+        """DownloadService.EnqueueAsync answers only once the peer is reached: the server is asked for its
+        address (an offline peer fails at once), then a message connection is opened (Soulseek.NET
+        PeerConnectionManager.GetOrAddMessageConnectionAsync), which takes the peer's ``connect_s`` and
+        fails after ``soulseek.connection.timeout.connect`` for a peer that cannot be reached."""
+        self._wait_simulated(self.enqueue_delay)
+        with self._lock:
+            if not self._logged_in:
+                return self.error_response(500, req, "The server connection must be connected and logged in "
+                                                     "to fetch user endpoint (currently: Disconnected)")
+            peer = self._peers_by_name.get(username)
+            if peer is None or peer.offline:
+                return self.error_response(500, req, f"User {username} appears to be offline")
+            connect_s, unreachable = peer.connect_s, peer.unreachable
+        timeout_s = self.connect_timeout_ms / 1000.0
+        self._wait_simulated(timeout_s if unreachable else min(connect_s, timeout_s))
+        if unreachable or connect_s > timeout_s:
+            endpoint = f"203.0.113.{zlib.crc32(username.encode()) % 254 + 1}:50300"
+            return self.error_response(500, req, f"Failed to connect to user {username}: Failed to establish a "
+                                                 f"direct or indirect message connection to {username} ({endpoint})")
+        with self._lock:
+            enqueued, failed = self._enqueue(username, files)
+            if self.enqueue_style == "legacy":
+                return Response(201, b"", content_type="")
+            now_utc = self.clock.utc()
+            # 0.26 keeps (filename, message) value tuples, which System.Text.Json writes as {} (no IncludeFields)
+            failures: list[Any] = [{} for _ in failed] if self.version_tuple >= (0, 26) else failed
+            return Response.json({"enqueued": [t.as_json(now_utc, self.version_tuple) for t in enqueued],
+                                  "failed": failures}, 201)
+
+    def _wait_simulated(self, seconds: float) -> None:
+        """Block this request for ``seconds`` of simulated time (less real time at a higher ``time_scale``)."""
+        until = self.clock.now() + seconds
+        while not self._closing.is_set():
+            left = until - self.clock.now()
+            if left <= 0:
+                return
+            self._closing.wait(min(0.05, left / self.clock.time_scale))
 
     def _enqueue(self, username: str, files: list[tuple[str, int]]) -> tuple[list[SimTransfer], list[str]]:
         enqueued: list[SimTransfer] = []
@@ -524,7 +606,7 @@ class SlskdSim(SearchesMixin, SimServer):
         now = self.clock.now()
         for filename, size in files:
             existing = [t for t in self._transfers.values() if t.username == username and t.filename == filename]
-            if any(not t.complete for t in existing):
+            if any(t.active for t in existing):
                 failed.append(filename)
                 continue
             for old in existing:
@@ -601,7 +683,7 @@ class SlskdSim(SearchesMixin, SimServer):
                 return error
             if transfer is None:
                 return self.error_response(404, req) if legacy and remove else Response.empty(204)
-            if not transfer.complete:
+            if transfer.active:
                 transfer.cancel_requested = True  # lands on the next tick, as in slskd
             if remove:
                 if transfer.complete:
@@ -629,10 +711,24 @@ class SlskdSim(SearchesMixin, SimServer):
         transfer.move(state)
         transfer.exception = exception
         transfer.ended_at = self.clock.utc()
+        if (self.version_tuple >= (0, 26) and state in RETRIED_STATES and not transfer.cancel_requested
+                and transfer.attempts < self.retry.attempts):
+            transfer.retry_due = self.clock.now() + FAILED_ATTEMPT_SHOWN_S
+
+    def _begin_retry(self, transfer: SimTransfer, now: float) -> None:
+        """0.26 DownloadService.DownloadAsync inside Retry.Do: before attempt n the record is written
+        ``Queued, Locally`` with ``attempts: n`` (the failure's ``endedAt`` and ``exception`` stay until the
+        attempt's first state change), then Compute.ExponentialBackoffDelay is waited."""
+        transfer.retry_due = None
+        transfer.attempts += 1
+        transfer.move("Queued, Locally")
+        transfer.fault = None
+        transfer.source = None
+        transfer.due = now + self.retry.backoff_s(transfer.attempts, self._rng.random())
 
     def _tick_transfers(self, now: float, elapsed: float) -> None:
         with self._lock:
-            active = [t for t in self._transfers.values() if not t.complete]
+            active = [t for t in self._transfers.values() if t.active]
             active.sort(key=lambda t: t.sequence)
             for transfer in active:
                 try:
@@ -644,12 +740,20 @@ class SlskdSim(SearchesMixin, SimServer):
     def _step(self, transfer: SimTransfer, now: float, elapsed: float) -> None:
         peer = self._peers_by_name.get(transfer.username)
         if transfer.cancel_requested:
+            transfer.retry_due = None  # cancelling also ends Retry.Do's wait
             self._end(transfer, "Completed, Cancelled", CANCELLED_MESSAGE)
+            return
+        if transfer.retry_due is not None:
+            if now >= transfer.retry_due:
+                self._begin_retry(transfer, now)
             return
         if transfer.due > now:
             return
         state = transfer.state
         if state == "Queued, Locally":
+            if transfer.attempts > 1:  # a retry's first state change replaces the failed attempt's details
+                transfer.exception = transfer.ended_at = None
+                transfer.bytes_transferred, transfer.average_speed = 0, 0.0
             if not self._logged_in:
                 self._end(transfer, "Completed, Errored", "The server connection must be connected and logged in "
                                                           "to download files (currently: Disconnected)")
@@ -725,16 +829,24 @@ class SlskdSim(SearchesMixin, SimServer):
         if error is not None:
             self._end(transfer, "Completed, Errored", f"Transfer failed: {error}")
             return
-        last_dir, name = remote_parts(transfer.filename)
-        incomplete = self.incomplete_dir / local_name(last_dir) / local_name(name) if last_dir else \
-            self.incomplete_dir / local_name(name)
+        name = local_file_name(transfer.filename, self.host_os)
+        incomplete = _below(self.incomplete_dir, [*incomplete_folder(transfer.username, transfer.filename,
+                                                                     self.host_os, self.version_tuple), name])
+        if incomplete is None:
+            self._end(transfer, "Completed, Errored", f"Transfer failed: the file name {transfer.filename!r} "
+                                                      f"leads outside the incomplete directory")
+            return
         in_use = any(t is not transfer and t.state == "InProgress" and t.incomplete_path == incomplete
                      for t in self._transfers.values())
         if in_use:
             self._end(transfer, "Completed, Errored", _INCOMPLETE_IN_USE.format(path=incomplete))
             return
         incomplete.parent.mkdir(parents=True, exist_ok=True)
-        incomplete.write_bytes(b"")
+        resume = transfer.attempts > 1 and self.retry.partial == "resume" and incomplete.is_file()
+        if resume:  # retry.partial "resume": the next attempt appends to what the last one wrote
+            transfer.bytes_transferred = min(incomplete.stat().st_size, transfer.size)
+        else:
+            incomplete.write_bytes(b"")
         transfer.incomplete_path = incomplete
         transfer.move("InProgress")
         transfer.started = now
@@ -771,7 +883,11 @@ class SlskdSim(SearchesMixin, SimServer):
             return
         if transfer.bytes_transferred >= transfer.size:
             transfer.local_path = self._finalize(transfer)
-            self._end(transfer, "Completed, Succeeded", None)
+            if transfer.local_path is None:
+                self._end(transfer, "Completed, Errored", f"Transfer failed: the file name {transfer.filename!r} "
+                                                          f"leads outside the downloads directory")
+            else:
+                self._end(transfer, "Completed, Succeeded", None)
 
     @staticmethod
     def _copy(source: Path, target: Path, start: int, end: int) -> None:
@@ -786,23 +902,36 @@ class SlskdSim(SearchesMixin, SimServer):
                 dst.write(chunk)
                 remaining -= len(chunk)
 
-    def _finalize(self, transfer: SimTransfer) -> Path:
-        """Move the finished file to ``<downloads>/<last remote folder>/<name>`` (``_<ticks>`` on a clash)."""
+    def _finalize(self, transfer: SimTransfer) -> Path | None:
+        """Move the finished file into the downloads directory; None when its name would leave it.
+
+        <= 0.25: ``<last remote folder>/<name>`` (CommonExtensions.ToLocalRelativeFilename, a share root
+        counts as a folder); 0.26+: the ``destination.subdirectory`` pattern with the share root stripped
+        (DownloadService.DeriveDestination, FileSafety.StripPathRoot). A clash gets ``_<ticks>`` before the
+        extension (FileService.MoveFile) unless 0.26's ``destination.exists`` is ``overwrite``."""
         assert transfer.incomplete_path is not None
         source = transfer.incomplete_path
-        directory = self.downloads_dir / source.parent.name if source.parent != self.incomplete_dir \
-            else self.downloads_dir
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / source.name
-        if target.exists():
+        if self.version_tuple >= (0, 26):
+            folder = destination_folder(self.destination_subdirectory, transfer.username, transfer.filename,
+                                        self.host_os)
+        else:
+            folder = legacy_folder(transfer.filename, self.host_os)
+        target = _below(self.downloads_dir, [*folder, source.name])
+        if target is None:
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        overwrite = self.version_tuple >= (0, 26) and self.destination_exists == "overwrite"
+        if target.exists() and not overwrite:
             ticks = dotnet_ticks(self.clock.utc())
-            target = directory / f"{Path(source.name).stem}_{ticks}{Path(source.name).suffix}"
+            target = target.parent / f"{Path(source.name).stem}_{ticks}{Path(source.name).suffix}"
         shutil.move(str(source), str(target))
-        if source.parent != self.incomplete_dir:
+        parent = source.parent
+        while parent != self.incomplete_dir and self.incomplete_dir in parent.parents:
             try:
-                source.parent.rmdir()  # deleteSourceDirectoryIfEmptyAfterMove
+                parent.rmdir()  # deleteSourceDirectoryIfEmptyAfterMove
             except OSError:
-                pass
+                break
+            parent = parent.parent
         return target
 
     def _tick(self, last: float) -> float:
@@ -883,10 +1012,18 @@ class SlskdSim(SearchesMixin, SimServer):
     def _state_json(self) -> dict:
         with self._lock:
             return {"logged_in": self._logged_in, "time_scale": self.time_scale, "version": self.version,
-                    "enqueue_style": self.enqueue_style, "searches": len(self._searches),
+                    "host_os": self.host_os, "enqueue_style": self.enqueue_style, "searches": len(self._searches),
                     "transfers": len(self._transfers), "peers": [self._peer_json(p) for p in self.peers],
                     "transfer_faults": [r.as_dict() for r in self.transfer_faults.rules()],
                     "faults": [r.as_dict() for r in self.faults.rules()]}
+
+
+def _below(root: Path, segments: list[str]) -> Path | None:
+    """``root`` joined with local name segments, or None when a segment is empty, ``.`` or ``..`` (the
+    simulation never writes outside its folders, whatever a peer's path says)."""
+    if not segments or any(part in ("", ".", "..") for part in segments):
+        return None
+    return root.joinpath(*segments)
 
 
 def _run_ticker(sim_ref: "weakref.ref[SlskdSim]", closing: threading.Event) -> None:

@@ -120,16 +120,103 @@ def directory_name(filename: str) -> str:
     return filename.rsplit(separator, 1)[0] if separator in filename else ""
 
 
-def remote_parts(filename: str) -> tuple[str, str]:
-    """(last directory component, file name) of a remote path; the directory may be empty."""
-    separator = "/" if "/" in filename else "\\"
-    parts = filename.split(separator)
-    return (parts[-2] if len(parts) > 1 else ""), parts[-1]
+# ---------------------------------------------------------------------------
+# local file names (service-apis.md section 1.7)
+# ---------------------------------------------------------------------------
+
+HOST_OSES = ("linux", "windows")
+_INVALID_NAME_CHARS = {
+    # .NET Path.GetInvalidFileNameChars() on Unix (<= 0.25, CommonExtensions.ReplaceInvalidFileNameCharacters);
+    # 0.26+ FileSafety.InvalidFileNameCharactersOnUnix: the same set
+    "linux": frozenset("\0/"),
+    # Path.GetInvalidFileNameChars() on Windows; 0.26+ FileSafety.InvalidFileNameCharactersOnWindows
+    "windows": frozenset('"<>|:*?\\/') | frozenset(chr(code) for code in range(32)),
+}
+_SHARE_ROOT = re.compile(r"^@@[A-Za-z0-9]{5,}$")
+"""A SoulseekQt share root (FileSafety.StripPathRoot, 0.26+)."""
+_DRIVE_ROOT = re.compile(r"^[A-Za-z]:$")
+DESTINATION_PLACEHOLDERS = {"BATCH_ID": "unknown_batch_id", "BATCH_EXTERNAL_ID": "unknown_batch_external_id",
+                            "SEARCH_ID": "unknown_search_id", "SEARCH_TEXT": "unknown_search_text"}
+"""What DownloadService.DeriveDestination writes for tokens a plain (non-batch) enqueue does not fill;
+only ``unknown_batch_id`` is quoted by the reference, the other three follow its pattern [unverified]."""
+_TOKEN = re.compile(r"\$\{([A-Za-z_]+)\}")
 
 
-def local_name(part: str) -> str:
-    """A remote name component made valid on this OS (slskd replaces invalid chars with '_')."""
-    return part.replace("/", "_").replace("\0", "_")
+def local_segment(part: str, host_os: str) -> str:
+    """One local name segment with the host's invalid file-name characters replaced by ``_``."""
+    invalid = _INVALID_NAME_CHARS[host_os]
+    return "".join("_" if ch in invalid else ch for ch in part)
+
+
+def local_segments(path: str, host_os: str) -> list[str]:
+    """A remote path as local name segments: both ``\\`` and ``/`` separate (<= 0.25
+    CommonExtensions.LocalizePath, 0.26+ FileSafety.LocalizePath), empty segments dropped, each sanitised."""
+    return [local_segment(p, host_os) for p in re.split(r"[\\/]", path) if p]
+
+
+def _strip_root(filename: str, segments: list[str]) -> list[str]:
+    """FileSafety.StripPathRoot (0.26+): drop an ``@@xxxxx`` share root, a ``C:`` drive or a ``\\\\server`` UNC root.
+    It runs on sanitised segments, so on Windows a drive's ``:`` is already ``_`` and the root stays."""
+    if not segments:
+        return segments
+    if filename.startswith("\\\\") or _SHARE_ROOT.match(segments[0]) or _DRIVE_ROOT.match(segments[0]):
+        return segments[1:]
+    return segments
+
+
+def legacy_folder(filename: str, host_os: str) -> list[str]:
+    """<= 0.25 (CommonExtensions.ToLocalRelativeFilename): the last remote directory, a share root included."""
+    segments = local_segments(filename, host_os)
+    return segments[-2:-1]
+
+
+def destination_folder(pattern: str, username: str, filename: str, host_os: str) -> list[str]:
+    """0.26+ DownloadService.DeriveDestination: ``transfers.download.destination.subdirectory`` with its
+    tokens filled from the remote path (root stripped) and the user, each value sanitised; ``{}`` is the
+    downloads root. Returns the folder's segments below the downloads directory."""
+    folders = _strip_root(filename, local_segments(filename, host_os))[:-1]
+    values = {"SOURCE_USERNAME": local_segment(username, host_os),
+              "SOURCE_PATH": "/".join(folders),
+              "SOURCE_DIRECTORY": folders[-1] if folders else "", **DESTINATION_PLACEHOLDERS}
+    if pattern.strip() == "{}":
+        return []
+    filled = _TOKEN.sub(lambda m: values.get(m.group(1).upper(), m.group(0)), pattern)
+    return [p for p in re.split(r"[\\/]", filled) if p]
+
+
+def incomplete_folder(username: str, filename: str, host_os: str, version: tuple[int, ...]) -> list[str]:
+    """Where a running download grows, below the incomplete directory: <= 0.25 the last remote directory;
+    0.26+ ``<username>/<remote directory path without its root>`` (DownloadService, FileSafety)."""
+    if version < (0, 26):
+        return legacy_folder(filename, host_os)
+    folders = _strip_root(filename, local_segments(filename, host_os))[:-1]
+    return [local_segment(username, host_os), *folders]
+
+
+def local_file_name(filename: str, host_os: str) -> str:
+    """The file name slskd writes (the remote name's last segment, sanitised); empty when there is none."""
+    segments = local_segments(filename, host_os)
+    return segments[-1] if segments else ""
+
+
+@dataclass
+class RetryOptions:
+    """``transfers.download.retry`` (0.26+, src/slskd/Core/Options.cs)."""
+
+    attempts: int = 3
+    delay_ms: int = 5000
+    max_delay_ms: int = 60000
+    partial: str = "resume"
+
+    def backoff_s(self, attempt: int, jitter: float) -> float:
+        """Seconds to wait before ``attempt`` (>= 2): Compute.ExponentialBackoffDelay,
+        ``floor((2^(n-1) - 1) / 2) * delay`` capped at maxDelay, plus ``jitter`` (0..1) of a delay."""
+        base = min(((2 ** (attempt - 1) - 1) // 2) * self.delay_ms, self.max_delay_ms)
+        return (base + jitter * self.delay_ms) / 1000.0
+
+    def as_json(self) -> dict:
+        return {"attempts": self.attempts, "delay": self.delay_ms, "maxDelay": self.max_delay_ms,
+                "partial": self.partial}
 
 
 # ---------------------------------------------------------------------------
@@ -355,6 +442,8 @@ class SimTransfer:
     place_in_queue: int | None = None
     exception: str | None = None
     removed: bool = False
+    attempts: int = 1
+    """Which attempt this is (0.26+ retries failed downloads; see :class:`RetryOptions`)."""
     # simulation internals
     sequence: int = 0
     due: float = 0.0
@@ -367,6 +456,8 @@ class SimTransfer:
     incomplete_path: Path | None = None
     local_path: Path | None = None
     """Where the finished file landed (set on success)."""
+    retry_due: float | None = None
+    """0.26+: a failed attempt that slskd will retry; at this simulated time it turns ``Queued, Locally``."""
     history: list[str] = field(default_factory=lambda: ["Queued, Locally"])
     """Every state it went through, in order (for tests and tools; not part of the API)."""
 
@@ -378,6 +469,11 @@ class SimTransfer:
     def complete(self) -> bool:
         return self.state.startswith("Completed")
 
+    @property
+    def active(self) -> bool:
+        """Not finished for good: running, or failed with a retry to come."""
+        return not self.complete or self.retry_due is not None
+
     def as_json(self, now_utc: datetime, version: tuple[int, ...]) -> dict:
         body: dict[str, Any] = {
             "id": self.id, "username": self.username, "direction": "Download", "filename": self.filename,
@@ -385,7 +481,7 @@ class SimTransfer:
             "requestedAt": dotnet_datetime(self.requested_at, False),
         }
         if version < (0, 26):
-            body["startOffset"] = 0
+            body["startOffset"] = 0  # Transfer.cs up to 0.25; removed in 0.26
         if (0, 24) <= version < (0, 26):
             body["stateDescription"] = self.state
         if self.enqueued_at is not None:
@@ -407,8 +503,9 @@ class SimTransfer:
         body["percentComplete"] = (self.bytes_transferred / self.size) * 100 if self.size else 0.0
         if self.average_speed:
             body["remainingTime"] = dotnet_timespan(remaining / self.average_speed)
-        if version >= (0, 25):
-            body["attempts"] = 1
+        if (0, 25) <= version < (0, 26):
+            body["attempts"] = 0  # 0.25 added the column but nothing sets it (Transfer.cs, DownloadService.cs)
         if version >= (0, 26):
-            body["removed"] = self.removed
+            body["attempts"] = self.attempts  # 1 for the first attempt, counting retries (DownloadService.DownloadAsync)
+            body["removed"] = self.removed  # [JsonIgnore] up to 0.25 (Transfer.cs)
         return body

@@ -50,12 +50,14 @@ class SimWorld:
 
     @classmethod
     def start(cls, seed: int = 1, root: Path | None = None, time_scale: float = 1.0,
-              n_tracks: int = 3000, hard_cases: bool = False, spotify_quota: str = "development") -> "SimWorld":
+              n_tracks: int = 3000, hard_cases: bool = False, spotify_quota: str = "development",
+              slskd_version: str = "0.26.0", slskd_host_os: str = "linux") -> "SimWorld":
         """Build the catalog and start the three servers; ``root`` holds their folders.
 
         ``hard_cases`` adds names slskd cannot search as they are (:mod:`soulsync.sim.hard_cases`):
         the demo has them; tests that count the world's playlists do not. ``spotify_quota`` is the
-        simulated Spotify app's mode (``development`` or ``extended``)."""
+        simulated Spotify app's mode (``development`` or ``extended``); ``slskd_version`` and
+        ``slskd_host_os`` pick the slskd to behave like (see :class:`SlskdSim`)."""
         owns = root is None
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="soulsync-sim-"))
         root.mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,8 @@ class SimWorld:
         spotify = SpotifySim(catalog, quota=spotify_quota).start()
         plex = PlexSim(catalog, root / "library").start()
         slskd = SlskdSim(peers, root / "slskd" / "downloads", root / "slskd" / "incomplete",
-                         time_scale=time_scale, seed=seed, cache_dir=root / "slskd" / "synth-cache").start()
+                         version=slskd_version, time_scale=time_scale, seed=seed, host_os=slskd_host_os,
+                         cache_dir=root / "slskd" / "synth-cache").start()
         return cls(catalog, spotify, plex, slskd, root, owns)
 
     @property
@@ -87,7 +90,8 @@ class SimWorld:
             "plex": {"url": self.plex.url, "token": self.plex.token, "music_section": "Music",
                      "library_dir": str(self.library_dir)},
             "slskd": {"url": self.slskd.url, "api_key": self.slskd.api_key, "username": self.slskd.username,
-                      "password": self.slskd.password, "downloads_dir": str(self.downloads_dir)},
+                      "password": self.slskd.password, "downloads_dir": str(self.downloads_dir),
+                      "version": self.slskd.version, "host_os": self.slskd.host_os},
             "seed": self.catalog.seed,
         }
 

@@ -40,3 +40,9 @@ def test_state_words_include_reason_and_queue_place():
     assert state_text(item) == "Queued at peer (#7)"
     item.state, item.reason, item.finished_at = "rejected", "The peer rejected the download", 1.0
     assert state_text(item) == "Rejected by peer: The peer rejected the download"
+
+
+def test_a_download_slskd_retries_says_so():
+    item = make(1, reason="retrying (attempt 2 of 3) after: The connection was closed")
+    item.state = "queued_locally"
+    assert state_text(item) == "Queued (locally): retrying (attempt 2 of 3) after: The connection was closed"

@@ -9,21 +9,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings, strategies as st
 
-from soulsync.core.downloads import (
-    Completion,
-    DownloadQueue,
-    LocateError,
-    QueueDiff,
-    QueueState,
-    UnsafeRemotePath,
-    expected_local_path,
-    failure_reason,
-    local_name_parts,
-    locate_download,
-)
+from soulsync.core.downloads import Completion, DownloadQueue, QueueDiff, QueueState, failure_reason
 from soulsync.core.models import Track, Transfer, TransferState
+from soulsync.core.slskd_files import DownloadRules, LocateError, expected_local_paths, locate_download
 from soulsync.core.store import Store
 from soulsync.services.errors import RateLimited, ServerError, Unreachable
 from tests.audio_fixtures import make_audio
@@ -65,17 +54,23 @@ class FakeSlskd:
         self.cancel_calls: list[tuple[str, bool]] = []
         self.down: Exception | None = None
         self.enqueue_error: Exception | None = None
+        self.enqueue_errors: dict[str, Exception] = {}
+        """Errors raised for one user's enqueues only (a slow or refusing peer)."""
         self.cancel_error: Exception | None = None
         self.record_then_fail = False
         """Create the transfers, then raise ``enqueue_error`` (the answer was lost)."""
         self.report_enqueued = True
         self.hook = None
         """Called with the method name before every call (to check what was saved first)."""
+        self.rules = DownloadRules()
+        """What ``download_rules`` answers (default: slskd 0.24/0.25, no retries); an exception is raised."""
 
     # ---- the client interface ----
     def enqueue(self, username, files):
         self._hook("enqueue")
         self.enqueue_calls.append((username, [f["filename"] for f in files]))
+        if username in self.enqueue_errors:
+            raise self.enqueue_errors[username]
         if self.enqueue_error is not None and not self.record_then_fail:
             raise self.enqueue_error
         enqueued, failed = [], []
@@ -114,6 +109,11 @@ class FakeSlskd:
     def downloads_dir(self):
         return str(self.root)
 
+    def download_rules(self):
+        if isinstance(self.rules, Exception):
+            raise self.rules
+        return self.rules
+
     def _hook(self, name):
         if self.hook is not None:
             self.hook(name)
@@ -132,7 +132,7 @@ class FakeSlskd:
     def succeed(self, username: str, filename: str, source: Path) -> Path:
         """Finish a transfer the way slskd does: file moved to <downloads>/<last folder>/<name>, _<ticks> on a clash."""
         t = self.of(username, filename)
-        target = expected_local_path(self.root, filename)
+        target = expected_local_paths(self.root, username, filename, self.rules)[0]
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             target = target.with_name(f"{target.stem}_{639000000000000000 + len(self.transfers)}{target.suffix}")
@@ -495,11 +495,12 @@ def test_completion_picks_the_newest_ticks_variant_of_the_right_size(env, tmp_pa
     shutil.copyfile(src, newer)
     os.utime(older, (1_000, 1_000))
     (folder / "Song_abc.mp3").write_bytes(b"x")  # not a ticks variant
-    assert locate_download(env.downloads, "@@x\\Album\\Song.mp3", size) == newer
+    rules = DownloadRules()
+    assert locate_download(env.downloads, "u", "@@x\\Album\\Song.mp3", size, rules) == newer
     with pytest.raises(LocateError, match="were announced"):
-        locate_download(env.downloads, "@@x\\Album\\Song.mp3", size + 1)
+        locate_download(env.downloads, "u", "@@x\\Album\\Song.mp3", size + 1, rules)
     with pytest.raises(LocateError, match="does not exist"):
-        locate_download(env.downloads, "@@x\\Nope\\Song.mp3", size)
+        locate_download(env.downloads, "u", "@@x\\Nope\\Song.mp3", size, rules)
 
 
 def test_a_bad_file_moves_to_the_next_source(env):
@@ -827,49 +828,7 @@ def test_diff_merge_keeps_latest_and_removals():
 
 
 # ---------------------------------------------------------------------------- hostile remote names
-
-
-@pytest.mark.parametrize("name, expect", [
-    ("@@x\\Music\\Album (2020)\\01 - One.flac", "Album (2020)/01 - One.flac"),
-    ("@@x/Music/Album/01.mp3", "Album/01.mp3"),
-    ("loose.mp3", "loose.mp3"),
-    ("@@x\\A/B\\c.mp3", "@@x\\A/B\\c.mp3"),  # a '/' anywhere makes '/' the separator, as slskd guesses
-    ("../../etc/passwd", "etc/passwd"),  # only the last folder counts
-    ("@@x\\.\\c.mp3", "c.mp3"),
-    ("@@x\\nul\x00l\\c\x00.mp3", "nul_l/c_.mp3"),
-])
-def test_local_path_like_slskd(tmp_path, name, expect):
-    assert expected_local_path(tmp_path, name) == Path(os.path.realpath(tmp_path)) / expect
-
-
-@pytest.mark.parametrize("name", ["@@x\\..\\evil.mp3", "@@x\\Music\\", "..", "@@x\\a\\..",
-                                  "@@x/../x.mp3", "\\..\\x"])
-def test_hostile_remote_paths_never_leave_the_downloads_folder(tmp_path, name):
-    with pytest.raises(UnsafeRemotePath):
-        expected_local_path(tmp_path / "dl", name)
-
-
-def test_symlinked_folder_pointing_outside_is_refused(tmp_path):
-    (tmp_path / "dl").mkdir()
-    (tmp_path / "outside").mkdir()
-    (tmp_path / "dl" / "Album").symlink_to(tmp_path / "outside")
-    with pytest.raises(UnsafeRemotePath):
-        expected_local_path(tmp_path / "dl", "@@x\\Album\\x.mp3")
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(list("ab.\\/ \x00:*?") + ["..", "é", "@@", "\\..\\"]), max_size=12).map("".join))
-def test_any_remote_name_stays_inside_or_is_refused(tmp_path_factory, name):
-    root = tmp_path_factory.getbasetemp() / "fuzz-dl"
-    root.mkdir(exist_ok=True)
-    try:
-        path = expected_local_path(root, name)
-    except UnsafeRemotePath:
-        return
-    real_root = os.path.realpath(root)
-    assert os.path.commonpath([str(path), real_root]) == real_root and str(path) != real_root
-    folder, file_name = local_name_parts(name)
-    assert path.name == file_name
+# (the path rules themselves: tests/unit/test_slskd_files.py)
 
 
 def test_a_hostile_name_fails_the_item_with_a_reason(env):

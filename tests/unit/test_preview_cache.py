@@ -17,6 +17,7 @@ from soulsync.core.preview_fetch import (
     COMPLETE, QUEUED, TRANSFERRING, FetchProgress, PreviewFailed, PreviewFetch, incomplete_candidates,
     map_incomplete_dir,
 )
+from soulsync.core.slskd_files import DownloadRules
 
 REMOTE = "@@peer\\Music\\Artist\\Album (2020)\\01 - Song.flac"
 USER = "peer_user"
@@ -201,11 +202,17 @@ class ScriptedSlskd:
         self.partial = self.incomplete / "Album (2020)" / "01 - Song.flac"
         self.final = self.downloads_dir / "Album (2020)" / "01 - Song.flac"
         self.foreign: Transfer | None = None
+        self.rules = DownloadRules()
+        self.fail_once: str | None = None
+        """slskd 0.26: the first attempt fails with this exception, and slskd tries again."""
 
     def options(self) -> dict:
         if not self.options_ok:
             raise PermissionError("options are admin-only")
         return {"directories": {"incomplete": str(self.incomplete), "downloads": str(self.downloads_dir)}}
+
+    def download_rules(self) -> DownloadRules:
+        return self.rules
 
     def enqueue(self, username: str, files: list[SearchFile]):
         self.calls.append(("enqueue", username))
@@ -233,7 +240,7 @@ class ScriptedSlskd:
 
     def transfer(self, username: str, transfer_id: str) -> Transfer:
         transfer = self.foreign if self.foreign is not None else self.transfers[transfer_id]
-        if not transfer.state.is_finished:
+        if not transfer.state.is_finished or self.rules.will_retry(transfer):
             self._step(transfer)
         return replace(transfer)
 
@@ -245,6 +252,13 @@ class ScriptedSlskd:
             return
         if self.fail is not None:
             transfer.state, transfer.exception = TransferState(self.fail[0]), self.fail[1]
+            return
+        if self.fail_once is not None:
+            transfer.state, transfer.exception, transfer.attempts = TransferState.ERRORED, self.fail_once, 1
+            self.fail_once = None
+            return
+        if transfer.state is TransferState.ERRORED:  # slskd queues its next attempt
+            transfer.state, transfer.attempts = TransferState.QUEUED_LOCALLY, 2
             return
         if transfer.state is not TransferState.IN_PROGRESS:
             transfer.state = TransferState.IN_PROGRESS
@@ -306,6 +320,24 @@ def test_fetch_streams_the_growing_file_and_leaves_nothing_at_slskd(tmp_path, da
     assert ("cancel", "t1", True) in slskd.calls and "t1" in slskd.removed
     assert not slskd.final.exists() and not slskd.final.parent.exists(), "slskd's copy of a preview is deleted"
     assert fetch.cache.is_active(fetch.target), "the cache file stays for the player"
+
+
+def test_a_failed_attempt_slskd_retries_is_waited_for(tmp_path, data):
+    clock, slskd = FakeClock(), ScriptedSlskd(tmp_path / "slskd", data)
+    slskd.rules = DownloadRules(destination="${SOURCE_DIRECTORY}", retry_attempts=3)
+    slskd.fail_once = "Transfer failed: The connection was closed unexpectedly"
+    fetch = make_fetch(tmp_path, slskd, data, clock)
+    done, reports = run(fetch, clock)
+    assert done is True and fetch.target.read_bytes() == data and reports[-1].phase == COMPLETE
+
+
+def test_stopping_while_slskd_waits_to_retry_cancels_the_retry(tmp_path, data):
+    clock, slskd = FakeClock(), ScriptedSlskd(tmp_path / "slskd", data)
+    slskd.rules = DownloadRules(destination="${SOURCE_DIRECTORY}", retry_attempts=3)
+    slskd.fail_once = "Transfer failed: The connection was closed unexpectedly"
+    fetch = make_fetch(tmp_path, slskd, data, clock)
+    done, _ = run(fetch, clock, stop_after=1)  # stopped right after seeing the failed first attempt
+    assert done is False and ("cancel", "t1", False) in slskd.calls
 
 
 def test_stopping_cancels_the_transfer_and_deletes_every_file(tmp_path, data):

@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from soulsync.core.downloads import QueueState
 from soulsync.core.store import QueueItem
 from soulsync.ui.models.search_results import human_size, human_speed
 
@@ -35,6 +36,10 @@ STATE_WORDS = {
 }
 
 
+_EXPLAINED = frozenset({QueueState.QUEUED, QueueState.QUEUED_LOCALLY, QueueState.REQUESTED})
+"""Waiting states whose row shows the item's reason."""
+
+
 def file_name(remote: str) -> str:
     return remote.replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -49,7 +54,8 @@ def state_text(item: QueueItem) -> str:
     words = STATE_WORDS.get(item.state, item.state.replace("_", " ").capitalize())
     if item.state == "queued_remotely" and item.place_in_queue:
         words = f"Queued at peer (#{item.place_in_queue})"
-    if item.reason and (item.finished or item.state in ("queued", "requested")):
+    # a reason says why it waits: sent again, moved on to another source, or slskd retrying it itself
+    if item.reason and (item.finished or item.state in _EXPLAINED):
         words = f"{words}: {item.reason}"
     return words
 
