@@ -165,18 +165,18 @@ def test_application_calls(client, sim):
     assert {"version", "pendingReconnect", "pendingRestart", "server", "connectionWatchdog", "relay", "user",
             "distributedNetwork", "shares", "rooms", "users"} <= set(state)
     assert state["server"]["isConnected"] and state["server"]["isLoggedIn"]
-    assert client.application.version() == sim.version == "0.24.5"
+    assert client.application.version() == sim.version == "0.26.0"
 
     version = client.application.check_updates()
     assert set(version) == VERSION_FIELDS
-    assert version == {"full": "0.24.5.0", "current": "0.24.5", "latest": "0.24.5", "isUpdateAvailable": False,
+    assert version == {"full": "0.26.0.0", "current": "0.26.0", "latest": "0.26.0", "isUpdateAvailable": False,
                        "isCanary": False, "isDevelopment": False}
     assert state["version"] == version
 
-    sim.extras.release = "0.25.1"  # a release slskd has not checked for yet
+    sim.extras.release = "0.27.0"  # a release slskd has not checked for yet
     assert client.application.check_updates() == version  # forceCheck=False answers the cached check
     newer = client.application.check_updates(forceCheck=True)
-    assert newer["latest"] == "0.25.1" and newer["isUpdateAvailable"] is True
+    assert newer["latest"] == "0.27.0" and newer["isUpdateAvailable"] is True
     assert client.application.state()["version"] == newer
 
     assert client.application.gc() is True
@@ -470,14 +470,14 @@ def test_a_restart_rereads_options_rechecks_the_version_and_forgets_browses(sim,
     client.users.browse(FAST)
     assert client.users.browsing_status(FAST)["percentComplete"] == 100
     sim.jwt_ttl = 3600
-    sim.extras.release = "0.25.1"
+    sim.extras.release = "0.27.0"
     sim.restart()
     client = connect(sim, auth)  # JWTs from before the restart are void
     assert refused(client.users.browsing_status, FAST).status_code == 404
     startup = client.options.get_startup()
     assert startup != started_with and startup == client.options.get()
     assert startup["web"]["authentication"]["jwt"]["ttl"] == 3_600_000
-    assert client.application.check_updates()["latest"] == "0.25.1"
+    assert client.application.check_updates()["latest"] == "0.27.0"
 
 
 @pytest.mark.parametrize("username", [GONE, "nobody at all"])
