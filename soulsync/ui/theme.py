@@ -1,12 +1,12 @@
 """Theme: the dark QSS stylesheet, palette constants and the app icon."""
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 from PyQt6.QtGui import QColor, QIcon, QPalette
 from PyQt6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from soulsync import assets
 
 ACCENT = "#35c28b"
 WARN = "#e0a84a"
@@ -16,12 +16,18 @@ TEXT = "#e6e8eb"
 SURFACE = "#191c22"
 
 
-def resource(name: str) -> Path:
-    return RESOURCES / name
+_RESOURCE_URL = re.compile(r"\{RES\}/([\w.-]+)")
+"""``{RES}/name.svg`` in theme.qss: a resource the sheet refers to by file name."""
 
 
 def app_icon() -> QIcon:
-    return QIcon(str(resource("icon.svg")))
+    """SoulSync's icon (scalable, from the packaged SVG)."""
+    return QIcon(str(assets.path("icon.svg")))
+
+
+def stylesheet() -> str:
+    """theme.qss with each ``{RES}/name`` replaced by that resource's file path."""
+    return _RESOURCE_URL.sub(lambda m: assets.path(m.group(1)).as_posix(), assets.read_text("theme.qss"))
 
 
 def apply_theme(app: QApplication) -> None:
@@ -39,7 +45,5 @@ def apply_theme(app: QApplication) -> None:
     ):
         pal.setColor(role, QColor(color))
     app.setPalette(pal)
-    qss = resource("theme.qss")
-    if qss.exists():
-        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("{RES}", RESOURCES.as_posix()))
+    app.setStyleSheet(stylesheet())
     app.setWindowIcon(app_icon())
