@@ -55,9 +55,10 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = env_dir / "bin" / "python"
     site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    (site / "_soulsync_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-                    str(wheel)], check=True, timeout=RUN_TIMEOUT_S)
+                    str(wheel)], env=_user_env(env_dir), check=True, timeout=RUN_TIMEOUT_S)
+    # Only now the dependencies: pip must not see another SoulSync there and skip the install.
+    (site / "_soulsync_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     return python
 
 
@@ -105,3 +106,12 @@ def test_installed_app_starts_themed_with_its_icon(installed: Path, tmp_path: Pa
     # The window icon rendered from the packaged SVG: transparent corner, the dark tile in the middle.
     assert not seen["icon_null"]
     assert seen["icon_corner_alpha"] == 0 and seen["icon_centre"] == "#111318"
+
+
+def test_installed_launcher_entry_starts_the_installed_launcher(installed: Path, tmp_path: Path) -> None:
+    env = _user_env(tmp_path / "home")
+    launcher = installed.parent / "soulsync"
+    subprocess.run([launcher, "--install-desktop-entry"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=RUN_TIMEOUT_S)
+    entry = (Path(env["XDG_DATA_HOME"]) / "applications" / "org.soulsync.SoulSync.desktop").read_text()
+    assert f"\nExec={launcher}\n" in entry
