@@ -1,16 +1,19 @@
 """What SoulSync is made of and under which licences: read from the installed packages' metadata.
 
 The About dialog lists it, and ``./scripts/package`` writes the same texts into the
-bundle. Components are SoulSync and every package it needs at run time (its
+bundle (``python -m soulsync.licenses DEST``, :func:`write_licence_folder`). Components are SoulSync and every package it needs at run time (its
 ``Requires-Dist`` closure, extras left out), as installed; each carries its version,
 its licence (SPDX expression, the ``License`` field, or the classifier) and the
 licence texts its distribution ships.
 """
 from __future__ import annotations
 
+import platform
 import re
+import sysconfig
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 from soulsync import assets
 
@@ -30,7 +33,7 @@ class Component:
 
 def distribution_terms() -> str:
     """The statement of the terms under which SoulSync is distributed together with PyQt6."""
-    return assets.read_text("licenses/DISTRIBUTION.txt")
+    return assets.read_text("DISTRIBUTION.txt")
 
 
 def _license_of(meta: metadata.PackageMetadata) -> str:
@@ -86,3 +89,40 @@ def components(root: str = "soulsync") -> list[Component]:
         pending.extend(_runtime_requirements(dist))
     dists = sorted(found.values(), key=lambda d: (d.metadata["Name"].lower() != root, d.metadata["Name"].lower()))
     return [Component(d.metadata["Name"], d.version, _license_of(d.metadata), _texts_of(d)) for d in dists]
+
+
+def write_licence_folder(dest: Path) -> list[Component]:
+    """Write what a distribution of SoulSync with its dependencies must carry into ``dest``.
+
+    ``dest/DISTRIBUTION.txt`` (the terms), ``dest/LICENSES/components.txt`` (every component,
+    version, licence) and ``dest/LICENSES/<component>/<file>`` (each licence text, with
+    FFmpeg's LGPL v2.1 under ``FFmpeg/`` and the Python interpreter's licence under ``Python/``). Used by ``./scripts/package``.
+    """
+    parts = components()
+    folder = dest / "LICENSES"
+    folder.mkdir(parents=True, exist_ok=True)
+    (dest / "DISTRIBUTION.txt").write_text(distribution_terms(), encoding="utf-8")
+    rows = [f"{p.name} {p.version}: {p.license}" for p in parts]
+    rows.append("FFmpeg (libavcodec, libavformat, libavutil, libswresample, libswscale, shipped with Qt): "
+                "LGPL-2.1-or-later")
+    python_licence = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
+    if python_licence.is_file():  # the bundle carries the interpreter itself
+        rows.append(f"Python {platform.python_version()}: PSF-2.0")
+        (folder / "Python").mkdir(exist_ok=True)
+        (folder / "Python" / "LICENSE.txt").write_text(python_licence.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "components.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for part in parts:
+        for name, text in part.texts:
+            target = folder / part.name / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    (folder / "FFmpeg").mkdir(exist_ok=True)
+    (folder / "FFmpeg" / "LGPL-2.1.txt").write_text(assets.read_text("LGPL-2.1.txt"), encoding="utf-8")
+    return parts
+
+
+if __name__ == "__main__":
+    import sys
+
+    written = write_licence_folder(Path(sys.argv[1]))
+    print(f"Licence texts of {len(written)} components written to {Path(sys.argv[1]) / 'LICENSES'}")

@@ -1,12 +1,16 @@
 """Theme: the dark QSS stylesheet, palette constants and the app icon."""
 from __future__ import annotations
 
+import logging
 import re
+from pathlib import Path
 
 from PyQt6.QtGui import QColor, QIcon, QPalette
 from PyQt6.QtWidgets import QApplication
 
 from soulsync import assets
+
+log = logging.getLogger(__name__)
 
 ACCENT = "#35c28b"
 WARN = "#e0a84a"
@@ -45,5 +49,16 @@ def apply_theme(app: QApplication) -> None:
     ):
         pal.setColor(role, QColor(color))
     app.setPalette(pal)
-    app.setStyleSheet(stylesheet())
-    app.setWindowIcon(app_icon())
+    sheet = stylesheet()
+    app.setStyleSheet(sheet)
+    icon = app_icon()
+    app.setWindowIcon(icon)
+    missing = [url for url in re.findall(r"url\(([^)]+)\)", sheet) if not Path(url).is_file()]
+    if missing:
+        log.warning("The stylesheet refers to missing files: %s", ", ".join(missing))
+    rendered = not icon.pixmap(64, 64).isNull()
+    if not rendered:
+        log.warning("The app icon could not be rendered from %s (is Qt's SVG support missing?)",
+                    assets.path("icon.svg"))
+    if rendered and not missing:
+        log.info("Theme applied (resources in %s)", assets.root())
