@@ -85,7 +85,7 @@ def _png(svg: bytes, size: int) -> bytes:
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")
-    return bytes(buffer.data())
+    return buffer.data().data()
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -36,11 +36,16 @@ def distribution_terms() -> str:
     return assets.read_text("DISTRIBUTION.txt")
 
 
+def _field(meta: metadata.PackageMetadata, name: str) -> str:
+    values = meta.get_all(name) or []
+    return str(values[0]).strip() if values else ""
+
+
 def _license_of(meta: metadata.PackageMetadata) -> str:
-    expression = meta.get("License-Expression")
+    expression = _field(meta, "License-Expression")
     if expression:
         return expression
-    declared = (meta.get("License") or "").strip()
+    declared = _field(meta, "License")
     if declared and "\n" not in declared and len(declared) <= 60:
         return declared
     classifiers = [c[len(_CLASSIFIER):] for c in meta.get_all("Classifier") or [] if c.startswith(_CLASSIFIER)]

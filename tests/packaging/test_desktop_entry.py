@@ -79,8 +79,9 @@ def test_install_and_uninstall_in_a_temporary_home(tmp_path: Path) -> None:
 
     metainfo = ET.parse(data / f"metainfo/{APP_ID}.metainfo.xml").getroot()
     assert metainfo.findtext("id") == APP_ID
-    assert metainfo.find("launchable").text == f"{APP_ID}.desktop"
-    assert metainfo.find("releases/release").get("version") == __version__, "add the release to the metainfo"
+    assert metainfo.findtext("launchable") == f"{APP_ID}.desktop"
+    release = metainfo.find("releases/release")
+    assert release is not None and release.get("version") == __version__, "add the release to the metainfo"
     for tool, args in (("desktop-file-validate", []), ("appstreamcli", ["validate", "--no-net"])):
         if shutil.which(tool):
             path = data / (f"applications/{APP_ID}.desktop" if tool.startswith("desktop") else

@@ -88,7 +88,9 @@ class AboutDialog(QDialog):
         self.table = QTableWidget(len(parts) + 1, 3)
         self.table.setObjectName("licences_table")
         self.table.setHorizontalHeaderLabels(["Component", "Version", "Licence"])
-        self.table.verticalHeader().setVisible(False)
+        rows_header, header = self.table.verticalHeader(), self.table.horizontalHeader()
+        assert rows_header is not None and header is not None
+        rows_header.setVisible(False)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -99,7 +101,6 @@ class AboutDialog(QDialog):
                 self.table.setItem(row, column, QTableWidgetItem(value))
             self._texts.append("\n\n".join(f"── {name} ──\n\n{text}" for name, text in part.texts)
                                or f"{part.name} ships no licence text; its licence: {part.license}.")
-        header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
