@@ -2,7 +2,9 @@
 
 ``soulsync`` opens the app; ``soulsync --demo`` opens it against the built-in
 simulations with a throwaway config; ``soulsync sim`` and ``soulsync sync``
-are headless commands (see :mod:`soulsync.cli`).
+are headless commands (see :mod:`soulsync.cli`); ``--install-desktop-entry`` and
+``--uninstall-desktop-entry`` add SoulSync to (or remove it from) the Linux
+desktop's launcher for this user (see :mod:`soulsync.desktop_entry`).
 """
 from __future__ import annotations
 
@@ -29,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="run against built-in simulated Spotify, Plex and slskd with a throwaway config")
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug detail, also to the terminal")
+    entry = parser.add_mutually_exclusive_group()
+    entry.add_argument("--install-desktop-entry", action="store_true",
+                       help="add SoulSync to this user's application launcher (Linux), then exit")
+    entry.add_argument("--uninstall-desktop-entry", action="store_true",
+                       help="remove SoulSync from this user's application launcher (Linux), then exit")
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--page", help=argparse.SUPPRESS)
@@ -46,13 +53,38 @@ def main(argv: list[str] | None = None) -> int:
 
         return cli_main(argv)
     args = build_parser().parse_args(argv)
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        return desktop_entry_command(install=args.install_desktop_entry)
     return run_gui(args)
+
+
+def desktop_entry_command(install: bool) -> int:
+    """``--install-desktop-entry`` / ``--uninstall-desktop-entry``: say what was written or removed."""
+    from soulsync import desktop_entry
+
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        print("The launcher entry is for Linux (freedesktop) desktops; see the README's Install section "
+              "for macOS and Windows.", file=sys.stderr)
+        return 2
+    if install:
+        written = desktop_entry.install()
+        print(f"Added SoulSync to the application launcher ({len(written)} files):")
+        for path in written:
+            print(f"  {path}")
+        print(f"It starts: {desktop_entry.exec_line(desktop_entry.launch_command())}")
+        return 0
+    removed = desktop_entry.uninstall()
+    print("Removed SoulSync from the application launcher:" if removed else "No SoulSync launcher entry found.")
+    for path in removed:
+        print(f"  {path}")
+    return 0
 
 
 def run_gui(args: argparse.Namespace) -> int:
     from soulsync import crash
     from soulsync.config import AppPaths
     from soulsync.context import AppContext
+    from soulsync.desktop_entry import APP_ID
     from soulsync.logsetup import setup_logging
 
     throwaway: Path | None = None
@@ -83,6 +115,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SoulSync")
     app.setOrganizationName("SoulSync")
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to the launcher entry
     apply_theme(app)
     window = MainWindow(context)
     reporter = crash.installed()

@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.ui.activity import ActivityFeed
+from soulsync.ui.dialogs.about import AboutDialog
 from soulsync.ui.download_service import DownloadService
 from soulsync.ui.library_state import LibraryState
 from soulsync.ui.pages.artists import ArtistsPage
@@ -96,6 +97,13 @@ class MainWindow(QMainWindow):
             demo.setProperty("muted", True)
             demo.setContentsMargins(16, 0, 8, 0)
             side.addWidget(demo)
+        about = QPushButton("About")
+        about.setObjectName("about_button")
+        about.setCursor(Qt.CursorShape.PointingHandCursor)
+        about.setToolTip("Version, where your files are, licences (F1)")
+        about.clicked.connect(self.show_about)
+        side.addWidget(about)
+        QShortcut(QKeySequence("F1"), self, activated=self.show_about)
         row.addWidget(sidebar)
         row.addWidget(self.stack, 1)
 
@@ -144,6 +152,10 @@ class MainWindow(QMainWindow):
         page.on_shown()
         self.page_changed.emit(page.page_id)
         return page
+
+    def show_about(self) -> None:
+        """The About dialog: version, where settings, data and logs live, licences."""
+        AboutDialog(self.context.paths, self).exec()
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         """A message in the status bar (errors from any page go here too)."""

@@ -1,12 +1,16 @@
 """Theme: the dark QSS stylesheet, palette constants and the app icon."""
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 from PyQt6.QtGui import QColor, QIcon, QPalette
 from PyQt6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from soulsync import assets
+
+log = logging.getLogger(__name__)
 
 ACCENT = "#35c28b"
 WARN = "#e0a84a"
@@ -16,12 +20,18 @@ TEXT = "#e6e8eb"
 SURFACE = "#191c22"
 
 
-def resource(name: str) -> Path:
-    return RESOURCES / name
+_RESOURCE_URL = re.compile(r"\{RES\}/([\w.-]+)")
+"""``{RES}/name.svg`` in theme.qss: a resource the sheet refers to by file name."""
 
 
 def app_icon() -> QIcon:
-    return QIcon(str(resource("icon.svg")))
+    """SoulSync's icon (scalable, from the packaged SVG)."""
+    return QIcon(str(assets.path("icon.svg")))
+
+
+def stylesheet() -> str:
+    """theme.qss with each ``{RES}/name`` replaced by that resource's file path."""
+    return _RESOURCE_URL.sub(lambda m: assets.path(m.group(1)).as_posix(), assets.read_text("theme.qss"))
 
 
 def apply_theme(app: QApplication) -> None:
@@ -39,7 +49,16 @@ def apply_theme(app: QApplication) -> None:
     ):
         pal.setColor(role, QColor(color))
     app.setPalette(pal)
-    qss = resource("theme.qss")
-    if qss.exists():
-        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("{RES}", RESOURCES.as_posix()))
-    app.setWindowIcon(app_icon())
+    sheet = stylesheet()
+    app.setStyleSheet(sheet)
+    icon = app_icon()
+    app.setWindowIcon(icon)
+    missing = [url for url in re.findall(r"url\(([^)]+)\)", sheet) if not Path(url).is_file()]
+    if missing:
+        log.warning("The stylesheet refers to missing files: %s", ", ".join(missing))
+    rendered = not icon.pixmap(64, 64).isNull()
+    if not rendered:
+        log.warning("The app icon could not be rendered from %s (is Qt's SVG support missing?)",
+                    assets.path("icon.svg"))
+    if rendered and not missing:
+        log.info("Theme applied (resources in %s)", assets.root())
