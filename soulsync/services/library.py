@@ -308,7 +308,10 @@ class PlexLibrarySource(LibrarySource):
             whole = not folders or len(folders) > MAX_SCAN_FOLDERS
             for folder in [None] if whole else folders:
                 self.client.scan_section(section, path=folder)
-            pending = self._wait_for_files(section, files, since, whole, cancel)
+            # a refresh since the downloads (one per finished file in the app) may have listed some already
+            indexed = {_tail(t.path) for t in self.tracks(store) if t.path}
+            waiting = [p for p in files if _tail(p) not in indexed]
+            pending = self._wait_for_files(section, waiting, since, whole, cancel) if waiting else 0
             report = self.refresh(store, cancel=cancel)
             report.not_picked_up = pending
             return report

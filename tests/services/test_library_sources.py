@@ -77,6 +77,29 @@ def test_after_download_asks_plex_to_scan_and_indexes_the_new_file(plex_sim, sou
     assert found.path == str(path) and found.plex_rating_key
 
 
+def test_after_download_does_not_wait_for_files_an_earlier_refresh_indexed(plex_sim, store) -> None:
+    """The app refreshes the index as each download is filed; the run's pick-up at the end must not wait
+    (up to its timeout) for files those refreshes already listed: they are before the index's cursor."""
+    fake = _FakeTime()
+    client = PlexClient(plex_sim.url, plex_sim.token, timeout=5.0)
+    source = PlexLibrarySource(client, "music", poll_s=5.0, pickup_timeout_s=60.0, escalate_after_s=1000.0,
+                               clock=fake.clock, sleep=fake.sleep)
+    source.refresh(store)
+    first = add_file(plex_sim, "Early/Bird/01 - First.flac", "First", "Early")
+    source.after_download(store, [str(first)])  # filed and indexed on its own
+    wall = plex_sim.clock
+    plex_sim.clock = lambda: wall() + 100.0  # the next file is filed later in the run
+    try:
+        second = add_file(plex_sim, "Early/Bird/02 - Second.flac", "Second", "Early")
+        source.after_download(store, [str(second)])  # the index's cursor moves past the first file
+        started = fake.now
+        report = source.after_download(store, [str(first), str(second)])  # the run's pick-up at the end
+    finally:
+        plex_sim.clock = wall
+    assert report.not_picked_up == 0 and fake.now - started < 60.0
+    assert {"First", "Second"} <= {t.title for t in store.library_tracks("plex")}
+
+
 def _release_scans_on_poll(plex_sim, client: PlexClient, poll: int) -> list[int]:
     """Hold the server's scans until the client has looked for changed tracks ``poll`` times (a server that
     gets round to a scan late, whatever the client's timing); returns the growing list of the client's looks."""
