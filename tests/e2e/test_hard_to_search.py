@@ -67,3 +67,22 @@ def test_hard_to_search_playlist_download_missing_ends(qtbot, window, demo_conte
     texts = [dialog.model.data(dialog.model.index(r, c)) for r in range(dialog.model.rowCount())
              for c in range(dialog.model.columnCount())]
     assert any("cannot be searched" in str(t) for t in texts)
+
+
+def test_download_missing_before_analyse_analyses_then_opens(qtbot, window, sim_world):
+    """Pressing Download missing on a playlist not analysed yet used to do nothing at all."""
+    page = window.show_page("sync")
+    qtbot.waitUntil(lambda: any(p.name == PLAYLIST_NAME for p in page.playlist_model.playlists)
+                    and page._refresh_task is None, timeout=30000)
+    row = [p.name for p in page.playlist_model.playlists].index(PLAYLIST_NAME)
+    page.playlist_view.selectionModel().select(page.playlist_model.index(row),
+                                               QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    qtbot.waitUntil(lambda: page.track_model.rowCount() > 0, timeout=5000)
+    assert page.download_button.isEnabled()
+    qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(page, "download_dialog", None) is not None, timeout=60000)
+    dialog = page.download_dialog
+    wanted = {dialog.model.data(dialog.model.index(r, 0)) for r in range(dialog.model.rowCount())}
+    assert {"Drive Slow", "愛", "7"} <= wanted
+    dialog.cancel()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=120000)

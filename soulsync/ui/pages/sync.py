@@ -43,6 +43,8 @@ class SyncPage(Page):
         super().__init__(context, parent)
         self._refresh_task = None
         self._analysis_task = None
+        self._download_when_analysed = False
+        """Download missing was pressed before an analysis: open it when the analysis is done."""
         self._rows_task = None
 
         self.refresh_button = QPushButton("Refresh playlists")
@@ -334,6 +336,8 @@ class SyncPage(Page):
     def _selection_changed(self) -> None:
         playlists = self.selected_playlists()
         self._show_unreadable(playlists)
+        # a readable selection can be downloaded at once: the analysis runs first (see download_missing)
+        self.download_button.setEnabled(any(not p.unreadable for p in playlists))
         if not playlists:
             self.selection_label.setText("Select one or more playlists.")
             self.track_model.set_rows([])
@@ -417,6 +421,14 @@ class SyncPage(Page):
         """Open the download-missing dialog for the missing tracks of the analysed selection."""
         rows = [r for r in self.track_model.rows if r.status in ("missing", "failed", "wishlist")]
         if not rows:
+            if any(r.status == "unknown" for r in self.track_model.rows) or not self.track_model.rows:
+                # not analysed yet: analyse, then open the dialog on what is missing
+                self._download_when_analysed = True
+                self.analyse_selected()
+                if self._analysis_task is None and not self._analyse_when_ready:  # nothing to analyse (said)
+                    self._download_when_analysed = False
+            else:
+                self.summary_label.setText("Nothing is missing from the selected playlists.")
             return
         self._open_download_dialog([(r.track, r.playlist_id) for r in rows],
                                    [p for p in self.selected_playlists() if not p.unreadable])
@@ -567,6 +579,9 @@ class SyncPage(Page):
                 names = ", ".join(p.name for p in playlists[:3]) + ("…" if len(playlists) > 3 else "")
                 window.activity.add("sync", f"Analysed {names}: {owned} owned, {len(rows) - owned} missing", "sync")
             self.analysis_finished.emit()
+            if self._download_when_analysed:  # Download missing was pressed before the analysis
+                self._download_when_analysed = False
+                self.download_missing()
 
         def progress(value) -> None:
             done_n, total = value
@@ -579,6 +594,7 @@ class SyncPage(Page):
 
         def finished() -> None:
             self._analysis_task = None
+            self._download_when_analysed = False
             self.analyse_button.setEnabled(True)
             self.progress.setVisible(False)
             self.cancel_button.setVisible(False)
