@@ -48,6 +48,8 @@ TOP_GUARD_HZ = 150.0
 """The very top of the band, where resampling filters roll off, is not looked at."""
 WEAK_CONTENT_DB = 60.0
 """Content just below a cliff this far under the mid-band level is too faint to prove anything."""
+LOWEST_CUTOFF_HZ = 4000.0
+"""Cliffs lower than this are not looked for: no lossy encoder used for music cuts there."""
 BAND_HZ = 86.0
 """Width of the bands the spectrum is averaged into."""
 
@@ -81,7 +83,7 @@ class Measurement:
     drop_db: float
     """How deep the cliff is (0 without one)."""
     faint: bool
-    """The content just below the cliff is too faint to prove anything."""
+    """The content below the cliff is too faint, or too sparse (a few tones), to prove anything."""
     hf_db: float | None
     """Level of the top octave below the guard relative to the mid band (None when the band is too narrow)."""
     bits_used: int | None
@@ -275,7 +277,7 @@ def measure_samples(chunks: list[np.ndarray], sample_rate: int, bits_used: int |
 
     win = max(2, round(WALL_WINDOW_HZ / band_hz))
     gap = max(1, round(WALL_GAP_HZ / band_hz))
-    first, last = max(win + gap, int(2000 / band_hz)), len(bands) - gap - 2
+    first, last = max(win + gap, int(LOWEST_CUTOFF_HZ / band_hz)), len(bands) - gap - 2
     if last <= first:
         return Measurement(seconds, level, sample_rate, top_hz, False, 0.0, False, hf_db, bits_used)
     medians = np.median(np.lib.stride_tricks.sliding_window_view(bands, win), axis=1)
@@ -302,7 +304,10 @@ def measure_samples(chunks: list[np.ndarray], sample_rate: int, bits_used: int |
     hi = min(len(fine), (edge + 2 * gap + 2) * per_band)
     over = np.nonzero(fine[lo:hi] >= (low + high) / 2.0)[0]
     cutoff = (lo + int(over[-1]) + 1) * bin_hz if over.size else edge * band_hz
-    faint = low < mid_db - WEAK_CONTENT_DB
+    # content that proves a cliff is broadband: most of the octave below it is well above the level past it
+    octave = bands[int(cutoff / 2 / band_hz):max(int(cutoff / 2 / band_hz) + 1, edge - gap)]
+    sparse = float(np.percentile(octave, 25)) < high + WALL_DROP_DB / 2
+    faint = sparse or low < mid_db - WEAK_CONTENT_DB
     return Measurement(seconds, level, sample_rate, round(cutoff), True, round(depth, 1), faint, hf_db, bits_used)
 
 
@@ -360,7 +365,8 @@ def judge(info: AudioInfo, m: Measurement, claim: Claim | None = None) -> Verdic
                                  "(a dull or old recording looks like this)", m.cutoff_hz, m)
         return Verdict(True, f"no sharp cutoff: content reaches {_khz(cutoff)}", m.cutoff_hz, m)
     if m.faint:
-        return Verdict(None, f"can't tell: a cutoff at {_khz(cutoff)}, but the content below it is too faint",
+        return Verdict(None, f"can't tell: a cutoff at {_khz(cutoff)}, but the content below it is too faint "
+                             "or too sparse to prove a lossy source",
                        m.cutoff_hz, m)
     if info.lossless:
         rate = info.sample_rate or m.sample_rate

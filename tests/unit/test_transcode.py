@@ -294,3 +294,12 @@ def test_judge_alone_respects_thresholds(tmp_path):
     assert judge(info, base).genuine is False
     assert judge(info, transcode.Measurement(5.0, -20.0, RATE, 21500, True, 40.0, False, -20.0, 16)).genuine
     assert judge(info, transcode.Measurement(5.0, -20.0, RATE, 16000, True, 40.0, True, -20.0, 16)).genuine is None
+
+
+@pytest.mark.parametrize("ext", ["flac", "mp3", "ogg", "opus", "wav"])
+def test_pure_tones_are_never_called_fake(tmp_path, ext):
+    """A lone sine has nothing above it in any format; with no broadband content there is no proof."""
+    from tests.audio_fixtures import make_audio
+
+    v = verdict(make_audio(tmp_path / f"tone.{ext}", seconds=3.0))
+    assert v.genuine is not False, v.reason
