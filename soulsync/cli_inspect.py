@@ -43,7 +43,7 @@ def audio_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = []
+            inside: list[Path] = []
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 inside.extend(Path(root) / name for name in files if format_for_suffix(name))

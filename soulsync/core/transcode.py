@@ -34,6 +34,7 @@ SEGMENTS = 4
 """Stretches of audio analysed per file, spread over its length."""
 SEGMENT_SECONDS = 1.0
 FFT_SIZE = 4096
+MAX_SAMPLE_RATE = 768_000
 MIN_SECONDS = 0.5
 """Less audio than this is too little to judge."""
 SILENCE_DB = -75.0
@@ -126,10 +127,24 @@ class _DecodeError(Exception):
 
 
 def _segment_starts(total: int, length: int) -> list[int]:
-    """Where to read ``SEGMENTS`` stretches of ``length`` frames from ``total``: spread, or the whole file."""
+    """Where to read ``SEGMENTS`` stretches of ``length`` frames from ``total``: spread over it, or only
+    from the start when the file is that short or its length is unknown (0)."""
     if total <= length * SEGMENTS:
         return [0]
     return [int(total * (i + 1) / (SEGMENTS + 1)) - length // 2 for i in range(SEGMENTS)]
+
+
+def _checked_rate(rate: object) -> int:
+    """A decoder's sample rate, or :class:`_DecodeError` for none or an implausible one (hostile headers)."""
+    value = int(rate) if isinstance(rate, (int, float)) else 0
+    if not 0 < value <= MAX_SAMPLE_RATE:
+        raise _DecodeError(f"its sample rate ({rate}) is not plausible")
+    return value
+
+
+def _read_count(starts: list[int], length: int) -> int:
+    """Frames to read at each start: one stretch, or (a short file read from the start) all of its few."""
+    return length if len(starts) > 1 else length * SEGMENTS
 
 
 def _decode_soundfile(path: Path, lossless: bool) -> tuple[list[np.ndarray], int, int | None]:
@@ -137,12 +152,10 @@ def _decode_soundfile(path: Path, lossless: bool) -> tuple[list[np.ndarray], int
 
     try:
         with sf.SoundFile(str(path)) as f:
-            rate = int(f.samplerate)
-            if rate <= 0:
-                raise _DecodeError("it has no sample rate")
+            rate = _checked_rate(f.samplerate)
             length = int(SEGMENT_SECONDS * rate)
-            total = int(f.frames)
-            starts = _segment_starts(total, length) if total > 0 else [0]
+            starts = _segment_starts(max(0, int(f.frames)), length)
+            count = _read_count(starts, length)
             pcm = lossless and f.subtype.startswith("PCM_")
             chunks: list[np.ndarray] = []
             ored = 0
@@ -150,11 +163,11 @@ def _decode_soundfile(path: Path, lossless: bool) -> tuple[list[np.ndarray], int
                 if f.seekable():
                     f.seek(max(0, start))
                 if pcm:
-                    raw = f.read(length if len(starts) > 1 else -1, dtype="int32", always_2d=True)
+                    raw = f.read(count, dtype="int32", always_2d=True)
                     ored |= int(np.bitwise_or.reduce(raw, axis=None)) if raw.size else 0
                     data = raw.astype(np.float32) / 2147483648.0
                 else:
-                    data = f.read(length if len(starts) > 1 else -1, dtype="float32", always_2d=True)
+                    data = f.read(count, dtype="float32", always_2d=True)
                 chunks.append(data.mean(axis=1))
     except sf.LibsndfileError as exc:
         raise _DecodeError(str(exc)) from exc
@@ -189,29 +202,29 @@ def _decode_pyav(path: Path) -> tuple[list[np.ndarray], int, int | None]:
 
     try:
         with av.open(str(path)) as container:
-            stream = next((s for s in container.streams if s.type == "audio"), None)
-            if stream is None:
+            if not container.streams.audio:
                 raise _DecodeError("it holds no audio stream")
-            rate = int(stream.codec_context.sample_rate or stream.rate or 0)
-            if rate <= 0:
-                raise _DecodeError("it has no sample rate")
+            stream = container.streams.audio[0]
+            rate = _checked_rate(stream.codec_context.sample_rate)
             length = int(SEGMENT_SECONDS * rate)
-            duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+            base = stream.time_base
+            duration = float(stream.duration * base) if stream.duration and base else 0.0
             starts = _segment_starts(int(duration * rate), length)
+            count = _read_count(starts, length)
             chunks: list[np.ndarray] = []
             for start in starts:
-                if start > 0:
-                    container.seek(int(start / rate / stream.time_base), stream=stream)
+                if start > 0 and base:
+                    container.seek(int(start / rate / base), stream=stream)
                 got: list[np.ndarray] = []
                 have = 0
                 for frame in container.decode(stream):
                     block = _frame_mono(frame)
                     got.append(block)
                     have += len(block)
-                    if len(starts) > 1 and have >= length:
+                    if have >= count:
                         break
                 if got:
-                    chunks.append(np.concatenate(got)[:length if len(starts) > 1 else None])
+                    chunks.append(np.concatenate(got)[:count])
     except _DecodeError:
         raise
     except Exception as exc:  # PyAV on hostile bytes raises its own error types, and others

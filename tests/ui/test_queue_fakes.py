@@ -11,8 +11,8 @@ FAKE = ["faker", "@@f\\Music\\A [FLAC]\\01 - T.flac", WHY]
 
 
 def item(**kw) -> QueueItem:
-    base = dict(id="a", state="succeeded", username="honest", filename="@@h\\Music\\A\\01 - T.flac", size=1,
-                finished_at=1.0, attempt=2, tried=[FAKE], meta={"refused": [FAKE]})
+    base = {"id": "a", "state": "succeeded", "username": "honest", "filename": "@@h\\Music\\A\\01 - T.flac",
+            "size": 1, "finished_at": 1.0, "attempt": 2, "tried": [FAKE], "meta": {"refused": [FAKE]}}
     base.update(kw)
     return QueueItem(**base)
 

@@ -29,7 +29,7 @@ def files(tmp_path_factory):
 
 
 def test_genuine_files_exit_0(files, capsys):
-    root, made = files
+    _root, made = files
     assert main(["inspect", str(made["Album/01 real.flac"]), str(made["Loose/fine.mp3"])]) == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
@@ -51,7 +51,7 @@ def test_a_folder_with_fakes_exits_1_and_says_why(files, capsys):
 
 
 def test_json(files, capsys):
-    root, made = files
+    root, _made = files
     assert main(["inspect", "--json", str(root / "Album")]) == 1
     results = json.loads(capsys.readouterr().out)
     by_name = {r["path"].rsplit("/", 1)[-1]: r for r in results}

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from soulsync.core.bad_sources import BadSources
 from soulsync.context import process_download
+from soulsync.core.bad_sources import BadSources
 from soulsync.core.downloads import DownloadQueue, expected_local_path
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.postprocess import Outcome, PostProcessOptions, PostProcessor, Step
@@ -103,8 +103,8 @@ class Slskd:
             target = expected_local_path(self.root, f["filename"])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(source.read_bytes())
-            self.transfers.append(Transfer(id=f"{self.prefix}{len(self.transfers)}", username=username, filename=f["filename"],
-                                           size=f["size"], state=TransferState.SUCCEEDED,
+            self.transfers.append(Transfer(id=f"{self.prefix}{len(self.transfers)}", username=username,
+                                           filename=f["filename"], size=f["size"], state=TransferState.SUCCEEDED,
                                            bytes_transferred=f["size"], percent_complete=100.0))
         return SimpleNamespace(enqueued=self.transfers[start:], failed=[])
 

@@ -8,7 +8,6 @@ always "can't tell") fails here.
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
