@@ -10,13 +10,16 @@ import threading
 import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from soulsync.config import (
     AppPaths, PlexSettings, Settings, SlskdSettings, SpotifySettings, load_settings, save_settings,
 )
 from soulsync.core.quality import QualityPrefs
 from soulsync.secretstore import SecretStore
+
+if TYPE_CHECKING:
+    from soulsync.core.store import QueueItem
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +172,17 @@ def process_download(processor, item, path: Path):
                              claim=claim_from_source(item.filename, announced_kbps(item)), other_sources=others)
 
 
-def announced_kbps(item) -> int | None:
+_LOSSY_LABELS = frozenset({"mp3", "ogg", "oga", "opus", "m4a", "aac", "mp4"})
+"""First words of the quality labels (``quality.quality_label``) whose last word is an announced bitrate."""
+
+
+def announced_kbps(item: QueueItem) -> int | None:
     """The lossy bitrate the peer announced for the item's current file (from its candidate's quality
     label, e.g. ``MP3 320``), or None."""
     for c in item.candidates:
         if isinstance(c, dict) and c.get("username") == item.username and c.get("filename") == item.filename:
             words = str(c.get("quality", "")).split()
-            if len(words) >= 2 and words[-1].isdigit() and words[0].lower() in ("mp3", "ogg", "m4a", "aac", "opus"):
+            if len(words) >= 2 and words[-1].isdigit() and words[0].lower() in _LOSSY_LABELS:
                 return int(words[-1])
     return None
 

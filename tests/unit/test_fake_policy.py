@@ -173,3 +173,18 @@ def test_the_queue_moves_on_from_fakes_and_remembers_them(tmp_path, factory):
         assert [t[0] for t in finished.tried] == ["broken"]
     finally:
         store.close()
+
+
+def test_the_announced_bitrate_comes_from_the_current_candidate():
+    from soulsync.context import announced_kbps
+    from soulsync.core.store import QueueItem
+
+    def item(quality: str, filename: str = "a.mp3") -> QueueItem:
+        return QueueItem(id="i", state="processing", username="u", filename="a.mp3",
+                         candidates=[{"username": "u", "filename": filename, "size": 1, "quality": quality}])
+
+    assert announced_kbps(item("MP3 320")) == 320
+    assert announced_kbps(item("MP3 VBR 245")) == 245
+    assert announced_kbps(item("FLAC 16/44.1")) is None
+    assert announced_kbps(item("MP3 320", filename="other.mp3")) is None
+    assert announced_kbps(item("")) is None
