@@ -1,7 +1,7 @@
 """Application bootstrap: command line, logging, demo wiring, QApplication.
 
 ``soulsync`` opens the app; ``soulsync --demo`` opens it against the built-in
-simulations with a throwaway config; ``soulsync sim`` and ``soulsync sync``
+simulations with a throwaway config; ``soulsync sim``, ``sync``, ``check`` and ``inspect``
 are headless commands (see :mod:`soulsync.cli`); ``--install-desktop-entry`` and
 ``--uninstall-desktop-entry`` add SoulSync to (or remove it from) the Linux
 desktop's launcher for this user (see :mod:`soulsync.desktop_entry`).
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     crash.install(__version__)
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("sim", "sync", "check"):
+    if argv and argv[0] in ("sim", "sync", "check", "inspect"):
         from soulsync.cli import main as cli_main
 
         return cli_main(argv)

@@ -1,4 +1,4 @@
-"""Headless commands: ``soulsync sync``, ``soulsync check`` and ``soulsync sim``.
+"""Headless commands: ``soulsync sync``, ``soulsync check``, ``soulsync inspect`` and ``soulsync sim``.
 
 ``sync`` compares playlists (Spotify ones by name or id, or CSV/M3U files)
 with the library (Plex, or a music folder) and, unless ``--dry-run``,
@@ -9,9 +9,10 @@ nothing is missing any more (or the dry run succeeded), 1 when tracks are
 still missing or failed, 2 when the run could not happen (usage,
 configuration, or a service it needs being unreachable), in words on stderr.
 
-``check`` tests the configured services. ``sim`` starts the simulated
-Spotify, Plex and slskd, prints their URLs and credentials as one JSON line,
-and serves until interrupted.
+``check`` tests the configured services. ``inspect`` checks audio files for
+fakes (:mod:`soulsync.cli_inspect`). ``sim`` starts the simulated Spotify,
+Plex and slskd, prints their URLs and credentials as one JSON line, and serves
+until interrupted.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from soulsync import __version__
+from soulsync import __version__, cli_inspect
 
 log = logging.getLogger("soulsync.cli")
 
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the results as one JSON object")
     _common(check)
 
+    cli_inspect.add_parser(commands)
+
     sim = commands.add_parser("sim", help="run the simulated Spotify, Plex and slskd until interrupted")
     sim.add_argument("--seed", type=int, default=1, help="catalog seed (default 1)")
     sim.add_argument("--tracks", type=int, default=3000, help="catalog size (default 3000)")
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "sim":
         return run_sim(args)
+    if args.command == "inspect":
+        return cli_inspect.run_inspect(args)
     try:
         context = open_context(args.config_dir, args.verbose)
     except CliError as exc:

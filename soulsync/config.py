@@ -117,6 +117,9 @@ class DownloadSettings:
     single_template: str = DEFAULT_SINGLE_TEMPLATE
     clash_policy: str = "keep_better"
     """``keep_better`` or ``number``."""
+    fake_policy: str = "refuse"
+    """A download that looks fake (transcoded, up-converted, mislabelled): ``refuse`` it and try the next
+    source, keep it when no other source is left (``best_available``), or ``keep`` it always."""
     concurrent_downloads: int = 3
     poll_interval_s: float = 1.0
     stall_timeout_s: float = 60.0

@@ -10,13 +10,16 @@ import threading
 import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from soulsync.config import (
     AppPaths, PlexSettings, Settings, SlskdSettings, SpotifySettings, load_settings, save_settings,
 )
 from soulsync.core.quality import QualityPrefs
 from soulsync.secretstore import SecretStore
+
+if TYPE_CHECKING:
+    from soulsync.core.store import QueueItem
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class AppContext:
     def post_processor(self, library_dir: Path | None = None):
         """The post-processor filing downloads into ``library_dir`` (default: the configured library
         folder); None when there is none."""
-        from soulsync.core.postprocess import PostProcessOptions, PostProcessor
+        from soulsync.core.postprocess import FAKE_POLICIES, PostProcessOptions, PostProcessor
         from soulsync.services.images import fetch_image
 
         library = library_dir or self.library_dir
@@ -99,7 +102,8 @@ class AppContext:
         options = PostProcessOptions(
             library_dir=Path(library), quarantine_dir=self.needs_attention_dir,
             album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
-            cover_cache_dir=self.paths.cache_dir / "covers")
+            cover_cache_dir=self.paths.cache_dir / "covers",
+            fake_policy=d.fake_policy if d.fake_policy in FAKE_POLICIES else "refuse")
         return PostProcessor(options, fetch_cover=fetch_image)
 
     def download_queue(self, client, on_completed=None, cancelled: Callable[[], bool] | None = None):
@@ -154,11 +158,33 @@ class AppContext:
 
 
 def process_download(processor, item, path: Path):
-    """Post-process one finished queue item's file with its wanted metadata, cover and expected size."""
+    """Post-process one finished queue item's file with its wanted metadata, cover and expected size,
+    checked for a transcode against what its source claimed (its name, announced or labelled bitrate)."""
+    from soulsync.core.transcode import claim_from_source
+
     meta = item.meta or {}
+    tried = {(t[0], t[1]) for t in item.tried if len(t) >= 2} | {(item.username, item.filename)}
+    others = any(isinstance(c, dict) and (c.get("username"), c.get("filename")) not in tried
+                 for c in item.candidates)
     return processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
                              release_date=meta.get("release_date", ""), expected_size=item.size or None,
-                             path_hint=item.filename)
+                             path_hint=item.filename,
+                             claim=claim_from_source(item.filename, announced_kbps(item)), other_sources=others)
+
+
+_LOSSY_LABELS = frozenset({"mp3", "ogg", "oga", "opus", "m4a", "aac", "mp4"})
+"""First words of the quality labels (``quality.quality_label``) whose last word is an announced bitrate."""
+
+
+def announced_kbps(item: QueueItem) -> int | None:
+    """The lossy bitrate the peer announced for the item's current file (from its candidate's quality
+    label, e.g. ``MP3 320``), or None."""
+    for c in item.candidates:
+        if isinstance(c, dict) and c.get("username") == item.username and c.get("filename") == item.filename:
+            words = str(c.get("quality", "")).split()
+            if len(words) >= 2 and words[-1].isdigit() and words[0].lower() in _LOSSY_LABELS:
+                return int(words[-1])
+    return None
 
 
 def build_spotify_auth(s: SpotifySettings, client_secret: str, refresh_token: str, on_tokens=None):

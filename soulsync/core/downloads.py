@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from soulsync.core import failpoints
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
+from soulsync.core.bad_sources import BadSources
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.slskd_files import UNKNOWN_RULES, DownloadRules, LocateError, file_name, locate_download
 from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
@@ -181,7 +182,8 @@ without the queue's lock. It may be called a second time for the same file
 when the app died while it ran (the item is still ``processing`` on restart), so
 it must tolerate that: the file may have been tagged already, or even moved
 away (then ``local_path`` no longer exists and ``on_completed`` says whether
-the file reached its place, or fails)."""
+the file reached its place, or fails). A failed result whose ``refused_source`` is True (the file
+looked fake) moves the item on to its next source, and the source is remembered as bad."""
 
 FindCandidates = Callable[[Track], Sequence[Any]]
 """A new search for a wanted track: candidate dicts (or ``matching.Candidate``s), best first."""
@@ -409,6 +411,8 @@ class DownloadQueue:
         self._retrying: set[str] = set()
         """Items whose transfer waits for slskd's own next attempt (0.26+): not stalled meanwhile."""
         self._needs_reconcile = True
+        self.bad_sources = BadSources(store)
+        """Peers' files found to be fakes: never tried as a source again."""
         for item in store.queue_items(finished=False):
             self._index(item)
 
@@ -1045,7 +1049,8 @@ class DownloadQueue:
         tried = {(t[0], t[1]) for t in work.tried if len(t) >= 2}
         for candidate in work.candidates:
             source = _source(candidate)
-            if source is None or source[:2] in tried or self._taken(batch, work, source[:2]):
+            if source is None or source[:2] in tried or source[:2] in self.bad_sources \
+                    or self._taken(batch, work, source[:2]):
                 continue
             return source
         return None
@@ -1198,14 +1203,33 @@ class DownloadQueue:
         """Run ``on_completed`` on the item's file and settle the item with its result (``failure``: the
         reason to give if it fails, instead of post-processing's own)."""
         assert self._on_completed is not None
+        refused = False
         try:
             result = self._on_completed(item, path)
             ok, final, reason = bool(result.ok), result.final_path, str(result.reason or "")
+            refused = not ok and getattr(result, "refused_source", False) is True
         except Exception as exc:
             log.exception("download queue: post-processing of %s crashed", path)
             ok, final, reason = False, None, f"post-processing crashed: {_describe(exc)}"
+        if refused:  # a fake: the next source, not "needs attention"
+            self._refuse_source(item, reason or "the file is not what it claims to be", diff)
+            return
         self._settle(item, diff, ok=ok, final_path=str(final) if final else None,
                      reason=reason if ok else f"needs attention: {failure or reason or 'post-processing failed'}")
+
+    def _refuse_source(self, item: QueueItem, why: str, diff: QueueDiff) -> None:
+        """Post-processing refused the file itself (a fake): the source is remembered as bad, the
+        refusal is kept in the item's ``meta["refused"]``, and the item moves on to its next source."""
+        self.bad_sources.add(item.username, item.filename, why)
+        with self._lock:
+            current = self._items.get(item.id)
+            if current is None or current.state != QueueState.PROCESSING:
+                return
+            batch = _Batch()
+            work = batch.edit(current)
+            work.meta["refused"] = [*work.meta.get("refused", []), [item.username, item.filename, why]]
+            self._attempt_failed(batch, current, why, cancel=False)
+            self._commit(batch, diff)
 
     def _settle(self, item: QueueItem, diff: QueueDiff, ok: bool, reason: str = "",
                 final_path: str | None = None) -> None:

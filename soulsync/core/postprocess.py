@@ -63,6 +63,7 @@ from soulsync.core.organize import (
 )
 from soulsync.core.pathparse import parse_path
 from soulsync.core.tagging import TaggingError, image_mime, read_tags, write_tags
+from soulsync.core.transcode import Claim, Verdict, check
 
 MAX_COVER_BYTES = 10 * 1024 * 1024
 """Cover art larger than this is refused (a peer or a server sending something odd)."""
@@ -71,6 +72,11 @@ REASON_SUFFIX = ".reason.txt"
 MAX_NUMBERED_LOOKUP = 20
 """How many numbered copies (``Song (2).flac``...) are looked at for a file an interrupted run filed."""
 _AUDIO_SUFFIXES = tuple(sorted(FORMAT_OF_SUFFIX))
+
+FakePolicy = Literal["refuse", "best_available", "keep"]
+FAKE_POLICIES: tuple[str, ...] = ("refuse", "best_available", "keep")
+"""What happens to a download that looks fake (:mod:`soulsync.core.transcode`): refused (the queue moves
+on to the next source), kept only when no other source is left, or kept always (with a warning)."""
 
 FetchCover = Callable[[str], "bytes | None"]
 """Downloads cover art from a URL; returns None (or raises) when it cannot."""
@@ -117,6 +123,8 @@ class PostProcessOptions:
     keep_replaced: bool = True
     """Keep library files replaced by better copies in ``quarantine_dir/replaced`` instead of deleting them."""
     duration_tolerance_ms: int = DEFAULT_DURATION_TOLERANCE_MS
+    fake_policy: FakePolicy = "refuse"
+    """One of :data:`FAKE_POLICIES`."""
 
     def validate(self) -> None:
         """Raise ``ValueError`` (a :class:`TemplateError` for templates) with a clear message."""
@@ -127,6 +135,8 @@ class PostProcessOptions:
                 raise TemplateError(f"{label} template: {exc}") from exc
         if self.clash_policy not in CLASH_POLICIES:
             raise ValueError(f"unknown clash policy {self.clash_policy!r}; use one of {', '.join(CLASH_POLICIES)}")
+        if self.fake_policy not in FAKE_POLICIES:
+            raise ValueError(f"unknown fake policy {self.fake_policy!r}; use one of {', '.join(FAKE_POLICIES)}")
         if self.on_failure not in ("quarantine", "leave"):
             raise ValueError(f"unknown failure option {self.on_failure!r}; use 'quarantine' or 'leave'")
         if _inside(Path(self.quarantine_dir), Path(self.library_dir)):
@@ -153,6 +163,10 @@ class PostProcessResult:
     warnings: list[str] = field(default_factory=list)
     """Problems that did not stop the file (e.g. cover art unavailable)."""
     info: AudioInfo | None = None
+    verdict: Verdict | None = None
+    """Whether the file is what it claims (a transcode check), once it was verified."""
+    refused_source: bool = False
+    """The file looked fake and was refused: another source of the same track should be tried."""
     track: Track | None = None
     """The metadata the file was organised by (Spotify's, its tags', or guessed)."""
     move: MoveResult | None = None
@@ -335,6 +349,8 @@ class PostProcessor:
         expected_size: int | None = None,
         expected_duration_ms: int | None = None,
         path_hint: str | None = None,
+        claim: Claim | None = None,
+        other_sources: bool = False,
     ) -> PostProcessResult:
         """Post-process one downloaded file.
 
@@ -344,6 +360,10 @@ class PostProcessor:
         is the size slskd announced; ``expected_duration_ms`` defaults to the
         track's duration. ``path_hint`` is the peer's original path, used to
         guess metadata for an unmatched file (default: the local path).
+        ``claim`` is what the file's source promised (its name's format, an announced
+        or labelled bitrate); the file is checked against it and against its own
+        format for a transcode, and a fake is handled by ``fake_policy``
+        (``best_available`` keeps it only when ``other_sources`` is False).
         Never raises for problems with the file; see the result.
 
         A file a killed run was filing is taken up again: one already tagged
@@ -379,6 +399,13 @@ class PostProcessor:
             return self._fail(result, Step.VERIFY, f"the file {exc.reason}", track)
         result.info = info
         result.done.append(f"verified: {info.describe()}")
+        verdict = result.verdict = check(info, claim)
+        result.done.append(f"quality: {verdict.label}: {verdict.reason}")
+        if verdict.genuine is False:
+            if opts.fake_policy == "refuse" or (opts.fake_policy == "best_available" and other_sources):
+                result.refused_source = True
+                return self._fail(result, Step.VERIFY, verdict.reason, track)
+            result.warnings.append(f"kept although it looks fake: {verdict.reason}")
         failpoints.hit("postprocess.verified")
 
         matched = track is not None
@@ -417,6 +444,8 @@ class PostProcessor:
         result.move = move
         result.final_path = move.path
         result.reason = move.reason
+        if verdict.genuine is False:
+            result.reason = f"kept although it looks fake ({verdict.reason}); {move.reason}"
         if move.action in (MoveAction.MOVED, MoveAction.REPLACED):
             result.outcome = Outcome.PLACED
             result.done.append(f"{move.action.value} to {move.path}")

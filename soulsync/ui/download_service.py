@@ -181,6 +181,11 @@ class DownloadService(QObject):
         queue = self.built_queue
         return queue.is_active(username, filename) if queue is not None else False
 
+    def known_fake(self, username: str, filename: str) -> str | None:
+        """Why this peer's file was refused as a fake before, or None (never builds the queue)."""
+        queue = self.built_queue
+        return queue.bad_sources.reason(username, filename) if queue is not None else None
+
     # ---- post-processing (runs in the tick's worker) ---------------------------------------
     def _post_process(self, item: QueueItem, path: Path):
         from soulsync.core.downloads import Completion

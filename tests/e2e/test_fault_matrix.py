@@ -639,12 +639,14 @@ def slskd_search(qtbot, window, world, context, fault: str, cell: Cell, seen: Se
 
 
 def _small_files(world, n: int) -> list[tuple[str, str, int]]:
-    """The ``n`` smallest MP3 files of fast peers with a free slot: (username, remote path, size)."""
+    """The ``n`` smallest genuine MP3 files of fast peers with a free slot: (username, remote path, size).
+    The sim's fakes (band-limited "320"s) are left out: post-processing refuses them."""
     found = []
     for peer in world.slskd.peers:
         if peer.kind == "fast" and peer.free_slot:
             found.extend((world.slskd.factory.size(f.spec), peer.username, f.path)
-                         for f in peer.files if f.is_audio and f.extension == "mp3" and not f.locked)
+                         for f in peer.files if f.is_audio and f.extension == "mp3" and not f.locked
+                         and not f.spec.lowpass)
     return [(user, path, size) for size, user, path in sorted(found)[:n]]
 
 

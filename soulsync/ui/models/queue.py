@@ -57,7 +57,16 @@ def state_text(item: QueueItem) -> str:
     # a reason says why it waits: sent again, moved on to another source, or slskd retrying it itself
     if item.reason and (item.finished or item.state in _EXPLAINED):
         words = f"{words}: {item.reason}"
+    refused = len(refused_fakes(item))
+    if refused and item.finished:
+        words = f"{words} · {refused} fake source{'s' if refused > 1 else ''} refused"
     return words
+
+
+def refused_fakes(item: QueueItem) -> list[tuple[str, str, str]]:
+    """``(username, filename, why)`` of the sources refused as fakes for this item (``meta["refused"]``)."""
+    entries = item.meta.get("refused") if isinstance(item.meta, dict) else None
+    return [(str(e[0]), str(e[1]), str(e[2])) for e in entries or () if isinstance(e, list) and len(e) == 3]
 
 
 def eta_text(item: QueueItem) -> str:

@@ -640,10 +640,13 @@ class DownloadsPage(Page):
         return known
 
     def _row_status(self, item: ResultItem) -> str:
-        """"queued" / "in library" badges for a result row (albums: how many of their tracks)."""
+        """"known fake" / "queued" / "in library" badges for a result row (albums: how many of their tracks)."""
         tracks = item.tracks if type(item) is ResultAlbum else [item]
         service = getattr(self, "service", None)
         if service is not None:
+            fakes = sum(1 for t in tracks if service.known_fake(t.username, t.file.filename))
+            if fakes:
+                return "known fake" if fakes == len(tracks) == 1 else f"{fakes} known fake{'s' * (fakes > 1)}"
             queued = sum(1 for t in tracks if service.is_active(t.username, t.file.filename))
             if queued:
                 return "queued" if queued == len(tracks) else f"{queued} queued"
