@@ -325,6 +325,7 @@ def _analyse_all(context, source, selected: list[_Selected], display: Display) -
 
 def _download(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display):
     """Download every missing track (all playlists together); Ctrl-C stops and keeps what finished."""
+    from soulsync.core.destination import library_root_problem
     from soulsync.core.sync import (
         DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, missing_tracks,
     )
@@ -338,6 +339,9 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
     library_dir = args.library_folder.expanduser() if args.library_folder else context.library_dir
     if library_dir is None:
         raise CliError("no library folder to put downloads in: choose one in Settings or pass --library-folder")
+    problem = library_root_problem(Path(library_dir), context.store.filed_under(library_dir))
+    if problem is not None:
+        raise CliError(problem)
     slskd = context.slskd()
     check = check_slskd(slskd)
     if not check.ok:

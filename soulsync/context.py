@@ -99,7 +99,7 @@ class AppContext:
         options = PostProcessOptions(
             library_dir=Path(library), quarantine_dir=self.needs_attention_dir,
             album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
-            cover_cache_dir=self.paths.cache_dir / "covers")
+            cover_cache_dir=self.paths.cache_dir / "covers", library_has_files=self.store.filed_under(library))
         return PostProcessor(options, fetch_cover=fetch_image)
 
     def download_queue(self, client, on_completed=None, cancelled: Callable[[], bool] | None = None):

@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from soulsync.core import failpoints
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
+from soulsync.core.destination import DestinationUnavailable, downloads_folder_problem
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
 
@@ -756,7 +757,8 @@ class DownloadQueue:
             self._busy.update(i.id for i in todo)
         try:
             for item in todo:
-                self._complete(item, diff)
+                if not self._complete(item, diff):
+                    break  # the destination is not there: the rest wait too (said in diff.error)
         finally:
             with self._lock:
                 self._busy.difference_update(i.id for i in todo)
@@ -1164,27 +1166,32 @@ class DownloadQueue:
             self._attempt_failed(batch, item, f"slskd refused the file: {message}", cancel=False)
 
     # ---- internals: completion -------------------------------------------------------
-    def _complete(self, item: QueueItem, diff: QueueDiff) -> None:
+    def _complete(self, item: QueueItem, diff: QueueDiff) -> bool:
+        """Locate, verify and hand over one item; False when its destination or the downloads folder is not
+        there (the item keeps waiting, ``diff.error`` says why)."""
         try:
             root = self._get_downloads_dir()
         except Exception as exc:
             diff.error = f"slskd's downloads folder is unknown: {_describe(exc)}"
-            return
+            return True
         if item.local_path and not os.path.isfile(item.local_path):
             interrupted = ("post-processing was interrupted and the file is no longer at "
                            f"{item.local_path} (it may already be in the library)")
             if self._on_completed is None:
                 self._settle(item, diff, ok=False, reason=f"needs attention: {interrupted}")
-                return
+                return True
             # The app died after post-processing moved the file: post-processing tells whether it is in place
             # (and when it cannot find it, the words say what happened rather than "the file is gone").
-            self._hand_over(item, Path(item.local_path), diff, failure=interrupted)
-            return
+            return self._hand_over(item, Path(item.local_path), diff, failure=interrupted)
         try:
             path = Path(item.local_path) if item.local_path else locate_download(root, item.filename, item.size)
             # A file handed over before the app died was checked whole then; tagging may have changed its size since.
             verify_audio(path, expected_size=None if item.local_path else item.size or None)
         except (LocateError, AudioVerifyError) as exc:
+            folder = None if item.local_path else self._downloads_folder_problem(root, item.filename)
+            if folder is not None:  # not this source's fault: every download would be lost the same way
+                diff.error = folder
+                return False
             why = f"The downloaded file cannot be used: {exc.reason}"
             with self._lock:
                 current = self._items.get(item.id)
@@ -1192,32 +1199,44 @@ class DownloadQueue:
                     batch = _Batch()
                     self._attempt_failed(batch, current, why, cancel=False)
                     self._commit(batch, diff)
-            return
+            return True
         with self._lock:
             current = self._items.get(item.id)
             if current is None or current.state != QueueState.PROCESSING:
-                return
+                return True
             batch = _Batch()
             batch.edit(current).local_path = str(path)
             self._commit(batch, diff)
             item = _clone(self._items[item.id])
         if self._on_completed is None:
             self._settle(item, diff, ok=True, final_path=str(path))
-            return
-        self._hand_over(item, path, diff)
+            return True
+        return self._hand_over(item, path, diff)
 
-    def _hand_over(self, item: QueueItem, path: Path, diff: QueueDiff, failure: str | None = None) -> None:
+    @staticmethod
+    def _downloads_folder_problem(root: Path, remote_filename: str) -> str | None:
+        try:
+            return downloads_folder_problem(root, expected_local_path(root, remote_filename))
+        except LocateError:
+            return None
+
+    def _hand_over(self, item: QueueItem, path: Path, diff: QueueDiff, failure: str | None = None) -> bool:
         """Run ``on_completed`` on the item's file and settle the item with its result (``failure``: the
-        reason to give if it fails, instead of post-processing's own)."""
+        reason to give if it fails, instead of post-processing's own). False when the destination is not
+        there: the item stays processing and is handed over again later."""
         assert self._on_completed is not None
         try:
             result = self._on_completed(item, path)
             ok, final, reason = bool(result.ok), result.final_path, str(result.reason or "")
+        except DestinationUnavailable as exc:
+            diff.error = exc.reason
+            return False
         except Exception as exc:
             log.exception("download queue: post-processing of %s crashed", path)
             ok, final, reason = False, None, f"post-processing crashed: {_describe(exc)}"
         self._settle(item, diff, ok=ok, final_path=str(final) if final else None,
                      reason=reason if ok else f"needs attention: {failure or reason or 'post-processing failed'}")
+        return True
 
     def _settle(self, item: QueueItem, diff: QueueDiff, ok: bool, reason: str = "",
                 final_path: str | None = None) -> None:

@@ -42,6 +42,7 @@ from soulsync.core.audiofile import (
     format_for_suffix,
     verify_audio,
 )
+from soulsync.core.destination import DestinationUnavailable, library_root_problem
 from soulsync.core.models import Track
 from soulsync.core.organize import (
     CLASH_POLICIES,
@@ -117,6 +118,8 @@ class PostProcessOptions:
     keep_replaced: bool = True
     """Keep library files replaced by better copies in ``quarantine_dir/replaced`` instead of deleting them."""
     duration_tolerance_ms: int = DEFAULT_DURATION_TOLERANCE_MS
+    library_has_files: bool = False
+    """Files were filed into ``library_dir`` before: an empty library folder then means its disk is missing."""
 
     def validate(self) -> None:
         """Raise ``ValueError`` (a :class:`TemplateError` for templates) with a clear message."""
@@ -324,6 +327,8 @@ class PostProcessor:
         options.validate()
         self.options = options
         self.covers = CoverCache(fetch_cover, options.cover_cache_dir, options.cover_cache_limit)
+        self._filed = False
+        """A file was filed into the library by this processor (so the folder is expected to hold files)."""
 
     def process(
         self,
@@ -344,7 +349,9 @@ class PostProcessor:
         is the size slskd announced; ``expected_duration_ms`` defaults to the
         track's duration. ``path_hint`` is the peer's original path, used to
         guess metadata for an unmatched file (default: the local path).
-        Never raises for problems with the file; see the result.
+        Never raises for problems with the file; see the result. Raises
+        :class:`DestinationUnavailable` when the library folder is not there (never created here) or is
+        empty although files were filed into it: the file is left untouched, to be filed once it is back.
 
         A file a killed run was filing is taken up again: one already tagged
         with the track's Spotify id may differ from ``expected_size`` (tags
@@ -354,6 +361,9 @@ class PostProcessor:
         source = Path(source)
         result = PostProcessResult(source=source)
         opts = self.options
+        problem = library_root_problem(Path(opts.library_dir), opts.library_has_files or self._filed)
+        if problem is not None:
+            raise DestinationUnavailable(problem)
         if track is not None and not source.exists():
             filed = self._filed_before(source, track)
             if filed is not None:  # a run that died after the move: only the cover file may be left to do
@@ -414,6 +424,7 @@ class PostProcessor:
         except (MoveError, TemplateError) as exc:
             return self._fail(result, Step.MOVE, str(exc), track)
         failpoints.hit("postprocess.moved")
+        self._filed = True
         result.move = move
         result.final_path = move.path
         result.reason = move.reason

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -414,6 +415,15 @@ class Store:
     def count_queue(self, finished: bool) -> int:
         op = "IS NOT NULL" if finished else "IS NULL"
         return self.query(f"SELECT COUNT(*) FROM queue WHERE finished_at {op}")[0][0]
+
+    def filed_under(self, folder: str | os.PathLike) -> bool:
+        """Whether a download was filed into ``folder`` (or below it) or a library track indexed there."""
+        root = os.path.join(os.fspath(folder), "")
+        pattern = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.query("SELECT 1 FROM queue WHERE state = 'succeeded' AND final_path LIKE ? ESCAPE '\\'"
+                          " UNION ALL SELECT 1 FROM library_tracks WHERE path LIKE ? ESCAPE '\\' LIMIT 1",
+                          (pattern, pattern))
+        return bool(rows)
 
     def count_succeeded_since(self, ts: float) -> int:
         """Downloads that succeeded since ``ts`` (a local midnight): queue rows, plus deleted ones of those days."""
