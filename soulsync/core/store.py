@@ -417,11 +417,13 @@ class Store:
         return self.query(f"SELECT COUNT(*) FROM queue WHERE finished_at {op}")[0][0]
 
     def filed_under(self, folder: str | os.PathLike) -> bool:
-        """Whether a download was filed into ``folder`` (or below it) or a library track indexed there."""
+        """Whether a download was filed into ``folder`` (or below it), or a file there was read by a scan of the
+        library folder (Plex's paths are the server's and need not exist here)."""
         root = os.path.join(os.fspath(folder), "")
         pattern = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self.query("SELECT 1 FROM queue WHERE state = 'succeeded' AND final_path LIKE ? ESCAPE '\\'"
-                          " UNION ALL SELECT 1 FROM library_tracks WHERE path LIKE ? ESCAPE '\\' LIMIT 1",
+                          " UNION ALL SELECT 1 FROM library_tracks WHERE source = 'folder' AND path LIKE ? ESCAPE '\\'"
+                          " LIMIT 1",
                           (pattern, pattern))
         return bool(rows)
 
