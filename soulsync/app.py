@@ -53,6 +53,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from soulsync import crash
     from soulsync.config import AppPaths
     from soulsync.context import AppContext
+    from soulsync.instance import FolderInUse, FolderLock, ShowRequests, bring_to_front
     from soulsync.logsetup import setup_logging
 
     throwaway: Path | None = None
@@ -60,10 +61,16 @@ def run_gui(args: argparse.Namespace) -> int:
         throwaway = Path(tempfile.mkdtemp(prefix="soulsync-demo-"))
         args.config_dir = throwaway
     paths = AppPaths.under(args.config_dir) if args.config_dir else AppPaths.default()
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = FolderLock.acquire(paths.config_dir, "the SoulSync app")
+    except FolderInUse as exc:
+        return _second_start(paths.config_dir, exc)
     paths.ensure()
     log_file = setup_logging(paths.log_dir, args.verbose)
     log.info("SoulSync %s starting (config %s)", __version__, paths.config_dir)
     context = AppContext.open(paths, secret_backend="file" if args.demo else "auto")
+    context.folder_lock = lock
 
     world = None
     if args.demo:
@@ -85,6 +92,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setOrganizationName("SoulSync")
     apply_theme(app)
     window = MainWindow(context)
+    show_requests = ShowRequests(paths.config_dir, lambda: bring_to_front(window))
     reporter = crash.installed()
     if reporter is not None:  # the GUI tells crashes in a message box (and keeps running)
         reporter.notify = crash.show_in_dialogs(window)
@@ -100,7 +108,27 @@ def run_gui(args: argparse.Namespace) -> int:
     try:
         return app.exec()
     finally:
+        show_requests.close()
         if world is not None:
             world.stop()
         if throwaway is not None:
             shutil.rmtree(throwaway, ignore_errors=True)
+
+
+EXIT_BUSY = 3
+"""The config folder is owned by a running app that did not answer (the same status as ``soulsync sync``'s)."""
+
+
+def _second_start(config_dir: Path, busy: Exception) -> int:
+    """A second start on a config folder: the running app shows its window, this one exits."""
+    from PyQt6.QtCore import QCoreApplication
+
+    from soulsync.instance import ask_to_show
+
+    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])  # the local socket needs one
+    if ask_to_show(config_dir):
+        print("SoulSync is already running with this config folder: its window was brought to the front.",
+              flush=True)
+        return 0
+    print(f"soulsync: {busy}, which did not answer. Close it and start SoulSync again.", file=sys.stderr, flush=True)
+    return EXIT_BUSY

@@ -7,7 +7,9 @@ goes to stderr (an updating line on a terminal, plain lines otherwise); with
 ``--json`` the result is one JSON object on stdout. Exit status: 0 when
 nothing is missing any more (or the dry run succeeded), 1 when tracks are
 still missing or failed, 2 when the run could not happen (usage,
-configuration, or a service it needs being unreachable), in words on stderr.
+configuration, or a service it needs being unreachable), in words on stderr;
+3 (:data:`EXIT_BUSY`) when another SoulSync process (the app, or another
+``sync``) owns the config folder: one process works on a config folder at a time.
 
 ``check`` tests the configured services. ``sim`` starts the simulated
 Spotify, Plex and slskd, prints their URLs and credentials as one JSON line,
@@ -32,10 +34,16 @@ log = logging.getLogger("soulsync.cli")
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3
+"""Another SoulSync process owns the config folder (see :mod:`soulsync.instance`)."""
 
 
 class CliError(Exception):
     """A problem that stops the command before it can do its work; printed in words, exit status 2."""
+
+
+class FolderBusy(CliError):
+    """The config folder belongs to another SoulSync process; exit status 3."""
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -93,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sim":
         return run_sim(args)
     try:
-        context = open_context(args.config_dir, args.verbose)
+        context = open_context(args.config_dir, args.verbose, owner=f"soulsync {args.command}"
+                               if args.command == "sync" else None)
+    except FolderBusy as exc:
+        return fail(str(exc), EXIT_BUSY)
     except CliError as exc:
         return fail(str(exc))
     try:
@@ -111,20 +122,30 @@ def fail(message: str, status: int = EXIT_USAGE) -> int:
     return status
 
 
-def open_context(config_dir: Path | None, verbose: bool):
-    """The app context for ``--config-dir`` (or the usual folders), with logging to its log folder."""
+def open_context(config_dir: Path | None, verbose: bool, owner: str | None = None):
+    """The app context for ``--config-dir`` (or the usual folders), with logging to its log folder.
+
+    ``owner``: take the config folder for this command (raises :class:`FolderBusy` when another process
+    has it); None for commands that only read."""
     from soulsync.config import AppPaths, load_settings
     from soulsync.context import AppContext
+    from soulsync.instance import FolderInUse, FolderLock
     from soulsync.logsetup import setup_logging
 
     paths = AppPaths.under(config_dir.expanduser()) if config_dir else AppPaths.default()
     try:
+        paths.config_dir.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock.acquire(paths.config_dir, owner) if owner else None
         paths.ensure()
+    except FolderInUse as exc:
+        raise FolderBusy(f"{exc}. Close it (or wait for it to finish) and run this again.") from None
     except OSError as exc:
         raise CliError(f"cannot use the folder {paths.config_dir}: {exc.strerror or exc}") from exc
     setup_logging(paths.log_dir, verbose)
     backend = "file" if load_settings(paths).demo else "auto"
-    return AppContext.open(paths, secret_backend=backend)
+    context = AppContext.open(paths, secret_backend=backend)
+    context.folder_lock = lock
+    return context
 
 
 # ----------------------------------------------------------------------------- progress display

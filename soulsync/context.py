@@ -32,6 +32,8 @@ class AppContext:
     """Opens an authorization URL; demo mode and tests replace it with an auto-consenting fetch."""
     _save_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    folder_lock: object | None = None
+    """This process's ownership of the config folder (:class:`soulsync.instance.FolderLock`), dropped on close."""
     _store: object | None = field(default=None, repr=False)
     _limiter: object | None = field(default=None, repr=False)
 
@@ -57,9 +59,13 @@ class AppContext:
         return self._store
 
     def close(self) -> None:
+        """Close the store and give up the config folder."""
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self.folder_lock is not None:
+            self.folder_lock.release()
+            self.folder_lock = None
 
     @classmethod
     def open(cls, paths: AppPaths, secret_backend: str = "auto") -> "AppContext":
