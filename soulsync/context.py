@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from soulsync.config import (
-    AppPaths, PlexSettings, Settings, SlskdSettings, SpotifySettings, load_settings, save_settings,
+    AppPaths, PlexSettings, Settings, SlskdSettings, SpotifySettings, read_settings, save_settings,
 )
 from soulsync.core.quality import QualityPrefs
 from soulsync.secretstore import SecretStore
@@ -32,6 +32,10 @@ class AppContext:
     """Opens an authorization URL; demo mode and tests replace it with an auto-consenting fetch."""
     _save_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    settings_baseline: dict | None = None
+    """The settings as last read or written: saving writes only what differs from it."""
+    notices: list[str] = field(default_factory=list)
+    """Problems found while opening (a damaged settings or secrets file) for the app to tell the user."""
     folder_lock: object | None = None
     """This process's ownership of the config folder (:class:`soulsync.instance.FolderLock`), dropped on close."""
     _store: object | None = field(default=None, repr=False)
@@ -70,11 +74,16 @@ class AppContext:
     @classmethod
     def open(cls, paths: AppPaths, secret_backend: str = "auto") -> "AppContext":
         paths.ensure()
-        return cls(paths, load_settings(paths), SecretStore(paths.config_dir, secret_backend))
+        loaded = read_settings(paths)
+        context = cls(paths, loaded.settings, SecretStore(paths.config_dir, secret_backend),
+                      settings_baseline=loaded.baseline)
+        context.notices.extend(n for n in (loaded.notice,) if n)
+        return context
 
     def save(self) -> None:
+        """Write the settings that changed since they were read (see :func:`save_settings`)."""
         with self._save_lock:
-            save_settings(self.settings, self.paths)
+            self.settings_baseline = save_settings(self.settings, self.paths, self.settings_baseline)
 
     # ---- derived preferences ------------------------------------------
     def quality_prefs(self) -> QualityPrefs:
