@@ -77,7 +77,7 @@ class AppContext:
         loaded = read_settings(paths)
         context = cls(paths, loaded.settings, SecretStore(paths.config_dir, secret_backend),
                       settings_baseline=loaded.baseline)
-        context.notices.extend(n for n in (loaded.notice,) if n)
+        context.notices.extend([n for n in (loaded.notice,) if n] + context.secrets.notices)
         return context
 
     def save(self) -> None:
