@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from soulsync import __version__
+from soulsync.safetext import json_for_terminal, printable
 
 log = logging.getLogger("soulsync.cli")
 
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"soulsync: {message}", file=sys.stderr, flush=True)
+    """Print ``message`` on stderr (control characters escaped) and return ``status``."""
+    print(f"soulsync: {printable(message)}", file=sys.stderr, flush=True)
     return status
 
 
@@ -162,9 +164,10 @@ class Display:
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
-        """A permanent line (above the status line on a terminal)."""
+        """A permanent line (above the status line on a terminal); control characters are shown escaped."""
         if self.quiet:
             return
+        text = printable(text)
         with self._lock:
             if self.tty and self._status:
                 self.stream.write("\r\x1b[2K")
@@ -178,7 +181,7 @@ class Display:
         if self.quiet or not self.tty:
             return
         with self._lock:
-            self._status = text[:200]
+            self._status = printable(text)[:200]
             self.stream.write("\r\x1b[2K" + self._status)
             self.stream.flush()
 
@@ -484,18 +487,18 @@ def _print_result(selected: list[_Selected], as_json: bool, downloads) -> None:
                 "cancelled": p.cancelled, "error": downloads.error or None,
                 "tracks": [{"title": t.track.title, "artists": list(t.track.artists), "status": t.phase.value,
                             "detail": t.detail, "path": t.final_path} for t in downloads.tracks]}
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_for_terminal(json.dumps(payload, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
         return
     for entry in selected:
         owned, missing = count_statuses(entry.statuses)
-        print(f"{entry.playlist.name}: {owned} owned, {missing} missing")
+        print(printable(f"{entry.playlist.name}: {owned} owned, {missing} missing"))
         for s in entry.statuses:
             if s.status.value == "owned":
                 flag = " (ambiguous)" if s.ambiguous else ""
-                print(f"  owned    {s.track.display()}  [{s.score:.2f}{flag}] {s.library_path or ''}")
+                print(printable(f"  owned    {s.track.display()}  [{s.score:.2f}{flag}] {s.library_path or ''}"))
             else:
-                print(f"  {s.status.value:<8} {s.track.display()}")
+                print(printable(f"  {s.status.value:<8} {s.track.display()}"))
     sys.stdout.flush()
 
 
@@ -514,11 +517,12 @@ def run_check(context, args: argparse.Namespace) -> int:
     if context.slskd_configured():
         checks.append(check_slskd(context.slskd()))
     if args.json:
-        print(json.dumps({"services": [{"service": c.service, "ok": c.ok, "kind": c.kind, "summary": c.summary}
-                                       for c in checks]}, ensure_ascii=False))
+        print(json_for_terminal(json.dumps({"services": [
+            {"service": c.service, "ok": c.ok, "kind": c.kind, "summary": c.summary} for c in checks]},
+            ensure_ascii=False)))
     else:
         for c in checks:
-            print(f"{c.service:<8} {'ok' if c.ok else 'FAILED':<7} {c.summary}")
+            print(printable(f"{c.service:<8} {'ok' if c.ok else 'FAILED':<7} {c.summary}"))
     if not checks:
         return fail("no service is configured yet: set them up in the app's Settings")
     return EXIT_OK if all(c.ok for c in checks) else EXIT_INCOMPLETE
