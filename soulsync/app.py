@@ -53,6 +53,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from soulsync import crash
     from soulsync.config import AppPaths
     from soulsync.context import AppContext
+    from soulsync.core.store_health import StoreProblem, backup_store
     from soulsync.instance import FolderInUse, FolderLock, ShowRequests, bring_to_front
     from soulsync.logsetup import setup_logging
 
@@ -71,6 +72,10 @@ def run_gui(args: argparse.Namespace) -> int:
     log.info("SoulSync %s starting (config %s)", __version__, paths.config_dir)
     context = AppContext.open(paths, secret_backend="file" if args.demo else "auto")
     context.folder_lock = lock
+    try:
+        context.store  # opened now, so that a database problem is told in a window, not as a crash
+    except StoreProblem as problem:
+        return _tell_store_problem(problem)
 
     world = None
     if args.demo:
@@ -105,6 +110,9 @@ def run_gui(args: argparse.Namespace) -> int:
             window.close()
         QTimer.singleShot(2500, grab)
     print(f"SoulSync is running. Log: {log_file}", flush=True)
+    from soulsync.ui.workers import run_task
+
+    run_task(lambda ctx: backup_store(context.store), owner=window)  # the rolling backup, once a day
     try:
         return app.exec()
     finally:
@@ -126,9 +134,28 @@ def _second_start(config_dir: Path, busy: Exception) -> int:
     from soulsync.instance import ask_to_show
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])  # the local socket needs one
+    app.setApplicationName("SoulSync")
     if ask_to_show(config_dir):
         print("SoulSync is already running with this config folder: its window was brought to the front.",
               flush=True)
         return 0
     print(f"soulsync: {busy}, which did not answer. Close it and start SoulSync again.", file=sys.stderr, flush=True)
     return EXIT_BUSY
+
+
+EXIT_STORE = 4
+"""The database could not be opened (the window said why)."""
+
+
+def _tell_store_problem(problem) -> int:
+    """A window saying what is wrong with the database and what to do; the app does not start."""
+    from PyQt6.QtWidgets import QApplication, QMessageBox
+
+    log.error("Database problem at start-up (%s): %s", problem.kind, problem)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("SoulSync")
+    box = QMessageBox(QMessageBox.Icon.Critical, "SoulSync cannot open its database", problem.what,
+                      QMessageBox.StandardButton.Close)
+    box.setInformativeText(problem.todo)
+    box.exec()
+    return EXIT_STORE

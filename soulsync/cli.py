@@ -21,6 +21,7 @@ import argparse
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command == "sim":
         return run_sim(args)
+    from soulsync.core.store_health import StoreProblem
     try:
         context = open_context(args.config_dir, args.verbose, owner=f"soulsync {args.command}"
                                if args.command == "sync" else None)
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return run_check(context, args)
         return run_sync(context, args)
+    except StoreProblem as exc:
+        return fail(f"{exc.what} {exc.todo}")
     except KeyboardInterrupt:
         return fail("interrupted; downloads that finished are kept", EXIT_INCOMPLETE)
     finally:
@@ -212,6 +216,7 @@ def run_sync(context, args: argparse.Namespace) -> int:
     """``soulsync sync``; see the module docstring."""
     from soulsync.core import failpoints
     from soulsync.core.playlist_import import PlaylistImportError
+    from soulsync.core.store_health import backup_store
     from soulsync.services.checks import describe_error
     from soulsync.services.errors import ServiceError
     from soulsync.services.library import LibraryError
@@ -219,6 +224,10 @@ def run_sync(context, args: argparse.Namespace) -> int:
     if not args.playlist and not args.playlist_file:
         return fail("name at least one --playlist or --playlist-file")
     display = Display(quiet=False)
+    try:
+        backup_store(context.store)
+    except (OSError, sqlite3.Error) as exc:
+        display.line(f"warning: the database could not be backed up: {exc}")
     try:
         selected = [_Selected(p) for p in collect_playlists(context, args, display)]
         source = _library(context, args)

@@ -53,13 +53,14 @@ class AppContext:
 
     @property
     def store(self):
-        """The SQLite store (opened on first use, by whichever thread asks first; shared, thread-safe)."""
+        """The SQLite store (opened on first use, by whichever thread asks first; shared, thread-safe). Raises
+        :class:`soulsync.core.store_health.StoreProblem` when the database cannot be used."""
         if self._store is None:
-            from soulsync.core.store import Store
+            from soulsync.core.store_health import open_store
 
             with self._open_lock:
                 if self._store is None:
-                    self._store = Store(self.paths.database)
+                    self._store = open_store(self.paths.database)
         return self._store
 
     def close(self) -> None:
