@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_gui(args: argparse.Namespace) -> int:
     from soulsync import crash
-    from soulsync.config import AppPaths
+    from soulsync.config import AppPaths, ConfigError
     from soulsync.context import AppContext
     from soulsync.core.store_health import StoreProblem, backup_store
     from soulsync.instance import FolderInUse, FolderLock, ShowRequests, bring_to_front
@@ -62,12 +62,15 @@ def run_gui(args: argparse.Namespace) -> int:
         throwaway = Path(tempfile.mkdtemp(prefix="soulsync-demo-"))
         args.config_dir = throwaway
     paths = AppPaths.under(args.config_dir) if args.config_dir else AppPaths.default()
-    paths.config_dir.mkdir(parents=True, exist_ok=True)
     try:
+        paths.prepare()
         lock = FolderLock.acquire(paths.config_dir, "the SoulSync app")
+        paths.ensure()
     except FolderInUse as exc:
         return _second_start(paths.config_dir, exc)
-    paths.ensure()
+    except (ConfigError, OSError) as exc:  # told here: a crash report would land outside the folder asked for
+        print(f"soulsync: {exc}", file=sys.stderr, flush=True)
+        return 2
     log_file = setup_logging(paths.log_dir, args.verbose)
     log.info("SoulSync %s starting (config %s)", __version__, paths.config_dir)
     context = AppContext.open(paths, secret_backend="file" if args.demo else "auto")

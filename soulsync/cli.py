@@ -133,16 +133,18 @@ def open_context(config_dir: Path | None, verbose: bool, owner: str | None = Non
 
     ``owner``: take the config folder for this command (raises :class:`FolderBusy` when another process
     has it); None for commands that only read."""
-    from soulsync.config import AppPaths, load_settings
+    from soulsync.config import AppPaths, ConfigError, load_settings
     from soulsync.context import AppContext
     from soulsync.instance import FolderInUse, FolderLock
     from soulsync.logsetup import setup_logging
 
     paths = AppPaths.under(config_dir.expanduser()) if config_dir else AppPaths.default()
     try:
-        paths.config_dir.mkdir(parents=True, exist_ok=True)
+        paths.prepare()
         lock = FolderLock.acquire(paths.config_dir, owner) if owner else None
         paths.ensure()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
     except FolderInUse as exc:
         raise FolderBusy(f"{exc}. Close it (or wait for it to finish) and run this again.") from None
     except OSError as exc:

@@ -78,8 +78,24 @@ class AppPaths:
         return self.data_dir / "soulsync.sqlite3"
 
     def ensure(self) -> None:
+        """Create the folders (``OSError`` when one cannot be made)."""
         for path in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+    def prepare(self) -> None:
+        """Create the config folder, or raise :class:`ConfigError` saying in words why it cannot be used
+        (a file in its place or on its way, no permission). Nothing is written anywhere else."""
+        folder = self.config_dir
+        for existing in (folder, *folder.parents):
+            if existing.exists() or existing.is_symlink():
+                if not existing.is_dir():
+                    raise ConfigError(f"{existing} is a file, not a folder: the config folder {folder} cannot be "
+                                      "made there. Choose a folder (for example with --config-dir).")
+                break
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"the config folder {folder} cannot be made ({exc.strerror or exc})") from exc
 
 
 @dataclass
