@@ -187,10 +187,13 @@ class QueueDiff:
     """Ids of items deleted from the queue."""
     error: str = ""
     """A problem talking to slskd (or searching) in this step, in words; empty when none."""
+    filing: str = ""
+    """Why finished downloads wait instead of being filed (the library folder or the downloads folder is not
+    there), in words; empty when they are filed."""
 
     @property
     def empty(self) -> bool:
-        return not self.changed and not self.removed and not self.error
+        return not self.changed and not self.removed and not self.error and not self.filing
 
     def merge(self, other: "QueueDiff") -> "QueueDiff":
         """Fold a later step's diff into this one (later states win)."""
@@ -202,6 +205,8 @@ class QueueDiff:
                 self.removed.append(item_id)
         if other.error:
             self.error = other.error
+        if other.filing:
+            self.filing = other.filing
         return self
 
 
@@ -758,7 +763,7 @@ class DownloadQueue:
         try:
             for item in todo:
                 if not self._complete(item, diff):
-                    break  # the destination is not there: the rest wait too (said in diff.error)
+                    break  # the destination is not there: the rest wait too (said in diff.filing)
         finally:
             with self._lock:
                 self._busy.difference_update(i.id for i in todo)
@@ -1168,7 +1173,7 @@ class DownloadQueue:
     # ---- internals: completion -------------------------------------------------------
     def _complete(self, item: QueueItem, diff: QueueDiff) -> bool:
         """Locate, verify and hand over one item; False when its destination or the downloads folder is not
-        there (the item keeps waiting, ``diff.error`` says why)."""
+        there (the item keeps waiting, ``diff.filing`` says why)."""
         try:
             root = self._get_downloads_dir()
         except Exception as exc:
@@ -1190,7 +1195,7 @@ class DownloadQueue:
         except (LocateError, AudioVerifyError) as exc:
             folder = None if item.local_path else self._downloads_folder_problem(root, item.filename)
             if folder is not None:  # not this source's fault: every download would be lost the same way
-                diff.error = folder
+                diff.filing = folder
                 return False
             why = f"The downloaded file cannot be used: {exc.reason}"
             with self._lock:
@@ -1229,7 +1234,7 @@ class DownloadQueue:
             result = self._on_completed(item, path)
             ok, final, reason = bool(result.ok), result.final_path, str(result.reason or "")
         except DestinationUnavailable as exc:
-            diff.error = exc.reason
+            diff.filing = exc.reason
             return False
         except Exception as exc:
             log.exception("download queue: post-processing of %s crashed", path)

@@ -906,14 +906,14 @@ def test_a_missing_library_folder_keeps_downloads_waiting_until_it_is_back(env):
     local = env.fake.succeed("alice", name, src)
     for _ in range(2):
         diff = q.tick()
-        assert "library folder" in diff.error and "not there" in diff.error
+        assert "library folder" in diff.filing and "not there" in diff.filing and not diff.error
         assert only(q).state == "processing" and only(q).attempt == 1 and local.exists()
         assert not (env.tmp / "nas").exists()  # never created on the wrong disk
     assert len(env.fake.enqueue_calls) == 1
     library.mkdir(parents=True)
     diff = q.tick()
     done = diff.changed[item.id]
-    assert not diff.error and done.state == "succeeded" and Path(done.final_path).is_relative_to(library)
+    assert not diff.filing and done.state == "succeeded" and Path(done.final_path).is_relative_to(library)
 
 
 def test_an_empty_library_folder_that_held_files_counts_as_not_there(env, tmp_path):
@@ -953,6 +953,6 @@ def test_a_wrong_downloads_folder_is_found_at_the_first_transfer_and_burns_no_so
     env.fake.succeed("alice", name, src)
     for _ in range(3):
         diff = q.tick()
-        assert "not the folder slskd downloads into" in diff.error and str(wrong) in diff.error
+        assert "not the folder slskd downloads into" in diff.filing and str(wrong) in diff.filing
     assert only(q).state == "processing" and only(q).attempt == 1 and not only(q).tried
     assert len(env.fake.enqueue_calls) == 1  # no second source asked for
