@@ -10,6 +10,7 @@ command line stops with its own exit status (:data:`soulsync.cli.EXIT_BUSY`).
 """
 from __future__ import annotations
 
+import getpass
 import hashlib
 import os
 import sys
@@ -93,8 +94,8 @@ class FolderLock:
 
 def server_name(folder: Path) -> str:
     """The local socket name of the app owning ``folder`` (per user and folder)."""
-    digest = hashlib.sha1(str(Path(folder).resolve()).encode()).hexdigest()[:16]
-    return f"soulsync-{os.getuid() if hasattr(os, 'getuid') else os.getlogin()}-{digest}"
+    owner = f"{getpass.getuser()}\0{Path(folder).resolve()}"
+    return "soulsync-" + hashlib.sha1(owner.encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 SHOW = b"show\n"
