@@ -108,7 +108,7 @@ def _version(database: Path, wait_s: float) -> int:
     """The database's schema version without changing anything (0 for a new file)."""
     if not database.exists():
         return 0
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=wait_s)
+    conn = sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True, timeout=wait_s)
     try:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
     finally:

@@ -136,3 +136,10 @@ def test_the_app_shows_a_window_instead_of_an_unexpected_error(qtbot, tmp_path, 
     assert status == app.EXIT_STORE
     [(what, todo)] = shown
     assert "there is a folder" in what and "Move that folder away" in todo
+
+
+def test_a_database_path_with_uri_characters_opens(tmp_path):
+    db = _made(tmp_path / "what?#100% sure" / "db.sqlite3")
+    store = open_store(db)
+    assert store.activity()[0]["message"] == "something"
+    store.close()
