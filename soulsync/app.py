@@ -13,10 +13,19 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soulsync import __version__
 
+if TYPE_CHECKING:
+    from soulsync.core.store_health import StoreProblem
+
 log = logging.getLogger("soulsync")
+
+EXIT_BUSY = 3
+"""The config folder is owned by a running app that did not answer (the same status as ``soulsync sync``'s)."""
+EXIT_STORE = 4
+"""The database could not be opened (the window said why)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,10 +135,6 @@ def run_gui(args: argparse.Namespace) -> int:
             shutil.rmtree(throwaway, ignore_errors=True)
 
 
-EXIT_BUSY = 3
-"""The config folder is owned by a running app that did not answer (the same status as ``soulsync sync``'s)."""
-
-
 def _second_start(config_dir: Path, busy: Exception) -> int:
     """A second start on a config folder: the running app shows its window, this one exits."""
     from PyQt6.QtCore import QCoreApplication
@@ -146,11 +151,7 @@ def _second_start(config_dir: Path, busy: Exception) -> int:
     return EXIT_BUSY
 
 
-EXIT_STORE = 4
-"""The database could not be opened (the window said why)."""
-
-
-def _tell_store_problem(problem) -> int:
+def _tell_store_problem(problem: "StoreProblem") -> int:
     """A window saying what is wrong with the database and what to do; the app does not start."""
     from PyQt6.QtWidgets import QApplication, QMessageBox
 
