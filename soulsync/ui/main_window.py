@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         if not notices:
             return
         for text in notices:
-            self.activity.add("warning", text, "settings")
+            self.activity.add("settings", text, "settings")
         self.show_message(notices[0], 0)
         box = QMessageBox(QMessageBox.Icon.Warning, "SoulSync: a file of yours was damaged",
                           "\n\n".join(notices), QMessageBox.StandardButton.Ok, self)

@@ -255,3 +255,16 @@ def test_sim_prints_one_json_line_then_serves_until_terminated(tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sync_into_a_library_folder_that_is_not_there_stops_before_downloading(tmp_path: Path, demo_context,
+                                                                                 sim_world) -> None:
+    """An unmounted share: nothing is asked of slskd, the folder is not created, the words say why."""
+    nas = tmp_path / "nas"
+    demo_context.settings.downloads.library_dir = str(nas / "Music")
+    demo_context.save()
+    before = len(sim_world.slskd.transfers())
+    result = run("sync", "--playlist", PLAYLIST, "--config-dir", str(demo_context.paths.config_dir), timeout=240.0)
+    no_traceback(result)
+    assert result.returncode == 2 and "is not there" in result.stderr and "mounted" in result.stderr
+    assert not nas.exists() and len(sim_world.slskd.transfers()) == before
