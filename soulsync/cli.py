@@ -133,7 +133,7 @@ def open_context(config_dir: Path | None, verbose: bool, owner: str | None = Non
 
     ``owner``: take the config folder for this command (raises :class:`FolderBusy` when another process
     has it); None for commands that only read."""
-    from soulsync.config import AppPaths, ConfigError, load_settings
+    from soulsync.config import AppPaths, ConfigError, read_settings
     from soulsync.context import AppContext
     from soulsync.instance import FolderInUse, FolderLock
     from soulsync.logsetup import setup_logging
@@ -150,9 +150,11 @@ def open_context(config_dir: Path | None, verbose: bool, owner: str | None = Non
     except OSError as exc:
         raise CliError(f"cannot use the folder {paths.config_dir}: {exc.strerror or exc}") from exc
     setup_logging(paths.log_dir, verbose)
-    backend = "file" if load_settings(paths).demo else "auto"
-    context = AppContext.open(paths, secret_backend=backend)
+    loaded = read_settings(paths)
+    context = AppContext.open(paths, secret_backend="file" if loaded.settings.demo else "auto", loaded=loaded)
     context.folder_lock = lock
+    for notice in context.notices:  # a damaged settings or secrets file: never silently unconfigured
+        print(f"soulsync: warning: {printable(notice)}", file=sys.stderr, flush=True)
     return context
 
 

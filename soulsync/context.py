@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from soulsync.config import (
-    AppPaths, PlexSettings, Settings, SlskdSettings, SpotifySettings, read_settings, save_settings,
+    AppPaths, LoadedSettings, PlexSettings, Settings, SlskdSettings, SpotifySettings, read_settings, save_settings,
 )
 from soulsync.core.quality import QualityPrefs
 from soulsync.secretstore import SecretStore
@@ -73,9 +73,11 @@ class AppContext:
             self.folder_lock = None
 
     @classmethod
-    def open(cls, paths: AppPaths, secret_backend: str = "auto") -> "AppContext":
+    def open(cls, paths: AppPaths, secret_backend: str = "auto",
+             loaded: LoadedSettings | None = None) -> "AppContext":
+        """The context of ``paths``: settings (``loaded``, or read now), secrets, and what was found damaged."""
         paths.ensure()
-        loaded = read_settings(paths)
+        loaded = loaded or read_settings(paths)
         context = cls(paths, loaded.settings, SecretStore(paths.config_dir, secret_backend),
                       settings_baseline=loaded.baseline)
         context.notices.extend([n for n in (loaded.notice,) if n] + context.secrets.notices)

@@ -3,6 +3,7 @@ schemas kept, symlinks kept, damaged files kept aside under new numbers and told
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import pytest
@@ -109,3 +110,19 @@ def test_a_nested_settings_file_is_not_an_unexpected_error(app_paths):
     app_paths.config_file.write_text('{"a": ' * 50_000 + "1" + "}" * 50_000)
     assert "damaged" in read_settings(app_paths).notice
     assert not os.path.exists(app_paths.config_file)
+
+
+def test_the_command_line_tells_of_a_damaged_settings_file(app_paths, capsys):
+    from soulsync.cli import open_context
+
+    app_paths.config_file.write_text('{"slskd": {"url": "http://s')
+    context = open_context(app_paths.config_dir, verbose=False)
+    try:
+        err = capsys.readouterr().err
+        assert "warning: The settings file was damaged" in err and "settings.broken-1.json" in err
+    finally:
+        context.close()
+        for handler in list(logging.getLogger().handlers):  # open_context logs to the folder's file
+            if getattr(handler, "_soulsync", False):
+                logging.getLogger().removeHandler(handler)
+                handler.close()
