@@ -101,7 +101,7 @@ def server_name(folder: Path) -> str:
 SHOW = b"show\n"
 
 
-def ask_to_show(folder: Path, timeout_ms: int = 2000) -> bool:
+def ask_to_show(folder: Path, timeout_ms: int = 10_000) -> bool:
     """Ask the app owning ``folder`` to bring its window to the front; False when it did not answer.
 
     Runs before any window exists (the second start), so waiting here blocks no GUI."""
