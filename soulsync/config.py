@@ -327,12 +327,12 @@ def read_settings(paths: AppPaths) -> LoadedSettings:
     try:
         data = _parse(text)
     except ValueError as exc:
-        aside = keep_aside(path, "settings")
+        aside = keep_aside(Path(os.path.realpath(path)), "settings")  # a symlink's target: the link stays
         log.error("Settings file %s is damaged (%s); kept aside as %s, using defaults", path, exc, aside)
-        kept = f"kept as {aside.name}" if aside else "left where it is"
+        kept = f"kept as {aside.name} in {aside.parent}" if aside else f"left where it is ({path})"
         return LoadedSettings(Settings(), {},
                               f"The settings file was damaged ({exc}): SoulSync started with default settings. "
-                              f"The damaged file is {kept} in {path.parent}: its values can be copied back by hand.")
+                              f"The damaged file is {kept}: its values can be copied back by hand.")
     settings = Settings.from_dict(migrate(dict(data)))
     return LoadedSettings(settings, settings.to_dict())
 

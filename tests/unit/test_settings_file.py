@@ -126,3 +126,16 @@ def test_the_command_line_tells_of_a_damaged_settings_file(app_paths, capsys):
             if getattr(handler, "_soulsync", False):
                 logging.getLogger().removeHandler(handler)
                 handler.close()
+
+
+def test_a_damaged_symlinked_settings_file_is_kept_beside_its_target_and_the_link_stays(app_paths, tmp_path):
+    real = tmp_path / "dotfiles" / "soulsync.json"
+    real.parent.mkdir()
+    real.write_text('{"plex": ')
+    app_paths.config_file.symlink_to(real)
+    context = AppContext.open(app_paths, secret_backend="file")
+    assert "soulsync.broken-1.json" not in context.notices[0] and "settings.broken-1.json" in context.notices[0]
+    assert (real.parent / "settings.broken-1.json").read_text() == '{"plex": '
+    context.settings.plex.url = "http://p"
+    context.save()
+    assert app_paths.config_file.is_symlink() and json.loads(real.read_text())["plex"]["url"] == "http://p"
