@@ -15,10 +15,19 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soulsync import __version__
 
+if TYPE_CHECKING:
+    from soulsync.core.store_health import StoreProblem
+
 log = logging.getLogger("soulsync")
+
+EXIT_BUSY = 3
+"""The config folder is owned by a running app that did not answer (the same status as ``soulsync sync``'s)."""
+EXIT_STORE = 4
+"""The database could not be opened (the window said why)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,9 +91,11 @@ def desktop_entry_command(install: bool) -> int:
 
 def run_gui(args: argparse.Namespace) -> int:
     from soulsync import crash
-    from soulsync.config import AppPaths
+    from soulsync.config import AppPaths, ConfigError
     from soulsync.context import AppContext
+    from soulsync.core.store_health import StoreProblem, backup_store
     from soulsync.desktop_entry import APP_ID
+    from soulsync.instance import FolderInUse, FolderLock, ShowRequests, bring_to_front
     from soulsync.logsetup import setup_logging
 
     throwaway: Path | None = None
@@ -92,10 +103,23 @@ def run_gui(args: argparse.Namespace) -> int:
         throwaway = Path(tempfile.mkdtemp(prefix="soulsync-demo-"))
         args.config_dir = throwaway
     paths = AppPaths.under(args.config_dir) if args.config_dir else AppPaths.default()
-    paths.ensure()
+    try:
+        paths.prepare()
+        lock = FolderLock.acquire(paths.config_dir, "the SoulSync app")
+        paths.ensure()
+    except FolderInUse as exc:
+        return _second_start(paths.config_dir, exc)
+    except (ConfigError, OSError) as exc:  # told here: a crash report would land outside the folder asked for
+        print(f"soulsync: {exc}", file=sys.stderr, flush=True)
+        return 2
     log_file = setup_logging(paths.log_dir, args.verbose)
     log.info("SoulSync %s starting (config %s)", __version__, paths.config_dir)
     context = AppContext.open(paths, secret_backend="file" if args.demo else "auto")
+    context.folder_lock = lock
+    try:
+        context.store  # opened now, so that a database problem is told in a window, not as a crash
+    except StoreProblem as problem:
+        return _tell_store_problem(problem)
 
     world = None
     if args.demo:
@@ -118,6 +142,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to the launcher entry
     apply_theme(app)
     window = MainWindow(context)
+    show_requests = ShowRequests(paths.config_dir, lambda: bring_to_front(window))
     reporter = crash.installed()
     if reporter is not None:  # the GUI tells crashes in a message box (and keeps running)
         reporter.notify = crash.show_in_dialogs(window)
@@ -130,10 +155,44 @@ def run_gui(args: argparse.Namespace) -> int:
             window.close()
         QTimer.singleShot(2500, grab)
     print(f"SoulSync is running. Log: {log_file}", flush=True)
+    from soulsync.ui.workers import run_task
+
+    run_task(lambda ctx: backup_store(context.store), owner=window)  # the rolling backup, once a day
     try:
         return app.exec()
     finally:
+        show_requests.close()
         if world is not None:
             world.stop()
         if throwaway is not None:
             shutil.rmtree(throwaway, ignore_errors=True)
+
+
+def _second_start(config_dir: Path, busy: Exception) -> int:
+    """A second start on a config folder: the running app shows its window, this one exits."""
+    from PyQt6.QtCore import QCoreApplication
+
+    from soulsync.instance import ask_to_show
+
+    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])  # the local socket needs one
+    app.setApplicationName("SoulSync")
+    if ask_to_show(config_dir):
+        print("SoulSync is already running with this config folder: its window was brought to the front.",
+              flush=True)
+        return 0
+    print(f"soulsync: {busy}, which did not answer. Close it and start SoulSync again.", file=sys.stderr, flush=True)
+    return EXIT_BUSY
+
+
+def _tell_store_problem(problem: "StoreProblem") -> int:
+    """A window saying what is wrong with the database and what to do; the app does not start."""
+    from PyQt6.QtWidgets import QApplication, QMessageBox
+
+    log.error("Database problem at start-up (%s): %s", problem.kind, problem)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("SoulSync")
+    box = QMessageBox(QMessageBox.Icon.Critical, "SoulSync cannot open its database", problem.what,
+                      QMessageBox.StandardButton.Close)
+    box.setInformativeText(problem.todo)
+    box.exec()
+    return EXIT_STORE

@@ -7,7 +7,9 @@ goes to stderr (an updating line on a terminal, plain lines otherwise); with
 ``--json`` the result is one JSON object on stdout. Exit status: 0 when
 nothing is missing any more (or the dry run succeeded), 1 when tracks are
 still missing or failed, 2 when the run could not happen (usage,
-configuration, or a service it needs being unreachable), in words on stderr.
+configuration, or a service it needs being unreachable), in words on stderr;
+3 (:data:`EXIT_BUSY`) when another SoulSync process (the app, or another
+``sync``) owns the config folder: one process works on a config folder at a time.
 
 ``check`` tests the configured services. ``inspect`` checks audio files for
 fakes (:mod:`soulsync.cli_inspect`). ``sim`` starts the simulated Spotify,
@@ -20,6 +22,7 @@ import argparse
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -27,16 +30,23 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from soulsync import __version__, cli_inspect
+from soulsync.safetext import json_for_terminal, printable
 
 log = logging.getLogger("soulsync.cli")
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3
+"""Another SoulSync process owns the config folder (see :mod:`soulsync.instance`)."""
 
 
 class CliError(Exception):
     """A problem that stops the command before it can do its work; printed in words, exit status 2."""
+
+
+class FolderBusy(CliError):
+    """The config folder belongs to another SoulSync process; exit status 3."""
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -104,14 +114,20 @@ def main(argv: list[str] | None = None) -> int:
         return run_sim(args)
     if args.command == "inspect":
         return cli_inspect.run_inspect(args)
+    from soulsync.core.store_health import StoreProblem
     try:
-        context = open_context(args.config_dir, args.verbose)
+        context = open_context(args.config_dir, args.verbose, owner=f"soulsync {args.command}"
+                               if args.command == "sync" else None)
+    except FolderBusy as exc:
+        return fail(str(exc), EXIT_BUSY)
     except CliError as exc:
         return fail(str(exc))
     try:
         if args.command == "check":
             return run_check(context, args)
         return run_sync(context, args)
+    except StoreProblem as exc:
+        return fail(f"{exc.what} {exc.todo}")
     except KeyboardInterrupt:
         return fail("interrupted; downloads that finished are kept", EXIT_INCOMPLETE)
     finally:
@@ -119,24 +135,39 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"soulsync: {message}", file=sys.stderr, flush=True)
+    """Print ``message`` on stderr (control characters escaped) and return ``status``."""
+    print(f"soulsync: {printable(message)}", file=sys.stderr, flush=True)
     return status
 
 
-def open_context(config_dir: Path | None, verbose: bool):
-    """The app context for ``--config-dir`` (or the usual folders), with logging to its log folder."""
-    from soulsync.config import AppPaths, load_settings
+def open_context(config_dir: Path | None, verbose: bool, owner: str | None = None):
+    """The app context for ``--config-dir`` (or the usual folders), with logging to its log folder.
+
+    ``owner``: take the config folder for this command (raises :class:`FolderBusy` when another process
+    has it); None for commands that only read."""
+    from soulsync.config import AppPaths, ConfigError, read_settings
     from soulsync.context import AppContext
+    from soulsync.instance import FolderInUse, FolderLock
     from soulsync.logsetup import setup_logging
 
     paths = AppPaths.under(config_dir.expanduser()) if config_dir else AppPaths.default()
     try:
+        paths.prepare()
+        lock = FolderLock.acquire(paths.config_dir, owner) if owner else None
         paths.ensure()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    except FolderInUse as exc:
+        raise FolderBusy(f"{exc}. Close it (or wait for it to finish) and run this again.") from None
     except OSError as exc:
         raise CliError(f"cannot use the folder {paths.config_dir}: {exc.strerror or exc}") from exc
     setup_logging(paths.log_dir, verbose)
-    backend = "file" if load_settings(paths).demo else "auto"
-    return AppContext.open(paths, secret_backend=backend)
+    loaded = read_settings(paths)
+    context = AppContext.open(paths, secret_backend="file" if loaded.settings.demo else "auto", loaded=loaded)
+    context.folder_lock = lock
+    for notice in context.notices:  # a damaged settings or secrets file: never silently unconfigured
+        print(f"soulsync: warning: {printable(notice)}", file=sys.stderr, flush=True)
+    return context
 
 
 # ----------------------------------------------------------------------------- progress display
@@ -153,9 +184,10 @@ class Display:
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
-        """A permanent line (above the status line on a terminal)."""
+        """A permanent line (above the status line on a terminal); control characters are shown escaped."""
         if self.quiet:
             return
+        text = printable(text)
         with self._lock:
             if self.tty and self._status:
                 self.stream.write("\r\x1b[2K")
@@ -169,7 +201,7 @@ class Display:
         if self.quiet or not self.tty:
             return
         with self._lock:
-            self._status = text[:200]
+            self._status = printable(text)[:200]
             self.stream.write("\r\x1b[2K" + self._status)
             self.stream.flush()
 
@@ -200,6 +232,7 @@ def run_sync(context, args: argparse.Namespace) -> int:
     """``soulsync sync``; see the module docstring."""
     from soulsync.core import failpoints
     from soulsync.core.playlist_import import PlaylistImportError
+    from soulsync.core.store_health import backup_store
     from soulsync.services.checks import describe_error
     from soulsync.services.errors import ServiceError
     from soulsync.services.library import LibraryError
@@ -207,6 +240,10 @@ def run_sync(context, args: argparse.Namespace) -> int:
     if not args.playlist and not args.playlist_file:
         return fail("name at least one --playlist or --playlist-file")
     display = Display(quiet=False)
+    try:
+        backup_store(context.store)
+    except (OSError, sqlite3.Error) as exc:
+        display.line(f"warning: the database could not be backed up: {exc}")
     try:
         selected = [_Selected(p) for p in collect_playlists(context, args, display)]
         source = _library(context, args)
@@ -341,6 +378,7 @@ def _analyse_all(context, source, selected: list[_Selected], display: Display) -
 
 def _download(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display):
     """Download every missing track (all playlists together); Ctrl-C stops and keeps what finished."""
+    from soulsync.core.destination import library_root_problem
     from soulsync.core.sync import (
         DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, missing_tracks,
     )
@@ -354,6 +392,9 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
     library_dir = args.library_folder.expanduser() if args.library_folder else context.library_dir
     if library_dir is None:
         raise CliError("no library folder to put downloads in: choose one in Settings or pass --library-folder")
+    problem = library_root_problem(Path(library_dir), context.store.filed_under(library_dir))
+    if problem is not None:
+        raise CliError(problem)
     slskd = context.slskd()
     check = check_slskd(slskd)
     if not check.ok:
@@ -476,18 +517,18 @@ def _print_result(selected: list[_Selected], as_json: bool, downloads) -> None:
                 "cancelled": p.cancelled, "error": downloads.error or None,
                 "tracks": [{"title": t.track.title, "artists": list(t.track.artists), "status": t.phase.value,
                             "detail": t.detail, "path": t.final_path} for t in downloads.tracks]}
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_for_terminal(json.dumps(payload, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
         return
     for entry in selected:
         owned, missing = count_statuses(entry.statuses)
-        print(f"{entry.playlist.name}: {owned} owned, {missing} missing")
+        print(printable(f"{entry.playlist.name}: {owned} owned, {missing} missing"))
         for s in entry.statuses:
             if s.status.value == "owned":
                 flag = " (ambiguous)" if s.ambiguous else ""
-                print(f"  owned    {s.track.display()}  [{s.score:.2f}{flag}] {s.library_path or ''}")
+                print(printable(f"  owned    {s.track.display()}  [{s.score:.2f}{flag}] {s.library_path or ''}"))
             else:
-                print(f"  {s.status.value:<8} {s.track.display()}")
+                print(printable(f"  {s.status.value:<8} {s.track.display()}"))
     sys.stdout.flush()
 
 
@@ -506,11 +547,12 @@ def run_check(context, args: argparse.Namespace) -> int:
     if context.slskd_configured():
         checks.append(check_slskd(context.slskd()))
     if args.json:
-        print(json.dumps({"services": [{"service": c.service, "ok": c.ok, "kind": c.kind, "summary": c.summary}
-                                       for c in checks]}, ensure_ascii=False))
+        print(json_for_terminal(json.dumps({"services": [
+            {"service": c.service, "ok": c.ok, "kind": c.kind, "summary": c.summary} for c in checks]},
+            ensure_ascii=False)))
     else:
         for c in checks:
-            print(f"{c.service:<8} {'ok' if c.ok else 'FAILED':<7} {c.summary}")
+            print(printable(f"{c.service:<8} {'ok' if c.ok else 'FAILED':<7} {c.summary}"))
     if not checks:
         return fail("no service is configured yet: set them up in the app's Settings")
     return EXIT_OK if all(c.ok for c in checks) else EXIT_INCOMPLETE

@@ -9,6 +9,7 @@ keyring backend exists).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -37,6 +38,12 @@ def _timeout(default_s: float) -> Any:
     """A service's network timeout field: seconds each request may wait for an answer, within
     :data:`TIMEOUT_RANGE_S` (a value outside it in the settings file falls back to ``default_s``)."""
     return field(default=default_s, metadata={"range": TIMEOUT_RANGE_S})
+
+
+def _ranged(default: float, low: float, high: float) -> Any:
+    """A number field that must lie within ``low``-``high`` (the Settings page's range); a value outside
+    it in the settings file falls back to ``default`` with a warning."""
+    return field(default=default, metadata={"range": (low, high)})
 
 
 @dataclass
@@ -71,8 +78,24 @@ class AppPaths:
         return self.data_dir / "soulsync.sqlite3"
 
     def ensure(self) -> None:
+        """Create the folders (``OSError`` when one cannot be made)."""
         for path in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+    def prepare(self) -> None:
+        """Create the config folder, or raise :class:`ConfigError` saying in words why it cannot be used
+        (a file in its place or on its way, no permission). Nothing is written anywhere else."""
+        folder = self.config_dir
+        for existing in (folder, *folder.parents):
+            if existing.exists() or existing.is_symlink():
+                if not existing.is_dir():
+                    raise ConfigError(f"{existing} is a file, not a folder: the config folder {folder} cannot be "
+                                      "made there. Choose a folder (for example with --config-dir).")
+                break
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"the config folder {folder} cannot be made ({exc.strerror or exc})") from exc
 
 
 @dataclass
@@ -108,7 +131,7 @@ class SlskdSettings:
 @dataclass
 class DownloadSettings:
     quality_order: list[str] = field(default_factory=lambda: list(DEFAULT_QUALITY_ORDER))
-    min_bitrate: int = 192
+    min_bitrate: int = _ranged(192, 0, 2000)
     lossless_only: bool = False
     download_dir: str = ""
     """slskd's downloads folder as this machine sees it; empty: ask slskd's options."""
@@ -120,12 +143,12 @@ class DownloadSettings:
     fake_policy: str = "refuse"
     """A download that looks fake (transcoded, up-converted, mislabelled): ``refuse`` it and try the next
     source, keep it when no other source is left (``best_available``), or ``keep`` it always."""
-    concurrent_downloads: int = 3
-    poll_interval_s: float = 1.0
-    stall_timeout_s: float = 60.0
-    max_attempts: int = 5
-    search_timeout_ms: int = 6000
-    response_limit: int = 500
+    concurrent_downloads: int = _ranged(3, 1, 20)
+    poll_interval_s: float = _ranged(1.0, 0.05, 60.0)
+    stall_timeout_s: float = _ranged(60.0, 1.0, 3600.0)
+    max_attempts: int = _ranged(5, 1, 20)
+    search_timeout_ms: int = _ranged(6000, 1000, 120_000)
+    response_limit: int = _ranged(500, 1, 5000)
 
 
 @dataclass
@@ -248,24 +271,101 @@ class ConfigError(Exception):
     """The settings file could not be read; the message says why in words."""
 
 
-def load_settings(paths: AppPaths) -> Settings:
-    """Read settings; a missing file gives defaults, an unreadable one is kept aside and defaults are used."""
-    path = paths.config_file
-    if not path.exists():
-        return Settings()
+@dataclass
+class LoadedSettings:
+    """What :func:`read_settings` found: the settings, the file's content they came from (the baseline
+    :func:`save_settings` compares with) and, when the file was damaged, a notice for the user."""
+
+    settings: Settings
+    baseline: dict
+    notice: str = ""
+
+
+def _parse(text: str) -> dict:
+    """The settings file's object; ``ValueError`` when it is not one (deep nesting included)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("top level is not an object")
-    except (OSError, ValueError) as exc:
-        aside = path.with_suffix(".broken.json")
-        log.error("Settings file %s is unreadable (%s); kept aside as %s, using defaults", path, exc, aside.name)
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError("its top level is not an object")
+    return data
+
+
+def keep_aside(path: Path, stem: str) -> Path | None:
+    """Move a damaged ``path`` to the next free ``<stem>.broken-N.json`` beside it (earlier copies are never
+    overwritten); None when it could not be moved."""
+    for n in range(1, 10_000):
+        aside = path.with_name(f"{stem}.broken-{n}.json")
         try:
-            os.replace(path, aside)
+            os.link(path, aside)  # fails when the name is taken: never overwrites a copy kept before
+        except FileExistsError:
+            continue
         except OSError:
-            pass
-        return Settings()
-    return Settings.from_dict(migrate(data))
+            try:
+                if aside.exists():
+                    continue
+                os.replace(path, aside)
+                return aside
+            except OSError:
+                return None
+        os.unlink(path)
+        return aside
+    return None
+
+
+def read_settings(paths: AppPaths) -> LoadedSettings:
+    """Read the settings file. A missing file gives defaults; a damaged one (cut short, not JSON) is kept aside
+    under a new number, defaults are used and ``notice`` says so in words for the app to show."""
+    path = paths.config_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadedSettings(Settings(), {})
+    except OSError as exc:
+        settings = Settings()
+        return LoadedSettings(settings, settings.to_dict(),
+                              f"The settings file {path} cannot be read ({exc.strerror or exc}); default settings "
+                              "are used for now and nothing is written over it.")
+    try:
+        data = _parse(text)
+    except ValueError as exc:
+        aside = keep_aside(Path(os.path.realpath(path)), "settings")  # a symlink's target: the link stays
+        log.error("Settings file %s is damaged (%s); kept aside as %s, using defaults", path, exc, aside)
+        kept = f"kept as {aside.name} in {aside.parent}" if aside else f"left where it is ({path})"
+        return LoadedSettings(Settings(), {},
+                              f"The settings file was damaged ({exc}): SoulSync started with default settings. "
+                              f"The damaged file is {kept}: its values can be copied back by hand.")
+    settings = Settings.from_dict(migrate(dict(data)))
+    return LoadedSettings(settings, settings.to_dict())
+
+
+def load_settings(paths: AppPaths) -> Settings:
+    """Read settings; a missing file gives defaults, a damaged one is kept aside and defaults are used."""
+    return read_settings(paths).settings
+
+
+def _changes(baseline: dict, current: dict) -> dict:
+    """The keys of ``current`` whose values differ from ``baseline`` (nested objects compared key by key)."""
+    out: dict = {}
+    for key, value in current.items():
+        before = baseline.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            inner = _changes(before, value)
+            if inner:
+                out[key] = inner
+        elif key not in baseline or before != value:
+            out[key] = value
+    return out
+
+
+def _apply(target: dict, changes: dict) -> None:
+    """Write ``changes`` (from :func:`_changes`) into ``target``, leaving every other key as it is."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _apply(target[key], value)
+        else:
+            target[key] = value
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
@@ -296,6 +396,35 @@ def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
         pass
 
 
-def save_settings(settings: Settings, paths: AppPaths) -> None:
-    settings.schema_version = SCHEMA_VERSION
-    atomic_write_text(paths.config_file, json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n")
+def save_settings(settings: Settings, paths: AppPaths, baseline: dict | None = None) -> dict:
+    """Write what changed since ``baseline`` (the settings as read) into the settings file; returns the new
+    baseline.
+
+    Only changed values are written, into the file as it is now: keys of a newer version and values edited
+    by hand meanwhile are kept, the schema version never goes back, and a symlinked file stays a symlink
+    (its target is written). A file that became unreadable meanwhile is kept aside first. Without a
+    baseline every value is written (still keeping unknown keys)."""
+    path = Path(os.path.realpath(paths.config_file))
+    current = settings.to_dict()
+    on_disk: dict | None = None
+    try:
+        on_disk = _parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pass
+    except ValueError as exc:
+        aside = keep_aside(path, "settings")
+        log.error("Settings file %s was damaged (%s); kept aside as %s before saving", path, exc, aside)
+    if on_disk is None:
+        data = current
+    else:
+        version = on_disk.get("schema_version")
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION
+        data = copy.deepcopy(on_disk) if newer else migrate(copy.deepcopy(on_disk))
+        _apply(data, _changes(baseline, current) if baseline is not None else current)
+        if newer:
+            data["schema_version"] = version
+    if not isinstance(data.get("schema_version"), int) or data["schema_version"] < SCHEMA_VERSION:
+        data["schema_version"] = SCHEMA_VERSION
+    if on_disk is None or data != on_disk:
+        atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return current

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from soulsync.config import (
-    AppPaths, PlexSettings, Settings, SlskdSettings, SpotifySettings, load_settings, save_settings,
+    AppPaths, LoadedSettings, PlexSettings, Settings, SlskdSettings, SpotifySettings, read_settings, save_settings,
 )
 from soulsync.core.quality import QualityPrefs
 from soulsync.secretstore import SecretStore
@@ -35,6 +35,12 @@ class AppContext:
     """Opens an authorization URL; demo mode and tests replace it with an auto-consenting fetch."""
     _save_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    settings_baseline: dict | None = None
+    """The settings as last read or written: saving writes only what differs from it."""
+    notices: list[str] = field(default_factory=list)
+    """Problems found while opening (a damaged settings or secrets file) for the app to tell the user."""
+    folder_lock: object | None = None
+    """This process's ownership of the config folder (:class:`soulsync.instance.FolderLock`), dropped on close."""
     _store: object | None = field(default=None, repr=False)
     _limiter: object | None = field(default=None, repr=False)
 
@@ -50,28 +56,40 @@ class AppContext:
 
     @property
     def store(self):
-        """The SQLite store (opened on first use, by whichever thread asks first; shared, thread-safe)."""
+        """The SQLite store (opened on first use, by whichever thread asks first; shared, thread-safe). Raises
+        :class:`soulsync.core.store_health.StoreProblem` when the database cannot be used."""
         if self._store is None:
-            from soulsync.core.store import Store
+            from soulsync.core.store_health import open_store
 
             with self._open_lock:
                 if self._store is None:
-                    self._store = Store(self.paths.database)
+                    self._store = open_store(self.paths.database)
         return self._store
 
     def close(self) -> None:
+        """Close the store and give up the config folder."""
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self.folder_lock is not None:
+            self.folder_lock.release()
+            self.folder_lock = None
 
     @classmethod
-    def open(cls, paths: AppPaths, secret_backend: str = "auto") -> "AppContext":
+    def open(cls, paths: AppPaths, secret_backend: str = "auto",
+             loaded: LoadedSettings | None = None) -> "AppContext":
+        """The context of ``paths``: settings (``loaded``, or read now), secrets, and what was found damaged."""
         paths.ensure()
-        return cls(paths, load_settings(paths), SecretStore(paths.config_dir, secret_backend))
+        loaded = loaded or read_settings(paths)
+        context = cls(paths, loaded.settings, SecretStore(paths.config_dir, secret_backend),
+                      settings_baseline=loaded.baseline)
+        context.notices.extend([n for n in (loaded.notice,) if n] + context.secrets.notices)
+        return context
 
     def save(self) -> None:
+        """Write the settings that changed since they were read (see :func:`save_settings`)."""
         with self._save_lock:
-            save_settings(self.settings, self.paths)
+            self.settings_baseline = save_settings(self.settings, self.paths, self.settings_baseline)
 
     # ---- derived preferences ------------------------------------------
     def quality_prefs(self) -> QualityPrefs:
@@ -102,7 +120,7 @@ class AppContext:
         options = PostProcessOptions(
             library_dir=Path(library), quarantine_dir=self.needs_attention_dir,
             album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
-            cover_cache_dir=self.paths.cache_dir / "covers",
+            cover_cache_dir=self.paths.cache_dir / "covers", library_has_files=self.store.filed_under(library),
             fake_policy=d.fake_policy if d.fake_policy in FAKE_POLICIES else "refuse")
         return PostProcessor(options, fetch_cover=fetch_image)
 

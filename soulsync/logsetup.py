@@ -2,7 +2,8 @@
 
 Every handler carries :class:`SecretScrubber`, which replaces registered
 secret values and well-known credential patterns (tokens in URLs and
-headers) with ``***`` before anything is written.
+headers) with ``***`` and shows control characters escaped
+(:func:`soulsync.safetext.printable`) before anything is written.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import logging.handlers
 import re
 import threading
 from pathlib import Path
+
+from soulsync.safetext import printable
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -96,10 +99,10 @@ class SecretScrubber(logging.Filter):
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg = scrub(message)
+        record.msg = printable(scrub(message))  # a peer's name never forges a log line or drives a terminal
         record.args = None
         if record.exc_text:
-            record.exc_text = scrub(record.exc_text)
+            record.exc_text = printable(scrub(record.exc_text), keep_newlines=True)
         return True
 
 

@@ -10,10 +10,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 
-from soulsync.config import atomic_write_text
+from soulsync.config import atomic_write_text, keep_aside
 from soulsync.logsetup import register_secret
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,23 @@ SECRET_NAMES = (
     "slskd_api_key",
     "slskd_password",
 )
+
+
+_PAIR = re.compile(r'"(' + "|".join(SECRET_NAMES) + r')"\s*:\s*"((?:[^"\\\x00-\x1f]|\\.)*)"')
+"""A known secret's ``"name": "value"`` pair, found in a damaged file's text."""
+
+
+def salvage(text: str) -> dict[str, str]:
+    """The known secrets whose name and whole value can still be read from a damaged file's ``text``."""
+    found: dict[str, str] = {}
+    for match in _PAIR.finditer(text):
+        try:
+            value = json.loads(f'"{match.group(2)}"')
+        except ValueError:
+            continue
+        if value:
+            found[match.group(1)] = value
+    return found
 
 
 def _usable_keyring():
@@ -69,6 +87,8 @@ class SecretStore:
         """Every secret as last read or written: reads never wait on the keyring (a D-Bus call that can
         take long, or an unlock prompt) once the store is open, so the GUI thread may ask for them."""
         self._file_stamp: tuple[int, int, int] | None = None
+        self.notices: list[str] = []
+        """A damaged secrets file found (kept aside; what could be read was kept), in words for the app."""
         self.reload()
 
     @property
@@ -97,12 +117,37 @@ class SecretStore:
                 register_secret(value)
 
     def _read_file(self) -> dict[str, str]:
+        """The fallback file's secrets. A damaged file is never written over: it is kept aside under a new
+        number, the secrets that can still be read from it are written back, and :attr:`notices` says so."""
         self._file_stamp = self._stamp()
         try:
-            data = json.loads(self._file.read_text(encoding="utf-8"))
-            return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
-        except (OSError, ValueError, AttributeError):
+            text = self._file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
             return {}
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("its top level is not an object")
+        except (ValueError, RecursionError) as exc:
+            return self._damaged(text, exc)
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def _damaged(self, text: str, exc: BaseException) -> dict[str, str]:
+        kept = salvage(text)
+        aside = keep_aside(self._file, "secrets")
+        if aside is None:  # not even moved: leave it alone rather than write over it
+            self.notices.append(f"The secrets file {self._file} is damaged and could not be kept aside; "
+                                "SoulSync does not write over it. Move it away and enter the passwords again.")
+            return kept
+        names = ", ".join(sorted(kept)) or "none"
+        log.error("Secrets file damaged (%s); kept aside as %s; secrets still readable: %s",
+                  type(exc).__name__, aside.name, names)
+        self.notices.append(f"The secrets file was damaged: it is kept as {aside.name} (readable only by you). "
+                            f"Secrets that could still be read were kept ({names}); enter the others again in "
+                            "Settings.")
+        atomic_write_text(self._file, json.dumps(kept, indent=1), mode=0o600)
+        self._file_stamp = self._stamp()
+        return kept
 
     def _stamp(self) -> tuple[int, int, int] | None:
         try:

@@ -46,8 +46,11 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 from soulsync.core import failpoints
 from soulsync.core.audiofile import AudioVerifyError, verify_audio
 from soulsync.core.bad_sources import BadSources
+from soulsync.core.destination import DestinationUnavailable, downloads_folder_problem
 from soulsync.core.models import Track, Transfer, TransferState
-from soulsync.core.slskd_files import UNKNOWN_RULES, DownloadRules, LocateError, file_name, locate_download
+from soulsync.core.slskd_files import (
+    UNKNOWN_RULES, DownloadRules, LocateError, expected_local_paths, file_name, locate_download,
+)
 from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
 
 log = logging.getLogger(__name__)
@@ -199,10 +202,13 @@ class QueueDiff:
     """Ids of items deleted from the queue."""
     error: str = ""
     """A problem talking to slskd (or searching) in this step, in words; empty when none."""
+    filing: str = ""
+    """Why finished downloads wait instead of being filed (the library folder or the downloads folder is not
+    there), in words; empty when they are filed."""
 
     @property
     def empty(self) -> bool:
-        return not self.changed and not self.removed and not self.error
+        return not self.changed and not self.removed and not self.error and not self.filing
 
     def merge(self, other: "QueueDiff") -> "QueueDiff":
         """Fold a later step's diff into this one (later states win)."""
@@ -214,6 +220,8 @@ class QueueDiff:
                 self.removed.append(item_id)
         if other.error:
             self.error = other.error
+        if other.filing:
+            self.filing = other.filing
         return self
 
 
@@ -697,7 +705,8 @@ class DownloadQueue:
             self._busy.update(i.id for i in todo)
         try:
             for item in todo:
-                self._complete(item, diff)
+                if not self._complete(item, diff):
+                    break  # the destination is not there: the rest wait too (said in diff.filing)
         finally:
             with self._lock:
                 self._busy.difference_update(i.id for i in todo)
@@ -1156,28 +1165,33 @@ class DownloadQueue:
             self._attempt_failed(batch, item, f"slskd refused the file: {message}", cancel=False)
 
     # ---- internals: completion -------------------------------------------------------
-    def _complete(self, item: QueueItem, diff: QueueDiff) -> None:
+    def _complete(self, item: QueueItem, diff: QueueDiff) -> bool:
+        """Locate, verify and hand over one item; False when its destination or the downloads folder is not
+        there (the item keeps waiting, ``diff.filing`` says why)."""
         try:
             root = self._get_downloads_dir()
         except Exception as exc:
             diff.error = f"slskd's downloads folder is unknown: {_describe(exc)}"
-            return
+            return True
         if item.local_path and not os.path.isfile(item.local_path):
             interrupted = ("post-processing was interrupted and the file is no longer at "
                            f"{item.local_path} (it may already be in the library)")
             if self._on_completed is None:
                 self._settle(item, diff, ok=False, reason=f"needs attention: {interrupted}")
-                return
+                return True
             # The app died after post-processing moved the file: post-processing tells whether it is in place
             # (and when it cannot find it, the words say what happened rather than "the file is gone").
-            self._hand_over(item, Path(item.local_path), diff, failure=interrupted)
-            return
+            return self._hand_over(item, Path(item.local_path), diff, failure=interrupted)
         try:
             path = Path(item.local_path) if item.local_path else locate_download(
                 root, item.username, item.filename, item.size, self._download_rules())
             # A file handed over before the app died was checked whole then; tagging may have changed its size since.
             verify_audio(path, expected_size=None if item.local_path else item.size or None)
         except (LocateError, AudioVerifyError) as exc:
+            folder = None if item.local_path else self._downloads_folder_problem(root, item.username, item.filename)
+            if folder is not None:  # not this source's fault: every download would be lost the same way
+                diff.filing = folder
+                return False
             why = f"The downloaded file cannot be used: {exc.reason}"
             with self._lock:
                 current = self._items.get(item.id)
@@ -1185,37 +1199,51 @@ class DownloadQueue:
                     batch = _Batch()
                     self._attempt_failed(batch, current, why, cancel=False)
                     self._commit(batch, diff)
-            return
+            return True
         with self._lock:
             current = self._items.get(item.id)
             if current is None or current.state != QueueState.PROCESSING:
-                return
+                return True
             batch = _Batch()
             batch.edit(current).local_path = str(path)
             self._commit(batch, diff)
             item = _clone(self._items[item.id])
         if self._on_completed is None:
             self._settle(item, diff, ok=True, final_path=str(path))
-            return
-        self._hand_over(item, path, diff)
+            return True
+        return self._hand_over(item, path, diff)
 
-    def _hand_over(self, item: QueueItem, path: Path, diff: QueueDiff, failure: str | None = None) -> None:
+    def _downloads_folder_problem(self, root: Path, username: str, remote_filename: str) -> str | None:
+        """Why the folder itself (not this source) is wrong: only when no place slskd may have used exists."""
+        try:
+            candidates = expected_local_paths(root, username, remote_filename, self._download_rules())
+        except LocateError:
+            return None
+        problems = [downloads_folder_problem(root, candidate) for candidate in candidates]
+        return problems[0] if problems and all(problems) else None
+
+    def _hand_over(self, item: QueueItem, path: Path, diff: QueueDiff, failure: str | None = None) -> bool:
         """Run ``on_completed`` on the item's file and settle the item with its result (``failure``: the
-        reason to give if it fails, instead of post-processing's own)."""
+        reason to give if it fails, instead of post-processing's own). False when the destination is not
+        there: the item stays processing and is handed over again later."""
         assert self._on_completed is not None
         refused = False
         try:
             result = self._on_completed(item, path)
             ok, final, reason = bool(result.ok), result.final_path, str(result.reason or "")
             refused = not ok and getattr(result, "refused_source", False) is True
+        except DestinationUnavailable as exc:
+            diff.filing = exc.reason
+            return False
         except Exception as exc:
             log.exception("download queue: post-processing of %s crashed", path)
             ok, final, reason = False, None, f"post-processing crashed: {_describe(exc)}"
         if refused:  # a fake: the next source, not "needs attention"
             self._refuse_source(item, reason or "the file is not what it claims to be", diff)
-            return
+            return True
         self._settle(item, diff, ok=ok, final_path=str(final) if final else None,
                      reason=reason if ok else f"needs attention: {failure or reason or 'post-processing failed'}")
+        return True
 
     def _refuse_source(self, item: QueueItem, why: str, diff: QueueDiff) -> None:
         """Post-processing refused the file itself (a fake): the source is remembered as bad, the

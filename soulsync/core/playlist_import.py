@@ -29,7 +29,9 @@ import csv
 import hashlib
 import io
 import math
+import os
 import re
+import stat
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -117,13 +119,7 @@ def import_playlist_file(path: str | Path, name: str | None = None) -> ImportRes
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + M3U_SUFFIXES:
         raise PlaylistImportError(f"{path.name}: not a playlist file (use .csv, .m3u or .m3u8)")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise PlaylistImportError(f"{path.name}: {size // (1024 * 1024)} MB is too large for a playlist")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PlaylistImportError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+    data = _read_bounded(path)
     absolute = path.resolve()
     kind = "csv" if suffix in CSV_SUFFIXES else "m3u"
     playlist_id = f"{kind}:{hashlib.sha1(str(absolute).encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
@@ -138,6 +134,33 @@ def import_playlist_file(path: str | Path, name: str | None = None) -> ImportRes
             result.playlist.name = default_name
     result.playlist.snapshot_id = snapshot
     return result
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, at most :data:`MAX_FILE_BYTES`. Only a regular file is read (a symlink to one is
+    fine): a device such as ``/dev/zero`` would never end and a FIFO would wait for ever, so both are refused
+    by what the opened file is, not by a size ``stat`` may report as 0."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise PlaylistImportError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PlaylistImportError(f"{path.name}: not a regular file (a device, a pipe or a folder), "
+                                      "so it is not read")
+        chunks, total = [], 0
+        while total <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+        raise PlaylistImportError(f"{path.name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB, too large for "
+                                  "a playlist")
+    except OSError as exc:
+        raise PlaylistImportError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+    finally:
+        os.close(fd)
 
 
 def decode_playlist_bytes(data: bytes, utf8_only: bool = False) -> str:

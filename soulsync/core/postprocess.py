@@ -42,6 +42,7 @@ from soulsync.core.audiofile import (
     format_for_suffix,
     verify_audio,
 )
+from soulsync.core.destination import DestinationUnavailable, library_root_problem
 from soulsync.core.models import Track
 from soulsync.core.organize import (
     CLASH_POLICIES,
@@ -125,6 +126,8 @@ class PostProcessOptions:
     duration_tolerance_ms: int = DEFAULT_DURATION_TOLERANCE_MS
     fake_policy: FakePolicy = "refuse"
     """One of :data:`FAKE_POLICIES`."""
+    library_has_files: bool = False
+    """Files were filed into ``library_dir`` before: an empty library folder then means its disk is missing."""
 
     def validate(self) -> None:
         """Raise ``ValueError`` (a :class:`TemplateError` for templates) with a clear message."""
@@ -338,6 +341,8 @@ class PostProcessor:
         options.validate()
         self.options = options
         self.covers = CoverCache(fetch_cover, options.cover_cache_dir, options.cover_cache_limit)
+        self._filed = False
+        """A file was filed into the library by this processor (so the folder is expected to hold files)."""
 
     def process(
         self,
@@ -364,7 +369,9 @@ class PostProcessor:
         or labelled bitrate); the file is checked against it and against its own
         format for a transcode, and a fake is handled by ``fake_policy``
         (``best_available`` keeps it only when ``other_sources`` is False).
-        Never raises for problems with the file; see the result.
+        Never raises for problems with the file; see the result. Raises
+        :class:`DestinationUnavailable` when the library folder is not there (never created here) or is
+        empty although files were filed into it: the file is left untouched, to be filed once it is back.
 
         A file a killed run was filing is taken up again: one already tagged
         with the track's Spotify id may differ from ``expected_size`` (tags
@@ -374,6 +381,9 @@ class PostProcessor:
         source = Path(source)
         result = PostProcessResult(source=source)
         opts = self.options
+        problem = library_root_problem(Path(opts.library_dir), opts.library_has_files or self._filed)
+        if problem is not None:
+            raise DestinationUnavailable(problem)
         if track is not None and not source.exists():
             filed = self._filed_before(source, track)
             if filed is not None:  # a run that died after the move: only the cover file may be left to do
@@ -441,6 +451,7 @@ class PostProcessor:
         except (MoveError, TemplateError) as exc:
             return self._fail(result, Step.MOVE, str(exc), track)
         failpoints.hit("postprocess.moved")
+        self._filed = True
         result.move = move
         result.final_path = move.path
         result.reason = move.reason

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -194,6 +195,9 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The database schema this version writes (``PRAGMA user_version``)."""
+
 _COUNT_RETIRED = ("INSERT INTO download_days (day, succeeded)"
                   " SELECT date(finished_at, 'unixepoch', 'localtime') AS day, COUNT(*) FROM queue"
                   " WHERE state = 'succeeded' AND finished_at IS NOT NULL")
@@ -287,17 +291,26 @@ _PROGRESS_UPDATE = ("UPDATE queue SET " + ", ".join(f"{k} = ?" for k in QUEUE_PR
 class Store:
     """Thread-safe access to the SoulSync database."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, busy_timeout_s: float = 30.0) -> None:
+        """Open (or create) the database at ``path``; opening waits at most ``busy_timeout_s`` for another
+        connection's lock, later statements up to 30 s. Use :func:`soulsync.core.store_health.open_store`
+        for the app's database: it says in words what is wrong when opening fails."""
         self.path = Path(path) if str(path) != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                     timeout=busy_timeout_s)
+        try:
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+            self._conn.execute("PRAGMA busy_timeout=30000")
+        except BaseException:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -336,6 +349,15 @@ class Store:
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the whole database into the new file ``target`` (SQLite's online backup)."""
+        copy = sqlite3.connect(str(target))
+        try:
+            with self._lock:
+                self._conn.backup(copy)
+        finally:
+            copy.close()
 
     def integrity_ok(self) -> bool:
         return self.query("PRAGMA integrity_check")[0][0] == "ok"
@@ -446,6 +468,17 @@ class Store:
     def count_queue(self, finished: bool) -> int:
         op = "IS NOT NULL" if finished else "IS NULL"
         return self.query(f"SELECT COUNT(*) FROM queue WHERE finished_at {op}")[0][0]
+
+    def filed_under(self, folder: str | os.PathLike) -> bool:
+        """Whether a download was filed into ``folder`` (or below it), or a file there was read by a scan of the
+        library folder (Plex's paths are the server's and need not exist here)."""
+        root = os.path.join(os.fspath(folder), "")
+        pattern = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.query("SELECT 1 FROM queue WHERE state = 'succeeded' AND final_path LIKE ? ESCAPE '\\'"
+                          " UNION ALL SELECT 1 FROM library_tracks WHERE source = 'folder' AND path LIKE ? ESCAPE '\\'"
+                          " LIMIT 1",
+                          (pattern, pattern))
+        return bool(rows)
 
     def count_succeeded_since(self, ts: float) -> int:
         """Downloads that succeeded since ``ts`` (a local midnight): queue rows, plus deleted ones of those days."""

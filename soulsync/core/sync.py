@@ -629,8 +629,8 @@ class DownloadMissing:
                 log.exception("Download queue step failed")
                 diff = None
                 self._trouble(exc, now)
-            if diff is not None and getattr(diff, "error", ""):
-                self._trouble(diff.error, now)
+            if diff is not None and (getattr(diff, "error", "") or getattr(diff, "filing", "")):
+                self._trouble(diff.error or diff.filing, now)  # slskd, or the library folder not there
             elif diff is not None:
                 self._ok()
         self._follow_queue()

@@ -31,6 +31,9 @@ class DownloadService(QObject):
     """A :class:`QueueDiff` (changed items and removed ids) after each step."""
     error = pyqtSignal(str)
     """A problem talking to slskd, in words (empty string when it went away)."""
+    filing = pyqtSignal(str)
+    """Why finished downloads wait instead of being filed (the library folder is not there...), in words
+    (empty string when they are filed again)."""
     item_finished = pyqtSignal(object)
     """A :class:`QueueItem` that just reached succeeded or failed."""
 
@@ -44,6 +47,7 @@ class DownloadService(QObject):
         self._queue_key: tuple | None = None
         self._tick_task = None
         self._last_error = ""
+        self._last_filing = ""
         self._finished_ids: set[str] = set()
         self._placed: set[str] = set()
         self._scan_lock = threading.Lock()
@@ -105,6 +109,9 @@ class DownloadService(QObject):
 
     def _publish(self, diff: QueueDiff) -> None:
         self._set_error(diff.error)
+        if diff.filing != self._last_filing:
+            self._last_filing = diff.filing
+            self.filing.emit(diff.filing)
         if diff.changed or diff.removed:
             self.diff_ready.emit(diff)
         self._finished_ids.difference_update(diff.removed)

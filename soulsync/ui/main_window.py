@@ -6,7 +6,7 @@ import logging
 from PyQt6.QtCore import QByteArray, Qt, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
-    QButtonGroup, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QStackedWidget,
+    QButtonGroup, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
             lambda: self.activity.add("settings", "Settings changed", "settings"))
 
         self._restore()
+        self.notice_box: QMessageBox | None = None
+        self._tell_notices()
         if check_services:
             self.monitor.start()
             self.downloads.start()
@@ -160,6 +162,21 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         """A message in the status bar (errors from any page go here too)."""
         self.statusBar().showMessage(text, timeout_ms)
+
+    def _tell_notices(self) -> None:
+        """Problems found while opening (a damaged settings or secrets file): a window that does not block,
+        the status bar and the activity feed."""
+        notices = list(self.context.notices)
+        if not notices:
+            return
+        for text in notices:
+            self.activity.add("settings", text, "settings")
+        self.show_message(notices[0], 0)
+        box = QMessageBox(QMessageBox.Icon.Warning, "SoulSync: a file of yours was damaged",
+                          "\n\n".join(notices), QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.open()
+        self.notice_box = box
 
     def _on_status(self, service: str, state: str, message: str, when: float) -> None:
         self.indicators[service].set_state(state, message, when)

@@ -276,3 +276,17 @@ def test_a_playlist_spotify_will_not_hand_over_is_refused_in_words(demo_context,
         no_traceback(result)
         assert result.returncode == 2, result.stderr
         assert f"{name!r} can't be read" in result.stderr and "--playlist-file" in result.stderr
+
+
+def test_sync_into_a_library_folder_that_is_not_there_stops_before_downloading(tmp_path: Path, demo_context,
+                                                                                 sim_world) -> None:
+    """An unmounted share: nothing is asked of slskd, the folder is not created, the words say why."""
+    nas = tmp_path / "nas"
+    demo_context.settings.downloads.library_dir = str(nas / "Music")
+    demo_context.save()
+    before = len(sim_world.slskd.transfers())
+    result = run("sync", "--playlist", "Workout Bangers!", "--config-dir", str(demo_context.paths.config_dir),
+                 timeout=240.0)  # a playlist with missing tracks the other tests of this module do not download
+    no_traceback(result)
+    assert result.returncode == 2 and "is not there" in result.stderr and "mounted" in result.stderr
+    assert not nas.exists() and len(sim_world.slskd.transfers()) == before

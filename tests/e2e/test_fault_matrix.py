@@ -652,6 +652,7 @@ def _small_files(world, n: int) -> list[tuple[str, str, int]]:
 
 def slskd_queue(qtbot, window, world, context, fault: str, cell: Cell, seen: Seen, tmp_path: Path) -> None:
     """A download followed in the Downloads queue: shown while slskd misbehaves, never dropped, done once."""
+    (tmp_path / "library").mkdir(exist_ok=True)
     context.settings.downloads.library_dir = str(tmp_path / "library")
     context.settings.library.source = "folder"  # filing a download rescans this folder, not the shared Plex
     files = _small_files(world, len(FAULTS) + 1)
@@ -756,6 +757,7 @@ def sync_download_missing(qtbot, window, world, context, fault: str, cell: Cell,
     downloaded by running Download missing again afterwards); never lost, never queued twice."""
     from soulsync.ui.dialogs.download_missing import DownloadMissingDialog
 
+    (tmp_path / "library").mkdir(exist_ok=True)
     context.settings.downloads.library_dir = str(tmp_path / "library")
     context.settings.library.source = "folder"  # filing a download rescans this folder, not the shared Plex
     track = _wanted_tracks(world)[FAULTS.index(fault)]

@@ -129,6 +129,7 @@ def context(app_context, world, tmp_path):
     s.slskd.auth_mode = "api_key"
     ctx.secrets.set("slskd_api_key", world.api_key)
     s.downloads.download_dir = str(world.downloads_dir)
+    (tmp_path / "library").mkdir(exist_ok=True)
     s.downloads.library_dir = str(tmp_path / "library")
     s.library.source = "folder"
     s.downloads.concurrent_downloads = 20

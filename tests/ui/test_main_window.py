@@ -58,3 +58,16 @@ def test_last_page_and_geometry_are_remembered(qtbot, app_context):
     again.show()
     assert again.current_page_id == "artists"
     assert again.geometry().size() == before.size()
+
+
+def test_downloads_waiting_for_the_library_folder_are_told_without_naming_slskd(qtbot, app_context):
+    from soulsync.core.downloads import QueueDiff
+
+    window = MainWindow(app_context, check_services=False)
+    qtbot.addWidget(window)
+    text = "The library folder /mnt/nas/Music is not there (is the disk plugged in?). Downloads wait until it is back."
+    window.downloads._publish(QueueDiff(filing=text))
+    panel = window.pages["downloads"].queue_panel
+    assert window.statusBar().currentMessage() == text and panel.error_label.text() == text
+    window.downloads._publish(QueueDiff())
+    assert panel.error_label.text() == ""

@@ -37,7 +37,7 @@ def test_missing_file_gives_defaults(tmp_path):
 def test_broken_file_is_kept_aside(app_paths, content):
     app_paths.config_file.write_text(content)
     assert load_settings(app_paths) == Settings()
-    assert app_paths.config_file.with_suffix(".broken.json").exists()
+    assert app_paths.config_dir.joinpath("settings.broken-1.json").exists()
 
 
 def test_wrong_types_and_unknown_keys_are_ignored(app_paths):

@@ -35,6 +35,7 @@ TRACK = Track(title="Song 1", artists=["The Band"], album="Big Album", album_art
 
 @pytest.fixture()
 def processor(tmp_path) -> PostProcessor:
+    (tmp_path / "library").mkdir()
     options = PostProcessOptions(library_dir=tmp_path / "library", quarantine_dir=tmp_path / "quarantine",
                                  cover_cache_dir=tmp_path / "covers")
     return PostProcessor(options, fetch_cover=lambda url: COVER)

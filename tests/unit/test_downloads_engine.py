@@ -841,3 +841,77 @@ def test_a_hostile_name_fails_the_item_with_a_reason(env):
 
 def test_queue_state_values_match_the_store_vocabulary():
     assert QueueState.SUCCEEDED.value == "succeeded" and QueueState("queued") is QueueState.QUEUED
+
+
+# ---------------------------------------------------------------------------- destinations not there
+
+
+def _processor(library: Path, quarantine: Path, has_files: bool = False):
+    from soulsync.core.postprocess import PostProcessOptions, PostProcessor
+
+    return PostProcessor(PostProcessOptions(library_dir=library, quarantine_dir=quarantine,
+                                            library_has_files=has_files))
+
+
+def test_a_missing_library_folder_keeps_downloads_waiting_until_it_is_back(env):
+    """An unmounted share: the library folder is never created, the file waits, and is filed once it is back."""
+    library = env.tmp / "nas" / "Music"
+    processor = _processor(library, env.tmp / "attention")
+    q = env.queue(on_completed=lambda item, path: processor.process(path, item.wanted, expected_size=item.size))
+    src, size = env.audio("Song.mp3")
+    name = remote("A", "Song.mp3")
+    [item] = q.enqueue([("alice", name, size)], wanted=WANTED,
+                       candidates=[{"username": "bob", "filename": remote("B", "Song.mp3"), "size": size}])
+    local = env.fake.succeed("alice", name, src)
+    for _ in range(2):
+        diff = q.tick()
+        assert "library folder" in diff.filing and "not there" in diff.filing and not diff.error
+        assert only(q).state == "processing" and only(q).attempt == 1 and local.exists()
+        assert not (env.tmp / "nas").exists()  # never created on the wrong disk
+    assert len(env.fake.enqueue_calls) == 1
+    library.mkdir(parents=True)
+    diff = q.tick()
+    done = diff.changed[item.id]
+    assert not diff.filing and done.state == "succeeded" and Path(done.final_path).is_relative_to(library)
+
+
+def test_an_empty_library_folder_that_held_files_counts_as_not_there(env, tmp_path):
+    from soulsync.core.destination import DestinationUnavailable
+
+    library = tmp_path / "mnt" / "music"
+    library.mkdir(parents=True)
+    src, _ = env.audio("Song.mp3")
+    assert _processor(library, tmp_path / "q").process(src, WANTED).ok  # a new, empty library is fine
+    shutil.rmtree(library)
+    library.mkdir()  # the share's mount point, left empty when it is not mounted
+    src, _ = env.audio("Song2.mp3")
+    with pytest.raises(DestinationUnavailable, match="is empty although files were filed there"):
+        _processor(library, tmp_path / "q", has_files=True).process(src, WANTED)
+    assert src.exists() and not any(library.iterdir())
+
+
+def test_filed_under_knows_the_folders_downloads_went_to(env):
+    from soulsync.core.store import QueueItem
+
+    env.store.add_queue_item(QueueItem(id="x1", state="succeeded", username="u", filename="f",
+                                       final_path=str(env.tmp / "lib_a" / "x" / "y.mp3"), finished_at=1.0))
+    assert env.store.filed_under(env.tmp / "lib_a")
+    assert not env.store.filed_under(env.tmp / "lib")  # a prefix of the name is another folder
+    assert not env.store.filed_under(env.tmp / "lib%")
+
+
+def test_a_wrong_downloads_folder_is_found_at_the_first_transfer_and_burns_no_source(env):
+    wrong = env.tmp / "not-slskds-folder"
+    wrong.mkdir()
+    q = env.queue(downloads_dir=wrong)
+    src, size = env.audio("Song.mp3")
+    name = remote("A", "Song.mp3")
+    [item] = q.enqueue([("alice", name, size)],
+                       candidates=[{"username": f"p{n}", "filename": remote(f"B{n}", "Song.mp3"), "size": size}
+                                   for n in range(5)])
+    env.fake.succeed("alice", name, src)
+    for _ in range(3):
+        diff = q.tick()
+        assert "not the folder slskd downloads into" in diff.filing and str(wrong) in diff.filing
+    assert only(q).state == "processing" and only(q).attempt == 1 and not only(q).tried
+    assert len(env.fake.enqueue_calls) == 1  # no second source asked for

@@ -10,7 +10,8 @@ import pytest
 
 from soulsync.context import process_download
 from soulsync.core.bad_sources import BadSources
-from soulsync.core.downloads import DownloadQueue, expected_local_path
+from soulsync.core.downloads import DownloadQueue
+from soulsync.core.slskd_files import DownloadRules, expected_local_paths
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.postprocess import Outcome, PostProcessOptions, PostProcessor, Step
 from soulsync.core.store import Store
@@ -100,7 +101,7 @@ class Slskd:
         start = len(self.transfers)
         for f in files:
             source = self.shares[(username, f["filename"])]
-            target = expected_local_path(self.root, f["filename"])
+            target = expected_local_paths(self.root, username, f["filename"], self.download_rules())[0]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(source.read_bytes())
             self.transfers.append(Transfer(id=f"{self.prefix}{len(self.transfers)}", username=username,
@@ -116,6 +117,10 @@ class Slskd:
 
     def downloads_dir(self) -> str:
         return str(self.root)
+
+    def download_rules(self) -> DownloadRules:
+        """slskd 0.24/0.25: the last remote folder, no retries of its own."""
+        return DownloadRules()
 
 
 def test_the_queue_moves_on_from_fakes_and_remembers_them(tmp_path, factory):

@@ -47,6 +47,7 @@ class FakeCoverServer:
 def dirs(tmp_path):
     paths = {name: tmp_path / name for name in ("downloads", "library", "quarantine", "covers")}
     paths["downloads"].mkdir()
+    paths["library"].mkdir()
     return paths
 
 

@@ -279,6 +279,7 @@ def test_quality_rank_prefers_resolution_then_compression(tmp_path):
 
 @pytest.fixture()
 def processor(tmp_path) -> PostProcessor:
+    (tmp_path / "library").mkdir()
     options = PostProcessOptions(library_dir=tmp_path / "library", quarantine_dir=tmp_path / "quarantine",
                                  cover_cache_dir=tmp_path / "covers")
     return PostProcessor(options, fetch_cover=lambda url: COVER)

@@ -594,6 +594,7 @@ class DownloadsPage(Page):
         self.download_requested.connect(self._enqueue)
         service.diff_ready.connect(lambda _diff: self.model.refresh_status())
         service.error.connect(lambda text: self.announce(f"slskd: {text}") if text else None)
+        service.filing.connect(lambda text: self.announce(text) if text else None)
         store = self.context.store
         run_task(lambda ctx: store.queue_items(), owner=self, on_result=self.queue_panel.load)
 

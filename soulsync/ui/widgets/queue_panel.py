@@ -111,6 +111,7 @@ class QueuePanel(QWidget):
             view.selectionModel().selectionChanged.connect(self._update_buttons)
         service.diff_ready.connect(self.apply_diff)
         service.error.connect(self._show_error)
+        service.filing.connect(self._show_filing)
         self._update_buttons()
 
     def _table(self, model: QueueTableModel, name: str) -> QTableView:
@@ -197,3 +198,7 @@ class QueuePanel(QWidget):
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(f"slskd: {text}" if text else "")
+
+    def _show_filing(self, text: str) -> None:
+        """Why finished downloads wait to be filed (the library folder is not there), or nothing."""
+        self.error_label.setText(text)
