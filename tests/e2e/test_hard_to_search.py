@@ -13,9 +13,10 @@ from pathlib import Path
 
 import mutagen
 import pytest
-from PyQt6.QtCore import QItemSelectionModel, Qt
+from PyQt6.QtCore import Qt
 
 from soulsync.sim.hard_cases import PLAYLIST_NAME
+from tests.e2e.conftest import select_playlist
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +37,10 @@ def demo_context(demo_context):
 
 def test_hard_to_search_playlist_download_missing_ends(qtbot, window, demo_context, sim_world, crash_watch):
     page = window.show_page("sync")
-    qtbot.waitUntil(lambda: any(p.name == PLAYLIST_NAME for p in page.playlist_model.playlists)
-                    and page._refresh_task is None, timeout=30000)
+    qtbot.waitUntil(lambda: page._refresh_task is None, timeout=30000)
     with qtbot.waitSignal(window.library.changed, timeout=60000):
         page.rescan_library()
-    row = [p.name for p in page.playlist_model.playlists].index(PLAYLIST_NAME)
-    page.playlist_view.selectionModel().select(page.playlist_model.index(row),
-                                               QItemSelectionModel.SelectionFlag.ClearAndSelect)
-    qtbot.waitUntil(lambda: page.track_model.rowCount() > 0, timeout=5000)
+    select_playlist(qtbot, page, PLAYLIST_NAME)
     with qtbot.waitSignal(page.analysis_finished, timeout=30000):
         qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
     missing = {r.track.title for r in page.track_model.rows if r.status == "missing"}
@@ -72,16 +69,12 @@ def test_hard_to_search_playlist_download_missing_ends(qtbot, window, demo_conte
 def test_download_missing_before_analyse_analyses_then_opens(qtbot, window, sim_world):
     """Pressing Download missing on a playlist not analysed yet used to do nothing at all."""
     page = window.show_page("sync")
-    qtbot.waitUntil(lambda: any(p.name == PLAYLIST_NAME for p in page.playlist_model.playlists)
-                    and page._refresh_task is None, timeout=30000)
-    row = [p.name for p in page.playlist_model.playlists].index(PLAYLIST_NAME)
-    page.playlist_view.selectionModel().select(page.playlist_model.index(row),
-                                               QItemSelectionModel.SelectionFlag.ClearAndSelect)
-    qtbot.waitUntil(lambda: page.track_model.rowCount() > 0, timeout=5000)
+    select_playlist(qtbot, page, PLAYLIST_NAME)
     assert page.download_button.isEnabled()
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: getattr(page, "download_dialog", None) is not None, timeout=60000)
     dialog = page.download_dialog
+    qtbot.waitUntil(lambda: dialog.model.rowCount() >= 3, timeout=30000)
     wanted = {dialog.model.data(dialog.model.index(r, 0)) for r in range(dialog.model.rowCount())}
     assert {"Drive Slow", "愛", "7"} <= wanted
     dialog.cancel()
