@@ -446,8 +446,10 @@ def _download_queue(context, slskd, library_dir: Path, cancel: threading.Event):
         processor = context.post_processor(library_dir)
     except ValueError as exc:
         raise CliError(f"post-processing settings: {exc}") from exc
-    return context.download_queue(slskd, on_completed=lambda item, path: process_download(processor, item, path),
-                                  cancelled=cancel.is_set)
+    queue = context.download_queue(
+        slskd, on_completed=lambda item, path: process_download(processor, item, path, queue.bad_sources),
+        cancelled=cancel.is_set)
+    return queue
 
 
 class _interrupts:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import webbrowser
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -175,15 +176,16 @@ class AppContext:
                            self.secrets.get("slskd_password"))
 
 
-def process_download(processor, item, path: Path):
+def process_download(processor, item, path: Path, bad_sources: Container[tuple[str, str]] = ()):
     """Post-process one finished queue item's file with its wanted metadata, cover and expected size,
-    checked for a transcode against what its source claimed (its name, announced or labelled bitrate)."""
+    checked for a transcode against what its source claimed (its name, announced or labelled bitrate).
+    ``bad_sources`` (the queue's) are not counted as other sources the item could still try."""
     from soulsync.core.transcode import claim_from_source
 
     meta = item.meta or {}
     tried = {(t[0], t[1]) for t in item.tried if len(t) >= 2} | {(item.username, item.filename)}
-    others = any(isinstance(c, dict) and (c.get("username"), c.get("filename")) not in tried
-                 for c in item.candidates)
+    others = any(isinstance(c, dict) and (source := (c.get("username"), c.get("filename"))) not in tried
+                 and source not in bad_sources for c in item.candidates)
     return processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
                              release_date=meta.get("release_date", ""), expected_size=item.size or None,
                              path_hint=item.filename,

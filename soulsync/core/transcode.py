@@ -169,8 +169,10 @@ def _decode_soundfile(path: Path, lossless: bool) -> tuple[list[np.ndarray], int
                 else:
                     data = f.read(count, dtype="float32", always_2d=True)
                 chunks.append(data.mean(axis=1))
-    except sf.LibsndfileError as exc:
-        raise _DecodeError(str(exc)) from exc
+    except _DecodeError:
+        raise
+    except Exception as exc:  # libsndfile on hostile bytes: its own errors, and others from soundfile
+        raise _DecodeError(str(exc) or type(exc).__name__) from exc
     bits = None
     if pcm and ored:
         ored &= 0xFFFFFFFF
@@ -267,6 +269,7 @@ def _to_db(power: np.ndarray) -> np.ndarray:
 
 def measure_samples(chunks: list[np.ndarray], sample_rate: int, bits_used: int | None = None) -> Measurement:
     """Measure decoded mono stretches (float, -1..1) at ``sample_rate``; see :class:`Measurement`."""
+    chunks = [np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0) for c in chunks]  # float files may hold anything
     seconds = sum(len(c) for c in chunks) / sample_rate if sample_rate > 0 else 0.0
     joined = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     rms = float(np.sqrt(np.mean(np.square(joined, dtype=np.float64)))) if joined.size else 0.0

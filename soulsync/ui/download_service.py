@@ -200,7 +200,8 @@ class DownloadService(QObject):
         processor = self.context.post_processor()
         if processor is None:
             return Completion(True, str(path), "kept in the downloads folder (no library folder is set)")
-        result = process_download(processor, item, path)
+        queue = self.built_queue
+        result = process_download(processor, item, path, queue.bad_sources if queue is not None else ())
         if result.ok and result.final_path:
             with self._scan_lock:
                 self._placed.add(str(result.final_path))

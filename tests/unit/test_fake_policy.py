@@ -193,3 +193,19 @@ def test_the_announced_bitrate_comes_from_the_current_candidate():
     assert announced_kbps(item("FLAC 16/44.1")) is None
     assert announced_kbps(item("MP3 320", filename="other.mp3")) is None
     assert announced_kbps(item("")) is None
+
+
+def test_best_available_counts_no_known_fake_as_another_source(tmp_path, factory):
+    from soulsync.core.store import QueueItem
+
+    post = processor(tmp_path, "best_available")
+    fake_spec = AudioSpec("flac", 12, lowpass=True)
+    other = {"username": "other", "filename": "@@o\\Album\\01 - Song.flac", "size": 1}
+    item = QueueItem(id="i", state="processing", username="faker", filename="@@f\\Album\\01 - Song.flac",
+                     wanted=TRACK, candidates=[{"username": "faker", "filename": "@@f\\Album\\01 - Song.flac",
+                                                "size": 1}, other])
+    first = copy(factory.path(fake_spec), tmp_path / "dl1", "song.flac")
+    assert process_download(post, item, first).refused_source  # "other" may still be genuine
+    second = copy(factory.path(fake_spec), tmp_path / "dl2", "song.flac")
+    kept = process_download(post, item, second, bad_sources={("other", other["filename"])})
+    assert kept.outcome is Outcome.PLACED and kept.reason.startswith("kept although it looks fake")

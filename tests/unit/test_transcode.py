@@ -302,3 +302,31 @@ def test_pure_tones_are_never_called_fake(tmp_path, ext):
 
     v = verdict(make_audio(tmp_path / f"tone.{ext}", seconds=3.0))
     assert v.genuine is not False, v.reason
+
+
+def test_damaged_and_odd_audio_gets_a_verdict_not_an_exception(tmp_path):
+    good = write(tmp_path / "good.flac", music(seconds=8), "FLAC", "PCM_16")
+    data = bytearray(good.read_bytes())
+    rng = np.random.default_rng(5)
+    middle = len(data) // 2
+    data[middle:middle + 20000] = rng.integers(0, 256, 20000, dtype=np.uint8).tobytes()  # the tail stays whole
+    damaged = tmp_path / "damaged.flac"
+    damaged.write_bytes(bytes(data))
+    assert inspect_file(damaged).reason  # a verdict (or "not usable"), never an exception
+
+    odd = music(seconds=3)
+    odd[1000:5000] = np.nan  # a float WAV may hold NaN and infinities
+    odd[6000] = np.inf
+    v = verdict(write(tmp_path / "odd.wav", odd, "WAV", "FLOAT"))
+    assert v.genuine is not False, v.reason
+
+
+@pytest.mark.parametrize("magic", [b"fLaC", b"ID3\x04\x00\x00\x00\x00\x00\x00", b"OggS", b"\xff\xfb\x90\x00",
+                                   b"RIFF\x00\x10\x00\x00WAVEfmt ", b"\x00\x00\x00\x18ftypM4A "])
+def test_hostile_bytes_never_raise(tmp_path, magic):
+    rng = np.random.default_rng(len(magic))
+    for n in range(5):
+        path = tmp_path / f"x{n}.bin"
+        path.write_bytes(magic + rng.integers(0, 256, 3000 * (n + 1), dtype=np.uint8).tobytes())
+        result = inspect_file(path)
+        assert result.genuine is None and result.reason
