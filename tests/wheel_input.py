@@ -65,6 +65,8 @@ class _WheelSeen(QObject):
 def turn_wheel(qtbot, widget: QWidget, notches: int, at: QPoint | None = None) -> None:
     """Turn the wheel by ``notches`` (positive: away from the user, i.e. up) with the pointer over
     ``widget`` (its centre, or ``at`` in its coordinates); returns once the turn was delivered."""
+    while (popup := QApplication.activePopupWidget()) is not None:  # one left open elsewhere takes every wheel
+        popup.close()
     top = widget.window()
     handle = top.windowHandle()
     assert handle is not None and widget.isVisible(), "the widget must be shown"

@@ -46,6 +46,7 @@ def test_a_download_reaches_the_library_tagged(world, store, tmp_path, version, 
     if version == "0.26.0":  # the first attempt of each file breaks off; slskd 0.26 tries again by itself
         for title, _ in SONGS:
             sim.transfer_faults.add("errored", user="berliner", match=title.rstrip("?"), at=0.5, count=1)
+    (tmp_path / "library").mkdir(exist_ok=True)  # the library disk is there
     processor = PostProcessor(PostProcessOptions(library_dir=tmp_path / "library",
                                                  quarantine_dir=tmp_path / "needs-attention"))
     queue = DownloadQueue(store, client, on_completed=lambda item, path: process_download(processor, item, path),

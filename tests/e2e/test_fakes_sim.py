@@ -123,6 +123,7 @@ def test_downloaded_through_slskd(population, tmp_path):
                    cache_dir=tmp_path / "synth").start()
     client = SlskdClient(sim.api_url, api_key=sim.api_key, timeout=10)
     store = Store(tmp_path / "queue.sqlite3")
+    (tmp_path / "library").mkdir(exist_ok=True)  # the library disk is there
     post = PostProcessor(PostProcessOptions(library_dir=tmp_path / "library", quarantine_dir=tmp_path / "aside"))
     try:
         queue = DownloadQueue(store, client, downloads_dir=sim.downloads_dir,

@@ -102,6 +102,7 @@ class FakeDownloadService(QObject):
 
     diff_ready = pyqtSignal(object)
     error = pyqtSignal(str)
+    filing = pyqtSignal(str)
 
     def __init__(self, context, downloads_reported_by_slskd: Path | None = None) -> None:
         super().__init__()

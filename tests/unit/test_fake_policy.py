@@ -35,6 +35,7 @@ def copy(src: Path, dest_dir: Path, name: str) -> Path:
 
 
 def processor(tmp_path: Path, policy: str) -> PostProcessor:
+    (tmp_path / "library").mkdir(exist_ok=True)  # the library disk is there
     return PostProcessor(PostProcessOptions(library_dir=tmp_path / "library", quarantine_dir=tmp_path / "aside",
                                             fake_policy=policy))
 
