@@ -117,7 +117,7 @@ def run_gui(args: argparse.Namespace) -> int:
     context = AppContext.open(paths, secret_backend="file" if args.demo else "auto")
     context.folder_lock = lock
     try:
-        context.store  # opened now, so that a database problem is told in a window, not as a crash
+        _ = context.store  # opened now, so that a database problem is told in a window, not as a crash
     except StoreProblem as problem:
         return _tell_store_problem(problem)
 

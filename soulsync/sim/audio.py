@@ -723,7 +723,7 @@ class FileFactory:
         padding = target - base
         # FLAC grows exactly with the padding; an Ogg comment packet crossing a 255-byte lacing
         # boundary grows by one more byte, so step down until the size lands exactly
-        for attempt in range(4):
+        for _attempt in range(4):
             audio = opener(path)
             audio.save(padding=lambda info, p=padding: p)
             size = path.stat().st_size

@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any
 
-from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QModelIndex, Qt, QThreadPool, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,

@@ -13,7 +13,7 @@ from PyQt6.QtCore import QAbstractItemModel, QModelIndex, Qt, pyqtSignal
 
 from soulsync.core.quality import quality_label
 from soulsync.core.search import (
-    FilterSpec, ResultAlbum, ResultItem, ResultTrack, SearchResults, SortBy, sort_key,
+    FilterSpec, ResultAlbum, ResultItem, SearchResults, SortBy, sort_key,
 )
 
 COLUMNS = ("Name", "Quality", "Tracks", "Size", "User", "Speed", "Queue", "Status")

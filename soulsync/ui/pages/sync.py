@@ -550,7 +550,7 @@ class SyncPage(Page):
                 offset = len(rows)
                 try:
                     statuses = analyse(tracks, index, overrides, library=by_key, playlist_id=pid,
-                                       progress=lambda n, _t: ctx.progress((offset + n, total)),
+                                       progress=lambda n, _t, offset=offset: ctx.progress((offset + n, total)),
                                        cancel=lambda: ctx.cancelled)
                 except Cancelled:
                     ctx.check()
