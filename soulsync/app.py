@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from soulsync import __version__
 
@@ -136,7 +136,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from soulsync.ui.main_window import MainWindow
     from soulsync.ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance()) or QApplication(sys.argv[:1])
     app.setApplicationName("SoulSync")
     app.setOrganizationName("SoulSync")
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to the launcher entry
@@ -189,7 +189,7 @@ def _tell_store_problem(problem: "StoreProblem") -> int:
     from PyQt6.QtWidgets import QApplication, QMessageBox
 
     log.error("Database problem at start-up (%s): %s", problem.kind, problem)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance()) or QApplication(sys.argv[:1])
     app.setApplicationName("SoulSync")
     box = QMessageBox(QMessageBox.Icon.Critical, "SoulSync cannot open its database", problem.what,
                       QMessageBox.StandardButton.Close)

@@ -93,8 +93,8 @@ def choose_source(release: Album, wanted: list[Track], albums: list[ResultAlbum]
     _rank, album, chosen, coverage = best
     from soulsync.core.quality import quality_label
 
-    files = [((r.username, r.file.filename, r.size), track) for r, track in chosen]
-    return AlbumSource(album.username, album.folder, files, coverage,
+    sources = [((r.username, r.file.filename, r.size), track) for r, track in chosen]
+    return AlbumSource(album.username, album.folder, sources, coverage,
                        quality_label(album.ext, album.bitrate, album.bit_depth, album.sample_rate, album.is_vbr))
 
 

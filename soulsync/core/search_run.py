@@ -221,7 +221,11 @@ def _follow(client: Any, search_id: str, text: str, progress: Callable[[SearchPr
         if follower.should_stop:
             client.stop_search(search_id)
             follower.stopped()
-        interrupted = wait(poll_s) if wait is not None else (time.sleep(poll_s) or False)
+        if wait is not None:
+            interrupted = wait(poll_s)
+        else:
+            time.sleep(poll_s)
+            interrupted = False
         if interrupted or cancelled():
             client.stop_search(search_id)
             raise SearchCancelled(text)
