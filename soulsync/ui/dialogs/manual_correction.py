@@ -145,6 +145,14 @@ class ManualCorrectionDialog(QDialog):
         self.choose_button.clicked.connect(self.choose)
         self.cancel_button.clicked.connect(self.reject)
 
+    def search(self) -> None:
+        """Look for candidates matching the query (each kind of dialog searches its own source)."""
+        raise NotImplementedError
+
+    def choose(self) -> None:
+        """Take the selected candidate."""
+        raise NotImplementedError
+
     def set_results_model(self, model: QAbstractTableModel, stretch_column: int,
                           widths: dict[int, int] | None = None) -> None:
         """Show ``model``: short columns fit their contents, ``stretch_column`` takes the rest,

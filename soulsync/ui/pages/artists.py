@@ -5,6 +5,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
 from PyQt6.QtCore import (
     QAbstractTableModel, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, QTimer, pyqtSignal,
@@ -22,7 +23,7 @@ from soulsync.core.models import Track
 from soulsync.core.normalize import fold
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARN
-from soulsync.ui.workers import run_task, with_retries
+from soulsync.ui.workers import TaskHandle, run_task, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,14 @@ class ArtistSortProxy(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
         if not self.needle:
             return True
-        return self.needle in self.sourceModel().rows[source_row].search_text
+        return self.needle in self._source().rows[source_row].search_text
+
+    def _source(self) -> ArtistListModel:
+        return cast(ArtistListModel, self.sourceModel())
 
     def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
-        a = self.sourceModel().rows[left.row()]
-        b = self.sourceModel().rows[right.row()]
+        a = self._source().rows[left.row()]
+        b = self._source().rows[right.row()]
         if self.by == "albums":
             return (-a.albums, a.search_text) < (-b.albums, b.search_text)
         if self.by == "tracks":
@@ -297,8 +301,8 @@ class ArtistsPage(Page):
         self.discography: Discography | None = None
         self._discography_of: str | None = None
         """The library artist name ``discography`` was loaded for."""
-        self._load_task = None
-        self._detail_task = None
+        self._load_task: TaskHandle | None = None
+        self._detail_task: TaskHandle | None = None
 
         self.refresh_button = QPushButton("Reload")
         self.refresh_button.setToolTip("Read the library index again")
@@ -400,7 +404,7 @@ class ArtistsPage(Page):
         splitter.setSizes([380, 820])
         self.body.addWidget(splitter, 1)
 
-        self._image_task = None
+        self._image_task: TaskHandle | None = None
         self._image_timer = QTimer(self)
         self._image_timer.setInterval(400)
         self._image_timer.timeout.connect(self._fetch_wanted_images)

@@ -16,6 +16,8 @@ class Page(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
+        self.main_window: QWidget | None = None
+        """The main window, once it holds the page (pages navigate and reach the player through it)."""
         self.setObjectName(f"page_{self.page_id}")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 22, 28, 18)

@@ -14,7 +14,7 @@ from soulsync.ui.pages.base import Page
 from soulsync.ui.service_monitor import SERVICES
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.widgets.status_indicator import STATE_COLORS
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import TaskHandle, run_task
 
 STATS_REFRESH_MS = 2000
 KIND_COLORS = {"download": ACCENT, "download_failed": ERROR, "sync": "#6aa8ff", "library": WARN,
@@ -130,7 +130,7 @@ class DashboardPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.stats = DashboardStats()
-        self._stats_task = None
+        self._stats_task: TaskHandle | None = None
 
         grid = QGridLayout()
         grid.setSpacing(12)

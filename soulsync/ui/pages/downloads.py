@@ -516,7 +516,7 @@ class DownloadsPage(Page):
         if len(items) != 1:
             return None
         item = items[0]
-        if type(item) is ResultAlbum:
+        if isinstance(item, ResultAlbum):
             return item.tracks[0] if item.tracks else None
         return item
 
@@ -556,7 +556,7 @@ class DownloadsPage(Page):
         """Queue the files of the given albums and tracks (an album's tracks once, even if also selected)."""
         tracks, seen = [], set()
         for item in items:
-            for track in (item.tracks if type(item) is ResultAlbum else [item]):
+            for track in (item.tracks if isinstance(item, ResultAlbum) else [item]):
                 if track.key not in seen:
                     seen.add(track.key)
                     tracks.append(track)
@@ -579,7 +579,7 @@ class DownloadsPage(Page):
     def _copy_paths(self) -> None:
         from PyQt6.QtWidgets import QApplication
 
-        paths = [i.folder if type(i) is ResultAlbum else i.file.filename for i in self.selected_items()]
+        paths = [i.folder if isinstance(i, ResultAlbum) else i.file.filename for i in self.selected_items()]
         if paths:
             QApplication.clipboard().setText("\n".join(paths))
 
@@ -642,7 +642,7 @@ class DownloadsPage(Page):
 
     def _row_status(self, item: ResultItem) -> str:
         """"known fake" / "queued" / "in library" badges for a result row (albums: how many of their tracks)."""
-        tracks = item.tracks if type(item) is ResultAlbum else [item]
+        tracks = item.tracks if isinstance(item, ResultAlbum) else [item]
         service = getattr(self, "service", None)
         if service is not None:
             fakes = sum(1 for t in tracks if service.known_fake(t.username, t.file.filename))

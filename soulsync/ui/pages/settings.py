@@ -25,7 +25,7 @@ from soulsync.services.spotify_auth import CONNECT_TIMEOUT_S, redirect_uri_probl
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.widgets.wheel_guard import guard_wheel
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class SettingsPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._tasks: dict[str, object] = {}
+        self._tasks: dict[str, TaskHandle] = {}
         self._loaded_secrets: dict[str, str] | None = None
         """The stored secrets as last read or written; None while they are being read."""
         self._load_generation = 0

@@ -16,13 +16,13 @@ from soulsync.ui.models.playlists import (
     PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel, count_words,
 )
 from soulsync.ui.pages.base import Page
-from soulsync.ui.workers import run_task, with_retries
+from soulsync.ui.workers import TaskHandle, run_task, with_retries
 
 log = logging.getLogger(__name__)
 
 COVER_CACHE_LIMIT = 2000
 """Playlist cover thumbnails kept on disk."""
-STATUS_FILTERS = (("All tracks", set()), ("Missing", {"missing", "failed", "wishlist"}), ("Owned", {"owned"}),
+STATUS_FILTERS: tuple[tuple[str, set[str]], ...] = (("All tracks", set()), ("Missing", {"missing", "failed", "wishlist"}), ("Owned", {"owned"}),
                   ("In progress", {"queued", "downloading", "searching"}), ("Downloaded", {"downloaded"}),
                   ("Failed", {"failed", "wishlist"}), ("Not analysed", {"unknown"}))
 
@@ -41,11 +41,11 @@ class SyncPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._refresh_task = None
-        self._analysis_task = None
+        self._refresh_task: TaskHandle | None = None
+        self._analysis_task: TaskHandle | None = None
         self._download_when_analysed = False
         """Download missing was pressed before an analysis: open it when the analysis is done."""
-        self._rows_task = None
+        self._rows_task: TaskHandle | None = None
 
         self.refresh_button = QPushButton("Refresh playlists")
         self.refresh_button.setObjectName("refresh_playlists")
