@@ -24,6 +24,7 @@ from soulsync.core.normalize import fold
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARN
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
+from soulsync.ui.widgets.fitting import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +333,7 @@ class ArtistsPage(Page):
         self.list_view.setObjectName("artist_list")
         self.list_view.setModel(self.proxy)
         self.list_view.setUniformItemSizes(True)
+        self.list_view.setMinimumWidth(220)
         self.list_view.setMouseTracking(True)
         self.list_view.setItemDelegate(ArtistDelegate(self.images, self.list_view))
         left_layout.addWidget(self.list_view, 1)
@@ -358,11 +360,10 @@ class ArtistsPage(Page):
         info.addWidget(self.artist_info)
         top.addLayout(info, 1)
         right_layout.addLayout(top)
-        options = QHBoxLayout()
+        options = FlowLayout()
         self.appears_on = QCheckBox("Include “appears on”")
         self.appears_on.setObjectName("appears_on")
         options.addWidget(self.appears_on)
-        options.addStretch(1)
         self.download_selected_button = QPushButton("Download missing: selected")
         self.download_selected_button.setObjectName("download_selected_releases")
         self.download_selected_button.setToolTip("Get the missing tracks of the selected releases")
@@ -372,7 +373,7 @@ class ArtistsPage(Page):
         for button in (self.download_selected_button, self.download_all_button):
             button.setEnabled(False)
             options.addWidget(button)
-        meta_row = QHBoxLayout()
+        meta_row = FlowLayout()
         self.reload_discography_button = QPushButton("Reload discography")
         self.reload_discography_button.setObjectName("reload_discography")
         self.reload_discography_button.setToolTip("Load this artist's discography from Spotify again")
@@ -390,7 +391,7 @@ class ArtistsPage(Page):
         self.meta_label.setProperty("muted", True)
         meta_row.addWidget(self.update_meta_button)
         meta_row.addWidget(self.write_plex_box)
-        meta_row.addWidget(self.meta_label, 1)
+        meta_row.addWidget(self.meta_label)
         right_layout.addLayout(options)
         right_layout.addLayout(meta_row)
         self.progress = QProgressBar()
@@ -399,6 +400,7 @@ class ArtistsPage(Page):
         self.disco_view = DiscographyView()
         right_layout.addWidget(self.disco_view, 1)
         splitter.addWidget(right)
+        splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([380, 820])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from soulsync.context import AppContext
+from soulsync.ui.widgets.fitting import FlowLayout
 
 
 class Page(QWidget):
@@ -31,10 +32,10 @@ class Page(QWidget):
         if self.subtitle:
             sub = QLabel(self.subtitle)
             sub.setObjectName("PageSubtitle")
+            sub.setWordWrap(True)
             titles.addWidget(sub)
-        header.addLayout(titles)
-        header.addStretch(1)
-        self.header_actions = QHBoxLayout()
+        header.addLayout(titles, 1)
+        self.header_actions = FlowLayout()
         header.addLayout(self.header_actions)
         outer.addLayout(header)
         self.body = QVBoxLayout()

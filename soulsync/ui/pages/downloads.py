@@ -21,6 +21,7 @@ from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsMo
 from soulsync.ui.pages.base import Page
 from soulsync.ui.search_session import SearchProgress, SearchSession
 from soulsync.ui.workers import run_task
+from soulsync.ui.widgets.fitting import ElidedLabel, FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class DownloadsPage(Page):
         row.addWidget(self.stop_button)
         row.addWidget(self.again_button)
         self.body.addLayout(row)
-        self.status_label = QLabel("Type what you are looking for and press Enter.")
+        self.status_label = ElidedLabel("Type what you are looking for and press Enter.")
         self.status_label.setObjectName("search_status")
         self.status_label.setProperty("muted", True)
         self.body.addWidget(self.status_label)
@@ -88,7 +89,7 @@ class DownloadsPage(Page):
         self.body.addWidget(self.tabs)
 
         # --- filters
-        filters = QHBoxLayout()
+        filters = FlowLayout()
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("kind_filter")
         for label, kind in (("Albums and singles", ResultKind.BOTH), ("Albums", ResultKind.ALBUMS),
@@ -112,7 +113,6 @@ class DownloadsPage(Page):
         self.free_slot_box.setObjectName("free_slot_filter")
         filters.addWidget(self.lossless_box)
         filters.addWidget(self.free_slot_box)
-        filters.addStretch(1)
         filters.addWidget(QLabel("Sort"))
         self.sort_combo = QComboBox()
         self.sort_combo.setObjectName("sort_combo")
@@ -147,7 +147,7 @@ class DownloadsPage(Page):
         self.preview_button.setObjectName("preview_button")
         self.preview_button.setToolTip("Listen to the selected track in the player bar before downloading it")
         self.preview_button.setEnabled(False)
-        self.counts_label = QLabel("")
+        self.counts_label = ElidedLabel("")
         self.counts_label.setProperty("muted", True)
         self.matched_button = QPushButton("Matched download…")
         self.matched_button.setObjectName("matched_button")
@@ -157,8 +157,7 @@ class DownloadsPage(Page):
         actions.addWidget(self.download_button)
         actions.addWidget(self.matched_button)
         actions.addWidget(self.preview_button)
-        actions.addStretch(1)
-        actions.addWidget(self.counts_label)
+        actions.addWidget(self.counts_label, 1)
 
         results_box = QWidget()
         results_layout = QVBoxLayout(results_box)
@@ -174,6 +173,8 @@ class DownloadsPage(Page):
         self.queue_layout = QVBoxLayout(self.queue_area)
         self.queue_layout.setContentsMargins(0, 0, 0, 0)
         self.splitter.addWidget(self.queue_area)
+        self.splitter.setChildrenCollapsible(False)
+        self.view.setMinimumHeight(90)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.body.addWidget(self.splitter, 1)

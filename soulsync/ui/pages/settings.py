@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
     QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
@@ -28,6 +29,9 @@ from soulsync.ui.widgets.wheel_guard import guard_wheel
 from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
+
+SECTIONS_SIDE_BY_SIDE_WIDTH = 1100
+"""Page width (px) from which the download settings stand beside the connections rather than below them."""
 
 LOADING = "loading…"
 """Placeholder of a secret field while its stored value is being read."""
@@ -128,20 +132,43 @@ class SettingsPage(Page):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         inner = QWidget()
-        grid = QGridLayout(inner)
-        grid.setContentsMargins(0, 0, 8, 0)
-        grid.setHorizontalSpacing(16)
-        grid.addWidget(self._build_spotify(), 0, 0)
-        grid.addWidget(self._build_plex(), 1, 0)
-        grid.addWidget(self._build_slskd(), 2, 0)
-        grid.addWidget(self._build_downloads(), 0, 1, 3, 1)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        grid.setRowStretch(3, 1)
+        self.section_grid = QGridLayout(inner)
+        self.section_grid.setContentsMargins(0, 0, 8, 0)
+        self.section_grid.setHorizontalSpacing(16)
+        self.sections = [self._build_spotify(), self._build_plex(), self._build_slskd(), self._build_downloads()]
+        self._section_columns = 0
+        self._place_sections(2)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(inner)
         guard_wheel(inner)  # the wheel scrolls the form; it changes a combo or spin box only once focused
         self.body.addWidget(scroll, 1)
         self.load_from_context()
+
+    def _place_sections(self, columns: int) -> None:
+        """The connections beside the download settings when there is room, else all in one column."""
+        if columns == self._section_columns:
+            return
+        self._section_columns = columns
+        grid = self.section_grid
+        for section in self.sections:
+            grid.removeWidget(section)
+        for row in range(5):
+            grid.setRowStretch(row, 0)
+        for n, section in enumerate(self.sections[:3]):
+            grid.addWidget(section, n, 0)
+        if columns == 2:
+            grid.addWidget(self.sections[3], 0, 1, 3, 1)
+            grid.setColumnStretch(1, 1)
+            grid.setRowStretch(3, 1)
+        else:
+            grid.addWidget(self.sections[3], 3, 0)
+            grid.setColumnStretch(1, 0)
+            grid.setRowStretch(4, 1)
+        grid.setColumnStretch(0, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_sections(2 if event.size().width() >= SECTIONS_SIDE_BY_SIDE_WIDTH else 1)
 
     # ---- sections ---------------------------------------------------------
     def _test_row(self, service: str) -> tuple[QHBoxLayout, QPushButton, ResultLabel]:

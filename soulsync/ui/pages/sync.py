@@ -17,6 +17,7 @@ from soulsync.ui.models.playlists import (
 )
 from soulsync.ui.pages.base import Page
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
+from soulsync.ui.widgets.fitting import ElidedLabel
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class SyncPage(Page):
         self.playlist_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.playlist_view.setIconSize(QSize(40, 40))
         self.playlist_view.setSpacing(2)
+        self.playlist_view.setMinimumWidth(200)
         left_layout.addWidget(self.playlist_view, 1)
         self.playlist_status = QLabel("")
         self.playlist_status.setObjectName("playlist_status")
@@ -81,7 +83,7 @@ class SyncPage(Page):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(8, 0, 0, 0)
         top = QHBoxLayout()
-        self.selection_label = QLabel("Select one or more playlists.")
+        self.selection_label = ElidedLabel("Select one or more playlists.")
         self.selection_label.setObjectName("SectionTitle")
         top.addWidget(self.selection_label, 1)
         self.analyse_button = QPushButton("Analyse")
@@ -114,7 +116,7 @@ class SyncPage(Page):
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.cancel_button)
         right_layout.addLayout(progress_row)
-        self.summary_label = QLabel("")
+        self.summary_label = ElidedLabel("")
         self.summary_label.setObjectName("sync_summary")
         self.summary_label.setProperty("muted", True)
         right_layout.addWidget(self.summary_label)
@@ -152,6 +154,7 @@ class SyncPage(Page):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         right_layout.addWidget(self.track_view, 1)
         splitter.addWidget(right)
+        splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([320, 900])
