@@ -14,8 +14,8 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-    QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
-    QWidget,
+    QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QSpinBox,
+    QVBoxLayout, QWidget,
 )
 
 from soulsync.config import TIMEOUT_RANGE_S, Settings
@@ -136,6 +136,9 @@ class SettingsPage(Page):
         self.section_grid.setContentsMargins(0, 0, 8, 0)
         self.section_grid.setHorizontalSpacing(16)
         self.sections = [self._build_spotify(), self._build_plex(), self._build_slskd(), self._build_downloads()]
+        for section in self.sections:  # a check box is as wide as its text: a click beside it does nothing
+            for box in section.findChildren(QCheckBox):
+                box.setSizePolicy(QSizePolicy.Policy.Maximum, box.sizePolicy().verticalPolicy())
         self._section_columns = 0
         self._place_sections(2)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
