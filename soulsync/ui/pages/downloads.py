@@ -77,7 +77,6 @@ class DownloadsPage(Page):
         self.status_label = ElidedLabel("Type what you are looking for and press Enter.")
         self.status_label.setObjectName("search_status")
         self.status_label.setProperty("muted", True)
-        self.body.addWidget(self.status_label)
 
         # --- tabs of searches
         self.tabs = QTabBar()
@@ -86,7 +85,11 @@ class DownloadsPage(Page):
         self.tabs.setExpanding(False)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
-        self.body.addWidget(self.tabs)
+        tab_row = QHBoxLayout()  # the searches' tabs, and the current one's status beside them
+        tab_row.setSpacing(16)
+        tab_row.addWidget(self.tabs)
+        tab_row.addWidget(self.status_label, 1)
+        self.body.addLayout(tab_row)
 
         # --- filters
         filters = FlowLayout()
@@ -177,6 +180,7 @@ class DownloadsPage(Page):
         self.view.setMinimumHeight(90)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 200])  # the results first; the queue keeps at least its buttons and a row
         self.body.addWidget(self.splitter, 1)
 
         # --- behaviour

@@ -18,6 +18,7 @@ class FlowLayout(QLayout):
     def __init__(self, parent: QWidget | None = None, spacing: int = 8) -> None:
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
+        self._height = 0
         self.setSpacing(spacing)
         self.setContentsMargins(0, 0, 0, 0)
 
@@ -43,8 +44,12 @@ class FlowLayout(QLayout):
         return self._arrange(QRect(0, 0, width, 0), place=False)
 
     def setGeometry(self, rect: QRect) -> None:
+        height = self._arrange(rect, place=True)
+        before = self.geometry()
         super().setGeometry(rect)
-        self._arrange(rect, place=True)
+        if before.width() != rect.width() and height != self._height:
+            self._height = height
+            self.invalidate()  # the rows changed: the minimum height above must follow
 
     def sizeHint(self) -> QSize:
         """Everything on one row."""
@@ -55,12 +60,16 @@ class FlowLayout(QLayout):
         return QSize(width + m.left() + m.right(), height + m.top() + m.bottom())
 
     def minimumSize(self) -> QSize:
-        """The widest single item: every other one can go to a row of its own."""
+        """As wide as the widest item (any other can go to a row of its own); as high as the rows the
+        current width needs, since a splitter or scroll area above does not ask for height by width."""
         m = self.contentsMargins()
         size = QSize(0, 0)
         for item in self._shown():
             size = size.expandedTo(item.minimumSize().expandedTo(item.sizeHint()))
-        return QSize(size.width() + m.left() + m.right(), size.height() + m.top() + m.bottom())
+        height = size.height() + m.top() + m.bottom()
+        if self.geometry().width() > 0:
+            height = max(height, self.heightForWidth(self.geometry().width()))
+        return QSize(size.width() + m.left() + m.right(), height)
 
     def _shown(self) -> list[QLayoutItem]:
         return [i for i in self._items if not i.isEmpty()]
