@@ -22,6 +22,7 @@ from soulsync.ui.pages.base import Page
 from soulsync.ui.search_session import SearchProgress, SearchSession
 from soulsync.ui.workers import run_task
 from soulsync.ui.widgets.fitting import ElidedLabel, FlowLayout
+from soulsync.ui.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,14 @@ SEARCH_RETRIES = 2
 MAX_SEARCH_TABS = 12
 """Search tabs kept open; starting one more closes the oldest finished one (and its search in slskd)."""
 _EMPTY = SearchResults()
+
+
+def _set_primary(button: QPushButton, primary: bool) -> None:
+    """Give ``button`` the accent look of the page's main action, or take it away."""
+    if bool(button.property("primary")) != primary:
+        button.setProperty("primary", primary)
+        button.style().unpolish(button)
+        button.style().polish(button)
 
 
 class DownloadsPage(Page):
@@ -61,9 +70,10 @@ class DownloadsPage(Page):
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName("search_button")
         self.search_button.setProperty("primary", True)
-        self.stop_button = QPushButton("Stop and show")
+        self.stop_button = QPushButton("Show now")
         self.stop_button.setObjectName("stop_button")
-        self.stop_button.setToolTip("End the search now and show what arrived so far")
+        self.stop_button.setToolTip("slskd hands over what a search found only when the search ends: "
+                                    "end it now and show what arrived so far")
         self.stop_button.setEnabled(False)
         self.again_button = QPushButton("Search again")
         self.again_button.setObjectName("again_button")
@@ -338,7 +348,12 @@ class DownloadsPage(Page):
 
     def _refresh_status(self) -> None:
         session = self.current
-        self.stop_button.setEnabled(bool(session and session.state == "searching"))
+        searching = bool(session and session.state == "searching")
+        found = session.last_progress.files if searching and session.last_progress else 0
+        self.stop_button.setEnabled(searching)
+        self.stop_button.setText(f"Show {counted(found, 'file')} now" if found else "Show now")
+        _set_primary(self.stop_button, found > 0)  # files are waiting: showing them is the thing to do
+        _set_primary(self.search_button, not found)
         self.again_button.setEnabled(bool(session and session.state in ("done", "failed")))
         if session is None:
             self.status_label.setText("Type what you are looking for and press Enter.")
@@ -351,9 +366,13 @@ class DownloadsPage(Page):
         elif session.state == "searching" and p is not None and p.queued:
             text = f"“{session.query}”: {p.waiting_text()}; slskd runs two searches at a time."
         elif session.state in ("searching", "stopping"):
-            counts = f"{p.responses} users, {p.files} files" if p else "asking the network"
+            counts = f"{counted(p.responses, 'user')}, {counted(p.files, 'file')}" if p else "asking the network"
             verb = "Stopping" if session.state == "stopping" else "Searching"
             text = f"{verb} “{session.query}”: {counts} so far" + (f" ({p.elapsed:.0f} s)" if p else "")
+            if found:
+                listen = self.context.settings.downloads.search_timeout_ms / 1000
+                text += (f". They show when the search ends ({listen:.0f} s after the last answer; "
+                         "Settings can shorten that), or now with Show now")
         elif session.state == "failed":
             text = f"Search failed: {session.error}"
         elif session.state == "done" and session.results is not None:

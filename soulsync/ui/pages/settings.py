@@ -393,6 +393,14 @@ class SettingsPage(Page):
         self.stall.setSuffix(" s")
         self.attempts = QSpinBox()
         self.attempts.setRange(1, 20)
+        self.search_listen = QSpinBox()
+        self.search_listen.setObjectName("search_listen")
+        self.search_listen.setRange(1, 120)
+        self.search_listen.setSuffix(" s after the last answer")
+        self.search_listen.setToolTip("A Soulseek search ends when no user has answered for this long (slskd's "
+                                      "search timeout); its results show then. Shorter is quicker, longer "
+                                      "hears slow users too. Show now ends a search at once.")
+        form.addRow("A search listens for", self.search_listen)
         form.addRow("Concurrent downloads", self.concurrent)
         form.addRow("Give up on a stalled transfer after", self.stall)
         form.addRow("Candidates to try per track", self.attempts)
@@ -448,6 +456,7 @@ class SettingsPage(Page):
         self.concurrent.setValue(d.concurrent_downloads)
         self.stall.setValue(int(d.stall_timeout_s))
         self.attempts.setValue(d.max_attempts)
+        self.search_listen.setValue(round(d.search_timeout_ms / 1000))
         self.form_error.setText("")
         self.saved_label.setText("")
         self._load_secrets()
@@ -547,6 +556,7 @@ class SettingsPage(Page):
         d.concurrent_downloads = self.concurrent.value()
         d.stall_timeout_s = float(self.stall.value())
         d.max_attempts = self.attempts.value()
+        d.search_timeout_ms = self.search_listen.value() * 1000
         return s
 
     def validate(self, s: Settings) -> str:
