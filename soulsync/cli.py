@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import signal
 import sqlite3
 import sys
@@ -203,8 +204,12 @@ class Display:
         """The live status line (a terminal only; plain output gets permanent lines instead)."""
         if self.quiet or not self.tty:
             return
+        # one row of the terminal at most: "\r" and the erase reach back over one row only, so a wrapped
+        # status would leave its first row behind, cut up by the next ones
+        width = max(10, shutil.get_terminal_size().columns - 1)
+        text = printable(text)
         with self._lock:
-            self._status = printable(text)[:200]
+            self._status = text if len(text) <= width else text[:width - 1] + "…"
             self.stream.write("\r\x1b[2K" + self._status)
             self.stream.flush()
 
