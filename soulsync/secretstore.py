@@ -54,7 +54,7 @@ def _usable_keyring():
         from keyring.backends import fail
 
         backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring) or "chainer" in type(backend).__module__ and not backend.backends:
+        if isinstance(backend, fail.Keyring) or "chainer" in type(backend).__module__ and not getattr(backend, "backends", None):
             return None
         if getattr(backend, "priority", 1) <= 0:
             return None

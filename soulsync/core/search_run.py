@@ -157,7 +157,7 @@ class SearchFollower:
                 and now - self.stop_sent_at > self.stop_grace_s)
 
 
-def search_and_wait(client, text: str, timeout_ms: int, response_limit: int,
+def search_and_wait(client: Any, text: str, timeout_ms: int, response_limit: int,
                     progress: Callable[[SearchProgress], None] | None = None,
                     cancelled: Callable[[], bool] = lambda: False,
                     wait: Callable[[float], bool] | None = None, poll_s: float = 0.4,

@@ -336,7 +336,7 @@ class Store:
             self.store._conn.execute("BEGIN IMMEDIATE")
             return self.store._conn
 
-        def __exit__(self, exc_type, exc, tb) -> None:
+        def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
             try:
                 self.store._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
             finally:

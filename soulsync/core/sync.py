@@ -213,7 +213,7 @@ def count_statuses(statuses: Iterable[TrackStatus]) -> tuple[int, int]:
     return owned, missing
 
 
-def save_analysis(store, playlist_id: str, statuses: Iterable[TrackStatus]) -> tuple[int, int]:
+def save_analysis(store: Any, playlist_id: str, statuses: Iterable[TrackStatus]) -> tuple[int, int]:
     """Persist a playlist's owned and missing counts (``Store.save_playlist_analysis``); returns them."""
     owned, missing = count_statuses(statuses)
     store.save_playlist_analysis(playlist_id, owned, missing)

@@ -213,7 +213,7 @@ def _write_mp4(audio: MP4, values: dict[str, list[str]], cover: bytes | None, mi
         tags["covr"] = [MP4Cover(cover, imageformat=fmt)]
 
 
-def _set_or_delete(tags, key: str, vals: list) -> None:
+def _set_or_delete(tags: Any, key: str, vals: list) -> None:
     if vals:
         tags[key] = vals
     elif key in tags:
@@ -337,7 +337,7 @@ def _from_fields(fields: dict[str, list[str]], duration_ms: int | None, path: Pa
     )
 
 
-def _fields_vorbis(tags) -> dict[str, list[str]]:
+def _fields_vorbis(tags: Any) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for key, value in tags.items() if tags is not None else []:
         fields.setdefault(key.upper(), []).extend(_texts(value))
@@ -358,7 +358,7 @@ def _fields_id3(tags: ID3 | None) -> dict[str, list[str]]:
     return fields
 
 
-def _fields_mp4(tags) -> dict[str, list[str]]:
+def _fields_mp4(tags: Any) -> dict[str, list[str]]:
     if tags is None:
         return {}
     plain = {"\xa9nam": "TITLE", "\xa9ART": "ARTIST", "aART": "ALBUMARTIST", "\xa9alb": "ALBUM",

@@ -550,10 +550,12 @@ class SyncPage(Page):
             per_playlist: dict[str, tuple[int, int]] = {}
             for pid, tracks in wanted:
                 offset = len(rows)
+                def progress(n: int, _t: int, offset: int = offset) -> None:
+                    ctx.progress((offset + n, total))
+
                 try:
                     statuses = analyse(tracks, index, overrides, library=by_key, playlist_id=pid,
-                                       progress=lambda n, _t, offset=offset: ctx.progress((offset + n, total)),
-                                       cancel=lambda: ctx.cancelled)
+                                       progress=progress, cancel=lambda: ctx.cancelled)
                 except Cancelled:
                     ctx.check()
                     raise
