@@ -1,7 +1,10 @@
 """Screenshots of every page of the running app, driven like a user would in demo mode.
 
 Usage (under Xvfb):
-    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots.py --out docs/screenshots
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py --out docs/screenshots
+
+Each page is saved once per window size (``--sizes``, default 1024x640, 1440x900 and 1920x1080)
+as ``<page>-<width>x<height>.png``.
 
 In demo mode it waits for the library to be read, analyses a playlist, runs a
 search and starts an album download, opens an artist, then grabs each page.
@@ -36,6 +39,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--plain", action="store_true", help="no demo services: an empty first-run app")
+    parser.add_argument("--sizes", default="1024x640,1440x900,1920x1080",
+                        help="window sizes, comma-separated WIDTHxHEIGHT")
     args = parser.parse_args()
 
     from soulsync.config import AppPaths
@@ -101,11 +106,14 @@ def main() -> int:
         artists.filter_edit.setText("")
         pause(app, 2.0)  # images of the rows now on screen
 
-    for page in ("dashboard", "downloads", "sync", "artists", "settings"):
-        window.show_page(page)
-        if page == "dashboard":
-            window.pages["dashboard"].refresh_stats()
-        shot(page)
+    for size in args.sizes.split(","):
+        width, height = (int(n) for n in size.lower().split("x"))
+        window.resize(width, height)
+        for page in ("dashboard", "downloads", "sync", "artists", "settings"):
+            window.show_page(page)
+            if page == "dashboard":
+                window.pages["dashboard"].refresh_stats()
+            shot(f"{page}-{width}x{height}")
     window.close()
     QTimer.singleShot(0, app.quit)
     app.exec()

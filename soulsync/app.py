@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from soulsync import __version__
 
@@ -30,10 +30,24 @@ EXIT_STORE = 4
 """The database could not be opened (the window said why)."""
 
 
+HEADLESS_COMMANDS = {
+    "sync": "compare playlists with the library and download what is missing, without a window",
+    "check": "test the connections to Spotify, Plex and slskd",
+    "inspect": "check audio files for fakes (lossy audio sold as lossless)",
+    "sim": "run the simulated Spotify, Plex and slskd (--write-config DIR: a config for sync)",
+}
+"""``soulsync COMMAND``: run without a window (:mod:`soulsync.cli`); ``soulsync COMMAND --help`` tells more."""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    commands = "\n".join(f"  {name:<9}{what}" for name, what in HEADLESS_COMMANDS.items())
     parser = argparse.ArgumentParser(
         prog="soulsync",
-        description="Keep your music library complete: Spotify playlists, Plex, and Soulseek via slskd.",
+        usage="%(prog)s [options]  |  %(prog)s {" + ",".join(HEADLESS_COMMANDS) + "} ...",
+        description="Keep your music library complete: Spotify playlists, Plex, and Soulseek via slskd.\n"
+                    "Without a command it opens the app's window.",
+        epilog=f"commands (no window; soulsync COMMAND --help for their options):\n{commands}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"SoulSync {__version__}")
     parser.add_argument("--config-dir", type=Path, help="keep settings, data, cache and logs under this folder")
@@ -57,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     crash.install(__version__)
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("sim", "sync", "check", "inspect"):
+    if argv and argv[0] in HEADLESS_COMMANDS:
         from soulsync.cli import main as cli_main
 
         return cli_main(argv)
@@ -117,7 +131,7 @@ def run_gui(args: argparse.Namespace) -> int:
     context = AppContext.open(paths, secret_backend="file" if args.demo else "auto")
     context.folder_lock = lock
     try:
-        context.store  # opened now, so that a database problem is told in a window, not as a crash
+        _ = context.store  # opened now, so that a database problem is told in a window, not as a crash
     except StoreProblem as problem:
         return _tell_store_problem(problem)
 
@@ -136,7 +150,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from soulsync.ui.main_window import MainWindow
     from soulsync.ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance()) or QApplication(sys.argv[:1])
     app.setApplicationName("SoulSync")
     app.setOrganizationName("SoulSync")
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to the launcher entry
@@ -189,7 +203,7 @@ def _tell_store_problem(problem: "StoreProblem") -> int:
     from PyQt6.QtWidgets import QApplication, QMessageBox
 
     log.error("Database problem at start-up (%s): %s", problem.kind, problem)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance()) or QApplication(sys.argv[:1])
     app.setApplicationName("SoulSync")
     box = QMessageBox(QMessageBox.Icon.Critical, "SoulSync cannot open its database", problem.what,
                       QMessageBox.StandardButton.Close)

@@ -5,8 +5,8 @@ with the library (Plex, or a music folder) and, unless ``--dry-run``,
 downloads what is missing exactly as the Sync page's dialog does. Progress
 goes to stderr (an updating line on a terminal, plain lines otherwise); with
 ``--json`` the result is one JSON object on stdout. Exit status: 0 when
-nothing is missing any more (or the dry run succeeded), 1 when tracks are
-still missing or failed, 2 when the run could not happen (usage,
+nothing is missing any more, 1 when tracks are still missing or failed
+(a ``--dry-run`` too: it reports what a sync would fetch), 2 when the run could not happen (usage,
 configuration, or a service it needs being unreachable), in words on stderr;
 3 (:data:`EXIT_BUSY`) when another SoulSync process (the app, or another
 ``sync``) owns the config folder: one process works on a config folder at a time.
@@ -14,13 +14,15 @@ configuration, or a service it needs being unreachable), in words on stderr;
 ``check`` tests the configured services. ``inspect`` checks audio files for
 fakes (:mod:`soulsync.cli_inspect`). ``sim`` starts the simulated Spotify,
 Plex and slskd, prints their URLs and credentials as one JSON line, and serves
-until interrupted.
+until interrupted; ``--write-config DIR`` also writes a config folder pointed at
+them, ready for ``soulsync sync --config-dir DIR``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import shutil
 import signal
 import sqlite3
 import sys
@@ -93,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="which slskd to behave like (default 0.26.0)")
     sim.add_argument("--slskd-host", choices=("linux", "windows"), default="linux",
                      help="the OS the simulated slskd runs on, which decides its file names (default linux)")
+    sim.add_argument("--write-config", type=Path, metavar="DIR",
+                     help="also write a config folder pointed at the simulations, for soulsync sync --config-dir DIR")
     sim.add_argument("--verbose", "-v", action="store_true", help="log debug detail to stderr")
     return parser
 
@@ -200,8 +204,12 @@ class Display:
         """The live status line (a terminal only; plain output gets permanent lines instead)."""
         if self.quiet or not self.tty:
             return
+        # one row of the terminal at most: "\r" and the erase reach back over one row only, so a wrapped
+        # status would leave its first row behind, cut up by the next ones
+        width = max(10, shutil.get_terminal_size().columns - 1)
+        text = printable(text)
         with self._lock:
-            self._status = printable(text)[:200]
+            self._status = text if len(text) <= width else text[:width - 1] + "…"
             self.stream.write("\r\x1b[2K" + self._status)
             self.stream.flush()
 
@@ -255,7 +263,7 @@ def run_sync(context, args: argparse.Namespace) -> int:
         _analyse_all(context, source, selected, display)
         if args.dry_run:
             _print_result(selected, args.json, None)
-            return EXIT_OK
+            return EXIT_INCOMPLETE if _missing(selected) else EXIT_OK
         failpoints.hit("sync.analysed")
         downloads = _download(context, source, selected, args, display)
         failpoints.hit("sync.downloaded")
@@ -269,8 +277,11 @@ def run_sync(context, args: argparse.Namespace) -> int:
         display.done()
         log.warning("sync stopped: %s", exc)
         return fail(describe_error(exc, exc.service)[1])
-    missing = sum(1 for s in selected for t in s.statuses if t.status.value == "missing")
-    return EXIT_OK if missing == 0 and (args.dry_run or not downloads.cancelled) else EXIT_INCOMPLETE
+    return EXIT_OK if _missing(selected) == 0 and not downloads.cancelled else EXIT_INCOMPLETE
+
+
+def _missing(selected: list[_Selected]) -> int:
+    return sum(1 for s in selected for t in s.statuses if t.status.value == "missing")
 
 
 def collect_playlists(context, args: argparse.Namespace, display: Display) -> list:
@@ -563,6 +574,27 @@ def run_check(context, args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- sim
 
 
+def write_sim_config(world, folder: Path) -> Path:
+    """Settings and secrets in ``folder`` pointed at ``world`` (Spotify connected), as demo mode sets them up."""
+    from soulsync.config import AppPaths, ConfigError
+    from soulsync.context import AppContext
+
+    paths = AppPaths.under(folder.expanduser().resolve())
+    try:
+        paths.prepare()
+        paths.ensure()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write the config folder {paths.config_dir}: {exc.strerror or exc}") from exc
+    context = AppContext.open(paths, secret_backend="file")
+    try:
+        world.configure(context)
+    finally:
+        context.close()
+    return paths.config_dir
+
+
 def run_sim(args: argparse.Namespace) -> int:
     """``soulsync sim``: start the simulations, print their JSON description on one line, serve until stopped."""
     from soulsync.sim.world import SimWorld
@@ -579,8 +611,18 @@ def run_sim(args: argparse.Namespace) -> int:
         except OSError as exc:
             return fail(f"the simulations could not start: {exc.strerror or exc}")
         try:
-            sys.stdout.write(json.dumps(world.describe()) + "\n")
+            described = world.describe()
+            if args.write_config is not None:
+                try:
+                    described["config_dir"] = str(write_sim_config(world, args.write_config))
+                except CliError as exc:
+                    return fail(str(exc))
+            sys.stdout.write(json.dumps(described) + "\n")
             sys.stdout.flush()
+            if args.write_config is not None:
+                print(f"soulsync: a config for these simulations is in {described['config_dir']}; while this runs, try\n"
+                      f"  soulsync sync --config-dir {described['config_dir']} --playlist \"Road Trip '19\" --dry-run",
+                      file=sys.stderr, flush=True)
             while not stop.wait(0.5):
                 pass
         finally:

@@ -11,7 +11,7 @@ import webbrowser
 from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, cast
 
 from soulsync.config import (
     AppPaths, LoadedSettings, PlexSettings, Settings, SlskdSettings, SpotifySettings, read_settings, save_settings,
@@ -20,7 +20,8 @@ from soulsync.core.quality import QualityPrefs
 from soulsync.secretstore import SecretStore
 
 if TYPE_CHECKING:
-    from soulsync.core.store import QueueItem
+    from soulsync.core.store import QueueItem, Store
+    from soulsync.instance import FolderLock
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,9 @@ class AppContext:
     """The settings as last read or written: saving writes only what differs from it."""
     notices: list[str] = field(default_factory=list)
     """Problems found while opening (a damaged settings or secrets file) for the app to tell the user."""
-    folder_lock: object | None = None
+    folder_lock: FolderLock | None = None
     """This process's ownership of the config folder (:class:`soulsync.instance.FolderLock`), dropped on close."""
-    _store: object | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
     _limiter: object | None = field(default=None, repr=False)
 
     @property
@@ -111,7 +112,7 @@ class AppContext:
     def post_processor(self, library_dir: Path | None = None):
         """The post-processor filing downloads into ``library_dir`` (default: the configured library
         folder); None when there is none."""
-        from soulsync.core.postprocess import FAKE_POLICIES, PostProcessOptions, PostProcessor
+        from soulsync.core.postprocess import FAKE_POLICIES, ClashPolicy, FakePolicy, PostProcessOptions, PostProcessor
         from soulsync.services.images import fetch_image
 
         library = library_dir or self.library_dir
@@ -120,9 +121,9 @@ class AppContext:
         d = self.settings.downloads
         options = PostProcessOptions(
             library_dir=Path(library), quarantine_dir=self.needs_attention_dir,
-            album_template=d.album_template, single_template=d.single_template, clash_policy=d.clash_policy,
+            album_template=d.album_template, single_template=d.single_template, clash_policy=cast(ClashPolicy, d.clash_policy),
             cover_cache_dir=self.paths.cache_dir / "covers", library_has_files=self.store.filed_under(library),
-            fake_policy=d.fake_policy if d.fake_policy in FAKE_POLICIES else "refuse")
+            fake_policy=cast(FakePolicy, d.fake_policy) if d.fake_policy in FAKE_POLICIES else "refuse")
         return PostProcessor(options, fetch_cover=fetch_image)
 
     def download_queue(self, client, on_completed=None, cancelled: Callable[[], bool] | None = None):

@@ -13,6 +13,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 from soulsync.config import atomic_write_text, keep_aside
 from soulsync.logsetup import register_secret
@@ -53,7 +54,7 @@ def _usable_keyring():
         from keyring.backends import fail
 
         backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring) or "chainer" in type(backend).__module__ and not backend.backends:
+        if isinstance(backend, fail.Keyring) or "chainer" in type(backend).__module__ and not getattr(backend, "backends", None):
             return None
         if getattr(backend, "priority", 1) <= 0:
             return None
@@ -77,7 +78,7 @@ class SecretStore:
         """Guards the cache and the file; never held around a keyring call."""
         self._write_lock = threading.Lock()
         """One keyring or file write at a time."""
-        self._keyring = None
+        self._keyring: Any = None
         if backend in ("auto", "keyring"):
             self._keyring = _usable_keyring()
             if self._keyring is None and backend == "keyring":

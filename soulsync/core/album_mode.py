@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from soulsync.core.models import Album, Track
 from soulsync.core.pairing import album_file_from_result, matched_tracks, pair_album
@@ -93,12 +93,12 @@ def choose_source(release: Album, wanted: list[Track], albums: list[ResultAlbum]
     _rank, album, chosen, coverage = best
     from soulsync.core.quality import quality_label
 
-    files = [((r.username, r.file.filename, r.size), track) for r, track in chosen]
-    return AlbumSource(album.username, album.folder, files, coverage,
+    sources = [((r.username, r.file.filename, r.size), track) for r, track in chosen]
+    return AlbumSource(album.username, album.folder, sources, coverage,
                        quality_label(album.ext, album.bitrate, album.bit_depth, album.sample_rate, album.is_vbr))
 
 
-def plan_release(client, release: Album, wanted: list[Track], prefs: QualityPrefs, timeout_ms: int = 6000,
+def plan_release(client: Any, release: Album, wanted: list[Track], prefs: QualityPrefs, timeout_ms: int = 6000,
                  response_limit: int = 250, before_search: Callable[[], None] | None = None,
                  cancelled: Callable[[], bool] = lambda: False) -> AlbumPlan:
     """Search for the release (a couple of query forms) and choose a folder for its wanted tracks.

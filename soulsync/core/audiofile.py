@@ -17,6 +17,7 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, cast
 from pathlib import Path
 
 import mutagen
@@ -35,7 +36,7 @@ DEFAULT_DURATION_TOLERANCE_MS = 5000
 _TAIL_LIMIT = 1 << 20
 """At most this many bytes from the end are read to find the last FLAC frame."""
 
-_FORMATS: tuple[tuple[type, str], ...] = (
+_FORMATS: tuple[tuple[type[mutagen.FileType], str], ...] = (
     (FLAC, "flac"),
     (MP3, "mp3"),
     (OggOpus, "opus"),
@@ -288,7 +289,7 @@ def _run_check(path: Path, check: Callable[[], None]) -> None:
 
 def _check_complete(path: Path, fmt: str, audio: mutagen.FileType, size: int) -> None:
     if fmt == "flac":
-        _check_flac(path, audio, size)
+        _check_flac(path, cast(FLAC, audio), size)
     elif fmt == "mp3":
         _check_mp3(path, size)
     elif fmt in ("ogg", "opus"):
@@ -609,7 +610,7 @@ class _Chunk:
         return self.data_offset + self.data_size
 
 
-def _iff_chunks(path: Path, size: int, byteorder: str, label: str) -> tuple[int, list[_Chunk]]:
+def _iff_chunks(path: Path, size: int, byteorder: Literal["little", "big"], label: str) -> tuple[int, list[_Chunk]]:
     """``(container_end, chunks)``: the top-level chunks of a RIFF or FORM file.
 
     ``container_end`` is where the container's header says it ends. Chunks are
@@ -662,7 +663,8 @@ def pad_iff_chunks(path: str | os.PathLike, fmt: str) -> int:
     neither it nor other readers find it again. Rewrites ``path`` in place (call
     it on a working copy)."""
     path = Path(path)
-    byteorder, label = ("little", "WAV") if fmt == "wav" else ("big", "AIFF")
+    byteorder: Literal["little", "big"] = "little" if fmt == "wav" else "big"
+    label = "WAV" if fmt == "wav" else "AIFF"
     size = path.stat().st_size
     end, chunks = _iff_chunks(path, size, byteorder, label)
     starts = [c.data_offset - 8 for c in chunks[1:]] + [min(end, size)]

@@ -7,7 +7,7 @@ Qt-free and network-free: it is handed a Spotify client (anything with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from soulsync.core.matching import LibraryIndex, Match
 from soulsync.core.models import Album, AlbumType, Artist, Track
@@ -85,7 +85,7 @@ def compare_release(album: Album, index: LibraryIndex) -> ReleaseState:
     return state
 
 
-def load_discography(spotify, index: LibraryIndex, artist_name: str, include_appears_on: bool = False,
+def load_discography(spotify: Any, index: LibraryIndex, artist_name: str, include_appears_on: bool = False,
                      progress: Callable[[int, int], None] | None = None,
                      cancelled: Callable[[], bool] = lambda: False) -> Discography | None:
     """Fetch the artist's releases from Spotify and compare each with the library.

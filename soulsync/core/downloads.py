@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import logging
 import os
 import re
@@ -490,7 +491,7 @@ class DownloadQueue:
                 try:
                     username, filename, size = entry
                 except (TypeError, ValueError):
-                    username = filename = size = None
+                    continue
                 primary = _source({"username": username, "filename": filename, "size": size})
                 if primary is None:
                     log.warning("download queue: skipped a file without user or name: %r", entry)
@@ -753,7 +754,7 @@ class DownloadQueue:
                 if item.state == QueueState.SUBMITTING and not item.slskd_id:
                     self._orphans[(item.username, item.filename)] = (item.id, now)
                 if item.slskd_id:
-                    batch.after.append(lambda u=item.username, sid=item.slskd_id: self._cancel_at_slskd(u, sid))
+                    batch.after.append(functools.partial(self._cancel_at_slskd, item.username, item.slskd_id))
             self._commit(batch, diff)
             return diff
 
@@ -855,7 +856,8 @@ class DownloadQueue:
         """Save the batch in one transaction, then make it the queue's state, then run its slskd actions."""
         changed = [w for item_id, w in batch.work.items() if w != batch.original[item_id]]
         if changed or batch.transfer_ids:
-            full, progress = [], []
+            full: list[QueueItem] = []
+            progress: list[QueueItem] = []
             for work in changed:
                 old = batch.original[work.id]
                 narrow = all(getattr(work, name) == getattr(old, name) for name in _OTHER_FIELDS)
@@ -920,7 +922,7 @@ class DownloadQueue:
                 del self._orphans[key]
             for t in running:
                 batch.transfer_ids.append((t.id, item_id))
-                batch.after.append(lambda u=t.username, sid=t.id: self._cancel_at_slskd(u, sid))
+                batch.after.append(functools.partial(self._cancel_at_slskd, t.username, t.id))
 
     def _taken(self, batch: _Batch, item: QueueItem, key: tuple[str, str]) -> bool:
         owner = batch.claims.get(key, self._active_files.get(key))
@@ -1151,7 +1153,7 @@ class DownloadQueue:
     def _enqueued(self, batch: _Batch, items: list[QueueItem], result: object) -> None:
         by_name = {i.filename: i for i in items}
         for t in getattr(result, "enqueued", None) or ():
-            item = by_name.get(getattr(t, "filename", None))
+            item = by_name.get(getattr(t, "filename", ""))
             if item is None or not isinstance(t, Transfer) or not t.id or t.id in self._known or t.state.is_failure:
                 continue  # (an old failed record, as a legacy reply's lookup may return, is no news)
             work = batch.edit(item)

@@ -656,7 +656,7 @@ def _post(index: dict[str, int | list[int]], key: str, i: int) -> None:
     have = index.get(key)
     if have is None:
         index[key] = i
-    elif type(have) is int:
+    elif isinstance(have, int):
         if have != i:
             index[key] = [have, i]
     elif have[-1] != i:
@@ -667,7 +667,7 @@ def _posted(index: dict[str, int | list[int]], key: str) -> Sequence[int]:
     have = index.get(key)
     if have is None:
         return ()
-    if type(have) is int:
+    if isinstance(have, int):
         return (have,)
     return have
 
@@ -938,11 +938,11 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     for i in range(n):
         for j in range(i + 1, min(n, i + _MAX_RUN) + 1):
             run = segments[i:j]
-            for core, full, named in _affix_variants(w, " ".join(s.core for s in run),
+            for core, full, has_artist in _affix_variants(w, " ".join(s.core for s in run),
                                                      " ".join(s.full for s in run)):
                 sim = _title_similarity(w.p.core, w.p.full, core, full)
                 if sim > best[0]:
-                    best = (sim, i, j, named)
+                    best = (sim, i, j, has_artist)
     sim, start, end, artist_in_run = best
     title = _sharpen_title(sim, confirmed)
     if title < MATCH_THRESHOLD:

@@ -496,7 +496,7 @@ def _strip_dash_tails(core: str, full: str, sink: _Collector) -> tuple[str, str]
     shared = full is core
     while True:
         last = None
-        for last in _DASH.finditer(core):
+        for last in _DASH.finditer(core):  # noqa: B007 (the last match is what is wanted)
             pass
         if last is None:
             return core, full

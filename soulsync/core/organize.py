@@ -182,7 +182,8 @@ def _sample(field: str) -> object:
 
 def _parse_segment(segment: str) -> list[tuple[str, str | None, str, str | None]]:
     try:
-        return list(_FORMATTER.parse(segment))
+        # the spec is None only where the field is (a literal-only piece)
+        return [(literal, field, spec or "", conversion) for literal, field, spec, conversion in _FORMATTER.parse(segment)]
     except ValueError as exc:
         raise TemplateError(f"the template has unbalanced braces ({exc})") from exc
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from soulsync.core.models import Playlist
 
@@ -28,7 +28,7 @@ class RefreshReport:
     """Names of the failed playlists whose tracks the service will not hand over at all."""
 
 
-def refresh_playlists(spotify, store, include_liked: bool = True,
+def refresh_playlists(spotify: Any, store: Any, include_liked: bool = True,
                       progress: Callable[[str, int, int], None] | None = None,
                       cancelled: Callable[[], bool] = lambda: False,
                       abort_on: Callable[[Exception], bool] = lambda exc: False) -> RefreshReport:

@@ -148,7 +148,8 @@ def _read_bounded(path: Path) -> bytes:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise PlaylistImportError(f"{path.name}: not a regular file (a device, a pipe or a folder), "
                                       "so it is not read")
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while total <= MAX_FILE_BYTES:
             chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
             if not chunk:

@@ -299,11 +299,12 @@ class CoverCache:
         with self._guard:
             self.fetch_count += 1
         try:
-            data = self._fetch(url)
+            fetched = self._fetch(url)
         except Exception as exc:  # the injected fetcher may raise anything; a cover is never fatal
             return None, f"cover art could not be downloaded ({str(exc) or type(exc).__name__})"
-        if not data:
+        if not fetched:
             return None, "cover art could not be downloaded"
+        data = fetched
         if len(data) > MAX_COVER_BYTES:
             return None, f"cover art refused: {len(data) // 1024 // 1024} MB is too large"
         if not image_mime(data):

@@ -44,7 +44,7 @@ import string
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, TypeVar, Union
 
 from soulsync.core.models import SearchFile, SearchFileFacts
 from soulsync.core.pathparse import (
@@ -226,7 +226,10 @@ def _track_order(track: ResultTrack) -> tuple:
     return (track.disc_number or 0, 10_000 if number is None else number, track.name.lower())
 
 
-def _mode(values: list) -> object:
+_T = TypeVar("_T")
+
+
+def _mode(values: list[_T]) -> _T | None:
     return Counter(values).most_common(1)[0][0] if values else None
 
 
@@ -487,8 +490,8 @@ class _Grouper:
             seen = self.seen[username] = set()
         formats = self.formats
         last_folder: str | None = None
-        folder_guess: FolderGuess | None = None
-        grp: _Group | None = None
+        folder_guess: FolderGuess  # both set by the first entry (its folder differs from None)
+        grp: _Group
         res.file_entries += len(entries)
         for entry in entries:
             if type(entry) is not dict:
@@ -512,9 +515,10 @@ class _Grouper:
                     self.add_extra(username, folder, ext)
                 continue
             if folder != last_folder:
-                folder_guess = self.folders.get(folder)
-                if folder_guess is None:
-                    folder_guess = self.folders[folder] = self.folder_parser.parse(folder)
+                known = self.folders.get(folder)
+                if known is None:
+                    known = self.folders[folder] = self.folder_parser.parse(folder)
+                folder_guess = known
                 grp = self.group(username, folder_guess.album_folder)
                 if grp.guess is None:
                     grp.guess = folder_guess
@@ -618,7 +622,7 @@ def _build_album(grp: _Group, guess: FolderGuess) -> ResultAlbum:
         lossless=is_lossless(ext),
         formats=dict(formats),
         total_size=sum([f.size for f in files]),
-        total_length=None if None in lengths else sum(lengths),
+        total_length=None if None in lengths else sum(n or 0 for n in lengths),
         bitrate=round(sum(bitrates) / len(bitrates)) if bitrates else None,
         min_bitrate=min(bitrates) if bitrates else None,
         bit_depth=_mode([f.bit_depth for f in main if f.bit_depth]),
@@ -823,7 +827,7 @@ class FilterSpec:
     def matches(self, item: ResultItem) -> bool:
         """Whether the item passes every filter."""
         if self.kind is not ResultKind.BOTH:
-            is_album_row = type(item) is ResultAlbum or item.in_album
+            is_album_row = isinstance(item, ResultAlbum) or item.in_album
             if is_album_row != (self.kind is ResultKind.ALBUMS):
                 return False
         if self.formats and item.family not in self.formats:

@@ -157,7 +157,7 @@ class SearchFollower:
                 and now - self.stop_sent_at > self.stop_grace_s)
 
 
-def search_and_wait(client, text: str, timeout_ms: int, response_limit: int,
+def search_and_wait(client: Any, text: str, timeout_ms: int, response_limit: int,
                     progress: Callable[[SearchProgress], None] | None = None,
                     cancelled: Callable[[], bool] = lambda: False,
                     wait: Callable[[float], bool] | None = None, poll_s: float = 0.4,
@@ -221,7 +221,11 @@ def _follow(client: Any, search_id: str, text: str, progress: Callable[[SearchPr
         if follower.should_stop:
             client.stop_search(search_id)
             follower.stopped()
-        interrupted = wait(poll_s) if wait is not None else (time.sleep(poll_s) or False)
+        if wait is not None:
+            interrupted = wait(poll_s)
+        else:
+            time.sleep(poll_s)
+            interrupted = False
         if interrupted or cancelled():
             client.stop_search(search_id)
             raise SearchCancelled(text)

@@ -336,7 +336,7 @@ class Store:
             self.store._conn.execute("BEGIN IMMEDIATE")
             return self.store._conn
 
-        def __exit__(self, exc_type, exc, tb) -> None:
+        def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
             try:
                 self.store._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
             finally:
@@ -449,10 +449,10 @@ class Store:
         return [self._queue_item(r) for r in rows]
 
     def delete_queue_items(self, ids: Iterable[str]) -> int:
-        ids = [(i,) for i in ids]
+        rows = [(i,) for i in ids]
         with self.transaction() as conn:
-            conn.executemany(_COUNT_RETIRED + " AND id = ? GROUP BY day" + _ADD_RETIRED, ids)
-            return conn.executemany("DELETE FROM queue WHERE id = ?", ids).rowcount
+            conn.executemany(_COUNT_RETIRED + " AND id = ? GROUP BY day" + _ADD_RETIRED, rows)
+            return conn.executemany("DELETE FROM queue WHERE id = ?", rows).rowcount
 
     def clear_finished(self) -> int:
         with self.transaction() as conn:
@@ -756,8 +756,9 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute("INSERT INTO activity (ts, kind, message, target) VALUES (?,?,?,?)",
                                (time.time(), kind, message, target))
-            conn.execute("DELETE FROM activity WHERE id <= ?", (cur.lastrowid - ACTIVITY_LIMIT,))
-            return int(cur.lastrowid)
+            added = cur.lastrowid or 0  # always set after an INSERT
+            conn.execute("DELETE FROM activity WHERE id <= ?", (added - ACTIVITY_LIMIT,))
+            return added
 
     def activity(self, limit: int = 200) -> list[dict]:
         return [dict(r) for r in self.query("SELECT * FROM activity ORDER BY id DESC LIMIT ?", (limit,))]

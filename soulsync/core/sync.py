@@ -213,7 +213,7 @@ def count_statuses(statuses: Iterable[TrackStatus]) -> tuple[int, int]:
     return owned, missing
 
 
-def save_analysis(store, playlist_id: str, statuses: Iterable[TrackStatus]) -> tuple[int, int]:
+def save_analysis(store: Any, playlist_id: str, statuses: Iterable[TrackStatus]) -> tuple[int, int]:
     """Persist a playlist's owned and missing counts (``Store.save_playlist_analysis``); returns them."""
     owned, missing = count_statuses(statuses)
     store.save_playlist_analysis(playlist_id, owned, missing)
@@ -629,8 +629,9 @@ class DownloadMissing:
                 log.exception("Download queue step failed")
                 diff = None
                 self._trouble(exc, now)
-            if diff is not None and (getattr(diff, "error", "") or getattr(diff, "filing", "")):
-                self._trouble(diff.error or diff.filing, now)  # slskd, or the library folder not there
+            problem = getattr(diff, "error", None) or getattr(diff, "filing", None)
+            if problem:
+                self._trouble(problem, now)  # slskd, or the library folder not there
             elif diff is not None:
                 self._ok()
         self._follow_queue()
@@ -825,8 +826,10 @@ class DownloadMissing:
                     self._next_form(job, "slskd refused the search")
                     continue
                 self._trouble(exc, now)
-                wait = getattr(exc, "retry_after", None)  # slskd said how long (429 with Retry-After)
-                if not isinstance(wait, (int, float)) or not 0 <= wait <= 30.0:
+                told = getattr(exc, "retry_after", None)  # slskd said how long (429 with Retry-After)
+                if isinstance(told, (int, float)) and 0 <= told <= 30.0:
+                    wait = float(told)
+                else:
                     self._backoff = wait = min(30.0, max(2.0, self._backoff * 2))
                 self._retry_at = now + wait
                 after = f"{wait:.1f} s" if wait < 1 else f"{wait:.0f} s"

@@ -35,6 +35,7 @@ import base64
 import os
 import re
 from pathlib import Path
+from typing import Any, cast
 
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC, Picture
@@ -136,7 +137,7 @@ def _write_vorbis(audio: FLAC | OggVorbis | OggOpus, values: dict[str, list[str]
                   cover: bytes | None, mime: str) -> None:
     if audio.tags is None:
         audio.add_tags()
-    tags = audio.tags
+    tags: Any = audio.tags  # set just above; mutagen types it Optional
     for key, vals in values.items():
         if vals:
             tags[key] = vals
@@ -168,7 +169,7 @@ def _write_id3(audio: MP3 | WAVE | AIFF, values: dict[str, list[str]], cover: by
     """Set the ID3 frames of an MP3, WAV or AIFF file (mutagen gives all three the same ID3 object)."""
     if audio.tags is None:
         audio.add_tags()
-    tags: ID3 = audio.tags
+    tags: ID3 = cast(ID3, audio.tags)
     frames = {
         "TIT2": (TIT2, values["TITLE"]),
         "TPE1": (TPE1, values["ARTIST"]),
@@ -196,7 +197,7 @@ def _write_id3(audio: MP3 | WAVE | AIFF, values: dict[str, list[str]], cover: by
 def _write_mp4(audio: MP4, values: dict[str, list[str]], cover: bytes | None, mime: str) -> None:
     if audio.tags is None:
         audio.add_tags()
-    tags = audio.tags
+    tags: Any = audio.tags
     plain = {"\xa9nam": "TITLE", "\xa9ART": "ARTIST", "aART": "ALBUMARTIST", "\xa9alb": "ALBUM",
              "\xa9day": "DATE", "\xa9gen": "GENRE"}
     for atom, key in plain.items():
@@ -212,7 +213,7 @@ def _write_mp4(audio: MP4, values: dict[str, list[str]], cover: bytes | None, mi
         tags["covr"] = [MP4Cover(cover, imageformat=fmt)]
 
 
-def _set_or_delete(tags, key: str, vals: list) -> None:
+def _set_or_delete(tags: Any, key: str, vals: list) -> None:
     if vals:
         tags[key] = vals
     elif key in tags:
@@ -247,7 +248,7 @@ def write_tags(path: str | os.PathLike, track: Track, *, cover: bytes | None = N
     try:
         if fmt in ("wav", "aiff"):
             pad_iff_chunks(tmp, fmt)
-        audio = _OPENERS[fmt](tmp)
+        audio: Any = _OPENERS[fmt](tmp)
         if fmt in _ID3_FORMATS:
             _write_id3(audio, values, cover, mime)
             audio.save(v2_version=4)
@@ -336,7 +337,7 @@ def _from_fields(fields: dict[str, list[str]], duration_ms: int | None, path: Pa
     )
 
 
-def _fields_vorbis(tags) -> dict[str, list[str]]:
+def _fields_vorbis(tags: Any) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for key, value in tags.items() if tags is not None else []:
         fields.setdefault(key.upper(), []).extend(_texts(value))
@@ -357,7 +358,7 @@ def _fields_id3(tags: ID3 | None) -> dict[str, list[str]]:
     return fields
 
 
-def _fields_mp4(tags) -> dict[str, list[str]]:
+def _fields_mp4(tags: Any) -> dict[str, list[str]]:
     if tags is None:
         return {}
     plain = {"\xa9nam": "TITLE", "\xa9ART": "ARTIST", "aART": "ALBUMARTIST", "\xa9alb": "ALBUM",

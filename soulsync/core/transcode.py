@@ -25,6 +25,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -183,7 +184,7 @@ def _decode_soundfile(path: Path, lossless: bool) -> tuple[list[np.ndarray], int
 _PCM_SCALE = {"s16": 32768.0, "s32": 2147483648.0, "u8": 128.0}
 
 
-def _frame_mono(frame) -> np.ndarray:
+def _frame_mono(frame: Any) -> np.ndarray:
     """A PyAV audio frame as mono float32 in -1..1."""
     name = frame.format.name
     data = frame.to_ndarray()

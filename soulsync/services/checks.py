@@ -6,6 +6,7 @@ cheap calls, and says in words what it found or what went wrong.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from soulsync.logsetup import scrub
 from soulsync.services.errors import (
@@ -73,7 +74,7 @@ def _failed(service: str, exc: BaseException) -> CheckResult:
     return CheckResult(service, False, text, kind)
 
 
-def check_spotify(client) -> CheckResult:
+def check_spotify(client: Any) -> CheckResult:
     """Who is connected: ``current_user()``."""
     try:
         user = client.current_user()
@@ -83,7 +84,7 @@ def check_spotify(client) -> CheckResult:
     return CheckResult("Spotify", True, f"Connected as {name}", details={"user": name, "id": user.get("id")})
 
 
-def check_plex(client) -> CheckResult:
+def check_plex(client: Any) -> CheckResult:
     """Server name, version and music libraries."""
     try:
         info = client.server_info()
@@ -95,7 +96,7 @@ def check_plex(client) -> CheckResult:
                        details={"name": info.name, "version": info.version, "music_sections": sections})
 
 
-def check_slskd(client) -> CheckResult:
+def check_slskd(client: Any) -> CheckResult:
     """slskd version and whether it is logged in to the Soulseek network."""
     try:
         state = client.application_state()

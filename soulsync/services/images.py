@@ -39,7 +39,7 @@ def fetch_image(url: str, timeout: float = 10.0, headers: dict[str, str] | None 
     return data if data.startswith(_MAGIC) else None
 
 
-def store_bounded(path, data: bytes, limit: int) -> None:
+def store_bounded(path: Path, data: bytes, limit: int) -> None:
     """Write an image into a cache folder, keeping at most ``limit`` images there (oldest go first).
 
     The write is atomic (temp file + rename: a crash never leaves half an

@@ -356,7 +356,7 @@ def _tail(path: str) -> tuple[str, ...]:
 
 def _cursor(tracks: Iterable[Track], previous: float | None = None) -> float | None:
     """The newest ``updated_at``/``added_at`` among ``tracks`` (or ``previous`` when none is newer)."""
-    stamps = [t.updated_at or t.added_at for t in tracks if (t.updated_at or t.added_at)]
+    stamps = [stamp for t in tracks if (stamp := t.updated_at or t.added_at)]
     newest = max(stamps) if stamps else None
     if previous is None:
         return float(newest) if newest is not None else None

@@ -403,6 +403,7 @@ class SlskdClient:
         tid, username, filename, state = (item.get(k) for k in ("id", "username", "filename", "state"))
         if not all(isinstance(v, str) and v for v in (tid, username, filename, state)):
             return None
+        tid, username, filename, state = str(tid), str(username), str(filename), str(state)
         place = item.get("placeInQueue")
         return Transfer(
             id=tid, username=username, filename=filename, size=_int(item.get("size")),

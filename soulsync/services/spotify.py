@@ -427,7 +427,7 @@ def _track(item: Any) -> Track | None:
     if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
         return None
     artists = [a for a in item.get("artists") or [] if isinstance(a, dict) and a.get("name")]
-    album = item.get("album") if isinstance(item.get("album"), dict) else {}
+    album = item["album"] if isinstance(item.get("album"), dict) else {}
     album_artists = [a.get("name") for a in album.get("artists") or [] if isinstance(a, dict) and a.get("name")]
     isrc = (item.get("external_ids") or {}).get("isrc") if isinstance(item.get("external_ids"), dict) else None
     try:
@@ -489,7 +489,7 @@ def _artist(item: Any) -> Artist | None:
 def _playlist(item: Any) -> Playlist | None:
     if not isinstance(item, dict) or not item.get("id"):
         return None
-    owner = item.get("owner") if isinstance(item.get("owner"), dict) else {}
+    owner = item["owner"] if isinstance(item.get("owner"), dict) else {}
     # "items" in development mode, "tracks" for extended quota (renamed, February 2026 changelog); a missing
     # count is unknown, not 0 (reference 2.4)
     ref = item.get("items") if isinstance(item.get("items"), dict) else item.get("tracks")

@@ -320,7 +320,8 @@ class SpotifyAuth:
         except (TypeError, ValueError):
             expires_in = 3600.0
         refresh = payload.get("refresh_token") or previous_refresh
-        scope = payload.get("scope") if isinstance(payload.get("scope"), str) else self.scope
+        granted = payload.get("scope")
+        scope = granted if isinstance(granted, str) else self.scope
         return SpotifyTokens(access, refresh if isinstance(refresh, str) else None,
                              self.clock() + expires_in, scope, str(payload.get("token_type") or "Bearer"))
 

@@ -276,8 +276,8 @@ def _xing_frame(template: bytes, frame_count: int, sizes: list[int], vbr: bool) 
     side_info = 17 if mono else 32
     body = (b"Xing" if vbr else b"Info") + struct.pack(">I", 0x0F) + struct.pack(">II", frame_count, total_bytes)
     body += bytes(toc) + struct.pack(">I", 0)
-    frame = header.to_bytes(4, "big") + bytes(side_info) + body
-    return frame + bytes(length - len(frame))
+    xing = header.to_bytes(4, "big") + bytes(side_info) + body
+    return xing + bytes(length - len(xing))
 
 
 def _encode_mp3_loop(spec: AudioSpec, loop: np.ndarray) -> list[bytes]:
@@ -627,8 +627,8 @@ class FileFactory:
             if spec.vbr_level is None:
                 per_frame = math.ceil(144000 * spec.bitrate / spec.sample_rate)
                 return tags + header + frames * per_frame
-            per_frame = self._audio_rate(spec) * _MP3_SAMPLES_PER_FRAME / spec.sample_rate
-            return tags + header + math.ceil(frames * per_frame * 1.06) + 2048
+            vbr_frame = self._audio_rate(spec) * _MP3_SAMPLES_PER_FRAME / spec.sample_rate
+            return tags + header + math.ceil(frames * vbr_frame * 1.06) + 2048
         if spec.fmt == "m4a":
             sizes = _alac_frame_sizes(_total_frames(spec), spec.channels)
             return tags + len(_m4a_header(spec, sizes)) + sum(sizes)
@@ -723,7 +723,7 @@ class FileFactory:
         padding = target - base
         # FLAC grows exactly with the padding; an Ogg comment packet crossing a 255-byte lacing
         # boundary grows by one more byte, so step down until the size lands exactly
-        for attempt in range(4):
+        for _attempt in range(4):
             audio = opener(path)
             audio.save(padding=lambda info, p=padding: p)
             size = path.stat().st_size

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Self
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -352,7 +352,7 @@ class SimServer:
     def running(self) -> bool:
         return self._server is not None
 
-    def start(self) -> "SimServer":
+    def start(self) -> Self:
         if self._server is not None:
             return self
         self._server = _Server((self.host, self._port), self)

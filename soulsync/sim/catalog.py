@@ -30,7 +30,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from soulsync.core.models import Album, AlbumType, Artist, Playlist, Track
 
@@ -203,7 +203,7 @@ def safe_path_part(text: str) -> str:
     return cleaned or "_"
 
 
-def _pick(rng: random.Random, seq: "list[str] | tuple[str, ...] | list[Track] | list[_ArtistInfo]") -> Any:
+def _pick(rng: random.Random, seq: "Sequence[Any]") -> Any:
     """``rng.choice`` without the bit-fiddling cost (hot path at 200,000 tracks)."""
     return seq[int(rng.random() * len(seq))]
 

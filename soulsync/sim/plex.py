@@ -31,6 +31,7 @@ remove, move, delete).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
@@ -478,8 +479,8 @@ class PlexSim(SimServer):
         if not self._scan_cancel.is_set():
             with self._lock:
                 for rel, rk in known.items():
-                    pt = self._tracks.get(rk)
-                    if pt is not None and pt.real and rel not in found:
+                    gone = self._tracks.get(rk)
+                    if gone is not None and gone.real and rel not in found:
                         self._remove(rk)
                         report.removed += 1
         self.last_scan = report
@@ -743,8 +744,8 @@ class PlexSim(SimServer):
             added = [v[0] for k, v in sorted(req.query.items()) if re.fullmatch(r"genre\[\d+\]\.tag\.tag", k)]
             removed = [unquote(x) for x in (req.arg("genre[].tag.tag-") or "").split(",") if x]
             with self._lock:
-                artists = [self._artists.get(i) for i in ids]
-                if not ids or any(a is None for a in artists):
+                artists = [a for a in (self._artists.get(i) for i in ids) if a is not None]
+                if not ids or len(artists) != len(ids):
                     raise _HTTPError(404)
                 for artist in artists:
                     if added:
@@ -823,7 +824,7 @@ class PlexSim(SimServer):
             for part in reversed(sort.split(",")):
                 field_name, _, direction = part.partition(":")
                 field_name = field_name.split(".")[-1]
-                pool.sort(key=lambda x, f=field_name: self._sort_value(x, f), reverse=direction == "desc")
+                pool.sort(key=functools.partial(self._sort_value, field_name=field_name), reverse=direction == "desc")
         return pool
 
     def _related(self, item: Any, obj: str) -> Any:
@@ -859,12 +860,12 @@ class PlexSim(SimServer):
                 wanted = int(value)
             except ValueError:
                 return False
-            test = _NUMBER_OPS.get(op)
-            return year is not None and test is not None and test(year, wanted)
+            compare = _NUMBER_OPS.get(op)
+            return year is not None and compare is not None and compare(year, wanted)
         stamp = target.added_at if name == "addedAt" else target.updated_at
         moment = _date_value(value, now)
-        test = _NUMBER_OPS.get(op)
-        return moment is not None and test is not None and test(stamp, moment)
+        compare = _NUMBER_OPS.get(op)
+        return moment is not None and compare is not None and compare(stamp, moment)
 
     def _sort_value(self, item: Any, field_name: str) -> Any:
         if field_name in ("addedAt", "updatedAt"):

@@ -462,7 +462,7 @@ class SlskdSim(SearchesMixin, SimServer):
                 "isLoggingIn": False, "isTransitioning": False}
 
     def _application(self, req: Request) -> Response:
-        state = {
+        state: dict[str, Any] = {
             "version": self.extras.version_state(),
             "pendingReconnect": False, "pendingRestart": False,
             "server": self._server_json(),

@@ -19,7 +19,8 @@ from soulsync.context import AppContext, process_download
 from soulsync.core.downloads import DownloadQueue, QueueDiff
 from soulsync.core.models import Track
 from soulsync.core.store import QueueItem
-from soulsync.ui.workers import run_task
+from soulsync.ui.library_state import LibraryState
+from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,11 @@ class DownloadService(QObject):
         super().__init__(parent)
         self.context = context
         self.activity = activity
-        self.library = None
+        self.library: LibraryState | None = None
         """The shared LibraryState (set by the main window): rescanned after files are filed."""
         self._queue: DownloadQueue | None = None
         self._queue_key: tuple | None = None
-        self._tick_task = None
+        self._tick_task: TaskHandle | None = None
         self._last_error = ""
         self._last_filing = ""
         self._finished_ids: set[str] = set()

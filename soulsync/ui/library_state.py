@@ -11,7 +11,9 @@ import logging
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from soulsync.context import AppContext
-from soulsync.ui.workers import run_task, with_retries
+from soulsync.core.matching import LibraryIndex
+from soulsync.ui.activity import ActivityFeed
+from soulsync.ui.workers import TaskHandle, run_task, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +37,16 @@ class LibraryState(QObject):
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.index = None
+        self.index: LibraryIndex | None = None
         self.by_key: dict = {}
         """Library key (Plex rating key or file path) -> track, for pinned overrides."""
         self.tracks: list = []
         self.source = ""
-        self._task = None
+        self._task: TaskHandle | None = None
         self._again = False
-        self._scan_task = None
+        self._scan_task: TaskHandle | None = None
         self._pending_paths: list[str] = []
-        self.activity = None
+        self.activity: ActivityFeed | None = None
         """The activity feed, when the main window provides one."""
 
     @property

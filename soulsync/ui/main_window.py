@@ -1,7 +1,9 @@
 """The main window: sidebar navigation, page stack, player bar and status bar."""
 from __future__ import annotations
 
+import functools
 import logging
+from typing import cast
 
 from PyQt6.QtCore import QByteArray, Qt, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -45,7 +47,7 @@ class MainWindow(QMainWindow):
         self.context = context
         self.setWindowTitle("SoulSync" + (" — demo mode" if context.settings.demo else ""))
         self.setWindowIcon(app_icon())
-        self.setMinimumSize(1000, 640)
+        self.setMinimumSize(960, 600)  # every page fits from 1024x640 (tests/ui/test_small_window.py)
 
         self.monitor = ServiceMonitor(context, parent=self)
         self.activity = ActivityFeed(context.store, self)
@@ -90,7 +92,8 @@ class MainWindow(QMainWindow):
             group.addButton(button)
             side.addWidget(button)
             self.nav_buttons[page_id] = button
-            QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda p=page_id: self.show_page(p))
+            QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self).activated.connect(
+                functools.partial(self.show_page, page_id))
         side.addStretch(1)
         if context.settings.demo:
             demo = QLabel("Demo mode: simulated\nSpotify, Plex and slskd")
@@ -103,7 +106,7 @@ class MainWindow(QMainWindow):
         about.setToolTip("Version, where your files are, licences (F1)")
         about.clicked.connect(self.show_about)
         side.addWidget(about)
-        QShortcut(QKeySequence("F1"), self, activated=self.show_about)
+        QShortcut(QKeySequence("F1"), self).activated.connect(self.show_about)
         row.addWidget(sidebar)
         row.addWidget(self.stack, 1)
 
@@ -118,19 +121,21 @@ class MainWindow(QMainWindow):
             self.indicators[service] = indicator
             bar.addPermanentWidget(indicator)
         self.monitor.status_changed.connect(self._on_status)
-        self.pages["dashboard"].attach(self.activity, self.monitor)
-        self.pages["downloads"].attach(self.downloads)
-        self.player_bar.download_requested.connect(lambda track: self.pages["downloads"].download_items([track]))
-        self.player_bar.matched_download_requested.connect(self.pages["downloads"].matched_download)
-        self.pages["sync"].attach_library(self.library)
-        self.pages["artists"].attach_library(self.library)
-        self.pages["downloads"].attach_library(self.library)
+        dashboard = cast(DashboardPage, self.pages["dashboard"])
+        downloads = cast(DownloadsPage, self.pages["downloads"])
+        dashboard.attach(self.activity, self.monitor)
+        downloads.attach(self.downloads)
+        self.player_bar.download_requested.connect(lambda track: downloads.download_items([track]))
+        self.player_bar.matched_download_requested.connect(downloads.matched_download)
+        cast(SyncPage, self.pages["sync"]).attach_library(self.library)
+        cast(ArtistsPage, self.pages["artists"]).attach_library(self.library)
+        downloads.attach_library(self.library)
         self.library.reload()
         if check_services:
             self.library.rescan_if_empty()
         self.library.scanned.connect(self.show_message)
-        self.downloads.item_finished.connect(lambda _item: self.pages["dashboard"].refresh_stats())
-        self.pages["settings"].settings_saved.connect(
+        self.downloads.item_finished.connect(lambda _item: dashboard.refresh_stats())
+        cast(SettingsPage, self.pages["settings"]).settings_saved.connect(
             lambda: self.activity.add("settings", "Settings changed", "settings"))
 
         self._restore()
@@ -197,7 +202,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.monitor.stop()
         self.downloads.stop()
-        self.context.settings.ui.geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.context.settings.ui.geometry = self.saveGeometry().toBase64().data().decode("ascii")
         for page in self.pages.values():
             closer = getattr(page, "shutdown", None)
             if closer:

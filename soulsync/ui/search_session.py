@@ -8,6 +8,7 @@ and groups the responses the moment it completes, or when the user presses
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
@@ -16,7 +17,7 @@ from soulsync.core.search import FilterSpec, SearchResults, SortBy, clean_query,
 from soulsync.core.search_run import SearchCancelled, SearchProgress, search_and_wait
 from soulsync.core.soulseek_query import network_query
 from soulsync.ui.models.search_results import SortKeys, prepare_for_view
-from soulsync.ui.workers import TaskContext, run_task
+from soulsync.ui.workers import TaskContext, TaskHandle, run_task
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,8 @@ class SearchSession(QObject):
         """waiting (rate limit), searching, stopping, done, failed, cancelled"""
         self.filter = FilterSpec()
         self.sort = SortBy.RELEVANCE
-        self._handle = None
-        self._client = None
+        self._handle: TaskHandle | None = None
+        self._client: Any = None
 
     @property
     def running(self) -> bool:
@@ -117,7 +118,7 @@ class SearchSession(QObject):
     def _merge(self, results: SearchResults, keys: SortKeys) -> SearchResults:
         """Add what a repeated search found that this tab does not show yet; returns only that."""
         assert self.results is not None
-        seen = {item.key for item in (*self.results.albums, *self.results.singles)}
+        seen = {a.key for a in self.results.albums} | {t.key for t in self.results.singles}
         added = SearchResults(albums=[a for a in results.albums if a.key not in seen],
                               singles=[t for t in results.singles if t.key not in seen])
         self.results.albums.extend(added.albums)

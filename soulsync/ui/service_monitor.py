@@ -1,6 +1,7 @@
 """Keeps an eye on Spotify, Plex and slskd: checks each in a worker, now and then."""
 from __future__ import annotations
 
+import functools
 import time
 from typing import Callable
 
@@ -9,7 +10,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from soulsync.context import AppContext
 from soulsync.services import checks
 from soulsync.ui.widgets.status_indicator import with_tls_note
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import TaskHandle, run_task
 
 SERVICES = ("Spotify", "Plex", "slskd")
 NOT_CONFIGURED = "Not configured (see Settings)"
@@ -28,7 +29,7 @@ class ServiceMonitor(QObject):
         super().__init__(parent)
         self.context = context
         self.last: dict[str, tuple[str, str, float]] = {}
-        self._running: dict[str, object] = {}
+        self._running: dict[str, TaskHandle] = {}
         self._timer = QTimer(self)
         self._timer.setInterval(int(interval_s * 1000))
         self._timer.timeout.connect(self.check_all)
@@ -62,8 +63,11 @@ class ServiceMonitor(QObject):
         for service in SERVICES:
             if service not in self._running:
                 self._publish(service, "checking", "Checking…")
-        run_task(lambda ctx: self.context.secrets.reload(), owner=self,
-                 on_finished=lambda: [self.check(service) for service in SERVICES])
+        run_task(lambda ctx: self.context.secrets.reload(), owner=self, on_finished=self._check_each)
+
+    def _check_each(self) -> None:
+        for service in SERVICES:
+            self.check(service)
 
     def check(self, service: str) -> None:
         if service in self._running:
@@ -72,10 +76,16 @@ class ServiceMonitor(QObject):
         self._publish(service, "checking", "Checking…")
         self._running[service] = run_task(
             lambda ctx: probe(), owner=self,
-            on_result=lambda res, s=service: self._publish_result(s, res),
-            on_error=lambda exc, s=service: self._publish(s, "error", checks.describe_error(exc, s)[1]),
-            on_finished=lambda s=service: self._running.pop(s, None),
+            on_result=functools.partial(self._publish_result, service),
+            on_error=functools.partial(self._publish_error, service),
+            on_finished=functools.partial(self._forget, service),
         )
+
+    def _forget(self, service: str) -> None:
+        self._running.pop(service, None)
+
+    def _publish_error(self, service: str, exc: BaseException) -> None:
+        self._publish(service, "error", checks.describe_error(exc, service)[1])
 
     def _publish_result(self, service: str, result: checks.CheckResult | None) -> None:
         if result is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PyQt6.QtCore import QItemSelectionModel
 
 from soulsync.core.discography import ReleaseState

@@ -75,7 +75,7 @@ def test_dry_run_json_against_a_folder_of_tagged_files(tmp_path: Path, music: Pa
     result = run("sync", "--playlist-file", str(csv_file), "--library-folder", str(music),
                  "--config-dir", str(tmp_path / "cfg"), "--dry-run", "--json")
     no_traceback(result)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # tracks are missing: a dry run says so in its status too
     payload = json.loads(result.stdout)  # exactly one JSON object on stdout
     assert list(payload) == ["playlists"]
     [playlist] = payload["playlists"]
@@ -103,16 +103,26 @@ def test_dry_run_text_report_and_a_named_imported_playlist(tmp_path: Path, music
     first = run("sync", "--playlist-file", str(csv_file), "--library-folder", str(music), "--config-dir", config,
                 "--dry-run")
     no_traceback(first)
-    assert first.returncode == 0
+    assert first.returncode == 1
     assert "Road Trip: 3 owned, 3 missing" in first.stdout
     assert "missing  Daft Punk - Harder Better Faster Stronger" in first.stdout
     # the imported playlist is remembered: name it without the file (no Spotify needed)
     second = run("sync", "--playlist", "road trip", "--library-folder", str(music), "--config-dir", config,
                  "--dry-run", "--json")
     no_traceback(second)
-    assert second.returncode == 0, second.stderr
+    assert second.returncode == 1, second.stderr
     assert json.loads(second.stdout)["playlists"][0]["owned"] == 3
     assert "0 new or changed" in second.stderr  # the library rescan read nothing again
+
+
+def test_a_dry_run_with_nothing_missing_exits_0(tmp_path: Path, music: Path) -> None:
+    listing = tmp_path / "owned.csv"
+    listing.write_text("Track Name,Artist Name(s)\nOne More Time,Daft Punk\nJoga,Bjork\n", encoding="utf-8")
+    result = run("sync", "--playlist-file", str(listing), "--library-folder", str(music),
+                 "--config-dir", str(tmp_path / "cfg"), "--dry-run")
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert "2 owned, 0 missing" in result.stdout
 
 
 def test_m3u_playlist_file(tmp_path: Path, music: Path) -> None:
@@ -238,6 +248,33 @@ def test_sync_downloads_missing_tracks_into_the_library_and_mirrors_the_playlist
     assert text.count("#EXTINF") == len(owned_paths)
     wishlisted = {t.title for t, _reason, _n in demo_context.store.wishlist()}
     assert {t["title"] for t in playlist["tracks"] if t["status"] == "missing"} <= wishlisted
+
+
+def test_sim_writes_a_config_that_sync_uses_as_is(tmp_path: Path) -> None:
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SOULSYNC_TESTING="1")
+    config = tmp_path / "cfg"
+    proc = subprocess.Popen([str(PYTHON if PYTHON.exists() else sys.executable), "-m", "soulsync", "sim",
+                             "--root", str(tmp_path / "sim"), "--tracks", "300", "--time-scale", "50",
+                             "--write-config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert info["config_dir"] == str(config.resolve())
+        result = run("sync", "--config-dir", info["config_dir"], "--playlist", "Road Trip '19", "--dry-run", "--json")
+        no_traceback(result)
+        assert result.returncode in (0, 1), result.stderr  # it ran: Spotify, Plex and their secrets all found
+        [playlist] = json.loads(result.stdout)["playlists"]
+        assert playlist["name"] == "Road Trip '19" and playlist["owned"] + playlist["missing"] > 0
+        assert result.returncode == (1 if playlist["missing"] else 0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_sim_prints_one_json_line_then_serves_until_terminated(tmp_path: Path) -> None:

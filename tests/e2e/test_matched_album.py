@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import requests
 from mutagen.flac import FLAC
 from PyQt6.QtCore import QItemSelectionModel, Qt

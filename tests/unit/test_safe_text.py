@@ -88,3 +88,19 @@ def test_log_lines_cannot_be_forged_or_carry_escapes(tmp_path):
                 handler.close()
     [line] = [l for l in text.splitlines() if "refused the file" in l]
     assert "\x1b" not in text and "ERROR forged" in line and "\\x0a" in line
+
+
+def test_the_cli_status_line_fits_one_terminal_row(monkeypatch):
+    """A status wider than the terminal wraps, and the next one's "\\r" erase reaches one row only: what
+    was left of the first row stayed on screen as fragments ("rogres:")."""
+    import os
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=(80, 24): os.terminal_size((40, 24)))
+    stream = io.StringIO()
+    stream.isatty = lambda: True  # type: ignore[method-assign]
+    display = Display(stream)
+    display.status("Comparing Road Trip '19 — the long way round, with friends 12/150")
+    display.status("short 1/2")
+    rows = [r for r in stream.getvalue().split("\r\x1b[2K") if r]
+    assert rows[0].startswith("Comparing Road Trip") and rows[0].endswith("…") and len(rows[0]) == 39
+    assert rows[1] == "short 1/2"

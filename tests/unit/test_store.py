@@ -1,6 +1,7 @@
 """The SQLite store: queue, library, playlists, overrides, wishlist, activity."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
@@ -46,7 +47,7 @@ def test_queue_round_trip_and_reopen(tmp_path):
 
 def test_same_active_file_cannot_be_queued_twice(store):
     store.add_queue_item(QueueItem(id="", state="queued", username="u", filename="f.mp3"))
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         store.add_queue_item(QueueItem(id="", state="queued", username="u", filename="f.mp3"))
     assert store.count_queue(finished=False) == 1
 

@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Any
 
-from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QModelIndex, Qt, QThreadPool, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
@@ -21,9 +21,10 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.core.models import Track
+from soulsync.core.sync import DownloadReport
 from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +95,11 @@ class DownloadMissingDialog(QDialog):
         self.playlists = playlists or []
         self.releases = releases or []
         """ReleaseStates (Artists page): album mode first, single tracks for what no folder covers."""
-        self.report = None
+        self.report: DownloadReport | None = None
         self.running = False
         self._told_trouble = ""
         self._stop = threading.Event()
-        self._task = None
+        self._task: TaskHandle | None = None
         self._pool = QThreadPool(self)
         """The run lasts minutes and waits for the download queue, whose ticks run on the shared pool:
         it must never hold one of that pool's few threads (one per core)."""
@@ -252,7 +253,7 @@ class DownloadMissingDialog(QDialog):
         self.counts.setText(text)
         self._ended()
         self.library.reload()
-        window = self.parent().window() if self.parent() is not None else None
+        window = self.parentWidget().window() if self.parentWidget() is not None else None
         activity = getattr(window, "activity", None)
         if activity is not None:
             activity.add("sync", f"Download missing: {self.report.summary()}", "sync")

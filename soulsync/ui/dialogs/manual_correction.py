@@ -44,6 +44,7 @@ from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.models.playlists import fmt_ms
 from soulsync.ui.models.queue import file_name, state_text
 from soulsync.ui.theme import ACCENT, MUTED
+from soulsync.ui.wording import counted
 from soulsync.ui.workers import TaskContext, TaskHandle, run_task
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,14 @@ class ManualCorrectionDialog(QDialog):
         self.results_view.doubleClicked.connect(lambda _index: self.choose())
         self.choose_button.clicked.connect(self.choose)
         self.cancel_button.clicked.connect(self.reject)
+
+    def search(self) -> None:
+        """Look for candidates matching the query (each kind of dialog searches its own source)."""
+        raise NotImplementedError
+
+    def choose(self) -> None:
+        """Take the selected candidate."""
+        raise NotImplementedError
 
     def set_results_model(self, model: QAbstractTableModel, stretch_column: int,
                           widths: dict[int, int] | None = None) -> None:
@@ -558,14 +567,9 @@ class DownloadCorrectionDialog(ManualCorrectionDialog):
         rows = [c for c in (SourceChoice.of(x, tried) for x in candidates)
                 if c is not None and (c.username, c.filename) != current]
         self.source_model.set_rows(rows)
+        self.status_label.setText(sources_found_text(query, users, rows))
         if rows:
-            fresh = sum(1 for r in rows if not r.tried)
-            self.status_label.setText(f"“{query}”: {users} users answered; {len(rows)} files are the wanted "
-                                      f"track ({fresh} not tried yet), best first.")
             self.results_view.selectRow(0)
-        else:
-            self.status_label.setText(f"“{query}”: {users} users answered, but no file is the wanted track. "
-                                      "Edit the query and search again.")
 
     def _search_failed(self, exc: Exception) -> None:
         from soulsync.services.checks import describe_error
@@ -607,7 +611,24 @@ class DownloadCorrectionDialog(ManualCorrectionDialog):
         self.accept()
 
 
+def sources_found_text(query: str, users: int, rows: list[SourceChoice]) -> str:
+    """What a source search for Fix… found, in words."""
+    answered = f"“{query}”: {counted(users, 'user')} answered"
+    if not rows:
+        return f"{answered}, but no file is the wanted track. Edit the query and search again."
+    fresh = sum(1 for r in rows if not r.tried)
+    are = "file is" if len(rows) == 1 else "files are"
+    return f"{answered}; {len(rows)} {are} the wanted track ({fresh} not tried yet), best first."
+
+
 # ----------------------------------------------------------------------------- library matches
+
+
+def library_found_text(n: int, set_before: bool) -> str:
+    """What a library search for Fix match… found (``n`` > 0), in words."""
+    fit = "fits" if n == 1 else "fit"
+    return (f"{counted(n, 'library track')} {fit}, the closest to the wanted track first."
+            + (" You set this match before." if set_before else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -802,8 +823,7 @@ class LibraryMatchDialog(ManualCorrectionDialog):
         self.track_model.set_rows(rows)
         if rows:
             self.results_view.selectRow(0)
-            self.status_label.setText(f"{len(rows)} library tracks fit, the closest to the wanted track first."
-                                      + (" You set this match before." if self._has_override else ""))
+            self.status_label.setText(library_found_text(len(rows), self._has_override))
         else:
             self.status_label.setText("No library track fits that. Try fewer words, or mark it as not in the "
                                       "library.")

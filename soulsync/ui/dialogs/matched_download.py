@@ -17,9 +17,9 @@ import logging
 import uuid
 from html import escape
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QModelIndex, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QImage, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
@@ -86,10 +86,6 @@ def _fetch_cover(ctx, url: str) -> QImage | None:
 
 
 Proposal = AlbumProposal | TrackProposal
-
-
-def proposal_album(p: Proposal) -> Album | None:
-    return p.album if isinstance(p, AlbumProposal) else None
 
 
 def proposal_image(p: Proposal, covers: dict[str, str]) -> str | None:
@@ -268,8 +264,8 @@ class MatchedDownloadDialog(QDialog):
         self.item = item
         self.download_service = download_service
         self.is_album = isinstance(item, ResultAlbum)
-        self.files: list[AlbumFile] = ([album_file_from_result(t) for t in item.tracks] if self.is_album
-                                       else [album_file_from_result(item)])
+        self.files: list[AlbumFile] = ([album_file_from_result(t) for t in item.tracks]
+                                       if isinstance(item, ResultAlbum) else [album_file_from_result(item)])
         self.setObjectName("matched_download_dialog")
         self.setWindowTitle("Matched download")
         self.setModal(True)
@@ -382,13 +378,13 @@ class MatchedDownloadDialog(QDialog):
         self.download_button.clicked.connect(self.confirm)
         self.cancel_button.clicked.connect(self.reject)
 
-        self._guess = album_guess_from_result(item) if self.is_album else None
+        self._guess = album_guess_from_result(item) if isinstance(item, ResultAlbum) else None
         if self._guess is not None:
             guess = self._guess
             self.artist_input.setText("" if guess.artist.casefold() == "various artists" else guess.artist)
             self.title_input.setText(guess.album)
         else:
-            wanted = wanted_from_result(item)
+            wanted = wanted_from_result(cast(ResultTrack, item))
             self.artist_input.setText(wanted.artist)
             self.title_input.setText(wanted.title)
         if not context.spotify_configured():
@@ -436,7 +432,7 @@ class MatchedDownloadDialog(QDialog):
             year = self._guess.year if title == self._guess.album else None
             guess = AlbumGuess(artist, title, year, len(files))
         else:
-            wanted = wanted_from_result(self.item)
+            wanted = wanted_from_result(cast(ResultTrack, self.item))  # no album guess: a single file
             wanted.title, wanted.artists = title, [artist] if artist else []
 
         def work(ctx):
@@ -552,7 +548,7 @@ class MatchedDownloadDialog(QDialog):
         if p is None:
             self.release_label.setText("")
             return
-        album = proposal_album(p) or self._albums.get(p.track.spotify_album_id or "")
+        album = p.album if isinstance(p, AlbumProposal) else self._albums.get(p.track.spotify_album_id or "")
         if album is not None:
             total = album.total_tracks or len(album.tracks)
             lines = [f"<b>{escape(album.title)}</b>", escape(", ".join(album.artists)),
@@ -562,7 +558,7 @@ class MatchedDownloadDialog(QDialog):
             if album.label:
                 lines.append(escape(album.label))
         else:
-            t = p.track
+            t = cast(TrackProposal, p).track  # (an album proposal always has its album)
             lines = [f"<b>{escape(t.album)}</b>", escape(", ".join(t.artists)), str(t.year or "")]
         self.release_label.setText("<br>".join(x for x in lines if x))
         url = proposal_image(p, self.proposal_model.album_images)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from PyQt6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PyQt6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel, Qt
 from PyQt6.QtGui import QColor, QIcon, QPixmap
 
 from soulsync.core.models import Playlist, Track
@@ -184,7 +184,7 @@ class StatusFilterProxy(QSortFilterProxyModel):
         self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
-        row = self.sourceModel().rows[source_row]
+        row = cast(TrackTableModel, self.sourceModel()).rows[source_row]
         if self.statuses and row.status not in self.statuses:
             return False
         if self.text:

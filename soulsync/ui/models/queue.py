@@ -55,7 +55,7 @@ def state_text(item: QueueItem) -> str:
     if item.state == "queued_remotely" and item.place_in_queue:
         words = f"Queued at peer (#{item.place_in_queue})"
     # a reason says why it waits: sent again, moved on to another source, or slskd retrying it itself
-    if item.reason and (item.finished or item.state in _EXPLAINED):
+    if item.reason and item.reason != words and (item.finished or item.state in _EXPLAINED):
         words = f"{words}: {item.reason}"
     refused = len(refused_fakes(item))
     if refused and item.finished:

@@ -13,7 +13,7 @@ from PyQt6.QtCore import QAbstractItemModel, QModelIndex, Qt, pyqtSignal
 
 from soulsync.core.quality import quality_label
 from soulsync.core.search import (
-    FilterSpec, ResultAlbum, ResultItem, ResultTrack, SearchResults, SortBy, sort_key,
+    FilterSpec, ResultAlbum, ResultItem, SearchResults, SortBy, sort_key,
 )
 
 COLUMNS = ("Name", "Quality", "Tracks", "Size", "User", "Speed", "Queue", "Status")
@@ -51,7 +51,7 @@ def prepare_for_view(results: SearchResults, query: str, order: list[str] | None
     """Do in the worker what the view would otherwise do on the GUI thread: build every top-level
     item's folded match texts (text filters read them) and every order's sort key (by ``id(item)``),
     so filtering and re-sorting later only compare ready values."""
-    items = [*results.albums, *results.singles]
+    items: list[ResultItem] = [*results.albums, *results.singles]
     for item in items:
         item.text  # noqa: B018  (computed once and kept on the item)
         item.name_text  # noqa: B018
@@ -89,7 +89,8 @@ class SearchResultsModel(QAbstractItemModel):
 
     def merge_results(self, results: SearchResults) -> int:
         """Add items not shown yet (same search run again or deeper); returns how many were new."""
-        new = [item for item in (*results.albums, *results.singles) if item.key not in self._seen]
+        everything: list[ResultItem] = [*results.albums, *results.singles]
+        new = [item for item in everything if item.key not in self._seen]
         if new:
             self._all.extend(new)
             self._seen.update(item.key for item in new)
@@ -152,7 +153,7 @@ class SearchResultsModel(QAbstractItemModel):
         self.counts_changed.emit(len(self._rows), len(self._all))
 
     def _index_rows(self) -> None:
-        self._row_of_album = {id(item): row for row, item in enumerate(self._rows) if type(item) is ResultAlbum}
+        self._row_of_album = {id(item): row for row, item in enumerate(self._rows) if isinstance(item, ResultAlbum)}
 
     def index_of_key(self, key: tuple[str, str]) -> QModelIndex:
         for row, item in enumerate(self._rows):
@@ -188,7 +189,7 @@ class SearchResultsModel(QAbstractItemModel):
         if parent.internalPointer() is not None or parent.column() != 0:
             return 0
         item = self._rows[parent.row()]
-        return item.track_count if type(item) is ResultAlbum else 0
+        return item.track_count if isinstance(item, ResultAlbum) else 0
 
     def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:
         return self.rowCount(parent) > 0
@@ -221,15 +222,14 @@ class SearchResultsModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(item, col, index.internalPointer() is not None)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return item.folder if type(item) is ResultAlbum else item.file.filename
+            return item.folder if isinstance(item, ResultAlbum) else item.file.filename
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_TRACKS, COL_SIZE, COL_SPEED, COL_QUEUE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _display(self, item: ResultItem, col: int, child: bool) -> str:
-        album = type(item) is ResultAlbum
         if col == COL_NAME:
-            if album:
+            if isinstance(item, ResultAlbum):
                 year = f" ({item.year})" if item.year else ""
                 return f"{item.display_name}{year}"
             if child:
@@ -241,7 +241,7 @@ class SearchResultsModel(QAbstractItemModel):
         if col == COL_QUALITY:
             return quality_label(item.ext, item.bitrate, item.bit_depth, item.sample_rate, item.is_vbr)
         if col == COL_TRACKS:
-            return str(item.track_count) if album else ""
+            return str(item.track_count) if isinstance(item, ResultAlbum) else ""
         if col == COL_SIZE:
             return human_size(item.size)
         if child and col in (COL_USER, COL_SPEED, COL_QUEUE):

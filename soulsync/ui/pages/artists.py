@@ -5,6 +5,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
 from PyQt6.QtCore import (
     QAbstractTableModel, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, QTimer, pyqtSignal,
@@ -22,7 +23,8 @@ from soulsync.core.models import Track
 from soulsync.core.normalize import fold
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARN
-from soulsync.ui.workers import run_task, with_retries
+from soulsync.ui.workers import TaskHandle, run_task, with_retries
+from soulsync.ui.widgets.fitting import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +106,14 @@ class ArtistSortProxy(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
         if not self.needle:
             return True
-        return self.needle in self.sourceModel().rows[source_row].search_text
+        return self.needle in self._source().rows[source_row].search_text
+
+    def _source(self) -> ArtistListModel:
+        return cast(ArtistListModel, self.sourceModel())
 
     def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
-        a = self.sourceModel().rows[left.row()]
-        b = self.sourceModel().rows[right.row()]
+        a = self._source().rows[left.row()]
+        b = self._source().rows[right.row()]
         if self.by == "albums":
             return (-a.albums, a.search_text) < (-b.albums, b.search_text)
         if self.by == "tracks":
@@ -297,8 +302,8 @@ class ArtistsPage(Page):
         self.discography: Discography | None = None
         self._discography_of: str | None = None
         """The library artist name ``discography`` was loaded for."""
-        self._load_task = None
-        self._detail_task = None
+        self._load_task: TaskHandle | None = None
+        self._detail_task: TaskHandle | None = None
 
         self.refresh_button = QPushButton("Reload")
         self.refresh_button.setToolTip("Read the library index again")
@@ -328,6 +333,7 @@ class ArtistsPage(Page):
         self.list_view.setObjectName("artist_list")
         self.list_view.setModel(self.proxy)
         self.list_view.setUniformItemSizes(True)
+        self.list_view.setMinimumWidth(220)
         self.list_view.setMouseTracking(True)
         self.list_view.setItemDelegate(ArtistDelegate(self.images, self.list_view))
         left_layout.addWidget(self.list_view, 1)
@@ -354,11 +360,10 @@ class ArtistsPage(Page):
         info.addWidget(self.artist_info)
         top.addLayout(info, 1)
         right_layout.addLayout(top)
-        options = QHBoxLayout()
+        options = FlowLayout()
         self.appears_on = QCheckBox("Include “appears on”")
         self.appears_on.setObjectName("appears_on")
         options.addWidget(self.appears_on)
-        options.addStretch(1)
         self.download_selected_button = QPushButton("Download missing: selected")
         self.download_selected_button.setObjectName("download_selected_releases")
         self.download_selected_button.setToolTip("Get the missing tracks of the selected releases")
@@ -368,7 +373,7 @@ class ArtistsPage(Page):
         for button in (self.download_selected_button, self.download_all_button):
             button.setEnabled(False)
             options.addWidget(button)
-        meta_row = QHBoxLayout()
+        meta_row = FlowLayout()
         self.reload_discography_button = QPushButton("Reload discography")
         self.reload_discography_button.setObjectName("reload_discography")
         self.reload_discography_button.setToolTip("Load this artist's discography from Spotify again")
@@ -386,7 +391,7 @@ class ArtistsPage(Page):
         self.meta_label.setProperty("muted", True)
         meta_row.addWidget(self.update_meta_button)
         meta_row.addWidget(self.write_plex_box)
-        meta_row.addWidget(self.meta_label, 1)
+        meta_row.addWidget(self.meta_label)
         right_layout.addLayout(options)
         right_layout.addLayout(meta_row)
         self.progress = QProgressBar()
@@ -395,12 +400,13 @@ class ArtistsPage(Page):
         self.disco_view = DiscographyView()
         right_layout.addWidget(self.disco_view, 1)
         splitter.addWidget(right)
+        splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([380, 820])
         self.body.addWidget(splitter, 1)
 
-        self._image_task = None
+        self._image_task: TaskHandle | None = None
         self._image_timer = QTimer(self)
         self._image_timer.setInterval(400)
         self._image_timer.timeout.connect(self._fetch_wanted_images)

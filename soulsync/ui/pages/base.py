@@ -1,9 +1,15 @@
 """Common frame of every page: a title row and a body layout."""
 from __future__ import annotations
 
+from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from soulsync.context import AppContext
+from soulsync.ui.widgets.fitting import FlowLayout
+
+
+SUBTITLE_LEAST_HEIGHT = 600
+"""Page height (px) from which the subtitle under the page title is shown."""
 
 
 class Page(QWidget):
@@ -16,6 +22,8 @@ class Page(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
+        self.main_window: QWidget | None = None
+        """The main window, once it holds the page (pages navigate and reach the player through it)."""
         self.setObjectName(f"page_{self.page_id}")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 22, 28, 18)
@@ -26,18 +34,24 @@ class Page(QWidget):
         heading = QLabel(self.title)
         heading.setObjectName("PageTitle")
         titles.addWidget(heading)
+        self.subtitle_label: QLabel | None = None
         if self.subtitle:
-            sub = QLabel(self.subtitle)
-            sub.setObjectName("PageSubtitle")
-            titles.addWidget(sub)
-        header.addLayout(titles)
-        header.addStretch(1)
-        self.header_actions = QHBoxLayout()
+            self.subtitle_label = QLabel(self.subtitle)
+            self.subtitle_label.setObjectName("PageSubtitle")
+            self.subtitle_label.setWordWrap(True)
+            titles.addWidget(self.subtitle_label)
+        header.addLayout(titles, 1)
+        self.header_actions = FlowLayout()
         header.addLayout(self.header_actions)
         outer.addLayout(header)
         self.body = QVBoxLayout()
         self.body.setSpacing(12)
         outer.addLayout(self.body, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.subtitle_label is not None:  # in a low window its line goes to the page's own views
+            self.subtitle_label.setVisible(event.size().height() >= SUBTITLE_LEAST_HEIGHT)
 
     def on_shown(self) -> None:
         """Called each time the page becomes the visible one."""

@@ -5,8 +5,9 @@ import time
 from dataclasses import dataclass
 
 from PyQt6.QtCore import QAbstractListModel, QModelIndex, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import (
-    QFrame, QGridLayout, QHBoxLayout, QLabel, QListView, QPushButton, QVBoxLayout, QWidget,
+    QFrame, QGridLayout, QHBoxLayout, QLabel, QListView, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from soulsync.context import AppContext
@@ -14,7 +15,7 @@ from soulsync.ui.pages.base import Page
 from soulsync.ui.service_monitor import SERVICES
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.widgets.status_indicator import STATE_COLORS
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import TaskHandle, run_task
 
 STATS_REFRESH_MS = 2000
 KIND_COLORS = {"download": ACCENT, "download_failed": ERROR, "sync": "#6aa8ff", "library": WARN,
@@ -59,6 +60,7 @@ class StatCard(QFrame):
         self.value_label.setStyleSheet("font-size: 22pt; font-weight: 600; background: transparent;")
         caption = QLabel(label)
         caption.setProperty("muted", True)
+        caption.setWordWrap(True)
         layout.addWidget(self.value_label)
         layout.addWidget(caption)
 
@@ -117,6 +119,10 @@ class ActivityModel(QAbstractListModel):
             self.endRemoveRows()
 
 
+CARDS_IN_ONE_ROW_WIDTH = 1000
+"""Page width (px) from which the six stat cards stand in one row; below it they take two rows of three."""
+
+
 class DashboardPage(Page):
     page_id = "dashboard"
     title = "Dashboard"
@@ -130,17 +136,18 @@ class DashboardPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.stats = DashboardStats()
-        self._stats_task = None
+        self._stats_task: TaskHandle | None = None
 
-        grid = QGridLayout()
-        grid.setSpacing(12)
+        self.card_grid = QGridLayout()
+        self.card_grid.setSpacing(12)
         self.cards: dict[str, StatCard] = {}
-        for i, (key, label, target) in enumerate(self.CARDS):
+        for key, label, target in self.CARDS:
             card = StatCard(key, label)
             card.clicked.connect(lambda t=target: self._navigate(t))
             self.cards[key] = card
-            grid.addWidget(card, 0, i)
-        self.body.addLayout(grid)
+        self._card_columns = 0
+        self._place_cards(len(self.CARDS))
+        self.body.addLayout(self.card_grid)
 
         lower = QHBoxLayout()
         lower.setSpacing(16)
@@ -204,7 +211,16 @@ class DashboardPage(Page):
             self.action_buttons[key] = button
         side.addWidget(actions)
         side.addStretch(1)
-        lower.addLayout(side, 2)
+        side_box = QWidget()
+        side_box.setLayout(side)
+        side.setContentsMargins(0, 0, 0, 0)
+        side_scroll = QScrollArea()  # services and quick actions stay reachable in a low window
+        side_scroll.setObjectName("dashboard_side")
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side_scroll.setWidget(side_box)
+        lower.addWidget(side_scroll, 2)
         self.body.addLayout(lower, 1)
 
         self.feed = None
@@ -213,6 +229,19 @@ class DashboardPage(Page):
         self._timer.timeout.connect(self.refresh_stats)
 
     # ---- wiring -----------------------------------------------------------------
+    def _place_cards(self, columns: int) -> None:
+        """The stat cards in ``columns`` columns (all six in a row when there is room, else two rows)."""
+        if columns == self._card_columns:
+            return
+        self._card_columns = columns
+        for i, card in enumerate(self.cards.values()):
+            self.card_grid.removeWidget(card)
+            self.card_grid.addWidget(card, i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_cards(len(self.CARDS) if event.size().width() >= CARDS_IN_ONE_ROW_WIDTH else 3)
+
     def attach(self, feed, monitor) -> None:
         """Connect to the activity feed and service monitor (the main window calls this)."""
         self.feed = feed

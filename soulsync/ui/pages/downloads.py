@@ -21,6 +21,8 @@ from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsMo
 from soulsync.ui.pages.base import Page
 from soulsync.ui.search_session import SearchProgress, SearchSession
 from soulsync.ui.workers import run_task
+from soulsync.ui.widgets.fitting import ElidedLabel, FlowLayout
+from soulsync.ui.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,14 @@ SEARCH_RETRIES = 2
 MAX_SEARCH_TABS = 12
 """Search tabs kept open; starting one more closes the oldest finished one (and its search in slskd)."""
 _EMPTY = SearchResults()
+
+
+def _set_primary(button: QPushButton, primary: bool) -> None:
+    """Give ``button`` the accent look of the page's main action, or take it away."""
+    if bool(button.property("primary")) != primary:
+        button.setProperty("primary", primary)
+        button.style().unpolish(button)
+        button.style().polish(button)
 
 
 class DownloadsPage(Page):
@@ -60,9 +70,10 @@ class DownloadsPage(Page):
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName("search_button")
         self.search_button.setProperty("primary", True)
-        self.stop_button = QPushButton("Stop and show")
+        self.stop_button = QPushButton("Show now")
         self.stop_button.setObjectName("stop_button")
-        self.stop_button.setToolTip("End the search now and show what arrived so far")
+        self.stop_button.setToolTip("slskd hands over what a search found only when the search ends: "
+                                    "end it now and show what arrived so far")
         self.stop_button.setEnabled(False)
         self.again_button = QPushButton("Search again")
         self.again_button.setObjectName("again_button")
@@ -73,10 +84,9 @@ class DownloadsPage(Page):
         row.addWidget(self.stop_button)
         row.addWidget(self.again_button)
         self.body.addLayout(row)
-        self.status_label = QLabel("Type what you are looking for and press Enter.")
+        self.status_label = ElidedLabel("Type what you are looking for and press Enter.")
         self.status_label.setObjectName("search_status")
         self.status_label.setProperty("muted", True)
-        self.body.addWidget(self.status_label)
 
         # --- tabs of searches
         self.tabs = QTabBar()
@@ -85,10 +95,14 @@ class DownloadsPage(Page):
         self.tabs.setExpanding(False)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
-        self.body.addWidget(self.tabs)
+        tab_row = QHBoxLayout()  # the searches' tabs, and the current one's status beside them
+        tab_row.setSpacing(16)
+        tab_row.addWidget(self.tabs)
+        tab_row.addWidget(self.status_label, 1)
+        self.body.addLayout(tab_row)
 
         # --- filters
-        filters = QHBoxLayout()
+        filters = FlowLayout()
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("kind_filter")
         for label, kind in (("Albums and singles", ResultKind.BOTH), ("Albums", ResultKind.ALBUMS),
@@ -112,7 +126,6 @@ class DownloadsPage(Page):
         self.free_slot_box.setObjectName("free_slot_filter")
         filters.addWidget(self.lossless_box)
         filters.addWidget(self.free_slot_box)
-        filters.addStretch(1)
         filters.addWidget(QLabel("Sort"))
         self.sort_combo = QComboBox()
         self.sort_combo.setObjectName("sort_combo")
@@ -147,7 +160,7 @@ class DownloadsPage(Page):
         self.preview_button.setObjectName("preview_button")
         self.preview_button.setToolTip("Listen to the selected track in the player bar before downloading it")
         self.preview_button.setEnabled(False)
-        self.counts_label = QLabel("")
+        self.counts_label = ElidedLabel("")
         self.counts_label.setProperty("muted", True)
         self.matched_button = QPushButton("Matched download…")
         self.matched_button.setObjectName("matched_button")
@@ -157,8 +170,7 @@ class DownloadsPage(Page):
         actions.addWidget(self.download_button)
         actions.addWidget(self.matched_button)
         actions.addWidget(self.preview_button)
-        actions.addStretch(1)
-        actions.addWidget(self.counts_label)
+        actions.addWidget(self.counts_label, 1)
 
         results_box = QWidget()
         results_layout = QVBoxLayout(results_box)
@@ -174,8 +186,11 @@ class DownloadsPage(Page):
         self.queue_layout = QVBoxLayout(self.queue_area)
         self.queue_layout.setContentsMargins(0, 0, 0, 0)
         self.splitter.addWidget(self.queue_area)
+        self.splitter.setChildrenCollapsible(False)
+        self.view.setMinimumHeight(90)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 200])  # the results first; the queue keeps at least its buttons and a row
         self.body.addWidget(self.splitter, 1)
 
         # --- behaviour
@@ -333,7 +348,12 @@ class DownloadsPage(Page):
 
     def _refresh_status(self) -> None:
         session = self.current
-        self.stop_button.setEnabled(bool(session and session.state == "searching"))
+        searching = bool(session and session.state == "searching")
+        found = session.last_progress.files if searching and session.last_progress else 0
+        self.stop_button.setEnabled(searching)
+        self.stop_button.setText(f"Show {counted(found, 'file')} now" if found else "Show now")
+        _set_primary(self.stop_button, found > 0)  # files are waiting: showing them is the thing to do
+        _set_primary(self.search_button, not found)
         self.again_button.setEnabled(bool(session and session.state in ("done", "failed")))
         if session is None:
             self.status_label.setText("Type what you are looking for and press Enter.")
@@ -346,9 +366,13 @@ class DownloadsPage(Page):
         elif session.state == "searching" and p is not None and p.queued:
             text = f"“{session.query}”: {p.waiting_text()}; slskd runs two searches at a time."
         elif session.state in ("searching", "stopping"):
-            counts = f"{p.responses} users, {p.files} files" if p else "asking the network"
+            counts = f"{counted(p.responses, 'user')}, {counted(p.files, 'file')}" if p else "asking the network"
             verb = "Stopping" if session.state == "stopping" else "Searching"
             text = f"{verb} “{session.query}”: {counts} so far" + (f" ({p.elapsed:.0f} s)" if p else "")
+            if found:
+                listen = self.context.settings.downloads.search_timeout_ms / 1000
+                text += (f". They show when the search ends ({listen:.0f} s after the last answer; "
+                         "Settings can shorten that), or now with Show now")
         elif session.state == "failed":
             text = f"Search failed: {session.error}"
         elif session.state == "done" and session.results is not None:
@@ -516,7 +540,7 @@ class DownloadsPage(Page):
         if len(items) != 1:
             return None
         item = items[0]
-        if type(item) is ResultAlbum:
+        if isinstance(item, ResultAlbum):
             return item.tracks[0] if item.tracks else None
         return item
 
@@ -556,7 +580,7 @@ class DownloadsPage(Page):
         """Queue the files of the given albums and tracks (an album's tracks once, even if also selected)."""
         tracks, seen = [], set()
         for item in items:
-            for track in (item.tracks if type(item) is ResultAlbum else [item]):
+            for track in (item.tracks if isinstance(item, ResultAlbum) else [item]):
                 if track.key not in seen:
                     seen.add(track.key)
                     tracks.append(track)
@@ -579,7 +603,7 @@ class DownloadsPage(Page):
     def _copy_paths(self) -> None:
         from PyQt6.QtWidgets import QApplication
 
-        paths = [i.folder if type(i) is ResultAlbum else i.file.filename for i in self.selected_items()]
+        paths = [i.folder if isinstance(i, ResultAlbum) else i.file.filename for i in self.selected_items()]
         if paths:
             QApplication.clipboard().setText("\n".join(paths))
 
@@ -642,7 +666,7 @@ class DownloadsPage(Page):
 
     def _row_status(self, item: ResultItem) -> str:
         """"known fake" / "queued" / "in library" badges for a result row (albums: how many of their tracks)."""
-        tracks = item.tracks if type(item) is ResultAlbum else [item]
+        tracks = item.tracks if isinstance(item, ResultAlbum) else [item]
         service = getattr(self, "service", None)
         if service is not None:
             fakes = sum(1 for t in tracks if service.known_fake(t.username, t.file.filename))

@@ -11,10 +11,11 @@ import logging
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-    QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
-    QWidget,
+    QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QSpinBox,
+    QVBoxLayout, QWidget,
 )
 
 from soulsync.config import TIMEOUT_RANGE_S, Settings
@@ -25,9 +26,12 @@ from soulsync.services.spotify_auth import CONNECT_TIMEOUT_S, redirect_uri_probl
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.widgets.wheel_guard import guard_wheel
-from soulsync.ui.workers import run_task
+from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
+
+SECTIONS_SIDE_BY_SIDE_WIDTH = 1100
+"""Page width (px) from which the download settings stand beside the connections rather than below them."""
 
 LOADING = "loading…"
 """Placeholder of a secret field while its stored value is being read."""
@@ -107,7 +111,7 @@ class SettingsPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._tasks: dict[str, object] = {}
+        self._tasks: dict[str, TaskHandle] = {}
         self._loaded_secrets: dict[str, str] | None = None
         """The stored secrets as last read or written; None while they are being read."""
         self._load_generation = 0
@@ -128,20 +132,46 @@ class SettingsPage(Page):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         inner = QWidget()
-        grid = QGridLayout(inner)
-        grid.setContentsMargins(0, 0, 8, 0)
-        grid.setHorizontalSpacing(16)
-        grid.addWidget(self._build_spotify(), 0, 0)
-        grid.addWidget(self._build_plex(), 1, 0)
-        grid.addWidget(self._build_slskd(), 2, 0)
-        grid.addWidget(self._build_downloads(), 0, 1, 3, 1)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        grid.setRowStretch(3, 1)
+        self.section_grid = QGridLayout(inner)
+        self.section_grid.setContentsMargins(0, 0, 8, 0)
+        self.section_grid.setHorizontalSpacing(16)
+        self.sections = [self._build_spotify(), self._build_plex(), self._build_slskd(), self._build_downloads()]
+        for section in self.sections:  # a check box is as wide as its text: a click beside it does nothing
+            for box in section.findChildren(QCheckBox):
+                box.setSizePolicy(QSizePolicy.Policy.Maximum, box.sizePolicy().verticalPolicy())
+        self._section_columns = 0
+        self._place_sections(2)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(inner)
         guard_wheel(inner)  # the wheel scrolls the form; it changes a combo or spin box only once focused
         self.body.addWidget(scroll, 1)
         self.load_from_context()
+
+    def _place_sections(self, columns: int) -> None:
+        """The connections beside the download settings when there is room, else all in one column."""
+        if columns == self._section_columns:
+            return
+        self._section_columns = columns
+        grid = self.section_grid
+        for section in self.sections:
+            grid.removeWidget(section)
+        for row in range(5):
+            grid.setRowStretch(row, 0)
+        for n, section in enumerate(self.sections[:3]):
+            grid.addWidget(section, n, 0)
+        if columns == 2:
+            grid.addWidget(self.sections[3], 0, 1, 3, 1)
+            grid.setColumnStretch(1, 1)
+            grid.setRowStretch(3, 1)
+        else:
+            grid.addWidget(self.sections[3], 3, 0)
+            grid.setColumnStretch(1, 0)
+            grid.setRowStretch(4, 1)
+        grid.setColumnStretch(0, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_sections(2 if event.size().width() >= SECTIONS_SIDE_BY_SIDE_WIDTH else 1)
 
     # ---- sections ---------------------------------------------------------
     def _test_row(self, service: str) -> tuple[QHBoxLayout, QPushButton, ResultLabel]:
@@ -363,6 +393,14 @@ class SettingsPage(Page):
         self.stall.setSuffix(" s")
         self.attempts = QSpinBox()
         self.attempts.setRange(1, 20)
+        self.search_listen = QSpinBox()
+        self.search_listen.setObjectName("search_listen")
+        self.search_listen.setRange(1, 120)
+        self.search_listen.setSuffix(" s after the last answer")
+        self.search_listen.setToolTip("A Soulseek search ends when no user has answered for this long (slskd's "
+                                      "search timeout); its results show then. Shorter is quicker, longer "
+                                      "hears slow users too. Show now ends a search at once.")
+        form.addRow("A search listens for", self.search_listen)
         form.addRow("Concurrent downloads", self.concurrent)
         form.addRow("Give up on a stalled transfer after", self.stall)
         form.addRow("Candidates to try per track", self.attempts)
@@ -418,6 +456,7 @@ class SettingsPage(Page):
         self.concurrent.setValue(d.concurrent_downloads)
         self.stall.setValue(int(d.stall_timeout_s))
         self.attempts.setValue(d.max_attempts)
+        self.search_listen.setValue(round(d.search_timeout_ms / 1000))
         self.form_error.setText("")
         self.saved_label.setText("")
         self._load_secrets()
@@ -517,6 +556,7 @@ class SettingsPage(Page):
         d.concurrent_downloads = self.concurrent.value()
         d.stall_timeout_s = float(self.stall.value())
         d.max_attempts = self.attempts.value()
+        d.search_timeout_ms = self.search_listen.value() * 1000
         return s
 
     def validate(self, s: Settings) -> str:

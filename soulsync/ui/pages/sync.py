@@ -16,13 +16,14 @@ from soulsync.ui.models.playlists import (
     PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel, count_words,
 )
 from soulsync.ui.pages.base import Page
-from soulsync.ui.workers import run_task, with_retries
+from soulsync.ui.workers import TaskHandle, run_task, with_retries
+from soulsync.ui.widgets.fitting import ElidedLabel
 
 log = logging.getLogger(__name__)
 
 COVER_CACHE_LIMIT = 2000
 """Playlist cover thumbnails kept on disk."""
-STATUS_FILTERS = (("All tracks", set()), ("Missing", {"missing", "failed", "wishlist"}), ("Owned", {"owned"}),
+STATUS_FILTERS: tuple[tuple[str, set[str]], ...] = (("All tracks", set()), ("Missing", {"missing", "failed", "wishlist"}), ("Owned", {"owned"}),
                   ("In progress", {"queued", "downloading", "searching"}), ("Downloaded", {"downloaded"}),
                   ("Failed", {"failed", "wishlist"}), ("Not analysed", {"unknown"}))
 
@@ -41,11 +42,11 @@ class SyncPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._refresh_task = None
-        self._analysis_task = None
+        self._refresh_task: TaskHandle | None = None
+        self._analysis_task: TaskHandle | None = None
         self._download_when_analysed = False
         """Download missing was pressed before an analysis: open it when the analysis is done."""
-        self._rows_task = None
+        self._rows_task: TaskHandle | None = None
 
         self.refresh_button = QPushButton("Refresh playlists")
         self.refresh_button.setObjectName("refresh_playlists")
@@ -69,11 +70,11 @@ class SyncPage(Page):
         self.playlist_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.playlist_view.setIconSize(QSize(40, 40))
         self.playlist_view.setSpacing(2)
+        self.playlist_view.setMinimumWidth(240)
         left_layout.addWidget(self.playlist_view, 1)
-        self.playlist_status = QLabel("")
+        self.playlist_status = ElidedLabel("")
         self.playlist_status.setObjectName("playlist_status")
         self.playlist_status.setProperty("muted", True)
-        self.playlist_status.setWordWrap(True)
         left_layout.addWidget(self.playlist_status)
         splitter.addWidget(left)
 
@@ -81,7 +82,7 @@ class SyncPage(Page):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(8, 0, 0, 0)
         top = QHBoxLayout()
-        self.selection_label = QLabel("Select one or more playlists.")
+        self.selection_label = ElidedLabel("Select one or more playlists.")
         self.selection_label.setObjectName("SectionTitle")
         top.addWidget(self.selection_label, 1)
         self.analyse_button = QPushButton("Analyse")
@@ -114,7 +115,7 @@ class SyncPage(Page):
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.cancel_button)
         right_layout.addLayout(progress_row)
-        self.summary_label = QLabel("")
+        self.summary_label = ElidedLabel("")
         self.summary_label.setObjectName("sync_summary")
         self.summary_label.setProperty("muted", True)
         right_layout.addWidget(self.summary_label)
@@ -152,8 +153,9 @@ class SyncPage(Page):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         right_layout.addWidget(self.track_view, 1)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 3)
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
         splitter.setSizes([320, 900])
         self.body.addWidget(splitter, 1)
 
@@ -548,10 +550,12 @@ class SyncPage(Page):
             per_playlist: dict[str, tuple[int, int]] = {}
             for pid, tracks in wanted:
                 offset = len(rows)
+                def progress(n: int, _t: int, offset: int = offset) -> None:
+                    ctx.progress((offset + n, total))
+
                 try:
                     statuses = analyse(tracks, index, overrides, library=by_key, playlist_id=pid,
-                                       progress=lambda n, _t: ctx.progress((offset + n, total)),
-                                       cancel=lambda: ctx.cancelled)
+                                       progress=progress, cancel=lambda: ctx.cancelled)
                 except Cancelled:
                     ctx.check()
                     raise

@@ -26,7 +26,8 @@ import time
 
 from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, QThreadPool, QTimer, QUrl, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
-from PyQt6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaMetaData, QMediaPlayer, QtAudio
+# (QtAudio is PyQt6 6.8's name for QAudio; the stubs do not know it yet)
+from PyQt6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaMetaData, QMediaPlayer, QtAudio  # type: ignore[attr-defined]
 from PyQt6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget,
 )
@@ -580,8 +581,8 @@ class PlayerBar(QFrame):
         active = self._session is not None
         for widget in (self.play_button, self.stop_button, self.seek):
             widget.setEnabled(active)
-        for widget in (self.download_button, self.matched_button):
-            widget.setEnabled(self.track is not None)
+        for button in (self.download_button, self.matched_button):
+            button.setEnabled(self.track is not None)
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)

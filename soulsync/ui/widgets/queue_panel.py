@@ -5,9 +5,9 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, cast
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QTabWidget, QVBoxLayout,
     QWidget,
@@ -138,7 +138,8 @@ class QueuePanel(QWidget):
         self._update_titles()
 
     def apply_diff(self, diff: QueueDiff) -> None:
-        active, finished = [], []
+        active: list[QueueItem] = []
+        finished: list[QueueItem] = []
         for item in diff.changed.values():
             (finished if item.finished else active).append(item)
         moved_out = [i.id for i in finished if self.active_model.row_of(i.id) is not None]
@@ -156,7 +157,7 @@ class QueuePanel(QWidget):
         return [view.model().data(i, ItemRole).id for i in view.selectionModel().selectedRows()]
 
     def _selected_items(self) -> list[QueueItem]:
-        view = self.tabs.currentWidget()
+        view = cast(QTableView, self.tabs.currentWidget())
         return [view.model().data(i, ItemRole) for i in view.selectionModel().selectedRows()]
 
     def _update_buttons(self) -> None:
