@@ -457,9 +457,12 @@ def _download_queue(context, slskd, library_dir: Path, cancel: threading.Event):
         processor = context.post_processor(library_dir)
     except ValueError as exc:
         raise CliError(f"post-processing settings: {exc}") from exc
-    queue = context.download_queue(
-        slskd, on_completed=lambda item, path: process_download(processor, item, path, queue.bad_sources),
-        cancelled=cancel.is_set)
+    from soulsync.core.downloads import DownloadQueue
+
+    def completed(item, path):
+        return process_download(processor, item, path, queue.bad_sources)
+
+    queue: DownloadQueue = context.download_queue(slskd, on_completed=completed, cancelled=cancel.is_set)
     return queue
 
 
