@@ -47,7 +47,8 @@ def _rss_mb() -> float:
 
 
 def _clear_caches() -> None:
-    for cached in (normalize.artist_keys, normalize.parse_album, normalize.classify_qualifier):
+    for cached in (normalize.artist_keys, normalize.parse_album, normalize.classify_qualifier,
+                   normalize.title_shape, normalize.transliterate):
         cached.cache_clear()
 
 

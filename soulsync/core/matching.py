@@ -31,6 +31,8 @@ from soulsync.core.normalize import (
     parse_album,
     parse_title,
     split_artists,
+    title_shape,
+    transliterate,
 )
 from soulsync.core.quality import QualityPrefs, extension_of, is_audio, quality_key, quality_label
 
@@ -59,6 +61,12 @@ _SAME_TAG_DIFFERENT = 0.99  # "Remastered 2011" vs plain: same recording, a hair
 _UNCREDITED_FEATURE = 0.95  # "(feat. X)" where the other side never credits X
 _ISRC_MISMATCH = 0.70       # both have ISRCs and they differ: never the same
 _ISRC_FLOOR = 0.95          # equal ISRCs: the same, whatever the text says
+_ALTERNATIVE_TITLE = 0.95   # one side's title is another reading of the other's ("03 - Song", "Alt (Main)")
+_TRANSLITERATED = 0.98      # equal once both are in Latin letters ("Группа крови" / "Gruppa krovi")
+_CREDIT_VARIANT = 0.92      # "CCR" / "Creedence Clearwater Revival", "Simon & Garfunkel" / "Paul Simon & Art..."
+_CORROBORATED = 0.92        # a name that cannot be compared, vouched for by album, length and position
+_PERFORMERS_DIFFER = 0.40   # each side credits performers the other lacks: another performance of the work
+_NEAR_LENGTH = 2.0          # seconds: lengths this close count as evidence that two tracks are one
 
 # durations (seconds): factor = exp(-(diff / scale) ** 4), scale growing 1 % with the track's length.
 # Nearly flat for small differences, strictly falling, no step anywhere.
@@ -95,11 +103,32 @@ class _Prepared(NamedTuple):
     duration: float | None
     """seconds"""
     isrc: str | None
+    alts: tuple[str, ...]
+    """Compact alternative titles (:func:`title_shape`, the title in Latin letters, the title after an
+    ``Artist - `` prefix naming a credited artist)."""
+    inline: str
+    """The title with its qualifiers as plain words (``song alesso remix``), ``""`` without qualifiers."""
+    latin: str
+    """The core title in Latin letters when it is written in another script, else ``""``."""
+    performers: tuple[str, ...]
+    """Compact key of each credited name (credits split into their parts), for performer conflicts."""
+    named: bool
+    """The credit names an artist (not blank, not ``Various Artists`` / ``Unknown Artist``)."""
+    number: int | None
+    """Track position on its album."""
+    initials: tuple[str, ...]
+    """Initials of credited names of three words or more (``ccr``, ``omd`` for ``Orchestral Manoeuvres in
+    the Dark``): what an abbreviated credit is compared with."""
 
 
 _NO_KEYS: tuple[str, ...] = ()
+_PLACEHOLDER_ARTISTS = frozenset({"variousartists", "various", "va", "unknownartist", "unknown", "artist",
+                                  "variousartist", "diverse", "divers", "verschiedene", "variosartistas"})
+"""Credits that name nobody: a compilation's track artist, an untagged file."""
 _CORE_AT = _Prepared._fields.index("core")
 _ARTISTS_AT = _Prepared._fields.index("artists")
+_ALBUM_AT = _Prepared._fields.index("album")
+_DURATION_AT = _Prepared._fields.index("duration")
 
 
 def _prepare(track: Track) -> _Prepared:
@@ -122,6 +151,24 @@ def _prepare(track: Track) -> _Prepared:
     tags = title.tags
     if album is not None and album.tags:
         tags = tuple(sorted(set(tags) | set(album.tags), key=lambda t: (t.kind.value, t.detail)))
+    named = bool(keys) and keys[0] not in _PLACEHOLDER_ARTISTS
+    performers = _performer_keys(credited) if named else _NO_KEYS
+    latin_artists = _latin_keys(credited)
+    if latin_artists:
+        keys = keys + tuple(k for k in latin_artists if k not in keys)
+    latin = transliterate(title.core) if not title.core.isascii() else ""
+    inline, alts = "", _NO_KEYS
+    if type(text) is str:
+        shape = title_shape(text)
+        inline = shape.inline
+        found = [compact(a) for a in shape.alternatives]
+        if shape.dash_parts is not None and compact(shape.dash_parts[0]) in keys:
+            found.append(compact(shape.dash_parts[1]))  # "Artist - Title" left in the title
+        if latin:
+            found.append(compact(latin))
+        if found:
+            alts = tuple(dict.fromkeys(found))
+    number = track.track_number
     return _Prepared(
         title.core,
         title.full,
@@ -133,7 +180,62 @@ def _prepare(track: Track) -> _Prepared:
         kinds_of(tags),
         _seconds(track.duration_ms),
         normalize_isrc(track.isrc) if track.isrc else None,
+        alts,
+        inline,
+        latin,
+        performers,
+        named,
+        number if type(number) is int and number > 0 else None,
+        _initials(credited) if named else _NO_KEYS,
     )
+
+
+_INITIALS_SKIP = frozenset({"and", "the", "of", "in", "a", "on", "de", "la", "le", "y", "et", "und"})
+
+
+def _initials(credited: object) -> tuple[str, ...]:
+    """Initials of each credited name of three or more words, with and without its little words."""
+    if not isinstance(credited, (list, tuple)):
+        return _NO_KEYS
+    out: list[str] = []
+    for name in credited:
+        if not isinstance(name, str):
+            continue
+        words = normalize_artist(name).split()
+        for kept in (words, [w for w in words if w not in _INITIALS_SKIP]):
+            if len(kept) >= 3 and all(w.isascii() for w in kept):
+                letters = "".join(w[0] for w in kept)
+                if letters not in out:
+                    out.append(letters)
+    return tuple(out)
+
+
+def _performer_keys(credited: object) -> tuple[str, ...]:
+    """One compact key per credited name: ``["Beethoven", "Berliner Philharmoniker; Karajan"]`` gives
+    three. Title features are not performers of the work."""
+    if not isinstance(credited, (list, tuple)):
+        return _NO_KEYS
+    out: dict[str, None] = {}
+    for name in credited:
+        if isinstance(name, str):
+            keys = artist_keys(name)
+            out.update(dict.fromkeys(keys[1:] if len(keys) > 1 else keys))
+    return tuple(out)
+
+
+def _latin_keys(credited: object) -> tuple[str, ...]:
+    """Compact keys of the credited names written in another script, in Latin letters
+    (``Кино`` -> ``kino``, ``블랙핑크`` -> ``beullaegpingkeu``)."""
+    if not isinstance(credited, (list, tuple)):
+        return _NO_KEYS
+    out: list[str] = []
+    for name in credited:
+        if isinstance(name, str) and not name.isascii():
+            for part in [name, *split_artists(name)]:
+                key = compact(transliterate(part))
+                if key and key not in out:
+                    out.append(key)
+    return tuple(out)
 
 
 def _merged_artist_keys(credited: object) -> tuple[str, ...]:
@@ -167,6 +269,8 @@ def _word_similarity(a: str, b: str) -> float:
         return 0.0
     if compact(a) == compact(b):
         return 0.98
+    if _stylised_equal(a, b):
+        return 0.97
     ratio = fuzz.ratio(a, b) / 100.0
     ta, tb = a.split(), b.split()
     unmatched = _unmatched_words(ta, tb) + _unmatched_words(tb, ta)
@@ -188,8 +292,35 @@ def _unmatched_words(words: list[str], others: list[str]) -> int:
         hit = None if word.isdigit() or not fuzzy_pool else process.extractOne(
             word, fuzzy_pool, scorer=fuzz.ratio, score_cutoff=75)
         if hit is None or hit[0].startswith(word) or word.startswith(hit[0]):
-            missing += 1
+            if not any(_stylised_pair(word, other) for other in fuzzy_pool):
+                missing += 1
     return missing
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def _skeleton(word: str) -> str:
+    return "".join(ch for ch in word if ch not in _VOWELS)
+
+
+def _stylised_pair(a: str, b: str) -> bool:
+    """Two spellings of one word: a dropped final g (``lovin``/``loving``; four-letter words such as
+    ``thin``/``thing`` are different words, ``goin'`` with its apostrophe is read in normalisation), or a word written
+    without its vowels (``mstrpln``/``masterplan``, at least three consonants)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) >= 5 and b == a + "g" and a.endswith("in"):
+        return True
+    if not a.isascii() or not b.isascii():
+        return False
+    return len(a) >= 3 and _VOWELS.isdisjoint(a) and a != b and _skeleton(b) == a
+
+
+def _stylised_equal(a: str, b: str) -> bool:
+    """Whether two normalised titles differ only in stylised spellings of the same words."""
+    ta, tb = a.split(), b.split()
+    return len(ta) == len(tb) and all(x == y or _stylised_pair(x, y) for x, y in zip(ta, tb))
 
 
 def _has_digit(text: str) -> bool:
@@ -265,6 +396,10 @@ def _album_factor(a: str, b: str) -> float:
         return _ALBUM_UNKNOWN
     if a == b or compact(a) == compact(b) or fuzz.ratio(a, b) >= 85:
         return 1.0
+    if not (a.isascii() and b.isascii()):
+        la, lb = transliterate(a) or a, transliterate(b) or b
+        if compact(la) == compact(lb) or fuzz.ratio(la, lb) >= 85:
+            return 1.0
     return _ALBUM_DIFFERENT
 
 
@@ -317,6 +452,88 @@ def _feature_factor(a: _Prepared, b: _Prepared) -> float:
     return 1.0
 
 
+def _credit_variant(a: _Prepared, b: _Prepared) -> bool:
+    """The same act credited another way: an abbreviation of a name of three words or more (``CCR``),
+    or a group named by its members' surnames (``Simon & Garfunkel`` / ``Paul Simon & Art Garfunkel``)."""
+    for x, y in ((a, b), (b, a)):
+        if y.initials and any(k in y.initials for k in x.artists[:1]):
+            return True
+        if len(x.performers) >= 2 and len(y.performers) >= len(x.performers):
+            rest = list(y.performers)
+            for short in x.performers:
+                owner = next((full for full in rest if len(short) >= 4 and full.endswith(short)), None)
+                if owner is None:
+                    break
+                rest.remove(owner)
+            else:
+                return True
+    return False
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Two compact credited names for one performer: equal, one inside the other, or nearly equal."""
+    if a == b:
+        return True
+    if len(a) >= 4 and len(b) >= 4 and (a in b or b in a):
+        return True
+    return fuzz.ratio(a, b) >= 85
+
+
+def _performers_differ(a: _Prepared, b: _Prepared) -> bool:
+    """Both sides credit several performers and each names one the other does not: the same work
+    (same composer, same title) played by someone else is another recording."""
+    pa, pb = a.performers, b.performers
+    if len(pa) < 2 or len(pb) < 2:
+        return False
+    return (any(not any(_same_name(x, y) for y in pb) for x in pa)
+            and any(not any(_same_name(y, x) for x in pa) for y in pb))
+
+
+def _alternative_title(a: _Prepared, b: _Prepared) -> bool:
+    """One side's title is another reading of the other's (see :func:`title_shape`)."""
+    if not a.alts and not b.alts:
+        return False
+    for x, y in ((a, b), (b, a)):
+        if x.alts and (compact(y.core) in x.alts or compact(y.full) in x.alts
+                       or any(alt in x.alts for alt in y.alts)):
+            return True
+    return False
+
+
+_CATALOGUE = re.compile(r"\b(?:op|bwv|kv?|hob|rv|hwv|woo|d|l|sz|s)\s?\d+")
+"""A catalogue number: the title names a classical work, known also by a nickname."""
+
+
+def _corroboration(a: _Prepared, b: _Prepared) -> int:
+    """How strongly album, length and track position say two tracks are one, when a name cannot.
+
+    0: not enough (the album unknown or different, lengths unknown or more than ~2 s apart, or
+    track positions both known and different); 1: album and length agree; 2: and the track
+    positions are known and equal too.
+    """
+    if a.duration is None or b.duration is None or abs(a.duration - b.duration) > _NEAR_LENGTH:
+        return 0
+    if a.number is not None and b.number is not None and a.number != b.number:
+        return 0
+    if not a.album or not b.album or _album_factor(a.album, b.album) < 1.0:
+        return 0
+    return 2 if a.number is not None and a.number == b.number else 1
+
+
+def _title_rescuable(a: _Prepared, b: _Prepared, evidence: int, artist_doubt: bool) -> bool:
+    """Titles that disagree and may still name one recording: written in different scripts, or a
+    work's catalogue title against its nickname (sharing a word, by the same performer), when the
+    evidence vouches."""
+    if bool(a.latin) != bool(b.latin):
+        return True
+    if artist_doubt:
+        return False
+    shared = set(a.full.split()) & set(b.full.split())
+    if not any(len(word) >= 4 and not word.isdigit() for word in shared):
+        return False
+    return evidence >= 2 or bool(_CATALOGUE.search(a.full) or _CATALOGUE.search(b.full))
+
+
 # ----------------------------------------------------------------------------- track vs track
 
 
@@ -328,21 +545,49 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
     """
     wd, cd = w.duration, c.duration
     confirmed = _length_confirms(wd, cd, _TRACK_SCALE)
+    unbracketed = False
     if w.full == c.full and w.full:
         title = 1.0
+    elif (c.inline and not w.kinds and c.inline == w.full) or (w.inline and not c.kinds and w.inline == c.full):
+        title, unbracketed = 1.0, True  # "Song Alesso Remix" is "Song (Alesso Remix)" without brackets
     else:
-        title = _sharpen_title(_title_similarity(w.core, w.full, c.core, c.full), confirmed)
+        title = _title_similarity(w.core, w.full, c.core, c.full)
+        if title < _ALTERNATIVE_TITLE and _alternative_title(w, c):
+            title = _ALTERNATIVE_TITLE
+        if title < _TRANSLITERATED and (w.latin or c.latin):
+            title = max(title, _TRANSLITERATED * _word_similarity(w.latin or w.core, c.latin or c.core))
+        title = _sharpen_title(title, confirmed)
     wa, ca = w.artists, c.artists
+    notes: list[str] = []
     if wa and ca and (wa[0] in ca or ca[0] in wa):
         artist_sim: float | None = 1.0
         artist = 1.0
     else:
         artist_sim = _artist_similarity(wa, ca)
+        if (artist_sim is None or artist_sim < _ARTIST_KNEE) and _credit_variant(w, c):
+            artist_sim = _CREDIT_VARIANT
+            notes.append("credit variant")
         artist = _artist_factor(artist_sim)
+    if artist == 1.0 and _performers_differ(w, c):
+        artist = _PERFORMERS_DIFFER
+        notes.append("other performers")
+    elif (not w.named or not c.named) and wa and ca:
+        artist_sim, artist = None, min(artist, _artist_factor(0.0))  # "Various Artists" names nobody
+    title_doubt = title < MATCH_THRESHOLD
+    artist_doubt = artist < _ARTIST_KNEE and artist != _PERFORMERS_DIFFER
+    if title_doubt or artist_doubt:
+        evidence = _corroboration(w, c)
+        if evidence and (evidence == 2 or not (title_doubt and artist_doubt)):
+            if title_doubt and _title_rescuable(w, c, evidence, artist_doubt):
+                title = max(title, _CORROBORATED)
+                notes.append("title vouched for by album, length" + (", position" if evidence == 2 else ""))
+            if artist_doubt and title >= MATCH_THRESHOLD:
+                artist = max(artist, _CORROBORATED)
+                notes.append("artist vouched for by album, length" + (", position" if evidence == 2 else ""))
     duration = _duration_factor(wd, cd, _TRACK_SCALE)
     album = 1.0 if w.album == c.album and w.album else _album_factor(w.album, c.album)
     version, version_note = 1.0, ""
-    if w.kinds or c.kinds:
+    if (w.kinds or c.kinds) and not unbracketed:
         version, version_note = _version_factor(w.tags, w.kinds, c.tags, c.kinds)
     if version == 1.0 and w.same != c.same:
         version = _SAME_TAG_DIFFERENT
@@ -363,6 +608,7 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
              "artist ?" if artist_sim is None else f"artist {artist_sim:.2f}",
              _duration_note(wd, cd),
              "album ?" if album == _ALBUM_UNKNOWN else ("album same" if album == 1.0 else "album differs")]
+    parts.extend(notes)
     if version_note:
         parts.append(version_note)
     if feature < 1.0:
@@ -457,6 +703,8 @@ class LibraryIndex:
         self._by_isrc: dict[str, int | list[int]] = {}
         self._by_word: dict[str, int | list[int]] | None = None
         """Title words -> tracks; built on first use (only the last-resort stage needs it)."""
+        self._by_album: dict[str, int | list[int]] | None = None
+        """Album keys -> tracks; built on first use (only the evidence stage needs it)."""
         # parallel lists per artist key: track ids and their core titles (rapidfuzz runs over the titles)
         self._artist_ids: dict[str, list[int]] = {}
         self._artist_titles: dict[str, list[str]] = {}
@@ -491,6 +739,11 @@ class LibraryIndex:
             full_key = compact(p.full)
             if full_key != key:
                 _post(self._by_title, full_key, i)
+        for alt in p.alts:
+            _post(self._by_title, alt, i)
+        if self._by_album is not None and p.album:
+            for album_key in _album_keys(p.album):
+                _post(self._by_album, album_key, i)
         for artist in p.artists:
             ids = self._artist_ids.get(artist)
             if ids is None:
@@ -567,7 +820,9 @@ class LibraryIndex:
         if best < _FUZZY_SKIP:
             best = max(best, score_all(self._artist_candidates(w)))
         if best < MATCH_THRESHOLD and not any(a in self._artist_ids for a in w.artists):
-            score_all(self._word_candidates(w))
+            best = max(best, score_all(self._word_candidates(w)))
+        if best < MATCH_THRESHOLD and w.duration is not None:
+            score_all(self._evidence_candidates(w))
         return sorted(((s, i) for i, s in scored.items()), key=lambda x: (-x[0], x[1]))
 
     def _title_candidates(self, w: _Prepared) -> list[int]:
@@ -579,6 +834,7 @@ class LibraryIndex:
             full_key = compact(w.full)
             if full_key != core_key:
                 keys.append(full_key)
+        keys.extend(alt for alt in w.alts if alt not in keys)
         out: list[int] = []
         for key in keys:
             ids = _posted(self._by_title, key)
@@ -626,6 +882,35 @@ class LibraryIndex:
                 ids.append(owners[pos])
         return ids
 
+    def _evidence_candidates(self, w: _Prepared) -> list[int]:
+        """Tracks on the wanted album or by a credited artist whose length is within ~2 s: where a
+        name in another script, a compilation's "Various Artists" or a work's nickname can only be
+        vouched for by album, length and track position."""
+        by_album = self._album_index()
+        pools: list[Sequence[int]] = []
+        if w.album:
+            pools.extend(_posted(by_album, key) for key in _album_keys(w.album))
+        pools.extend(self._artist_ids.get(a, ()) for a in w.artists)
+        records = self._records
+        out: list[int] = []
+        for pool in pools:
+            for i in pool[:_RARE_TOKEN]:
+                duration = records[i][_DURATION_AT]
+                if duration is not None and abs(duration - w.duration) <= _NEAR_LENGTH:
+                    out.append(i)
+        return out
+
+    def _album_index(self) -> dict[str, int | list[int]]:
+        if self._by_album is None:
+            by_album: dict[str, int | list[int]] = {}
+            for i, record in enumerate(self._records):
+                album = record[_ALBUM_AT]
+                if album:
+                    for key in _album_keys(album):
+                        _post(by_album, key, i)
+            self._by_album = by_album
+        return self._by_album
+
     def _word_index(self) -> dict[str, int | list[int]]:
         if self._by_word is None:
             by_word: dict[str, int | list[int]] = {}
@@ -649,6 +934,13 @@ class LibraryIndex:
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(posting[pos])
         return ids
+
+
+def _album_keys(album: str) -> tuple[str, ...]:
+    """Index keys of a normalised album title: compact, and in Latin letters when in another script."""
+    key = compact(album)
+    latin = compact(transliterate(album)) if not album.isascii() else ""
+    return (key, latin) if latin and latin != key else (key,)
 
 
 def _post(index: dict[str, int | list[int]], key: str, i: int) -> None:
