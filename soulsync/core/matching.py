@@ -34,6 +34,7 @@ from soulsync.core.normalize import (
     title_shape,
     transliterate,
 )
+from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs, extension_of, is_audio, quality_key, quality_label
 
 MATCH_THRESHOLD = 0.80
@@ -1046,6 +1047,11 @@ def search_files_from_responses(responses: object) -> tuple[list[SearchFile], in
 
 
 _PATH_SPLIT = re.compile(r"[\\/]+")
+_SCENE_NAME = re.compile(r"^[^\s]*[^\s\-]-[^\s\-][^\s]*$")
+"""A file name without spaces whose fields are joined by hyphens: ``03-oasis-wonderwall-grp``,
+``oasis_-_wonderwall``."""
+_ARTIST_IN_BRACKETS = re.compile(r"^\s*[\(\[]([^\(\)\[\]]+)[\)\]]\s*(?=\S)")
+"""A leading bracketed name: ``(Oasis) Wonderwall``."""
 _DASH_SEGMENT = re.compile(r"\s+[-–—~]+\s+|\s+[-–—]+(?=\S)|(?<=\S)[-–—]+\s+|\s+_\s+")
 _OPENERS = "([{【〔"
 _CLOSERS = ")]}】〕"
@@ -1135,6 +1141,27 @@ class _FolderFacts:
     named_other: bool
     """A folder that is neither generic (``Music``, ``Downloads``, ``CD1``...), the artist nor the album:
     most likely another artist's or a compilation's name."""
+    censorship: VersionKind | None = None
+    """``CLEAN`` or ``EXPLICIT`` when an album folder says so (``Album (Clean)``)."""
+
+
+_COVER_ACT = re.compile(
+    r"\b(?:tributes?|karaoke|covers?|covered|in the style of|made famous|originally (?:performed|by)|performs?"
+    r"|plays|salute to|string quartet|lullaby renditions?|piano renditions?|sound ?alike)\b")
+"""Words by which a path names a tribute, cover or karaoke act, even one that names the real artist
+(``Oasis Tribute Band``, ``Vitamin String Quartet Performs Oasis``)."""
+
+
+def _names_cover_act(w: _Wanted, text: str) -> bool:
+    """A path piece that names a cover act (and not the wanted album)."""
+    return _COVER_ACT.search(text) is not None and not _names_album(w, text)
+
+
+def _censorship_of(same: Iterable[VersionKind]) -> VersionKind | None:
+    kinds = set(same)
+    if VersionKind.CLEAN in kinds:
+        return VersionKind.CLEAN
+    return VersionKind.EXPLICIT if VersionKind.EXPLICIT in kinds else None
 
 
 _GENERIC_FOLDERS = frozenset((
@@ -1160,11 +1187,19 @@ def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
     artist = 0.0
     album = False
     named_other = False
+    censorship: VersionKind | None = None
     tags: list[VersionTag] = []
     for depth, raw in enumerate(reversed(folders)):
-        whole = parse_title(raw).full
+        parsed = parse_title(raw)
+        whole = parsed.full
+        if depth < _FOLDER_TAG_DEPTH and censorship is None:
+            censorship = _censorship_of(parsed.same)
         pieces = [whole] + [parse_title(s).full for s in _split_outside_brackets(fold(raw))]
         explained = False
+        if any(_names_cover_act(w, piece) for piece in pieces):
+            if _COVER_TAG not in tags:
+                tags.append(_COVER_TAG)
+            continue
         for piece in pieces:
             named = _names_artist(w, piece)
             artist = max(artist, named)
@@ -1175,7 +1210,10 @@ def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
             named_other = True
         if depth < _FOLDER_TAG_DEPTH:
             tags.extend(t for t in parse_album(raw).tags if t not in tags)
-    return _FolderFacts(artist, album, tuple(tags), named_other)
+    return _FolderFacts(artist, album, tuple(tags), named_other, censorship)
+
+
+_COVER_TAG = VersionTag(VersionKind.COVER)
 
 
 _NUMBERISH = re.compile(r"^(?:\d{1,3}|[a-d]\d{1,2}|(?:cd|disc|disk)\d{0,2})$")
@@ -1214,11 +1252,31 @@ def _affix_variants(w: _Wanted, core: str, full: str) -> list[tuple[str, str, bo
 class _FileVerdict:
     score: float
     reason: str
+    censorship: VersionKind | None = None
+    """``CLEAN`` or ``EXPLICIT`` when the name or folder says so."""
+    artist_seen: bool = False
+    """The path names the wanted artist."""
+
+
+def _censorship_rank(censorship: VersionKind | None, prefer_clean: bool) -> int:
+    """Clean files after explicit and unmarked ones, unless the user prefers clean versions."""
+    if prefer_clean:
+        return {VersionKind.CLEAN: 0, None: 1}.get(censorship, 2)
+    return 1 if censorship is VersionKind.CLEAN else 0
 
 
 def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts) -> _FileVerdict | None:
     """Whether a remote file is the wanted recording, from its name, its folders and its length."""
-    folded = fold(stem).replace("_", " ")
+    folded = fold(stem)
+    scene = _SCENE_NAME.match(folded) is not None
+    if scene:
+        # "03-oasis-wonderwall-grp": hyphens separate fields, underscores are spaces
+        folded = folded.replace("-", " - ")
+    folded = folded.replace("_", " ")
+    artist_at_head = False
+    head = _ARTIST_IN_BRACKETS.match(folded)
+    if head and _names_artist(w, normalize_artist(head.group(1))) >= _ARTIST_KNEE:
+        folded, artist_at_head = folded[head.end():], True  # "(Oasis) Wonderwall"
     segments = [parse_title(s) for s in _split_outside_brackets(folded)]
     if not segments:
         return None
@@ -1244,7 +1302,7 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     for seg in segments:
         tags.extend(t for t in seg.tags if t not in tags)
         features.extend(seg.features)
-    artist = max(folders.artist, 1.0 if artist_in_run else 0.0)
+    artist = max(folders.artist, 1.0 if artist_in_run or artist_at_head else 0.0)
     album = folders.album
     unexplained = 0
     for k, seg in enumerate(segments):
@@ -1253,6 +1311,12 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
         text = seg.full
         if not text or text.replace(" ", "").isdigit():
             continue
+        if _names_cover_act(w, text):
+            if _COVER_TAG not in tags:
+                tags.append(_COVER_TAG)
+            continue
+        if scene and k == len(segments) - 1 and k >= end and " " not in text:
+            continue  # the release group's tag
         named = _names_artist(w, text)
         if named:
             artist = max(artist, named)
@@ -1302,22 +1366,27 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
         notes.append(f"{unexplained} unexplained name part{'s' if unexplained > 1 else ''}")
     if uncredited:
         notes.append("uncredited feature")
-    return _FileVerdict(min(1.0, score), ", ".join(notes))
+    censorship = _censorship_of(k for seg in segments for k in seg.same) or folders.censorship
+    if censorship is not None:
+        notes.append(censorship.value)
+    return _FileVerdict(min(1.0, score), ", ".join(notes), censorship, artist >= _ARTIST_KNEE)
 
 
 def _peer_key(f: SearchFile) -> tuple:
-    """Free slot first, then upload speed, then shorter queue, then raw speed.
-
-    Speed counts in doublings (``int(log2)``): 2 MB/s beats 900 KB/s, but 5 and
-    6 MB/s are alike and the shorter queue decides between them.
-    """
-    speed_class = f.upload_speed.bit_length()
-    return (0 if f.has_free_slot else 1, -speed_class, f.queue_length, -f.upload_speed)
+    """The estimated time to complete (:func:`finish_seconds`, in classes so near times tie), then the
+    shorter queue, then raw speed. A free slot on a slow line loses to a short queue on a fast one."""
+    finish = finish_seconds(f.size, f.upload_speed, f.has_free_slot, f.queue_length)
+    return (finish_class(finish), f.queue_length, -f.upload_speed)
 
 
 def _peer_note(f: SearchFile) -> str:
     slot = "free slot" if f.has_free_slot else f"queue {f.queue_length}"
-    return f"{slot}, {f.upload_speed / 1024:.0f} KiB/s"
+    finish = finish_seconds(f.size, f.upload_speed, f.has_free_slot, f.queue_length)
+    return f"{slot}, {f.upload_speed / 1024:.0f} KiB/s, done in ~{_duration_text(finish)}"
+
+
+def _duration_text(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def rank_search_results(wanted: Track, responses: list[dict],
@@ -1326,11 +1395,13 @@ def rank_search_results(wanted: Track, responses: list[dict],
 
     Each file is judged on its whole remote path (folders carry artist and
     album), its length (within a few seconds when both are known) and its
-    version qualifiers; files that are another recording, another song or an
-    unacceptable format (``prefs``) are left out. The rest are ordered by
-    match confidence class (>= :data:`STRONG_MATCH` first), then quality
-    (``prefs.order``), then peer (free slot, speed in doublings, queue), then
-    confidence.
+    version qualifiers; files that are another recording (a cover act's too),
+    another song or an unacceptable format (``prefs``) are left out. The rest
+    are ordered by match confidence class (>= :data:`STRONG_MATCH` first),
+    then the artist named in the path, then clean versions last (first when
+    ``prefs.prefer_clean`` or the wanted title is clean), then quality
+    (``prefs.order``), then the estimated time to finish (speed, free slot,
+    queue), then confidence.
     Malformed entries are skipped; this never raises on untrusted input.
     """
     prefs = prefs if prefs is not None else QualityPrefs()
@@ -1341,6 +1412,7 @@ def rank_search_results(wanted: Track, responses: list[dict],
     w = _wanted_for_paths(wanted, p)
     folder_cache: dict[str, _FolderFacts] = {}
     ranked: list[tuple[tuple, Candidate]] = []
+    prefer_clean = prefs.prefer_clean or VersionKind.CLEAN in p.same
     for f in files:
         ext = f.extension
         if not is_audio(ext) or not prefs.acceptable(ext, f.bitrate):
@@ -1362,6 +1434,8 @@ def rank_search_results(wanted: Track, responses: list[dict],
         candidate = Candidate(f, verdict.score, f"{verdict.score:.2f}: {verdict.reason}; {label}; {_peer_note(f)}",
                               label)
         key = (0 if verdict.score >= STRONG_MATCH else 1,
+               0 if verdict.artist_seen else 1,
+               _censorship_rank(verdict.censorship, prefer_clean),
                quality_key(ext, f.bitrate, f.bit_depth, f.sample_rate, f.is_vbr, prefs.order),
                _peer_key(f), -verdict.score, f.username, f.filename)
         ranked.append((key, candidate))
