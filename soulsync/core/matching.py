@@ -521,14 +521,11 @@ def _corroboration(a: _Prepared, b: _Prepared) -> int:
     return 2 if a.number is not None and a.number == b.number else 1
 
 
-def _title_rescuable(a: _Prepared, b: _Prepared, evidence: int, artist_doubt: bool) -> bool:
+def _title_rescuable(a: _Prepared, b: _Prepared, evidence: int) -> bool:
     """Titles that disagree and may still name one recording: written in different scripts, or a
-    work's catalogue title against its nickname (sharing a word, by the same performer), when the
-    evidence vouches."""
+    work's catalogue title against its nickname (sharing a word), when the evidence vouches."""
     if bool(a.latin) != bool(b.latin):
         return True
-    if artist_doubt:
-        return False
     shared = set(a.full.split()) & set(b.full.split())
     if not any(len(word) >= 4 and not word.isdigit() for word in shared):
         return False
@@ -576,10 +573,12 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
         artist_sim, artist = None, min(artist, _artist_factor(0.0))  # "Various Artists" names nobody
     title_doubt = title < MATCH_THRESHOLD
     artist_doubt = artist < _ARTIST_KNEE and artist != _PERFORMERS_DIFFER
-    if title_doubt or artist_doubt:
+    if title_doubt != artist_doubt:
+        # one name in doubt, never both: a same-named album of another act, with a track of about
+        # the same length at the same position, is too common ("Greatest Hits", track 1)
         evidence = _corroboration(w, c)
-        if evidence and (evidence == 2 or not (title_doubt and artist_doubt)):
-            if title_doubt and _title_rescuable(w, c, evidence, artist_doubt):
+        if evidence:
+            if title_doubt and _title_rescuable(w, c, evidence):
                 title = max(title, _CORROBORATED)
                 notes.append("title vouched for by album, length" + (", position" if evidence == 2 else ""))
             if artist_doubt and title >= MATCH_THRESHOLD:

@@ -29,7 +29,7 @@ SCRIPTS_SAME = [
     (T("Night Running", "YOASOBI", "THE BOOK", 261, 1), T("夜に駆ける", "YOASOBI", "THE BOOK", 261, 1),
      "official English title vs native title, album, length and position"),
     (T("Qing Hua Ci", "Jay Chou", "On the Run", 239, 10), T("青花瓷", "周杰倫", "On the Run", 240, 10),
-     "pinyin vs traditional characters, position decides both names"),
+     "title in pinyin vs traditional characters, the artist vouched for"),
     (T("晴天", "周杰伦"), T("晴天", "周杰倫"), "simplified vs traditional artist"),
     (T("Sarang", "Artist", "", 200, isrc="KRA381500123"), T("사랑", "가수", "", 230, isrc="KRA381500123"),
      "ISRC when both carry one"),
@@ -48,8 +48,10 @@ SCRIPTS_DIFFERENT = [
      "hangul artist on another album"),
     (T("Kill This Love", "BLACKPINK", "KILL THIS LOVE", 189), T("Kill This Love", "블랙핑크", "KILL THIS LOVE", 199),
      "hangul artist, ten seconds apart"),
-    (T("Blue and White Porcelain", "Jay Chou", "On the Run", 239), T("青花瓷", "周杰倫", "On the Run", 240),
-     "both names in another script need the track position too"),
+    (T("Blue and White Porcelain", "Jay Chou", "On the Run", 239, 10), T("青花瓷", "周杰倫", "On the Run", 240, 10),
+     "both names in doubt: album, length and position are not enough"),
+    (T("Bonita Luna", "Dulce Noche", "Göteborg", 213, 6), T("最後のさくら", "空野ミサキ", "Göteborg", 213, 6),
+     "another act's same-named album, same position and length"),
 ]
 
 # ----------------------------------------------------------------------------- 2. credits
