@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -25,6 +26,7 @@ from soulsync.core.normalize import (
     classify_qualifier,
     compact,
     fold,
+    has_other_script,
     kinds_of,
     normalize_artist,
     normalize_isrc,
@@ -160,7 +162,7 @@ def _prepare(track: Track) -> _Prepared:
     latin = transliterate(title.core) if not title.core.isascii() else ""
     inline, alts = "", _NO_KEYS
     if type(text) is str:
-        shape = title_shape(text)
+        shape = title_shape(text, title)
         inline = shape.inline
         found = [compact(a) for a in shape.alternatives]
         if shape.dash_parts is not None and compact(shape.dash_parts[0]) in keys:
@@ -198,16 +200,26 @@ def _initials(credited: object) -> tuple[str, ...]:
     """Initials of each credited name of three or more words, with and without its little words."""
     if not isinstance(credited, (list, tuple)):
         return _NO_KEYS
-    out: list[str] = []
+    if len(credited) == 1 and isinstance(credited[0], str):
+        return _name_initials(credited[0])
+    out: dict[str, None] = {}
     for name in credited:
-        if not isinstance(name, str):
-            continue
-        words = normalize_artist(name).split()
-        for kept in (words, [w for w in words if w not in _INITIALS_SKIP]):
-            if len(kept) >= 3 and all(w.isascii() for w in kept):
-                letters = "".join(w[0] for w in kept)
-                if letters not in out:
-                    out.append(letters)
+        if isinstance(name, str):
+            out.update(dict.fromkeys(_name_initials(name)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _name_initials(name: str) -> tuple[str, ...]:
+    if name.count(" ") < 2:
+        return _NO_KEYS  # fewer than three words
+    words = normalize_artist(name).split()
+    out: list[str] = []
+    for kept in (words, [w for w in words if w not in _INITIALS_SKIP]):
+        if len(kept) >= 3 and all(w.isascii() for w in kept):
+            letters = "".join(w[0] for w in kept)
+            if letters not in out:
+                out.append(letters)
     return tuple(out)
 
 
@@ -216,6 +228,9 @@ def _performer_keys(credited: object) -> tuple[str, ...]:
     three. Title features are not performers of the work."""
     if not isinstance(credited, (list, tuple)):
         return _NO_KEYS
+    if len(credited) == 1 and isinstance(credited[0], str):
+        keys = artist_keys(credited[0])
+        return keys[1:] if len(keys) > 1 else keys
     out: dict[str, None] = {}
     for name in credited:
         if isinstance(name, str):
@@ -231,7 +246,7 @@ def _latin_keys(credited: object) -> tuple[str, ...]:
         return _NO_KEYS
     out: list[str] = []
     for name in credited:
-        if isinstance(name, str) and not name.isascii():
+        if isinstance(name, str) and has_other_script(name):
             for part in [name, *split_artists(name)]:
                 key = compact(transliterate(part))
                 if key and key not in out:
@@ -484,7 +499,7 @@ def _performers_differ(a: _Prepared, b: _Prepared) -> bool:
     """Both sides credit several performers and each names one the other does not: the same work
     (same composer, same title) played by someone else is another recording."""
     pa, pb = a.performers, b.performers
-    if len(pa) < 2 or len(pb) < 2:
+    if len(pa) < 2 or len(pb) < 2 or pa == pb:
         return False
     return (any(not any(_same_name(x, y) for y in pb) for x in pa)
             and any(not any(_same_name(y, x) for x in pa) for y in pb))
@@ -569,7 +584,7 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
     if artist == 1.0 and _performers_differ(w, c):
         artist = _PERFORMERS_DIFFER
         notes.append("other performers")
-    elif (not w.named or not c.named) and wa and ca:
+    elif w.named != c.named and wa and ca:
         artist_sim, artist = None, min(artist, _artist_factor(0.0))  # "Various Artists" names nobody
     title_doubt = title < MATCH_THRESHOLD
     artist_doubt = artist < _ARTIST_KNEE and artist != _PERFORMERS_DIFFER

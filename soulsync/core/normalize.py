@@ -186,7 +186,7 @@ _ASCII_PUNCT = bytes(
 _ASCII_DELETE = b"'`"
 
 
-_APOSTROPHES = "'’`´ʼ"
+_ANY_APOSTROPHE = re.compile("['’`´ʼ]")
 _ELISION = re.compile(
     r"(?<![\w'’`´ʼ])['’`´ʼ](til|cause|cos|cuz|em|bout|round|fore|tis|twas)\b"
     r"|\b(\w{2,}?)in['’`´ʼ](?!\w)|\bol['’`´ʼ](?!\w)")
@@ -205,7 +205,7 @@ def _expand_elision(m: re.Match[str]) -> str:
 def _expand_elisions(folded: str) -> str:
     """Words shortened with an apostrophe, spelled out: ``Goin'`` -> ``going``, ``'til`` -> ``until``,
     ``'em`` -> ``them``, ``ol'`` -> ``old``. Without the apostrophe the word is left as written."""
-    if not any(ch in folded for ch in _APOSTROPHES):
+    if _ANY_APOSTROPHE.search(folded) is None:
         return folded
     return _ELISION.sub(_expand_elision, folded)
 
@@ -677,37 +677,48 @@ class TitleShape(NamedTuple):
 
 
 _NO_SHAPE = TitleShape("", (), None)
+_SHAPE_HINT = re.compile(r"^\s*[0-9０-９]|[\(\[\{【〔（［｛\-–—~－]")
+"""What a title needs to have another reading: a leading number, a bracket or a dash (before folding)."""
 
 
-@lru_cache(maxsize=65536)
-def title_shape(title: str) -> TitleShape:
+def title_shape(title: str, parsed: ParsedTitle | None = None) -> TitleShape:
     """The alternative readings of ``title`` (see :class:`TitleShape`); pieces holding a number are
-    never offered alone, so ``Song (Part 2)`` is not ``Song``."""
+    never offered alone, so ``Song (Part 2)`` is not ``Song``. ``parsed`` is ``parse_title(title)``
+    when the caller has it."""
+    if _SHAPE_HINT.search(title) is None:
+        return _NO_SHAPE
     folded = fold(title)
-    number = _LEADING_NUMBER.match(folded)
+    number = _LEADING_NUMBER.match(folded) if folded[:1].isdigit() or folded[:1].isspace() else None
     if not number and not _QUALIFIER_CHARS.search(folded):
         return _NO_SHAPE
-    parsed = parse_title(folded)
+    if parsed is None:
+        parsed = parse_title(folded)
+    unknown_bracket = parsed.full != parsed.core
+    dash = None if number else _DASH.search(folded)
+    if dash is not None and (_DASH.search(folded, dash.end()) is not None
+                             or not classify_qualifier(folded[dash.end():]).unknown):
+        dash = None  # several dashes, or a known qualifier after the dash ("- Remastered 2011")
+    if not (number or parsed.tags or unknown_bracket or dash):
+        return _NO_SHAPE
     alternatives: list[str] = []
     if number:
         alternatives.append(parse_title(folded[number.end():]).core)
-    for group in _BRACKET.finditer(folded):
-        inner = group.group(1)
-        if classify_qualifier(inner).unknown:
-            words = normalize_text(inner)
-            if words and not any(ch.isdigit() for ch in words):
-                alternatives.append(words)
+    if unknown_bracket:
+        for group in _BRACKET.finditer(folded):
+            inner = group.group(1)
+            if classify_qualifier(inner).unknown:
+                words = normalize_text(inner)
+                if words and not any(ch.isdigit() for ch in words):
+                    alternatives.append(words)
     dash_parts = None
-    pieces = [p for p in _DASH.split(_sub_groups(folded, None, keep_unknown=False)[0]) if p.strip()]
-    if len(pieces) == 2 and not number:
-        head, tail = (_drop_leading_the(_words(p)) for p in pieces)
-        if head and tail and classify_qualifier(pieces[1]).unknown:
+    if dash is not None:
+        head, tail = (_drop_leading_the(_words(_sub_groups(p, None, keep_unknown=False)[0]))
+                      for p in (folded[:dash.start()], folded[dash.end():]))
+        if head and tail:
             dash_parts = (head, tail)
             if not any(ch.isdigit() for ch in tail):
                 alternatives.append(head)
-    inline = ""
-    if parsed.tags or parsed.same:
-        inline = _drop_leading_the(_words(folded))
+    inline = _drop_leading_the(_words(folded)) if parsed.tags else ""
     kept = tuple(dict.fromkeys(a for a in alternatives if a and a != parsed.core and a != parsed.full))
     return TitleShape(inline, kept, dash_parts) if inline or kept or dash_parts else _NO_SHAPE
 
