@@ -132,6 +132,7 @@ _CORE_AT = _Prepared._fields.index("core")
 _ARTISTS_AT = _Prepared._fields.index("artists")
 _ALBUM_AT = _Prepared._fields.index("album")
 _DURATION_AT = _Prepared._fields.index("duration")
+_NUMBER_AT = _Prepared._fields.index("number")
 
 
 def _prepare(track: Track) -> _Prepared:
@@ -244,14 +245,19 @@ def _latin_keys(credited: object) -> tuple[str, ...]:
     (``Кино`` -> ``kino``, ``블랙핑크`` -> ``beullaegpingkeu``)."""
     if not isinstance(credited, (list, tuple)):
         return _NO_KEYS
-    out: list[str] = []
+    out: dict[str, None] = {}
     for name in credited:
-        if isinstance(name, str) and has_other_script(name):
-            for part in [name, *split_artists(name)]:
-                key = compact(transliterate(part))
-                if key and key not in out:
-                    out.append(key)
+        if isinstance(name, str) and not name.isascii():
+            out.update(dict.fromkeys(_name_latin_keys(name)))
     return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _name_latin_keys(name: str) -> tuple[str, ...]:
+    if not has_other_script(name):
+        return _NO_KEYS
+    keys = (compact(transliterate(part)) for part in [name, *split_artists(name)])
+    return tuple(dict.fromkeys(k for k in keys if k))
 
 
 def _merged_artist_keys(credited: object) -> tuple[str, ...]:
@@ -301,6 +307,7 @@ def _unmatched_words(words: list[str], others: list[str]) -> int:
     """
     pool = set(others)
     fuzzy_pool = [w for w in others if not w.isdigit()]
+    styled_pool: list[str] | None = None
     missing = 0
     for word in words:
         if word in pool:
@@ -308,9 +315,20 @@ def _unmatched_words(words: list[str], others: list[str]) -> int:
         hit = None if word.isdigit() or not fuzzy_pool else process.extractOne(
             word, fuzzy_pool, scorer=fuzz.ratio, score_cutoff=75)
         if hit is None or hit[0].startswith(word) or word.startswith(hit[0]):
-            if not any(_stylised_pair(word, other) for other in fuzzy_pool):
+            if _may_be_stylised(word):
+                candidates = fuzzy_pool
+            else:
+                if styled_pool is None:
+                    styled_pool = [w for w in fuzzy_pool if _may_be_stylised(w)]
+                candidates = styled_pool
+            if not any(_stylised_pair(word, other) for other in candidates):
                 missing += 1
     return missing
+
+
+def _may_be_stylised(word: str) -> bool:
+    """One side of a stylised pair ends in ``in`` or has no vowel (see :func:`_stylised_pair`)."""
+    return word.endswith("in") or _VOWELS.isdisjoint(word)
 
 
 _VOWELS = frozenset("aeiouy")
@@ -718,8 +736,6 @@ class LibraryIndex:
         self._by_isrc: dict[str, int | list[int]] = {}
         self._by_word: dict[str, int | list[int]] | None = None
         """Title words -> tracks; built on first use (only the last-resort stage needs it)."""
-        self._by_album: dict[str, int | list[int]] | None = None
-        """Album keys -> tracks; built on first use (only the evidence stage needs it)."""
         # parallel lists per artist key: track ids and their core titles (rapidfuzz runs over the titles)
         self._artist_ids: dict[str, list[int]] = {}
         self._artist_titles: dict[str, list[str]] = {}
@@ -756,9 +772,8 @@ class LibraryIndex:
                 _post(self._by_title, full_key, i)
         for alt in p.alts:
             _post(self._by_title, alt, i)
-        if self._by_album is not None and p.album:
-            for album_key in _album_keys(p.album):
-                _post(self._by_album, album_key, i)
+        if p.inline:
+            _post(self._by_title, compact(p.inline), i)
         for artist in p.artists:
             ids = self._artist_ids.get(artist)
             if ids is None:
@@ -836,7 +851,7 @@ class LibraryIndex:
             best = max(best, score_all(self._artist_candidates(w)))
         if best < MATCH_THRESHOLD and not any(a in self._artist_ids for a in w.artists):
             best = max(best, score_all(self._word_candidates(w)))
-        if best < MATCH_THRESHOLD and w.duration is not None:
+        if best < MATCH_THRESHOLD and w.duration is not None and w.album:
             score_all(self._evidence_candidates(w))
         return sorted(((s, i) for i, s in scored.items()), key=lambda x: (-x[0], x[1]))
 
@@ -850,6 +865,8 @@ class LibraryIndex:
             if full_key != core_key:
                 keys.append(full_key)
         keys.extend(alt for alt in w.alts if alt not in keys)
+        if w.inline:
+            keys.append(compact(w.inline))
         out: list[int] = []
         for key in keys:
             ids = _posted(self._by_title, key)
@@ -898,33 +915,24 @@ class LibraryIndex:
         return ids
 
     def _evidence_candidates(self, w: _Prepared) -> list[int]:
-        """Tracks on the wanted album or by a credited artist whose length is within ~2 s: where a
-        name in another script, a compilation's "Various Artists" or a work's nickname can only be
-        vouched for by album, length and track position."""
-        by_album = self._album_index()
-        pools: list[Sequence[int]] = []
-        if w.album:
-            pools.extend(_posted(by_album, key) for key in _album_keys(w.album))
-        pools.extend(self._artist_ids.get(a, ()) for a in w.artists)
+        """The credited artists' tracks on the wanted album whose length is within ~2 s and whose
+        position does not contradict: where a title in another script or a work's nickname can only
+        be vouched for by album, length and track position. (A credit in doubt with an agreeing
+        title is found through the title.)"""
         records = self._records
         out: list[int] = []
-        for pool in pools:
-            for i in pool[:_RARE_TOKEN]:
-                duration = records[i][_DURATION_AT]
-                if duration is not None and abs(duration - w.duration) <= _NEAR_LENGTH:
+        for artist in w.artists:
+            for i in self._artist_ids.get(artist, ())[:_RARE_TOKEN]:
+                record = records[i]
+                duration = record[_DURATION_AT]
+                if duration is None or abs(duration - w.duration) > _NEAR_LENGTH:
+                    continue
+                number = record[_NUMBER_AT]
+                if number is not None and w.number is not None and number != w.number:
+                    continue
+                if _album_factor(w.album, record[_ALBUM_AT]) == 1.0:
                     out.append(i)
         return out
-
-    def _album_index(self) -> dict[str, int | list[int]]:
-        if self._by_album is None:
-            by_album: dict[str, int | list[int]] = {}
-            for i, record in enumerate(self._records):
-                album = record[_ALBUM_AT]
-                if album:
-                    for key in _album_keys(album):
-                        _post(by_album, key, i)
-            self._by_album = by_album
-        return self._by_album
 
     def _word_index(self) -> dict[str, int | list[int]]:
         if self._by_word is None:
@@ -949,13 +957,6 @@ class LibraryIndex:
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(posting[pos])
         return ids
-
-
-def _album_keys(album: str) -> tuple[str, ...]:
-    """Index keys of a normalised album title: compact, and in Latin letters when in another script."""
-    key = compact(album)
-    latin = compact(transliterate(album)) if not album.isascii() else ""
-    return (key, latin) if latin and latin != key else (key,)
 
 
 def _post(index: dict[str, int | list[int]], key: str, i: int) -> None:

@@ -205,7 +205,10 @@ def _expand_elision(m: re.Match[str]) -> str:
 def _expand_elisions(folded: str) -> str:
     """Words shortened with an apostrophe, spelled out: ``Goin'`` -> ``going``, ``'til`` -> ``until``,
     ``'em`` -> ``them``, ``ol'`` -> ``old``. Without the apostrophe the word is left as written."""
-    if _ANY_APOSTROPHE.search(folded) is None:
+    if folded.isascii():
+        if "'" not in folded and "`" not in folded:
+            return folded
+    elif _ANY_APOSTROPHE.search(folded) is None:
         return folded
     return _ELISION.sub(_expand_elision, folded)
 
