@@ -118,8 +118,9 @@ _ROMAN = {
 }
 _TOKEN_REWRITE = {"pt": "part", "pts": "part", "parts": "part", "volume": "vol", "vols": "vol", "n": "and",
                   "nr": "no", "num": "no", "number": "no"}
-_GLUED_COUNT = re.compile(r"^(part|pt|vol|chapter|act|book|no)(\d+|[ivx]+)$")
-"""A counted word glued to its number: ``Part1``, ``Pt2``, ``Vol3``, ``PartII``."""
+_GLUED_COUNT = re.compile(r"^(part|pt|vol|chapter|act|book|no)(\d+)$|^(part|pt)(ii|iii|iv|vi|vii|viii|ix)$")
+"""A counted word glued to its number: ``Part1``, ``Pt2``, ``Vol3``, ``PartII`` (glued roman numerals only
+after ``part``/``pt`` and of two letters or more, so ``Nov``, ``Parti`` and ``Actix`` stay words)."""
 _RANGE_JOINERS = frozenset({"and", "to", "through", "thru"})
 _COUNTED = frozenset({"part", "vol", "chapter", "act", "book", "movement", "episode"})
 """Words after which a roman numeral or a number word is a number (``Part Two`` = ``Pt. II`` = ``part 2``)."""
@@ -135,7 +136,7 @@ def _rewrite_tokens(tokens: list[str]) -> list[str]:
     """Inside a run of part numbers: ``Parts 1 & 2``, ``Pts. I-II``."""
     for raw in tokens:
         glued = _GLUED_COUNT.match(raw) if raw[-1].isalnum() and len(raw) > 2 else None
-        pieces = (glued.group(1), glued.group(2)) if glued else (raw,)
+        pieces = tuple(g for g in glued.groups() if g) if glued else (raw,)
         for tok in pieces:
             tok = _TOKEN_REWRITE.get(tok, tok)
             if counting and tok in _RANGE_JOINERS:
@@ -176,7 +177,7 @@ def _join_initials(tokens: list[str]) -> list[str]:
 
 _REWRITE_TRIGGERS = (frozenset(_TOKEN_REWRITE) | _COUNTED | _NUMBERED | frozenset(_CARDINALS)
                      | frozenset(k for k in _ROMAN if len(k) > 1))
-_MAY_NEED_REWRITE = re.compile(r"(?:^| )(?:0|[a-z] [a-z](?: |$)|(?:part|pt|vol|chapter|act|book|no)[0-9ivx])")
+_MAY_NEED_REWRITE = re.compile(r"(?:^| )(?:0|[a-z] [a-z](?: |$)|(?:part|pt|vol|chapter|act|book|no)[0-9]|(?:part|pt)[ivx])")
 """Leading zeros, single letters in a row, glued part numbers: the other reasons to rewrite tokens."""
 
 
@@ -249,9 +250,10 @@ def has_other_script(text: str) -> bool:
 def transliterate(text: str) -> str:
     """``normalize_text`` of ``text`` written in Latin letters; ``""`` when it holds no other script.
 
-    Uses the standard romanisation of each script as the ``anyascii`` tables give it (ISO 9-like
-    Russian, Revised Romanization of Korean, Hepburn kana, pinyin for Chinese characters), so
-    ``Группа крови`` gives ``gruppa krovi``. Simplified and traditional Chinese characters give the
+    Uses the romanisation of each script that the ``anyascii`` tables give (a common scientific-style
+    Russian, Hepburn-like kana, pinyin for Chinese characters, Korean syllable by syllable), so
+    ``Группа крови`` gives ``gruppa krovi`` and ``사랑`` gives ``salang`` (Revised Romanization would
+    write ``sarang``: near names in Latin letters are then compared by similarity). Simplified and traditional Chinese characters give the
     same pinyin. Kanji are read as Chinese, so a Japanese title in kanji rarely equals its Japanese
     romanisation: that is where :mod:`matching` lets album, length and track position decide.
     """
