@@ -1119,6 +1119,9 @@ def _wanted_for_paths(track: Track, p: _Prepared) -> _Wanted:
             spaced = normalize_artist(piece)
             if spaced and (len(spaced) >= 2 or not spaced.isascii()):
                 names[spaced] = None
+                latin = transliterate(spaced) if not spaced.isascii() else ""
+                if len(latin) >= 2:
+                    names[latin] = None  # "Кино" is shared as "Kino"
     album = ""
     if isinstance(track.album, str) and track.album.strip():
         album = parse_title(track.album).full
@@ -1306,6 +1309,8 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
             for core, full, named in _affix_variants(w, " ".join(s.core for s in run),
                                                      " ".join(s.full for s in run)):
                 sim = _title_similarity(w.p.core, w.p.full, core, full)
+                if w.p.latin and sim < _TRANSLITERATED and core.isascii():
+                    sim = max(sim, _TRANSLITERATED * _word_similarity(w.p.latin, core))
                 if sim > best[0]:
                     best = (sim, i, j, named)
     sim, start, end, artist_in_run = best

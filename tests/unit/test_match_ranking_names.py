@@ -210,3 +210,26 @@ def test_album_source_is_the_one_that_finishes_first() -> None:
     albums = group_results([folder("slow", True, 0, 87_000), folder("quick", False, 4, 3_000_000)]).albums
     source = choose_source(release, tracks, albums, QualityPrefs())
     assert source is not None and source.username == "quick"
+
+
+# ----------------------------------------------------------------------------- scripts in file names
+
+KINO = T("Группа крови", "Кино", "Группа крови", 286)
+
+
+@pytest.mark.parametrize("path", [
+    "@@u\\Music\\Kino\\Gruppa krovi\\01 - Gruppa krovi.flac",
+    "@@u\\Music\\Kino - Gruppa krovi.flac",
+    "@@u\\Кино\\Группа крови\\01 - Группа крови.flac",
+])
+def test_a_file_named_in_a_transliteration_is_the_track(path: str) -> None:
+    assert ranked_paths(KINO, [response("u", [path], length=286)]) == [path]
+
+
+@pytest.mark.parametrize("path", [
+    "@@u\\Music\\Kino\\Zvezda po imeni Solntse\\01 - Zvezda po imeni Solntse.flac",
+    "@@u\\Music\\Kino - Gruppa krovi (Live).flac",
+    "@@u\\Music\\Aria - Gruppa krovi.flac",
+])
+def test_other_transliterated_files_stay_out(path: str) -> None:
+    assert ranked_paths(KINO, [response("u", [path], length=286)]) == []
