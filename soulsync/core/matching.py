@@ -599,13 +599,14 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
             artist_sim = _CREDIT_VARIANT
             notes.append("credit variant")
         artist = _artist_factor(artist_sim)
-    if artist == 1.0 and _performers_differ(w, c):
+    other_performers = artist == 1.0 and _performers_differ(w, c)
+    if other_performers:
         artist = _PERFORMERS_DIFFER
         notes.append("other performers")
     elif w.named != c.named and wa and ca:
         artist_sim, artist = None, min(artist, _artist_factor(0.0))  # "Various Artists" names nobody
     title_doubt = title < MATCH_THRESHOLD
-    artist_doubt = artist < _ARTIST_KNEE and artist != _PERFORMERS_DIFFER
+    artist_doubt = artist < _ARTIST_KNEE and not other_performers
     if title_doubt != artist_doubt:
         # one name in doubt, never both: a same-named album of another act, with a track of about
         # the same length at the same position, is too common ("Greatest Hits", track 1)
@@ -614,7 +615,7 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
             if title_doubt and _title_rescuable(w, c, evidence):
                 title = max(title, _CORROBORATED)
                 notes.append("title vouched for by album, length" + (", position" if evidence == 2 else ""))
-            if artist_doubt and title >= MATCH_THRESHOLD:
+            if artist_doubt:
                 artist = max(artist, _CORROBORATED)
                 notes.append("artist vouched for by album, length" + (", position" if evidence == 2 else ""))
     duration = _duration_factor(wd, cd, _TRACK_SCALE)
