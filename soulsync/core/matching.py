@@ -295,11 +295,16 @@ def _word_similarity(a: str, b: str) -> float:
         return 0.97
     ratio = fuzz.ratio(a, b) / 100.0
     ta, tb = a.split(), b.split()
-    unmatched = _unmatched_words(ta, tb) + _unmatched_words(tb, ta)
+    stylised = ratio >= _STYLISED_RATIO
+    unmatched = _unmatched_words(ta, tb, stylised) + _unmatched_words(tb, ta, stylised)
     return ratio * (_UNMATCHED_WORD ** unmatched)
 
 
-def _unmatched_words(words: list[str], others: list[str]) -> int:
+_STYLISED_RATIO = 0.60
+"""Stylised spellings are looked for only between titles this similar (they are near by nature)."""
+
+
+def _unmatched_words(words: list[str], others: list[str], stylised: bool) -> int:
     """How many of ``words`` have no equal or near-equal word in ``others``.
 
     Numbers must be equal. A word that only extends another (``believe`` /
@@ -307,7 +312,7 @@ def _unmatched_words(words: list[str], others: list[str]) -> int:
     """
     pool = set(others)
     fuzzy_pool = [w for w in others if not w.isdigit()]
-    styled_pool: list[str] | None = None
+    vowelless: bool | None = None
     missing = 0
     for word in words:
         if word in pool:
@@ -315,20 +320,28 @@ def _unmatched_words(words: list[str], others: list[str]) -> int:
         hit = None if word.isdigit() or not fuzzy_pool else process.extractOne(
             word, fuzzy_pool, scorer=fuzz.ratio, score_cutoff=75)
         if hit is None or hit[0].startswith(word) or word.startswith(hit[0]):
-            if _may_be_stylised(word):
-                candidates = fuzzy_pool
-            else:
-                if styled_pool is None:
-                    styled_pool = [w for w in fuzzy_pool if _may_be_stylised(w)]
-                candidates = styled_pool
-            if not any(_stylised_pair(word, other) for other in candidates):
+            if not stylised:
+                missing += 1
+                continue
+            if vowelless is None:
+                vowelless = any(len(w) >= 3 and _VOWELS.isdisjoint(w) for w in fuzzy_pool)
+            if not _stylised_in(word, pool, vowelless):
                 missing += 1
     return missing
 
 
-def _may_be_stylised(word: str) -> bool:
-    """One side of a stylised pair ends in ``in`` or has no vowel (see :func:`_stylised_pair`)."""
-    return word.endswith("in") or _VOWELS.isdisjoint(word)
+def _stylised_in(word: str, pool: set[str], pool_has_vowelless: bool) -> bool:
+    """Whether ``pool`` holds another spelling of ``word`` (see :func:`_stylised_pair`), by lookups."""
+    if word.endswith("in"):
+        if len(word) >= 5 and word + "g" in pool:
+            return True
+    elif word.endswith("ing") and len(word) >= 6 and word[:-1] in pool:
+        return True
+    if not word.isascii() or word.isdigit() or len(word) < 3:
+        return False
+    if _VOWELS.isdisjoint(word):
+        return any(_skeleton(other) == word for other in pool if other != word)
+    return pool_has_vowelless and _skeleton(word) in pool
 
 
 _VOWELS = frozenset("aeiouy")
