@@ -179,19 +179,19 @@ def make_broad_responses(total_files: int, seed: int = 11) -> list[dict]:
         while len(files) < FILES_PER_RESPONSE:
             artist, album, year = _name(rng, rng.randint(1, 2)), _name(rng, rng.randint(1, 3)), rng.randint(1960, 2024)
             style = rng.randrange(4)
-            folder = (f"{root}\Music\{artist}\{year} - {album}" if style == 0 else
-                      f"{root}\{artist} - {album} ({year}) [FLAC]" if style == 1 else
-                      f"{root}\shared\{artist}\{album}\CD{rng.randint(1, 2)}" if style == 2 else
-                      f"{root}\downloads\{artist.replace(' ', '_')}-{album.replace(' ', '_')}-{year}-GRP")
+            folder = (f"{root}\\Music\\{artist}\\{year} - {album}" if style == 0 else
+                      f"{root}\\{artist} - {album} ({year}) [FLAC]" if style == 1 else
+                      f"{root}\\shared\\{artist}\\{album}\\CD{rng.randint(1, 2)}" if style == 2 else
+                      f"{root}\\downloads\\{artist.replace(' ', '_')}-{album.replace(' ', '_')}-{year}-GRP")
             facts = _audio(rng)
             ext = "flac" if "bitDepth" in facts else "mp3"
             for number in range(1, rng.randint(8, 12) + 1):
                 title = _name(rng, rng.randint(1, 4))
                 name = (f"{number:02d} - {title}" if style != 3 else
                         f"{number:02d}-{artist.replace(' ', '_')}-{title.replace(' ', '_')}-grp")
-                files.append(_file(f"{folder}\{name}.{ext}", ext, facts, rng))
+                files.append(_file(f"{folder}\\{name}.{ext}", ext, facts, rng))
             if rng.random() < 0.5:
-                files.append(_file(f"{folder}\{rng.choice(_EXTRAS)}", "jpg", {}, rng))
+                files.append(_file(f"{folder}\\{rng.choice(_EXTRAS)}", "jpg", {}, rng))
         responses.append({
             "username": f"peer{index:04d}", "token": 1234, "fileCount": len(files), "files": files,
             "lockedFileCount": 0, "lockedFiles": [], "hasFreeUploadSlot": rng.random() < 0.6,
