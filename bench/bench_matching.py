@@ -29,7 +29,7 @@ import time
 import tracemalloc
 
 from bench.harness import Benchmark
-from soulsync.core import normalize
+from soulsync.core import matching, normalize
 from soulsync.core.matching import LibraryIndex, rank_search_results
 from soulsync.core.models import Track
 from soulsync.sim.catalog import build_catalog
@@ -47,7 +47,8 @@ def _rss_mb() -> float:
 
 
 def _clear_caches() -> None:
-    for cached in (normalize.artist_keys, normalize.parse_album, normalize.classify_qualifier):
+    for cached in (normalize.artist_keys, normalize.parse_album, normalize.classify_qualifier,
+                   normalize.transliterate, matching._name_initials, matching._name_latin_keys):
         cached.cache_clear()
 
 

@@ -15,7 +15,10 @@ until teardown so that freeing them is not timed.
 """
 from __future__ import annotations
 
+import gc
+import json
 import random
+import time
 
 from bench.harness import Benchmark
 from soulsync.core.search import SearchResults, SortBy, group_results, sort_key
@@ -155,6 +158,76 @@ def make_responses(total_files: int, seed: int = 7) -> list[dict]:
     return responses
 
 
+_SYLLABLES = ["ka", "lo", "mi", "ra", "ven", "tor", "sel", "an", "dre", "quo", "bi", "zu", "nel", "fa", "gro",
+              "shi", "pe", "lun", "ox", "tri", "vel", "mar", "co", "dis"]
+
+
+def _name(rng: random.Random, words: int) -> str:
+    return " ".join("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+                    for _ in range(words))
+
+
+def make_broad_responses(total_files: int, seed: int = 11) -> list[dict]:
+    """What a one-word query returns: ``total_files`` files in folders of about ten, almost every
+    folder and file name distinct (no shared catalogue), several naming styles, lossy and lossless."""
+    rng = random.Random(seed)
+    count = max(1, total_files // FILES_PER_RESPONSE)
+    responses = []
+    for index in range(count):
+        root = f"@@{''.join(rng.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(5))}"
+        files: list[dict] = []
+        while len(files) < FILES_PER_RESPONSE:
+            artist, album, year = _name(rng, rng.randint(1, 2)), _name(rng, rng.randint(1, 3)), rng.randint(1960, 2024)
+            style = rng.randrange(4)
+            folder = (f"{root}\\Music\\{artist}\\{year} - {album}" if style == 0 else
+                      f"{root}\\{artist} - {album} ({year}) [FLAC]" if style == 1 else
+                      f"{root}\\shared\\{artist}\\{album}\\CD{rng.randint(1, 2)}" if style == 2 else
+                      f"{root}\\downloads\\{artist.replace(' ', '_')}-{album.replace(' ', '_')}-{year}-GRP")
+            facts = _audio(rng)
+            ext = "flac" if "bitDepth" in facts else "mp3"
+            for number in range(1, rng.randint(8, 12) + 1):
+                title = _name(rng, rng.randint(1, 4))
+                name = (f"{number:02d} - {title}" if style != 3 else
+                        f"{number:02d}-{artist.replace(' ', '_')}-{title.replace(' ', '_')}-grp")
+                files.append(_file(f"{folder}\\{name}.{ext}", ext, facts, rng))
+            if rng.random() < 0.5:
+                files.append(_file(f"{folder}\\{rng.choice(_EXTRAS)}", "jpg", {}, rng))
+        responses.append({
+            "username": f"peer{index:04d}", "token": 1234, "fileCount": len(files), "files": files,
+            "lockedFileCount": 0, "lockedFiles": [], "hasFreeUploadSlot": rng.random() < 0.6,
+            "queueLength": rng.choice([0, 0, 1, 5, 40]), "uploadSpeed": rng.randint(50_000, 12_000_000),
+        })
+    return responses
+
+
+class _PayloadState:
+    """One search's responses as the JSON text slskd sends, for timing against ``json.loads``."""
+
+    def __init__(self, responses: list[dict]) -> None:
+        self.payload = json.dumps(responses)
+        self.kept: list[object] = []
+
+
+def _group_against_json(state: _PayloadState, read_all: bool = False) -> dict:
+    """Grouping time as a multiple of parsing the same payload (``value``): a ratio measured within one
+    run, so the machine's load cancels out. ``read_all`` also reads every guess a view computes on
+    first use (each file name parsed)."""
+    state.kept.clear()
+    gc.collect()
+    start = time.perf_counter()
+    responses = json.loads(state.payload)
+    parsed = time.perf_counter()
+    results = group_results(responses)
+    if read_all:
+        _read_every_guess(results)
+    done = time.perf_counter()
+    state.kept.append((responses, results))
+    files = sum(len(r["files"]) for r in responses)
+    folders = len({f["filename"].rpartition("\\")[0] for r in responses for f in r["files"]})
+    return {"value": (done - parsed) / (parsed - start), "json_s": parsed - start, "group_s": done - parsed,
+            "files": files, "folders": folders}
+
+
 class _State:
     """Inputs, plus the results of each run kept alive so that freeing them is not timed."""
 
@@ -188,19 +261,54 @@ def _group_and_rank(state: _State) -> dict:
     return {"albums": len(results.albums), "singles": len(results.singles)}
 
 
-def _group_and_read_all(state: _State) -> dict:
-    results = group_results(state.responses)
-    state.kept.append(results)
+def _read_every_guess(results: SearchResults) -> None:
     for album in results.albums:
         album.display_name, album.year, album.disc_count
         for track in album.tracks:
             track.guess
     for track in results.singles:
         track.guess
+
+
+def _group_and_read_all(state: _State) -> dict:
+    results = group_results(state.responses)
+    state.kept.append(results)
+    _read_every_guess(results)
     return {"albums": len(results.albums), "singles": len(results.singles)}
 
 
 BENCHMARKS = [
+    Benchmark(
+        name="search.group_vs_json_broad",
+        setup=lambda size: _PayloadState(make_broad_responses(size)),
+        run=_group_against_json,
+        sizes=[50_000],
+        target=6.0,
+        unit="x json.loads",
+        repeat=7,
+        description="group_results on a one-word query's results (~50,000 files in ~5,000 folders, names "
+                    "almost all distinct), as a multiple of json.loads of the same payload",
+    ),
+    Benchmark(
+        name="search.group_and_read_vs_json_broad",
+        setup=lambda size: _PayloadState(make_broad_responses(size)),
+        run=lambda state: _group_against_json(state, read_all=True),
+        sizes=[50_000],
+        target=6.0,
+        unit="x json.loads",
+        repeat=7,
+        description="the broad search grouped and every file name parsed (every guess read), as a multiple "
+                    "of json.loads of the same payload",
+    ),
+    Benchmark(
+        name="search.group_vs_json_catalogue",
+        setup=lambda size: _PayloadState(make_responses(size)),
+        run=_group_against_json,
+        sizes=[50_000],
+        unit="x json.loads",
+        repeat=7,
+        description="the same ratio on the catalogue payload of search.group_results (many copies of few releases)",
+    ),
     Benchmark(
         name="search.group_results",
         setup=_setup,

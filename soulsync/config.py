@@ -133,6 +133,8 @@ class DownloadSettings:
     quality_order: list[str] = field(default_factory=lambda: list(DEFAULT_QUALITY_ORDER))
     min_bitrate: int = _ranged(192, 0, 2000)
     lossless_only: bool = False
+    prefer_clean: bool = False
+    """Rank clean (censored) files first; by default they come after explicit or unmarked ones."""
     download_dir: str = ""
     """slskd's downloads folder as this machine sees it; empty: ask slskd's options."""
     library_dir: str = ""

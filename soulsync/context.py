@@ -96,7 +96,8 @@ class AppContext:
     # ---- derived preferences ------------------------------------------
     def quality_prefs(self) -> QualityPrefs:
         d = self.settings.downloads
-        return QualityPrefs(order=list(d.quality_order), min_bitrate=d.min_bitrate, lossless_only=d.lossless_only)
+        return QualityPrefs(order=list(d.quality_order), min_bitrate=d.min_bitrate, lossless_only=d.lossless_only,
+                            prefer_clean=d.prefer_clean)
 
     @property
     def library_dir(self) -> Path | None:

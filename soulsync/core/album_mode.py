@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from soulsync.core.models import Album, Track
 from soulsync.core.pairing import album_file_from_result, matched_tracks, pair_album
+from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs, quality_key
 from soulsync.core.search import ResultAlbum, group_results
 from soulsync.core.search_run import search_and_wait
@@ -83,9 +84,9 @@ def choose_source(release: Album, wanted: list[Track], albums: list[ResultAlbum]
         coverage = len(chosen) / len(want) if want else 0.0
         if coverage < min_coverage:
             continue
+        finish = finish_seconds(album.size, album.upload_speed, album.has_free_slot, album.queue_length)
         rank = (-coverage, quality_key(album.ext, album.bitrate, album.bit_depth, album.sample_rate, album.is_vbr,
-                                       prefs.order), not album.has_free_slot, album.queue_length,
-                -album.upload_speed)
+                                       prefs.order), finish_class(finish), album.queue_length, -album.upload_speed)
         if best is None or rank < best[0]:
             best = (rank, album, chosen, coverage)
     if best is None:

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -25,13 +26,17 @@ from soulsync.core.normalize import (
     classify_qualifier,
     compact,
     fold,
+    has_other_script,
     kinds_of,
     normalize_artist,
     normalize_isrc,
     parse_album,
     parse_title,
     split_artists,
+    title_shape,
+    transliterate,
 )
+from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs, extension_of, is_audio, quality_key, quality_label
 
 MATCH_THRESHOLD = 0.80
@@ -59,6 +64,12 @@ _SAME_TAG_DIFFERENT = 0.99  # "Remastered 2011" vs plain: same recording, a hair
 _UNCREDITED_FEATURE = 0.95  # "(feat. X)" where the other side never credits X
 _ISRC_MISMATCH = 0.70       # both have ISRCs and they differ: never the same
 _ISRC_FLOOR = 0.95          # equal ISRCs: the same, whatever the text says
+_ALTERNATIVE_TITLE = 0.95   # one side's title is another reading of the other's ("03 - Song", "Alt (Main)")
+_TRANSLITERATED = 0.98      # equal once both are in Latin letters ("Группа крови" / "Gruppa krovi")
+_CREDIT_VARIANT = 0.92      # "CCR" / "Creedence Clearwater Revival", "Simon & Garfunkel" / "Paul Simon & Art..."
+_CORROBORATED = 0.92        # a name that cannot be compared, vouched for by album, length and position
+_PERFORMERS_DIFFER = 0.40   # each side credits performers the other lacks: another performance of the work
+_NEAR_LENGTH = 2.0          # seconds: lengths this close count as evidence that two tracks are one
 
 # durations (seconds): factor = exp(-(diff / scale) ** 4), scale growing 1 % with the track's length.
 # Nearly flat for small differences, strictly falling, no step anywhere.
@@ -95,11 +106,33 @@ class _Prepared(NamedTuple):
     duration: float | None
     """seconds"""
     isrc: str | None
+    alts: tuple[str, ...]
+    """Compact alternative titles (:func:`title_shape`, the title in Latin letters, the title after an
+    ``Artist - `` prefix naming a credited artist)."""
+    inline: str
+    """The title with its qualifiers as plain words (``song alesso remix``), ``""`` without qualifiers."""
+    latin: str
+    """The core title in Latin letters when it is written in another script, else ``""``."""
+    performers: tuple[str, ...]
+    """Compact key of each credited name (credits split into their parts), for performer conflicts."""
+    named: bool
+    """The credit names an artist (not blank, not ``Various Artists`` / ``Unknown Artist``)."""
+    number: int | None
+    """Track position on its album."""
+    initials: tuple[str, ...]
+    """Initials of credited names of three words or more (``ccr``, ``omd`` for ``Orchestral Manoeuvres in
+    the Dark``): what an abbreviated credit is compared with."""
 
 
 _NO_KEYS: tuple[str, ...] = ()
+_PLACEHOLDER_ARTISTS = frozenset({"variousartists", "various", "va", "unknownartist", "unknown", "artist",
+                                  "variousartist", "diverse", "divers", "verschiedene", "variosartistas"})
+"""Credits that name nobody: a compilation's track artist, an untagged file."""
 _CORE_AT = _Prepared._fields.index("core")
 _ARTISTS_AT = _Prepared._fields.index("artists")
+_ALBUM_AT = _Prepared._fields.index("album")
+_DURATION_AT = _Prepared._fields.index("duration")
+_NUMBER_AT = _Prepared._fields.index("number")
 
 
 def _prepare(track: Track) -> _Prepared:
@@ -122,6 +155,24 @@ def _prepare(track: Track) -> _Prepared:
     tags = title.tags
     if album is not None and album.tags:
         tags = tuple(sorted(set(tags) | set(album.tags), key=lambda t: (t.kind.value, t.detail)))
+    named = bool(keys) and keys[0] not in _PLACEHOLDER_ARTISTS
+    performers = _performer_keys(credited) if named else _NO_KEYS
+    latin_artists = _latin_keys(credited)
+    if latin_artists:
+        keys = keys + tuple(k for k in latin_artists if k not in keys)
+    latin = transliterate(title.core) if not title.core.isascii() else ""
+    inline, alts = "", _NO_KEYS
+    if type(text) is str:
+        shape = title_shape(text, title)
+        inline = shape.inline
+        found = [compact(a) for a in shape.alternatives]
+        if shape.dash_parts is not None and compact(shape.dash_parts[0]) in keys:
+            found.append(compact(shape.dash_parts[1]))  # "Artist - Title" left in the title
+        if latin:
+            found.append(compact(latin))
+        if found:
+            alts = tuple(dict.fromkeys(found))
+    number = track.track_number
     return _Prepared(
         title.core,
         title.full,
@@ -133,7 +184,80 @@ def _prepare(track: Track) -> _Prepared:
         kinds_of(tags),
         _seconds(track.duration_ms),
         normalize_isrc(track.isrc) if track.isrc else None,
+        alts,
+        inline,
+        latin,
+        performers,
+        named,
+        number if type(number) is int and number > 0 else None,
+        _initials(credited) if named else _NO_KEYS,
     )
+
+
+_INITIALS_SKIP = frozenset({"and", "the", "of", "in", "a", "on", "de", "la", "le", "y", "et", "und"})
+
+
+def _initials(credited: object) -> tuple[str, ...]:
+    """Initials of each credited name of three or more words, with and without its little words."""
+    if not isinstance(credited, (list, tuple)):
+        return _NO_KEYS
+    if len(credited) == 1 and isinstance(credited[0], str):
+        return _name_initials(credited[0])
+    out: dict[str, None] = {}
+    for name in credited:
+        if isinstance(name, str):
+            out.update(dict.fromkeys(_name_initials(name)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _name_initials(name: str) -> tuple[str, ...]:
+    if name.count(" ") < 2:
+        return _NO_KEYS  # fewer than three words
+    words = normalize_artist(name).split()
+    out: list[str] = []
+    for kept in (words, [w for w in words if w not in _INITIALS_SKIP]):
+        if len(kept) >= 3 and all(w.isascii() for w in kept):
+            letters = "".join(w[0] for w in kept)
+            if letters not in out:
+                out.append(letters)
+    return tuple(out)
+
+
+def _performer_keys(credited: object) -> tuple[str, ...]:
+    """One compact key per credited name: ``["Beethoven", "Berliner Philharmoniker; Karajan"]`` gives
+    three. Title features are not performers of the work."""
+    if not isinstance(credited, (list, tuple)):
+        return _NO_KEYS
+    if len(credited) == 1 and isinstance(credited[0], str):
+        keys = artist_keys(credited[0])
+        return keys[1:] if len(keys) > 1 else keys
+    out: dict[str, None] = {}
+    for name in credited:
+        if isinstance(name, str):
+            keys = artist_keys(name)
+            out.update(dict.fromkeys(keys[1:] if len(keys) > 1 else keys))
+    return tuple(out)
+
+
+def _latin_keys(credited: object) -> tuple[str, ...]:
+    """Compact keys of the credited names written in another script, in Latin letters
+    (``Кино`` -> ``kino``, ``블랙핑크`` -> ``beullaegpingkeu``)."""
+    if not isinstance(credited, (list, tuple)):
+        return _NO_KEYS
+    out: dict[str, None] = {}
+    for name in credited:
+        if isinstance(name, str) and not name.isascii():
+            out.update(dict.fromkeys(_name_latin_keys(name)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _name_latin_keys(name: str) -> tuple[str, ...]:
+    if not has_other_script(name):
+        return _NO_KEYS
+    keys = (compact(transliterate(part)) for part in [name, *split_artists(name)])
+    return tuple(dict.fromkeys(k for k in keys if k))
 
 
 def _merged_artist_keys(credited: object) -> tuple[str, ...]:
@@ -167,13 +291,20 @@ def _word_similarity(a: str, b: str) -> float:
         return 0.0
     if compact(a) == compact(b):
         return 0.98
+    if _stylised_equal(a, b):
+        return 0.97
     ratio = fuzz.ratio(a, b) / 100.0
     ta, tb = a.split(), b.split()
-    unmatched = _unmatched_words(ta, tb) + _unmatched_words(tb, ta)
+    stylised = ratio >= _STYLISED_RATIO
+    unmatched = _unmatched_words(ta, tb, stylised) + _unmatched_words(tb, ta, stylised)
     return ratio * (_UNMATCHED_WORD ** unmatched)
 
 
-def _unmatched_words(words: list[str], others: list[str]) -> int:
+_STYLISED_RATIO = 0.60
+"""Stylised spellings are looked for only between titles this similar (they are near by nature)."""
+
+
+def _unmatched_words(words: list[str], others: list[str], stylised: bool) -> int:
     """How many of ``words`` have no equal or near-equal word in ``others``.
 
     Numbers must be equal. A word that only extends another (``believe`` /
@@ -181,6 +312,7 @@ def _unmatched_words(words: list[str], others: list[str]) -> int:
     """
     pool = set(others)
     fuzzy_pool = [w for w in others if not w.isdigit()]
+    vowelless: bool | None = None
     missing = 0
     for word in words:
         if word in pool:
@@ -188,8 +320,54 @@ def _unmatched_words(words: list[str], others: list[str]) -> int:
         hit = None if word.isdigit() or not fuzzy_pool else process.extractOne(
             word, fuzzy_pool, scorer=fuzz.ratio, score_cutoff=75)
         if hit is None or hit[0].startswith(word) or word.startswith(hit[0]):
-            missing += 1
+            if not stylised:
+                missing += 1
+                continue
+            if vowelless is None:
+                vowelless = any(len(w) >= 3 and _VOWELS.isdisjoint(w) for w in fuzzy_pool)
+            if not _stylised_in(word, pool, vowelless):
+                missing += 1
     return missing
+
+
+def _stylised_in(word: str, pool: set[str], pool_has_vowelless: bool) -> bool:
+    """Whether ``pool`` holds another spelling of ``word`` (see :func:`_stylised_pair`), by lookups."""
+    if word.endswith("in"):
+        if len(word) >= 5 and word + "g" in pool:
+            return True
+    elif word.endswith("ing") and len(word) >= 6 and word[:-1] in pool:
+        return True
+    if not word.isascii() or word.isdigit() or len(word) < 3:
+        return False
+    if _VOWELS.isdisjoint(word):
+        return any(_skeleton(other) == word for other in pool if other != word)
+    return pool_has_vowelless and _skeleton(word) in pool
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def _skeleton(word: str) -> str:
+    return "".join(ch for ch in word if ch not in _VOWELS)
+
+
+def _stylised_pair(a: str, b: str) -> bool:
+    """Two spellings of one word: a dropped final g (``lovin``/``loving``; four-letter words such as
+    ``thin``/``thing`` are different words, ``goin'`` with its apostrophe is read in normalisation), or a word written
+    without its vowels (``mstrpln``/``masterplan``, at least three consonants)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) >= 5 and b == a + "g" and a.endswith("in"):
+        return True
+    if not a.isascii() or not b.isascii():
+        return False
+    return len(a) >= 3 and _VOWELS.isdisjoint(a) and a != b and _skeleton(b) == a
+
+
+def _stylised_equal(a: str, b: str) -> bool:
+    """Whether two normalised titles differ only in stylised spellings of the same words."""
+    ta, tb = a.split(), b.split()
+    return len(ta) == len(tb) and all(x == y or _stylised_pair(x, y) for x, y in zip(ta, tb))
 
 
 def _has_digit(text: str) -> bool:
@@ -265,6 +443,10 @@ def _album_factor(a: str, b: str) -> float:
         return _ALBUM_UNKNOWN
     if a == b or compact(a) == compact(b) or fuzz.ratio(a, b) >= 85:
         return 1.0
+    if not (a.isascii() and b.isascii()):
+        la, lb = transliterate(a) or a, transliterate(b) or b
+        if compact(la) == compact(lb) or fuzz.ratio(la, lb) >= 85:
+            return 1.0
     return _ALBUM_DIFFERENT
 
 
@@ -317,6 +499,85 @@ def _feature_factor(a: _Prepared, b: _Prepared) -> float:
     return 1.0
 
 
+def _credit_variant(a: _Prepared, b: _Prepared) -> bool:
+    """The same act credited another way: an abbreviation of a name of three words or more (``CCR``),
+    or a group named by its members' surnames (``Simon & Garfunkel`` / ``Paul Simon & Art Garfunkel``)."""
+    for x, y in ((a, b), (b, a)):
+        if y.initials and any(k in y.initials for k in x.artists[:1]):
+            return True
+        if len(x.performers) >= 2 and len(y.performers) >= len(x.performers):
+            rest = list(y.performers)
+            for short in x.performers:
+                owner = next((full for full in rest if len(short) >= 4 and full.endswith(short)), None)
+                if owner is None:
+                    break
+                rest.remove(owner)
+            else:
+                return True
+    return False
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Two compact credited names for one performer: equal, one inside the other, or nearly equal."""
+    if a == b:
+        return True
+    if len(a) >= 4 and len(b) >= 4 and (a in b or b in a):
+        return True
+    return fuzz.ratio(a, b) >= 85
+
+
+def _performers_differ(a: _Prepared, b: _Prepared) -> bool:
+    """Both sides credit several performers and each names one the other does not: the same work
+    (same composer, same title) played by someone else is another recording."""
+    pa, pb = a.performers, b.performers
+    if len(pa) < 2 or len(pb) < 2 or pa == pb:
+        return False
+    return (any(not any(_same_name(x, y) for y in pb) for x in pa)
+            and any(not any(_same_name(y, x) for x in pa) for y in pb))
+
+
+def _alternative_title(a: _Prepared, b: _Prepared) -> bool:
+    """One side's title is another reading of the other's (see :func:`title_shape`)."""
+    if not a.alts and not b.alts:
+        return False
+    for x, y in ((a, b), (b, a)):
+        if x.alts and (compact(y.core) in x.alts or compact(y.full) in x.alts
+                       or any(alt in x.alts for alt in y.alts)):
+            return True
+    return False
+
+
+_CATALOGUE = re.compile(r"\b(?:op|bwv|kv?|hob|rv|hwv|woo|d|l|sz|s)\s?\d+")
+"""A catalogue number: the title names a classical work, known also by a nickname."""
+
+
+def _corroboration(a: _Prepared, b: _Prepared) -> int:
+    """How strongly album, length and track position say two tracks are one, when a name cannot.
+
+    0: not enough (the album unknown or different, lengths unknown or more than ~2 s apart, or
+    track positions both known and different); 1: album and length agree; 2: and the track
+    positions are known and equal too.
+    """
+    if a.duration is None or b.duration is None or abs(a.duration - b.duration) > _NEAR_LENGTH:
+        return 0
+    if a.number is not None and b.number is not None and a.number != b.number:
+        return 0
+    if not a.album or not b.album or _album_factor(a.album, b.album) < 1.0:
+        return 0
+    return 2 if a.number is not None and a.number == b.number else 1
+
+
+def _title_rescuable(a: _Prepared, b: _Prepared, evidence: int) -> bool:
+    """Titles that disagree and may still name one recording: written in different scripts, or a
+    work's catalogue title against its nickname (sharing a word), when the evidence vouches."""
+    if bool(a.latin) != bool(b.latin):
+        return True
+    shared = set(a.full.split()) & set(b.full.split())
+    if not any(len(word) >= 4 and not word.isdigit() for word in shared):
+        return False
+    return evidence >= 2 or bool(_CATALOGUE.search(a.full) or _CATALOGUE.search(b.full))
+
+
 # ----------------------------------------------------------------------------- track vs track
 
 
@@ -328,21 +589,52 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
     """
     wd, cd = w.duration, c.duration
     confirmed = _length_confirms(wd, cd, _TRACK_SCALE)
+    unbracketed = False
     if w.full == c.full and w.full:
         title = 1.0
+    elif (c.inline and not w.kinds and c.inline == w.full) or (w.inline and not c.kinds and w.inline == c.full):
+        title, unbracketed = 1.0, True  # "Song Alesso Remix" is "Song (Alesso Remix)" without brackets
     else:
-        title = _sharpen_title(_title_similarity(w.core, w.full, c.core, c.full), confirmed)
+        title = _title_similarity(w.core, w.full, c.core, c.full)
+        if title < _ALTERNATIVE_TITLE and _alternative_title(w, c):
+            title = _ALTERNATIVE_TITLE
+        if title < _TRANSLITERATED and (w.latin or c.latin):
+            title = max(title, _TRANSLITERATED * _word_similarity(w.latin or w.core, c.latin or c.core))
+        title = _sharpen_title(title, confirmed)
     wa, ca = w.artists, c.artists
+    notes: list[str] = []
     if wa and ca and (wa[0] in ca or ca[0] in wa):
         artist_sim: float | None = 1.0
         artist = 1.0
     else:
         artist_sim = _artist_similarity(wa, ca)
+        if (artist_sim is None or artist_sim < _ARTIST_KNEE) and _credit_variant(w, c):
+            artist_sim = _CREDIT_VARIANT
+            notes.append("credit variant")
         artist = _artist_factor(artist_sim)
+    other_performers = artist == 1.0 and _performers_differ(w, c)
+    if other_performers:
+        artist = _PERFORMERS_DIFFER
+        notes.append("other performers")
+    elif w.named != c.named and wa and ca:
+        artist_sim, artist = None, min(artist, _artist_factor(0.0))  # "Various Artists" names nobody
+    title_doubt = title < MATCH_THRESHOLD
+    artist_doubt = artist < _ARTIST_KNEE and not other_performers
+    if title_doubt != artist_doubt:
+        # one name in doubt, never both: a same-named album of another act, with a track of about
+        # the same length at the same position, is too common ("Greatest Hits", track 1)
+        evidence = _corroboration(w, c)
+        if evidence:
+            if title_doubt and _title_rescuable(w, c, evidence):
+                title = max(title, _CORROBORATED)
+                notes.append("title vouched for by album, length" + (", position" if evidence == 2 else ""))
+            if artist_doubt:
+                artist = max(artist, _CORROBORATED)
+                notes.append("artist vouched for by album, length" + (", position" if evidence == 2 else ""))
     duration = _duration_factor(wd, cd, _TRACK_SCALE)
     album = 1.0 if w.album == c.album and w.album else _album_factor(w.album, c.album)
     version, version_note = 1.0, ""
-    if w.kinds or c.kinds:
+    if (w.kinds or c.kinds) and not unbracketed:
         version, version_note = _version_factor(w.tags, w.kinds, c.tags, c.kinds)
     if version == 1.0 and w.same != c.same:
         version = _SAME_TAG_DIFFERENT
@@ -363,6 +655,7 @@ def _evaluate(w: _Prepared, c: _Prepared, explain: bool = False) -> tuple[float,
              "artist ?" if artist_sim is None else f"artist {artist_sim:.2f}",
              _duration_note(wd, cd),
              "album ?" if album == _ALBUM_UNKNOWN else ("album same" if album == 1.0 else "album differs")]
+    parts.extend(notes)
     if version_note:
         parts.append(version_note)
     if feature < 1.0:
@@ -491,6 +784,10 @@ class LibraryIndex:
             full_key = compact(p.full)
             if full_key != key:
                 _post(self._by_title, full_key, i)
+        for alt in p.alts:
+            _post(self._by_title, alt, i)
+        if p.inline:
+            _post(self._by_title, compact(p.inline), i)
         for artist in p.artists:
             ids = self._artist_ids.get(artist)
             if ids is None:
@@ -567,7 +864,9 @@ class LibraryIndex:
         if best < _FUZZY_SKIP:
             best = max(best, score_all(self._artist_candidates(w)))
         if best < MATCH_THRESHOLD and not any(a in self._artist_ids for a in w.artists):
-            score_all(self._word_candidates(w))
+            best = max(best, score_all(self._word_candidates(w)))
+        if best < MATCH_THRESHOLD and w.duration is not None and w.album:
+            score_all(self._evidence_candidates(w))
         return sorted(((s, i) for i, s in scored.items()), key=lambda x: (-x[0], x[1]))
 
     def _title_candidates(self, w: _Prepared) -> list[int]:
@@ -579,6 +878,9 @@ class LibraryIndex:
             full_key = compact(w.full)
             if full_key != core_key:
                 keys.append(full_key)
+        keys.extend(alt for alt in w.alts if alt not in keys)
+        if w.inline:
+            keys.append(compact(w.inline))
         out: list[int] = []
         for key in keys:
             ids = _posted(self._by_title, key)
@@ -625,6 +927,26 @@ class LibraryIndex:
                                              score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
                 ids.append(owners[pos])
         return ids
+
+    def _evidence_candidates(self, w: _Prepared) -> list[int]:
+        """The credited artists' tracks on the wanted album whose length is within ~2 s and whose
+        position does not contradict: where a title in another script or a work's nickname can only
+        be vouched for by album, length and track position. (A credit in doubt with an agreeing
+        title is found through the title.)"""
+        records = self._records
+        out: list[int] = []
+        for artist in w.artists:
+            for i in self._artist_ids.get(artist, ())[:_RARE_TOKEN]:
+                record = records[i]
+                duration = record[_DURATION_AT]
+                if duration is None or abs(duration - w.duration) > _NEAR_LENGTH:
+                    continue
+                number = record[_NUMBER_AT]
+                if number is not None and w.number is not None and number != w.number:
+                    continue
+                if _album_factor(w.album, record[_ALBUM_AT]) == 1.0:
+                    out.append(i)
+        return out
 
     def _word_index(self) -> dict[str, int | list[int]]:
         if self._by_word is None:
@@ -754,6 +1076,11 @@ def search_files_from_responses(responses: object) -> tuple[list[SearchFile], in
 
 
 _PATH_SPLIT = re.compile(r"[\\/]+")
+_SCENE_NAME = re.compile(r"^[^\s]*[^\s\-]-[^\s\-][^\s]*$")
+"""A file name without spaces whose fields are joined by hyphens: ``03-oasis-wonderwall-grp``,
+``oasis_-_wonderwall``."""
+_ARTIST_IN_BRACKETS = re.compile(r"^\s*[\(\[]([^\(\)\[\]]+)[\)\]]\s*(?=\S)")
+"""A leading bracketed name: ``(Oasis) Wonderwall``."""
 _DASH_SEGMENT = re.compile(r"\s+[-–—~]+\s+|\s+[-–—]+(?=\S)|(?<=\S)[-–—]+\s+|\s+_\s+")
 _OPENERS = "([{【〔"
 _CLOSERS = ")]}】〕"
@@ -806,6 +1133,9 @@ def _wanted_for_paths(track: Track, p: _Prepared) -> _Wanted:
             spaced = normalize_artist(piece)
             if spaced and (len(spaced) >= 2 or not spaced.isascii()):
                 names[spaced] = None
+                latin = transliterate(spaced) if not spaced.isascii() else ""
+                if len(latin) >= 2:
+                    names[latin] = None  # "Кино" is shared as "Kino"
     album = ""
     if isinstance(track.album, str) and track.album.strip():
         album = parse_title(track.album).full
@@ -843,6 +1173,27 @@ class _FolderFacts:
     named_other: bool
     """A folder that is neither generic (``Music``, ``Downloads``, ``CD1``...), the artist nor the album:
     most likely another artist's or a compilation's name."""
+    censorship: VersionKind | None = None
+    """``CLEAN`` or ``EXPLICIT`` when an album folder says so (``Album (Clean)``)."""
+
+
+_COVER_ACT = re.compile(
+    r"\b(?:tributes?|karaoke|covers?|covered|in the style of|made famous|originally (?:performed|by)|performs?"
+    r"|plays|salute to|string quartet|lullaby renditions?|piano renditions?|sound ?alike)\b")
+"""Words by which a path names a tribute, cover or karaoke act, even one that names the real artist
+(``Oasis Tribute Band``, ``Vitamin String Quartet Performs Oasis``)."""
+
+
+def _names_cover_act(w: _Wanted, text: str) -> bool:
+    """A path piece that names a cover act (and not the wanted album)."""
+    return _COVER_ACT.search(text) is not None and not _names_album(w, text)
+
+
+def _censorship_of(same: Iterable[VersionKind]) -> VersionKind | None:
+    kinds = set(same)
+    if VersionKind.CLEAN in kinds:
+        return VersionKind.CLEAN
+    return VersionKind.EXPLICIT if VersionKind.EXPLICIT in kinds else None
 
 
 _GENERIC_FOLDERS = frozenset((
@@ -868,11 +1219,19 @@ def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
     artist = 0.0
     album = False
     named_other = False
+    censorship: VersionKind | None = None
     tags: list[VersionTag] = []
     for depth, raw in enumerate(reversed(folders)):
-        whole = parse_title(raw).full
+        parsed = parse_title(raw)
+        whole = parsed.full
+        if depth < _FOLDER_TAG_DEPTH and censorship is None:
+            censorship = _censorship_of(parsed.same)
         pieces = [whole] + [parse_title(s).full for s in _split_outside_brackets(fold(raw))]
         explained = False
+        if any(_names_cover_act(w, piece) for piece in pieces):
+            if _COVER_TAG not in tags:
+                tags.append(_COVER_TAG)
+            continue
         for piece in pieces:
             named = _names_artist(w, piece)
             artist = max(artist, named)
@@ -883,7 +1242,10 @@ def _judge_folders(w: _Wanted, folders: list[str]) -> _FolderFacts:
             named_other = True
         if depth < _FOLDER_TAG_DEPTH:
             tags.extend(t for t in parse_album(raw).tags if t not in tags)
-    return _FolderFacts(artist, album, tuple(tags), named_other)
+    return _FolderFacts(artist, album, tuple(tags), named_other, censorship)
+
+
+_COVER_TAG = VersionTag(VersionKind.COVER)
 
 
 _NUMBERISH = re.compile(r"^(?:\d{1,3}|[a-d]\d{1,2}|(?:cd|disc|disk)\d{0,2})$")
@@ -922,11 +1284,31 @@ def _affix_variants(w: _Wanted, core: str, full: str) -> list[tuple[str, str, bo
 class _FileVerdict:
     score: float
     reason: str
+    censorship: VersionKind | None = None
+    """``CLEAN`` or ``EXPLICIT`` when the name or folder says so."""
+    artist_seen: bool = False
+    """The path names the wanted artist."""
+
+
+def _censorship_rank(censorship: VersionKind | None, prefer_clean: bool) -> int:
+    """Clean files after explicit and unmarked ones, unless the user prefers clean versions."""
+    if prefer_clean:
+        return {VersionKind.CLEAN: 0, None: 1}.get(censorship, 2)
+    return 1 if censorship is VersionKind.CLEAN else 0
 
 
 def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts) -> _FileVerdict | None:
     """Whether a remote file is the wanted recording, from its name, its folders and its length."""
-    folded = fold(stem).replace("_", " ")
+    folded = fold(stem)
+    scene = _SCENE_NAME.match(folded) is not None
+    if scene:
+        # "03-oasis-wonderwall-grp": hyphens separate fields, underscores are spaces
+        folded = folded.replace("-", " - ")
+    folded = folded.replace("_", " ")
+    artist_at_head = False
+    head = _ARTIST_IN_BRACKETS.match(folded)
+    if head and _names_artist(w, normalize_artist(head.group(1))) >= _ARTIST_KNEE:
+        folded, artist_at_head = folded[head.end():], True  # "(Oasis) Wonderwall"
     segments = [parse_title(s) for s in _split_outside_brackets(folded)]
     if not segments:
         return None
@@ -941,6 +1323,8 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
             for core, full, has_artist in _affix_variants(w, " ".join(s.core for s in run),
                                                      " ".join(s.full for s in run)):
                 sim = _title_similarity(w.p.core, w.p.full, core, full)
+                if w.p.latin and sim < _TRANSLITERATED and core.isascii():
+                    sim = max(sim, _TRANSLITERATED * _word_similarity(w.p.latin, core))
                 if sim > best[0]:
                     best = (sim, i, j, has_artist)
     sim, start, end, artist_in_run = best
@@ -952,7 +1336,7 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
     for seg in segments:
         tags.extend(t for t in seg.tags if t not in tags)
         features.extend(seg.features)
-    artist = max(folders.artist, 1.0 if artist_in_run else 0.0)
+    artist = max(folders.artist, 1.0 if artist_in_run or artist_at_head else 0.0)
     album = folders.album
     unexplained = 0
     for k, seg in enumerate(segments):
@@ -961,6 +1345,12 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
         text = seg.full
         if not text or text.replace(" ", "").isdigit():
             continue
+        if _names_cover_act(w, text):
+            if _COVER_TAG not in tags:
+                tags.append(_COVER_TAG)
+            continue
+        if scene and k == len(segments) - 1 and k >= end and " " not in text:
+            continue  # the release group's tag
         named = _names_artist(w, text)
         if named:
             artist = max(artist, named)
@@ -1010,22 +1400,27 @@ def _judge_file(w: _Wanted, stem: str, length: int | None, folders: _FolderFacts
         notes.append(f"{unexplained} unexplained name part{'s' if unexplained > 1 else ''}")
     if uncredited:
         notes.append("uncredited feature")
-    return _FileVerdict(min(1.0, score), ", ".join(notes))
+    censorship = _censorship_of(k for seg in segments for k in seg.same) or folders.censorship
+    if censorship is not None:
+        notes.append(censorship.value)
+    return _FileVerdict(min(1.0, score), ", ".join(notes), censorship, artist >= _ARTIST_KNEE)
 
 
 def _peer_key(f: SearchFile) -> tuple:
-    """Free slot first, then upload speed, then shorter queue, then raw speed.
-
-    Speed counts in doublings (``int(log2)``): 2 MB/s beats 900 KB/s, but 5 and
-    6 MB/s are alike and the shorter queue decides between them.
-    """
-    speed_class = f.upload_speed.bit_length()
-    return (0 if f.has_free_slot else 1, -speed_class, f.queue_length, -f.upload_speed)
+    """The estimated time to complete (:func:`finish_seconds`, in classes so near times tie), then the
+    shorter queue, then raw speed. A free slot on a slow line loses to a short queue on a fast one."""
+    finish = finish_seconds(f.size, f.upload_speed, f.has_free_slot, f.queue_length)
+    return (finish_class(finish), f.queue_length, -f.upload_speed)
 
 
 def _peer_note(f: SearchFile) -> str:
     slot = "free slot" if f.has_free_slot else f"queue {f.queue_length}"
-    return f"{slot}, {f.upload_speed / 1024:.0f} KiB/s"
+    finish = finish_seconds(f.size, f.upload_speed, f.has_free_slot, f.queue_length)
+    return f"{slot}, {f.upload_speed / 1024:.0f} KiB/s, done in ~{_duration_text(finish)}"
+
+
+def _duration_text(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def rank_search_results(wanted: Track, responses: list[dict],
@@ -1034,11 +1429,13 @@ def rank_search_results(wanted: Track, responses: list[dict],
 
     Each file is judged on its whole remote path (folders carry artist and
     album), its length (within a few seconds when both are known) and its
-    version qualifiers; files that are another recording, another song or an
-    unacceptable format (``prefs``) are left out. The rest are ordered by
-    match confidence class (>= :data:`STRONG_MATCH` first), then quality
-    (``prefs.order``), then peer (free slot, speed in doublings, queue), then
-    confidence.
+    version qualifiers; files that are another recording (a cover act's too),
+    another song or an unacceptable format (``prefs``) are left out. The rest
+    are ordered by match confidence class (>= :data:`STRONG_MATCH` first),
+    then the artist named in the path, then clean versions last (first when
+    ``prefs.prefer_clean`` or the wanted title is clean), then quality
+    (``prefs.order``), then the estimated time to finish (speed, free slot,
+    queue), then confidence.
     Malformed entries are skipped; this never raises on untrusted input.
     """
     prefs = prefs if prefs is not None else QualityPrefs()
@@ -1049,6 +1446,7 @@ def rank_search_results(wanted: Track, responses: list[dict],
     w = _wanted_for_paths(wanted, p)
     folder_cache: dict[str, _FolderFacts] = {}
     ranked: list[tuple[tuple, Candidate]] = []
+    prefer_clean = prefs.prefer_clean or VersionKind.CLEAN in p.same
     for f in files:
         ext = f.extension
         if not is_audio(ext) or not prefs.acceptable(ext, f.bitrate):
@@ -1070,6 +1468,8 @@ def rank_search_results(wanted: Track, responses: list[dict],
         candidate = Candidate(f, verdict.score, f"{verdict.score:.2f}: {verdict.reason}; {label}; {_peer_note(f)}",
                               label)
         key = (0 if verdict.score >= STRONG_MATCH else 1,
+               0 if verdict.artist_seen else 1,
+               _censorship_rank(verdict.censorship, prefer_clean),
                quality_key(ext, f.bitrate, f.bit_depth, f.sample_rate, f.is_vbr, prefs.order),
                _peer_key(f), -verdict.score, f.username, f.filename)
         ranked.append((key, candidate))

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from anyascii import anyascii
+
 # ----------------------------------------------------------------------------- folding
 
 _SPECIAL_LETTERS = str.maketrans({
@@ -92,13 +94,34 @@ _NUMBER_WORDS = {
     "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
     "first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5",
 }
+"""Number words after a counted word (``Part Two``); cardinals are digits everywhere (see ``_CARDINALS``)."""
+_CARDINALS = {
+    # English
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20",
+    "hundred": "100",
+    # Spanish, Portuguese, Italian, French, German (articles such as un/uno/ein/um are left alone)
+    "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5", "seis": "6", "siete": "7", "ocho": "8",
+    "nueve": "9", "diez": "10", "dois": "2", "duas": "2", "quatro": "4", "sete": "7", "oito": "8",
+    "nove": "9", "dez": "10", "tre": "3", "quattro": "4", "cinque": "5", "sette": "7", "dieci": "10",
+    "deux": "2", "trois": "3", "quatre": "4", "cinq": "5", "sept": "7", "huit": "8", "neuf": "9",
+    "dix": "10", "zwei": "2", "drei": "3", "vier": "4", "funf": "5", "sechs": "6", "sieben": "7",
+    "acht": "8", "neun": "9", "zehn": "10",
+}
+"""Cardinal number words written as digits wherever they stand, so ``Song 2`` = ``Song Two`` and
+``Cinco de Mayo`` = ``5 de Mayo``. Both sides are rewritten alike, so no pair of different words meets."""
 _ROMAN = {
     "i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8",
     "ix": "9", "x": "10", "xi": "11", "xii": "12", "xiii": "13", "xiv": "14", "xv": "15",
     "xvi": "16", "xvii": "17", "xviii": "18", "xix": "19", "xx": "20",
 }
-_TOKEN_REWRITE = {"pt": "part", "volume": "vol", "vols": "vol", "n": "and", "nr": "no", "num": "no",
-                  "number": "no"}
+_TOKEN_REWRITE = {"pt": "part", "pts": "part", "parts": "part", "volume": "vol", "vols": "vol", "n": "and",
+                  "nr": "no", "num": "no", "number": "no"}
+_GLUED_COUNT = re.compile(r"^(part|pt|vol|chapter|act|book|no)(\d+)$|^(part|pt)(ii|iii|iv|vi|vii|viii|ix)$")
+"""A counted word glued to its number: ``Part1``, ``Pt2``, ``Vol3``, ``PartII`` (glued roman numerals only
+after ``part``/``pt`` and of two letters or more, so ``Nov``, ``Parti`` and ``Actix`` stay words)."""
+_RANGE_JOINERS = frozenset({"and", "to", "through", "thru"})
 _COUNTED = frozenset({"part", "vol", "chapter", "act", "book", "movement", "episode"})
 """Words after which a roman numeral or a number word is a number (``Part Two`` = ``Pt. II`` = ``part 2``)."""
 _NUMBERED = frozenset({"no", "op"})
@@ -109,21 +132,53 @@ def _rewrite_tokens(tokens: list[str]) -> list[str]:
     """Token-level synonyms: ``pt`` -> ``part``; numerals after counted words -> digits."""
     out: list[str] = []
     prev = ""
-    for tok in tokens:
-        tok = _TOKEN_REWRITE.get(tok, tok)
-        if prev in _COUNTED:
-            tok = _ROMAN.get(tok) or _NUMBER_WORDS.get(tok) or tok
-        elif len(tok) > 1 and tok in _ROMAN and (prev in _NUMBERED or tok not in ("vi", "xi")):
-            # ``Rocky II``, ``No. IV``; ``I``, ``V``, ``X``, ``Vi`` and ``Xi`` alone stay words
-            tok = _ROMAN[tok]
-        if tok.isdigit() and tok[0] == "0":
-            tok = tok.lstrip("0") or "0"
-        out.append(tok)
-        prev = tok
+    counting = False
+    """Inside a run of part numbers: ``Parts 1 & 2``, ``Pts. I-II``."""
+    for raw in tokens:
+        glued = _GLUED_COUNT.match(raw) if raw[-1].isalnum() and len(raw) > 2 else None
+        pieces = tuple(g for g in glued.groups() if g) if glued else (raw,)
+        for tok in pieces:
+            tok = _TOKEN_REWRITE.get(tok, tok)
+            if counting and tok in _RANGE_JOINERS:
+                continue  # "part 1 and 2" -> "part 1 2", as "part 1-2" reads
+            if prev in _COUNTED or (counting and (tok in _ROMAN or tok in _NUMBER_WORDS)):
+                tok = _ROMAN.get(tok) or _NUMBER_WORDS.get(tok) or tok
+            elif len(tok) > 1 and tok in _ROMAN and (prev in _NUMBERED or tok not in ("vi", "xi")):
+                # ``Rocky II``, ``No. IV``; ``I``, ``V``, ``X``, ``Vi`` and ``Xi`` alone stay words
+                tok = _ROMAN[tok]
+            elif prev not in _NUMBERED:  # "No One" is not "No. 1"
+                tok = _CARDINALS.get(tok, tok)
+            if tok.isdigit() and tok[0] == "0":
+                tok = tok.lstrip("0") or "0"
+            counting = tok.isdigit() and (prev in _COUNTED or counting)
+            out.append(tok)
+            prev = tok
+    return _join_initials(out)
+
+
+def _join_initials(tokens: list[str]) -> list[str]:
+    """Runs of two or more single letters become one word: ``U.S.A.`` = ``USA``, ``R E M`` = ``REM``."""
+    if sum(1 for t in tokens if len(t) == 1 and t.isalpha()) < 2:
+        return tokens
+    out: list[str] = []
+    run: list[str] = []
+    for tok in tokens + [""]:
+        if len(tok) == 1 and tok.isalpha() and tok.isascii():
+            run.append(tok)
+            continue
+        if run:
+            # "a g" and "i u" read as an article or a pronoun and a letter, not initials
+            out.extend(["".join(run)] if len(run) > 2 or (len(run) == 2 and run[0] not in "ai") else run)
+            run = []
+        if tok:
+            out.append(tok)
     return out
 
 
-_REWRITE_TRIGGERS = frozenset(_TOKEN_REWRITE) | _COUNTED | _NUMBERED | frozenset(k for k in _ROMAN if len(k) > 1)
+_REWRITE_TRIGGERS = (frozenset(_TOKEN_REWRITE) | _COUNTED | _NUMBERED | frozenset(_CARDINALS)
+                     | frozenset(k for k in _ROMAN if len(k) > 1))
+_MAY_NEED_REWRITE = re.compile(r"(?:^| )(?:0|[a-z] [a-z](?: |$)|(?:part|pt|vol|chapter|act|book|no)[0-9]|(?:part|pt)[ivx])")
+"""Leading zeros, single letters in a row, glued part numbers: the other reasons to rewrite tokens."""
 
 
 _ASCII_PUNCT = bytes(
@@ -132,8 +187,36 @@ _ASCII_PUNCT = bytes(
 _ASCII_DELETE = b"'`"
 
 
+_ANY_APOSTROPHE = re.compile("['’`´ʼ]")
+_ELISION = re.compile(
+    r"(?<![\w'’`´ʼ])['’`´ʼ](til|cause|cos|cuz|em|bout|round|fore|tis|twas)\b"
+    r"|\b(\w{2,}?)in['’`´ʼ](?!\w)|\bol['’`´ʼ](?!\w)")
+_ELIDED = {"til": "until", "cause": "because", "cos": "because", "cuz": "because", "em": "them",
+           "bout": "about", "round": "around", "fore": "before", "tis": "it is", "twas": "it was"}
+
+
+def _expand_elision(m: re.Match[str]) -> str:
+    if m.group(1):
+        return _ELIDED[m.group(1)]
+    if m.group(2):
+        return m.group(2) + "ing"
+    return "old"
+
+
+def _expand_elisions(folded: str) -> str:
+    """Words shortened with an apostrophe, spelled out: ``Goin'`` -> ``going``, ``'til`` -> ``until``,
+    ``'em`` -> ``them``, ``ol'`` -> ``old``. Without the apostrophe the word is left as written."""
+    if folded.isascii():
+        if "'" not in folded and "`" not in folded:
+            return folded
+    elif _ANY_APOSTROPHE.search(folded) is None:
+        return folded
+    return _ELISION.sub(_expand_elision, folded)
+
+
 def _words(folded: str) -> str:
     """``normalize_text`` for text that is already folded."""
+    folded = _expand_elisions(folded)
     if folded.isascii():
         if "&" in folded or "+" in folded:
             folded = folded.replace("&", " and ").replace("+", " and ")
@@ -144,7 +227,7 @@ def _words(folded: str) -> str:
         return ""
     if _REWRITE_TRIGGERS.isdisjoint(words):
         joined = " ".join(words)
-        if not (joined[0] == "0" or " 0" in joined):
+        if not _MAY_NEED_REWRITE.search(joined):
             return joined
     return " ".join(_rewrite_tokens(words))
 
@@ -152,6 +235,31 @@ def _words(folded: str) -> str:
 def normalize_text(text: str) -> str:
     """Folded words joined by single spaces: the comparable form of any name."""
     return _words(fold(text))
+
+
+_NOT_LATIN_LETTER = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
+"""A letter of any script but Latin (Cyrillic, Greek, kana, kanji, Hangul, Arabic...)."""
+
+
+def has_other_script(text: str) -> bool:
+    """Whether ``text`` holds letters of a script other than Latin."""
+    return not text.isascii() and _NOT_LATIN_LETTER.search(text) is not None
+
+
+@lru_cache(maxsize=65536)
+def transliterate(text: str) -> str:
+    """``normalize_text`` of ``text`` written in Latin letters; ``""`` when it holds no other script.
+
+    Uses the romanisation of each script that the ``anyascii`` tables give (a common scientific-style
+    Russian, Hepburn-like kana, pinyin for Chinese characters, Korean syllable by syllable), so
+    ``Группа крови`` gives ``gruppa krovi`` and ``사랑`` gives ``salang`` (Revised Romanization would
+    write ``sarang``: near names in Latin letters are then compared by similarity). Simplified and traditional Chinese characters give the
+    same pinyin. Kanji are read as Chinese, so a Japanese title in kanji rarely equals its Japanese
+    romanisation: that is where :mod:`matching` lets album, length and track position decide.
+    """
+    if not has_other_script(text):
+        return ""
+    return normalize_text(anyascii(fold(text)))
 
 
 def compact(text: str) -> str:
@@ -297,7 +405,7 @@ _FEAT_HEAD = re.compile(r"^(?:feat|ft|featuring|with|w|starring|duet with)\b\s*(
 _FEAT_INNER = re.compile(r"\s(?:feat\.?|ft\.?|featuring)\s+(.*)$")
 _PROD = re.compile(r"^(?:prod|produced|prod by|produced by)\b")
 _SOUNDTRACK = re.compile(
-    r"^(?:from|taken from|theme from|as heard (?:in|on)|music from|as seen on)\b"
+    r"^(?:from|taken from|theme from|as heard (?:in|on)|music from|as seen on)\b|\b(?:love |main )?theme from\b"
     r"|\b(?:soundtrack|ost|motion picture|original score|from the (?:film|movie|series|musical|game))\b")
 _RERECORD_POSSESSIVE = re.compile(r"\w['’`´]s version\b")
 
@@ -553,6 +661,71 @@ def parse_title(title: str) -> ParsedTitle:
         same=tuple(sorted(sink.same, key=lambda k: k.value)) if sink.same else _EMPTY_KINDS,
         features=tuple(sink.features) if sink.features else _EMPTY_FEATS,
     )
+
+
+_LEADING_NUMBER = re.compile(r"^\s*(?:\d{1,2}[-.])?\d{1,3}(?:\s*[-._)]+\s*|\s+-\s+)(?=\S)")
+"""A track number left at the head of a title: ``03 - Song``, ``1-03. Song``, ``07_Song``."""
+
+
+class TitleShape(NamedTuple):
+    """Other names one title may be known by in an untagged or oddly tagged file."""
+
+    inline: str
+    """The whole title as words, qualifiers included (``song alesso remix``): equal to a title that
+    carries the same qualifier without brackets; ``""`` when the title has no qualifier."""
+    alternatives: tuple[str, ...]
+    """Normalised alternative titles: without a leading track number, a bracketed alternative title
+    or nickname on its own, and the part before an unexplained dash (a film or theme subtitle)."""
+    dash_parts: tuple[str, str] | None
+    """(head, tail) of the first `` - `` split when the tail is unexplained: ``Artist - Title`` left in
+    the title is recognised once the head is known to be a credited artist."""
+
+
+_NO_SHAPE = TitleShape("", (), None)
+_SHAPE_HINT = re.compile(r"^\s*[0-9０-９]|[\(\[\{【〔（［｛\-–—~－]")
+"""What a title needs to have another reading: a leading number, a bracket or a dash (before folding)."""
+
+
+def title_shape(title: str, parsed: ParsedTitle | None = None) -> TitleShape:
+    """The alternative readings of ``title`` (see :class:`TitleShape`); pieces holding a number are
+    never offered alone, so ``Song (Part 2)`` is not ``Song``. ``parsed`` is ``parse_title(title)``
+    when the caller has it."""
+    if _SHAPE_HINT.search(title) is None:
+        return _NO_SHAPE
+    folded = fold(title)
+    number = _LEADING_NUMBER.match(folded) if folded[:1].isdigit() or folded[:1].isspace() else None
+    if not number and not _QUALIFIER_CHARS.search(folded):
+        return _NO_SHAPE
+    if parsed is None:
+        parsed = parse_title(folded)
+    unknown_bracket = parsed.full != parsed.core
+    dash = None if number else _DASH.search(folded)
+    if dash is not None and (_DASH.search(folded, dash.end()) is not None
+                             or not classify_qualifier(folded[dash.end():]).unknown):
+        dash = None  # several dashes, or a known qualifier after the dash ("- Remastered 2011")
+    if not (number or parsed.tags or unknown_bracket or dash):
+        return _NO_SHAPE
+    alternatives: list[str] = []
+    if number:
+        alternatives.append(parse_title(folded[number.end():]).core)
+    if unknown_bracket:
+        for group in _BRACKET.finditer(folded):
+            inner = group.group(1)
+            if classify_qualifier(inner).unknown:
+                words = normalize_text(inner)
+                if words and not any(ch.isdigit() for ch in words):
+                    alternatives.append(words)
+    dash_parts = None
+    if dash is not None:
+        head, tail = (_drop_leading_the(_words(_sub_groups(p, None, keep_unknown=False)[0]))
+                      for p in (folded[:dash.start()], folded[dash.end():]))
+        if head and tail:
+            dash_parts = (head, tail)
+            if not any(ch.isdigit() for ch in tail):
+                alternatives.append(head)
+    inline = _drop_leading_the(_words(folded)) if parsed.tags else ""
+    kept = tuple(dict.fromkeys(a for a in alternatives if a and a != parsed.core and a != parsed.full))
+    return TitleShape(inline, kept, dash_parts) if inline or kept or dash_parts else _NO_SHAPE
 
 
 # ----------------------------------------------------------------------------- albums

@@ -70,6 +70,8 @@ class QualityPrefs:
     min_bitrate: int = 0
     """kbps; lossy files announced below this are unacceptable (lossless always passes)."""
     lossless_only: bool = False
+    prefer_clean: bool = False
+    """Prefer clean (censored) versions; otherwise a clean file comes after explicit or unmarked ones."""
 
     def acceptable(self, ext: str, bitrate: int | None) -> bool:
         """Whether a file of this format and bitrate may be downloaded at all."""

@@ -17,6 +17,8 @@ from soulsync.core.normalize import (
     parse_album,
     parse_title,
     split_artists,
+    title_shape,
+    transliterate,
 )
 
 K = VersionKind
@@ -86,6 +88,19 @@ def test_fold_half_width_katakana_becomes_full_width() -> None:
     ("「東京」", "東京"),
     ("Fire 🔥", "fire"),
     ("♫ Song ♪", "song"),
+    # stylised spellings (Matching 2)
+    ("Goin' Home", "Going Home"),
+    ("Nothin’ Else", "Nothing Else"),
+    ("'Til Tuesday", "Until Tuesday"),
+    ("Ol' Man River", "Old Man River"),
+    ("Born in the U.S.A.", "Born in the USA"),
+    ("R.E.M.", "REM"),
+    ("Song Two", "Song 2"),
+    ("Zwei", "2"),
+    ("Part1", "Part 1"),
+    ("PartII", "Part 2"),
+    ("Pts. 1 & 2", "Parts 1 and 2"),
+    ("Parts I-II", "Part 1-2"),
 ])
 def test_normalize_text_equivalences(a: str, b: str) -> None:
     assert normalize_text(a) == normalize_text(b)
@@ -97,9 +112,48 @@ def test_normalize_text_equivalences(a: str, b: str) -> None:
     ("Part 1", "Part 2"),
     ("夜に駆ける", "夜に駆けろ"),
     ("Группа крови", "Группа"),
+    ("Goin Home", "Going Home"),     # without its apostrophe a word is left as written
+    ("Nov", "No. 5"),                # glued roman numerals only after part/pt
+    ("Actix", "Act 9"),
+    ("Nothin' but a G Thang", "Nothin' but AG Thang"),  # an article and a letter are not initials
+    ("Un Amor", "1 Amor"),           # articles are not numbers
+    ("Parts 1 & 2", "Part 1"),
 ])
 def test_normalize_text_keeps_differences(a: str, b: str) -> None:
     assert normalize_text(a) != normalize_text(b)
+
+
+@pytest.mark.parametrize("text, latin", [
+    ("Группа крови", "gruppa krovi"),
+    ("사랑", "salang"),     # syllable by syllable: Revised Romanization would write sarang
+    ("よるにかける", "yorunikakeru"),
+    ("周杰伦", "zhoujielun"),
+    ("周杰倫", "zhoujielun"),
+    ("Beyoncé", ""),        # Latin with accents: nothing to transliterate
+    ("Hello", ""),
+])
+def test_transliterate(text: str, latin: str) -> None:
+    assert transliterate(text) == latin
+
+
+@pytest.mark.parametrize("title, alternatives, inline", [
+    ("03 - Wonderwall", ("wonderwall",), ""),
+    ("1-03. Wonderwall", ("wonderwall",), ""),
+    ("7 Years", (), ""),
+    ("Main Title (Other Name)", ("other name",), ""),
+    ("Song (Part 2)", (), ""),
+    ("Song - The Ballad of Nobody", ("song",), ""),
+    ("Song - Remastered 2011", (), ""),
+    ("Song (Alesso Remix)", (), "song alesso remix"),
+    ("Hello", (), ""),
+])
+def test_title_shape(title: str, alternatives: tuple[str, ...], inline: str) -> None:
+    shape = title_shape(title)
+    assert shape.alternatives == alternatives and shape.inline == inline
+
+
+def test_title_shape_offers_an_artist_prefix_for_the_matcher_to_check() -> None:
+    assert title_shape("Oasis - Wonderwall").dash_parts == ("oasis", "wonderwall")
 
 
 def test_compact_joins_spelling_variants() -> None:
