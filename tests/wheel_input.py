@@ -67,6 +67,10 @@ def turn_wheel(qtbot, widget: QWidget, notches: int, at: QPoint | None = None) -
     ``widget`` (its centre, or ``at`` in its coordinates); returns once the turn was delivered."""
     while (popup := QApplication.activePopupWidget()) is not None:  # one left open elsewhere takes every wheel
         popup.close()
+    # pending layout work (a value just changed shows or hides rows) would move the widget from under the
+    # pointer after the position is taken: settle it first, so the turn lands where it is aimed
+    QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest.value)
+    QApplication.processEvents()
     top = widget.window()
     handle = top.windowHandle()
     assert handle is not None and widget.isVisible(), "the widget must be shown"

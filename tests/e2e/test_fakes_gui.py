@@ -10,7 +10,7 @@ from soulsync.core.search import group_results
 from soulsync.sim.audio import AudioSpec
 from soulsync.ui.models.queue import COL_STATUS
 
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 180_000
 
 
 def _flacs(world, lowpass: bool):
