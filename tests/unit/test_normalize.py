@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from soulsync.core.normalize import (
@@ -404,7 +404,13 @@ def test_fold_is_idempotent(text: str) -> None:
     assert fold(fold(text)) == fold(text)
 
 
+@example(": :")
 @given(st.text())
 def test_artist_keys_never_raise(text: str) -> None:
     keys = artist_keys(text)
     assert all(k and " " not in k for k in keys)
+
+
+def test_artist_keys_of_a_credit_without_letters_are_compact() -> None:
+    assert artist_keys(": :") == ("::",), "the fallback key of a punctuation-only credit has no spaces"
+    assert artist_keys("!!!") == ("!!!",)
