@@ -542,3 +542,85 @@ def test_placing_a_file_onto_itself_keeps_it(tmp_path):
     path = write(tmp_path / "lib" / "a.flac", b"data")
     assert place_file(path, path).action is MoveAction.ALREADY_PRESENT
     assert path.read_bytes() == b"data"
+
+
+def test_stale_temp_sweep_never_touches_an_old_file_that_is_not_a_temp_file(tmp_path):
+    """The sweep runs in album folders after every filed track: an old song there must stay."""
+    old_song = write(tmp_path / "01 - Song.flac", b"a track filed last year")
+    almost_temp = write(tmp_path / ".soulsync-notes.txt", b"prefix only")
+    stale = write(tmp_path / ".soulsync-deadbeef.part", b"half")
+    for path in (old_song, almost_temp, stale):
+        os.utime(path, (1_000_000, 1_000_000))
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".soulsync-notes.txt", "01 - Song.flac"]
+
+
+def test_stale_temp_sweep_keeps_a_temp_file_younger_than_the_age_limit(tmp_path):
+    temp = write(tmp_path / ".soulsync-0123abcd.part", b"being written")
+    mtime = temp.stat().st_mtime
+    assert remove_stale_temp_files(tmp_path, now=mtime + 3599) == 0
+    assert remove_stale_temp_files(tmp_path, now=mtime + 3600) == 1, "exactly the age limit counts as stale"
+
+
+def test_files_that_differ_after_the_first_mebibyte_are_not_identical(tmp_path):
+    """A good new download of the same size must never be thrown away as 'already present'."""
+    size = 3 * (1 << 20) + 17
+    base = bytes(range(256)) * (size // 256) + b"\0" * (size % 256)
+    existing = write(tmp_path / "lib" / "Song.flac", base)
+    for offset in (1 << 20, 2 * (1 << 20) + 5, size - 1):
+        changed = bytearray(base)
+        changed[offset] ^= 0xFF
+        new = write(tmp_path / "dl" / f"new{offset}.flac", bytes(changed))
+        assert not organize.files_identical(new, existing), f"a difference at byte {offset} was missed"
+    same = write(tmp_path / "dl" / "same.flac", base)
+    assert organize.files_identical(same, existing)
+    result = place_file(new, existing, clash="number")
+    assert result.action is MoveAction.MOVED and result.path.name == "Song (2).flac"
+    assert existing.read_bytes() == base
+
+
+def _refuse_link(*_args: object, **_kwargs: object) -> None:
+    raise OSError(errno.EPERM, "Operation not permitted")
+
+
+@pytest.fixture()
+def no_hard_links(monkeypatch):
+    """A library on FAT, exFAT or a network share: every hard link attempt fails."""
+    monkeypatch.setattr(os, "link", _refuse_link)
+
+
+def test_kept_aside_copy_survives_where_hard_links_are_impossible(tmp_path, flac_and_mp3, no_hard_links):
+    flac, mp3 = flac_and_mp3
+    dest = tmp_path / "lib" / "Song.audio"
+    dest.parent.mkdir()
+    mp3_bytes, flac_bytes = mp3.read_bytes(), flac.read_bytes()
+    os.replace(mp3, dest)
+    result = place_file(flac, dest, clash="keep_better", displaced_dir=tmp_path / "replaced")
+    assert result.action is MoveAction.REPLACED
+    assert dest.read_bytes() == flac_bytes and not flac.exists()
+    assert result.displaced_to == tmp_path / "replaced" / "Song.audio"
+    assert result.displaced_to.read_bytes() == mp3_bytes
+    assert no_temp_files(tmp_path)
+
+
+def _rank_by_first_byte(path: Path) -> tuple[tuple, str]:
+    """A quality probe for plain test files: the first byte is the rank."""
+    return (path.read_bytes()[0],), f"rank {path.read_bytes()[0]}"
+
+
+@pytest.mark.parametrize("links", ["hard links", "no hard links"])
+def test_a_second_upgrade_keeps_both_replaced_files_aside(tmp_path, monkeypatch, links):
+    if links == "no hard links":
+        monkeypatch.setattr(os, "link", _refuse_link)
+    dest = write(tmp_path / "lib" / "Song.flac", b"\x01 first")
+    aside = tmp_path / "replaced"
+    first = place_file(write(tmp_path / "dl" / "a.flac", b"\x02 second"), dest, displaced_dir=aside,
+                       quality=_rank_by_first_byte)
+    second = place_file(write(tmp_path / "dl" / "b.flac", b"\x03 third"), dest, displaced_dir=aside,
+                        quality=_rank_by_first_byte)
+    assert first.action is MoveAction.REPLACED and second.action is MoveAction.REPLACED
+    assert dest.read_bytes() == b"\x03 third"
+    assert first.displaced_to == aside / "Song.flac" and second.displaced_to == aside / "Song (2).flac"
+    assert first.displaced_to.read_bytes() == b"\x01 first", "the first kept copy is never overwritten"
+    assert second.displaced_to.read_bytes() == b"\x02 second"
+    assert no_temp_files(tmp_path)
