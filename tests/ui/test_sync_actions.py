@@ -121,3 +121,52 @@ def test_fix_match_opens_the_library_match_for_the_track(qtbot, sync_page, how):
     qtbot.waitUntil(dialog.isVisible, timeout=5000)
     assert dialog.wanted.title == "Gamma"
     dialog.reject()
+
+
+@pytest.fixture
+def slskd_sim_page(qtbot, demo_context, tmp_path):
+    """Road trip on the Sync page with slskd (the demo world's) set up; Gamma is missing."""
+    demo_context.settings.library.source = "folder"
+    demo_context.settings.downloads.library_dir = str(tmp_path / "library")
+    demo_context.settings.spotify.client_id = ""  # the demo's Spotify playlists are not needed here
+    demo_context.store.save_playlist_tracks(Playlist(id="csv:road", name="Road trip", source="csv",
+                                                     tracks=[song("Alpha"), song("Beta"), song("Gamma")]))
+    demo_context.store.replace_library("folder", [song("Alpha", str(tmp_path / "library" / "a.flac")),
+                                                  song("Beta", str(tmp_path / "library" / "b.flac"))])
+    window = MainWindow(demo_context, check_services=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.library.ready, timeout=10000)
+    page = window.show_page("sync")
+    qtbot.waitUntil(lambda: any(p.name == "Road trip" for p in page.playlist_model.playlists), timeout=5000)
+    row = [p.name for p in page.playlist_model.playlists].index("Road trip")
+    page.playlist_view.selectionModel().select(page.playlist_model.index(row),
+                                               QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    qtbot.waitUntil(lambda: page.track_model.rowCount() == 3, timeout=5000)
+    analyse(qtbot, page)
+    return page
+
+
+def test_cancel_in_the_download_missing_dialog_stops_the_run(qtbot, slskd_sim_page, monkeypatch):
+    page = slskd_sim_page
+    real_run = core_sync.DownloadMissing.run
+    waiting = threading.Event()
+
+    def run_until_cancelled(self):
+        """A run with much to do: it is still going when the user presses Cancel."""
+        waiting.set()
+        while not self._is_cancelled():
+            threading.Event().wait(0.01)
+        return real_run(self)
+
+    monkeypatch.setattr(core_sync.DownloadMissing, "run", run_until_cancelled)
+    qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
+    dialog = page.download_dialog
+    qtbot.waitUntil(lambda: dialog.isVisible() and waiting.is_set(), timeout=10000)
+    assert dialog.running and dialog.cancel_button.isEnabled()
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert not dialog.cancel_button.isEnabled() and dialog.counts.text().startswith("Cancelling")
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=30000)
+    progress = dialog.report.progress
+    assert progress.cancelled == progress.total == 1 and progress.downloaded == 0, dialog.report.summary()
+    dialog.accept()
