@@ -78,15 +78,16 @@ def test_import_adds_the_chosen_playlist_file(qtbot, sync_page, monkeypatch, tmp
     assert party.source == "csv"
 
 
-def test_cancel_stops_a_running_analysis(qtbot, sync_page, monkeypatch):
+def test_cancel_stops_a_running_analysis(qtbot, sync_page, monkeypatch, request):
     _window, page = sync_page
-    started = threading.Event()
+    started, test_over = threading.Event(), threading.Event()
+    request.addfinalizer(test_over.set)  # an analysis that never saw the Cancel still ends with the test
     real_analyse = core_sync.analyse
 
     def analyse_until_cancelled(*args, cancel, **kwargs):
         """The analysis of a big playlist: it goes on until the user cancels it."""
         started.set()
-        while not cancel():
+        while not cancel() and not test_over.is_set():
             threading.Event().wait(0.01)
         return real_analyse(*args, cancel=cancel, **kwargs)
 
@@ -147,15 +148,16 @@ def slskd_sim_page(qtbot, demo_context, tmp_path):
     return page
 
 
-def test_cancel_in_the_download_missing_dialog_stops_the_run(qtbot, slskd_sim_page, monkeypatch):
+def test_cancel_in_the_download_missing_dialog_stops_the_run(qtbot, slskd_sim_page, monkeypatch, request):
     page = slskd_sim_page
     real_run = core_sync.DownloadMissing.run
-    waiting = threading.Event()
+    waiting, test_over = threading.Event(), threading.Event()
+    request.addfinalizer(test_over.set)  # a run that never saw the Cancel still ends with the test
 
     def run_until_cancelled(self):
         """A run with much to do: it is still going when the user presses Cancel."""
         waiting.set()
-        while not self._is_cancelled():
+        while not self._is_cancelled() and not test_over.is_set():
             threading.Event().wait(0.01)
         return real_run(self)
 
