@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -93,11 +94,14 @@ def run_module(module: str, mutmut: str, children: int, budget_s: float) -> str:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOULSYNC_TESTING": "1"}
     env.pop("PYTHONPATH", None)
     with open(log, "w", encoding="utf-8") as fh:
+        proc = subprocess.Popen([mutmut, "run", "--max-children", str(children)], cwd=work, env=env,
+                                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            subprocess.run([mutmut, "run", "--max-children", str(children)], cwd=work, env=env,
-                           stdout=fh, stderr=subprocess.STDOUT, timeout=budget_s, check=False)
+            proc.wait(timeout=budget_s)
             finished = True
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)  # mutmut and the test processes it forked
+            proc.wait()
             finished = False
     statuses = results(mutmut, work)
     counts = Counter(statuses.values())
