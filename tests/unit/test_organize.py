@@ -624,3 +624,55 @@ def test_a_second_upgrade_keeps_both_replaced_files_aside(tmp_path, monkeypatch,
     assert first.displaced_to.read_bytes() == b"\x01 first", "the first kept copy is never overwritten"
     assert second.displaced_to.read_bytes() == b"\x02 second"
     assert no_temp_files(tmp_path)
+
+
+def test_clash_reasons_say_which_file_was_kept_and_why(tmp_path):
+    """The queue shows these words: a better and an equal existing file are told apart."""
+    dest = write(tmp_path / "lib" / "Song.flac", b"\x05 existing")
+    src = write(tmp_path / "dl" / "a.flac", b"\x03 worse")
+    kept = place_file(src, dest, quality=_rank_by_first_byte)
+    assert kept.action is MoveAction.KEPT_EXISTING and (kept.path, kept.source) == (dest, src)
+    assert kept.reason == "kept the existing rank 5: it is better than the new rank 3"
+    src = write(tmp_path / "dl" / "b.flac", b"\x05 equal")
+    assert place_file(src, dest, quality=_rank_by_first_byte).reason == \
+        "kept the existing rank 5: it is as good as the new rank 5"
+    src = write(tmp_path / "dl" / "c.flac", b"\x07 better")
+    replaced = place_file(src, dest, quality=_rank_by_first_byte)
+    assert (replaced.action, replaced.path, replaced.source) == (MoveAction.REPLACED, dest, src)
+    assert replaced.reason == "replaced the existing rank 5 with the better rank 7"
+
+
+def test_the_same_track_in_another_format_of_equal_quality_stays(tmp_path):
+    library = tmp_path / "lib"
+    mp3 = write(library / "Song.mp3", b"\x05 mp3")
+    src = write(tmp_path / "dl" / "Song.ogg", b"\x05 ogg")
+    result = place_file(src, library / "Song.ogg", quality=_rank_by_first_byte, same_item_suffixes=(".mp3",))
+    assert (result.action, result.path, result.source) == (MoveAction.KEPT_EXISTING, mp3, src)
+    assert result.reason == "kept the existing rank 5: it is as good as the new rank 5"
+    better = write(tmp_path / "dl" / "Song.flac", b"\x09 flac")
+    worse = place_file(write(tmp_path / "dl" / "w.ogg", b"\x02 ogg"), library / "Song.ogg",
+                       quality=_rank_by_first_byte, same_item_suffixes=(".mp3",))
+    assert worse.reason == "kept the existing rank 5: it is better than the new rank 2"
+    aside = tmp_path / "kept" / "aside"  # not there yet, nor its parent
+    result = place_file(better, library / "Song.flac", quality=_rank_by_first_byte, displaced_dir=aside,
+                        same_item_suffixes=(".mp3",))
+    assert (result.action, result.path, result.source) == (MoveAction.REPLACED, library / "Song.flac", better)
+    assert result.reason == "replaced the existing rank 5 with the better rank 9"
+    assert result.displaced_to == aside / "Song.mp3" and result.displaced_to.read_bytes() == b"\x05 mp3"
+    write(library / "Other.mp3", b"\x01 other")
+    again = place_file(write(tmp_path / "dl" / "Other.flac", b"\x02 flac"), library / "Other.flac",
+                       quality=_rank_by_first_byte, displaced_dir=aside, same_item_suffixes=(".mp3",))
+    assert again.displaced_to == aside / "Other.mp3", "an existing kept-aside folder is used as it is"
+
+
+def test_the_stale_temp_sweep_counts_every_file_it_removed(tmp_path):
+    for name in (".soulsync-aaaa.part", ".soulsync-bbbb.part", ".soulsync-cccc.part"):
+        os.utime(write(tmp_path / name, b"half"), (1_000_000, 1_000_000))
+    assert remove_stale_temp_files(tmp_path) == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_read_is_never_identical(tmp_path):
+    existing = write(tmp_path / "a.flac", b"same")
+    assert not organize.files_identical(tmp_path / "missing.flac", existing)
+    assert not organize.files_identical(existing, tmp_path / "missing.flac")
