@@ -676,3 +676,23 @@ def test_a_file_that_cannot_be_read_is_never_identical(tmp_path):
     existing = write(tmp_path / "a.flac", b"same")
     assert not organize.files_identical(tmp_path / "missing.flac", existing)
     assert not organize.files_identical(existing, tmp_path / "missing.flac")
+
+
+@pytest.mark.parametrize("disc, disc_total, prefix", [
+    (None, None, None), (1, None, None), (2, None, "2-"), (1, 1, None), (1, 2, "1-"), (2, 1, None), (None, 2, None),
+])
+def test_the_disc_prefix_appears_only_on_multi_disc_releases(disc, disc_total, prefix):
+    track = Track(title="Song", artists=["Band"], album="Album", disc_number=disc, disc_total=disc_total)
+    assert organize.template_fields(track, "flac")["disc_prefix"] == prefix
+
+
+def test_template_fields_carry_every_value_a_template_may_name():
+    track = Track(title=" Song ", artists=["Band", " ", "Guest "], album="Album", track_number=3, track_total=12,
+                  disc_number=1, disc_total=2, year=1999, genre=" Rock ", isrc=" USRC17607839 ")
+    fields = organize.template_fields(track, ".FL-AC")
+    assert fields == {"albumartist": "Band", "artist": "Band", "artists": "Band, Guest", "album": "Album",
+                      "title": "Song", "year": 1999, "track": 3, "tracktotal": 12, "disc": 1, "disctotal": 2,
+                      "disc_prefix": "1-", "genre": "Rock", "isrc": "USRC17607839", "ext": "flac"}
+    bare = organize.template_fields(Track(title="", artists=[]), "...")
+    assert (bare["artists"], bare["genre"], bare["isrc"], bare["ext"]) == ("Unknown Artist", None, None, "bin")
+    assert organize.template_fields(Track(title="x", artists=["A"]), "mp3.")["ext"] == "mp3"
