@@ -4,7 +4,9 @@ Each module is mutated with mutmut in its own copy of the tree under ``.mutation
 (never in the working tree), against the unit tests that exercise it. The score counts
 killed mutants (including timeouts) over the mutants that were tested; survivors listed in
 ``scripts/mutation-equivalent.txt`` (with the reason they cannot change behaviour) are
-reported apart, giving the score over non-equivalent mutants. After a run,
+reported apart, giving the score over non-equivalent mutants. The copy of the tests gets an
+autouse fixture that empties SoulSync's ``lru_cache`` memos before each test (else a mutant of a helper
+behind a cache would be judged on the original's cached answers). After a run,
 ``cd .mutation/<module> && mutmut show <name>`` shows a surviving mutant.
 """
 from __future__ import annotations
@@ -41,6 +43,24 @@ NOT_TESTED = {"skipped", "not checked"}
 """Statuses of mutants that were never run (left out of the score)."""
 
 
+CACHE_FIXTURE = '''
+
+# Added by scripts/mutation to its copy of the tests: SoulSync's memo caches are emptied before each
+# test, so a mutant is judged on what it computes, not on answers the original code cached before
+# mutmut forked the test process.
+@pytest.fixture(autouse=True)
+def _fresh_soulsync_caches():
+    import functools
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("soulsync."):
+            for value in list(vars(module).values()):
+                if isinstance(value, functools._lru_cache_wrapper):
+                    value.cache_clear()
+    yield
+'''
+
+
 def equivalents() -> dict[str, str]:
     """Mutant name -> why it cannot change behaviour, from ``scripts/mutation-equivalent.txt``."""
     found: dict[str, str] = {}
@@ -62,6 +82,8 @@ def prepare(module: str, tests: list[str]) -> Path:
     shutil.copytree(ROOT / "soulsync", work / "soulsync", ignore=ignore)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    with open(work / "tests" / "conftest.py", "a", encoding="utf-8") as conftest:
+        conftest.write(CACHE_FIXTURE)
     selection = "\n    ".join(tests)
     (work / "setup.cfg").write_text(
         "[mutmut]\n"
