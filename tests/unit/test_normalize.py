@@ -418,3 +418,28 @@ def test_artist_keys_of_a_credit_without_letters_are_compact() -> None:
 def test_a_live_album_passes_its_venue_and_date_on_as_the_live_detail() -> None:
     assert [(t.kind, t.detail) for t in parse_album("Live at Wembley 1986").tags] == [(K.LIVE, "wembley 1986")]
     assert [(t.kind, t.detail) for t in parse_album("Alive in Tokyo").tags] == []
+
+
+@pytest.mark.parametrize("title, detail", [
+    ("Song (Versión en Español)", "spanish"),
+    ("Song - Versión en Español", "spanish"),
+    ("Song (Versión en Inglés)", "english"),
+    ("Song (Spanish Version)", "spanish"),
+    ("Song (German Version)", "german"),
+])
+def test_a_language_version_names_its_language_in_english(title: str, detail: str) -> None:
+    assert [(t.kind, t.detail) for t in parse_title(title).tags] == [(K.LANGUAGE, detail)]
+
+
+@pytest.mark.parametrize("title, core, full, tags", [
+    ("Song (Whatever) - Remastered 2009", "song", "song whatever", []),
+    ("Song (Whatever) - Live - Mono", "song", "song whatever", [(K.LIVE, "")]),
+    ("Song (Whatever) - Live at Wembley", "song", "song whatever", [(K.LIVE, "wembley")]),
+    ("Song (The Thing) - Remix", "song", "song the thing", [(K.REMIX, "")]),
+    ("Song (Demo Tape) - Live", "song", "song", [(K.DEMO, ""), (K.LIVE, "")]),
+])
+def test_dash_tails_are_cut_from_the_full_title_too(title: str, core: str, full: str, tags: list) -> None:
+    """The full title keeps an unknown bracket's words but loses the dash tails that were classified."""
+    parsed = parse_title(title)
+    assert (parsed.core, parsed.full) == (core, full)
+    assert [(t.kind, t.detail) for t in parsed.tags] == tags
