@@ -696,3 +696,18 @@ def test_template_fields_carry_every_value_a_template_may_name():
     bare = organize.template_fields(Track(title="", artists=[]), "...")
     assert (bare["artists"], bare["genre"], bare["isrc"], bare["ext"]) == ("Unknown Artist", None, None, "bin")
     assert organize.template_fields(Track(title="x", artists=["A"]), "mp3.")["ext"] == "mp3"
+
+
+def test_an_identical_copy_is_reported_in_words_and_the_duplicate_goes(tmp_path):
+    dest = write(tmp_path / "lib" / "Song.flac", b"same bytes")
+    src = write(tmp_path / "dl" / "Song.flac", b"same bytes")
+    result = place_file(src, dest)
+    assert (result.action, result.path, result.source) == (MoveAction.ALREADY_PRESENT, dest, src)
+    assert result.reason == "an identical copy is already in the library"
+    assert not src.exists() and dest.read_bytes() == b"same bytes"
+
+
+def test_atomic_move_creates_the_missing_folders(tmp_path):
+    src = write(tmp_path / "dl" / "a.flac", b"x")
+    dest = tmp_path / "lib" / "Artist" / "Album (2020)" / "01 - a.flac"
+    assert atomic_move(src, dest) == dest and dest.read_bytes() == b"x" and not src.exists()
