@@ -443,3 +443,20 @@ def test_dash_tails_are_cut_from_the_full_title_too(title: str, core: str, full:
     parsed = parse_title(title)
     assert (parsed.core, parsed.full) == (core, full)
     assert [(t.kind, t.detail) for t in parsed.tags] == tags
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Part VI", "part 6"),
+    ("Chapter XI", "chapter 11"),
+    ("Rocky II", "rocky 2"),
+    ("Vi Sitter Har", "vi sitter har"),
+    ("Xi Jinping", "xi jinping"),
+    ("I Will", "i will"),
+    ("Symphony No. 05", "symphony no 5"),
+    ("Agent 007", "agent 7"),
+    ("Track 00", "track 0"),
+    ("0", "0"),
+])
+def test_roman_numerals_and_leading_zeros_are_read_as_numbers(text: str, expected: str) -> None:
+    """``vi`` and ``xi`` are words (Swedish "we", a name) unless a number is expected."""
+    assert normalize_text(text) == expected
