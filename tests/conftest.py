@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 # A 1920x1080 offscreen screen (the default 800x600 would clamp the window's size).
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
@@ -17,6 +19,17 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 os.environ.setdefault("SOULSYNC_TESTING", "1")
 
 pytest_plugins = ["tests.model_checks"]  # the model_checks fixture
+
+# Property tests: the default ("ci") profile is derandomized, so every run (CI or local) tries
+# the same examples and a failure reproduces; it keeps no example database, so no run depends
+# on what an earlier one found. "explore" is the long, random hunt for new counterexamples
+# (HYPOTHESIS_PROFILE=explore, see docs/testing.md): it records failing examples under
+# .hypothesis/explore, and each one found is then pinned with @example in its test.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("explore", max_examples=5000, deadline=None, print_blob=True,
+                          database=DirectoryBasedExampleDatabase(
+                              str(Path(__file__).resolve().parent.parent / ".hypothesis" / "explore")))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class MainThreadNetworkGuard:

@@ -813,7 +813,7 @@ def artist_keys(name: str) -> tuple[str, ...]:
             if key and key not in keys and key not in _NOT_A_NAME:
                 keys.append(key)
     if not keys:
-        raw = name.strip().casefold()
+        raw = "".join(name.split()).casefold()
         if raw:
             keys.append(raw)
     return tuple(keys)

@@ -101,16 +101,12 @@ class StreamCache:
             raise CacheFull(f"the file is too large to preview ({_mb(size)}; the preview cache holds "
                             f"{_mb(self.limit_bytes)})")
         self.root.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            active = set(self._active)
         files = self._files()
         used = sum(st.st_size for p, st in files if p != path)
         for p, st in sorted(files, key=lambda item: item[1].st_mtime):
             if used + size <= self.limit_bytes:
                 break
-            if p in active:
-                continue
-            if self._unlink(p):
+            if self._unlink_unless_active(p):
                 used -= st.st_size
 
     def release(self, path: Path) -> None:
@@ -122,9 +118,7 @@ class StreamCache:
 
     def clean(self) -> int:
         """Delete every file not in use (done at start and at exit); returns how many were deleted."""
-        with self._lock:
-            active = set(self._active)
-        return sum(1 for p, _ in self._files() if p not in active and self._unlink(p))
+        return sum(1 for p, _ in self._files() if self._unlink_unless_active(p))
 
     def usage(self) -> int:
         """Bytes the cache folder holds now."""
@@ -145,6 +139,16 @@ class StreamCache:
         except OSError as exc:
             log.warning("preview cache: cannot list %s: %s", self.root, exc)
         return found
+
+    def _unlink_unless_active(self, path: Path) -> bool:
+        """Delete ``path`` unless it is in use, deciding under the lock at the moment of deletion.
+
+        A preview marks its name in use (:meth:`new_path`) before its file exists, so any file
+        a listing found is either already marked or a leftover: checking the live set here,
+        not a copy taken before the listing, is what keeps a preview started meanwhile alive.
+        """
+        with self._lock:
+            return path not in self._active and self._unlink(path)
 
     @staticmethod
     def _unlink(path: Path) -> bool:

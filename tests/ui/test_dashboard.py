@@ -57,3 +57,41 @@ def test_settings_save_is_recorded(qtbot, window, app_context):
     qtbot.mouseClick(settings.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: any(r["kind"] == "settings" for r in app_context.store.activity()), timeout=3000)
     assert app_context.settings.plex.url == "http://plex.example:32400"
+
+
+def test_clicking_a_card_opens_its_page(qtbot, window):
+    dash = window.pages["dashboard"]
+    for key, _label, target in dash.CARDS:
+        window.show_page("dashboard")
+        card = dash.cards[key]
+        qtbot.waitExposed(card)
+        qtbot.mouseClick(card, Qt.MouseButton.LeftButton, pos=card.rect().center())
+        assert window.current_page_id == target, key
+
+
+@pytest.mark.parametrize("key", ["sync_all", "retry_wishlist", "rescan_library"])
+def test_a_quick_action_runs_on_the_sync_page(qtbot, window, monkeypatch, key):
+    sync = window.pages["sync"]
+    ran: list[str] = []
+    monkeypatch.setattr(sync, key, lambda: ran.append(key))
+    window.show_page("dashboard")
+    qtbot.mouseClick(window.pages["dashboard"].action_buttons[key], Qt.MouseButton.LeftButton)
+    assert ran == [key] and window.current_page_id == "sync"
+
+
+def test_the_wishlist_quick_action_on_an_empty_wishlist_says_so(qtbot, window):
+    window.show_page("dashboard")
+    qtbot.mouseClick(window.pages["dashboard"].action_buttons["retry_wishlist"], Qt.MouseButton.LeftButton)
+    sync = window.pages["sync"]
+    qtbot.waitUntil(lambda: sync.summary_label.text() == "The wishlist is empty.", timeout=5000)
+
+
+def test_double_clicking_an_activity_opens_its_page(qtbot, window):
+    dash = window.pages["dashboard"]
+    window.activity.add("download", "Downloaded Song by Band", "downloads")
+    qtbot.waitUntil(lambda: dash.activity_model.rowCount() == 1 and dash.activity_view.isVisible(), timeout=3000)
+    view = dash.activity_view
+    pos = view.visualRect(dash.activity_model.index(0)).center()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert window.current_page_id == "downloads"

@@ -71,3 +71,13 @@ def test_downloads_waiting_for_the_library_folder_are_told_without_naming_slskd(
     assert window.statusBar().currentMessage() == text and panel.error_label.text() == text
     window.downloads._publish(QueueDiff())
     assert panel.error_label.text() == ""
+
+
+def test_ctrl_and_a_digit_opens_each_page(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    order = [page_id for page_id, _label, _cls in NAV]
+    for index, page_id in reversed(list(enumerate(order))):
+        qtbot.keyClick(window, getattr(Qt.Key, f"Key_{index + 1}"), Qt.KeyboardModifier.ControlModifier)
+        assert window.current_page_id == page_id, f"Ctrl+{index + 1}"
+        assert window.nav_buttons[page_id].isChecked()

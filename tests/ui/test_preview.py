@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPoint, Qt
 from PyQt6.QtMultimedia import QMediaDevices, QMediaPlayer
 from PyQt6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
@@ -16,7 +16,7 @@ from soulsync.core.preview_cache import PreviewOptions
 from soulsync.core.search import ResultTrack, group_results
 from soulsync.sim.audio import AudioSpec, ExtraSpec
 from soulsync.ui.preview import PreviewState
-from soulsync.ui.widgets.player_bar import PlayerBar
+from soulsync.ui.widgets.player_bar import PlayerBar, SeekBar
 
 PLAYING = QMediaPlayer.PlaybackState.PlayingState
 SPEED = 40_000
@@ -98,6 +98,36 @@ def assert_position_advances(qtbot, bar: PlayerBar, by_ms: int = 1000) -> None:
     start = bar.player.position()
     qtbot.waitUntil(lambda: bar.player.position() >= start + by_ms, timeout=10_000)
     assert bar.player.playbackState() == PLAYING
+
+
+def seek_bar_point(seek: SeekBar, fraction: float) -> QPoint:
+    """Where on the bar a person clicks to reach ``fraction`` of the track."""
+    left, width = seek._span()
+    return QPoint(round(left + fraction * width), seek.height() // 2)
+
+
+def click_seek_bar_at(qtbot, seek: SeekBar, fraction: float) -> None:
+    qtbot.mouseClick(seek, Qt.MouseButton.LeftButton, pos=seek_bar_point(seek, fraction))
+
+
+def test_the_seek_bar_follows_the_mouse_and_asks_to_seek_on_release(qtbot):
+    seek = SeekBar()
+    qtbot.addWidget(seek)
+    seek.resize(414, 18)
+    seek.show()
+    asked: list[int] = []
+    seek.seek_requested.connect(asked.append)
+    click_seek_bar_at(qtbot, seek, 0.5)
+    assert asked == [], "nothing to seek in before a track is loaded"
+    seek.setRange(0, 200_000)
+    qtbot.mousePress(seek, Qt.MouseButton.LeftButton, pos=seek_bar_point(seek, 0.25))
+    assert seek.isSliderDown() and seek.value() == 50_000 and asked == []
+    qtbot.mouseMove(seek, seek_bar_point(seek, 0.75))
+    assert seek.value() == 150_000 and asked == [], "dragging only moves the knob"
+    qtbot.mouseRelease(seek, Qt.MouseButton.LeftButton, pos=seek_bar_point(seek, 0.75))
+    assert asked == [150_000] and not seek.isSliderDown()
+    qtbot.mouseClick(seek, Qt.MouseButton.RightButton, pos=seek_bar_point(seek, 0.1))
+    assert asked == [150_000], "only the left button seeks"
 
 
 @pytest.mark.parametrize("fmt", ["flac", "mp3"])
@@ -183,10 +213,10 @@ def test_seeking_past_the_download_waits_for_the_data(qtbot, bar, sim_world, fil
     sim = sim_world.slskd
     result = track(sim_world, files, "flac", 2)
     play_and_measure(qtbot, bar, sim, result)
-    target = int(bar.seek.maximum() * 0.35)
     assert bar.seek.downloaded < 0.35
-    bar.seek.setValue(target)
-    bar.seek.seek_requested.emit(target)
+    click_seek_bar_at(qtbot, bar.seek, 0.35)
+    target = bar.seek.value()
+    assert abs(target - bar.seek.maximum() * 0.35) <= bar.seek.maximum() * 0.01
     assert bar.state.kind is PreviewState.BUFFERING and "to " in bar.state.text
     qtbot.waitUntil(lambda: bar.player.position() >= target, timeout=60_000)
     assert bar.seek.downloaded >= 0.35

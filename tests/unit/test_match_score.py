@@ -334,3 +334,21 @@ def test_different_recording_suffixes_always_break_a_match(t: Track, suffix: str
     variant = Track(title=t.title + suffix, artists=t.artists, album=t.album, duration_ms=t.duration_ms)
     original = Track(title=t.title, artists=t.artists, album=t.album, duration_ms=t.duration_ms)
     assert not is_same_track(original, variant), explain_match(original, variant)
+
+
+@pytest.mark.parametrize("other, same", [
+    ("Live at Budokan 1978", False),
+    ("Live in Tokyo 1986", False),
+    ("Live at Wembley '86", True),
+    ("Live at Wembley Stadium 1986", True),
+])
+def test_live_albums_tell_shows_apart_by_venue_and_date(other, same):
+    """The venue and date of a live album are what separate two live recordings of one song."""
+    wanted = T("Song", "Band", "Live at Wembley 1986", 300)
+    candidate = T("Song", "Band", other, 301)
+    score = match_score(wanted, candidate)
+    if same:
+        assert score >= MATCH_THRESHOLD, explain_match(wanted, candidate)
+    else:
+        assert score < 0.5, f"two different shows scored {score:.2f}: {explain_match(wanted, candidate)}"
+        assert "different live" in explain_match(wanted, candidate)

@@ -542,3 +542,172 @@ def test_placing_a_file_onto_itself_keeps_it(tmp_path):
     path = write(tmp_path / "lib" / "a.flac", b"data")
     assert place_file(path, path).action is MoveAction.ALREADY_PRESENT
     assert path.read_bytes() == b"data"
+
+
+def test_stale_temp_sweep_never_touches_an_old_file_that_is_not_a_temp_file(tmp_path):
+    """The sweep runs in album folders after every filed track: an old song there must stay."""
+    old_song = write(tmp_path / "01 - Song.flac", b"a track filed last year")
+    almost_temp = write(tmp_path / ".soulsync-notes.txt", b"prefix only")
+    stale = write(tmp_path / ".soulsync-deadbeef.part", b"half")
+    for path in (old_song, almost_temp, stale):
+        os.utime(path, (1_000_000, 1_000_000))
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".soulsync-notes.txt", "01 - Song.flac"]
+
+
+def test_stale_temp_sweep_keeps_a_temp_file_younger_than_the_age_limit(tmp_path):
+    temp = write(tmp_path / ".soulsync-0123abcd.part", b"being written")
+    mtime = temp.stat().st_mtime
+    assert remove_stale_temp_files(tmp_path, now=mtime + 3599) == 0
+    assert remove_stale_temp_files(tmp_path, now=mtime + 3600) == 1, "exactly the age limit counts as stale"
+
+
+def test_files_that_differ_after_the_first_mebibyte_are_not_identical(tmp_path):
+    """A good new download of the same size must never be thrown away as 'already present'."""
+    size = 3 * (1 << 20) + 17
+    base = bytes(range(256)) * (size // 256) + b"\0" * (size % 256)
+    existing = write(tmp_path / "lib" / "Song.flac", base)
+    for offset in (1 << 20, 2 * (1 << 20) + 5, size - 1):
+        changed = bytearray(base)
+        changed[offset] ^= 0xFF
+        new = write(tmp_path / "dl" / f"new{offset}.flac", bytes(changed))
+        assert not organize.files_identical(new, existing), f"a difference at byte {offset} was missed"
+    same = write(tmp_path / "dl" / "same.flac", base)
+    assert organize.files_identical(same, existing)
+    result = place_file(new, existing, clash="number")
+    assert result.action is MoveAction.MOVED and result.path.name == "Song (2).flac"
+    assert existing.read_bytes() == base
+
+
+def _refuse_link(*_args: object, **_kwargs: object) -> None:
+    raise OSError(errno.EPERM, "Operation not permitted")
+
+
+@pytest.fixture()
+def no_hard_links(monkeypatch):
+    """A library on FAT, exFAT or a network share: every hard link attempt fails."""
+    monkeypatch.setattr(os, "link", _refuse_link)
+
+
+def test_kept_aside_copy_survives_where_hard_links_are_impossible(tmp_path, flac_and_mp3, no_hard_links):
+    flac, mp3 = flac_and_mp3
+    dest = tmp_path / "lib" / "Song.audio"
+    dest.parent.mkdir()
+    mp3_bytes, flac_bytes = mp3.read_bytes(), flac.read_bytes()
+    os.replace(mp3, dest)
+    result = place_file(flac, dest, clash="keep_better", displaced_dir=tmp_path / "replaced")
+    assert result.action is MoveAction.REPLACED
+    assert dest.read_bytes() == flac_bytes and not flac.exists()
+    assert result.displaced_to == tmp_path / "replaced" / "Song.audio"
+    assert result.displaced_to.read_bytes() == mp3_bytes
+    assert no_temp_files(tmp_path)
+
+
+def _rank_by_first_byte(path: Path) -> tuple[tuple, str]:
+    """A quality probe for plain test files: the first byte is the rank."""
+    return (path.read_bytes()[0],), f"rank {path.read_bytes()[0]}"
+
+
+@pytest.mark.parametrize("links", ["hard links", "no hard links"])
+def test_a_second_upgrade_keeps_both_replaced_files_aside(tmp_path, monkeypatch, links):
+    if links == "no hard links":
+        monkeypatch.setattr(os, "link", _refuse_link)
+    dest = write(tmp_path / "lib" / "Song.flac", b"\x01 first")
+    aside = tmp_path / "replaced"
+    first = place_file(write(tmp_path / "dl" / "a.flac", b"\x02 second"), dest, displaced_dir=aside,
+                       quality=_rank_by_first_byte)
+    second = place_file(write(tmp_path / "dl" / "b.flac", b"\x03 third"), dest, displaced_dir=aside,
+                        quality=_rank_by_first_byte)
+    assert first.action is MoveAction.REPLACED and second.action is MoveAction.REPLACED
+    assert dest.read_bytes() == b"\x03 third"
+    assert first.displaced_to == aside / "Song.flac" and second.displaced_to == aside / "Song (2).flac"
+    assert first.displaced_to.read_bytes() == b"\x01 first", "the first kept copy is never overwritten"
+    assert second.displaced_to.read_bytes() == b"\x02 second"
+    assert no_temp_files(tmp_path)
+
+
+def test_clash_reasons_say_which_file_was_kept_and_why(tmp_path):
+    """The queue shows these words: a better and an equal existing file are told apart."""
+    dest = write(tmp_path / "lib" / "Song.flac", b"\x05 existing")
+    src = write(tmp_path / "dl" / "a.flac", b"\x03 worse")
+    kept = place_file(src, dest, quality=_rank_by_first_byte)
+    assert kept.action is MoveAction.KEPT_EXISTING and (kept.path, kept.source) == (dest, src)
+    assert kept.reason == "kept the existing rank 5: it is better than the new rank 3"
+    src = write(tmp_path / "dl" / "b.flac", b"\x05 equal")
+    assert place_file(src, dest, quality=_rank_by_first_byte).reason == \
+        "kept the existing rank 5: it is as good as the new rank 5"
+    src = write(tmp_path / "dl" / "c.flac", b"\x07 better")
+    replaced = place_file(src, dest, quality=_rank_by_first_byte)
+    assert (replaced.action, replaced.path, replaced.source) == (MoveAction.REPLACED, dest, src)
+    assert replaced.reason == "replaced the existing rank 5 with the better rank 7"
+
+
+def test_the_same_track_in_another_format_of_equal_quality_stays(tmp_path):
+    library = tmp_path / "lib"
+    mp3 = write(library / "Song.mp3", b"\x05 mp3")
+    src = write(tmp_path / "dl" / "Song.ogg", b"\x05 ogg")
+    result = place_file(src, library / "Song.ogg", quality=_rank_by_first_byte, same_item_suffixes=(".mp3",))
+    assert (result.action, result.path, result.source) == (MoveAction.KEPT_EXISTING, mp3, src)
+    assert result.reason == "kept the existing rank 5: it is as good as the new rank 5"
+    better = write(tmp_path / "dl" / "Song.flac", b"\x09 flac")
+    worse = place_file(write(tmp_path / "dl" / "w.ogg", b"\x02 ogg"), library / "Song.ogg",
+                       quality=_rank_by_first_byte, same_item_suffixes=(".mp3",))
+    assert worse.reason == "kept the existing rank 5: it is better than the new rank 2"
+    aside = tmp_path / "kept" / "aside"  # not there yet, nor its parent
+    result = place_file(better, library / "Song.flac", quality=_rank_by_first_byte, displaced_dir=aside,
+                        same_item_suffixes=(".mp3",))
+    assert (result.action, result.path, result.source) == (MoveAction.REPLACED, library / "Song.flac", better)
+    assert result.reason == "replaced the existing rank 5 with the better rank 9"
+    assert result.displaced_to == aside / "Song.mp3" and result.displaced_to.read_bytes() == b"\x05 mp3"
+    write(library / "Other.mp3", b"\x01 other")
+    again = place_file(write(tmp_path / "dl" / "Other.flac", b"\x02 flac"), library / "Other.flac",
+                       quality=_rank_by_first_byte, displaced_dir=aside, same_item_suffixes=(".mp3",))
+    assert again.displaced_to == aside / "Other.mp3", "an existing kept-aside folder is used as it is"
+
+
+def test_the_stale_temp_sweep_counts_every_file_it_removed(tmp_path):
+    for name in (".soulsync-aaaa.part", ".soulsync-bbbb.part", ".soulsync-cccc.part"):
+        os.utime(write(tmp_path / name, b"half"), (1_000_000, 1_000_000))
+    assert remove_stale_temp_files(tmp_path) == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_read_is_never_identical(tmp_path):
+    existing = write(tmp_path / "a.flac", b"same")
+    assert not organize.files_identical(tmp_path / "missing.flac", existing)
+    assert not organize.files_identical(existing, tmp_path / "missing.flac")
+
+
+@pytest.mark.parametrize("disc, disc_total, prefix", [
+    (None, None, None), (1, None, None), (2, None, "2-"), (1, 1, None), (1, 2, "1-"), (2, 1, None), (None, 2, None),
+])
+def test_the_disc_prefix_appears_only_on_multi_disc_releases(disc, disc_total, prefix):
+    track = Track(title="Song", artists=["Band"], album="Album", disc_number=disc, disc_total=disc_total)
+    assert organize.template_fields(track, "flac")["disc_prefix"] == prefix
+
+
+def test_template_fields_carry_every_value_a_template_may_name():
+    track = Track(title=" Song ", artists=["Band", " ", "Guest "], album="Album", track_number=3, track_total=12,
+                  disc_number=1, disc_total=2, year=1999, genre=" Rock ", isrc=" USRC17607839 ")
+    fields = organize.template_fields(track, ".FL-AC")
+    assert fields == {"albumartist": "Band", "artist": "Band", "artists": "Band, Guest", "album": "Album",
+                      "title": "Song", "year": 1999, "track": 3, "tracktotal": 12, "disc": 1, "disctotal": 2,
+                      "disc_prefix": "1-", "genre": "Rock", "isrc": "USRC17607839", "ext": "flac"}
+    bare = organize.template_fields(Track(title="", artists=[]), "...")
+    assert (bare["artists"], bare["genre"], bare["isrc"], bare["ext"]) == ("Unknown Artist", None, None, "bin")
+    assert organize.template_fields(Track(title="x", artists=["A"]), "mp3.")["ext"] == "mp3"
+
+
+def test_an_identical_copy_is_reported_in_words_and_the_duplicate_goes(tmp_path):
+    dest = write(tmp_path / "lib" / "Song.flac", b"same bytes")
+    src = write(tmp_path / "dl" / "Song.flac", b"same bytes")
+    result = place_file(src, dest)
+    assert (result.action, result.path, result.source) == (MoveAction.ALREADY_PRESENT, dest, src)
+    assert result.reason == "an identical copy is already in the library"
+    assert not src.exists() and dest.read_bytes() == b"same bytes"
+
+
+def test_atomic_move_creates_the_missing_folders(tmp_path):
+    src = write(tmp_path / "dl" / "a.flac", b"x")
+    dest = tmp_path / "lib" / "Artist" / "Album (2020)" / "01 - a.flac"
+    assert atomic_move(src, dest) == dest and dest.read_bytes() == b"x" and not src.exists()

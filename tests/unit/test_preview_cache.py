@@ -64,6 +64,41 @@ def test_cache_clean_and_release(tmp_path):
     assert cache.new_path("../../x").suffix == ".bin", "odd extensions never become part of a path"
 
 
+class _PreviewStartsDuringListing(StreamCache):
+    """A cache whose folder listing first lets a preview start: the interleaving of the race,
+    reproduced without threads or timing (the preview registers its name, then writes its file,
+    exactly between whatever ``clean``/``reserve`` did before listing and the listing itself)."""
+
+    started: list[Path]
+
+    def _files(self):
+        if not hasattr(self, "started"):
+            self.started = []
+            path = self.new_path("flac")
+            path.write_bytes(b"preview bytes")
+            self.started.append(path)
+        return super()._files()
+
+
+def test_cache_clean_never_deletes_a_preview_started_while_it_runs(tmp_path):
+    cache = _PreviewStartsDuringListing(tmp_path / "c")
+    cache.root.mkdir()
+    (cache.root / "leftover.ogg").write_bytes(b"1")
+    assert cache.clean() == 1, "the leftover goes"
+    (preview,) = cache.started
+    assert preview.exists(), "the file of a preview that started during clean() must survive it"
+    assert cache.is_active(preview)
+
+
+def test_cache_reserve_never_evicts_a_preview_started_while_it_runs(tmp_path):
+    cache = _PreviewStartsDuringListing(tmp_path / "c", limit_bytes=100)
+    cache.root.mkdir()
+    target = cache.new_path("mp3")
+    cache.reserve(target, 100)
+    (preview,) = cache.started
+    assert preview.exists(), "eviction must not take the file of a preview that started meanwhile"
+
+
 # ---------------------------------------------------------------------------- buffer
 
 

@@ -136,6 +136,7 @@ class QueuePanel(QWidget):
         self.finished_model.reset_items(sorted((i for i in items if i.finished),
                                                key=lambda i: i.finished_at or 0, reverse=True))
         self._update_titles()
+        self._update_buttons()
 
     def apply_diff(self, diff: QueueDiff) -> None:
         active: list[QueueItem] = []
