@@ -35,6 +35,7 @@ def _fake_and_genuine(world):
 
 
 def test_a_fake_is_refused_shown_and_badged(qtbot, window, demo_context, sim_world, tmp_path):
+    (tmp_path / "library").mkdir()  # the library disk is there (a missing one stops filing)
     demo_context.settings.downloads.library_dir = str(tmp_path / "library")
     demo_context.settings.library.source = "folder"
     (fake_peer, fake), (good_peer, good) = _fake_and_genuine(sim_world)

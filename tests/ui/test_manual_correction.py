@@ -150,6 +150,13 @@ def test_choosing_a_file_already_queued_says_so(qtbot, demo_context, sim_world, 
     qtbot.waitUntil(lambda: queue_item(demo_context, item_id).state == "failed", timeout=TIMEOUT)
     speed = archivist.speed
     sim_world.slskd.set_peer(archivist.username, speed=500)  # the other download stays in progress
+    # an earlier test of this module (whichever ran before on this worker) may still be fetching that very
+    # file from the archivist: slskd would refuse a second download of it, and the item would fail at once
+    live = [t for t in sim_world.slskd.transfers() if (t.username, t.filename) == (archivist.username, good_file.path)
+            and not t.complete]
+    for transfer in live:
+        transfer.cancel_requested = True
+    qtbot.waitUntil(lambda: all(t.complete for t in live), timeout=TIMEOUT)
     try:
         other_id = enqueue(qtbot, service, sim_world, archivist, good_file, good_file.track)
         dialog = ManualCorrectionDialog.for_download(demo_context, queue_item(demo_context, item_id), service)
