@@ -28,10 +28,15 @@ class RefreshReport:
     """Names of the failed playlists whose tracks the service will not hand over at all."""
 
 
+UNREADABLE_KIND = "playlist_unreadable"
+"""The ``kind`` of a service error saying the playlist's tracks will never be handed over."""
+
+
 def refresh_playlists(spotify: Any, store: Any, include_liked: bool = True,
                       progress: Callable[[str, int, int], None] | None = None,
                       cancelled: Callable[[], bool] = lambda: False,
-                      abort_on: Callable[[Exception], bool] = lambda exc: False) -> RefreshReport:
+                      abort_on: Callable[[Exception], bool] = lambda exc: False,
+                      describe: Callable[[Exception], str] = str) -> RefreshReport:
     """Fetch the playlist list, store it, and re-fetch the tracks of changed playlists.
 
     A playlist that fails is reported and skipped; the others go on. One
@@ -41,6 +46,7 @@ def refresh_playlists(spotify: Any, store: Any, include_liked: bool = True,
     ``abort_on(exc)`` is true is raised instead, so that the caller can try the
     whole refresh again (the playlists stored so far are not fetched twice).
     A playlist's tracks are stored only once every page of them has arrived.
+    ``describe(exc)`` puts a failure in words (the caller's: core knows no service errors).
     """
     report = RefreshReport()
     playlists: list[Playlist] = spotify.playlists()
@@ -65,14 +71,11 @@ def refresh_playlists(spotify: Any, store: Any, include_liked: bool = True,
         except Exception as exc:
             if abort_on(exc):
                 raise
-            from soulsync.services.checks import describe_error
-            from soulsync.services.errors import PlaylistUnreadable
-
-            reason = describe_error(exc, "Spotify")[1]
+            reason = describe(exc)
             log.warning("Could not read playlist %s: %s", playlist.name, reason)
             report.failed.append((playlist.name, reason))
-            if isinstance(exc, PlaylistUnreadable):
-                store.mark_playlist_unreadable(playlist.id, exc.message)
+            if getattr(exc, "kind", "") == UNREADABLE_KIND:
+                store.mark_playlist_unreadable(playlist.id, str(getattr(exc, "message", "") or exc))
                 report.unreadable.append(playlist.name)
             continue
         playlist.tracks = tracks

@@ -109,7 +109,7 @@ class PlaylistUnreadable(ServiceError):
     """The service lists a playlist but will not hand this app its contents (Spotify's development mode:
     another user's playlist, or one of Spotify's own). The message says why and what the person can do."""
 
-    kind = "playlist_unreadable"
+    kind = "playlist_unreadable"  # core.playlist_cache.UNREADABLE_KIND
 
 
 RETRYABLE = (Unreachable, RateLimited, ServerError, BadResponse)

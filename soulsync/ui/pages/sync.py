@@ -218,6 +218,7 @@ class SyncPage(Page):
 
         def work(ctx):
             from soulsync.core.playlist_cache import refresh_playlists
+            from soulsync.services.checks import describe_error
             from soulsync.services.errors import RateLimited, ServerError, retry_delay
 
             def passing(exc: Exception, attempt: int) -> bool:
@@ -228,7 +229,8 @@ class SyncPage(Page):
             # a playlist cut short by a passing failure is tried again with the rest, not skipped
             return with_retries(ctx, lambda attempt: refresh_playlists(
                 spotify, store, progress=lambda name, d, t: ctx.progress((name, d, t)),
-                cancelled=lambda: ctx.cancelled, abort_on=lambda exc: passing(exc, attempt)),
+                cancelled=lambda: ctx.cancelled, abort_on=lambda exc: passing(exc, attempt),
+                describe=lambda exc: describe_error(exc, "Spotify")[1]),
                 attempts=attempts, base_s=base_s, service="Spotify", retried_by_client=(RateLimited, ServerError))
 
         def done(report) -> None:
