@@ -373,7 +373,7 @@ def _library(context, args: argparse.Namespace):
 
 
 def _analyse_all(context, source, selected: list[_Selected], display: Display) -> None:
-    from soulsync.core.sync import analyse, save_analysis
+    from soulsync.core.analysis import analyse, save_analysis
 
     store = context.store
     index, by_key = source.index(store, progress=display.counter("Indexing the library"))
@@ -390,9 +390,9 @@ def _analyse_all(context, source, selected: list[_Selected], display: Display) -
 def _download(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display):
     """Download every missing track (all playlists together); Ctrl-C stops and keeps what finished."""
     from soulsync.core.destination import library_root_problem
-    from soulsync.core.sync import (
-        DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, missing_tracks,
-    )
+    from soulsync.core.analysis import missing_tracks
+    from soulsync.core.download_missing import DownloadMissing, SearchSettings
+    from soulsync.core.run_progress import DownloadReport, Phase, RunProgress
     from soulsync.services.checks import check_slskd
 
     wanted = [pair for entry in selected for pair in missing_tracks(entry.statuses)]
@@ -494,7 +494,7 @@ class _interrupts:
 def _after_sync(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display) -> None:
     """Mirror the playlists on Plex (when asked) and write M3U8 files (``--m3u8``)."""
     from soulsync.core.organize import sanitize_component
-    from soulsync.core.sync import export_m3u8
+    from soulsync.core.m3u8 import export_m3u8
     from soulsync.services.checks import describe_error
     from soulsync.services.errors import ServiceError
 
@@ -517,7 +517,7 @@ def _after_sync(context, source, selected: list[_Selected], args: argparse.Names
 
 
 def _print_result(selected: list[_Selected], as_json: bool, downloads) -> None:
-    from soulsync.core.sync import count_statuses
+    from soulsync.core.analysis import count_statuses
 
     if as_json:
         payload: dict[str, Any] = {"playlists": []}

@@ -132,7 +132,8 @@ class AppContext:
         finished download (see :func:`process_download`); when a wanted track's candidates run out the
         queue searches again, within the app's search rate limit."""
         from soulsync.core.downloads import DownloadQueue
-        from soulsync.core.sync import SearchSettings, TrackFinder
+        from soulsync.core.download_missing import SearchSettings
+        from soulsync.core.track_finder import TrackFinder
 
         d = self.settings.downloads
         finder = TrackFinder(client, self.quality_prefs(), self.search_limiter,

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from soulsync.core.matching import LibraryIndex
 from soulsync.core.models import Playlist, Track
-from soulsync.core.sync import Cancelled, CancelFn, ProgressFn, Status, TrackStatus, index_library
+from soulsync.core.analysis import CancelFn, Cancelled, ProgressFn, Status, TrackStatus, index_library
 from soulsync.services.local_library import FolderScanner
 from soulsync.services.plex_mirror import MirrorResult, PlaylistMirror
 from soulsync.services.spotify_auth import Cancelled as ServiceCancelled

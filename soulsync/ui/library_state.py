@@ -69,7 +69,7 @@ class LibraryState(QObject):
 
         def work(ctx):
             from soulsync.core.gcutil import built_in_bulk
-            from soulsync.core.sync import index_library
+            from soulsync.core.analysis import index_library
 
             with built_in_bulk():
                 tracks = store.library_tracks(source)

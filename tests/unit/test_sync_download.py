@@ -9,16 +9,10 @@ import pytest
 from soulsync.core.models import Track
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.store import QueueItem, Store
-from soulsync.core.sync import (
-    DownloadMissing,
-    Phase,
-    RunProgress,
-    SearchSettings,
-    TrackFinder,
-    TrackProgress,
-    query_forms,
-    retry_wishlist,
-)
+from soulsync.core.download_missing import DownloadMissing, SearchSettings
+from soulsync.core.run_progress import Phase, RunProgress, TrackProgress
+from soulsync.core.soulseek_query import query_forms
+from soulsync.core.track_finder import TrackFinder, retry_wishlist
 
 
 class Clock:

@@ -1,6 +1,6 @@
 """The "Download missing" dialog: every missing track searched, downloaded, filed; live status.
 
-Runs :class:`soulsync.core.sync.DownloadMissing` in a worker. The app's
+Runs :class:`soulsync.core.download_missing.DownloadMissing` in a worker. The app's
 download service ticks the queue (so the Downloads page shows the same
 transfers); the dialog follows each track, can be cancelled (what finished is
 kept), puts what could not be found on the wishlist, and, when asked, mirrors
@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.core.models import Track
-from soulsync.core.sync import DownloadReport
+from soulsync.core.run_progress import DownloadReport
 from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.workers import TaskHandle, run_task
@@ -162,7 +162,7 @@ class DownloadMissingDialog(QDialog):
 
         def work(ctx):
             from soulsync.core.store import wanted_key
-            from soulsync.core.sync import DownloadMissing, SearchSettings
+            from soulsync.core.download_missing import DownloadMissing, SearchSettings
             from soulsync.services.checks import describe_error
             from soulsync.services.library import library_source
 
@@ -295,7 +295,7 @@ def _album_phase(ctx, context: AppContext, queue, releases: list, stop: threadin
 
     from soulsync.core.album_mode import plan_release
     from soulsync.core.search_run import SearchCancelled
-    from soulsync.core.sync import Phase, TrackProgress
+    from soulsync.core.run_progress import Phase, TrackProgress
     from soulsync.core.store import wanted_key
 
     client, prefs, limiter = context.slskd(), context.quality_prefs(), context.search_limiter
@@ -357,7 +357,7 @@ def _mirror(context: AppContext, source, playlists: list) -> tuple[list[str], li
 
     Returns a note per playlist, and the notes worth the status bar and the activity feed too: a playlist
     of the user's own that has the mirrored name and was left untouched."""
-    from soulsync.core.sync import analyse
+    from soulsync.core.analysis import analyse
 
     index, by_key = source.index(context.store)
     overrides = context.store.overrides()

@@ -485,7 +485,8 @@ class SyncPage(Page):
             self.write_m3u8(Path(target), name)
 
     def write_m3u8(self, target: Path, name: str) -> None:
-        from soulsync.core.sync import Status, TrackStatus, export_m3u8
+        from soulsync.core.analysis import Status, TrackStatus
+        from soulsync.core.m3u8 import export_m3u8
 
         statuses = [TrackStatus(r.track, Status.OWNED, r.library_track, r.score) for r in self.track_model.rows
                     if r.status in ("owned", "downloaded") and r.library_track]
@@ -543,7 +544,7 @@ class SyncPage(Page):
         self.summary_label.setText("Comparing…")
 
         def work(ctx):
-            from soulsync.core.sync import Cancelled, analyse, count_statuses
+            from soulsync.core.analysis import Cancelled, analyse, count_statuses
 
             overrides = store.overrides()
             wanted = [(pid, store.playlist_tracks(pid)) for pid in ids]
