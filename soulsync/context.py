@@ -143,6 +143,21 @@ class AppContext:
                              find_candidates=finder, max_concurrent=d.concurrent_downloads,
                              stall_timeout_s=d.stall_timeout_s, max_attempts=d.max_attempts)
 
+    def download_tools(self, queue, drive_queue: bool, poll_interval_s: float | None = None,
+                       service_patience_s: float = 120.0):
+        """What a sync run's download stages use (:class:`~soulsync.core.sync_run.DownloadTools`): slskd,
+        ``queue``, and this app's quality order, search rate limit and search settings."""
+        from soulsync.core.download_missing import SearchSettings
+        from soulsync.core.sync_run import DownloadTools
+        from soulsync.services.checks import describe_error
+
+        d = self.settings.downloads
+        return DownloadTools(
+            client=self.slskd(), queue=queue, prefs=self.quality_prefs(), limiter=self.search_limiter,
+            settings=SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit),
+            drive_queue=drive_queue, poll_interval_s=poll_interval_s if poll_interval_s is not None else d.poll_interval_s,
+            service_patience_s=service_patience_s, describe=lambda exc: describe_error(exc, "slskd")[1])
+
     # ---- service clients ----------------------------------------------
     def spotify_configured(self) -> bool:
         return bool(self.settings.spotify.client_id)
