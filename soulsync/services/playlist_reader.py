@@ -2,8 +2,9 @@
 
 :class:`PlaylistTracks` is the app's :class:`soulsync.core.sync_run.PlaylistReader`.
 Spotify playlists (and Liked Songs) whose saved tracks are older than their
-snapshot are fetched again and saved; every other playlist (imported files,
-fresh copies) is read from the store. A playlist Spotify refuses to hand over
+snapshot are fetched again and saved (without a Spotify client, the saved
+copy is used); every other playlist (imported files, fresh copies) is read
+from the store. A playlist Spotify refuses to hand over
 is marked unreadable in the store and skipped with the reason.
 """
 from __future__ import annotations
@@ -35,7 +36,9 @@ class PlaylistTracks:
         if playlist.source not in ("spotify", "liked") or not store.playlist_needs_fetch(playlist.id):
             return store.playlist_tracks(playlist.id)
         if self.spotify is None:
-            raise self._skip(f"{playlist.name!r} is a Spotify playlist and Spotify is not connected")
+            if self.strict:
+                raise SyncError(f"{playlist.name!r} is a Spotify playlist and Spotify is not connected")
+            return store.playlist_tracks(playlist.id)  # the saved copy is the best there is
         if playlist.source == "liked":
             fetched = self.spotify.liked_tracks()
             playlist.tracks = list(getattr(fetched, "tracks", fetched))

@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import QFileDialog
 
 from soulsync.core import analysis as core_analysis
 from soulsync.core import download_missing as core_download_missing
+from soulsync.core import sync_run as core_sync_run
 from soulsync.core.models import Playlist, Track
 from soulsync.ui.main_window import MainWindow
 from soulsync.ui.models.playlists import RowRole
@@ -92,7 +93,7 @@ def test_cancel_stops_a_running_analysis(qtbot, sync_page, monkeypatch, request)
             threading.Event().wait(0.01)
         return real_analyse(*args, cancel=cancel, **kwargs)
 
-    monkeypatch.setattr(core_analysis, "analyse", analyse_until_cancelled)
+    monkeypatch.setattr(core_sync_run, "analyse", analyse_until_cancelled)
     qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: started.is_set() and page.cancel_button.isVisible(), timeout=5000)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
