@@ -776,13 +776,17 @@ class Store:
         return {r["wanted_key"]: r["library_key"] for r in self.query("SELECT * FROM match_overrides")}
 
     # ---- wishlist ----------------------------------------------------------------
-    def add_to_wishlist(self, track: Track, reason: str, playlist_id: str | None = None) -> None:
+    def add_to_wishlist(self, track: Track, reason: str, playlist_id: str | None = None,
+                        now: float | None = None) -> None:
+        """Put a track that could not be had on the wishlist, or count one more failed attempt of a track
+        already there (``reason`` replaces the last one); ``now``: the attempt's time (default: the clock's)."""
+        now = time.time() if now is None else now
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO wishlist (wanted_key, track, reason, attempts, playlist_id, added_at, last_attempt)"
                 " VALUES (?,?,?,1,?,?,?) ON CONFLICT(wanted_key) DO UPDATE SET reason=excluded.reason,"
                 " attempts=attempts+1, last_attempt=excluded.last_attempt",
-                (wanted_key(track), track_to_json(track), reason, playlist_id, time.time(), time.time()))
+                (wanted_key(track), track_to_json(track), reason, playlist_id, now, now))
 
     def remove_from_wishlist(self, track: Track) -> None:
         with self.transaction() as conn:
