@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from soulsync.core.scheduler import playlist_job
+from soulsync.core.scheduler import JobAction, Scheduler, playlist_job
 from soulsync.core.store import Store
 
 DEFAULT_INTERVAL_S = 6 * 3600.0
@@ -104,6 +105,22 @@ def note_synced(store: Store, playlist_id: str, snapshot_id: str | None = None,
         conn.execute("UPDATE kept_playlists SET last_snapshot_id = COALESCE(?, last_snapshot_id),"
                      " last_file_mtime = COALESCE(?, last_file_mtime) WHERE playlist_id = ?",
                      (snapshot_id, file_mtime, playlist_id))
+
+
+def schedule_kept_playlists(scheduler: Scheduler, store: Store,
+                            action_for: Callable[[KeptPlaylist], JobAction]) -> list[KeptPlaylist]:
+    """Make the scheduler's playlist jobs match the kept playlists: each kept one a job with its interval and
+    the callable ``action_for(playlist)`` gives (a newly kept one is due at once), and no job (nor its history)
+    for a playlist no longer kept. Call it at start and whenever the list may have changed (``soulsync keep``
+    writes the same table). Returns the kept playlists."""
+    kept = kept_playlists(store)
+    wanted = {k.job for k in kept}
+    for name in scheduler.names(persisted=True):
+        if name.startswith(playlist_job("")) and name not in wanted:
+            scheduler.remove(name)
+    for playlist in kept:
+        scheduler.add(playlist.job, action_for(playlist), playlist.interval_s)
+    return kept
 
 
 def _kept(r: sqlite3.Row) -> KeptPlaylist:

@@ -185,10 +185,15 @@ class Scheduler:
                 conn.execute("DELETE FROM schedule_jobs WHERE name = ?", (name,))
                 conn.execute("DELETE FROM schedule_runs WHERE job = ? AND ended_at IS NOT NULL", (name,))
 
-    def names(self) -> list[str]:
-        """The registered jobs' names, in registration order."""
+    def names(self, persisted: bool = False) -> list[str]:
+        """The registered jobs' names, in registration order; ``persisted``: and after them those the store
+        has a next run of (registered by an earlier process; a job of a playlist no longer kept, say)."""
         with self._lock:
-            return list(self._jobs)
+            names = list(self._jobs)
+        if persisted:
+            names += [r["name"] for r in self._store.query("SELECT name FROM schedule_jobs ORDER BY name")
+                      if r["name"] not in names]
+        return names
 
     def jobs(self) -> list[JobStatus]:
         """Every registered job with its next run, whether it runs now, and its last run; soonest first."""

@@ -8,9 +8,10 @@ import pytest
 
 from soulsync.core.kept_playlists import (
     DEFAULT_INTERVAL_S, KeptPlaylist, PlaylistKind, forget_kept_playlist, keep_playlist, kept_playlist,
-    kept_playlists, note_synced,
+    kept_playlists, note_synced, schedule_kept_playlists,
 )
 from soulsync.core.models import Track
+from soulsync.core.scheduler import Scheduler
 from soulsync.core.store import _MIGRATIONS, SCHEMA_VERSION, Store, _split_sql
 from soulsync.core.watched_artists import (
     DEFAULT_KINDS, FoundRelease, NewReleaseAction, ReleaseKind, WatchedArtist, found_releases, note_checked,
@@ -154,4 +155,33 @@ def test_a_database_from_before_automation_gains_its_tables_and_keeps_its_data(t
     assert entry.next_attempt == T0 + 60 + 24 * 3600 and entry.failed_sources == ()
     assert kept_playlists(store) == [] and watched_artists(store) == []
     assert store.query("SELECT paused FROM schedule_state")[0][0] == 0
+    store.close()
+
+
+def test_the_scheduler_gets_a_job_per_kept_playlist_and_none_for_one_no_longer_kept(tmp_path):
+    clock = [T0]
+    store = Store(tmp_path / "db.sqlite3")
+    sched = Scheduler(store, lambda: clock[0])
+    ran: list[str] = []
+
+    def action_for(kept: KeptPlaylist):
+        return lambda: ran.append(kept.playlist_id)
+
+    sched.add("wishlist", lambda: "wishlist done", interval_s=3600)
+    keep_playlist(store, KeptPlaylist("a", PlaylistKind.SPOTIFY, interval_s=3600))
+    keep_playlist(store, KeptPlaylist("b", PlaylistKind.SPOTIFY, interval_s=7200))
+    schedule_kept_playlists(sched, store, action_for)
+    assert sched.names() == ["wishlist", "playlist:a", "playlist:b"]
+    sched.run_due()  # newly kept playlists are synced at once
+    assert sorted(ran) == ["a", "b"]
+    store.close()
+
+    store = Store(tmp_path / "db.sqlite3")  # "soulsync keep remove b" while the app was closed
+    forget_kept_playlist(store, "b")
+    sched = Scheduler(store, lambda: clock[0])
+    sched.add("wishlist", lambda: "wishlist done", interval_s=3600)
+    schedule_kept_playlists(sched, store, action_for)
+    assert sched.names(persisted=True) == ["wishlist", "playlist:a"]
+    assert sched.history("playlist:b") == [] and len(sched.history("playlist:a")) == 1
+    assert [j.interval_s for j in sched.jobs() if j.name == "playlist:a"] == [3600]
     store.close()
