@@ -9,7 +9,8 @@ hand. Its rules:
 * **Next runs persist** (table ``schedule_jobs``). A job first registered is
   due after ``first_run_in_s``; a job whose next run passed while the computer
   slept or the app was closed is due once, not once per missed slot: a run
-  that ends sets the next one to its start plus the interval.
+  that ends sets the next one to its start plus the interval. A next run
+  more than one interval away (the clock was set back) is brought forward.
 * **Never two runs of one job at once.** :meth:`Scheduler.take_due` claims the
   due jobs (each claim is a :class:`PendingRun` to run in any thread); a job
   still running when it is due again is skipped, the history says so, and its
@@ -158,9 +159,11 @@ class Scheduler:
     def add(self, name: str, action: JobAction, interval_s: float, first_run_in_s: float = 0.0) -> None:
         """Register a job, or change a registered one's callable and interval (a run in progress goes on).
         Its next run, as registered or persisted, is kept (brought forward to one interval from now when the
-        interval got shorter); a job never seen before is due ``first_run_in_s`` from now."""
+        interval got shorter); a job never seen before is due ``first_run_in_s`` (at most one interval)
+        from now."""
         if interval_s <= 0:
             raise ValueError(f"the interval of {name!r} must be positive, not {interval_s}")
+        first_run_in_s = min(first_run_in_s, interval_s)
         now = self._clock()
         rows = self._store.query("SELECT next_run FROM schedule_jobs WHERE name = ?", (name,))
         with self._lock:
@@ -221,6 +224,7 @@ class Scheduler:
             return []
         now = self._clock()
         with self._lock:
+            self._bring_forward(now)
             due = [j for j in self._jobs.values() if j.next_run <= now and j.name not in self._running]
         return [j.name for j in sorted(due, key=lambda j: (j.next_run, j.name))]
 
@@ -229,7 +233,9 @@ class Scheduler:
         or while paused. A timer or the headless loop sleeps until then."""
         if self.paused:
             return None
+        now = self._clock()
         with self._lock:
+            self._bring_forward(now)
             waiting = [j.next_run for j in self._jobs.values() if j.name not in self._running]
         return min(waiting, default=None)
 
@@ -242,6 +248,7 @@ class Scheduler:
         claims: list[PendingRun] = []
         skipped: list[_Job] = []
         with self._lock:
+            self._bring_forward(now)
             for job in sorted(self._jobs.values(), key=lambda j: (j.next_run, j.name)):
                 if job.next_run > now:
                     continue
@@ -317,6 +324,12 @@ class Scheduler:
         rows = self._store.query("SELECT * FROM schedule_runs WHERE id IN"
                                  " (SELECT MAX(id) FROM schedule_runs GROUP BY job)")
         return {r["job"]: _record(r) for r in rows}
+
+    def _bring_forward(self, now: float) -> None:
+        """(Under the lock.) No next run lies more than one interval ahead: after the clock was set back,
+        a job runs within its interval rather than when the old clock said."""
+        for job in self._jobs.values():
+            job.next_run = min(job.next_run, now + job.interval_s)
 
     # ---- claims and PendingRun ------------------------------------------------------------
     def _claim(self, job: _Job, now: float, manual: bool) -> PendingRun:

@@ -412,3 +412,16 @@ def test_the_default_wait_ends_at_once_on_a_stop_request(store, clock):
     sched.add("a", sched.request_stop, interval_s=HOUR)
     sched.run_forever(idle_s=3600)  # returns at once rather than waiting an hour on its stop event
     assert sched.history("a")[0].outcome is Outcome.SUCCEEDED
+
+
+def test_a_clock_set_back_delays_a_job_by_at_most_its_interval(store, clock):
+    sched = Scheduler(store, clock)
+    job = Counter()
+    sched.add("a", job, interval_s=HOUR, first_run_in_s=10 * HOUR)  # a first delay is at most one interval
+    assert sched.next_wakeup() == T0 + HOUR
+    clock.advance(HOUR)
+    sched.run_due()
+    clock.advance(-30 * 24 * HOUR)  # the clock goes back a month
+    assert sched.next_wakeup() == clock.now + HOUR
+    clock.advance(HOUR)
+    assert len(sched.run_due()) == 1 and job.calls == 2
