@@ -9,12 +9,14 @@ at once (:class:`NewReleaseAction`). This module holds the lists (tables
 from __future__ import annotations
 
 import enum
+import re
 import json
 import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from soulsync.core.models import Album, AlbumType
 from soulsync.core.store import Store
 
 
@@ -139,3 +141,34 @@ def _artist(r: sqlite3.Row) -> WatchedArtist:
         kinds = DEFAULT_KINDS
     return WatchedArtist(r["spotify_id"], r["name"], kinds, NewReleaseAction(r["action"]), r["last_checked"],
                          r["last_release_date"], r["added_at"])
+
+
+_LIVE = re.compile(r"(?:[(\[\-–—:]\s*|^)live\b|\blive (?:at|in|from|on)\b", re.IGNORECASE)
+EP_TRACKS = range(4, 7)
+"""Spotify lists EPs as singles; one of 4 to 6 tracks (or titled "EP") counts as an EP."""
+
+
+def release_kind(album: Album) -> ReleaseKind:
+    """What kind of release ``album`` is, for the watched artist's filter (live records by their title)."""
+    if album.album_type is AlbumType.APPEARS_ON:
+        return ReleaseKind.APPEARS_ON
+    if album.album_type is AlbumType.COMPILATION:
+        return ReleaseKind.COMPILATION
+    if _LIVE.search(album.title):
+        return ReleaseKind.LIVE
+    if album.album_type is AlbumType.SINGLE:
+        if album.total_tracks in EP_TRACKS or re.search(r"\bE\.?P\.?\b", album.title):
+            return ReleaseKind.EP
+        return ReleaseKind.SINGLE
+    return ReleaseKind.ALBUM
+
+
+def spotify_groups(kinds: Iterable[ReleaseKind]) -> tuple[str, ...]:
+    """The ``include_groups`` of Spotify's artist-albums request that can hold releases of ``kinds``."""
+    groups = {"album", "single"}
+    kinds = set(kinds)
+    if ReleaseKind.COMPILATION in kinds:
+        groups.add("compilation")
+    if ReleaseKind.APPEARS_ON in kinds:
+        groups.add("appears_on")
+    return tuple(g for g in ("album", "single", "compilation", "appears_on") if g in groups)
