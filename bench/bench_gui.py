@@ -182,7 +182,7 @@ def _run_analysis(state: dict) -> dict:
     from PyQt6.QtWidgets import QTableView
 
     from soulsync.core.gcutil import built_in_bulk
-    from soulsync.core.matching import LibraryIndex
+    from soulsync.core.library_index import LibraryIndex
     from soulsync.ui.models.playlists import TrackRow, TrackTableModel
     from soulsync.ui.workers import run_task
 

@@ -11,7 +11,7 @@ import logging
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from soulsync.context import AppContext
-from soulsync.core.matching import LibraryIndex
+from soulsync.core.library_index import LibraryIndex
 from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from soulsync.core.matching import rank_search_results
 from soulsync.core.models import Track
 from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs
+from soulsync.core.result_ranking import rank_search_results
 
 
 def T(title: str, artists: str, album: str = "", seconds: float | None = None) -> Track:
