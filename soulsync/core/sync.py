@@ -33,12 +33,13 @@ from typing import Any, Protocol
 from soulsync.core import failpoints
 from soulsync.core.downloads import QueueState
 from soulsync.core.gcutil import built_in_bulk
-from soulsync.core.matching import Candidate, LibraryIndex, rank_search_results
+from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
 from soulsync.core.normalize import classify_qualifier, fold
 from soulsync.core.organize import atomic_write_bytes
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
+from soulsync.core.result_ranking import Candidate, rank_search_results
 from soulsync.core.search import clean_query
 from soulsync.core.search_run import (
     AHEAD_POLL_S, FINALIZE_GRACE_S, SearchCancelled, SearchFollower, count_ahead, list_searches, search_and_wait,
