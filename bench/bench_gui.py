@@ -93,7 +93,8 @@ def _run_search(state: dict) -> dict:
     from PyQt6.QtWidgets import QTreeView
 
     from soulsync.core.gcutil import built_in_bulk
-    from soulsync.core.search import FilterSpec, SortBy, group_results
+    from soulsync.core.search_filters import FilterSpec, SortBy
+    from soulsync.core.search_grouping import group_results
     from soulsync.ui.models.search_results import SearchResultsModel, prepare_for_view
     from soulsync.ui.workers import run_task
 

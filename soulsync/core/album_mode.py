@@ -18,7 +18,8 @@ from soulsync.core.models import Album, Track
 from soulsync.core.pairing import album_file_from_result, matched_tracks, pair_album
 from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs, quality_key
-from soulsync.core.search import ResultAlbum, group_results
+from soulsync.core.search import ResultAlbum
+from soulsync.core.search_grouping import group_results
 from soulsync.core.search_run import search_and_wait
 from soulsync.core.soulseek_query import network_query
 from soulsync.core.store import wanted_key

@@ -17,7 +17,7 @@ word ``REM``.
 """
 from __future__ import annotations
 
-from soulsync.core.search import clean_query
+from soulsync.core.search_text import clean_query
 
 UNSEARCHABLE_REASON = ("every word is a single character, and Soulseek (slskd) only searches for words "
                        "of two or more characters")
@@ -54,7 +54,7 @@ def _join_acronyms(terms: list[str]) -> list[str]:
 
 
 def network_query(text: str) -> str | None:
-    """The query to send for ``text``: cleaned (:func:`~soulsync.core.search.clean_query`) and
+    """The query to send for ``text``: cleaned (:func:`~soulsync.core.search_text.clean_query`) and
     without the terms slskd would drop; None when nothing searchable is left.
 
     >>> network_query("R.E.M. - Losing My Religion")

@@ -37,8 +37,8 @@ from soulsync.core.postprocess import guess_from_path
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.result_ranking import Candidate, rank_search_results
-from soulsync.core.search import clean_query, searchable
 from soulsync.core.search_run import SearchCancelled, search_and_wait
+from soulsync.core.search_text import clean_query, searchable
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, network_query
 from soulsync.core.store import QueueItem
 from soulsync.core.sync import library_key, query_forms
