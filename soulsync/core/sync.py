@@ -40,10 +40,10 @@ from soulsync.core.organize import atomic_write_bytes
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.result_ranking import Candidate, rank_search_results
-from soulsync.core.search import clean_query
 from soulsync.core.search_run import (
     AHEAD_POLL_S, FINALIZE_GRACE_S, SearchCancelled, SearchFollower, count_ahead, list_searches, search_and_wait,
 )
+from soulsync.core.search_text import clean_query
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, acronym_query, network_query
 from soulsync.core.store import wanted_key
 
