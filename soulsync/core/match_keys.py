@@ -12,20 +12,16 @@ from typing import NamedTuple
 
 from soulsync.core.models import Track
 from soulsync.core.normalize import (
-    VersionKind,
-    VersionTag,
     artist_keys,
     compact,
     has_other_script,
-    kinds_of,
     normalize_artist,
     normalize_isrc,
-    parse_album,
-    parse_title,
     split_artists,
-    title_shape,
     transliterate,
 )
+from soulsync.core.titles import kinds_of, parse_album, parse_title, title_shape
+from soulsync.core.version_tags import VersionKind, VersionTag
 
 
 class _Prepared(NamedTuple):

@@ -19,7 +19,8 @@ from rapidfuzz import fuzz, process
 
 from soulsync.core.match_keys import _Prepared, _prepare
 from soulsync.core.models import Track
-from soulsync.core.normalize import VersionKind, VersionTag, compact, transliterate
+from soulsync.core.normalize import compact, transliterate
+from soulsync.core.version_tags import VersionKind, VersionTag
 
 MATCH_THRESHOLD = 0.80
 """Scores at or above this mean "the same recording" (``is_same_track``, ``LibraryIndex.find``,

@@ -31,22 +31,11 @@ from soulsync.core.matching import (
     _word_similarity,
 )
 from soulsync.core.models import SearchFile, SearchFileFacts, Track
-from soulsync.core.normalize import (
-    VersionKind,
-    VersionTag,
-    artist_keys,
-    classify_qualifier,
-    compact,
-    fold,
-    kinds_of,
-    normalize_artist,
-    parse_album,
-    parse_title,
-    split_artists,
-    transliterate,
-)
+from soulsync.core.normalize import artist_keys, compact, fold, normalize_artist, split_artists, transliterate
 from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs, extension_of, is_audio, quality_key, quality_label
+from soulsync.core.titles import kinds_of, parse_album, parse_title
+from soulsync.core.version_tags import VersionKind, VersionTag, classify_qualifier
 
 
 @dataclass(slots=True)
