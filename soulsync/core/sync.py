@@ -35,7 +35,7 @@ from soulsync.core.downloads import QueueState
 from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
-from soulsync.core.normalize import classify_qualifier, fold
+from soulsync.core.normalize import fold
 from soulsync.core.organize import atomic_write_bytes
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
@@ -46,6 +46,7 @@ from soulsync.core.search_run import (
 from soulsync.core.search_text import clean_query
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, acronym_query, network_query
 from soulsync.core.store import wanted_key
+from soulsync.core.version_tags import classify_qualifier
 
 log = logging.getLogger(__name__)
 
