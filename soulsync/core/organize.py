@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from soulsync.core.audiofile import AudioVerifyError, verify_audio
+from soulsync.core.audio_errors import AudioVerifyError
+from soulsync.core.audiofile import verify_audio
 from soulsync.core.models import Track
 
 MAX_COMPONENT_BYTES = 255

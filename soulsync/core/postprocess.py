@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Literal
 
 from soulsync.core import failpoints
+from soulsync.core.audio_errors import AudioVerifyError
 from soulsync.core.audiofile import (
     DEFAULT_DURATION_TOLERANCE_MS,
     FORMAT_OF_SUFFIX,
     AudioInfo,
-    AudioVerifyError,
     format_for_suffix,
     verify_audio,
 )
