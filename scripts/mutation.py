@@ -31,6 +31,8 @@ MODULES: dict[str, list[str]] = {
     "version_tags": ["tests/unit/test_normalize.py"],
     "titles": ["tests/unit/test_normalize.py"],
     "organize": ["tests/unit/test_organize.py"],
+    "safe_paths": ["tests/unit/test_organize.py"],
+    "path_templates": ["tests/unit/test_organize.py", "tests/unit/test_postprocess.py"],
     "postprocess": ["tests/unit/test_postprocess.py", "tests/unit/test_crash_resume.py"],
     "matching": ["tests/unit/test_match_score.py", "tests/unit/test_match_index.py",
                  "tests/unit/test_match_ranking.py"],

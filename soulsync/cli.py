@@ -493,7 +493,7 @@ class _interrupts:
 
 def _after_sync(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display) -> None:
     """Mirror the playlists on Plex (when asked) and write M3U8 files (``--m3u8``)."""
-    from soulsync.core.organize import sanitize_component
+    from soulsync.core.safe_paths import sanitize_component
     from soulsync.core.sync import export_m3u8
     from soulsync.services.checks import describe_error
     from soulsync.services.errors import ServiceError
