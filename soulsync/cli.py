@@ -286,7 +286,7 @@ def _missing(selected: list[_Selected]) -> int:
 
 def collect_playlists(context, args: argparse.Namespace, display: Display) -> list:
     """The playlists asked for, with their tracks: imported files first, then names or ids."""
-    from soulsync.core.playlist_import import import_playlist_file
+    from soulsync.core.playlist_files import import_playlist_file
 
     store = context.store
     out = []
