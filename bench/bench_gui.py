@@ -93,7 +93,8 @@ def _run_search(state: dict) -> dict:
     from PyQt6.QtWidgets import QTreeView
 
     from soulsync.core.gcutil import built_in_bulk
-    from soulsync.core.search import FilterSpec, SortBy, group_results
+    from soulsync.core.search_filters import FilterSpec, SortBy
+    from soulsync.core.search_grouping import group_results
     from soulsync.ui.models.search_results import SearchResultsModel, prepare_for_view
     from soulsync.ui.workers import run_task
 
@@ -182,7 +183,7 @@ def _run_analysis(state: dict) -> dict:
     from PyQt6.QtWidgets import QTableView
 
     from soulsync.core.gcutil import built_in_bulk
-    from soulsync.core.matching import LibraryIndex
+    from soulsync.core.library_index import LibraryIndex
     from soulsync.ui.models.playlists import TrackRow, TrackTableModel
     from soulsync.ui.workers import run_task
 

@@ -29,9 +29,10 @@ import time
 import tracemalloc
 
 from bench.harness import Benchmark
-from soulsync.core import matching, normalize
-from soulsync.core.matching import LibraryIndex, rank_search_results
+from soulsync.core import match_keys, normalize, titles, version_tags
+from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
+from soulsync.core.result_ranking import rank_search_results
 from soulsync.sim.catalog import build_catalog
 
 WANTED = 10_000
@@ -47,8 +48,8 @@ def _rss_mb() -> float:
 
 
 def _clear_caches() -> None:
-    for cached in (normalize.artist_keys, normalize.parse_album, normalize.classify_qualifier,
-                   normalize.transliterate, matching._name_initials, matching._name_latin_keys):
+    for cached in (normalize.artist_keys, titles.parse_album, version_tags.classify_qualifier,
+                   normalize.transliterate, match_keys._name_initials, match_keys._name_latin_keys):
         cached.cache_clear()
 
 

@@ -21,7 +21,9 @@ import random
 import time
 
 from bench.harness import Benchmark
-from soulsync.core.search import SearchResults, SortBy, group_results, sort_key
+from soulsync.core.search import SearchResults
+from soulsync.core.search_filters import SortBy, sort_key
+from soulsync.core.search_grouping import group_results
 
 QUERY = "love night"
 FILES_PER_RESPONSE = 50

@@ -28,10 +28,18 @@ EQUIVALENT = ROOT / "scripts" / "mutation-equivalent.txt"
 MODULES: dict[str, list[str]] = {
     "quality": ["tests/unit/test_quality.py", "tests/unit/test_match_ranking.py"],
     "normalize": ["tests/unit/test_normalize.py"],
+    "version_tags": ["tests/unit/test_normalize.py"],
+    "titles": ["tests/unit/test_normalize.py"],
     "organize": ["tests/unit/test_organize.py"],
+    "safe_paths": ["tests/unit/test_organize.py"],
+    "path_templates": ["tests/unit/test_organize.py", "tests/unit/test_postprocess.py"],
     "postprocess": ["tests/unit/test_postprocess.py", "tests/unit/test_crash_resume.py"],
     "matching": ["tests/unit/test_match_score.py", "tests/unit/test_match_index.py",
                  "tests/unit/test_match_ranking.py"],
+    "match_keys": ["tests/unit/test_match_score.py", "tests/unit/test_match_index.py",
+                   "tests/unit/test_match_ranking.py"],
+    "library_index": ["tests/unit/test_match_index.py"],
+    "result_ranking": ["tests/unit/test_match_ranking.py"],
     "downloads": ["tests/unit/test_downloads_engine.py", "tests/unit/test_downloads_retries.py"],
     "sync": ["tests/unit/test_sync_analysis.py", "tests/unit/test_sync_download.py"],
 }

@@ -150,7 +150,8 @@ class Automation:
         """The playlist as it is now, saved; and its snapshot id (Spotify) or file mtime (file)."""
         store = self.store
         if kept.kind is PlaylistKind.FILE:
-            from soulsync.core.playlist_import import PlaylistImportError, import_playlist_file
+            from soulsync.core.playlist_files import import_playlist_file
+            from soulsync.core.playlist_import import PlaylistImportError
 
             path = Path(kept.path or "")
             try:

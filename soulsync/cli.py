@@ -334,7 +334,7 @@ class _SyncDisplay:
 
 def collect_playlists(context, args: argparse.Namespace, display: Display) -> tuple[list, Any]:
     """The playlists asked for (imported files first, then names or ids) and the Spotify client (or None)."""
-    from soulsync.core.playlist_import import import_playlist_file
+    from soulsync.core.playlist_files import import_playlist_file
 
     store = context.store
     out = []

@@ -27,7 +27,8 @@ from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs, quality_key
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.run_progress import Phase, TrackProgress
-from soulsync.core.search import ResultAlbum, group_results
+from soulsync.core.search import ResultAlbum
+from soulsync.core.search_grouping import group_results
 from soulsync.core.search_run import SearchCancelled, search_and_wait
 from soulsync.core.soulseek_query import network_query
 from soulsync.core.store import wanted_key

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from soulsync.core.gcutil import built_in_bulk
-from soulsync.core.matching import LibraryIndex
+from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
 from soulsync.core.store import wanted_key
 

@@ -2,14 +2,14 @@
 
 Qt-free and network-free: it is handed a Spotify client (anything with
 ``search_artists``, ``artist_albums`` and ``album``) and a
-:class:`~soulsync.core.matching.LibraryIndex`.
+:class:`~soulsync.core.library_index.LibraryIndex`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from soulsync.core.matching import LibraryIndex, Match
+from soulsync.core.library_index import LibraryIndex, Match
 from soulsync.core.models import Album, AlbumType, Artist, Track
 from soulsync.core.normalize import fold, normalize_artist
 

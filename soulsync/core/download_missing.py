@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from soulsync.core import failpoints
 from soulsync.core.downloads import QueueState
-from soulsync.core.matching import Candidate, rank_search_results
+from soulsync.core.result_ranking import Candidate, rank_search_results
 from soulsync.core.models import Track
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter

@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Literal
 
 from soulsync.core import failpoints
+from soulsync.core.audio_errors import AudioVerifyError
 from soulsync.core.audiofile import (
     DEFAULT_DURATION_TOLERANCE_MS,
     FORMAT_OF_SUFFIX,
     AudioInfo,
-    AudioVerifyError,
     format_for_suffix,
     verify_audio,
 )
@@ -46,23 +46,25 @@ from soulsync.core.destination import DestinationUnavailable, library_root_probl
 from soulsync.core.models import Track
 from soulsync.core.organize import (
     CLASH_POLICIES,
-    DEFAULT_ALBUM_TEMPLATE,
-    DEFAULT_SINGLE_TEMPLATE,
     ClashPolicy,
     MoveAction,
     MoveError,
     MoveResult,
-    TemplateError,
     atomic_write_bytes,
-    choose_template,
     numbered_name,
     place_file,
     remove_stale_temp_files,
+)
+from soulsync.core.path_templates import (
+    DEFAULT_ALBUM_TEMPLATE,
+    DEFAULT_SINGLE_TEMPLATE,
+    TemplateError,
+    choose_template,
     render_path,
-    safe_join,
     validate_template,
 )
 from soulsync.core.pathparse import parse_path
+from soulsync.core.safe_paths import safe_join
 from soulsync.core.tagging import TaggingError, image_mime, read_tags, write_tags
 from soulsync.core.transcode import Claim, Verdict, check
 

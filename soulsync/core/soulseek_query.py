@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 
 from soulsync.core.models import Track
-from soulsync.core.normalize import classify_qualifier, fold
+from soulsync.core.normalize import fold
+from soulsync.core.version_tags import classify_qualifier
 
-from soulsync.core.search import clean_query
+from soulsync.core.search_text import clean_query
 
 UNSEARCHABLE_REASON = ("every word is a single character, and Soulseek (slskd) only searches for words "
                        "of two or more characters")
@@ -59,7 +60,7 @@ def _join_acronyms(terms: list[str]) -> list[str]:
 
 
 def network_query(text: str) -> str | None:
-    """The query to send for ``text``: cleaned (:func:`~soulsync.core.search.clean_query`) and
+    """The query to send for ``text``: cleaned (:func:`~soulsync.core.search_text.clean_query`) and
     without the terms slskd would drop; None when nothing searchable is left.
 
     >>> network_query("R.E.M. - Losing My Religion")

@@ -54,9 +54,9 @@ from soulsync.core.analysis import (
 )
 from soulsync.core.download_missing import DownloadMissing, SearchClient, SearchSettings
 from soulsync.core.m3u8 import export_m3u8
-from soulsync.core.matching import LibraryIndex
+from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Playlist, Track
-from soulsync.core.organize import sanitize_component
+from soulsync.core.safe_paths import sanitize_component
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.run_progress import DownloadReport, Phase, RunProgress, TrackProgress
@@ -174,7 +174,8 @@ class PlaylistReader(Protocol):
 class PickedUp(Protocol):
     """What :meth:`LibraryPort.refresh` and :meth:`LibraryPort.pick_up` report."""
 
-    cancelled: bool
+    @property
+    def cancelled(self) -> bool: ...
 
     def summary(self) -> str: ...
 
@@ -182,9 +183,12 @@ class PickedUp(Protocol):
 class Mirrored(Protocol):
     """What :meth:`LibraryPort.mirror_playlist` reports."""
 
-    message: str
-    user_playlist: Any
-    """A playlist of the user's own that has the mirrored name and was left alone (None when there is none)."""
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def user_playlist(self) -> Any:
+        """A playlist of the user's own that has the mirrored name and was left alone (None when there is none)."""
 
 
 class LibraryPort(Protocol):
@@ -472,7 +476,8 @@ class SyncRun:
                 on_note=lambda text: self._emit(Note(text)), cancelled=self._is_cancelled, wait=self._wait)
         done = [row for row in album_rows if row.phase is Phase.DOWNLOADED]
         done_keys = {row.key for row in done}
-        rest = [(row.track, None) for row in album_rows if row.phase is not Phase.DOWNLOADED]
+        rest: list[tuple[Track, str | None]] = [(row.track, None) for row in album_rows
+                                                if row.phase is not Phase.DOWNLOADED]
         rest += [(track, pid) for track, pid in wanted if wanted_key(track) not in done_keys]
         self._emit(StageStarted(Stage.DOWNLOADS))
         flow = DownloadMissing(

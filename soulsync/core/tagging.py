@@ -47,7 +47,9 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from soulsync.core import failpoints
-from soulsync.core.audiofile import AudioVerifyError, open_audio, pad_iff_chunks
+from soulsync.core.audio_errors import AudioVerifyError
+from soulsync.core.audiofile import open_audio
+from soulsync.core.iff_chunks import pad_iff_chunks
 from soulsync.core.models import Track
 from soulsync.core.organize import durable_copy, fsync_dir
 

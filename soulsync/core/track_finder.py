@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from soulsync.core.matching import Candidate, rank_search_results
+from soulsync.core.result_ranking import Candidate, rank_search_results
 from soulsync.core.models import Track
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter

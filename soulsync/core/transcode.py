@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from soulsync.core.audiofile import AudioInfo, AudioVerifyError, format_for_suffix, verify_audio
+from soulsync.core.audio_errors import AudioVerifyError
+from soulsync.core.audiofile import AudioInfo, format_for_suffix, verify_audio
 
 SEGMENTS = 4
 """Stretches of audio analysed per file, spread over its length."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from soulsync.core.matching import LibraryIndex
+from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Playlist, Track
 from soulsync.core.analysis import CancelFn, Cancelled, ProgressFn, Status, TrackStatus, index_library
 from soulsync.services.local_library import FolderScanner

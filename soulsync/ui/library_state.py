@@ -23,7 +23,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 from soulsync.context import AppContext
-from soulsync.core.matching import LibraryIndex
+from soulsync.core.library_index import LibraryIndex
 from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
 

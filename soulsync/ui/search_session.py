@@ -13,8 +13,11 @@ from typing import Any
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from soulsync.core.gcutil import built_in_bulk
-from soulsync.core.search import FilterSpec, SearchResults, SortBy, clean_query, group_results
+from soulsync.core.search import SearchResults
+from soulsync.core.search_filters import FilterSpec, SortBy
+from soulsync.core.search_grouping import group_results
 from soulsync.core.search_run import SearchCancelled, SearchProgress, search_and_wait
+from soulsync.core.search_text import clean_query
 from soulsync.core.soulseek_query import network_query
 from soulsync.ui.models.search_results import SortKeys, prepare_for_view
 from soulsync.ui.workers import TaskContext, TaskHandle, run_task

@@ -11,7 +11,7 @@ import mutagen
 import pytest
 
 from soulsync.core.models import Track
-from soulsync.core.playlist_import import parse_m3u
+from soulsync.core.playlist_m3u import parse_m3u
 from soulsync.core.tagging import write_tags
 from tests.audio_fixtures import make_audio
 

@@ -7,7 +7,8 @@ from PyQt6.QtCore import QModelIndex, QPoint, Qt, QTimer
 from PyQt6.QtGui import QContextMenuEvent
 from PyQt6.QtWidgets import QApplication, QMenu
 
-from soulsync.core.search import FilterSpec, ResultAlbum
+from soulsync.core.search import ResultAlbum
+from soulsync.core.search_filters import FilterSpec
 from soulsync.ui.models.queue import ItemRole as QueueItemRole
 from soulsync.ui.models.search_results import ItemRole
 

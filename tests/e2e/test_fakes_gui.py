@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt
 
-from soulsync.core.search import group_results
+from soulsync.core.search_grouping import group_results
 from soulsync.sim.audio import AudioSpec
 from soulsync.ui.models.queue import COL_STATUS
 

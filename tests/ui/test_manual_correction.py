@@ -5,10 +5,10 @@ import pytest
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QApplication
 
-from soulsync.core.matching import LibraryIndex
+from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.search import clean_query
+from soulsync.core.search_text import clean_query
 from soulsync.core.store import wanted_key
 from soulsync.ui.dialogs.manual_correction import (
     EARLIER_ATTEMPTS,

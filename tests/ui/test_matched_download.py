@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from PyQt6.QtCore import Qt
 
-from soulsync.core.search import ResultAlbum, group_results
+from soulsync.core.search import ResultAlbum
+from soulsync.core.search_grouping import group_results
 from soulsync.sim.audio import AudioSpec
 from soulsync.ui.dialogs.matched_download import MatchedDownloadDialog, PairingModel
 from soulsync.ui.download_service import DownloadService

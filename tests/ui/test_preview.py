@@ -13,7 +13,8 @@ from PyQt6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 from soulsync.core.models import SearchFile
 from soulsync.core.pathparse import FolderGuess, split_remote
 from soulsync.core.preview_cache import PreviewOptions
-from soulsync.core.search import ResultTrack, group_results
+from soulsync.core.search import ResultTrack
+from soulsync.core.search_grouping import group_results
 from soulsync.sim.audio import AudioSpec, ExtraSpec
 from soulsync.ui.preview import PreviewState
 from soulsync.ui.widgets.player_bar import PlayerBar, SeekBar

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from soulsync.core.search import group_results
+from soulsync.core.search_grouping import group_results
 from soulsync.ui.pages.downloads import DownloadsPage
 
 FOLDER = "@@x\\Music\\Band\\Album [FLAC]"

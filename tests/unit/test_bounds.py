@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from soulsync.core.playlist_import import PlaylistImportError, import_playlist_file
+from soulsync.core.playlist_files import import_playlist_file
+from soulsync.core.playlist_import import PlaylistImportError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IMPORT = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))  # a regression fails, not the machine
-from soulsync.core.playlist_import import PlaylistImportError, import_playlist_file
+from soulsync.core.playlist_files import import_playlist_file
+from soulsync.core.playlist_import import PlaylistImportError
 try:
     import_playlist_file(sys.argv[1])
 except PlaylistImportError as exc:
@@ -52,7 +54,7 @@ def test_a_fifo_playlist_is_refused_without_waiting(tmp_path, suffix):
 
 
 def test_a_file_growing_past_the_limit_is_refused(tmp_path, monkeypatch):
-    import soulsync.core.playlist_import as module
+    import soulsync.core.playlist_files as module
 
     monkeypatch.setattr(module, "MAX_FILE_BYTES", 1000)
     path = tmp_path / "big.csv"

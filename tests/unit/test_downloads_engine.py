@@ -588,7 +588,7 @@ def test_a_search_that_cannot_run_now_is_tried_again_later(env):
 
 
 def test_ranked_candidates_from_matching_are_stored_as_dicts(env):
-    from soulsync.core.matching import Candidate
+    from soulsync.core.result_ranking import Candidate
     from soulsync.core.models import SearchFile
 
     ranked = Candidate(file=SearchFile(username="erin", filename=remote("E", "Song.flac"), size=99),

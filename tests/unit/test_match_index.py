@@ -5,8 +5,9 @@ import random
 
 import pytest
 
-from soulsync.core import matching
-from soulsync.core.matching import MATCH_THRESHOLD, LibraryIndex, Match
+from soulsync.core import library_index
+from soulsync.core.library_index import LibraryIndex, Match
+from soulsync.core.matching import MATCH_THRESHOLD
 from soulsync.core.models import Track
 
 
@@ -127,14 +128,14 @@ def test_find_uses_keys_not_a_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     lib = filler(20_000, seed=3) + [T("Needle In The Haystack", "Finder", "", 200)]
     index = LibraryIndex(lib)
     calls = 0
-    real = matching._evaluate
+    real = library_index._evaluate
 
     def counting(*args, **kwargs):
         nonlocal calls
         calls += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(matching, "_evaluate", counting)
+    monkeypatch.setattr(library_index, "_evaluate", counting)
     assert index.find(T("Needle in the Haystack - Remastered", "Finder", "", 201)) is not None
     assert calls <= 5
     calls = 0

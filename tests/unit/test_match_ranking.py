@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soulsync.core.matching import STRONG_MATCH, Candidate, rank_search_results, search_files_from_responses
+from soulsync.core.matching import STRONG_MATCH
 from soulsync.core.models import Track
 from soulsync.core.quality import QualityPrefs
+from soulsync.core.result_ranking import Candidate, rank_search_results, search_files_from_responses
 
 
 def T(title: str, artists: str | list[str], album: str = "", seconds: float | None = None) -> Track:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from soulsync.core.matching import rank_search_results
 from soulsync.core.models import Track
 from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs
+from soulsync.core.result_ranking import rank_search_results
 
 
 def T(title: str, artists: str, album: str = "", seconds: float | None = None) -> Track:
@@ -193,7 +193,7 @@ def test_album_source_is_the_one_that_finishes_first() -> None:
     """Album mode: the same 4-track folder (120 MB) from a free 87 KB/s peer and a queued 3 MB/s one."""
     from soulsync.core.album_mode import choose_source
     from soulsync.core.models import Album
-    from soulsync.core.search import group_results
+    from soulsync.core.search_grouping import group_results
 
     titles = ["Hello", "Roll With It", "Wonderwall", "Don't Look Back in Anger"]
     tracks = [Track(title=t, artists=["Oasis"], album="Morning Glory", duration_ms=(200 + n) * 1000,

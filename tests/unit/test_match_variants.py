@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from soulsync.core.matching import LibraryIndex, explain_match, is_same_track
+from soulsync.core.library_index import LibraryIndex
+from soulsync.core.matching import explain_match, is_same_track
 from soulsync.core.models import Track
 
 

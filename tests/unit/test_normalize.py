@@ -6,20 +6,17 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from soulsync.core.normalize import (
-    VersionKind,
     artist_keys,
-    classify_qualifier,
     compact,
     fold,
     normalize_artist,
     normalize_isrc,
     normalize_text,
-    parse_album,
-    parse_title,
     split_artists,
-    title_shape,
     transliterate,
 )
+from soulsync.core.titles import parse_album, parse_title, title_shape
+from soulsync.core.version_tags import VersionKind, classify_qualifier
 
 K = VersionKind
 

@@ -11,26 +11,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soulsync.core import organize
+from soulsync.core import organize, path_templates
 from soulsync.core.models import Track
 from soulsync.core.organize import (
-    DEFAULT_ALBUM_TEMPLATE,
-    DEFAULT_SINGLE_TEMPLATE,
     MoveAction,
     MoveError,
-    TemplateError,
     atomic_move,
     atomic_write_bytes,
-    choose_template,
     is_temp_file,
     numbered_name,
     place_file,
     remove_stale_temp_files,
+)
+from soulsync.core.path_templates import (
+    DEFAULT_ALBUM_TEMPLATE,
+    DEFAULT_SINGLE_TEMPLATE,
+    TemplateError,
+    choose_template,
     render_path,
-    safe_join,
-    sanitize_component,
     validate_template,
 )
+from soulsync.core.safe_paths import safe_join, sanitize_component
 from tests.audio_fixtures import make_audio
 
 RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
@@ -683,19 +684,19 @@ def test_a_file_that_cannot_be_read_is_never_identical(tmp_path):
 ])
 def test_the_disc_prefix_appears_only_on_multi_disc_releases(disc, disc_total, prefix):
     track = Track(title="Song", artists=["Band"], album="Album", disc_number=disc, disc_total=disc_total)
-    assert organize.template_fields(track, "flac")["disc_prefix"] == prefix
+    assert path_templates.template_fields(track, "flac")["disc_prefix"] == prefix
 
 
 def test_template_fields_carry_every_value_a_template_may_name():
     track = Track(title=" Song ", artists=["Band", " ", "Guest "], album="Album", track_number=3, track_total=12,
                   disc_number=1, disc_total=2, year=1999, genre=" Rock ", isrc=" USRC17607839 ")
-    fields = organize.template_fields(track, ".FL-AC")
+    fields = path_templates.template_fields(track, ".FL-AC")
     assert fields == {"albumartist": "Band", "artist": "Band", "artists": "Band, Guest", "album": "Album",
                       "title": "Song", "year": 1999, "track": 3, "tracktotal": 12, "disc": 1, "disctotal": 2,
                       "disc_prefix": "1-", "genre": "Rock", "isrc": "USRC17607839", "ext": "flac"}
-    bare = organize.template_fields(Track(title="", artists=[]), "...")
+    bare = path_templates.template_fields(Track(title="", artists=[]), "...")
     assert (bare["artists"], bare["genre"], bare["isrc"], bare["ext"]) == ("Unknown Artist", None, None, "bin")
-    assert organize.template_fields(Track(title="x", artists=["A"]), "mp3.")["ext"] == "mp3"
+    assert path_templates.template_fields(Track(title="x", artists=["A"]), "mp3.")["ext"] == "mp3"
 
 
 def test_an_identical_copy_is_reported_in_words_and_the_duplicate_goes(tmp_path):

@@ -25,7 +25,7 @@ from soulsync.core.pairing import (
     rank_tracks,
     wanted_from_result,
 )
-from soulsync.core.search import group_results
+from soulsync.core.search_grouping import group_results
 
 ARTIST = "The Velvet Sparrows"
 

@@ -11,16 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from soulsync.core.models import Track
-from soulsync.core.playlist_import import (
-    ImportResult,
-    PlaylistImportError,
-    import_playlist_file,
-    parse_csv,
-    parse_duration,
-    parse_m3u,
-    split_artist_field,
-    spotify_track_id,
-)
+from soulsync.core.playlist_csv import parse_csv, parse_duration, split_artist_field, spotify_track_id
+from soulsync.core.playlist_files import import_playlist_file
+from soulsync.core.playlist_import import ImportResult, PlaylistImportError
+from soulsync.core.playlist_m3u import parse_m3u
 from soulsync.core.store import Store
 from soulsync.core.tagging import write_tags
 from tests.audio_fixtures import make_audio

@@ -10,7 +10,8 @@ import pytest
 
 from soulsync.core import postprocess
 from soulsync.core.models import Track
-from soulsync.core.organize import TemplateError, is_temp_file
+from soulsync.core.organize import is_temp_file
+from soulsync.core.path_templates import TemplateError
 from soulsync.core.postprocess import (
     REASON_SUFFIX,
     Outcome,

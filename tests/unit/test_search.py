@@ -7,19 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soulsync.core.search import (
-    FilterSpec,
-    ResultAlbum,
-    ResultKind,
-    ResultTrack,
-    SearchResults,
-    SortBy,
-    clean_query,
-    group_results,
-    query_terms,
-    searchable,
-    sort_key,
-)
+from soulsync.core.search import ResultAlbum, ResultTrack, SearchResults
+from soulsync.core.search_filters import FilterSpec, ResultKind, SortBy, sort_key
+from soulsync.core.search_grouping import group_results
+from soulsync.core.search_text import clean_query, query_terms, searchable
 
 
 def audio(filename: str, **extra: object) -> dict:

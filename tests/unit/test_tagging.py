@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from mutagen.flac import Picture
 
 from soulsync.core import tagging
-from soulsync.core.audiofile import AudioVerifyError, verify_audio
+from soulsync.core.audio_errors import AudioVerifyError
+from soulsync.core.audiofile import verify_audio
 from soulsync.core.models import Track
 from soulsync.core.organize import is_temp_file
 from soulsync.core.tagging import TaggingError, read_cover, read_tags, write_tags

@@ -17,7 +17,8 @@ import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soulsync.core.audiofile import AudioVerifyError, format_for_suffix, verify_audio
+from soulsync.core.audio_errors import AudioVerifyError
+from soulsync.core.audiofile import format_for_suffix, verify_audio
 from soulsync.core.models import Track
 from soulsync.core.organize import is_temp_file, probe_quality
 from soulsync.core.postprocess import Outcome, PostProcessOptions, PostProcessor, Step

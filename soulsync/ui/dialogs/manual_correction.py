@@ -5,7 +5,7 @@ results ranked by the matching engine):
 
 * :class:`DownloadCorrectionDialog` (``ManualCorrectionDialog.for_download``)
   searches Soulseek through slskd in a worker, ranks the files with
-  :func:`~soulsync.core.matching.rank_search_results` (score, quality, user and
+  :func:`~soulsync.core.result_ranking.rank_search_results` (score, quality, user and
   why), and lists the sources the queue item already tried. Picking a file
   replaces the attempt: the chosen file is queued with the same wanted track
   and metadata, then the old attempt is cancelled (if it still runs) and
@@ -30,13 +30,15 @@ from PyQt6.QtWidgets import (
 )
 
 from soulsync.context import AppContext
-from soulsync.core.matching import Candidate, LibraryIndex, match_score, rank_search_results
+from soulsync.core.library_index import LibraryIndex
+from soulsync.core.matching import match_score
 from soulsync.core.models import Track
 from soulsync.core.postprocess import guess_from_path
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.search import clean_query, searchable
+from soulsync.core.result_ranking import Candidate, rank_search_results
 from soulsync.core.search_run import SearchCancelled, search_and_wait
+from soulsync.core.search_text import clean_query, searchable
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, network_query
 from soulsync.core.store import QueueItem
 from soulsync.core.analysis import library_key

@@ -12,9 +12,8 @@ from typing import Any, Callable
 from PyQt6.QtCore import QAbstractItemModel, QModelIndex, Qt, pyqtSignal
 
 from soulsync.core.quality import quality_label
-from soulsync.core.search import (
-    FilterSpec, ResultAlbum, ResultItem, SearchResults, SortBy, sort_key,
-)
+from soulsync.core.search import ResultAlbum, ResultItem, SearchResults
+from soulsync.core.search_filters import FilterSpec, SortBy, sort_key
 
 COLUMNS = ("Name", "Quality", "Tracks", "Size", "User", "Speed", "Queue", "Status")
 COL_NAME, COL_QUALITY, COL_TRACKS, COL_SIZE, COL_USER, COL_SPEED, COL_QUEUE, COL_STATUS = range(len(COLUMNS))

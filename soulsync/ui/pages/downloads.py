@@ -13,9 +13,9 @@ from PyQt6.QtWidgets import (
 from soulsync.context import AppContext
 from soulsync.core.quality import FORMAT_FAMILIES
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.search import (
-    FilterSpec, ResultAlbum, ResultItem, ResultKind, SearchResults, SortBy, query_terms,
-)
+from soulsync.core.search import ResultAlbum, ResultItem, SearchResults
+from soulsync.core.search_filters import FilterSpec, ResultKind, SortBy
+from soulsync.core.search_text import query_terms
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
 from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsModel
 from soulsync.ui.pages.base import Page

@@ -561,7 +561,7 @@ class SettingsPage(Page):
 
     def validate(self, s: Settings) -> str:
         """An error sentence for an invalid form, or ''."""
-        from soulsync.core.organize import validate_template
+        from soulsync.core.path_templates import validate_template
 
         if not s.downloads.quality_order:
             return "Tick at least one quality in the quality order."

@@ -312,7 +312,7 @@ class SyncPage(Page):
         store = self.context.store
 
         def work(ctx):
-            from soulsync.core.playlist_import import import_playlist_file
+            from soulsync.core.playlist_files import import_playlist_file
 
             reports = []
             for path in files:
