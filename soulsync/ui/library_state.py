@@ -346,6 +346,13 @@ class SharedLibrary:
             raise SyncError(summary or "the library index could not be built")
         return PickUpReport(summary)
 
+    def hold(self) -> None:
+        """Hold the library's pick-up of filed files for a run (any thread)."""
+        self.state._call.emit(self.state.hold)
+
+    def release(self) -> None:
+        self.state._call.emit(self.state.release)
+
     def refresh(self, full: bool, progress: Any, cancel: Callable[[], bool]) -> PickUpReport:
         return self._on_gui(lambda tell: self.state.pick_up(None, tell, full=full), cancel)
 

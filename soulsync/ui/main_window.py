@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.ui.activity import ActivityFeed
+from soulsync.ui.automation import AutomationService
 from soulsync.ui.dialogs.about import AboutDialog
 from soulsync.ui.download_service import DownloadService
 from soulsync.ui.library_state import LibraryState
@@ -146,6 +147,10 @@ class MainWindow(QMainWindow):
         self.tray.open_requested.connect(self.open_from_tray)
         self.tray.quit_requested.connect(self.quit_from_tray)
         self.tray.enabled_messages = context.settings.automation.notifications
+        self.automation = AutomationService(context, self.library, self.downloads, notify=self.tray.tell, parent=self)
+        self.tray.pause_toggled.connect(self.automation.set_paused)
+        self.automation.changed.connect(self._automation_changed)
+        dashboard.attach_automation(self.automation)
 
         self._restore()
         self.notice_box: QMessageBox | None = None
@@ -153,6 +158,9 @@ class MainWindow(QMainWindow):
         if check_services:
             self.monitor.start()
             self.downloads.start()
+            self.automation.start()
+            if context.settings.automation.enabled:
+                self.tray.show()
 
     # ---- navigation -----------------------------------------------------
     @property
@@ -211,6 +219,10 @@ class MainWindow(QMainWindow):
                             remembered=automation.close_to_tray, active_downloads=len(self.downloads.active),
                             remember=remember)
 
+    def _automation_changed(self) -> None:
+        running = self.automation.running
+        self.tray.set_status(f"Running: {running}" if running else "")
+
     def to_tray(self) -> None:
         """Hide the window; SoulSync goes on in the tray (said once per session)."""
         QApplication.setQuitOnLastWindowClosed(False)
@@ -260,6 +272,7 @@ class MainWindow(QMainWindow):
                 return
         self._quitting = True
         self.tray.hide()
+        self.automation.stop()
         self.monitor.stop()
         self.downloads.stop()
         self.context.settings.ui.geometry = self.saveGeometry().toBase64().data().decode("ascii")

@@ -14,6 +14,7 @@ from soulsync.context import AppContext
 from soulsync.ui.pages.base import Page
 from soulsync.ui.service_monitor import SERVICES
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
+from soulsync.ui.widgets.schedule_panel import SchedulePanel
 from soulsync.ui.widgets.status_indicator import STATE_COLORS
 from soulsync.ui.workers import TaskHandle, run_task
 
@@ -194,6 +195,8 @@ class DashboardPage(Page):
             self.service_rows[service] = (name, detail, button)
         svc_layout.setColumnStretch(1, 1)
         side.addWidget(services)
+        self.schedule = SchedulePanel()
+        side.addWidget(self.schedule)
 
         actions = QFrame()
         actions.setObjectName("Card")
@@ -254,8 +257,13 @@ class DashboardPage(Page):
         self._timer.start()
         self.refresh_stats()
 
+    def attach_automation(self, service) -> None:
+        """Show the automation's schedule (the main window calls this)."""
+        self.schedule.attach(service)
+
     def on_shown(self) -> None:
         self.refresh_stats()
+        self.schedule.reload()
 
     def refresh_stats(self) -> None:
         if self._stats_task is not None:
