@@ -1,7 +1,7 @@
 """Application bootstrap: command line, logging, demo wiring, QApplication.
 
 ``soulsync`` opens the app; ``soulsync --demo`` opens it against the built-in
-simulations with a throwaway config; ``soulsync sim``, ``sync``, ``check`` and ``inspect``
+simulations with a throwaway config; ``soulsync sim``, ``sync``, ``check``, ``inspect``, ``run``, ``keep`` and ``watch``
 are headless commands (see :mod:`soulsync.cli`); ``--install-desktop-entry`` and
 ``--uninstall-desktop-entry`` add SoulSync to (or remove it from) the Linux
 desktop's launcher for this user (see :mod:`soulsync.desktop_entry`).
@@ -35,6 +35,9 @@ HEADLESS_COMMANDS = {
     "check": "test the connections to Spotify, Plex and slskd",
     "inspect": "check audio files for fakes (lossy audio sold as lossless)",
     "sim": "run the simulated Spotify, Plex and slskd (--write-config DIR: a config for sync)",
+    "run": "run the schedule without a window (kept playlists, wishlist, new releases); --once for cron",
+    "keep": "keep playlists in sync on a schedule: keep add|remove|list PLAYLIST",
+    "watch": "watch artists for new releases: watch add|remove|list ARTIST",
 }
 """``soulsync COMMAND``: run without a window (:mod:`soulsync.cli`); ``soulsync COMMAND --help`` tells more."""
 

@@ -30,7 +30,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from soulsync import __version__, cli_inspect
+from soulsync import __version__, cli_automation, cli_inspect
 from soulsync.safetext import json_for_terminal, printable
 
 log = logging.getLogger("soulsync.cli")
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
 
     cli_inspect.add_parser(commands)
+    cli_automation.add_parsers(commands, _common)
 
     sim = commands.add_parser("sim", help="run the simulated Spotify, Plex and slskd until interrupted")
     sim.add_argument("--seed", type=int, default=1, help="catalog seed (default 1)")
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     from soulsync.core.store_health import StoreProblem
     try:
         context = open_context(args.config_dir, args.verbose, owner=f"soulsync {args.command}"
-                               if args.command == "sync" else None)
+                               if args.command in ("sync", "run") else None)
     except FolderBusy as exc:
         return fail(str(exc), EXIT_BUSY)
     except CliError as exc:
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(context, args)
+        if args.command in ("run", "keep", "watch"):
+            return _automation_command(context, args)
         return run_sync(context, args)
     except StoreProblem as exc:
         return fail(f"{exc.what} {exc.todo}")
@@ -135,6 +138,27 @@ def main(argv: list[str] | None = None) -> int:
         return fail("interrupted; downloads that finished are kept", EXIT_INCOMPLETE)
     finally:
         context.close()
+
+
+def _automation_command(context, args: argparse.Namespace) -> int:
+    """``soulsync run``, ``keep`` and ``watch`` (:mod:`soulsync.cli_automation`), their errors in words."""
+    from soulsync.core.playlist_import import PlaylistImportError
+    from soulsync.core.sync_run import SyncError
+    from soulsync.services.checks import describe_error
+    from soulsync.services.errors import ServiceError
+    from soulsync.services.library import LibraryError
+
+    def say(text: str) -> None:
+        print(printable(text), flush=True)
+
+    command = {"run": cli_automation.run_schedule, "keep": cli_automation.run_keep,
+               "watch": cli_automation.run_watch}[args.command]
+    try:
+        return command(context, args, say)
+    except (CliError, LibraryError, PlaylistImportError, SyncError) as exc:
+        return fail(str(exc))
+    except ServiceError as exc:
+        return fail(describe_error(exc, exc.service)[1])
 
 
 def fail(message: str, status: int = EXIT_USAGE) -> int:
