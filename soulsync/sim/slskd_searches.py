@@ -29,7 +29,8 @@ from typing import Any
 
 from soulsync.sim.audio import AudioSpec
 from soulsync.sim.base import Request, Response
-from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile
+from soulsync.core.models import Track
+from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile, release_files
 from soulsync.sim.slskd_model import (
     CONCURRENCY_MESSAGE, GUID, SEARCH_DEFAULTS, PendingResponse, SearchQuery, SimSearch, fold_words, parse_bool,
 )
@@ -97,6 +98,37 @@ class SearchesMixin:
                 if search.finalize_at is not None and search.ended_utc is None:
                     search.finalize_at = now
                     search.ended_utc = self.clock.utc(now)
+
+    # ---- what peers share (changed at run time) ------------------------------------
+    def share_tracks(self, tracks: list[Track], peers: int = 3, encoding: str = "flac") -> list[str]:
+        """Tidy, tagged copies of recordings (a new release, a rarity that turned up) on ``peers`` fast,
+        online peers with a free slot, in their usual share roots; searches find them from now on and
+        they download like any shared file. Returns the usernames, in the order peers were picked."""
+        picked = [p for p in self.peers if p.kind == "fast" and not p.offline and p.free_slot][:max(0, peers)]
+        for peer in picked:
+            root = peer.files[0].path.split("\\", 1)[0] if peer.files else f"@@{peer.username[:5]}"
+            with self._lock, self._index_lock:
+                peer.share(release_files(tracks, root, encoding))
+                self._word_index.pop(peer.username, None)  # rebuilt on the next search
+        return [p.username for p in picked]
+
+    def unshare_tracks(self, spotify_ids: list[str]) -> int:
+        """No peer shares these recordings any more (a track nobody has); returns how many files went."""
+        gone = set(spotify_ids)
+        removed = 0
+        with self._lock, self._index_lock:
+            for peer in self.peers:
+                went = peer.unshare(gone)
+                if went:
+                    removed += went
+                    self._word_index.pop(peer.username, None)
+        return removed
+
+    def sharers(self, spotify_id: str) -> list[str]:
+        """Usernames of the peers sharing an audio file of this recording."""
+        with self._lock:
+            return [p.username for p in self.peers
+                    if any(f.track is not None and f.track.spotify_id == spotify_id for f in p.files)]
 
     def _cancel_searches(self) -> None:
         """Every search in flight ends cancelled (slskd lost its server connection)."""

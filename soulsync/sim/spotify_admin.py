@@ -18,28 +18,15 @@ make Spotify change under the app the way it does for a real user:
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
-from soulsync.core.models import Track
 from soulsync.sim.base import Request, Response
+from soulsync.sim.catalog import track_fields
 from soulsync.sim.spotify_render import SpotifyRenderer
 from soulsync.sim.spotify_world import ApiError, SpotifyWorld
 
 _PLAYLIST_TRACKS = re.compile(r"^/__sim/playlists/(?P<id>[0-9A-Za-z]+)/tracks/?$")
-_TRACK_FIELDS = tuple(f.name for f in dataclasses.fields(Track))
-
-
-def track_fields(track: Track) -> dict[str, Any]:
-    """A track's fields as plain JSON values (the admin endpoints' way of passing recordings)."""
-    return dataclasses.asdict(track)
-
-
-def track_from_fields(data: dict[str, Any]) -> Track:
-    """The track :func:`track_fields` wrote (unknown keys ignored; ``title`` and ``artists`` required)."""
-    return Track(**{k: v for k, v in data.items() if k in _TRACK_FIELDS})
-
 
 def admin_control(world: SpotifyWorld, render: SpotifyRenderer, req: Request) -> Response | None:
     """The answer of an admin endpoint, or None when ``req`` is for none of them."""
