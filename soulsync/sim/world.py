@@ -5,6 +5,12 @@ tests. :meth:`SimWorld.configure` points an app context at the simulations.
 The Plex account already holds playlists of the user's own whose titles equal
 or contain those of Spotify playlists (``soulsync.sim.plex.SEEDED_PLAYLISTS``),
 so the demo shows a mirror going beside them, never over them.
+
+The world changes at run time as the real one does under a user who leaves the app running
+(:meth:`SimWorld.publish_release`, :meth:`SimWorld.add_playlist_tracks`,
+:meth:`SimWorld.make_available`); another process does the same over the simulations' admin
+endpoints (``POST /__sim/releases`` and ``/__sim/playlists/<id>/tracks`` on Spotify,
+``/__sim/shares`` on slskd).
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from soulsync.core.models import Album
 from soulsync.sim.catalog import Catalog, build_catalog
 from soulsync.sim.hard_cases import add_hard_cases
 from soulsync.sim.peers import build_peers
@@ -121,6 +128,37 @@ class SimWorld:
         context.open_browser = auto_consent_browser
         context.demo_world = self
         context.save()
+
+    # ---- the world changing at run time ----------------------------------------
+    def publish_release(self, artist_id: str, title: str, track_titles: tuple[str, ...] | list[str] = (), *,
+                        kind: str = "single", release_date: str | None = None, peers: int = 3,
+                        encoding: str = "flac") -> Album:
+        """An artist puts out a release (``album``, ``ep``, ``single`` or ``compilation``) on Spotify,
+        and ``peers`` Soulseek peers share it at once as tidy, tagged files (0: nobody has it yet).
+        Returns the release with its tracks (see :meth:`SpotifyWorld.publish_release`)."""
+        album = self.spotify.publish_release(artist_id, title, track_titles, kind=kind, release_date=release_date)
+        if peers:
+            self.slskd.share_tracks(album.tracks, peers=peers, encoding=encoding)
+        return album
+
+    def add_playlist_tracks(self, playlist_id: str, track_ids: list[str], position: int | None = None) -> str:
+        """The playlist's owner adds tracks on Spotify; returns the playlist's new ``snapshot_id``."""
+        return self.spotify.add_playlist_tracks(playlist_id, track_ids, position)
+
+    def remove_playlist_tracks(self, playlist_id: str, track_ids: list[str]) -> str:
+        """The playlist's owner removes tracks on Spotify; returns the playlist's new ``snapshot_id``."""
+        return self.spotify.remove_playlist_tracks(playlist_id, track_ids)
+
+    def make_unavailable(self, track_id: str) -> int:
+        """No Soulseek peer shares this recording any more (in any release holding it: same ISRC);
+        returns how many files went."""
+        track = self.spotify.world.tracks[track_id]
+        same = [t.spotify_id or "" for t in self.catalog.tracks if track.isrc and t.isrc == track.isrc]
+        return self.slskd.unshare_tracks(same or [track_id])
+
+    def make_available(self, track_id: str, peers: int = 1, encoding: str = "flac") -> list[str]:
+        """A catalog track nobody shared turns up on ``peers`` Soulseek peers; returns their usernames."""
+        return self.slskd.share_tracks([self.spotify.world.tracks[track_id]], peers=peers, encoding=encoding)
 
     def stop(self) -> None:
         for server in (self.slskd, self.plex, self.spotify):
