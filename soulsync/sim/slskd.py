@@ -59,6 +59,7 @@ from soulsync.sim.slskd_model import (
 )
 from soulsync.sim.slskd_auth import AuthMixin
 from soulsync.sim.slskd_control import ControlMixin
+from soulsync.sim.slskd_search_routes import SearchRoutesMixin
 from soulsync.sim.slskd_searches import SearchesMixin
 from soulsync.sim.slskd_transfers import TransfersMixin
 
@@ -76,7 +77,7 @@ TICK_SECONDS = 0.02
 # the simulation
 # ---------------------------------------------------------------------------
 
-class SlskdSim(ControlMixin, AuthMixin, SearchesMixin, TransfersMixin, SimServer):
+class SlskdSim(ControlMixin, AuthMixin, SearchRoutesMixin, SearchesMixin, TransfersMixin, SimServer):
     """The slskd simulation.
 
     ``catalog_or_peers``: a :class:`~soulsync.sim.catalog.Catalog` (peers are built from it with
