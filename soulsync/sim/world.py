@@ -88,7 +88,9 @@ class SimWorld:
         return Path(self.slskd.downloads_dir)
 
     def describe(self) -> dict:
-        """URLs and credentials, as ``soulsync sim`` prints them."""
+        """URLs and credentials, as ``soulsync sim`` prints them, and the admin endpoints that change the
+        world at run time (loopback only; see :mod:`soulsync.sim.spotify_admin` and ``/__sim/shares`` in
+        :mod:`soulsync.sim.slskd_control`)."""
         return {
             "spotify": {"accounts_url": self.spotify.url, "api_url": self.spotify.api_url,
                         "client_id": self.spotify.client_id, "client_secret": self.spotify.client_secret,
@@ -100,6 +102,9 @@ class SimWorld:
                       "password": self.slskd.password, "downloads_dir": str(self.downloads_dir),
                       "version": self.slskd.version, "host_os": self.slskd.host_os},
             "seed": self.catalog.seed,
+            "admin": {"releases": f"{self.spotify.url}/__sim/releases",
+                      "playlist_tracks": f"{self.spotify.url}/__sim/playlists/{{playlist_id}}/tracks",
+                      "shares": f"{self.slskd.url}/__sim/shares"},
         }
 
     def configure(self, context, connect_spotify: bool = True) -> None:

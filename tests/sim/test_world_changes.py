@@ -141,20 +141,21 @@ def test_an_unavailable_track_turns_up_on_a_peer(world, slskd):
 
 
 def test_the_admin_endpoints_do_the_same_over_http(world, sp, slskd):
+    admin = world.describe()["admin"]  # as `soulsync sim` prints them for another process
     artist = _artist(world, 2)
-    reply = requests.post(f"{world.spotify.url}/__sim/releases", timeout=5, json={
+    reply = requests.post(admin["releases"], timeout=5, json={
         "artist_id": artist.spotify_id, "title": "Harbor Lights Tonight", "tracks": ["Harbor Lights Tonight"]})
     assert reply.status_code == 201
     album = reply.json()["album"]
     assert sp.album(album["id"])["name"] == "Harbor Lights Tonight"
-    shared = requests.post(f"{world.slskd.url}/__sim/shares", timeout=5,
+    shared = requests.post(admin["shares"], timeout=5,
                            json={"tracks": reply.json()["tracks"], "peers": 2})
     assert shared.status_code == 201 and len(shared.json()["peers"]) == 2
     assert len(_search(slskd, "Harbor Lights Tonight")) == 2
 
     pid = sp.current_user_playlists(limit=1)["items"][0]["id"]
     track_id = album["tracks"]["items"][0]["id"]
-    changed = requests.post(f"{world.spotify.url}/__sim/playlists/{pid}/tracks", json={"ids": [track_id]}, timeout=5)
+    changed = requests.post(admin["playlist_tracks"].format(playlist_id=pid), json={"ids": [track_id]}, timeout=5)
     assert changed.json()["snapshot_id"] == sp.playlist(pid)["snapshot_id"]
     assert world.spotify.playlist_track_ids(pid)[-1] == track_id
     requests.delete(f"{world.spotify.url}/__sim/playlists/{pid}/tracks", json={"ids": [track_id]}, timeout=5)
