@@ -4,8 +4,6 @@ on a peer. Driven by spotipy and the app's own slskd client over loopback HTTP, 
 the admin endpoints another process would use."""
 from __future__ import annotations
 
-import time
-
 import mutagen
 import pytest
 import requests
@@ -16,17 +14,7 @@ from soulsync.services.slskd import SlskdClient
 from soulsync.sim.base import Request
 from soulsync.sim.spotify_admin import admin_control
 from soulsync.sim.world import SimWorld
-
-
-def wait_for(check, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+from tests.services.test_slskd_client import wait_for
 
 
 @pytest.fixture(scope="module")
