@@ -199,9 +199,11 @@ class Peer:
         self._index = {}
         return added
 
-    def unshare(self, spotify_ids: set[str]) -> int:
-        """Stop sharing the audio files of these recordings; returns how many files went."""
-        kept = [f for f in self.files if f.track is None or f.track.spotify_id not in spotify_ids]
+    def unshare(self, spotify_ids: set[str], isrcs: set[str]) -> int:
+        """Stop sharing the audio files of these tracks and of every release of these ISRCs (the same
+        recording on a best-of or a compilation); returns how many files went."""
+        kept = [f for f in self.files if f.track is None or not (
+            f.track.spotify_id in spotify_ids or (f.track.isrc and f.track.isrc in isrcs))]
         gone = len(self.files) - len(kept)
         self.files[:] = kept
         self._index = {}

@@ -99,8 +99,9 @@ class ControlMixin:
     def _shares(self, req: Request, payload: Any) -> Response:
         """``POST`` ``{"tracks": [track fields], "peers": n, "encoding": "flac"}``: tidy tagged copies of the
         recordings on ``n`` fast peers (answers their usernames); the track fields are those the Spotify
-        simulation's ``POST /__sim/releases`` answers. ``DELETE`` ``{"spotify_ids": [...]}``: no peer
-        shares those recordings any more (answers how many files went)."""
+        simulation's ``POST /__sim/releases`` and ``GET /__sim/tracks/<id>`` answer. ``DELETE``
+        ``{"spotify_ids": [...], "isrcs": [...]}``: no peer shares those tracks, nor any release of those
+        ISRCs, any more (answers how many files went)."""
         if not req.from_loopback:
             return Response.json({"error": "admin endpoints answer loopback clients only"}, 403)
         if req.method == "POST":
@@ -109,7 +110,8 @@ class ControlMixin:
                                       encoding=str(payload.get("encoding", "flac")))
             return Response.json({"peers": names}, 201)
         if req.method == "DELETE":
-            return Response.json({"removed": self.unshare_tracks(payload["spotify_ids"])})
+            removed = self.unshare_tracks(list(payload.get("spotify_ids") or ()), list(payload.get("isrcs") or ()))
+            return Response.json({"removed": removed})
         return Response.json({"error": "POST or DELETE shares"}, 405)
 
     def _restart_soon(self, downtime: float) -> None:

@@ -120,13 +120,14 @@ class SearchesMixin:
                 self._word_index.pop(peer.username, None)  # rebuilt on the next search
         return [p.username for p in picked]
 
-    def unshare_tracks(self, spotify_ids: list[str]) -> int:
-        """No peer shares these recordings any more (a track nobody has); returns how many files went."""
-        gone = set(spotify_ids)
+    def unshare_tracks(self, spotify_ids: list[str], isrcs: list[str] | tuple[str, ...] = ()) -> int:
+        """No peer shares these tracks, nor any release of these ISRCs, any more (a recording nobody has);
+        returns how many files went."""
+        gone, recordings = set(spotify_ids), set(isrcs)
         removed = 0
         with self._lock, self._index_lock:
             for peer in self.peers:
-                went = peer.unshare(gone)
+                went = peer.unshare(gone, recordings)
                 if went:
                     removed += went
                     self._word_index.pop(peer.username, None)

@@ -15,6 +15,10 @@ make Spotify change under the app the way it does for a real user:
 ``DELETE /__sim/playlists/<id>/tracks``
     ``{"ids": [track ids]}``: every occurrence removed.
     Both answer ``{"snapshot_id": ...}`` (the playlist's new snapshot).
+``GET /__sim/tracks/<id>``
+    ``{"track": <plain track fields>}`` of a catalog track (what the slskd simulation's
+    ``POST /__sim/shares`` takes to make it available on a peer; its ``isrc`` is what
+    ``DELETE /__sim/shares`` takes to make the recording unavailable).
 """
 from __future__ import annotations
 
@@ -27,14 +31,21 @@ from soulsync.sim.spotify_render import SpotifyRenderer
 from soulsync.sim.spotify_world import ApiError, SpotifyWorld
 
 _PLAYLIST_TRACKS = re.compile(r"^/__sim/playlists/(?P<id>[0-9A-Za-z]+)/tracks/?$")
+_TRACK = re.compile(r"^/__sim/tracks/(?P<id>[0-9A-Za-z]+)/?$")
 
 def admin_control(world: SpotifyWorld, render: SpotifyRenderer, req: Request) -> Response | None:
     """The answer of an admin endpoint, or None when ``req`` is for none of them."""
     found = _PLAYLIST_TRACKS.match(req.path)
-    if req.path.rstrip("/") != "/__sim/releases" and found is None:
+    track = _TRACK.match(req.path)
+    if req.path.rstrip("/") != "/__sim/releases" and found is None and track is None:
         return None
     if not req.from_loopback:
         return Response.json({"error": "admin endpoints answer loopback clients only"}, 403)
+    if track is not None:
+        known = world.tracks.get(track.group("id"))
+        if known is None:
+            return Response.json({"error": "no such track"}, 404)
+        return Response.json({"track": track_fields(known)})
     try:
         body = req.json() or {}
         if not isinstance(body, dict):

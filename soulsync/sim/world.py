@@ -157,9 +157,8 @@ class SimWorld:
     def make_unavailable(self, track_id: str) -> int:
         """No Soulseek peer shares this recording any more (in any release holding it: same ISRC);
         returns how many files went."""
-        track = self.spotify.world.tracks[track_id]
-        same = [t.spotify_id or "" for t in self.catalog.tracks if track.isrc and t.isrc == track.isrc]
-        return self.slskd.unshare_tracks(same or [track_id])
+        isrc = self.spotify.world.tracks[track_id].isrc
+        return self.slskd.unshare_tracks([track_id], [isrc] if isrc else [])
 
     def make_available(self, track_id: str, peers: int = 1, encoding: str = "flac") -> list[str]:
         """A catalog track nobody shared turns up on ``peers`` Soulseek peers; returns their usernames."""

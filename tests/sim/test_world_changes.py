@@ -149,8 +149,20 @@ def test_the_admin_endpoints_do_the_same_over_http(world, sp, slskd):
     requests.delete(f"{world.spotify.url}/__sim/playlists/{pid}/tracks", json={"ids": [track_id]}, timeout=5)
     assert track_id not in world.spotify.playlist_track_ids(pid)
 
-    gone = requests.delete(f"{world.slskd.url}/__sim/shares", json={"spotify_ids": [track_id]}, timeout=5)
+    gone = requests.delete(admin["shares"], json={"spotify_ids": [track_id]}, timeout=5)
     assert gone.json() == {"removed": 2} and world.slskd.sharers(track_id) == []
+
+
+def test_a_catalog_track_is_made_unavailable_and_available_over_http(world):
+    track = next(t for t in world.catalog.tracks if world.slskd.sharers(t.spotify_id))
+    fields = requests.get(f"{world.spotify.url}/__sim/tracks/{track.spotify_id}", timeout=5).json()["track"]
+    assert fields["isrc"] == track.isrc and fields["title"] == track.title
+    shares = world.describe()["admin"]["shares"]
+    assert requests.delete(shares, json={"isrcs": [track.isrc]}, timeout=5).json()["removed"] > 0
+    assert world.slskd.sharers(track.spotify_id) == []
+    [username] = requests.post(shares, json={"tracks": [fields], "peers": 1}, timeout=5).json()["peers"]
+    assert world.slskd.sharers(track.spotify_id) == [username]
+    assert requests.get(f"{world.spotify.url}/__sim/tracks/{'0' * 22}", timeout=5).status_code == 404
 
 
 def test_admin_endpoints_refuse_bad_requests_and_other_machines(world):
