@@ -107,6 +107,8 @@ class Request:
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
     """Named groups captured from the route pattern."""
+    remote: str = ""
+    """The client's address (admin endpoints answer loopback clients only)."""
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -126,6 +128,11 @@ class Request:
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
+
+    @property
+    def from_loopback(self) -> bool:
+        """Whether the client is on this machine."""
+        return self.remote in ("127.0.0.1", "::1") or self.remote.startswith("127.")
 
     def json(self) -> Any:
         if not self.body:
@@ -167,7 +174,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         req = Request(self.command, path, parse_qs(parts.query, keep_blank_values=True),
-                      {k.lower(): v for k, v in self.headers.items()}, body)
+                      {k.lower(): v for k, v in self.headers.items()}, body, remote=self.client_address[0])
         sim.requests_seen += 1
         if path.startswith("/__sim/"):
             self._send(sim._control(req))

@@ -24,6 +24,7 @@ Conventions the simulations rely on:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gc
 import itertools
 import random
@@ -187,6 +188,19 @@ def build_catalog(seed: int = 1, n_tracks: int = 3000) -> Catalog:
 
 
 # ------------------------------------------------------------------ helpers
+_TRACK_FIELDS = tuple(f.name for f in dataclasses.fields(Track))
+
+
+def track_fields(track: Track) -> dict[str, Any]:
+    """A track's fields as plain JSON values (how admin endpoints pass recordings between simulations)."""
+    return dataclasses.asdict(track)
+
+
+def track_from_fields(data: dict[str, Any]) -> Track:
+    """The track :func:`track_fields` wrote (unknown keys ignored; ``title`` and ``artists`` required)."""
+    return Track(**{k: v for k, v in data.items() if k in _TRACK_FIELDS})
+
+
 def strip_accents(text: str) -> str:
     """``Søren Åberg`` -> ``Soren Aberg``; non-Latin scripts are left alone."""
     if text.isascii():

@@ -187,6 +187,28 @@ class Peer:
             self._index = {f.path: f for f in self.files}
         return self._index.get(path)
 
+    def share(self, files: list[SharedFile]) -> list[SharedFile]:
+        """Share more files at run time (a path already shared is skipped); returns those added."""
+        taken = {f.path for f in self.files}
+        added = []
+        for shared in files:
+            if shared.path not in taken:
+                taken.add(shared.path)
+                added.append(shared)
+        self.files.extend(added)
+        self._index = {}
+        return added
+
+    def unshare(self, spotify_ids: set[str], isrcs: set[str]) -> int:
+        """Stop sharing the audio files of these tracks and of every release of these ISRCs (the same
+        recording on a best-of or a compilation); returns how many files went."""
+        kept = [f for f in self.files if f.track is None or not (
+            f.track.spotify_id in spotify_ids or (f.track.isrc and f.track.isrc in isrcs))]
+        gone = len(self.files) - len(kept)
+        self.files[:] = kept
+        self._index = {}
+        return gone
+
 
 def build_peers(catalog: Catalog, seed: int = 1, n_peers: int = 44) -> list[Peer]:
     """A deterministic population of at least 40 peers sharing ``catalog``'s albums and tracks."""
@@ -212,6 +234,27 @@ def build_peers(catalog: Catalog, seed: int = 1, n_peers: int = 44) -> list[Peer
 def voice_of(track: Track) -> int:
     """The tune of a recording: stable across runs and peers."""
     return zlib.crc32(f"{track.title}\x00{track.artist}\x00{track.album}".encode("utf-8")) % VOICES
+
+
+def recording_tags(track: Track) -> tuple[tuple[str, str], ...]:
+    """The tags of a tidy rip of a recording."""
+    return (("title", track.title), ("artist", ", ".join(track.artists)), ("album", track.album),
+            ("albumartist", track.album_artist), ("tracknumber", str(track.track_number or "")),
+            ("discnumber", str(track.disc_number or "")), ("date", str(track.year or "")))
+
+
+def release_files(tracks: list[Track], root: str, encoding: str = "flac") -> list[SharedFile]:
+    """Tidy, tagged files of recordings under the share root ``root`` (``@@abcde``), one
+    ``Artist\\Album (Year) [FLAC]`` folder per album, as a peer who just ripped a new release shares them."""
+    enc = ENCODINGS[encoding]
+    files = []
+    for track in tracks:
+        year = f" ({track.year})" if track.year else ""
+        folder = f"{root}\\Music\\{_win(track.album_artist or track.artist)}\\{_win(track.album)}{year} [{enc.label}]"
+        spec = enc.spec(max(1, round((track.duration_ms or 200_000) / 1000)), voice_of(track), recording_tags(track))
+        files.append(SharedFile(f"{folder}\\{track.track_number or 0:02d} - {_win(track.title)}.{spec.extension}",
+                                spec, track))
+    return files
 
 
 def _usernames(rng: random.Random, n: int) -> list[str]:
@@ -342,12 +385,8 @@ class _PeerBuilder:
         key = (encoding.name, duration, id(track), self.tagged)
         spec = self.specs.get(key)
         if spec is None:
-            tags: tuple[tuple[str, str], ...] = ()
-            if self.tagged:
-                tags = (("title", track.title), ("artist", ", ".join(track.artists)), ("album", track.album),
-                        ("albumartist", track.album_artist), ("tracknumber", str(track.track_number or "")),
-                        ("discnumber", str(track.disc_number or "")), ("date", str(track.year or "")))
-            spec = self.specs[key] = encoding.spec(duration, voice_of(track), tags)
+            spec = self.specs[key] = encoding.spec(duration, voice_of(track),
+                                                   recording_tags(track) if self.tagged else ())
         return spec
 
     def _encoding_for_album(self) -> Encoding:

@@ -32,16 +32,11 @@ HTTP under ``/__sim/`` (see :meth:`SlskdSim.control`).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 import os
 import random
 import re
 import secrets
-import shutil
 import socket
 import threading
 import time
@@ -60,10 +55,13 @@ from soulsync.sim.peers import Peer, build_peers
 from soulsync.sim.slskd_extras import SlskdExtras
 from soulsync.sim.slskd_model import (
     CANCELLED_MESSAGE, CONCURRENCY_MESSAGE, GUID, HOST_OSES, PEER_TIMEOUT_MS, RetryOptions, SimClock, SimTransfer,
-    TransferFault, TransferFaults, destination_folder, directory_name, dotnet_ticks, incomplete_folder,
-    legacy_folder, local_file_name, parse_bool, version_tuple,
+    TransferFault, TransferFaults, directory_name, dotnet_ticks, parse_bool, version_tuple,
 )
+from soulsync.sim.slskd_auth import AuthMixin
+from soulsync.sim.slskd_control import ControlMixin
+from soulsync.sim.slskd_search_routes import SearchRoutesMixin
 from soulsync.sim.slskd_searches import SearchesMixin
+from soulsync.sim.slskd_transfers import TransfersMixin
 
 __all__ = ["SlskdSim", "TransferFault", "CANCELLED_MESSAGE", "CONCURRENCY_MESSAGE", "dotnet_ticks"]
 
@@ -73,21 +71,13 @@ API = "/api/v0"
 TICK_SECONDS = 0.02
 """Real seconds between ticks of the simulated world."""
 
-_INCOMPLETE_IN_USE = "The process cannot access the file '{path}' because it is being used by another process."
-FAILED_ATTEMPT_SHOWN_S = 0.2
-"""Simulated seconds a failed attempt that 0.26 will retry shows its own ``Completed, *`` state before the
-record turns ``Queued, Locally``: DownloadAsync's state handler writes ``Queued, Locally`` and then copies
-the failed transfer over it again (service-apis.md 1.6), so a poller can see the failure first."""
-RETRIED_STATES = ("Completed, TimedOut", "Completed, Errored")
-"""Retry.Do in DownloadService.DownloadAsync retries everything but cancellation, rejection, a size
-mismatch (``Aborted``) and duplicates."""
 
 
 # ---------------------------------------------------------------------------
 # the simulation
 # ---------------------------------------------------------------------------
 
-class SlskdSim(SearchesMixin, SimServer):
+class SlskdSim(ControlMixin, AuthMixin, SearchRoutesMixin, SearchesMixin, TransfersMixin, SimServer):
     """The slskd simulation.
 
     ``catalog_or_peers``: a :class:`~soulsync.sim.catalog.Catalog` (peers are built from it with
@@ -256,12 +246,6 @@ class SlskdSim(SearchesMixin, SimServer):
         with self._lock:
             self._jwt_secret = secrets.token_bytes(32)
 
-    def transfers(self, include_removed: bool = True) -> list[SimTransfer]:
-        """The transfer records, oldest first (a snapshot for tests and tools)."""
-        with self._lock:
-            return [t for t in sorted(self._transfers.values(), key=lambda t: t.sequence)
-                    if include_removed or not t.removed]
-
     def credentials(self) -> dict[str, str]:
         """What a client needs to connect (for ``soulsync sim`` and demo mode)."""
         return {"url": self.api_url, "api_key": self.api_key, "username": self.username,
@@ -386,71 +370,6 @@ class SlskdSim(SearchesMixin, SimServer):
         page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>slskd</title></head>" \
                "<body><noscript>You need to enable JavaScript to run this app.</noscript><div id=\"root\"></div></body></html>"
         return Response(200, page.encode(), "text/html")
-
-    # ---- auth ----------------------------------------------------------------
-    def _authorized(self, req: Request) -> bool:
-        if not self.auth_enabled:
-            return True
-        key = req.header("x-api-key")
-        if key is not None and hmac.compare_digest(key.encode(), self.api_key.encode()):
-            return True
-        bearer = req.header("authorization") or ""
-        if bearer.lower().startswith("bearer "):
-            return self._valid_jwt(bearer[7:].strip())
-        return False
-
-    def _b64(self, data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-    def _issue_jwt(self) -> dict:
-        issued = int(self.clock.utc().timestamp())
-        expires = issued + self.jwt_ttl
-        header = self._b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        claims = {"name": self.username, "role": "Administrator", "nbf": issued, "exp": expires, "iat": issued,
-                  "iss": "slskd"}
-        payload = self._b64(json.dumps(claims).encode())
-        with self._lock:
-            secret = self._jwt_secret
-        signature = self._b64(hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
-        return {"expires": expires, "issued": issued, "name": self.username, "notBefore": issued,
-                "token": f"{header}.{payload}.{signature}", "tokenType": "Bearer"}
-
-    def _valid_jwt(self, token: str) -> bool:
-        parts = token.split(".")
-        if len(parts) != 3:
-            return False
-        with self._lock:
-            secret = self._jwt_secret
-        expected = self._b64(hmac.new(secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, parts[2]):
-            return False
-        try:
-            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-        except ValueError:
-            return False
-        return claims.get("exp", 0) > self.clock.utc().timestamp()
-
-    def _session_enabled(self, req: Request) -> Response:
-        return Response.json(self.auth_enabled)
-
-    def _session_login(self, req: Request) -> Response:
-        try:
-            body = req.json()
-        except ValueError:
-            return self.error_response(400, req, "Username and/or Password missing or invalid")
-        if not isinstance(body, dict):
-            return self.error_response(400, req, "Username and/or Password missing or invalid")
-        fields = {k.lower(): v for k, v in body.items()}
-        name, password = fields.get("username"), fields.get("password")
-        if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
-            return self.error_response(400, req, "Username and/or Password missing or invalid")
-        if not (hmac.compare_digest(name.encode(), self.username.encode())
-                and hmac.compare_digest(password.encode(), self.password.encode())):
-            return self.error_response(401, req)
-        return Response.json(self._issue_jwt())
-
-    def _session_check(self, req: Request) -> Response:
-        return Response(200, b"", content_type="")
 
     # ---- application / server / options ----------------------------------------
     def _server_json(self) -> dict:
@@ -600,29 +519,6 @@ class SlskdSim(SearchesMixin, SimServer):
                 return
             self._closing.wait(min(0.05, left / self.clock.time_scale))
 
-    def _enqueue(self, username: str, files: list[tuple[str, int]]) -> tuple[list[SimTransfer], list[str]]:
-        enqueued: list[SimTransfer] = []
-        failed: list[str] = []
-        now = self.clock.now()
-        for filename, size in files:
-            existing = [t for t in self._transfers.values() if t.username == username and t.filename == filename]
-            if any(t.active for t in existing):
-                failed.append(filename)
-                continue
-            for old in existing:
-                old.removed = True
-            self._sequence += 1
-            transfer = SimTransfer(id=str(uuid.uuid4()), username=username, filename=filename, size=size,
-                                   requested_at=self.clock.utc(now), sequence=self._sequence,
-                                   due=now + 0.1 + (self._sequence % 5) * 0.03)
-            self._transfers[transfer.id] = transfer
-            enqueued.append(transfer)
-        return enqueued, failed
-
-    def _visible(self, include_removed: bool) -> list[SimTransfer]:
-        return [t for t in sorted(self._transfers.values(), key=lambda t: t.sequence)
-                if include_removed or not t.removed]
-
     def _grouped(self, transfers: list[SimTransfer]) -> list[dict]:
         now_utc = self.clock.utc()
         users: dict[str, dict[str, list[dict]]] = {}
@@ -699,241 +595,7 @@ class SlskdSim(SearchesMixin, SimServer):
                     transfer.removed = True
         return Response.empty(204)
 
-    # ---- transfers: the simulated world ----------------------------------------------
-    def _place(self, transfer: SimTransfer) -> int:
-        """1-based place in the peer's upload queue: others ahead, then our own earlier files."""
-        ours_ahead = sum(1 for t in self._transfers.values()
-                         if t.username == transfer.username and t.sequence < transfer.sequence and not t.complete
-                         and t.state in ("Queued, Remotely", "Initializing", "InProgress"))
-        return transfer.wait_places + ours_ahead + 1
-
-    def _end(self, transfer: SimTransfer, state: str, exception: str | None) -> None:
-        transfer.move(state)
-        transfer.exception = exception
-        transfer.ended_at = self.clock.utc()
-        if (self.version_tuple >= (0, 26) and state in RETRIED_STATES and not transfer.cancel_requested
-                and transfer.attempts < self.retry.attempts):
-            transfer.retry_due = self.clock.now() + FAILED_ATTEMPT_SHOWN_S
-
-    def _begin_retry(self, transfer: SimTransfer, now: float) -> None:
-        """0.26 DownloadService.DownloadAsync inside Retry.Do: before attempt n the record is written
-        ``Queued, Locally`` with ``attempts: n`` (the failure's ``endedAt`` and ``exception`` stay until the
-        attempt's first state change), then Compute.ExponentialBackoffDelay is waited."""
-        transfer.retry_due = None
-        transfer.attempts += 1
-        transfer.move("Queued, Locally")
-        transfer.fault = None
-        transfer.source = None
-        transfer.due = now + self.retry.backoff_s(transfer.attempts, self._rng.random())
-
-    def _tick_transfers(self, now: float, elapsed: float) -> None:
-        with self._lock:
-            active = [t for t in self._transfers.values() if t.active]
-            active.sort(key=lambda t: t.sequence)
-            for transfer in active:
-                try:
-                    self._step(transfer, now, elapsed)
-                except OSError as exc:
-                    log.warning("slskd sim: transfer %s failed on disk: %s", transfer.id, exc)
-                    self._end(transfer, "Completed, Errored", str(exc))
-
-    def _step(self, transfer: SimTransfer, now: float, elapsed: float) -> None:
-        peer = self._peers_by_name.get(transfer.username)
-        if transfer.cancel_requested:
-            transfer.retry_due = None  # cancelling also ends Retry.Do's wait
-            self._end(transfer, "Completed, Cancelled", CANCELLED_MESSAGE)
-            return
-        if transfer.retry_due is not None:
-            if now >= transfer.retry_due:
-                self._begin_retry(transfer, now)
-            return
-        if transfer.due > now:
-            return
-        state = transfer.state
-        if state == "Queued, Locally":
-            if transfer.attempts > 1:  # a retry's first state change replaces the failed attempt's details
-                transfer.exception = transfer.ended_at = None
-                transfer.bytes_transferred, transfer.average_speed = 0, 0.0
-            if not self._logged_in:
-                self._end(transfer, "Completed, Errored", "The server connection must be connected and logged in "
-                                                          "to download files (currently: Disconnected)")
-            elif peer is None or peer.offline:
-                self._end(transfer, "Completed, Errored", f"User {transfer.username} appears to be offline")
-            else:
-                transfer.move("Requested")
-                transfer.due = now + max(0.05, peer.latency / 2)
-        elif state == "Requested":
-            self._answer_request(transfer, peer, now)
-        elif state == "Queued, Remotely":
-            self._advance_queue(transfer, peer, now)
-        elif state == "Initializing":
-            self._initialize(transfer, peer, now)
-        elif state == "InProgress":
-            self._progress(transfer, peer, now, elapsed)
-
-    def _answer_request(self, transfer: SimTransfer, peer: Peer | None, now: float) -> None:
-        if transfer.fault is not None and transfer.fault.outcome == "timed_out":
-            self._end(transfer, "Completed, TimedOut", f"The wait timed out after {PEER_TIMEOUT_MS} milliseconds")
-            return
-        assert peer is not None
-        if peer.offline:
-            self._end(transfer, "Completed, Errored", f"User {transfer.username} appears to be offline")
-            return
-        shared = peer.file(transfer.filename)
-        fault = self.transfer_faults.take(transfer.username, transfer.filename, ("rejected", "timed_out", "aborted"))
-        if fault is not None and fault.outcome == "timed_out":
-            transfer.fault = fault
-            transfer.due = now + PEER_TIMEOUT_MS / 1000.0
-            return
-        if fault is not None and fault.outcome == "rejected":
-            self._end(transfer, "Completed, Rejected", f"Transfer rejected: {fault.message or 'File not shared.'}")
-            return
-        if peer.reject_reason:
-            self._end(transfer, "Completed, Rejected", f"Transfer rejected: {peer.reject_reason}")
-            return
-        if shared is None or shared.locked:
-            self._end(transfer, "Completed, Rejected", "Transfer rejected: File not shared.")
-            return
-        remote_size = self.factory.size(shared.spec) + (4096 if fault is not None and fault.outcome == "aborted" else 0)
-        if remote_size != transfer.size:
-            self._end(transfer, "Completed, Aborted", f"Transfer aborted: the remote size of {remote_size} does not "
-                                                      f"match expected size {transfer.size}")
-            return
-        transfer.move("Queued, Remotely")
-        transfer.enqueued_at = self.clock.utc(now)
-        transfer.wait_places = 0 if peer.free_slot else peer.queue_length
-        transfer.next_queue_step = now + peer.queue_seconds
-        transfer.due = now
-
-    def _advance_queue(self, transfer: SimTransfer, peer: Peer | None, now: float) -> None:
-        assert peer is not None
-        while transfer.wait_places > 0 and now >= transfer.next_queue_step:
-            transfer.wait_places -= 1
-            transfer.next_queue_step += peer.queue_seconds
-        if transfer.wait_places > 0 or self._place(transfer) > 1:
-            return
-        if peer.offline:
-            self._end(transfer, "Completed, Errored", f"User {transfer.username} appears to be offline")
-            return
-        shared = peer.file(transfer.filename)
-        assert shared is not None
-        transfer.move("Initializing")
-        transfer.source = self._synth.submit(self.factory.path, shared.spec)
-        transfer.due = now + 0.3
-
-    def _initialize(self, transfer: SimTransfer, peer: Peer | None, now: float) -> None:
-        assert transfer.source is not None and peer is not None
-        if not transfer.source.done():
-            return
-        error = transfer.source.exception()
-        if error is not None:
-            self._end(transfer, "Completed, Errored", f"Transfer failed: {error}")
-            return
-        name = local_file_name(transfer.filename, self.host_os)
-        incomplete = _below(self.incomplete_dir, [*incomplete_folder(transfer.username, transfer.filename,
-                                                                     self.host_os, self.version_tuple), name])
-        if incomplete is None:
-            self._end(transfer, "Completed, Errored", f"Transfer failed: the file name {transfer.filename!r} "
-                                                      f"leads outside the incomplete directory")
-            return
-        in_use = any(t is not transfer and t.state == "InProgress" and t.incomplete_path == incomplete
-                     for t in self._transfers.values())
-        if in_use:
-            self._end(transfer, "Completed, Errored", _INCOMPLETE_IN_USE.format(path=incomplete))
-            return
-        incomplete.parent.mkdir(parents=True, exist_ok=True)
-        resume = transfer.attempts > 1 and self.retry.partial == "resume" and incomplete.is_file()
-        if resume:  # retry.partial "resume": the next attempt appends to what the last one wrote
-            transfer.bytes_transferred = min(incomplete.stat().st_size, transfer.size)
-        else:
-            incomplete.write_bytes(b"")
-        transfer.incomplete_path = incomplete
-        transfer.move("InProgress")
-        transfer.started = now
-        transfer.started_at = self.clock.utc(now)
-
-    def _progress(self, transfer: SimTransfer, peer: Peer | None, now: float, elapsed: float) -> None:
-        assert peer is not None and transfer.source is not None and transfer.incomplete_path is not None
-        if peer.offline:
-            self._end(transfer, "Completed, Errored", "Transfer failed: The connection was closed unexpectedly")
-            return
-        if transfer.fault is None:
-            transfer.fault = self.transfer_faults.take(transfer.username, transfer.filename, ("stall", "errored"))
-        limit = transfer.size
-        fault = transfer.fault
-        if fault is not None and fault.outcome == "stall" and self.transfer_faults.active(fault):
-            limit = int(transfer.size * fault.at)
-        if peer.stall_at is not None:
-            limit = min(limit, int(transfer.size * peer.stall_at))
-        fail_at = None
-        if fault is not None and fault.outcome == "errored":
-            fail_at = int(transfer.size * fault.at)
-        if peer.fail_at is not None:
-            fail_at = min(fail_at if fail_at is not None else transfer.size, int(transfer.size * peer.fail_at))
-        target = min(limit, transfer.bytes_transferred + int(peer.speed * elapsed))
-        if fail_at is not None:
-            target = min(target, fail_at)
-        if target > transfer.bytes_transferred:
-            self._copy(Path(transfer.source.result()), transfer.incomplete_path, transfer.bytes_transferred, target)
-            transfer.bytes_transferred = target
-        seconds = max(1e-6, now - transfer.started)
-        transfer.average_speed = transfer.bytes_transferred / seconds
-        if fail_at is not None and transfer.bytes_transferred >= fail_at and fail_at < transfer.size:
-            self._end(transfer, "Completed, Errored", "Transfer failed: The connection was closed unexpectedly")
-            return
-        if transfer.bytes_transferred >= transfer.size:
-            transfer.local_path = self._finalize(transfer)
-            if transfer.local_path is None:
-                self._end(transfer, "Completed, Errored", f"Transfer failed: the file name {transfer.filename!r} "
-                                                          f"leads outside the downloads directory")
-            else:
-                self._end(transfer, "Completed, Succeeded", None)
-
-    @staticmethod
-    def _copy(source: Path, target: Path, start: int, end: int) -> None:
-        with open(source, "rb") as src, open(target, "r+b") as dst:
-            src.seek(start)
-            dst.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                chunk = src.read(min(remaining, 1 << 20))
-                if not chunk:
-                    raise OSError(f"source file {source} is shorter than announced")
-                dst.write(chunk)
-                remaining -= len(chunk)
-
-    def _finalize(self, transfer: SimTransfer) -> Path | None:
-        """Move the finished file into the downloads directory; None when its name would leave it.
-
-        <= 0.25: ``<last remote folder>/<name>`` (CommonExtensions.ToLocalRelativeFilename, a share root
-        counts as a folder); 0.26+: the ``destination.subdirectory`` pattern with the share root stripped
-        (DownloadService.DeriveDestination, FileSafety.StripPathRoot). A clash gets ``_<ticks>`` before the
-        extension (FileService.MoveFile) unless 0.26's ``destination.exists`` is ``overwrite``."""
-        assert transfer.incomplete_path is not None
-        source = transfer.incomplete_path
-        if self.version_tuple >= (0, 26):
-            folder = destination_folder(self.destination_subdirectory, transfer.username, transfer.filename,
-                                        self.host_os)
-        else:
-            folder = legacy_folder(transfer.filename, self.host_os)
-        target = _below(self.downloads_dir, [*folder, source.name])
-        if target is None:
-            return None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        overwrite = self.version_tuple >= (0, 26) and self.destination_exists == "overwrite"
-        if target.exists() and not overwrite:
-            ticks = dotnet_ticks(self.clock.utc())
-            target = target.parent / f"{Path(source.name).stem}_{ticks}{Path(source.name).suffix}"
-        shutil.move(str(source), str(target))
-        parent = source.parent
-        while parent != self.incomplete_dir and self.incomplete_dir in parent.parents:
-            try:
-                parent.rmdir()  # deleteSourceDirectoryIfEmptyAfterMove
-            except OSError:
-                break
-            parent = parent.parent
-        return target
-
+    # ---- the simulated world's clock ------------------------------------------------
     def _tick(self, last: float) -> float:
         now = self.clock.now()
         try:
@@ -942,89 +604,6 @@ class SlskdSim(SearchesMixin, SimServer):
         except Exception:  # the world must keep turning; a bug shows in the log
             log.exception("slskd sim: tick failed")
         return now
-
-    # ---- control endpoints -----------------------------------------------------
-    def control(self, req: Request) -> Response:
-        """``/__sim/`` endpoints (no auth):
-
-        ``GET /__sim/state``: login state, time scale, peers and counts;
-        ``POST /__sim/logout``, ``POST /__sim/login``;
-        ``POST /__sim/restart`` ``{"downtime": s}`` (answers, then restarts);
-        ``POST /__sim/expire-tokens``;
-        ``POST /__sim/time-scale`` ``{"time_scale": x}``;
-        ``POST /__sim/peers/<username>`` with fields for :meth:`set_peer`;
-        ``GET|POST|DELETE /__sim/transfer-faults`` (POST a rule or a list of rules for
-        :class:`TransferFault`).
-        """
-        path, method = req.path.rstrip("/"), req.method
-        try:
-            payload = req.json() if req.body else {}
-        except ValueError:
-            return Response.json({"error": "body is not JSON"}, 400)
-        try:
-            if path == "/__sim/state" and method == "GET":
-                return Response.json(self._state_json())
-            if path == "/__sim/logout" and method == "POST":
-                self.logout()
-                return Response.json(self._state_json())
-            if path == "/__sim/login" and method == "POST":
-                self.login()
-                return Response.json(self._state_json())
-            if path == "/__sim/expire-tokens" and method == "POST":
-                self.expire_tokens()
-                return Response.empty()
-            if path == "/__sim/time-scale" and method == "POST":
-                self.time_scale = float(payload["time_scale"])
-                return Response.json({"time_scale": self.time_scale})
-            if path == "/__sim/restart" and method == "POST":
-                downtime = float((payload or {}).get("downtime", 0.0))
-                threading.Thread(target=self._restart_soon, args=(downtime,), daemon=True).start()
-                return Response.json({"restarting": True, "downtime": downtime}, 202)
-            if path.startswith("/__sim/peers/") and method == "POST":
-                peer = self.set_peer(unquote(path[len("/__sim/peers/"):]), **(payload or {}))
-                return Response.json(self._peer_json(peer))
-            if path == "/__sim/transfer-faults":
-                if method == "DELETE":
-                    self.transfer_faults.clear()
-                    return Response.empty()
-                if method == "POST":
-                    for rule in payload if isinstance(payload, list) else [payload]:
-                        self.transfer_faults.add(**rule)
-                if method in ("GET", "POST"):
-                    return Response.json([r.as_dict() for r in self.transfer_faults.rules()])
-        except KeyError as exc:
-            return Response.json({"error": f"unknown peer or missing field {exc}"}, 404)
-        except (TypeError, ValueError) as exc:
-            return Response.json({"error": str(exc)}, 400)
-        return Response.json({"error": "unknown control endpoint"}, 404)
-
-    def _restart_soon(self, downtime: float) -> None:
-        time.sleep(0.05)  # let the control answer reach the caller first
-        self.restart(downtime)
-
-    @staticmethod
-    def _peer_json(peer: Peer) -> dict:
-        return {"username": peer.username, "kind": peer.kind, "offline": peer.offline, "speed": peer.speed,
-                "upload_speed": peer.upload_speed, "free_slot": peer.free_slot, "queue_length": peer.queue_length,
-                "stall_at": peer.stall_at, "fail_at": peer.fail_at, "reject_reason": peer.reject_reason,
-                "files": len(peer.files)}
-
-    def _state_json(self) -> dict:
-        with self._lock:
-            return {"logged_in": self._logged_in, "time_scale": self.time_scale, "version": self.version,
-                    "host_os": self.host_os, "enqueue_style": self.enqueue_style, "searches": len(self._searches),
-                    "transfers": len(self._transfers), "peers": [self._peer_json(p) for p in self.peers],
-                    "transfer_faults": [r.as_dict() for r in self.transfer_faults.rules()],
-                    "faults": [r.as_dict() for r in self.faults.rules()]}
-
-
-def _below(root: Path, segments: list[str]) -> Path | None:
-    """``root`` joined with local name segments, or None when a segment is empty, ``.`` or ``..`` (the
-    simulation never writes outside its folders, whatever a peer's path says)."""
-    if not segments or any(part in ("", ".", "..") for part in segments):
-        return None
-    return root.joinpath(*segments)
-
 
 def _run_ticker(sim_ref: "weakref.ref[SlskdSim]", closing: threading.Event) -> None:
     """Drive the simulated world until :meth:`SlskdSim.close`, or until the simulation is gone

@@ -1,4 +1,7 @@
-"""The searches of the slskd simulation: the HTTP endpoints and the Soulseek side of a search.
+"""The searches of the slskd simulation as a world model: the Soulseek side of a search, and what peers share.
+
+No HTTP here: :mod:`soulsync.sim.slskd_search_routes` parses the ``/searches`` requests. Responses are
+kept as slskd stores them (the records its API later returns).
 
 What real slskd does, and where it is written (``../shared/reference/service-apis.md`` 1.5):
 
@@ -22,17 +25,14 @@ What real slskd does, and where it is written (``../shared/reference/service-api
 from __future__ import annotations
 
 import secrets
-import time
 import uuid
 import zlib
 from typing import Any
 
+from soulsync.core.models import Track
 from soulsync.sim.audio import AudioSpec
-from soulsync.sim.base import Request, Response
-from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile
-from soulsync.sim.slskd_model import (
-    CONCURRENCY_MESSAGE, GUID, SEARCH_DEFAULTS, PendingResponse, SearchQuery, SimSearch, fold_words, parse_bool,
-)
+from soulsync.sim.peers import ANNOUNCE_BASIC, ANNOUNCE_NONE, Peer, SharedFile, release_files
+from soulsync.sim.slskd_model import GUID, PendingResponse, SearchQuery, SimSearch, fold_words, parse_bool
 
 NO_TERM_MESSAGE = "Search query must contain at least one non-exclusion term (Parameter 'query')"
 SHORT_TERMS_MESSAGE = ("Search query must contain at least one non-exclusion term with length greater than 1 "
@@ -43,6 +43,15 @@ DUPLICATE_ID_MESSAGE = "An error occurred while saving the entity changes. See t
 """EF Core's ``DbUpdateException`` text, which slskd's generic catch returns with 500."""
 MAX_CONCURRENT_SEARCHES = 2
 """slskd builds its ``SoulseekClient`` with ``maximumConcurrentSearches: 2`` (hard-coded, 0.24.5 ... HEAD)."""
+
+
+class SearchRefused(Exception):
+    """A search slskd refuses: the HTTP status and message it answers with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class SearchesMixin:
@@ -98,6 +107,38 @@ class SearchesMixin:
                     search.finalize_at = now
                     search.ended_utc = self.clock.utc(now)
 
+    # ---- what peers share (changed at run time) ------------------------------------
+    def share_tracks(self, tracks: list[Track], peers: int = 3, encoding: str = "flac") -> list[str]:
+        """Tidy, tagged copies of recordings (a new release, a rarity that turned up) on ``peers`` fast,
+        online peers with a free slot, in their usual share roots; searches find them from now on and
+        they download like any shared file. Returns the usernames, in the order peers were picked."""
+        picked = [p for p in self.peers if p.kind == "fast" and not p.offline and p.free_slot][:max(0, peers)]
+        for peer in picked:
+            root = peer.files[0].path.split("\\", 1)[0] if peer.files else f"@@{peer.username[:5]}"
+            with self._lock, self._index_lock:
+                peer.share(release_files(tracks, root, encoding))
+                self._word_index.pop(peer.username, None)  # rebuilt on the next search
+        return [p.username for p in picked]
+
+    def unshare_tracks(self, spotify_ids: list[str], isrcs: list[str] | tuple[str, ...] = ()) -> int:
+        """No peer shares these tracks, nor any release of these ISRCs, any more (a recording nobody has);
+        returns how many files went."""
+        gone, recordings = set(spotify_ids), set(isrcs)
+        removed = 0
+        with self._lock, self._index_lock:
+            for peer in self.peers:
+                went = peer.unshare(gone, recordings)
+                if went:
+                    removed += went
+                    self._word_index.pop(peer.username, None)
+        return removed
+
+    def sharers(self, spotify_id: str) -> list[str]:
+        """Usernames of the peers sharing an audio file of this recording."""
+        with self._lock:
+            return [p.username for p in self.peers
+                    if any(f.track is not None and f.track.spotify_id == spotify_id for f in p.files)]
+
     def _cancel_searches(self) -> None:
         """Every search in flight ends cancelled (slskd lost its server connection)."""
         with self._lock:
@@ -109,66 +150,31 @@ class SearchesMixin:
             self._searches.clear()
             self._network.clear()
 
-    # ---- HTTP -------------------------------------------------------------------
-    def _search_start(self, req: Request) -> Response:
-        concurrency_limited = self.version_tuple >= (0, 24)
-        if concurrency_limited and not self._search_gate.acquire(blocking=False):
-            return self.error_response(429, req, CONCURRENCY_MESSAGE)  # type: ignore[attr-defined]
-        try:
-            return self._search_post(req)
-        finally:
-            if concurrency_limited:
-                self._search_gate.release()
-
-    def _search_post(self, req: Request) -> Response:
-        error = self.error_response  # type: ignore[attr-defined]
-        try:
-            body = req.json()
-        except ValueError:
-            return error(400, req, "The request body is not valid JSON")
-        if not isinstance(body, dict):
-            return error(400, req, "The request body must be a SearchRequest object")
-        fields = {k.lower(): v for k, v in body.items()}
-        text = fields.get("searchtext")
-        if not isinstance(text, str) or not text.strip():
-            return error(400, req, "The field SearchText can not be null, empty, or consist of only whitespace")
-        options = {key: fields.get(key.lower(), default) for key, default in SEARCH_DEFAULTS.items()}
-        try:
-            timeout_ms = int(options["searchTimeout"])
-            response_limit = int(options["responseLimit"])
-            file_limit = int(options["fileLimit"])
-        except (TypeError, ValueError):
-            return error(400, req, "One or more search options are not valid numbers")
-        if timeout_ms < 5:
-            return error(400, req, "The field SearchTimeout must be between 5 and 2147483647.")
-        search_id = str(fields.get("id") or uuid.uuid4())
-        if not GUID.match(search_id):
-            return error(400, req, "The JSON value could not be converted to System.Guid. Path: $.id")
-        search_id = str(uuid.UUID(search_id))
-        time.sleep(min(1.0, self.search_post_delay / self.clock.time_scale))
+    # ---- starting a search ------------------------------------------------------------
+    def register_search(self, search_id: str, text: str, timeout_ms: int, response_limit: int, file_limit: int,
+                        filters: dict[str, Any]) -> SimSearch:
+        """Record a search and queue its network side, as ``SearchService.StartAsync`` does; raises
+        :class:`SearchRefused` with slskd's status and words for a duplicate id or a query Soulseek.NET
+        refuses (the refused record stays listed as ``Completed, Errored``)."""
         query = SearchQuery.parse(text)
         with self._lock:
             if search_id in self._searches or any(s.id == search_id for s in self._network):
-                return error(500, req, DUPLICATE_ID_MESSAGE)
+                raise SearchRefused(500, DUPLICATE_ID_MESSAGE)
             now = self.clock.now()
             search = SimSearch(
                 id=search_id, text=query.stored_text() or text, network_text=query.network_text(),
                 token=secrets.randbelow(2**31 - 1) + 1, started=now, started_utc=self.clock.utc(now),
                 timeout_s=timeout_ms / 1000.0, response_limit=max(1, response_limit),
-                file_limit=max(1, file_limit),
-                filters={k: options[k] for k in ("filterResponses", "maximumPeerQueueLength",
-                                                 "minimumPeerUploadSpeed", "minimumResponseFileCount")},
-                last_activity=now,
+                file_limit=max(1, file_limit), filters=filters, last_activity=now,
             )
             self._searches[search_id] = search  # inserted before Soulseek.NET checks the query
             refusal = self._refusal(query)
             if refusal is not None:
-                status, message = refusal
                 search.state = "Completed, Errored"
                 search.ended_utc = search.started_utc
-                return error(status, req, message)
+                raise SearchRefused(*refusal)
             self._network.append(search)
-            return Response.json(search.as_json())
+            return search
 
     def _refusal(self, query: SearchQuery) -> tuple[int, str] | None:
         """Soulseek.NET's checks, in its order: no term, not logged in, no term longer than one character."""
@@ -180,47 +186,11 @@ class SearchesMixin:
             return 400, SHORT_TERMS_MESSAGE
         return None
 
-    def _search_list(self, req: Request) -> Response:
-        with self._lock:
-            return Response.json([s.as_json() for s in self._searches.values()])
-
-    def _find_search(self, req: Request) -> SimSearch | None:
-        raw = req.params.get("id", "")
-        if not GUID.match(raw):
+    def find_search(self, raw_id: str) -> SimSearch | None:
+        """The listed search of an id as the API takes it (any GUID spelling), or None."""
+        if not GUID.match(raw_id):
             return None
-        return self._searches.get(str(uuid.UUID(raw)))
-
-    def _search_get(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)  # type: ignore[attr-defined]
-            return Response.json(search.as_json(parse_bool(req.arg("includeResponses", "false"))))
-
-    def _search_responses(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)  # type: ignore[attr-defined]
-            return Response.json(list(search.received) if search.ended else [])
-
-    def _search_stop(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)  # type: ignore[attr-defined]
-            if not search.complete:
-                search.cancel_requested = True  # cancellation lands on the next tick, as in slskd
-            return Response(200, b"", content_type="")
-
-    def _search_delete(self, req: Request) -> Response:
-        with self._lock:
-            search = self._find_search(req)
-            if search is None:
-                return self.error_response(404, req)  # type: ignore[attr-defined]
-            del self._searches[search.id]
-            search.deleted = True  # the network search goes on and keeps its slot
-            return Response.empty(204)
+        return self._searches.get(str(uuid.UUID(raw_id)))
 
     # ---- matching -----------------------------------------------------------------
     def _peer_words(self, peer: Peer) -> list[tuple[frozenset[str], SharedFile]]:

@@ -5,6 +5,12 @@ tests. :meth:`SimWorld.configure` points an app context at the simulations.
 The Plex account already holds playlists of the user's own whose titles equal
 or contain those of Spotify playlists (``soulsync.sim.plex.SEEDED_PLAYLISTS``),
 so the demo shows a mirror going beside them, never over them.
+
+The world changes at run time as the real one does under a user who leaves the app running
+(:meth:`SimWorld.publish_release`, :meth:`SimWorld.add_playlist_tracks`,
+:meth:`SimWorld.make_available`); another process does the same over the simulations' admin
+endpoints (``POST /__sim/releases`` and ``/__sim/playlists/<id>/tracks`` on Spotify,
+``/__sim/shares`` on slskd).
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from soulsync.core.models import Album
 from soulsync.sim.catalog import Catalog, build_catalog
 from soulsync.sim.hard_cases import add_hard_cases
 from soulsync.sim.peers import build_peers
@@ -81,7 +88,9 @@ class SimWorld:
         return Path(self.slskd.downloads_dir)
 
     def describe(self) -> dict:
-        """URLs and credentials, as ``soulsync sim`` prints them."""
+        """URLs and credentials, as ``soulsync sim`` prints them, and the admin endpoints that change the
+        world at run time (loopback only; see :mod:`soulsync.sim.spotify_admin` and ``/__sim/shares`` in
+        :mod:`soulsync.sim.slskd_control`)."""
         return {
             "spotify": {"accounts_url": self.spotify.url, "api_url": self.spotify.api_url,
                         "client_id": self.spotify.client_id, "client_secret": self.spotify.client_secret,
@@ -93,6 +102,9 @@ class SimWorld:
                       "password": self.slskd.password, "downloads_dir": str(self.downloads_dir),
                       "version": self.slskd.version, "host_os": self.slskd.host_os},
             "seed": self.catalog.seed,
+            "admin": {"releases": f"{self.spotify.url}/__sim/releases",
+                      "playlist_tracks": f"{self.spotify.url}/__sim/playlists/{{playlist_id}}/tracks",
+                      "shares": f"{self.slskd.url}/__sim/shares"},
         }
 
     def configure(self, context, connect_spotify: bool = True) -> None:
@@ -121,6 +133,36 @@ class SimWorld:
         context.open_browser = auto_consent_browser
         context.demo_world = self
         context.save()
+
+    # ---- the world changing at run time ----------------------------------------
+    def publish_release(self, artist_id: str, title: str, track_titles: tuple[str, ...] | list[str] = (), *,
+                        kind: str = "single", release_date: str | None = None, peers: int = 3,
+                        encoding: str = "flac") -> Album:
+        """An artist puts out a release (``album``, ``ep``, ``single`` or ``compilation``) on Spotify,
+        and ``peers`` Soulseek peers share it at once as tidy, tagged files (0: nobody has it yet).
+        Returns the release with its tracks (see :meth:`SpotifyWorld.publish_release`)."""
+        album = self.spotify.publish_release(artist_id, title, track_titles, kind=kind, release_date=release_date)
+        if peers:
+            self.slskd.share_tracks(album.tracks, peers=peers, encoding=encoding)
+        return album
+
+    def add_playlist_tracks(self, playlist_id: str, track_ids: list[str], position: int | None = None) -> str:
+        """The playlist's owner adds tracks on Spotify; returns the playlist's new ``snapshot_id``."""
+        return self.spotify.add_playlist_tracks(playlist_id, track_ids, position)
+
+    def remove_playlist_tracks(self, playlist_id: str, track_ids: list[str]) -> str:
+        """The playlist's owner removes tracks on Spotify; returns the playlist's new ``snapshot_id``."""
+        return self.spotify.remove_playlist_tracks(playlist_id, track_ids)
+
+    def make_unavailable(self, track_id: str) -> int:
+        """No Soulseek peer shares this recording any more (in any release holding it: same ISRC);
+        returns how many files went."""
+        isrc = self.spotify.world.tracks[track_id].isrc
+        return self.slskd.unshare_tracks([track_id], [isrc] if isrc else [])
+
+    def make_available(self, track_id: str, peers: int = 1, encoding: str = "flac") -> list[str]:
+        """A catalog track nobody shared turns up on ``peers`` Soulseek peers; returns their usernames."""
+        return self.slskd.share_tracks([self.spotify.world.tracks[track_id]], peers=peers, encoding=encoding)
 
     def stop(self) -> None:
         for server in (self.slskd, self.plex, self.spotify):
