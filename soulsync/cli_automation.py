@@ -45,8 +45,8 @@ def add_parsers(commands: argparse._SubParsersAction, common: Any) -> None:
     add.add_argument("--mirror", action="store_true", help="also mirror it as a Plex playlist")
     remove = keep_do.add_parser("remove", help="stop keeping a playlist in sync")
     remove.add_argument("playlist", metavar="PLAYLIST")
-    keep_do.add_parser("list", help="the playlists kept in sync")
-    for p in (keep, add, remove):
+    klist = keep_do.add_parser("list", help="the playlists kept in sync")
+    for p in (add, remove, klist):
         common(p)
 
     watch = commands.add_parser("watch", help="artists watched for new releases",
@@ -61,8 +61,8 @@ def add_parsers(commands: argparse._SubParsersAction, common: Any) -> None:
                            "album,ep,single)")
     wremove = watch_do.add_parser("remove", help="stop watching an artist")
     wremove.add_argument("artist", metavar="ARTIST")
-    watch_do.add_parser("list", help="the artists watched")
-    for p in (watch, wadd, wremove):
+    wlist = watch_do.add_parser("list", help="the artists watched")
+    for p in (wadd, wremove, wlist):
         common(p)
 
 
@@ -163,7 +163,12 @@ def run_keep(context: Any, args: argparse.Namespace, say: Any) -> int:
         kept = KeptPlaylist(imported.playlist.id, PlaylistKind.FILE, imported.playlist.name, str(path.resolve()),
                             hours * 3600.0, args.mirror)
     else:
-        playlist = _find_playlist(store.playlists(), target, context.spotify_configured())
+        known = store.playlists()
+        if context.spotify_configured() and not any(target in (p.id, p.name) for p in known):
+            listed = context.spotify().playlists()  # not seen yet: the account's current list
+            store.save_playlists(listed)
+            known = store.playlists()
+        playlist = _find_playlist(known, target, context.spotify_configured())
         kind = PlaylistKind.FILE if playlist.source in ("csv", "m3u") else PlaylistKind.SPOTIFY
         if kind is PlaylistKind.FILE:
             raise CliError(f"{playlist.name!r} was imported from a file: name the file to keep it in sync")
