@@ -102,7 +102,8 @@ class Automation:
     def _run(self, job: str, request: SyncRequest, options: SyncOptions) -> SyncResult:
         p = self.ports
         run = SyncRun(request, options, store=self.store, library=p.library(), reader=self._reader(),
-                      downloads=p.tools, on_event=p.on_event, is_cancelled=p.is_cancelled, wait=p.wait)
+                      downloads=p.tools, on_event=p.on_event, is_cancelled=p.is_cancelled, wait=p.wait,
+                      clock=self.clock)
         if p.hold is not None:
             p.hold()
         try:

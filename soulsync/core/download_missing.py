@@ -169,6 +169,7 @@ class DownloadMissing:
         describe: Callable[[BaseException], str] = _describe,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.queue = queue
@@ -187,6 +188,8 @@ class DownloadMissing:
         self._describe_trouble = describe
         self._clock = clock
         self._sleep = sleep
+        self._wall_clock = wall_clock
+        """Epoch seconds for the wishlist's attempts (the scheduler's clock, when a schedule runs this)."""
         self._cancel_requested = False
         self._cancel_done = False
         self._resumed = False
@@ -534,7 +537,7 @@ class DownloadMissing:
         if wishlist:
             try:
                 item = self.queue.get(job.item_id) if job.item_id else None
-                record_failure(self.store, job.track, detail, time.time(),
+                record_failure(self.store, job.track, detail, self._wall_clock(),
                                failed_sources=list(getattr(item, "tried", None) or ()),
                                playlist_id=job.playlist_ids[0] if job.playlist_ids else None)
             except Exception as exc:

@@ -324,8 +324,10 @@ class SyncRun:
                  reader: PlaylistReader | None = None,
                  downloads: DownloadTools | Callable[[], DownloadTools] | None = None,
                  on_event: Callable[[SyncEvent], None] | None = None, is_cancelled: CancelFn = _never,
-                 wait: Callable[[float], bool] | None = None) -> None:
+                 wait: Callable[[float], bool] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.request, self.options = request, options
+        self.clock = clock
+        """Epoch seconds (the scheduler's clock when a schedule runs this): the wishlist's attempts are dated by it."""
         self.store, self.library, self.reader, self.tools = store, library, reader, downloads
         self._emit_to = on_event
         self._is_cancelled = is_cancelled
@@ -478,6 +480,9 @@ class SyncRun:
         done_keys = {row.key for row in done}
         rest: list[tuple[Track, str | None]] = [(row.track, None) for row in album_rows
                                                 if row.phase is not Phase.DOWNLOADED]
+        planned = {row.key for row in album_rows}
+        rest += [(track, None) for release in releases for track in release.missing_tracks
+                 if wanted_key(track) not in planned]  # no folder covered them: single tracks fill the gaps
         rest += [(track, pid) for track, pid in wanted if wanted_key(track) not in done_keys]
         self._emit(StageStarted(Stage.DOWNLOADS))
         flow = DownloadMissing(
@@ -485,7 +490,7 @@ class SyncRun:
             limiter=tools.limiter, settings=tools.settings, drive_queue=tools.drive_queue,
             poll_interval_s=tools.poll_interval_s, service_patience_s=tools.service_patience_s,
             on_track=lambda p: self._emit(TrackChanged(p)), on_progress=lambda c: self._emit(CountsChanged(c)),
-            is_cancelled=self._is_cancelled, describe=tools.describe, sleep=self._pause)
+            is_cancelled=self._is_cancelled, describe=tools.describe, sleep=self._pause, wall_clock=self.clock)
         self._emit(DownloadsPlanned(done + flow.tracks()))
         report = flow.run()
         report.tracks[:0] = done
