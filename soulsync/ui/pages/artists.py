@@ -539,28 +539,9 @@ class ArtistsPage(Page):
         self.meta_label.setText("Updating…")
 
         def work(ctx):
-            from soulsync.core.discography import pick_artist
-            from soulsync.services.images import fetch_image
+            from soulsync.services.artist_metadata import update_artist_metadata
 
-            found = pick_artist(spotify.search_artists(name, limit=10), name)
-            if found is None:
-                return f"Spotify does not know an artist called “{name}”."
-            artist = spotify.artist(found.spotify_id) if found.spotify_id else found
-            summary = f"Genres on Spotify: {', '.join(artist.genres)}." if artist.genres else ""
-            store.save_artist_meta(fold(name), name, artist.spotify_id, list(artist.genres), artist.image_url,
-                                   None, summary)
-            if artist.image_url:
-                data = fetch_image(artist.image_url)
-                if data:
-                    images.store(name, data)
-            done = f"Updated from Spotify: {', '.join(artist.genres) or 'no genres listed'}."
-            if plex is not None:
-                target = plex.find_artist(section, name)
-                if target is None:
-                    return done + " Plex has no artist by that exact name, so it was left alone."
-                plex.edit_artist(section, target.rating_key, list(artist.genres), summary)
-                done += " Written to Plex too."
-            return done
+            return update_artist_metadata(name, spotify, store, lambda data: images.store(name, data), plex, section)
 
         def finished_ok(text: str) -> None:
             self.meta_label.setText(text)
