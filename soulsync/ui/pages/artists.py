@@ -21,6 +21,7 @@ from soulsync.context import AppContext
 from soulsync.core.discography import GROUP_LABELS, GROUP_ORDER, Discography, ReleaseState
 from soulsync.core.models import Track
 from soulsync.core.normalize import fold
+from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARN
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
@@ -298,6 +299,8 @@ class ArtistsPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.images = ImageCache(context.paths.cache_dir / "artists")
+        self.activity: ActivityFeed | None = None
+        """Where a metadata update is told (the main window passes its feed)."""
         self.index = None
         self.discography: Discography | None = None
         self._discography_of: str | None = None
@@ -550,9 +553,8 @@ class ArtistsPage(Page):
             if pix is not None:
                 self.artist_image.setPixmap(pix)
             self.list_view.viewport().update()
-            window = getattr(self, "main_window", None)
-            if window is not None:
-                window.activity.add("info", f"{name}: {text}", f"artists:{name}")
+            if self.activity is not None:
+                self.activity.add("info", f"{name}: {text}", f"artists:{name}")
 
         def failed(exc: Exception) -> None:
             from soulsync.services.checks import describe_error

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Callable
 
 from PyQt6.QtCore import QModelIndex, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
@@ -14,7 +15,7 @@ from soulsync.context import AppContext
 from soulsync.core.quality import FORMAT_FAMILIES
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search import (
-    FilterSpec, ResultAlbum, ResultItem, ResultKind, SearchResults, SortBy, query_terms,
+    FilterSpec, ResultAlbum, ResultItem, ResultKind, ResultTrack, SearchResults, SortBy, query_terms,
 )
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
 from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsModel
@@ -59,6 +60,7 @@ class DownloadsPage(Page):
         super().__init__(context, parent)
         self.sessions: list[SearchSession] = []
         self.rate: SearchRateLimiter = context.search_limiter
+        self._preview: Callable[[ResultTrack], Any] | None = None
 
         # --- search row
         row = QHBoxLayout()
@@ -564,9 +566,8 @@ class DownloadsPage(Page):
 
     def preview_selected(self) -> None:
         track = self._previewable(self.selected_items())
-        window = getattr(self, "main_window", None)
-        if track is not None and window is not None:
-            window.player_bar.preview(track)
+        if track is not None and self._preview is not None:
+            self._preview(track)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         item = self.model.data(index, ItemRole)
@@ -641,6 +642,10 @@ class DownloadsPage(Page):
             meta = {"album_folder": folder} if folder else {}
             self.service.enqueue(files, source="manual", group_id=folder or None, meta=meta)
         self.announce(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
+
+    def set_previewer(self, preview: Callable[[ResultTrack], Any]) -> None:
+        """What plays a preview of a result (the main window passes its player bar's)."""
+        self._preview = preview
 
     def attach_library(self, library) -> None:
         """The shared library index, for "in library" badges (the main window calls this)."""

@@ -24,6 +24,7 @@ from soulsync.core.quality import TIER_LABELS
 from soulsync.services import checks
 from soulsync.services.spotify_auth import CONNECT_TIMEOUT_S, redirect_uri_problem
 from soulsync.ui.pages.base import Page
+from soulsync.ui.service_monitor import ServiceMonitor
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.widgets.wheel_guard import guard_wheel
 from soulsync.ui.workers import TaskHandle, run_task
@@ -111,6 +112,8 @@ class SettingsPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        self.monitor: ServiceMonitor | None = None
+        """The service monitor, checked again after a save (the main window passes it)."""
         self._tasks: dict[str, TaskHandle] = {}
         self._loaded_secrets: dict[str, str] | None = None
         """The stored secrets as last read or written; None while they are being read."""
@@ -637,10 +640,9 @@ class SettingsPage(Page):
             return False
         self.saved_label.setText("Saved")
         self.settings_saved.emit()
-        window = getattr(self, "main_window", None)
-        if window is not None:
-            window.show_message("Settings saved")
-            window.monitor.check_all()
+        self.announce("Settings saved")
+        if self.monitor is not None:
+            self.monitor.check_all()
         return True
 
     # ---- connection tests -------------------------------------------------
@@ -735,9 +737,8 @@ class SettingsPage(Page):
             self.context.save()
             self.sp_account.setText(name)
             self.sp_result.show_state("ok", f"Connected as {name}")
-            window = getattr(self, "main_window", None)
-            if window is not None:
-                window.monitor.check("Spotify")
+            if self.monitor is not None:
+                self.monitor.check("Spotify")
 
         def waiting(url: str) -> None:
             self.sp_result.show_state("busy", "Waiting for the Spotify sign-in in your browser…")
