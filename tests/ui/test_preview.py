@@ -16,7 +16,8 @@ from soulsync.core.preview_cache import PreviewOptions
 from soulsync.core.search import ResultTrack, group_results
 from soulsync.sim.audio import AudioSpec, ExtraSpec
 from soulsync.ui.preview import PreviewState
-from soulsync.ui.widgets.player_bar import PlayerBar, SeekBar
+from soulsync.ui.widgets.player_bar import PlayerBar
+from soulsync.ui.widgets.player_controls import SeekBar
 
 PLAYING = QMediaPlayer.PlaybackState.PlayingState
 SPEED = 40_000
