@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         group.setExclusive(True)
         for index, (page_id, label, cls) in enumerate(NAV):
             page = cls(context, self)
-            page.main_window = self  # the Sync and Artists pages reach the download service through it
+            page.main_window = self  # the Sync and Artists pages still reach the download service through it
             page.set_status_bar(self.show_message)
             self.pages[page_id] = page
             self.stack.addWidget(page)

@@ -26,7 +26,8 @@ class Page(QWidget):
         self.context = context
         self.main_window: QWidget | None = None
         """The main window, once it holds the page. Only the Sync page and the Artists page's downloads
-        still reach through it (for the download service); the other pages get what they need passed in."""
+        still reach through it (for the download service and the activity feed); the other pages get
+        what they need passed in."""
         self._status_bar: Callable[[str], Any] | None = None
         self.setObjectName(f"page_{self.page_id}")
         outer = QVBoxLayout(self)
