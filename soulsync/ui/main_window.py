@@ -83,7 +83,8 @@ class MainWindow(QMainWindow):
         group.setExclusive(True)
         for index, (page_id, label, cls) in enumerate(NAV):
             page = cls(context, self)
-            page.main_window = self  # pages may navigate or reach the player
+            page.main_window = self  # the Sync and Artists pages still reach the download service through it
+            page.set_status_bar(self.show_message)
             self.pages[page_id] = page
             self.stack.addWidget(page)
             button = QPushButton(label)
@@ -127,6 +128,10 @@ class MainWindow(QMainWindow):
         dashboard = cast(DashboardPage, self.pages["dashboard"])
         downloads = cast(DownloadsPage, self.pages["downloads"])
         dashboard.attach(self.activity, self.monitor)
+        dashboard.set_navigation(self.show_page, self.pages["sync"])
+        downloads.set_previewer(self.player_bar.preview)
+        cast(SettingsPage, self.pages["settings"]).monitor = self.monitor
+        cast(ArtistsPage, self.pages["artists"]).activity = self.activity
         downloads.attach(self.downloads)
         self.player_bar.download_requested.connect(lambda track: downloads.download_items([track]))
         self.player_bar.matched_download_requested.connect(downloads.matched_download)

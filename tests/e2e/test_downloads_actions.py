@@ -69,17 +69,17 @@ def test_free_slot_bitrate_and_format_filters_narrow_the_rows(qtbot, window, sim
     search(qtbot, page, sim_world.catalog.albums[5].artist)
     everything = shown(page)
     checks = [
-        (lambda: qtbot.mouseClick(page.free_slot_box, Qt.MouseButton.LeftButton,
-                                  pos=QPoint(4, page.free_slot_box.height() // 2)),
+        (lambda: qtbot.mouseClick(page.filters.free_slot_box, Qt.MouseButton.LeftButton,
+                                  pos=QPoint(4, page.filters.free_slot_box.height() // 2)),
          FilterSpec(free_slot_only=True),
-         lambda: page.free_slot_box.setChecked(False)),
-        (lambda: page.bitrate_combo.setCurrentIndex(page.bitrate_combo.findData(320)),
+         lambda: page.filters.free_slot_box.setChecked(False)),
+        (lambda: page.filters.bitrate_combo.setCurrentIndex(page.filters.bitrate_combo.findData(320)),
          FilterSpec(min_bitrate=320),
-         lambda: page.bitrate_combo.setCurrentIndex(0)),
-        (lambda: qtbot.mouseClick(page.format_boxes["MP3"], Qt.MouseButton.LeftButton,
-                                  pos=QPoint(4, page.format_boxes["MP3"].height() // 2)),
+         lambda: page.filters.bitrate_combo.setCurrentIndex(0)),
+        (lambda: qtbot.mouseClick(page.filters.format_boxes["MP3"], Qt.MouseButton.LeftButton,
+                                  pos=QPoint(4, page.filters.format_boxes["MP3"].height() // 2)),
          FilterSpec(formats=frozenset({"MP3"})),
-         lambda: page.format_boxes["MP3"].setChecked(False)),
+         lambda: page.filters.format_boxes["MP3"].setChecked(False)),
     ]
     for apply, spec, undo in checks:
         apply()

@@ -32,11 +32,11 @@ def test_search_filter_sort_and_download_an_album(qtbot, window, sim_world, demo
     first_album_row = next(r for r, a in enumerate(albums) if isinstance(a, ResultAlbum))
     assert model.rowCount(model.index(first_album_row, 0)) == albums[first_album_row].track_count
 
-    page.format_boxes["FLAC"].setChecked(True)
+    page.filters.format_boxes["FLAC"].setChecked(True)
     shown = [model.item_at(model.index(r, 0)) for r in range(model.rowCount())]
     assert shown and all(i.family == "FLAC" for i in shown)
-    page.format_boxes["FLAC"].setChecked(False)
-    page.sort_combo.setCurrentIndex(page.sort_combo.findText("Size"))
+    page.filters.format_boxes["FLAC"].setChecked(False)
+    page.filters.sort_combo.setCurrentIndex(page.filters.sort_combo.findText("Size"))
     sizes = [model.item_at(model.index(r, 0)).size for r in range(model.rowCount())]
     assert sizes == sorted(sizes, reverse=True)
 
@@ -116,11 +116,11 @@ def test_album_rows_expand_scroll_and_sort_in_the_tree_view(crash_watch, qtbot, 
     view.viewport().grab()
     assert bar.value() == bar.maximum()
 
-    for position in range(page.sort_combo.count()):
-        page.sort_combo.setCurrentIndex(position)
+    for position in range(page.filters.sort_combo.count()):
+        page.filters.sort_combo.setCurrentIndex(position)
         view.viewport().grab()
         expanded = {model.data(index, ItemRole).key for index in album_indexes() if view.isExpanded(index)}
-        assert expanded == opened, page.sort_combo.currentText()
+        assert expanded == opened, page.filters.sort_combo.currentText()
         bar.setValue(0)
         view.viewport().grab()
 
@@ -152,7 +152,7 @@ def test_search_again_merges_without_losing_selection_or_filters(qtbot, window, 
     qtbot.keyClick(page.search_input, Qt.Key.Key_Return)
     session = page.current
     qtbot.waitUntil(lambda: session.state == "done", timeout=20000)
-    page.lossless_box.setChecked(True)
+    page.filters.lossless_box.setChecked(True)
     model = page.model
     assert model.rowCount() > 1
     keep = model.data(model.index(1, 0), ItemRole).key
@@ -162,7 +162,7 @@ def test_search_again_merges_without_losing_selection_or_filters(qtbot, window, 
     qtbot.mouseClick(page.again_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.state == "done" and "new)" in page.status_label.text(), timeout=20000)
     assert model.total >= before
-    assert page.lossless_box.isChecked()
+    assert page.filters.lossless_box.isChecked()
     assert all(model.item_at(model.index(r, 0)).lossless for r in range(model.rowCount()))
     assert [model.data(i, ItemRole).key for i in page.view.selectionModel().selectedRows()] == [keep]
 

@@ -53,14 +53,14 @@ def test_search_results_model(crash_watch, qtbot, model_checks, window, sim_worl
     assert ask_everything(model) == (model.rowCount() + children) * model.columnCount()
     window.grab()  # and painted, by the views and their delegates
 
-    for position in range(page.sort_combo.count()):
-        page.sort_combo.setCurrentIndex(position)
-    page.lossless_box.setChecked(True)
-    page.kind_combo.setCurrentIndex(page.kind_combo.findText("Albums"))
+    for position in range(page.filters.sort_combo.count()):
+        page.filters.sort_combo.setCurrentIndex(position)
+    page.filters.lossless_box.setChecked(True)
+    page.filters.kind_combo.setCurrentIndex(page.filters.kind_combo.findText("Albums"))
     model_checks.assert_clean()
     assert ask_everything(model) > 0
-    page.lossless_box.setChecked(False)
-    page.kind_combo.setCurrentIndex(0)
+    page.filters.lossless_box.setChecked(False)
+    page.filters.kind_combo.setCurrentIndex(0)
     qtbot.mouseClick(page.again_button, Qt.MouseButton.LeftButton)  # merges what is new into the rows
     qtbot.waitUntil(lambda: page.current.state == "done" and "new)" in page.status_label.text(), timeout=20000)
     view.expandAll()

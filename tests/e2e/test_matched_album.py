@@ -17,7 +17,7 @@ from PyQt6.QtCore import QItemSelectionModel, Qt
 
 from soulsync.context import AppContext
 from soulsync.core.search import ResultAlbum
-from soulsync.ui.dialogs.manual_correction import LibraryMatchDialog
+from soulsync.ui.dialogs.library_match import LibraryMatchDialog
 from soulsync.ui.dialogs.matched_download import MatchedDownloadDialog
 from soulsync.ui.main_window import MainWindow
 

@@ -32,8 +32,8 @@ def test_no_secret_in_config_or_logs_after_a_full_session(qtbot, logged_window, 
     settings = win.pages["settings"]
     win.show_page("settings")
     demo_context.secrets.delete("spotify_refresh_token")
-    qtbot.mouseClick(settings.sp_connect, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: settings.sp_result.state == "ok", timeout=20000)
+    qtbot.mouseClick(settings.spotify.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: settings.spotify.result.state == "ok", timeout=20000)
     qtbot.waitUntil(lambda: all(i.state in ("ok", "error") for i in win.indicators.values()), timeout=20000)
 
     sync = win.show_page("sync")

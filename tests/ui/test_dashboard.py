@@ -53,7 +53,7 @@ def test_activity_feed_is_live_persisted_and_navigates(qtbot, window, app_contex
 def test_settings_save_is_recorded(qtbot, window, app_context):
     settings = window.pages["settings"]
     window.show_page("settings")
-    settings.plex_url.setText("http://plex.example:32400")
+    settings.plex.url.setText("http://plex.example:32400")
     qtbot.mouseClick(settings.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: any(r["kind"] == "settings" for r in app_context.store.activity()), timeout=3000)
     assert app_context.settings.plex.url == "http://plex.example:32400"

@@ -7,16 +7,13 @@ from PyQt6.QtWidgets import QApplication
 
 from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
+from soulsync.core.library_search import LibraryChoice, LibrarySearch
 from soulsync.core.ratelimit import SearchRateLimiter
+from soulsync.core.replace_source import EARLIER_ATTEMPTS
 from soulsync.core.search_text import clean_query
 from soulsync.core.store import wanted_key
-from soulsync.ui.dialogs.manual_correction import (
-    EARLIER_ATTEMPTS,
-    LibraryChoice,
-    LibraryMatchDialog,
-    LibrarySearch,
-    ManualCorrectionDialog,
-)
+from soulsync.ui.dialogs.library_match import LibraryMatchDialog
+from soulsync.ui.dialogs.manual_correction import ManualCorrectionDialog
 from soulsync.ui.download_service import DownloadService
 
 TIMEOUT = 60000

@@ -7,8 +7,9 @@ from PyQt6.QtCore import Qt
 from soulsync.core.search import ResultAlbum
 from soulsync.core.search_grouping import group_results
 from soulsync.sim.audio import AudioSpec
-from soulsync.ui.dialogs.matched_download import MatchedDownloadDialog, PairingModel
+from soulsync.ui.dialogs.matched_download import MatchedDownloadDialog
 from soulsync.ui.download_service import DownloadService
+from soulsync.ui.models.matched import PairingModel
 
 SEARCH_TIMEOUT = 20000
 

@@ -17,7 +17,8 @@ from soulsync.core.search import ResultTrack
 from soulsync.core.search_grouping import group_results
 from soulsync.sim.audio import AudioSpec, ExtraSpec
 from soulsync.ui.preview import PreviewState
-from soulsync.ui.widgets.player_bar import PlayerBar, SeekBar
+from soulsync.ui.widgets.player_bar import PlayerBar
+from soulsync.ui.widgets.player_controls import SeekBar
 
 PLAYING = QMediaPlayer.PlaybackState.PlayingState
 SPEED = 40_000

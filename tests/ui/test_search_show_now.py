@@ -56,8 +56,8 @@ def test_how_long_a_search_listens_is_a_setting(qtbot, app_context):
     qtbot.addWidget(page)
     page.show()
     qtbot.waitUntil(lambda: page.secrets_ready, timeout=5000)
-    assert page.search_listen.value() == 6 and "after the last answer" in page.search_listen.suffix()
-    page.search_listen.setValue(3)
+    assert page.downloads.search_listen.value() == 6 and "after the last answer" in page.downloads.search_listen.suffix()
+    page.downloads.search_listen.setValue(3)
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.saved_label.text() == "Saved", timeout=5000)
     assert app_context.settings.downloads.search_timeout_ms == 3000

@@ -18,7 +18,7 @@ def page(qtbot, demo_context):
     qtbot.addWidget(p)
     p.show()
     qtbot.waitUntil(lambda: p.secrets_ready, timeout=5000)
-    assert (p.sp_timeout.value(), p.plex_timeout.value(), p.sl_timeout.value()) == (1.5, 1.5, 1.5)
+    assert (p.spotify.timeout.value(), p.plex.timeout.value(), p.slskd.timeout.value()) == (1.5, 1.5, 1.5)
     return p
 
 
@@ -36,10 +36,10 @@ def run_test(qtbot, button, label) -> tuple[str, str]:
 
 
 def test_plex_success_lists_server_and_libraries(qtbot, page, sim_world):
-    state, text = run_test(qtbot, page.plex_test, page.plex_result)
+    state, text = run_test(qtbot, page.plex.test_button, page.plex.result)
     assert state == "ok", text
     assert "SoulSync Sim" in text and "Music" in text
-    assert [page.plex_section.itemText(i) for i in range(page.plex_section.count())] == ["Music"]
+    assert [page.plex.section.itemText(i) for i in range(page.plex.section.count())] == ["Music"]
 
 
 @pytest.mark.parametrize("kind", ["unreachable", "401", "timeout", "wrong_server"])
@@ -47,15 +47,15 @@ def test_plex_failures_are_told_apart(qtbot, page, sim_world, kind):
     expected = {"unreachable": "Cannot reach Plex", "401": "Plex refused", "timeout": "did not answer in time",
                 "wrong_server": "not Plex"}[kind]
     if kind == "unreachable":
-        page.plex_url.setText(closed_port_url())
+        page.plex.url.setText(closed_port_url())
     elif kind == "401":
-        page.plex_token.setText("wrong-token")
+        page.plex.token.setText("wrong-token")
     elif kind == "timeout":
         sim_world.plex.faults.add("latency", seconds=4.0, count=3)
     else:
-        page.plex_url.setText(sim_world.spotify.url)
+        page.plex.url.setText(sim_world.spotify.url)
     try:
-        state, text = run_test(qtbot, page.plex_test, page.plex_result)
+        state, text = run_test(qtbot, page.plex.test_button, page.plex.result)
     finally:
         sim_world.plex.faults.clear()
     assert state == "error"
@@ -63,7 +63,7 @@ def test_plex_failures_are_told_apart(qtbot, page, sim_world, kind):
 
 
 def test_spotify_success_names_the_user(qtbot, page, sim_world):
-    state, text = run_test(qtbot, page.sp_test, page.sp_result)
+    state, text = run_test(qtbot, page.spotify.test_button, page.spotify.result)
     assert state == "ok", text
     assert text.startswith("Connected as ")
 
@@ -79,7 +79,7 @@ def test_spotify_failures(qtbot, page, sim_world, demo_context, kind):
     else:
         sim_world.spotify.faults.add("latency", seconds=4.0, count=4)
     try:
-        state, text = run_test(qtbot, page.sp_test, page.sp_result)
+        state, text = run_test(qtbot, page.spotify.test_button, page.spotify.result)
     finally:
         sim_world.spotify.faults.clear()
     assert state == "error"
@@ -88,17 +88,17 @@ def test_spotify_failures(qtbot, page, sim_world, demo_context, kind):
 
 def test_spotify_connect_runs_pkce_flow_and_stores_tokens(qtbot, page, demo_context):
     demo_context.secrets.delete("spotify_refresh_token")
-    qtbot.mouseClick(page.sp_connect, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.sp_result.state in ("ok", "error"), timeout=15000)
-    assert page.sp_result.state == "ok", page.sp_result.text()
+    qtbot.mouseClick(page.spotify.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.spotify.result.state in ("ok", "error"), timeout=15000)
+    assert page.spotify.result.state == "ok", page.spotify.result.text()
     assert demo_context.secrets.get("spotify_refresh_token")
-    assert demo_context.settings.spotify.user in page.sp_account.text()
+    assert demo_context.settings.spotify.user in page.spotify.account.text()
     config = demo_context.paths.config_file.read_text()
     assert demo_context.secrets.get("spotify_refresh_token") not in config
 
 
 def test_slskd_success_reports_version_and_login(qtbot, page, sim_world):
-    state, text = run_test(qtbot, page.sl_test, page.sl_result)
+    state, text = run_test(qtbot, page.slskd.test_button, page.slskd.result)
     assert state == "ok", text
     assert f"slskd {sim_world.slskd.version}" in text and "logged in to Soulseek" in text
 
@@ -108,17 +108,17 @@ def test_slskd_failures_are_told_apart(qtbot, page, sim_world, kind):
     expected = {"unreachable": "Cannot reach slskd", "401": "slskd refused", "timeout": "did not answer in time",
                 "wrong_server": "not slskd", "logged_out": "not logged in to Soulseek"}[kind]
     if kind == "unreachable":
-        page.sl_url.setText(closed_port_url())
+        page.slskd.url.setText(closed_port_url())
     elif kind == "401":
-        page.sl_api_key.setText("not-the-key")
+        page.slskd.api_key.setText("not-the-key")
     elif kind == "timeout":
         sim_world.slskd.faults.add("latency", seconds=4.0, count=3)
     elif kind == "wrong_server":
-        page.sl_url.setText(sim_world.plex.url)
+        page.slskd.url.setText(sim_world.plex.url)
     else:
         sim_world.slskd.logout()
     try:
-        state, text = run_test(qtbot, page.sl_test, page.sl_result)
+        state, text = run_test(qtbot, page.slskd.test_button, page.slskd.result)
     finally:
         sim_world.slskd.faults.clear()
         sim_world.slskd.login()
@@ -128,6 +128,6 @@ def test_slskd_failures_are_told_apart(qtbot, page, sim_world, kind):
 
 def test_spotify_wrong_server(qtbot, page, sim_world, demo_context):
     demo_context.settings.spotify.api_base = sim_world.plex.url + "/v1/"
-    state, text = run_test(qtbot, page.sp_test, page.sp_result)
+    state, text = run_test(qtbot, page.spotify.test_button, page.spotify.result)
     assert state == "error"
     assert "not Spotify" in text, text

@@ -19,16 +19,16 @@ def open_page(qtbot, context) -> SettingsPage:
 
 def test_fake_policy_shows_saves_and_reaches_post_processing(qtbot, app_context, tmp_path):
     page = open_page(qtbot, app_context)
-    assert page.fake_policy.currentData() == "refuse"  # the default
-    assert [page.fake_policy.itemData(i) for i in range(page.fake_policy.count())] == \
+    assert page.downloads.fake_policy.currentData() == "refuse"  # the default
+    assert [page.downloads.fake_policy.itemData(i) for i in range(page.downloads.fake_policy.count())] == \
         ["refuse", "best_available", "keep"]
-    page.fake_policy.setCurrentIndex(page.fake_policy.findData("best_available"))
+    page.downloads.fake_policy.setCurrentIndex(page.downloads.fake_policy.findData("best_available"))
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.saved_label.text() == "Saved", timeout=5000)
 
     assert json.loads(app_context.paths.config_file.read_text())["downloads"]["fake_policy"] == "best_available"
     reopened = AppContext.open(app_context.paths, secret_backend="file")
-    assert open_page(qtbot, reopened).fake_policy.currentData() == "best_available"
+    assert open_page(qtbot, reopened).downloads.fake_policy.currentData() == "best_available"
     assert reopened.post_processor(tmp_path / "library").options.fake_policy == "best_available"
 
 

@@ -24,7 +24,7 @@ def open_page(qtbot, context) -> SettingsPage:
 
 
 def spin_values(page: SettingsPage) -> tuple[float, float, float]:
-    return page.sp_timeout.value(), page.plex_timeout.value(), page.sl_timeout.value()
+    return page.spotify.timeout.value(), page.plex.timeout.value(), page.slskd.timeout.value()
 
 
 # ---- network timeouts ---------------------------------------------------------------------------
@@ -34,13 +34,13 @@ def test_timeout_spin_boxes_show_save_and_reload(qtbot, app_context):
     s.spotify.timeout_s, s.plex.timeout_s, s.slskd.timeout_s = 3.0, 45.5, 120.0
     page = open_page(qtbot, app_context)
     assert spin_values(page) == (3.0, 45.5, 120.0)
-    for box in (page.sp_timeout, page.plex_timeout, page.sl_timeout):
+    for box in (page.spotify.timeout, page.plex.timeout, page.slskd.timeout):
         assert box.suffix() == " s" and (box.minimum(), box.maximum()) == TIMEOUT_RANGE_S
 
-    page.sp_timeout.clear()
-    qtbot.keyClicks(page.sp_timeout, "7")  # typed like a person would
-    page.plex_timeout.setValue(2.5)
-    page.sl_timeout.setValue(60.0)
+    page.spotify.timeout.clear()
+    qtbot.keyClicks(page.spotify.timeout, "7")  # typed like a person would
+    page.plex.timeout.setValue(2.5)
+    page.slskd.timeout.setValue(60.0)
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.saved_label.text() == "Saved", timeout=5000)
 
@@ -55,9 +55,9 @@ def test_timeout_spin_boxes_show_save_and_reload(qtbot, app_context):
 def test_timeout_spin_boxes_keep_to_their_bounds(qtbot, app_context):
     page = open_page(qtbot, app_context)
     assert spin_values(page) == (10.0, 15.0, 10.0)  # the defaults
-    page.plex_timeout.setValue(0.2)
-    page.sl_timeout.setValue(500)
-    assert (page.plex_timeout.value(), page.sl_timeout.value()) == (1.0, 120.0)
+    page.plex.timeout.setValue(0.2)
+    page.slskd.timeout.setValue(500)
+    assert (page.plex.timeout.value(), page.slskd.timeout.value()) == (1.0, 120.0)
     form = page.form_settings()
     assert (form.plex.timeout_s, form.slskd.timeout_s) == (1.0, 120.0)
 
@@ -66,16 +66,16 @@ def test_connection_test_uses_the_timeout_in_the_form(qtbot, demo_context, sim_w
     """Unsaved: the spin box says 1 s, the saved setting 15 s; Plex answers after 4 s."""
     assert demo_context.settings.plex.timeout_s == 15.0
     page = open_page(qtbot, demo_context)
-    page.plex_timeout.setValue(1.0)
+    page.plex.timeout.setValue(1.0)
     sim_world.plex.faults.add("latency", seconds=4.0, count=3)
     try:
         started = time.monotonic()
-        qtbot.mouseClick(page.plex_test, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: page.plex_result.state in ("ok", "error"), timeout=10000)
+        qtbot.mouseClick(page.plex.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.plex.result.state in ("ok", "error"), timeout=10000)
         elapsed = time.monotonic() - started
     finally:
         sim_world.plex.faults.clear()
-    assert page.plex_result.state == "error" and "did not answer in time" in page.plex_result.text()
+    assert page.plex.result.state == "error" and "did not answer in time" in page.plex.result.text()
     assert elapsed < 3.5, f"the test waited {elapsed:.1f} s"
 
 
@@ -84,9 +84,9 @@ def test_connection_test_uses_the_timeout_in_the_form(qtbot, demo_context, sim_w
 @pytest.mark.parametrize("service", ["plex", "slskd"])
 def test_unchecked_certificate_shows_a_warning_next_to_it(qtbot, app_context, service):
     page = open_page(qtbot, app_context)
-    box, warning = {"plex": (page.plex_verify, page.plex_tls_warning),
-                    "slskd": (page.sl_verify, page.sl_tls_warning)}[service]
-    other = page.sl_tls_warning if service == "plex" else page.plex_tls_warning
+    box, warning = {"plex": (page.plex.verify, page.plex.tls_warning),
+                    "slskd": (page.slskd.verify, page.slskd.tls_warning)}[service]
+    other = page.slskd.tls_warning if service == "plex" else page.plex.tls_warning
     assert box.isChecked() and not warning.isVisibleTo(page)  # on by default: nothing to warn about
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
     assert not box.isChecked()
@@ -99,9 +99,9 @@ def test_unchecked_certificate_shows_a_warning_next_to_it(qtbot, app_context, se
 def test_warning_shows_when_the_saved_setting_is_off(qtbot, app_context):
     app_context.settings.slskd.verify_tls = False
     page = open_page(qtbot, app_context)
-    assert page.sl_tls_warning.isVisibleTo(page) and not page.plex_tls_warning.isVisibleTo(page)
+    assert page.slskd.tls_warning.isVisibleTo(page) and not page.plex.tls_warning.isVisibleTo(page)
     page.load_from_context()  # Revert keeps it in step too
-    assert page.sl_tls_warning.isVisibleTo(page)
+    assert page.slskd.tls_warning.isVisibleTo(page)
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_status_bar_says_when_certificate_checks_are_off(qtbot, window, demo_con
 
     page = window.show_page("settings")
     qtbot.waitUntil(lambda: page.secrets_ready, timeout=5000)
-    qtbot.mouseClick(page.plex_verify, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.plex.verify, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)  # saving checks every service again
     assert demo_context.settings.plex.verify_tls is False
     plex, slskd = window.indicators["Plex"], window.indicators["slskd"]
@@ -135,8 +135,8 @@ def test_status_bar_says_when_certificate_checks_are_off(qtbot, window, demo_con
     assert TLS_OFF_NOTE not in slskd.toolTip() and "certificate" not in slskd.text()
     assert TLS_OFF_NOTE not in window.indicators["Spotify"].toolTip()
 
-    qtbot.mouseClick(page.plex_verify, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(page.sl_verify, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.plex.verify, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.slskd.verify, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: slskd.state == "ok" and slskd.tls_unchecked, timeout=15000)
     assert "certificate not checked" in slskd.text() and TLS_OFF_NOTE in slskd.toolTip()

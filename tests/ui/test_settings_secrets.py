@@ -9,7 +9,8 @@ import pytest
 from PyQt6.QtCore import Qt, QTimer
 
 from soulsync.config import load_settings
-from soulsync.ui.pages.settings import LOADING, SettingsPage
+from soulsync.ui.pages.settings import SettingsPage
+from soulsync.ui.pages.settings_sections import LOADING
 from soulsync.ui.service_monitor import ServiceMonitor
 
 DELAY_S = 0.5
@@ -101,8 +102,8 @@ def make_page(qtbot, context) -> SettingsPage:
 
 
 def secret_edits(page: SettingsPage) -> dict:
-    return {"spotify_client_secret": page.sp_client_secret, "plex_token": page.plex_token,
-            "slskd_api_key": page.sl_api_key, "slskd_password": page.sl_password}
+    return {"spotify_client_secret": page.spotify.client_secret, "plex_token": page.plex.token,
+            "slskd_api_key": page.slskd.api_key, "slskd_password": page.slskd.password}
 
 
 def test_loading_secrets_keeps_the_gui_thread_free(qtbot, app_context, slow):
@@ -113,7 +114,7 @@ def test_loading_secrets_keeps_the_gui_thread_free(qtbot, app_context, slow):
     assert built_in < 0.3, f"building the page took {built_in:.2f} s: secrets were read on the GUI thread"
     for edit in secret_edits(page).values():  # until the secrets arrive: disabled and saying so
         assert not edit.isEnabled() and edit.text() == "" and edit.placeholderText() == LOADING
-    assert page.sp_account.text() == LOADING
+    assert page.spotify.account.text() == LOADING
 
     with qtbot.waitSignal(page.secrets_loaded, timeout=10000):
         pass
@@ -123,7 +124,7 @@ def test_loading_secrets_keeps_the_gui_thread_free(qtbot, app_context, slow):
     for name, edit in secret_edits(page).items():
         assert edit.isEnabled() and edit.text() == STORED[name]
         assert edit.placeholderText() != LOADING
-    assert page.sp_account.text() == "connected"
+    assert page.spotify.account.text() == "connected"
     assert slow.calls and not slow.on_gui_thread()
     assert "spotify_refresh_token" in [name for _op, name, _gui in slow.calls]
 
@@ -131,9 +132,9 @@ def test_loading_secrets_keeps_the_gui_thread_free(qtbot, app_context, slow):
 def test_save_before_the_secrets_arrive_cannot_wipe_them(qtbot, app_context, slow):
     page = make_page(qtbot, app_context)
     assert not page.secrets_ready
-    qtbot.keyClicks(page.plex_token, "typed-into-a-disabled-field")
-    assert page.plex_token.text() == ""  # disabled: nothing can be typed before the stored token is there
-    page.plex_url.setText("http://plex.lan:32400")
+    qtbot.keyClicks(page.plex.token, "typed-into-a-disabled-field")
+    assert page.plex.token.text() == ""  # disabled: nothing can be typed before the stored token is there
+    page.plex.url.setText("http://plex.lan:32400")
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     assert page.saved_label.text() == "Saved"
     assert app_context.settings.plex.url == "http://plex.lan:32400"
@@ -149,8 +150,8 @@ def test_save_before_the_secrets_arrive_cannot_wipe_them(qtbot, app_context, slo
 def test_save_writes_only_changed_secrets_in_a_worker(qtbot, app_context, slow):
     page = make_page(qtbot, app_context)
     qtbot.waitUntil(lambda: page.secrets_ready, timeout=10000)
-    page.plex_token.setText("new-plex-token-999")
-    page.sl_password.setText("new-password-888")
+    page.plex.token.setText("new-plex-token-999")
+    page.slskd.password.setText("new-password-888")
     slow.calls.clear()
     beat = Heartbeat().start()
     started = time.monotonic()
@@ -179,7 +180,7 @@ def test_revert_while_loading_shows_the_latest_read(qtbot, app_context, slow):
     qtbot.mouseClick(page.revert_button, Qt.MouseButton.LeftButton)  # a second read, started later
     qtbot.waitUntil(lambda: page.secrets_ready, timeout=10000)
     qtbot.waitUntil(lambda: not page._tasks, timeout=10000)
-    assert page.plex_token.text() == "changed-elsewhere"
+    assert page.plex.token.text() == "changed-elsewhere"
 
 
 def test_connection_test_before_the_secrets_arrive_reads_them_in_its_worker(qtbot, demo_context, sim_world):
@@ -188,10 +189,10 @@ def test_connection_test_before_the_secrets_arrive_reads_them_in_its_worker(qtbo
     page = make_page(qtbot, demo_context)
     assert not page.secrets_ready
     beat = Heartbeat().start()
-    qtbot.mouseClick(page.plex_test, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.plex_result.state in ("ok", "error"), timeout=15000)
+    qtbot.mouseClick(page.plex.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.plex.result.state in ("ok", "error"), timeout=15000)
     beat.stop()
-    assert page.plex_result.state == "ok", page.plex_result.text()
+    assert page.plex.result.state == "ok", page.plex.result.text()
     assert beat.max_gap < MAX_GAP_S and not store.on_gui_thread()
 
 
@@ -236,8 +237,8 @@ def test_unreadable_keyring_is_told_and_nothing_is_wiped(qtbot, app_context, slo
     app_context.secrets = broken
     page = make_page(qtbot, app_context)
     qtbot.waitUntil(lambda: "Could not read the stored passwords" in page.form_error.text(), timeout=5000)
-    assert not page.secrets_ready and not page.plex_token.isEnabled()
-    page.plex_url.setText("http://plex.lan:32400")
+    assert not page.secrets_ready and not page.plex.token.isEnabled()
+    page.plex.url.setText("http://plex.lan:32400")
     assert page.save() is True  # the other settings can still be saved
     assert broken.writes() == [] and slow.inner.get("plex_token") == STORED["plex_token"]
 
@@ -248,8 +249,8 @@ def test_failed_secret_write_saves_nothing(qtbot, app_context, slow):
     page = make_page(qtbot, app_context)
     qtbot.waitUntil(lambda: page.secrets_ready, timeout=10000)
     broken.fail_set = True
-    page.plex_token.setText("new-token")
-    page.plex_url.setText("http://plex.lan:32400")
+    page.plex.token.setText("new-token")
+    page.plex.url.setText("http://plex.lan:32400")
     assert page.save() is True
     qtbot.waitUntil(lambda: "nothing was saved" in page.form_error.text(), timeout=10000)
     assert app_context.settings.plex.url != "http://plex.lan:32400"
@@ -268,8 +269,8 @@ def test_a_write_failing_halfway_says_what_was_stored(qtbot, app_context, slow):
     app_context.secrets = broken
     page = make_page(qtbot, app_context)
     qtbot.waitUntil(lambda: page.secrets_ready, timeout=10000)
-    page.plex_token.setText("new-plex-token")
-    page.sl_api_key.setText("new-slskd-key")
+    page.plex.token.setText("new-plex-token")
+    page.slskd.api_key.setText("new-slskd-key")
     assert page.save() is True
     qtbot.waitUntil(lambda: "Could not store" in page.form_error.text(), timeout=10000)
     assert "1 of the 2 changed ones were stored" in page.form_error.text()

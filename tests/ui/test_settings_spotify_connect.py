@@ -37,8 +37,8 @@ def refused(port: int) -> bool:
 
 
 def type_redirect(qtbot, page: SettingsPage, text: str) -> None:
-    page.sp_redirect.clear()
-    qtbot.keyClicks(page.sp_redirect, text)
+    page.spotify.redirect.clear()
+    qtbot.keyClicks(page.spotify.redirect, text)
 
 
 @pytest.mark.parametrize("uri, words", [
@@ -51,8 +51,8 @@ def test_a_redirect_uri_spotify_or_soulsync_cannot_use_is_refused_while_typing(q
                                                                                words):
     saved = demo_context.settings.spotify.redirect_uri
     type_redirect(qtbot, page, uri)
-    assert words in page.sp_redirect_hint.text() and page.sp_redirect_hint.property("problem")
-    assert not page.sp_connect.isEnabled()
+    assert words in page.spotify.redirect_hint.text() and page.spotify.redirect_hint.property("problem")
+    assert not page.spotify.connect_button.isEnabled()
     qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
     assert words in page.form_error.text()
     assert demo_context.settings.spotify.redirect_uri == saved
@@ -62,9 +62,9 @@ def test_a_redirect_uri_spotify_or_soulsync_cannot_use_is_refused_while_typing(q
 def test_a_usable_redirect_uri_says_exactly_what_to_register(qtbot, page, uri):
     type_redirect(qtbot, page, "http://localhost:8888/callback")
     type_redirect(qtbot, page, uri)
-    hint = page.sp_redirect_hint.text()
+    hint = page.spotify.redirect_hint.text()
     assert "Spotify Developer Dashboard" in hint and hint.endswith(f"add exactly this redirect URI: {uri}")
-    assert not page.sp_redirect_hint.property("problem") and page.sp_connect.isEnabled()
+    assert not page.spotify.redirect_hint.property("problem") and page.spotify.connect_button.isEnabled()
 
 
 def test_connect_shows_the_sign_in_address_and_cancel_stops_waiting(qtbot, page, demo_context, sim_world,
@@ -72,21 +72,21 @@ def test_connect_shows_the_sign_in_address_and_cancel_stops_waiting(qtbot, page,
     opened: list[str] = []
     demo_context.open_browser = opened.append  # no browser opens: the person copies the address
     port = int(demo_context.settings.spotify.redirect_uri.rsplit(":", 1)[1].split("/")[0])
-    qtbot.mouseClick(page.sp_connect, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.sp_waiting.isVisible() and bool(opened), timeout=10000)
-    url = page.sp_signin_url.text()
+    qtbot.mouseClick(page.spotify.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.spotify.waiting.isVisible() and bool(opened), timeout=10000)
+    url = page.spotify.signin_url.text()
     assert url == opened[0] and url.startswith(f"{sim_world.spotify.url}/authorize?")
-    assert demo_context.settings.spotify.redirect_uri in page.sp_waiting_text.text()
-    assert "for up to 120 s" in page.sp_waiting_text.text()
-    assert page.sp_result.state == "busy" and not page.sp_connect.isEnabled()
+    assert demo_context.settings.spotify.redirect_uri in page.spotify.waiting_text.text()
+    assert "for up to 120 s" in page.spotify.waiting_text.text()
+    assert page.spotify.result.state == "busy" and not page.spotify.connect_button.isEnabled()
     with gui_network_guard.allowed():
         assert not refused(port)  # listening for the browser's return
-    qtbot.mouseClick(page.sp_copy_url, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.spotify.copy_url_button, Qt.MouseButton.LeftButton)
     assert QApplication.clipboard().text() == url
 
-    qtbot.mouseClick(page.sp_cancel, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.sp_result.text() == "Sign-in cancelled.", timeout=10000)
-    assert not page.sp_waiting.isVisible() and page.sp_connect.isEnabled()
+    qtbot.mouseClick(page.spotify.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.spotify.result.text() == "Sign-in cancelled.", timeout=10000)
+    assert not page.spotify.waiting.isVisible() and page.spotify.connect_button.isEnabled()
     with gui_network_guard.allowed():
         assert refused(port)
     assert not demo_context.secrets.get("spotify_refresh_token")
@@ -99,13 +99,13 @@ def test_connect_gives_up_and_points_at_the_dashboard_when_spotify_never_redirec
     pages: list[requests.Response] = []
     demo_context.open_browser = lambda url: pages.append(requests.get(url, timeout=5))  # runs in the worker
     page.connect_timeout_s = 1.0
-    qtbot.mouseClick(page.sp_connect, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.sp_result.state == "error", timeout=15000)
+    qtbot.mouseClick(page.spotify.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.spotify.result.state == "error", timeout=15000)
     assert "INVALID_CLIENT: Invalid redirect URI" in pages[0].text  # what the browser showed
-    text = page.sp_result.text()
+    text = page.spotify.result.text()
     assert "did not come back within 1 s" in text and "Spotify Developer Dashboard" in text
     assert f"exactly {uri}" in text
-    assert not page.sp_waiting.isVisible() and page.sp_connect.isEnabled()
+    assert not page.spotify.waiting.isVisible() and page.spotify.connect_button.isEnabled()
     assert not demo_context.secrets.get("spotify_refresh_token")
 
 

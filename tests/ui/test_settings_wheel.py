@@ -22,7 +22,7 @@ def page(qtbot, app_context) -> SettingsPage:
     qtbot.waitUntil(lambda: page.secrets_ready, timeout=5000)
     page.activateWindow()
     qtbot.waitUntil(page.isActiveWindow, timeout=5000)
-    page.plex_section.addItems(["Music", "Audiobooks", "Podcasts"])  # as a connection test fills it
+    page.plex.section.addItems(["Music", "Audiobooks", "Podcasts"])  # as a connection test fills it
     return page
 
 
@@ -84,9 +84,9 @@ def test_the_wheel_changes_a_focused_control_and_not_the_page(qtbot, page):
 def test_slskd_sign_in_method_survives_scrolling_past_it(qtbot, page):
     """The case a user met: scrolling over "Sign in with" flipped API key to password."""
     area = scroll_area(page)
-    area.ensureWidgetVisible(page.sl_auth, 0, 60)
-    assert page.sl_auth.currentData() == "api_key"
-    turn_wheel(qtbot, page.sl_auth, -1)
-    turn_wheel(qtbot, page.sl_auth, -1)
-    assert page.sl_auth.currentData() == "api_key"
-    assert page.sl_api_key.isVisible() and not page.sl_password.isVisible()
+    area.ensureWidgetVisible(page.slskd.auth, 0, 60)
+    assert page.slskd.auth.currentData() == "api_key"
+    turn_wheel(qtbot, page.slskd.auth, -1)
+    turn_wheel(qtbot, page.slskd.auth, -1)
+    assert page.slskd.auth.currentData() == "api_key"
+    assert page.slskd.api_key.isVisible() and not page.slskd.password.isVisible()

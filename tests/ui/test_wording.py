@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import time
 
+from soulsync.core.replace_source import SourceChoice
 from soulsync.core.store import QueueItem
-from soulsync.ui.dialogs.manual_correction import SourceChoice, library_found_text, sources_found_text
+from soulsync.ui.dialogs.download_correction import sources_found_text
+from soulsync.ui.dialogs.library_match import library_found_text
 from soulsync.ui.models.queue import state_text
 from soulsync.ui.wording import counted
 

@@ -21,6 +21,7 @@ from soulsync.context import AppContext
 from soulsync.core.discography import GROUP_LABELS, GROUP_ORDER, Discography, ReleaseState
 from soulsync.core.models import Track
 from soulsync.core.normalize import fold
+from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.pages.base import Page
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, TEXT, WARN
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
@@ -298,6 +299,8 @@ class ArtistsPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.images = ImageCache(context.paths.cache_dir / "artists")
+        self.activity: ActivityFeed | None = None
+        """Where a metadata update is told (the main window passes its feed)."""
         self.index = None
         self.discography: Discography | None = None
         self._discography_of: str | None = None
@@ -535,28 +538,9 @@ class ArtistsPage(Page):
         self.meta_label.setText("Updating…")
 
         def work(ctx):
-            from soulsync.core.discography import pick_artist
-            from soulsync.services.images import fetch_image
+            from soulsync.services.artist_metadata import update_artist_metadata
 
-            found = pick_artist(spotify.search_artists(name, limit=10), name)
-            if found is None:
-                return f"Spotify does not know an artist called “{name}”."
-            artist = spotify.artist(found.spotify_id) if found.spotify_id else found
-            summary = f"Genres on Spotify: {', '.join(artist.genres)}." if artist.genres else ""
-            store.save_artist_meta(fold(name), name, artist.spotify_id, list(artist.genres), artist.image_url,
-                                   None, summary)
-            if artist.image_url:
-                data = fetch_image(artist.image_url)
-                if data:
-                    images.store(name, data)
-            done = f"Updated from Spotify: {', '.join(artist.genres) or 'no genres listed'}."
-            if plex is not None:
-                target = plex.find_artist(section, name)
-                if target is None:
-                    return done + " Plex has no artist by that exact name, so it was left alone."
-                plex.edit_artist(section, target.rating_key, list(artist.genres), summary)
-                done += " Written to Plex too."
-            return done
+            return update_artist_metadata(name, spotify, store, lambda data: images.store(name, data), plex, section)
 
         def finished_ok(text: str) -> None:
             self.meta_label.setText(text)
@@ -565,9 +549,8 @@ class ArtistsPage(Page):
             if pix is not None:
                 self.artist_image.setPixmap(pix)
             self.list_view.viewport().update()
-            window = getattr(self, "main_window", None)
-            if window is not None:
-                window.activity.add("info", f"{name}: {text}", f"artists:{name}")
+            if self.activity is not None:
+                self.activity.add("info", f"{name}: {text}", f"artists:{name}")
 
         def failed(exc: Exception) -> None:
             from soulsync.services.checks import describe_error

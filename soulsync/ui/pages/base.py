@@ -1,6 +1,8 @@
 """Common frame of every page: a title row and a body layout."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -23,7 +25,10 @@ class Page(QWidget):
         super().__init__(parent)
         self.context = context
         self.main_window: QWidget | None = None
-        """The main window, once it holds the page (pages navigate and reach the player through it)."""
+        """The main window, once it holds the page. Only the Sync page and the Artists page's downloads
+        still reach through it (for the download service and the activity feed); the other pages get
+        what they need passed in."""
+        self._status_bar: Callable[[str], Any] | None = None
         self.setObjectName(f"page_{self.page_id}")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 22, 28, 18)
@@ -56,8 +61,11 @@ class Page(QWidget):
     def on_shown(self) -> None:
         """Called each time the page becomes the visible one."""
 
+    def set_status_bar(self, show_message: Callable[[str], Any]) -> None:
+        """Where :meth:`announce` says things too (the main window passes its status bar's)."""
+        self._status_bar = show_message
+
     def announce(self, text: str) -> None:
         """Say ``text`` in the main window's status bar too (errors and retries shown on the page)."""
-        window = getattr(self, "main_window", None)
-        if window is not None:
-            window.show_message(text)
+        if self._status_bar is not None:
+            self._status_bar(text)

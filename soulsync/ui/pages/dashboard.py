@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from PyQt6.QtCore import QAbstractListModel, QModelIndex, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QResizeEvent
@@ -227,6 +228,9 @@ class DashboardPage(Page):
         self.body.addLayout(lower, 1)
 
         self.feed = None
+        self.monitor = None
+        self._show_page: Callable[[str], QWidget] | None = None
+        self._sync_page: QWidget | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(STATS_REFRESH_MS)
         self._timer.timeout.connect(self.refresh_stats)
@@ -248,6 +252,7 @@ class DashboardPage(Page):
     def attach(self, feed, monitor) -> None:
         """Connect to the activity feed and service monitor (the main window calls this)."""
         self.feed = feed
+        self.monitor = monitor
         feed.added.connect(self._activity_added)
         monitor.status_changed.connect(self._service_status)
         for service, (state, message, when) in monitor.last.items():
@@ -260,6 +265,12 @@ class DashboardPage(Page):
     def attach_automation(self, service) -> None:
         """Show the automation's schedule (the main window calls this)."""
         self.schedule.attach(service)
+
+    def set_navigation(self, show_page: Callable[[str], QWidget], sync_page: QWidget) -> None:
+        """How to open a page (activity click-through) and the Sync page the quick actions run on
+        (the main window calls this)."""
+        self._show_page = show_page
+        self._sync_page = sync_page
 
     def on_shown(self) -> None:
         self.refresh_stats()
@@ -299,11 +310,10 @@ class DashboardPage(Page):
             self._navigate(target)
 
     def _navigate(self, target: str) -> None:
-        window = getattr(self, "main_window", None)
-        if window is None:
+        if self._show_page is None:
             return
         page_id, _, detail = target.partition(":")
-        page = window.show_page(page_id)
+        page = self._show_page(page_id)
         opener = getattr(page, "open_detail", None)
         if detail and opener:
             opener(detail)
@@ -317,20 +327,17 @@ class DashboardPage(Page):
         button.setEnabled(state != "checking")
 
     def _test_service(self, service: str) -> None:
-        window = getattr(self, "main_window", None)
-        if window is not None:
-            window.monitor.check(service)
+        if self.monitor is not None:
+            self.monitor.check(service)
 
     def _quick_action(self, key: str) -> None:
-        window = getattr(self, "main_window", None)
-        if window is None:
+        if self._show_page is None or self._sync_page is None:
             return
-        page = window.pages["sync"]
-        handler = getattr(page, key, None)
+        handler = getattr(self._sync_page, key, None)
         if handler is None:
-            window.show_message("This action is not available yet.")
+            self.announce("This action is not available yet.")
             return
-        window.show_page("sync")
+        self._show_page("sync")
         handler()
 
     def shutdown(self) -> None:

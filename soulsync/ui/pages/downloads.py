@@ -2,35 +2,29 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Callable
 
 from PyQt6.QtCore import QModelIndex, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
-    QPushButton, QSplitter, QTabBar, QTreeView, QVBoxLayout, QWidget,
-)
+from PyQt6.QtWidgets import QHBoxLayout, QLineEdit, QMenu, QPushButton, QSplitter, QTabBar, QVBoxLayout, QWidget
 
 from soulsync.context import AppContext
-from soulsync.core.quality import FORMAT_FAMILIES
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.search import ResultAlbum, ResultItem, SearchResults
-from soulsync.core.search_filters import FilterSpec, ResultKind, SortBy
+from soulsync.core.search import ResultAlbum, ResultItem, ResultTrack, SearchResults
+from soulsync.core.search_filters import FilterSpec
 from soulsync.core.search_text import query_terms
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
-from soulsync.ui.models.search_results import ItemRole, KeyRole, SearchResultsModel
+from soulsync.ui.models.search_results import ItemRole, SearchResultsModel
 from soulsync.ui.pages.base import Page
 from soulsync.ui.search_session import SearchProgress, SearchSession
 from soulsync.ui.workers import run_task
-from soulsync.ui.widgets.fitting import ElidedLabel, FlowLayout
+from soulsync.ui.widgets.fitting import ElidedLabel
+from soulsync.ui.widgets.search_filters import SearchFilterBar
+from soulsync.ui.widgets.search_results_view import SearchResultsView
 from soulsync.ui.wording import counted
 
 log = logging.getLogger(__name__)
 
-FORMAT_CHOICES = sorted(set(FORMAT_FAMILIES.values())) + ["Other"]
-SORT_CHOICES = (("Relevance", SortBy.RELEVANCE), ("Quality", SortBy.QUALITY), ("Size", SortBy.SIZE),
-                ("Peer speed", SortBy.SPEED), ("Free slot / queue", SortBy.AVAILABILITY), ("Name", SortBy.NAME))
-BITRATE_CHOICES = (("Any bitrate", 0), ("128+ kbps", 128), ("192+ kbps", 192), ("256+ kbps", 256),
-                   ("320 kbps", 320))
 TYPING_DEBOUNCE_MS = 1200
 SEARCH_RETRIES = 2
 """A search's requests are tried again this often after a passing failure (see ``SlskdClient.retries``)."""
@@ -59,6 +53,7 @@ class DownloadsPage(Page):
         super().__init__(context, parent)
         self.sessions: list[SearchSession] = []
         self.rate: SearchRateLimiter = context.search_limiter
+        self._preview: Callable[[ResultTrack], Any] | None = None
 
         # --- search row
         row = QHBoxLayout()
@@ -102,54 +97,12 @@ class DownloadsPage(Page):
         self.body.addLayout(tab_row)
 
         # --- filters
-        filters = FlowLayout()
-        self.kind_combo = QComboBox()
-        self.kind_combo.setObjectName("kind_filter")
-        for label, kind in (("Albums and singles", ResultKind.BOTH), ("Albums", ResultKind.ALBUMS),
-                            ("Singles", ResultKind.SINGLES)):
-            self.kind_combo.addItem(label, kind)
-        filters.addWidget(self.kind_combo)
-        self.format_boxes: dict[str, QCheckBox] = {}
-        for name in FORMAT_CHOICES:
-            box = QCheckBox(name)
-            box.setObjectName(f"format_{name.replace('/', '_')}")
-            self.format_boxes[name] = box
-            filters.addWidget(box)
-        self.bitrate_combo = QComboBox()
-        self.bitrate_combo.setObjectName("bitrate_filter")
-        for label, value in BITRATE_CHOICES:
-            self.bitrate_combo.addItem(label, value)
-        filters.addWidget(self.bitrate_combo)
-        self.lossless_box = QCheckBox("Lossless")
-        self.lossless_box.setObjectName("lossless_filter")
-        self.free_slot_box = QCheckBox("Free slot")
-        self.free_slot_box.setObjectName("free_slot_filter")
-        filters.addWidget(self.lossless_box)
-        filters.addWidget(self.free_slot_box)
-        filters.addWidget(QLabel("Sort"))
-        self.sort_combo = QComboBox()
-        self.sort_combo.setObjectName("sort_combo")
-        for label, by in SORT_CHOICES:
-            self.sort_combo.addItem(label, by)
-        filters.addWidget(self.sort_combo)
+        self.filters = SearchFilterBar()
 
         # --- results
         self.model = SearchResultsModel(self)
         self.model.set_status_provider(self._row_status)
-        self.view = QTreeView()
-        self.view.setObjectName("results_view")
-        self.view.setModel(self.model)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        header = self.view.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col, width in enumerate((0, 110, 60, 80, 130, 90, 90, 90)):
-            if col:
-                header.resizeSection(col, width)
+        self.view = SearchResultsView(self.model)
         actions = QHBoxLayout()
         self.download_button = QPushButton("Download")
         self.download_button.setObjectName("download_button")
@@ -175,7 +128,7 @@ class DownloadsPage(Page):
         results_box = QWidget()
         results_layout = QVBoxLayout(results_box)
         results_layout.setContentsMargins(0, 0, 0, 0)
-        results_layout.addLayout(filters)
+        results_layout.addWidget(self.filters)
         results_layout.addWidget(self.view, 1)
         results_layout.addLayout(actions)
 
@@ -208,13 +161,8 @@ class DownloadsPage(Page):
         self.again_button.clicked.connect(self.search_again)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.tabs.tabCloseRequested.connect(self.close_tab)
-        self.kind_combo.currentIndexChanged.connect(self._filters_changed)
-        self.bitrate_combo.currentIndexChanged.connect(self._filters_changed)
-        self.lossless_box.toggled.connect(self._filters_changed)
-        self.free_slot_box.toggled.connect(self._filters_changed)
-        for box in self.format_boxes.values():
-            box.toggled.connect(self._filters_changed)
-        self.sort_combo.currentIndexChanged.connect(self._sort_changed)
+        self.filters.filters_changed.connect(self._filters_changed)
+        self.filters.sort_changed.connect(self._sort_changed)
         self.model.counts_changed.connect(self._update_counts)
         self.view.doubleClicked.connect(self._double_clicked)
         self.view.customContextMenuRequested.connect(self._context_menu)
@@ -308,9 +256,9 @@ class DownloadsPage(Page):
         if idx >= 0 and session.results is not None:
             self.tabs.setTabText(idx, f"{session.query} ({session.results.listed_files})")
         if session is self.current:
-            state = self._capture_view()
+            state = self.view.capture_state()
             self.model.merge_results(added)
-            self._restore_view(state)
+            self.view.restore_state(state)
             self._refresh_status()
             self.status_label.setText(self.status_label.text() + f" (+{len(added.albums) + len(added.singles)} new)")
 
@@ -398,62 +346,43 @@ class DownloadsPage(Page):
         if session.results is None:
             self.model.set_results(_EMPTY, session.query)
             return
-        state = self._capture_view()
+        state = self.view.capture_state()
         self.model.set_sort(session.sort, self.context.settings.downloads.quality_order)
         self.model.set_filter(session.filter)
         self.model.set_results(session.results, session.query, session.sort_keys)
-        self._restore_view(state)
+        self.view.restore_state(state)
 
     def _load_controls(self, session: SearchSession) -> None:
         """Put a tab's own filters and order back into the controls."""
         spec = session.filter
-        widgets = [self.kind_combo, self.bitrate_combo, self.lossless_box, self.free_slot_box, self.sort_combo,
-                   *self.format_boxes.values()]
-        for w in widgets:
-            w.blockSignals(True)
-        self.kind_combo.setCurrentIndex(max(0, self.kind_combo.findData(spec.kind)))
-        self.bitrate_combo.setCurrentIndex(max(0, self.bitrate_combo.findData(spec.min_bitrate)))
-        self.lossless_box.setChecked(spec.lossless_only)
-        self.free_slot_box.setChecked(spec.free_slot_only)
-        for name, box in self.format_boxes.items():
-            box.setChecked(name in spec.formats)
-        self.sort_combo.setCurrentIndex(max(0, self.sort_combo.findData(session.sort)))
-        for w in widgets:
-            w.blockSignals(False)
+        self.filters.show_spec(spec, session.sort)
         self.search_input.setText(session.raw_query if not spec.text else spec.text)
 
     def _current_filter(self, text: str | None = None) -> FilterSpec:
         session = self.current
         if text is None:
             text = session.filter.text if session else ""
-        return FilterSpec(
-            kind=self.kind_combo.currentData(),
-            formats=frozenset(n for n, b in self.format_boxes.items() if b.isChecked()),
-            min_bitrate=self.bitrate_combo.currentData() or 0,
-            lossless_only=self.lossless_box.isChecked(),
-            free_slot_only=self.free_slot_box.isChecked(),
-            text=text,
-        )
+        return self.filters.filter_spec(text)
 
     def _apply_filter(self, spec: FilterSpec) -> None:
         session = self.current
         if session is not None:
             session.filter = spec
-        state = self._capture_view()
+        state = self.view.capture_state()
         self.model.set_filter(spec)
-        self._restore_view(state)
+        self.view.restore_state(state)
 
     def _filters_changed(self) -> None:
         self._apply_filter(self._current_filter())
 
     def _sort_changed(self) -> None:
-        by = self.sort_combo.currentData()
+        by = self.filters.sort()
         session = self.current
         if session is not None:
             session.sort = by
-        state = self._capture_view()
+        state = self.view.capture_state()
         self.model.set_sort(by, self.context.settings.downloads.quality_order)
-        self._restore_view(state)
+        self.view.restore_state(state)
 
     def _text_edited(self, text: str) -> None:
         """Typing: filter the shown results at once when it refines them; search after a pause otherwise."""
@@ -484,45 +413,6 @@ class DownloadsPage(Page):
     def _update_counts(self, shown: int, total: int) -> None:
         hidden = total - shown
         self.counts_label.setText(f"{shown} results shown" + (f", {hidden} hidden by filters" if hidden else ""))
-
-    # ---- view state kept across updates ------------------------------------------------
-    def _capture_view(self) -> dict:
-        selected = [self.model.data(i, KeyRole) for i in self.view.selectionModel().selectedRows()]
-        expanded = [self.model.data(self.model.index(r, 0), KeyRole) for r in range(self.model.rowCount())
-                    if self.view.isExpanded(self.model.index(r, 0))]
-        top = self.view.indexAt(self.view.viewport().rect().topLeft())
-        return {"selected": selected, "expanded": expanded, "top": self.model.data(top, KeyRole) if top.isValid()
-                else None}
-
-    def _restore_view(self, state: dict) -> None:
-        wanted = set(state["expanded"])
-        if wanted:
-            for r in range(self.model.rowCount()):
-                index = self.model.index(r, 0)
-                if self.model.data(index, KeyRole) in wanted:
-                    self.view.setExpanded(index, True)
-        selection = self.view.selectionModel()
-        for key in state["selected"]:
-            index = self._find_key(key)
-            if index.isValid():
-                selection.select(index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
-        if state["top"] is not None:
-            index = self._find_key(state["top"])
-            if index.isValid():
-                self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
-
-    def _find_key(self, key) -> QModelIndex:
-        index = self.model.index_of_key(key)
-        if index.isValid():
-            return index
-        for r in range(self.model.rowCount()):
-            parent = self.model.index(r, 0)
-            if self.view.isExpanded(parent):
-                for c in range(self.model.rowCount(parent)):
-                    child = self.model.index(c, 0, parent)
-                    if self.model.data(child, KeyRole) == key:
-                        return child
-        return QModelIndex()
 
     # ---- actions ---------------------------------------------------------------------
     def selected_items(self) -> list[ResultItem]:
@@ -564,9 +454,8 @@ class DownloadsPage(Page):
 
     def preview_selected(self) -> None:
         track = self._previewable(self.selected_items())
-        window = getattr(self, "main_window", None)
-        if track is not None and window is not None:
-            window.player_bar.preview(track)
+        if track is not None and self._preview is not None:
+            self._preview(track)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         item = self.model.data(index, ItemRole)
@@ -641,6 +530,10 @@ class DownloadsPage(Page):
             meta = {"album_folder": folder} if folder else {}
             self.service.enqueue(files, source="manual", group_id=folder or None, meta=meta)
         self.announce(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
+
+    def set_previewer(self, preview: Callable[[ResultTrack], Any]) -> None:
+        """What plays a preview of a result (the main window passes its player bar's)."""
+        self._preview = preview
 
     def attach_library(self, library) -> None:
         """The shared library index, for "in library" badges (the main window calls this)."""

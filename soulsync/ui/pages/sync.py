@@ -440,7 +440,7 @@ class SyncPage(Page):
 
     def fix_match(self) -> None:
         """Open the library-match correction for the selected track; the override wins from then on."""
-        from soulsync.ui.dialogs.manual_correction import LibraryMatchDialog
+        from soulsync.ui.dialogs.library_match import LibraryMatchDialog
 
         rows = self.track_view.selectionModel().selectedRows()
         if len(rows) != 1 or not self.library.ready:

@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 import time
 
-from PyQt6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, QThreadPool, QTimer, QUrl, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QIcon, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
+from PyQt6.QtCore import QEvent, QObject, QSize, QThreadPool, QTimer, QUrl, Qt, pyqtSignal
+from PyQt6.QtGui import QKeyEvent
 # (QtAudio is PyQt6 6.8's name for QAudio; the stubs do not know it yet)
 from PyQt6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaMetaData, QMediaPlayer, QtAudio  # type: ignore[attr-defined]
 from PyQt6.QtWidgets import (
@@ -37,9 +37,9 @@ from soulsync.core.preview_cache import PreviewOptions, StreamCache, byte_for_po
 from soulsync.core.preview_fetch import COMPLETE, CONNECTING, QUEUED, TRANSFERRING, FetchProgress
 from soulsync.core.quality import quality_label
 from soulsync.core.search import ResultTrack
-from soulsync.ui import theme
 from soulsync.ui.preview import PlayerState, PreviewSession, PreviewState
 from soulsync.ui.progressive_device import ProgressiveDevice
+from soulsync.ui.widgets.player_controls import SeekBar, media_icon
 from soulsync.ui.workers import TaskContext, run_task
 
 log = logging.getLogger(__name__)
@@ -57,112 +57,6 @@ def _clock(ms: int) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def _icon(kind: str, color: str = theme.TEXT) -> QIcon:
-    """A small vector icon drawn here (the style's media icons are too dark for the theme)."""
-    pixmap = QPixmap(32, 32)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(color))
-    if kind == "play":
-        painter.drawPolygon(QPolygonF([QPointF(11, 7), QPointF(26, 16), QPointF(11, 25)]))
-    elif kind == "pause":
-        painter.drawRoundedRect(QRectF(9, 7, 5, 18), 1, 1)
-        painter.drawRoundedRect(QRectF(18, 7, 5, 18), 1, 1)
-    elif kind == "stop":
-        painter.drawRoundedRect(QRectF(9, 9, 14, 14), 2, 2)
-    else:  # speaker, with waves or a cross
-        painter.drawPolygon(QPolygonF([QPointF(5, 12), QPointF(10, 12), QPointF(17, 6), QPointF(17, 26),
-                                       QPointF(10, 20), QPointF(5, 20)]))
-        pen = QPen(QColor(color), 2.2)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        if kind == "muted":
-            painter.drawLine(QPointF(21, 12), QPointF(28, 20))
-            painter.drawLine(QPointF(28, 12), QPointF(21, 20))
-        else:
-            painter.drawArc(QRectF(13, 10, 10, 12), -60 * 16, 120 * 16)
-            painter.drawArc(QRectF(12, 6, 16, 20), -60 * 16, 120 * 16)
-    painter.end()
-    return QIcon(pixmap)
-
-
-class SeekBar(QSlider):
-    """Position slider that also paints the downloaded part; a click jumps, a release asks to seek."""
-
-    seek_requested = pyqtSignal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
-        self.setObjectName("player_seek")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setRange(0, 0)
-        self.setMinimumHeight(18)
-        self._downloaded = 0.0
-
-    @property
-    def downloaded(self) -> float:
-        """The downloaded fraction of the file (0..1)."""
-        return self._downloaded
-
-    def set_downloaded(self, fraction: float) -> None:
-        fraction = min(1.0, max(0.0, fraction))
-        if abs(fraction - self._downloaded) >= 0.001 or fraction in (0.0, 1.0):
-            self._downloaded = fraction
-            self.update()
-
-    def _span(self) -> tuple[float, float]:
-        margin = 7.0
-        return margin, max(1.0, self.width() - 2 * margin)
-
-    def _value_at(self, x: float) -> int:
-        left, width = self._span()
-        fraction = min(1.0, max(0.0, (x - left) / width))
-        return round(self.minimum() + fraction * (self.maximum() - self.minimum()))
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self.isEnabled() and self.maximum() > 0:
-            self.setSliderDown(True)
-            self.setValue(self._value_at(event.position().x()))
-            event.accept()
-            return
-        event.ignore()
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self.isSliderDown():
-            self.setValue(self._value_at(event.position().x()))
-            event.accept()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self.isSliderDown():
-            self.setSliderDown(False)
-            self.seek_requested.emit(self.value())
-            event.accept()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        left, width = self._span()
-        mid = self.height() / 2
-        groove = QRectF(left, mid - 2, width, 4)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#2c313a"))
-        painter.drawRoundedRect(groove, 2, 2)
-        if self._downloaded > 0:
-            painter.setBrush(QColor("#566070"))
-            painter.drawRoundedRect(QRectF(left, mid - 2, width * self._downloaded, 4), 2, 2)
-        span = self.maximum() - self.minimum()
-        if span > 0:
-            played = (self.value() - self.minimum()) / span
-            painter.setBrush(QColor(theme.ACCENT if self.isEnabled() else "#3a4049"))
-            painter.drawRoundedRect(QRectF(left, mid - 2, width * played, 4), 2, 2)
-            painter.setBrush(QColor(theme.TEXT if self.isEnabled() else "#5d6572"))
-            painter.drawEllipse(QRectF(left + width * played - 6, mid - 6, 12, 12))
-        painter.end()
 
 
 class PlayerBar(QFrame):
@@ -231,11 +125,11 @@ class PlayerBar(QFrame):
             info.addWidget(label)
         row.addLayout(info, 3)
 
-        self.stop_button = self._tool_button("player_stop", _icon("stop"),
+        self.stop_button = self._tool_button("player_stop", media_icon("stop"),
                                              "Stop the preview")
         self.stop_button.clicked.connect(self.stop)
         row.addWidget(self.stop_button)
-        self.play_button = self._tool_button("player_play", _icon("play", "#ffffff"),
+        self.play_button = self._tool_button("player_play", media_icon("play", "#ffffff"),
                                              "Play / pause (Space)")
         self.play_button.setFixedSize(40, 40)
         self.play_button.clicked.connect(self.toggle_play)
@@ -254,7 +148,7 @@ class PlayerBar(QFrame):
         row.addWidget(self.seek, 4)
         row.addWidget(self.total_label)
 
-        self.mute_button = self._tool_button("player_mute", _icon("speaker"),
+        self.mute_button = self._tool_button("player_mute", media_icon("speaker"),
                                              "Mute")
         self.mute_button.setCheckable(True)
         self.mute_button.toggled.connect(self._apply_volume)
@@ -443,7 +337,7 @@ class PlayerBar(QFrame):
             self._refresh_state()
 
     def _on_playback_state(self, state: QMediaPlayer.PlaybackState) -> None:
-        self.play_button.setIcon(_icon("pause" if state == _PLAYING else "play", "#ffffff"))
+        self.play_button.setIcon(media_icon("pause" if state == _PLAYING else "play", "#ffffff"))
         self._refresh_state()
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
@@ -621,7 +515,7 @@ class PlayerBar(QFrame):
         self._await_complete = False
         if session is not None:
             session.stop()
-        self.play_button.setIcon(_icon("play", "#ffffff"))
+        self.play_button.setIcon(media_icon("play", "#ffffff"))
 
     def _request_download(self, matched: bool) -> None:
         track = self.track
@@ -633,7 +527,7 @@ class PlayerBar(QFrame):
 
     def _apply_volume(self, *_args: object) -> None:
         muted = self.mute_button.isChecked()
-        self.mute_button.setIcon(_icon("muted" if muted else "speaker"))
+        self.mute_button.setIcon(media_icon("muted" if muted else "speaker"))
         self.mute_button.setToolTip("Unmute" if muted else "Mute")
         if self.audio is not None:
             self.audio.setMuted(muted)
