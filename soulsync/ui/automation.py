@@ -77,8 +77,17 @@ class AutomationService(QObject):
         if not self.enabled:
             self._timer.stop()
             return
+        if self.scheduler is not None and self.scheduler.stopping and self._task is None:
+            self.scheduler = self.automation = None  # stopped before: a fresh one (its stop cannot be undone)
         self._stop.clear()
         self._timer.start(0)
+
+    def refresh(self) -> None:
+        """The kept or watched lists changed: the jobs follow at once (and the Dashboard with them)."""
+        if self.enabled and self._task is None:
+            self._timer.start(0)
+        else:
+            self.changed.emit()
 
     def stop(self) -> None:
         """Stop looking; a running run is cancelled (what it finished is kept, it runs again next time)."""

@@ -143,8 +143,7 @@ class MainWindow(QMainWindow):
             self.library.rescan_if_empty()
         self.library.scanned.connect(self.show_message)
         self.downloads.item_finished.connect(lambda _item: dashboard.refresh_stats())
-        cast(SettingsPage, self.pages["settings"]).settings_saved.connect(
-            lambda: self.activity.add("settings", "Settings changed", "settings"))
+        cast(SettingsPage, self.pages["settings"]).settings_saved.connect(self._settings_saved)
 
         self._quitting = False
         self._told_tray = False
@@ -156,6 +155,8 @@ class MainWindow(QMainWindow):
         self.tray.pause_toggled.connect(self.automation.set_paused)
         self.automation.changed.connect(self._automation_changed)
         dashboard.attach_automation(self.automation)
+        cast(SyncPage, self.pages["sync"]).playlists_kept.connect(self.automation.refresh)
+        cast(ArtistsPage, self.pages["artists"]).artists_watched.connect(self.automation.refresh)
 
         self._restore()
         self.notice_box: QMessageBox | None = None
@@ -223,6 +224,18 @@ class MainWindow(QMainWindow):
         return close_choice(self, automation_on=automation.enabled, tray_available=Tray.available(),
                             remembered=automation.close_to_tray, active_downloads=len(self.downloads.active),
                             remember=remember)
+
+    def _settings_saved(self) -> None:
+        self.activity.add("settings", "Settings changed", "settings")
+        automation = self.context.settings.automation
+        self.tray.enabled_messages = automation.notifications
+        if automation.enabled:
+            self.tray.show()
+            self.automation.start()
+        else:
+            self.automation.stop()
+            self.tray.hide()
+        self.automation.changed.emit()
 
     def _automation_changed(self) -> None:
         running = self.automation.running

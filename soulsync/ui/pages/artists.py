@@ -290,6 +290,8 @@ class ArtistsPage(Page):
     subtitle = "Artists in your library, and what of their discography you still miss"
 
     artist_selected = pyqtSignal(str)
+    artists_watched = pyqtSignal()
+    """An artist was watched or unwatched: the schedule follows."""
 
     retry_attempts = 3
     """Tries of a discography load that fails for a passing network reason (reset, cut-off or garbled answer)."""
@@ -392,6 +394,13 @@ class ArtistsPage(Page):
         self.meta_label = QLabel("")
         self.meta_label.setObjectName("meta_status")
         self.meta_label.setProperty("muted", True)
+        self.watch_button = QPushButton("Watch for new releases")
+        self.watch_button.setObjectName("watch_artist")
+        self.watch_button.setCheckable(True)
+        self.watch_button.setEnabled(False)
+        self.watch_button.setToolTip("Check this artist for new releases on a schedule (Settings → Automation)")
+        self.watch_button.clicked.connect(self.toggle_watch)
+        meta_row.addWidget(self.watch_button)
         meta_row.addWidget(self.update_meta_button)
         meta_row.addWidget(self.write_plex_box)
         meta_row.addWidget(self.meta_label)
@@ -649,6 +658,7 @@ class ArtistsPage(Page):
             + (f"\n{genres}" if genres else ""))
         self.disco_view.show_discography(disco, self.appears_on.isChecked())
         self._update_download_buttons()
+        self._show_watched(disco.artist)
 
     # ---- discography downloads -------------------------------------------------------------
     def selected_releases(self) -> list[ReleaseState]:
@@ -690,6 +700,63 @@ class ArtistsPage(Page):
         self.download_dialog = dialog
         dialog.show()
         dialog.start()
+
+    # ---- watching for new releases -------------------------------------------------------------------
+    def _show_watched(self, artist) -> None:
+        """The Watch button's state for the artist shown (read in a worker), with what was found and when."""
+        self.watch_button.setEnabled(False)
+        if not artist.spotify_id:
+            return
+        store = self.context.store
+
+        def work(_ctx):
+            from soulsync.core.watched_artists import found_releases, watched_artist
+
+            return watched_artist(store, artist.spotify_id), found_releases(store, artist.spotify_id, limit=3)
+
+        def done(value) -> None:
+            watched, found = value
+            if self.discography is None or self.discography.artist.spotify_id != artist.spotify_id:
+                return
+            self.watch_button.setEnabled(True)
+            self.watch_button.setChecked(watched is not None)
+            self.watch_button.setText("Watching ✓" if watched is not None else "Watch for new releases")
+            if watched is not None and watched.last_checked:
+                import time
+
+                checked = time.strftime("%Y-%m-%d %H:%M", time.localtime(watched.last_checked))
+                latest = f"; newest: {found[0].title} ({found[0].release_date})" if found else ""
+                self.watch_button.setToolTip(f"Checked {checked}{latest}")
+
+        run_task(work, owner=self, on_result=done)
+
+    def toggle_watch(self) -> None:
+        """Watch the shown artist for new releases (the kinds and action from Settings), or stop watching."""
+        if self.discography is None:
+            return
+        artist, watch = self.discography.artist, self.watch_button.isChecked()
+        context = self.context
+
+        def work(_ctx):
+            import time
+
+            from soulsync.core.watched_artists import NewReleaseAction, WatchedArtist, unwatch_artist, watch_artist
+
+            if watch:
+                action = NewReleaseAction(context.settings.automation.new_release_action)
+                watch_artist(context.store, WatchedArtist(artist.spotify_id, artist.name, action=action,
+                                                          added_at=time.time()))
+            else:
+                unwatch_artist(context.store, artist.spotify_id)
+
+        def done(_value) -> None:
+            self.watch_button.setText("Watching ✓" if watch else "Watch for new releases")
+            off = "" if context.settings.automation.enabled else " (automation is off: turn it on in Settings)"
+            self.meta_label.setText((f"Watching {artist.name} for new releases{off}." if watch
+                                     else f"No longer watching {artist.name}."))
+            self.artists_watched.emit()
+
+        run_task(work, owner=self, on_result=done)
 
     def _releases_downloaded(self, _report) -> None:
         """The run ended with its files picked up and indexed: show the releases against the new index."""

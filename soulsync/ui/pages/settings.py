@@ -24,7 +24,7 @@ from soulsync.services import checks
 from soulsync.services.spotify_auth import CONNECT_TIMEOUT_S, redirect_uri_problem
 from soulsync.ui.pages.base import Page
 from soulsync.ui.pages.settings_sections import (
-    LOADING, DownloadsSection, PlexSection, ResultLabel, SlskdSection, SpotifySection,
+    LOADING, AutomationSection, DownloadsSection, PlexSection, ResultLabel, SlskdSection, SpotifySection,
 )
 from soulsync.ui.service_monitor import ServiceMonitor
 from soulsync.ui.theme import ERROR
@@ -94,7 +94,8 @@ class SettingsPage(Page):
         self.plex = PlexSection()
         self.slskd = SlskdSection()
         self.downloads = DownloadsSection(self.form_error)
-        self.sections: list[QGroupBox] = [self.spotify, self.plex, self.slskd, self.downloads]
+        self.automation = AutomationSection()
+        self.sections: list[QGroupBox] = [self.spotify, self.plex, self.slskd, self.downloads, self.automation]
         self.spotify.connect_button.clicked.connect(self.connect_spotify)
         self.spotify.cancel_button.clicked.connect(self.cancel_spotify_connect)
         self.spotify.test_button.clicked.connect(self.test_spotify)
@@ -120,18 +121,20 @@ class SettingsPage(Page):
         grid = self.section_grid
         for section in self.sections:
             grid.removeWidget(section)
-        for row in range(5):
+        for row in range(6):
             grid.setRowStretch(row, 0)
         for n, section in enumerate(self.sections[:3]):
             grid.addWidget(section, n, 0)
         if columns == 2:
             grid.addWidget(self.sections[3], 0, 1, 3, 1)
+            grid.addWidget(self.sections[4], 3, 0)
             grid.setColumnStretch(1, 1)
-            grid.setRowStretch(3, 1)
+            grid.setRowStretch(4, 1)
         else:
             grid.addWidget(self.sections[3], 3, 0)
+            grid.addWidget(self.sections[4], 4, 0)
             grid.setColumnStretch(1, 0)
-            grid.setRowStretch(4, 1)
+            grid.setRowStretch(5, 1)
         grid.setColumnStretch(0, 1)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -151,6 +154,7 @@ class SettingsPage(Page):
         self.plex.load(s)
         self.slskd.load(s)
         self.downloads.load(s)
+        self.automation.load(s)
         self.form_error.setText("")
         self.saved_label.setText("")
         self._load_secrets()
@@ -220,7 +224,7 @@ class SettingsPage(Page):
     def form_settings(self) -> Settings:
         """A copy of the saved settings with the form's values applied (secrets excluded)."""
         s = copy.deepcopy(self.context.settings)
-        for section in (self.spotify, self.plex, self.slskd, self.downloads):
+        for section in (self.spotify, self.plex, self.slskd, self.downloads, self.automation):
             section.store(s)
         return s
 

@@ -413,3 +413,70 @@ class DownloadsSection(QGroupBox):
         d.stall_timeout_s = float(self.stall.value())
         d.max_attempts = self.attempts.value()
         d.search_timeout_ms = self.search_listen.value() * 1000
+
+
+class AutomationSection(QGroupBox):
+    """Set and forget: whether the schedule runs, how often, what new releases do, and closing to the tray."""
+
+    def __init__(self) -> None:
+        super().__init__("Automation")
+        form = QFormLayout(self)
+        self.enabled = QCheckBox("Run the schedule while SoulSync runs")
+        self.enabled.setObjectName("automation_enabled")
+        self.enabled.setToolTip("Kept playlists, wishlist retries and watched artists' new releases, by themselves")
+        form.addRow("", self.enabled)
+        self.playlist_hours = QDoubleSpinBox()
+        self.playlist_hours.setObjectName("automation_playlist_hours")
+        self.playlist_hours.setRange(0.25, 24.0 * 30)
+        self.playlist_hours.setSuffix(" h")
+        self.playlist_hours.setToolTip("How often a playlist you keep in sync is synced (you can change it per "
+                                       "playlist)")
+        form.addRow("Kept playlists every", self.playlist_hours)
+        self.wishlist = QCheckBox("Retry the wishlist by itself (1 h, 6 h, 1 day, then weekly)")
+        self.wishlist.setObjectName("automation_wishlist")
+        form.addRow("", self.wishlist)
+        self.keeps_failing = QSpinBox()
+        self.keeps_failing.setRange(2, 100)
+        self.keeps_failing.setSuffix(" tries")
+        self.keeps_failing.setToolTip("After this many failed tries a track is marked “keeps failing” and no longer "
+                                      "retried by itself")
+        form.addRow("Give up after", self.keeps_failing)
+        self.artist_hours = QDoubleSpinBox()
+        self.artist_hours.setRange(1.0, 24.0 * 30)
+        self.artist_hours.setSuffix(" h")
+        form.addRow("Watched artists every", self.artist_hours)
+        self.release_action = QComboBox()
+        self.release_action.setObjectName("automation_release_action")
+        self.release_action.addItem("Put their tracks on the wishlist", "wishlist")
+        self.release_action.addItem("Download them at once", "download")
+        form.addRow("New releases", self.release_action)
+        self.close_to_tray = QComboBox()
+        self.close_to_tray.setObjectName("automation_close_to_tray")
+        self.close_to_tray.addItem("Ask me", "ask")
+        self.close_to_tray.addItem("Keep running in the tray", "tray")
+        self.close_to_tray.addItem("Quit", "quit")
+        form.addRow("Closing the window", self.close_to_tray)
+        self.notifications = QCheckBox("Tell me what runs brought in (tray messages)")
+        form.addRow("", self.notifications)
+
+    def load(self, s: Settings) -> None:
+        a = s.automation
+        self.enabled.setChecked(a.enabled)
+        self.playlist_hours.setValue(a.playlist_interval_h)
+        self.wishlist.setChecked(a.wishlist_enabled)
+        self.keeps_failing.setValue(a.keeps_failing_after)
+        self.artist_hours.setValue(a.artists_interval_h)
+        self.release_action.setCurrentIndex(max(0, self.release_action.findData(a.new_release_action)))
+        self.close_to_tray.setCurrentIndex(max(0, self.close_to_tray.findData(a.close_to_tray)))
+        self.notifications.setChecked(a.notifications)
+
+    def store(self, s: Settings) -> None:
+        a = s.automation
+        a.enabled = self.enabled.isChecked()
+        a.playlist_interval_h = float(self.playlist_hours.value())
+        a.wishlist_enabled = self.wishlist.isChecked()
+        a.keeps_failing_after = self.keeps_failing.value()
+        a.artists_interval_h = float(self.artist_hours.value())
+        a.new_release_action = self.release_action.currentData()
+        a.close_to_tray = self.close_to_tray.currentData()
+        a.notifications = self.notifications.isChecked()

@@ -35,6 +35,8 @@ class SyncPage(Page):
     subtitle = "Your playlists against your library: what you own, what is missing, and getting it"
 
     analysis_finished = pyqtSignal()
+    playlists_kept = pyqtSignal()
+    """Playlists were marked (or unmarked) to keep in sync: the schedule follows."""
 
     retry_attempts = 3
     """Tries of a playlist refresh that fails for a passing network reason (reset, cut-off or garbled answer)."""
@@ -96,6 +98,14 @@ class SyncPage(Page):
         self.export_button = QPushButton("Export M3U8…")
         self.export_button.setObjectName("export_m3u8")
         self.export_button.setToolTip("Save the owned tracks of the selection as an M3U8 playlist")
+        self.keep_button = QPushButton("Keep in sync")
+        self.keep_button.setObjectName("keep_button")
+        self.keep_button.setCheckable(True)
+        self.keep_button.setEnabled(False)
+        self.keep_button.setToolTip("Sync the selected Spotify playlists by themselves on a schedule (Settings → "
+                                    "Automation); a playlist file is kept with “soulsync keep add FILE”")
+        self.keep_button.clicked.connect(self.toggle_keep)
+        top.addWidget(self.keep_button)
         top.addWidget(self.export_button)
         top.addWidget(self.analyse_button)
         top.addWidget(self.download_button)
@@ -343,6 +353,7 @@ class SyncPage(Page):
         self._show_unreadable(playlists)
         # a readable selection can be downloaded at once: the analysis runs first (see download_missing)
         self.download_button.setEnabled(any(not p.unreadable for p in playlists))
+        self._show_kept(playlists)
         if not playlists:
             self.selection_label.setText("Select one or more playlists.")
             self.track_model.set_rows([])
@@ -352,6 +363,63 @@ class SyncPage(Page):
         names = playlists[0].name if len(playlists) == 1 else f"{len(playlists)} playlists"
         self.selection_label.setText(f"{names} · {total}")
         self._load_rows([p.id for p in playlists])
+
+    # ---- keeping playlists in sync ------------------------------------------------------------------
+    def _show_kept(self, playlists) -> None:
+        """The Keep in sync button's state for the selection (read in a worker)."""
+        ids = [p.id for p in playlists if p.source in ("spotify", "liked")]
+        self.keep_button.setEnabled(False)
+        if not ids:
+            self.keep_button.setChecked(False)
+            return
+        store = self.context.store
+
+        def work(_ctx):
+            from soulsync.core.kept_playlists import kept_playlists
+
+            kept = {k.playlist_id for k in kept_playlists(store)}
+            return ids, all(i in kept for i in ids)
+
+        def done(value) -> None:
+            wanted, kept = value
+            if wanted != [p.id for p in self.selected_playlists() if p.source in ("spotify", "liked")]:
+                return  # the selection changed meanwhile
+            self.keep_button.setEnabled(True)
+            self.keep_button.setChecked(kept)
+            self.keep_button.setText("Kept in sync ✓" if kept else "Keep in sync")
+
+        run_task(work, owner=self, on_result=done)
+
+    def toggle_keep(self) -> None:
+        """Keep the selected playlists in sync on the schedule, or stop keeping them."""
+        playlists = [p for p in self.selected_playlists() if p.source in ("spotify", "liked")]
+        keep = self.keep_button.isChecked()
+        context = self.context
+        hours = context.settings.automation.playlist_interval_h
+        mirror = context.settings.library.create_plex_playlists and context.plex_configured()
+
+        def work(_ctx):
+            from soulsync.core.kept_playlists import KeptPlaylist, PlaylistKind, forget_kept_playlist, keep_playlist
+
+            for p in playlists:
+                if keep:
+                    keep_playlist(context.store, KeptPlaylist(p.id, PlaylistKind.SPOTIFY, p.name, None,
+                                                              hours * 3600.0, mirror))
+                else:
+                    forget_kept_playlist(context.store, p.id)
+            return len(playlists)
+
+        def done(n: int) -> None:
+            names = playlists[0].name if n == 1 else f"{n} playlists"
+            if keep:
+                off = "" if context.settings.automation.enabled else " Automation is off: turn it on in Settings."
+                self.summary_label.setText(f"{names} will be kept in sync every {hours:g} h.{off}")
+            else:
+                self.summary_label.setText(f"{names} no longer kept in sync.")
+            self.keep_button.setText("Kept in sync ✓" if keep else "Keep in sync")
+            self.playlists_kept.emit()
+
+        run_task(work, owner=self, on_result=done)
 
     def _show_unreadable(self, playlists) -> None:
         """Say, above the tracks, which selected playlists cannot be read, why, and what the person can do."""
