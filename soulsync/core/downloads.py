@@ -78,6 +78,31 @@ class QueueState(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """The state in words, as the queue shows it."""
+        return _QUEUE_WORDS[self]
+
+
+_QUEUE_WORDS = {
+    QueueState.QUEUED: "Waiting", QueueState.SUBMITTING: "Sending to slskd",
+    QueueState.QUEUED_LOCALLY: "Queued (locally)", QueueState.REQUESTED: "Requested",
+    QueueState.QUEUED_REMOTELY: "Queued at peer", QueueState.INITIALIZING: "Connecting",
+    QueueState.IN_PROGRESS: "Downloading", QueueState.PROCESSING: "Tagging and filing",
+    QueueState.SEARCHING: "Looking for another source", QueueState.SUCCEEDED: "Done",
+    QueueState.FAILED: "Failed", QueueState.CANCELLED: "Cancelled",
+}
+
+
+def queue_state_words(state: str) -> str:
+    """A stored queue state in words; one this version does not hold (a row an older or newer version
+    wrote, such as slskd's own ``rejected``) is said as well as it can be."""
+    if state in QueueState._value2member_map_:
+        return QueueState(state).label
+    if state in TransferState._value2member_map_:
+        return TransferState(state).label
+    return state.replace("_", " ").capitalize()
+
 
 AT_SLSKD = frozenset({QueueState.SUBMITTING, QueueState.QUEUED_LOCALLY, QueueState.REQUESTED,
                       QueueState.QUEUED_REMOTELY, QueueState.INITIALIZING, QueueState.IN_PROGRESS})

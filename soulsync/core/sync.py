@@ -74,9 +74,16 @@ def library_key(track: Track) -> str:
 
 
 class Status(str, enum.Enum):
+    """What the analysis found for one wanted track."""
+
     OWNED = "owned"
     MISSING = "missing"
     IGNORED = "ignored"
+
+    @property
+    def label(self) -> str:
+        """The status in words."""
+        return self.value.capitalize()
 
 
 @dataclass(slots=True)
@@ -334,8 +341,18 @@ class Phase(str, enum.Enum):
     def finished(self) -> bool:
         return self in _FINISHED_PHASES
 
+    @property
+    def label(self) -> str:
+        """The phase in words."""
+        return _PHASE_WORDS[self]
+
 
 _FINISHED_PHASES = frozenset({Phase.DOWNLOADED, Phase.NOT_FOUND, Phase.FAILED, Phase.CANCELLED})
+_PHASE_WORDS = {
+    Phase.WAITING: "Waiting", Phase.SEARCHING: "Searching", Phase.QUEUED: "Queued", Phase.DOWNLOADING: "Downloading",
+    Phase.PROCESSING: "Tagging and filing", Phase.DOWNLOADED: "Downloaded", Phase.NOT_FOUND: "Not found",
+    Phase.FAILED: "Failed", Phase.CANCELLED: "Cancelled",
+}
 _QUEUE_PHASES = {
     QueueState.QUEUED: Phase.QUEUED, QueueState.SUBMITTING: Phase.QUEUED, QueueState.QUEUED_LOCALLY: Phase.QUEUED,
     QueueState.REQUESTED: Phase.QUEUED, QueueState.QUEUED_REMOTELY: Phase.QUEUED,

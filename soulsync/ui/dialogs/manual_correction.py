@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 )
 
 from soulsync.context import AppContext
+from soulsync.core.downloads import QueueState
 from soulsync.core.matching import Candidate, LibraryIndex, match_score, rank_search_results
 from soulsync.core.models import Track
 from soulsync.core.postprocess import guess_from_path
@@ -583,7 +584,7 @@ class DownloadCorrectionDialog(ManualCorrectionDialog):
         row = self.selected_row()
         if row is None or self._replacement is not None:
             return
-        if self.item.state == "processing":
+        if self.item.state == QueueState.PROCESSING:
             self.status_label.setText("This download is being tagged and filed right now; wait until it ends.")
             return
         choice = self.source_model.rows[row]
