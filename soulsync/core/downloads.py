@@ -52,7 +52,7 @@ from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.slskd_files import (
     UNKNOWN_RULES, DownloadRules, LocateError, expected_local_paths, file_name, locate_download,
 )
-from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
+from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, QueueMeta, Store
 
 log = logging.getLogger(__name__)
 
@@ -321,9 +321,8 @@ def candidate_dict(entry: object) -> dict | None:
 
 
 def _clone(item: QueueItem) -> QueueItem:
-    """A copy whose lists and dicts can be changed without touching ``item``."""
-    return dataclasses.replace(item, candidates=list(item.candidates), tried=[list(t) for t in item.tried],
-                               meta=dict(item.meta))
+    """A copy whose lists can be changed without touching ``item``."""
+    return dataclasses.replace(item, candidates=list(item.candidates), tried=[list(t) for t in item.tried])
 
 
 def _failed_entries(result: object) -> list[tuple[str, str]]:
@@ -493,7 +492,7 @@ class DownloadQueue:
         candidates: Iterable[Any] = (),
         source: str = "manual",
         group_id: str | None = None,
-        meta: dict | None = None,
+        meta: QueueMeta | dict[str, Any] | None = None,
     ) -> list[QueueItem]:
         """Queue ``(username, filename, size)`` files; returns the items created.
 
@@ -505,8 +504,12 @@ class DownloadQueue:
         are saved first (one transaction), then handed to slskd as far as
         ``max_concurrent`` allows; slskd errors leave them queued for
         :meth:`tick` to retry. The items are returned as they are after that
-        hand-over. Network: call from a worker.
+        hand-over. ``meta`` (release facts for post-processing) applies to each
+        item; a dict is read as its stored form (the Download missing dialog's
+        album mode still passes one). Network: call from a worker.
         """
+        if not isinstance(meta, QueueMeta):
+            meta = QueueMeta.from_json(meta)
         alternatives = [c for c in (candidate_dict(c) for c in candidates) if c is not None]
         with self._lock:
             now = self._clock()
@@ -530,7 +533,7 @@ class DownloadQueue:
                 rest = [c for c in alternatives if (c["username"], c["filename"]) != key]
                 new.append(QueueItem(id="", state=QueueState.QUEUED.value, username=primary[0],
                                      filename=primary[1], size=primary[2], wanted=wanted, source=source,
-                                     group_id=group_id, candidates=[own, *rest], meta=dict(meta or {}),
+                                     group_id=group_id, candidates=[own, *rest], meta=meta,
                                      created_at=now + n * 1e-6))
             if not new:
                 return []
@@ -1274,7 +1277,7 @@ class DownloadQueue:
 
     def _refuse_source(self, item: QueueItem, why: str, diff: QueueDiff) -> None:
         """Post-processing refused the file itself (a fake): the source is remembered as bad, the
-        refusal is kept in the item's ``meta["refused"]``, and the item moves on to its next source."""
+        refusal is kept in the item's ``meta.refused``, and the item moves on to its next source."""
         self.bad_sources.add(item.username, item.filename, why)
         with self._lock:
             current = self._items.get(item.id)
@@ -1282,7 +1285,8 @@ class DownloadQueue:
                 return
             batch = _Batch()
             work = batch.edit(current)
-            work.meta["refused"] = [*work.meta.get("refused", []), [item.username, item.filename, why]]
+            refused = (*work.meta.refused, (item.username, item.filename, why))
+            work.meta = dataclasses.replace(work.meta, refused=refused)
             self._attempt_failed(batch, current, why, cancel=False)
             self._commit(batch, diff)
 

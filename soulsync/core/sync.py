@@ -865,10 +865,9 @@ class DownloadMissing:
     # ---- downloading --------------------------------------------------------------------
     def _enqueue(self, job: _Job, candidates: list[Candidate]) -> None:
         best = candidates[0]
-        meta = {"playlists": list(job.playlist_ids), "query": job.query}
         try:
             items = self.queue.enqueue([(best.username, best.filename, best.size)], wanted=job.track,
-                                       candidates=candidates, source="sync", group_id=self.run_id, meta=meta)
+                                       candidates=candidates, source="sync", group_id=self.run_id)
         except Exception as exc:
             log.exception("Could not queue %s", best.filename)
             self._finish(job, Phase.FAILED, f"could not be queued: {_describe(exc)}", wishlist=True)

@@ -18,7 +18,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from soulsync.context import AppContext, process_download
 from soulsync.core.downloads import DownloadQueue, QueueDiff, QueueState
 from soulsync.core.models import Track
-from soulsync.core.store import QueueItem
+from soulsync.core.store import QueueItem, QueueMeta
 from soulsync.ui.library_state import LibraryState
 from soulsync.ui.workers import TaskHandle, run_task
 
@@ -161,7 +161,7 @@ class DownloadService(QObject):
 
     def enqueue(self, files: Iterable[tuple[str, str, int]], wanted: Track | None = None,
                 candidates: Iterable[Any] = (), source: str = "manual", group_id: str | None = None,
-                meta: dict | None = None, on_done=None) -> None:
+                meta: QueueMeta | None = None, on_done=None) -> None:
         files = list(files)
         candidates = list(candidates)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, pyqtSignal
@@ -60,8 +60,6 @@ MAX_RESULTS = 200
 LIBRARY_RESULTS = 50
 _TEXT_HITS = 500
 """Plain-text library hits considered per query (the best by match are shown)."""
-EARLIER_ATTEMPTS = "earlier_attempts"
-"""Queue item ``meta`` key: the ``tried`` list of the attempts a manual correction replaced."""
 
 _shared_limiter: SearchRateLimiter | None = None
 
@@ -319,8 +317,7 @@ class AttemptModel(RowTableModel):
 def tried_sources(item: QueueItem) -> list[tuple[str, str, str]]:
     """``(user, remote file, why it failed)`` of every source tried, oldest first (replaced attempts too)."""
     out = []
-    earlier = item.meta.get(EARLIER_ATTEMPTS) if isinstance(item.meta, dict) else None
-    for entry in [*(earlier if isinstance(earlier, list) else []), *item.tried]:
+    for entry in [*item.meta.earlier_attempts, *item.tried]:
         if isinstance(entry, (list, tuple)) and len(entry) >= 2 and all(isinstance(x, str) for x in entry[:2]):
             why = entry[2] if len(entry) > 2 and isinstance(entry[2], str) else ""
             out.append((entry[0], entry[1], why))
@@ -372,9 +369,8 @@ class AttemptReplacement(QObject):
 
     def start(self) -> None:
         item, choice = self.item, self.choice
-        meta = dict(item.meta)
-        meta[EARLIER_ATTEMPTS] = [list(t) for t in tried_sources(item)] + [
-            [item.username, item.filename, "replaced by you"]]
+        meta = replace(item.meta, earlier_attempts=(
+            *tried_sources(item), (item.username, item.filename, "replaced by you")))
         self.service.error.connect(self._error)
         self._hears_errors = True
         self._timer.start()

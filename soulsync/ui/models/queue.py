@@ -42,9 +42,8 @@ def state_text(item: QueueItem) -> str:
 
 
 def refused_fakes(item: QueueItem) -> list[tuple[str, str, str]]:
-    """``(username, filename, why)`` of the sources refused as fakes for this item (``meta["refused"]``)."""
-    entries = item.meta.get("refused") if isinstance(item.meta, dict) else None
-    return [(str(e[0]), str(e[1]), str(e[2])) for e in entries or () if isinstance(e, list) and len(e) == 3]
+    """``(username, filename, why)`` of the sources refused as fakes for this item (``meta.refused``)."""
+    return list(item.meta.refused)
 
 
 def eta_text(item: QueueItem) -> str:

@@ -638,8 +638,7 @@ class DownloadsPage(Page):
             by_album.setdefault(track.folder if track.in_album else "", []).append(track)
         for folder, group in by_album.items():
             files = [(t.username, t.file.filename, t.size) for t in group]
-            meta = {"album_folder": folder} if folder else {}
-            self.service.enqueue(files, source="manual", group_id=folder or None, meta=meta)
+            self.service.enqueue(files, source="manual", group_id=folder or None)
         self.announce(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
 
     def attach_library(self, library) -> None:
