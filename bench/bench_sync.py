@@ -1,9 +1,9 @@
-"""Playlist sync: analysis through ``soulsync.core.sync``, and keeping the library index current.
+"""Playlist sync: analysis through ``soulsync.core.analysis``, and keeping the library index current.
 
 * ``sync.analyse_10k``: what the Sync page and ``soulsync sync`` do for a
-  10,000-track selection: :func:`~soulsync.core.sync.index_library` over n
+  10,000-track selection: :func:`~soulsync.core.analysis.index_library` over n
   library tracks (the index plus the key map for pinned overrides), then
-  :func:`~soulsync.core.sync.analyse` with 200 overrides (half pinned to a
+  :func:`~soulsync.core.analysis.analyse` with 200 overrides (half pinned to a
   library track, half "not in library"). Inputs come from the simulation
   catalogue (seed 1): the library is its Plex copies, whose tags differ from
   Spotify's the way real ones do; the wanted tracks a seeded sample of the
@@ -33,7 +33,7 @@ import soundfile
 
 from bench.harness import Benchmark
 from soulsync.core.store import Store, wanted_key
-from soulsync.core.sync import Status, analyse, index_library, library_key
+from soulsync.core.analysis import Status, analyse, index_library, library_key
 from soulsync.sim.catalog import build_catalog, safe_path_part
 
 WANTED = 10_000

@@ -27,7 +27,6 @@ import signal
 import sqlite3
 import sys
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -230,20 +229,15 @@ class Display:
 # ----------------------------------------------------------------------------- sync
 
 
-@dataclass
-class _Selected:
-    playlist: Any
-    statuses: list = field(default_factory=list)
-
-
 def run_sync(context, args: argparse.Namespace) -> int:
-    """``soulsync sync``; see the module docstring."""
-    from soulsync.core import failpoints
+    """``soulsync sync``: the main job (:class:`~soulsync.core.sync_run.SyncRun`) on the named playlists."""
     from soulsync.core.playlist_import import PlaylistImportError
     from soulsync.core.store_health import backup_store
+    from soulsync.core.sync_run import SyncError, SyncOptions, SyncRequest, SyncRun
     from soulsync.services.checks import describe_error
     from soulsync.services.errors import ServiceError
-    from soulsync.services.library import LibraryError
+    from soulsync.services.library import BoundLibrary, LibraryError
+    from soulsync.services.playlist_reader import PlaylistTracks
 
     if not args.playlist and not args.playlist_file:
         return fail("name at least one --playlist or --playlist-file")
@@ -252,40 +246,94 @@ def run_sync(context, args: argparse.Namespace) -> int:
         backup_store(context.store)
     except (OSError, sqlite3.Error) as exc:
         display.line(f"warning: the database could not be backed up: {exc}")
+    cancel = threading.Event()
     try:
-        selected = [_Selected(p) for p in collect_playlists(context, args, display)]
-        source = _library(context, args)
-        report = source.refresh(context.store, full=args.full_rescan, progress=display.counter("Reading the library"))
+        playlists, spotify = collect_playlists(context, args, display)
+        library = BoundLibrary(_library(context, args), context.store)
+        options = SyncOptions(refresh_library=True, full_rescan=args.full_rescan, download=not args.dry_run,
+                              mirror=not args.dry_run and context.settings.library.create_plex_playlists
+                              and not args.no_plex_playlist,
+                              m3u8_dir=None if args.dry_run else args.m3u8)
+        run = SyncRun(SyncRequest(playlists=playlists), options, store=context.store, library=library,
+                      reader=PlaylistTracks(context.store, spotify, strict=True),
+                      downloads=lambda: _tools(context, args, cancel), on_event=_SyncDisplay(display),
+                      is_cancelled=cancel.is_set)
+        with _interrupts(cancel, display):
+            result = run.run()
         display.done()
-        display.line(report.summary())
-        if report.cancelled:
-            raise CliError("the library read was interrupted")
-        _analyse_all(context, source, selected, display)
-        if args.dry_run:
-            _print_result(selected, args.json, None)
-            return EXIT_INCOMPLETE if _missing(selected) else EXIT_OK
-        failpoints.hit("sync.analysed")
-        downloads = _download(context, source, selected, args, display)
-        failpoints.hit("sync.downloaded")
-        _analyse_all(context, source, selected, display)
-        _after_sync(context, source, selected, args, display)
-        _print_result(selected, args.json, downloads)
-    except (CliError, LibraryError, PlaylistImportError) as exc:
+        if result.cancelled and result.downloads is None and not args.dry_run:
+            raise CliError("the sync was interrupted")
+        downloads = result.downloads
+        if downloads is None and not args.dry_run:  # nothing was missing
+            from soulsync.core.run_progress import DownloadReport, RunProgress
+            downloads = DownloadReport([], RunProgress())
+        _print_result(result.playlists, args.json, downloads)
+    except (CliError, LibraryError, PlaylistImportError, SyncError) as exc:
         display.done()
         return fail(str(exc))
     except ServiceError as exc:
         display.done()
         log.warning("sync stopped: %s", exc)
         return fail(describe_error(exc, exc.service)[1])
-    return EXIT_OK if _missing(selected) == 0 and not downloads.cancelled else EXIT_INCOMPLETE
+    if args.dry_run:
+        return EXIT_INCOMPLETE if result.missing else EXIT_OK
+    complete = result.missing == 0 and not (result.downloads is not None and result.downloads.cancelled)
+    return EXIT_OK if complete else EXIT_INCOMPLETE
 
 
-def _missing(selected: list[_Selected]) -> int:
-    return sum(1 for s in selected for t in s.statuses if t.status.value == "missing")
+class _SyncDisplay:
+    """A sync run's events as terminal lines and a status line (see :class:`Display`)."""
+
+    def __init__(self, display: Display) -> None:
+        self.display = display
+        self.shown: dict[str, Any] = {}
+
+    def __call__(self, event) -> None:
+        from soulsync.core import sync_run as s
+
+        display = self.display
+        if isinstance(event, s.Counted):
+            label = f"Comparing {event.what}" if event.stage is s.Stage.ANALYSIS else event.stage.label
+            display.counter(label)(event.done, event.total)
+        elif isinstance(event, s.PlaylistRead):
+            display.done()
+            display.line(f"Playlist {event.playlist.name!r}: {len(event.playlist.tracks)} tracks")
+        elif isinstance(event, s.PlaylistAnalysed):
+            display.done()
+            display.line(f"{event.playlist.name}: {event.owned} owned, {event.missing} missing")
+        elif isinstance(event, s.DownloadsPlanned):
+            if event.rows and not self.shown:
+                display.line(f"Looking for {len(event.rows)} missing tracks on Soulseek…")
+        elif isinstance(event, s.TrackChanged):
+            self._track(event.progress)
+        elif isinstance(event, s.CountsChanged):
+            p = event.counts
+            display.status(f"{p.finished}/{p.total} done · {p.downloaded} downloaded · {p.not_found} not found · "
+                           f"{p.failed} failed · {p.searching} searching · {p.downloading} downloading")
+        elif isinstance(event, s.DownloadsEnded):
+            display.done()
+            display.line("Downloads: " + event.report.summary())
+            for warning in event.report.warnings:
+                display.line(f"warning: {warning}")
+        elif isinstance(event, s.Note):
+            display.done()
+            display.line(event.text)
+
+    def _track(self, t) -> None:
+        """A line per track when it finishes; without a terminal, also when it starts searching or downloading."""
+        from soulsync.core.run_progress import Phase
+
+        if t.phase is Phase.WAITING or self.shown.get(t.key) is t.phase:
+            return
+        self.shown[t.key] = t.phase
+        if t.phase.finished or not self.display.tty:
+            where = f" -> {t.final_path}" if t.phase is Phase.DOWNLOADED and t.final_path else ""
+            self.display.line(f"[{t.phase.value}] {t.track.display()}{where}" + (
+                f": {t.detail}" if t.phase is not Phase.DOWNLOADED and t.detail else ""))
 
 
-def collect_playlists(context, args: argparse.Namespace, display: Display) -> list:
-    """The playlists asked for, with their tracks: imported files first, then names or ids."""
+def collect_playlists(context, args: argparse.Namespace, display: Display) -> tuple[list, Any]:
+    """The playlists asked for (imported files first, then names or ids) and the Spotify client (or None)."""
     from soulsync.core.playlist_import import import_playlist_file
 
     store = context.store
@@ -297,55 +345,33 @@ def collect_playlists(context, args: argparse.Namespace, display: Display) -> li
         for problem in result.errors[:10]:
             display.line(f"  {path.name}: {problem}")
         out.append(result.playlist)
-    if args.playlist:
-        out.extend(_named_playlists(context, args.playlist, display))
-    return out
-
-
-def _named_playlists(context, wanted: list[str], display: Display) -> list:
-    """Playlists by name or id: Spotify's current list when it is connected, else the cached one."""
-    from soulsync.services.checks import describe_error
-    from soulsync.services.errors import PlaylistUnreadable, ServiceError
-
-    store = context.store
     spotify = None
-    if context.spotify_configured():
-        display.status("Reading your Spotify playlists…")
-        try:
-            client = context.spotify()
-            listed = client.playlists()
-            listed.insert(0, client.liked_summary())
-        except ServiceError as exc:
-            display.done()
-            display.line(f"warning: {describe_error(exc, 'Spotify')[1]} Using the playlists saved earlier.")
-        else:
-            spotify = client
-            store.save_playlists(listed)
-            display.done()
-    known = store.playlists()
-    out = []
-    for name in wanted:
-        playlist = _find_playlist(known, name, spotify is not None)
-        if store.playlist_needs_fetch(playlist.id) and playlist.source in ("spotify", "liked"):
-            if spotify is None:
-                raise CliError(f"{playlist.name!r} is a Spotify playlist and Spotify is not connected")
-            display.status(f"Reading {playlist.name}…")
-            if playlist.source == "liked":
-                fetched = spotify.liked_tracks()
-                playlist.tracks = list(getattr(fetched, "tracks", fetched))
-            else:
-                try:
-                    playlist.tracks = spotify.playlist_tracks(playlist.id).tracks
-                except PlaylistUnreadable as exc:
-                    store.mark_playlist_unreadable(playlist.id, exc.message)
-                    raise CliError(f"{playlist.name!r} can't be read: {exc.message}") from None
-            store.save_playlist_tracks(playlist)
-            display.done()
-        else:
-            playlist.tracks = store.playlist_tracks(playlist.id)
-        display.line(f"Playlist {playlist.name!r}: {len(playlist.tracks)} tracks")
-        out.append(playlist)
-    return out
+    if args.playlist:
+        spotify = _spotify(context, display)
+        known = store.playlists()
+        out.extend(_find_playlist(known, name, spotify is not None) for name in args.playlist)
+    return out, spotify
+
+
+def _spotify(context, display: Display):
+    """The Spotify client with the user's playlist list saved afresh, or None (not connected, or failing)."""
+    from soulsync.services.checks import describe_error
+    from soulsync.services.errors import ServiceError
+
+    if not context.spotify_configured():
+        return None
+    display.status("Reading your Spotify playlists…")
+    try:
+        client = context.spotify()
+        listed = client.playlists()
+        listed.insert(0, client.liked_summary())
+    except ServiceError as exc:
+        display.done()
+        display.line(f"warning: {describe_error(exc, 'Spotify')[1]} Using the playlists saved earlier.")
+        return None
+    context.store.save_playlists(listed)
+    display.done()
+    return client
 
 
 def _find_playlist(known: list, name: str, spotify_connected: bool):
@@ -372,32 +398,12 @@ def _library(context, args: argparse.Namespace):
     return library_source(context, folder)
 
 
-def _analyse_all(context, source, selected: list[_Selected], display: Display) -> None:
-    from soulsync.core.sync import analyse, save_analysis
-
-    store = context.store
-    index, by_key = source.index(store, progress=display.counter("Indexing the library"))
-    overrides = store.overrides()
-    for entry in selected:
-        playlist = entry.playlist
-        entry.statuses = analyse(playlist.tracks, index, overrides, library=by_key, playlist_id=playlist.id,
-                                 progress=display.counter(f"Comparing {playlist.name}"))
-        owned, missing = save_analysis(store, playlist.id, entry.statuses)
-        display.done()
-        display.line(f"{playlist.name}: {owned} owned, {missing} missing")
-
-
-def _download(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display):
-    """Download every missing track (all playlists together); Ctrl-C stops and keeps what finished."""
+def _tools(context, args: argparse.Namespace, cancel: threading.Event):
+    """The download stages' tools, built when something is missing: slskd checked, the queue filing into the
+    library folder. Raises :class:`CliError` when downloads cannot go anywhere."""
     from soulsync.core.destination import library_root_problem
-    from soulsync.core.sync import (
-        DownloadMissing, DownloadReport, Phase, RunProgress, SearchSettings, missing_tracks,
-    )
     from soulsync.services.checks import check_slskd
 
-    wanted = [pair for entry in selected for pair in missing_tracks(entry.statuses)]
-    if not wanted:
-        return DownloadReport([], RunProgress())
     if not context.slskd_configured():
         raise CliError("slskd is not set up: add its URL and API key in the app's Settings (or use --dry-run)")
     library_dir = args.library_folder.expanduser() if args.library_folder else context.library_dir
@@ -410,43 +416,9 @@ def _download(context, source, selected: list[_Selected], args: argparse.Namespa
     check = check_slskd(slskd)
     if not check.ok:
         raise CliError(check.summary)
-    d = context.settings.downloads
-    prefs = context.quality_prefs()
-    limiter = context.search_limiter
-    search = SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit)
-    cancel = threading.Event()
     queue = _download_queue(context, slskd, Path(library_dir), cancel)
-
-    shown: dict[str, Phase] = {}
-
-    def on_track(t) -> None:
-        """A line per track when it finishes; without a terminal, also when it starts searching or downloading."""
-        if t.phase is Phase.WAITING or shown.get(t.key) is t.phase:
-            return
-        shown[t.key] = t.phase
-        if t.phase.finished or not display.tty:
-            where = f" -> {t.final_path}" if t.phase is Phase.DOWNLOADED and t.final_path else ""
-            display.line(f"[{t.phase.value}] {t.track.display()}{where}" + (
-                f": {t.detail}" if t.phase is not Phase.DOWNLOADED and t.detail else ""))
-
-    def on_progress(p) -> None:
-        display.status(f"{p.finished}/{p.total} done · {p.downloaded} downloaded · {p.not_found} not found · "
-                       f"{p.failed} failed · {p.searching} searching · {p.downloading} downloading")
-
-    flow = DownloadMissing(wanted, client=slskd, queue=queue, store=context.store, prefs=prefs, limiter=limiter,
-                           settings=search, drive_queue=True, poll_interval_s=min(1.0, d.poll_interval_s),
-                           on_track=on_track, on_progress=on_progress, is_cancelled=cancel.is_set,
-                           library_changed=lambda paths: display.line(
-                               source.after_download(context.store, paths, cancel=cancel.is_set).summary()))
-    if wanted:
-        display.line(f"Looking for {flow.counts().total} missing tracks on Soulseek…")
-    with _interrupts(cancel, display):
-        report = flow.run()
-    display.done()
-    display.line("Downloads: " + report.summary())
-    for warning in report.warnings:
-        display.line(f"warning: {warning}")
-    return report
+    return context.download_tools(queue, drive_queue=True,
+                                  poll_interval_s=min(1.0, context.settings.downloads.poll_interval_s))
 
 
 def _download_queue(context, slskd, library_dir: Path, cancel: threading.Event):
@@ -491,33 +463,9 @@ class _interrupts:
             signal.signal(sig, handler)
 
 
-def _after_sync(context, source, selected: list[_Selected], args: argparse.Namespace, display: Display) -> None:
-    """Mirror the playlists on Plex (when asked) and write M3U8 files (``--m3u8``)."""
-    from soulsync.core.organize import sanitize_component
-    from soulsync.core.sync import export_m3u8
-    from soulsync.services.checks import describe_error
-    from soulsync.services.errors import ServiceError
-
-    mirror = (source.supports_playlists and context.settings.library.create_plex_playlists
-              and not args.no_plex_playlist)
-    for entry in selected:
-        if mirror:
-            try:
-                display.line(source.mirror_playlist(context.store, entry.playlist, entry.statuses).message)
-            except ServiceError as exc:
-                display.line(f"warning: {describe_error(exc, exc.service)[1]}")
-        if args.m3u8 is not None:
-            target = args.m3u8.expanduser() / f"{sanitize_component(entry.playlist.name, fallback='playlist')}.m3u8"
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                n = export_m3u8(entry.statuses, target, entry.playlist.name)
-            except OSError as exc:
-                raise CliError(f"cannot write {target}: {exc.strerror or exc}") from exc
-            display.line(f"Wrote {target} ({n} tracks)")
-
-
-def _print_result(selected: list[_Selected], as_json: bool, downloads) -> None:
-    from soulsync.core.sync import count_statuses
+def _print_result(selected: list, as_json: bool, downloads) -> None:
+    """The playlists' analysis (:class:`~soulsync.core.sync_run.PlaylistResult`) and the downloads, on stdout."""
+    from soulsync.core.analysis import Status, count_statuses
 
     if as_json:
         payload: dict[str, Any] = {"playlists": []}
@@ -540,7 +488,7 @@ def _print_result(selected: list[_Selected], as_json: bool, downloads) -> None:
         owned, missing = count_statuses(entry.statuses)
         print(printable(f"{entry.playlist.name}: {owned} owned, {missing} missing"))
         for s in entry.statuses:
-            if s.status.value == "owned":
+            if s.status is Status.OWNED:
                 flag = " (ambiguous)" if s.ambiguous else ""
                 print(printable(f"  owned    {s.track.display()}  [{s.score:.2f}{flag}] {s.library_path or ''}"))
             else:

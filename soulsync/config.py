@@ -163,6 +163,28 @@ class LibrarySettings:
 
 
 @dataclass
+class AutomationSettings:
+    """Set and forget: what runs by itself, how often, and what the window does when it is closed."""
+
+    enabled: bool = False
+    """Run the schedule (kept playlists, the wishlist, watched artists) while SoulSync runs."""
+    playlist_interval_h: float = _ranged(6.0, 0.25, 24.0 * 30)
+    """Default interval for a playlist marked "keep in sync"."""
+    wishlist_enabled: bool = True
+    """Retry wishlist tracks by themselves (each on its own back-off)."""
+    keeps_failing_after: int = _ranged(8, 2, 100)
+    """Failed tries after which a wishlist track is marked "keeps failing" and no longer retried by itself."""
+    artists_interval_h: float = _ranged(24.0, 1.0, 24.0 * 30)
+    """How often watched artists are checked for new releases."""
+    new_release_action: str = "wishlist"
+    """What a watched artist's new release does: ``wishlist`` its tracks, or ``download`` them at once."""
+    close_to_tray: str = "ask"
+    """With automation on, closing the window: ``ask`` (once), ``tray`` (keep running there) or ``quit``."""
+    notifications: bool = True
+    """Tray messages saying what a run brought in or what needs attention (grouped, rate-limited)."""
+
+
+@dataclass
 class UiSettings:
     last_page: str = "dashboard"
     geometry: str = ""
@@ -176,6 +198,7 @@ class Settings:
     slskd: SlskdSettings = field(default_factory=SlskdSettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
     library: LibrarySettings = field(default_factory=LibrarySettings)
+    automation: AutomationSettings = field(default_factory=AutomationSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     demo: bool = False
     schema_version: int = SCHEMA_VERSION

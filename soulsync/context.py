@@ -132,7 +132,8 @@ class AppContext:
         finished download (see :func:`process_download`); when a wanted track's candidates run out the
         queue searches again, within the app's search rate limit."""
         from soulsync.core.downloads import DownloadQueue
-        from soulsync.core.sync import SearchSettings, TrackFinder
+        from soulsync.core.download_missing import SearchSettings
+        from soulsync.core.track_finder import TrackFinder
 
         d = self.settings.downloads
         finder = TrackFinder(client, self.quality_prefs(), self.search_limiter,
@@ -141,6 +142,21 @@ class AppContext:
         return DownloadQueue(self.store, client, downloads_dir=d.download_dir or None, on_completed=on_completed,
                              find_candidates=finder, max_concurrent=d.concurrent_downloads,
                              stall_timeout_s=d.stall_timeout_s, max_attempts=d.max_attempts)
+
+    def download_tools(self, queue, drive_queue: bool, poll_interval_s: float | None = None,
+                       service_patience_s: float = 120.0):
+        """What a sync run's download stages use (:class:`~soulsync.core.sync_run.DownloadTools`): slskd,
+        ``queue``, and this app's quality order, search rate limit and search settings."""
+        from soulsync.core.download_missing import SearchSettings
+        from soulsync.core.sync_run import DownloadTools
+        from soulsync.services.checks import describe_error
+
+        d = self.settings.downloads
+        return DownloadTools(
+            client=self.slskd(), queue=queue, prefs=self.quality_prefs(), limiter=self.search_limiter,
+            settings=SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit),
+            drive_queue=drive_queue, poll_interval_s=poll_interval_s if poll_interval_s is not None else d.poll_interval_s,
+            service_patience_s=service_patience_s, describe=lambda exc: describe_error(exc, "slskd")[1])
 
     # ---- service clients ----------------------------------------------
     def spotify_configured(self) -> bool:

@@ -7,21 +7,30 @@ that covers most of the wanted tracks (then: best quality, free slot, speed)
 wins, provided it covers enough of them. The chosen files come back paired
 with fully tagged Spotify tracks, ready to be queued as matched downloads;
 tracks no folder covers are left for the single-track pipeline.
+
+:func:`download_releases` is the album stage of the main job (:mod:`soulsync.core.sync_run`): it queues
+the chosen folders' files and follows them until each has ended.
 """
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+
+from soulsync.core.downloads import QueueState
 
 from soulsync.core.models import Album, Track
 from soulsync.core.pairing import album_file_from_result, matched_tracks, pair_album
 from soulsync.core.peers import finish_class, finish_seconds
 from soulsync.core.quality import QualityPrefs, quality_key
+from soulsync.core.ratelimit import SearchRateLimiter
+from soulsync.core.run_progress import Phase, TrackProgress
 from soulsync.core.search import ResultAlbum, group_results
-from soulsync.core.search_run import search_and_wait
+from soulsync.core.search_run import SearchCancelled, search_and_wait
 from soulsync.core.soulseek_query import network_query
-from soulsync.core.store import wanted_key
+from soulsync.core.store import QueueMeta, wanted_key
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +141,69 @@ def plan_release(client: Any, release: Album, wanted: list[Track], prefs: Qualit
     if plan.source is None and not plan.reason:
         plan.reason = "no folder on Soulseek covers this release"
     return plan
+
+
+# ----------------------------------------------------------------------------- the album stage of a run
+
+_ITEM_PHASES = {QueueState.SUCCEEDED: Phase.DOWNLOADED, QueueState.FAILED: Phase.FAILED,
+                QueueState.CANCELLED: Phase.CANCELLED}
+"""Queue item end states and the phase a run's row takes from them."""
+
+
+def download_releases(releases: Sequence[Any], *, client: Any, queue: Any, prefs: QualityPrefs,
+                      limiter: SearchRateLimiter, timeout_ms: int, response_limit: int,
+                      on_rows: Callable[[list[TrackProgress]], None], on_track: Callable[[TrackProgress], None],
+                      on_note: Callable[[str], None], cancelled: Callable[[], bool],
+                      wait: Callable[[float], bool]) -> list[TrackProgress]:
+    """Album mode: queue each release's missing tracks from one folder that covers it, and follow them.
+
+    ``releases`` are :class:`~soulsync.core.discography.ReleaseState` objects. Returns a row per track
+    handled here; the caller sends those not downloaded on to the single-track stage. ``wait(s)``
+    waits (the download queue is ticked by someone else meanwhile) and returns True when cancelled."""
+    rows: list[TrackProgress] = []
+
+    def slot() -> None:
+        """Wait for a search slot (the rate limit is shared with every other search of the app)."""
+        while not limiter.try_acquire():
+            if wait(min(5.0, max(0.5, limiter.time_until_free()))) or cancelled():
+                raise SearchCancelled("cancelled while waiting for a search slot")
+
+    for n, release in enumerate(releases):
+        if cancelled():
+            break
+        album, missing = release.album, release.missing_tracks
+        if not missing:
+            continue
+        on_note(f"Looking for a folder with “{album.title}” ({n + 1} of {len(releases)})…")
+        plan = plan_release(client, album, missing, prefs, timeout_ms, response_limit,
+                            before_search=slot, cancelled=cancelled)
+        if plan.source is None:
+            continue
+        group = f"album:{album.spotify_id or uuid.uuid4().hex}"
+        meta = QueueMeta(cover_url=album.image_url, release_date=album.release_date,
+                         spotify_album_id=album.spotify_id)
+        for remote, track in plan.source.files:
+            items = queue.enqueue([remote], wanted=track, source="album", group_id=group, meta=meta)
+            rows.append(TrackProgress(wanted_key(track), track, [], Phase.QUEUED,
+                                      f"from {plan.source.username}'s folder ({plan.source.quality})",
+                                      queue_item_id=items[0].id if items else None))
+        on_rows(list(rows))
+    while rows and not cancelled():
+        pending = 0
+        for row in rows:
+            item = queue.get(row.queue_item_id) if row.queue_item_id else None
+            if item is None or row.phase.finished:
+                continue
+            state = QueueState(item.state)
+            phase = _ITEM_PHASES.get(state)
+            if phase is None:
+                pending += 1
+                row.phase = Phase.DOWNLOADING if state is QueueState.IN_PROGRESS else Phase.QUEUED
+                row.percent = item.percent
+            else:
+                row.phase, row.final_path = phase, item.final_path
+                row.detail = item.reason if phase is not Phase.DOWNLOADED else row.detail
+            on_track(row)
+        if not pending or wait(0.5):
+            break
+    return rows

@@ -492,7 +492,7 @@ class DownloadQueue:
         candidates: Iterable[Any] = (),
         source: str = "manual",
         group_id: str | None = None,
-        meta: QueueMeta | dict[str, Any] | None = None,
+        meta: QueueMeta | None = None,
     ) -> list[QueueItem]:
         """Queue ``(username, filename, size)`` files; returns the items created.
 
@@ -505,11 +505,8 @@ class DownloadQueue:
         ``max_concurrent`` allows; slskd errors leave them queued for
         :meth:`tick` to retry. The items are returned as they are after that
         hand-over. ``meta`` (release facts for post-processing) applies to each
-        item; a dict is read as its stored form (the Download missing dialog's
-        album mode still passes one). Network: call from a worker.
+        item. Network: call from a worker.
         """
-        if not isinstance(meta, QueueMeta):
-            meta = QueueMeta.from_json(meta)
         alternatives = [c for c in (candidate_dict(c) for c in candidates) if c is not None]
         with self._lock:
             now = self._clock()
@@ -533,7 +530,7 @@ class DownloadQueue:
                 rest = [c for c in alternatives if (c["username"], c["filename"]) != key]
                 new.append(QueueItem(id="", state=QueueState.QUEUED.value, username=primary[0],
                                      filename=primary[1], size=primary[2], wanted=wanted, source=source,
-                                     group_id=group_id, candidates=[own, *rest], meta=meta,
+                                     group_id=group_id, candidates=[own, *rest], meta=meta or QueueMeta(),
                                      created_at=now + n * 1e-6))
             if not new:
                 return []

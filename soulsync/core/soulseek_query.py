@@ -17,6 +17,11 @@ word ``REM``.
 """
 from __future__ import annotations
 
+import re
+
+from soulsync.core.models import Track
+from soulsync.core.normalize import classify_qualifier, fold
+
 from soulsync.core.search import clean_query
 
 UNSEARCHABLE_REASON = ("every word is a single character, and Soulseek (slskd) only searches for words "
@@ -83,3 +88,49 @@ def acronym_query(text: str) -> str | None:
         return None
     kept = _long_terms(joined)
     return " ".join(kept) if kept else None
+
+
+
+_BRACKETS = re.compile(r"\s*[(\[{][^)\]}]*[)\]}]")
+_FEATURING = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s+.*$", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """A title or album without bracketed parts, ``feat.`` credits and qualifier tails (`` - Remastered 2011``)."""
+    plain = _FEATURING.sub("", _BRACKETS.sub("", text)).strip()
+    head, sep, tail = plain.rpartition(" - ")
+    if sep and head.strip() and not classify_qualifier(tail).unknown:
+        plain = head.strip()
+    return plain or text.strip()
+
+
+def query_forms(track: Track) -> list[str]:
+    """The searches to try for a wanted track, best first, without duplicates.
+
+    Artist + title; title + album; the first without accents; the first with
+    its acronyms joined (``R.E.M.`` -> ``REM``). Qualifiers (``(Remastered)``,
+    ``- Radio Edit``, ``feat. X``) are left out so peers' differently named
+    files still match; the ranking sorts versions out. Every form is what
+    slskd will really search (:func:`~soulsync.core.soulseek_query.network_query`:
+    cleaned, one-character terms dropped); a form with nothing searchable left
+    is left out, so a track may have no form at all (see :data:`UNSEARCHABLE_REASON`).
+    """
+    title = _plain(track.title or "")
+    album = _plain(track.album or "")
+    forms: list[str] = []
+
+    def add(query: str | None) -> None:
+        if query and query.lower() not in (f.lower() for f in forms):
+            forms.append(query)
+
+    artist_title = f"{track.artist} {title}"
+    add(network_query(artist_title))
+    if clean_query(album) and fold(clean_query(album)) != fold(clean_query(title)):
+        add(network_query(f"{title} {album}"))
+    add(network_query(fold(artist_title)))
+    add(acronym_query(artist_title))
+    if not track.artist:
+        add(network_query(title))
+    return forms
+
+

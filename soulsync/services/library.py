@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from soulsync.core.matching import LibraryIndex
 from soulsync.core.models import Playlist, Track
-from soulsync.core.sync import Cancelled, CancelFn, ProgressFn, Status, TrackStatus, index_library
+from soulsync.core.analysis import CancelFn, Cancelled, ProgressFn, Status, TrackStatus, index_library
 from soulsync.services.local_library import FolderScanner
 from soulsync.services.plex_mirror import MirrorResult, PlaylistMirror
 from soulsync.services.spotify_auth import Cancelled as ServiceCancelled
@@ -386,3 +386,32 @@ def library_source(context: Any, folder: str | os.PathLike | None = None) -> Lib
                            "(or pass --library-folder)")
     return FolderLibrarySource(context.library_dir)
 
+
+
+class BoundLibrary:
+    """A :class:`LibrarySource` and the store it indexes into, as a sync run's library
+    (:class:`soulsync.core.sync_run.LibraryPort`): the CLI and headless runs read the library directly;
+    the app hands its shared index over instead (``soulsync.ui.library_state``)."""
+
+    def __init__(self, source: LibrarySource, store: Any) -> None:
+        self.source, self.store = source, store
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def supports_playlists(self) -> bool:
+        return self.source.supports_playlists
+
+    def refresh(self, full: bool, progress: ProgressFn | None, cancel: CancelFn) -> RefreshReport:
+        return self.source.refresh(self.store, full=full, progress=progress, cancel=cancel)
+
+    def index(self, progress: ProgressFn | None, cancel: CancelFn) -> tuple[LibraryIndex, dict[str, Track]]:
+        return self.source.index(self.store, progress, cancel)
+
+    def pick_up(self, paths: list[str], cancel: CancelFn) -> RefreshReport:
+        return self.source.after_download(self.store, paths, cancel=cancel)
+
+    def mirror_playlist(self, playlist: Playlist, statuses: list[TrackStatus]) -> MirrorResult:
+        return self.source.mirror_playlist(self.store, playlist, statuses)

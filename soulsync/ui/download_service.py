@@ -4,7 +4,8 @@ One :class:`DownloadService` per window. It owns the
 :class:`~soulsync.core.downloads.DownloadQueue`, runs one ``tick`` at a time on
 the thread pool (about once a second), post-processes completed files (tag,
 cover, file into the library), asks Plex to scan the folders that received
-files (debounced), and records completions and failures in the activity feed.
+files (through the shared :class:`~soulsync.ui.library_state.LibraryState`, the one owner of picking
+files up), and records completions and failures in the activity feed.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
 
-SCAN_DEBOUNCE_MS = 4000
 
 
 class DownloadService(QObject):
@@ -50,15 +50,9 @@ class DownloadService(QObject):
         self._last_error = ""
         self._last_filing = ""
         self._finished_ids: set[str] = set()
-        self._placed: set[str] = set()
-        self._scan_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
-        self._scan_timer = QTimer(self)
-        self._scan_timer.setSingleShot(True)
-        self._scan_timer.setInterval(SCAN_DEBOUNCE_MS)
-        self._scan_timer.timeout.connect(self._scan_library)
 
     # ---- the engine ---------------------------------------------------------------
     @property
@@ -203,21 +197,7 @@ class DownloadService(QObject):
             return Completion(True, str(path), "kept in the downloads folder (no library folder is set)")
         queue = self.built_queue
         result = process_download(processor, item, path, queue.bad_sources if queue is not None else ())
-        if result.ok and result.final_path:
-            with self._scan_lock:
-                self._placed.add(str(result.final_path))
-            self._request_scan()
+        library = self.library
+        if result.ok and result.final_path and library is not None:
+            library.files_placed([str(result.final_path)])  # the library state picks them up (debounced)
         return result
-
-    def _request_scan(self) -> None:
-        # called from the worker: hop to the GUI thread to (re)start the debounce timer
-        from PyQt6.QtCore import QMetaObject, Qt
-
-        QMetaObject.invokeMethod(self._scan_timer, "start", Qt.ConnectionType.QueuedConnection)
-
-    def _scan_library(self) -> None:
-        """Files were filed: the library picks them up and the index follows (debounced)."""
-        with self._scan_lock:
-            placed, self._placed = sorted(self._placed), set()
-        if placed and self.library is not None:
-            self.library.rescan(after_download=placed)

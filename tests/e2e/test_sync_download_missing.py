@@ -21,7 +21,45 @@ def demo_context(demo_context):
     return demo_context
 
 
-def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_world):
+def count_scans_and_index_builds(window, monkeypatch) -> tuple[list[str], list[int]]:
+    """Record every library scan (refresh or pick-up, not the refresh a pick-up runs inside) and every
+    library index built from now on."""
+    import threading
+
+    from soulsync.services.library import LibrarySource
+
+    scans: list[str] = []
+    inside = threading.local()
+    builds: list[int] = []
+    index_class = type(window.library.index)
+    real_init = index_class.__init__
+
+    def counted_init(self, *args, **kwargs):
+        builds.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(index_class, "__init__", counted_init)
+    for cls in LibrarySource.__subclasses__():
+        for name in ("refresh", "after_download"):
+            real = cls.__dict__.get(name)
+            if real is None:
+                continue
+
+            def counted(self, *args, _real=real, _name=name, **kwargs):
+                depth = getattr(inside, "depth", 0)
+                if not depth:
+                    scans.append(_name)
+                inside.depth = depth + 1
+                try:
+                    return _real(self, *args, **kwargs)
+                finally:
+                    inside.depth = depth
+
+            monkeypatch.setattr(cls, name, counted)
+    return scans, builds
+
+
+def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_world, monkeypatch):
     page = window.show_page("sync")
     qtbot.waitUntil(lambda: any(p.name == PLAYLIST for p in page.playlist_model.playlists)
                     and page._refresh_task is None, timeout=30000)
@@ -39,6 +77,7 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
     missing_before = [r for r in page.track_model.rows if r.status == "missing"]
     assert missing_before, "the demo playlist should miss some tracks"
 
+    scans, builds = count_scans_and_index_builds(window, monkeypatch)
     seen_statuses = set()
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
     dialog = page.download_dialog
@@ -47,6 +86,8 @@ def test_playlist_download_missing_end_to_end(qtbot, window, demo_context, sim_w
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=240000)
     report = dialog.report
     p = report.progress
+    # one batch of downloads: the library picked the files up in one scan, and the index was built once
+    assert scans == ["after_download"] and len(builds) == 1, (scans, builds)
     assert p.total == len({(r.track.spotify_id or r.track.title) for r in missing_before})
     assert p.downloaded > 0, report.summary()
 

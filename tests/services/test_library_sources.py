@@ -7,7 +7,7 @@ import pytest
 
 from soulsync.core.models import Playlist, Track
 from soulsync.core.store import Store
-from soulsync.core.sync import analyse, index_library
+from soulsync.core.analysis import analyse, index_library
 from soulsync.core.tagging import write_tags
 from soulsync.services.library import (
     FolderLibrarySource,

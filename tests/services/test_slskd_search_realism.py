@@ -1,7 +1,7 @@
 """The app's search paths against slskd's real search behaviour (reference 1.5), through the real client.
 
-Each test drives Download missing (:class:`~soulsync.core.sync.DownloadMissing`), the
-queue's blocking finder (:class:`~soulsync.core.sync.TrackFinder`) or the shared
+Each test drives Download missing (:class:`~soulsync.core.download_missing.DownloadMissing`), the
+queue's blocking finder (:class:`~soulsync.core.track_finder.TrackFinder`) or the shared
 :func:`~soulsync.core.search_run.search_and_wait` against the slskd simulation over
 HTTP, in the situations where the app used to lose results or hang:
 
@@ -21,7 +21,9 @@ import pytest
 from soulsync.core.models import Track
 from soulsync.core.search_run import search_and_wait
 from soulsync.core.store import Store
-from soulsync.core.sync import DownloadMissing, Phase, SearchSettings, TrackFinder
+from soulsync.core.download_missing import DownloadMissing, SearchSettings
+from soulsync.core.run_progress import Phase
+from soulsync.core.track_finder import TrackFinder
 from soulsync.services.slskd import SlskdClient
 from tests.sim.test_slskd_sim import hand_peer, hand_track, wait_for
 from tests.unit.test_sync_download import FakeQueue

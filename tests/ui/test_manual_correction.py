@@ -167,7 +167,8 @@ def test_choosing_a_file_already_queued_says_so(qtbot, demo_context, sim_world, 
         row = next(n for n, r in enumerate(dialog.source_model.rows)
                    if (r.username, r.filename) == (archivist.username, good_file.path))
         dialog.results_view.selectRow(row)
-        assert not queue_item(demo_context, other_id).finished
+        other = queue_item(demo_context, other_id)
+        assert not other.finished, (other.state, other.reason, other.attempts)
         dialog.choose()
         qtbot.waitUntil(lambda: "already in the queue" in dialog.status_label.text(), timeout=TIMEOUT)
         assert dialog.isVisible() and dialog.choose_button.isEnabled()

@@ -8,7 +8,9 @@ import pytest
 from PyQt6.QtCore import QItemSelectionModel, Qt
 from PyQt6.QtWidgets import QFileDialog
 
-from soulsync.core import sync as core_sync
+from soulsync.core import analysis as core_analysis
+from soulsync.core import download_missing as core_download_missing
+from soulsync.core import sync_run as core_sync_run
 from soulsync.core.models import Playlist, Track
 from soulsync.ui.main_window import MainWindow
 from soulsync.ui.models.playlists import RowRole
@@ -82,7 +84,7 @@ def test_cancel_stops_a_running_analysis(qtbot, sync_page, monkeypatch, request)
     _window, page = sync_page
     started, test_over = threading.Event(), threading.Event()
     request.addfinalizer(test_over.set)  # an analysis that never saw the Cancel still ends with the test
-    real_analyse = core_sync.analyse
+    real_analyse = core_analysis.analyse
 
     def analyse_until_cancelled(*args, cancel, **kwargs):
         """The analysis of a big playlist: it goes on until the user cancels it."""
@@ -91,7 +93,7 @@ def test_cancel_stops_a_running_analysis(qtbot, sync_page, monkeypatch, request)
             threading.Event().wait(0.01)
         return real_analyse(*args, cancel=cancel, **kwargs)
 
-    monkeypatch.setattr(core_sync, "analyse", analyse_until_cancelled)
+    monkeypatch.setattr(core_sync_run, "analyse", analyse_until_cancelled)
     qtbot.mouseClick(page.analyse_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: started.is_set() and page.cancel_button.isVisible(), timeout=5000)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
@@ -150,7 +152,7 @@ def slskd_sim_page(qtbot, demo_context, tmp_path):
 
 def test_cancel_in_the_download_missing_dialog_stops_the_run(qtbot, slskd_sim_page, monkeypatch, request):
     page = slskd_sim_page
-    real_run = core_sync.DownloadMissing.run
+    real_run = core_download_missing.DownloadMissing.run
     waiting, test_over = threading.Event(), threading.Event()
     request.addfinalizer(test_over.set)  # a run that never saw the Cancel still ends with the test
 
@@ -161,7 +163,7 @@ def test_cancel_in_the_download_missing_dialog_stops_the_run(qtbot, slskd_sim_pa
             threading.Event().wait(0.01)
         return real_run(self)
 
-    monkeypatch.setattr(core_sync.DownloadMissing, "run", run_until_cancelled)
+    monkeypatch.setattr(core_download_missing.DownloadMissing, "run", run_until_cancelled)
     qtbot.mouseClick(page.download_button, Qt.MouseButton.LeftButton)
     dialog = page.download_dialog
     qtbot.waitUntil(lambda: dialog.isVisible() and waiting.is_set(), timeout=10000)

@@ -20,7 +20,8 @@ from soulsync.core.models import Track, TransferState
 from soulsync.core.postprocess import Outcome, PostProcessOptions, PostProcessor, Step
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.store import QueueItem, Store
-from soulsync.core.sync import DownloadMissing, Phase
+from soulsync.core.download_missing import DownloadMissing
+from soulsync.core.run_progress import Phase
 from soulsync.core.tagging import read_tags, write_tags
 from tests.audio_fixtures import jpeg_bytes, make_audio
 from soulsync.services.errors import Unreachable

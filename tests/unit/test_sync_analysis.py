@@ -8,18 +8,9 @@ import pytest
 from soulsync.core.models import Track
 from soulsync.core.playlist_import import parse_m3u
 from soulsync.core.store import Store, wanted_key
-from soulsync.core.sync import (
-    Cancelled,
-    Status,
-    analyse,
-    count_statuses,
-    export_m3u8,
-    index_library,
-    library_key,
-    missing_tracks,
-    query_forms,
-    save_analysis,
-)
+from soulsync.core.analysis import Cancelled, Status, analyse, count_statuses, index_library, library_key, missing_tracks, save_analysis
+from soulsync.core.m3u8 import export_m3u8
+from soulsync.core.soulseek_query import query_forms
 
 LIBRARY = [
     Track("One More Time", ["Daft Punk"], album="Discovery", duration_ms=320_000, path="/music/dp/01.flac"),

@@ -9,16 +9,10 @@ import pytest
 from soulsync.core.models import Track
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.store import QueueItem, QueueMeta, Store
-from soulsync.core.sync import (
-    DownloadMissing,
-    Phase,
-    RunProgress,
-    SearchSettings,
-    TrackFinder,
-    TrackProgress,
-    query_forms,
-    retry_wishlist,
-)
+from soulsync.core.download_missing import DownloadMissing, SearchSettings
+from soulsync.core.run_progress import Phase, RunProgress, TrackProgress
+from soulsync.core.soulseek_query import query_forms
+from soulsync.core.track_finder import TrackFinder, retry_wishlist
 
 
 class Clock:
@@ -128,7 +122,8 @@ class FakeQueue:
                    for i in self.items_by_id.values()):
                 continue
             item = QueueItem(id=f"q{len(self.items_by_id)}", state="queued", username=username, filename=filename,
-                             size=size, wanted=wanted, source=source, group_id=group_id, meta=meta if isinstance(meta, QueueMeta) else QueueMeta.from_json(meta),
+                             size=size, wanted=wanted, source=source, group_id=group_id,
+                             meta=meta or QueueMeta(),
                              candidates=[{"username": c.username, "filename": c.filename} for c in candidates])
             self.items_by_id[item.id] = item
             self.enqueued.append((username, filename, item.candidates, item.meta))

@@ -1,10 +1,12 @@
 """The "Download missing" dialog: every missing track searched, downloaded, filed; live status.
 
-Runs :class:`soulsync.core.sync.DownloadMissing` in a worker. The app's
-download service ticks the queue (so the Downloads page shows the same
-transfers); the dialog follows each track, can be cancelled (what finished is
-kept), puts what could not be found on the wishlist, and, when asked, mirrors
-the playlist on Plex once the library has picked up the new files.
+A front end of the main job (:class:`soulsync.core.sync_run.SyncRun`), run in a
+worker: album mode for releases (the Artists page), then every missing track.
+The app's download service ticks the queue (so the Downloads page shows the
+same transfers); the dialog shows the run's events, can be cancelled (what
+finished is kept), and, when asked, the run mirrors the playlist on Plex once
+the library has picked up the new files (one pick-up per run, through the
+shared library state).
 """
 from __future__ import annotations
 
@@ -21,18 +23,19 @@ from PyQt6.QtWidgets import (
 
 from soulsync.context import AppContext
 from soulsync.core.models import Track
-from soulsync.core.sync import DownloadReport
+from soulsync.core.run_progress import DownloadReport, Phase, RunProgress
 from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
 
-PHASE_WORDS = {"waiting": "Waiting", "searching": "Searching", "queued": "Queued", "downloading": "Downloading",
-               "processing": "Tagging and filing", "downloaded": "Downloaded", "not_found": "Not found",
-               "failed": "Failed", "cancelled": "Cancelled"}
-PHASE_COLORS = {"downloaded": ACCENT, "not_found": ERROR, "failed": ERROR, "cancelled": MUTED,
-                "downloading": WARN, "processing": WARN, "searching": WARN, "queued": WARN}
+PHASE_WORDS = {Phase.WAITING: "Waiting", Phase.SEARCHING: "Searching", Phase.QUEUED: "Queued",
+               Phase.DOWNLOADING: "Downloading", Phase.PROCESSING: "Tagging and filing",
+               Phase.DOWNLOADED: "Downloaded", Phase.NOT_FOUND: "Not found", Phase.FAILED: "Failed",
+               Phase.CANCELLED: "Cancelled"}
+PHASE_COLORS = {Phase.DOWNLOADED: ACCENT, Phase.NOT_FOUND: ERROR, Phase.FAILED: ERROR, Phase.CANCELLED: MUTED,
+                Phase.DOWNLOADING: WARN, Phase.PROCESSING: WARN, Phase.SEARCHING: WARN, Phase.QUEUED: WARN}
 RUN_COLUMNS = ("Track", "Artist", "Status", "Progress", "Details")
 
 
@@ -62,15 +65,15 @@ class RunModel(RowTableModel):
         if not index.isValid():
             return None
         p = self.rows[index.row()]
-        col, phase = index.column(), p.phase.value
+        col, phase = index.column(), p.phase
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
             return QColor(PHASE_COLORS.get(phase, "#e6e8eb"))
         if role == Qt.ItemDataRole.ToolTipRole:
             return p.final_path or p.detail or None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        return (p.track.title, ", ".join(p.track.artists), PHASE_WORDS.get(phase, phase),
-                f"{p.percent:.0f}%" if phase in ("downloading", "processing") else "",
+        return (p.track.title, ", ".join(p.track.artists), PHASE_WORDS[phase],
+                f"{p.percent:.0f}%" if phase in (Phase.DOWNLOADING, Phase.PROCESSING) else "",
                 p.detail or (f"“{p.query}”" if p.query else ""))[col]
 
 
@@ -86,7 +89,7 @@ class DownloadMissingDialog(QDialog):
 
     def __init__(self, context: AppContext, wanted: list[tuple[Track, str | None]], download_service,
                  library, playlists: list | None = None, parent: QWidget | None = None,
-                 releases: list | None = None) -> None:
+                 releases: list | None = None, activity=None) -> None:
         super().__init__(parent)
         self.setObjectName("download_missing_dialog")
         self.setWindowTitle("Download missing tracks")
@@ -98,6 +101,10 @@ class DownloadMissingDialog(QDialog):
         self.report: DownloadReport | None = None
         self.running = False
         self._told_trouble = ""
+        self._notable: list[str] = []
+        """Notes worth the status bar and the activity feed (a Plex playlist of the user's own left alone)."""
+        self.activity = activity
+        """The activity feed (the main window's), or None."""
         self._stop = threading.Event()
         self._task: TaskHandle | None = None
         self._pool = QThreadPool(self)
@@ -152,68 +159,63 @@ class DownloadMissingDialog(QDialog):
 
     # ---- running -----------------------------------------------------------------------------
     def start(self) -> None:
+        """Run the main job (:class:`~soulsync.core.sync_run.SyncRun`) on the wanted tracks and releases."""
         if not self.context.slskd_configured():
             self.counts.setText("slskd is not set up: add its URL and API key in Settings.")
             self._ended()
             return
+        from soulsync.ui.library_state import SharedLibrary
+
         service, context, wanted, stop = self.service, self.context, list(self.wanted), self._stop
         mirror, playlists, releases = self.mirror_box.isChecked(), list(self.playlists), list(self.releases)
-        d, patience = context.settings.downloads, self.service_patience_s
+        patience, library = self.service_patience_s, SharedLibrary(self.library)
 
         def work(ctx):
             from soulsync.core.store import wanted_key
-            from soulsync.core.sync import DownloadMissing, SearchSettings
-            from soulsync.services.checks import describe_error
-            from soulsync.services.library import library_source
+            from soulsync.core.sync_run import SyncOptions, SyncRequest, SyncRun
+            from soulsync.services.playlist_reader import PlaylistTracks
 
             queue = service.queue  # built here, not on the GUI thread, when the app's queue has not been yet
             if queue is None:
                 raise RuntimeError("slskd is not set up: add its URL and API key in Settings.")
-            album_rows = _album_phase(ctx, context, queue, releases, stop) if releases else []
-            run = DownloadMissing(
-                wanted + [(p.track, None) for p in album_rows if p.phase.value != "downloaded"],
-                client=context.slskd(), queue=queue, store=context.store, prefs=context.quality_prefs(),
-                limiter=context.search_limiter,
-                settings=SearchSettings(search_timeout_ms=d.search_timeout_ms, response_limit=d.response_limit),
-                drive_queue=False, on_track=lambda p: ctx.progress(("track", p)),
-                on_progress=lambda c: ctx.progress(("counts", c)), is_cancelled=stop.is_set,
-                service_patience_s=patience, describe=lambda exc: describe_error(exc, "slskd")[1])
-            ctx.progress(("rows", [p for p in album_rows if p.phase.value == "downloaded"] + run.tracks()))
-            report = run.run()
-            report.tracks[:0] = [p for p in album_rows if p.phase.value == "downloaded"]
-            report.paths[:0] = [p.final_path for p in album_rows if p.final_path]
-            report.progress.total += sum(1 for p in album_rows if p.phase.value == "downloaded")
-            report.progress.downloaded += sum(1 for p in album_rows if p.phase.value == "downloaded")
+            run = SyncRun(SyncRequest(playlists=playlists, tracks=wanted, releases=releases),
+                          SyncOptions(analyse=False, mirror=mirror), store=context.store, library=library,
+                          reader=PlaylistTracks(context.store),
+                          downloads=context.download_tools(queue, drive_queue=False, service_patience_s=patience),
+                          on_event=ctx.progress, is_cancelled=stop.is_set,
+                          wait=lambda seconds: ctx.wait(seconds) or stop.is_set())
+            result = run.run()
+            report = result.downloads or DownloadReport([], RunProgress())
             on_wishlist = {wanted_key(track) for track, _reason, _tries in context.store.wishlist()}
-            wished = sum(1 for p in report.tracks
-                         if p.phase.value in ("not_found", "failed") and p.key in on_wishlist)
-            notes: list[str] = []
-            announcements: list[str] = []
-            if report.paths:
-                ctx.progress(("note", "Waiting for the library to pick up the new files…"))
-                source = library_source(context)
-                notes.append(source.after_download(context.store, report.paths).summary())
-                if mirror and source.supports_playlists:
-                    mirrored, announcements = _mirror(context, source, playlists)
-                    notes.extend(mirrored)
-            return report, wished, notes, announcements
+            wished = sum(1 for p in report.tracks if p.phase in (Phase.NOT_FOUND, Phase.FAILED)
+                         and p.key in on_wishlist)
+            return report, wished, result.notes
 
         self.running = True
+        self.library.hold()
         self._task = run_task(work, owner=self, on_progress=self._progress, on_result=self._done,
-                              on_error=self._failed, on_finished=lambda: setattr(self, "running", False),
-                              pool=self._pool)
+                              on_error=self._failed, on_finished=self._run_ended, pool=self._pool)
 
-    def _progress(self, value) -> None:
-        kind, payload = value
-        if kind == "rows":
-            self.model.set_rows(payload)
-        elif kind == "track":
-            self.model.update(payload)
-            self.track_progress.emit(payload)
-        elif kind == "counts":
-            self._update_counts(payload)
-        else:
-            self.counts.setText(payload)
+    def _run_ended(self) -> None:
+        self.running = False
+        self.library.release()
+
+    def _progress(self, event) -> None:
+        from soulsync.core import sync_run as s
+
+        if isinstance(event, s.DownloadsPlanned):
+            self.model.set_rows(event.rows)
+        elif isinstance(event, s.TrackChanged):
+            self.model.update(event.progress)
+            self.track_progress.emit(event.progress)
+        elif isinstance(event, s.CountsChanged):
+            self._update_counts(event.counts)
+        elif isinstance(event, s.StageStarted) and event.stage in (s.Stage.PICKUP, s.Stage.MIRROR):
+            self.counts.setText(event.stage.label + "…")
+        elif isinstance(event, s.Note):
+            if event.notable:
+                self._notable.append(event.text)
+            self.counts.setText(event.text)
 
     def _update_counts(self, c) -> None:
         self.progress.setRange(0, max(1, c.total))
@@ -238,7 +240,8 @@ class DownloadMissingDialog(QDialog):
             announce(text)
 
     def _done(self, value) -> None:
-        self.report, wish, notes, announcements = value
+        self.report, wish, notes = value
+        announcements = list(self._notable)
         self.model.set_rows(self.report.tracks)
         self._update_counts(self.report.progress)
         text = self.report.summary()
@@ -252,13 +255,10 @@ class DownloadMissingDialog(QDialog):
             text += "\n" + "\n".join(notes)
         self.counts.setText(text)
         self._ended()
-        self.library.reload()
-        window = self.parentWidget().window() if self.parentWidget() is not None else None
-        activity = getattr(window, "activity", None)
-        if activity is not None:
-            activity.add("sync", f"Download missing: {self.report.summary()}", "sync")
+        if self.activity is not None:
+            self.activity.add("sync", f"Download missing: {self.report.summary()}", "sync")
             for announcement in announcements:
-                activity.add("sync", announcement, "sync")
+                self.activity.add("sync", announcement, "sync")
         self.finished_run.emit(self.report)
 
     def _failed(self, exc: Exception) -> None:
@@ -285,93 +285,3 @@ class DownloadMissingDialog(QDialog):
             self.cancel()
         super().reject()
 
-
-def _album_phase(ctx, context: AppContext, queue, releases: list, stop: threading.Event) -> list:
-    """Album mode: queue each release's missing tracks from one folder that covers it, and follow them.
-
-    Returns a TrackProgress per track handled here; those not downloaded go on to the single-track
-    pipeline (the caller adds them to its run)."""
-    import uuid
-
-    from soulsync.core.album_mode import plan_release
-    from soulsync.core.search_run import SearchCancelled
-    from soulsync.core.sync import Phase, TrackProgress
-    from soulsync.core.store import wanted_key
-
-    client, prefs, limiter = context.slskd(), context.quality_prefs(), context.search_limiter
-    d = context.settings.downloads
-    rows: list[TrackProgress] = []
-
-    def slot() -> None:
-        """Wait for a search slot (the rate limit is shared with every other search of the app)."""
-        while not limiter.try_acquire():
-            if ctx.wait(min(5.0, max(0.5, limiter.time_until_free()))) or stop.is_set():
-                raise SearchCancelled("cancelled while waiting for a search slot")
-
-    for n, release in enumerate(releases):
-        if stop.is_set():
-            break
-        album, missing = release.album, release.missing_tracks
-        if not missing:
-            continue
-        ctx.progress(("note", f"Looking for a folder with “{album.title}” ({n + 1} of {len(releases)})…"))
-        plan = plan_release(client, album, missing, prefs, d.search_timeout_ms, d.response_limit,
-                            before_search=slot, cancelled=stop.is_set)
-        if plan.source is None:
-            continue
-        group = f"album:{album.spotify_id or uuid.uuid4().hex}"
-        meta = {"cover_url": album.image_url, "release_date": album.release_date,
-                "spotify_album_id": album.spotify_id}
-        for remote, track in plan.source.files:
-            items = queue.enqueue([remote], wanted=track, source="album", group_id=group, meta=meta)
-            rows.append(TrackProgress(wanted_key(track), track, [], Phase.QUEUED,
-                                      f"from {plan.source.username}'s folder ({plan.source.quality})",
-                                      queue_item_id=items[0].id if items else None))
-        ctx.progress(("rows", list(rows)))
-    # follow the album-mode items until each has finished (the download service ticks the queue)
-    words = {"succeeded": Phase.DOWNLOADED, "failed": Phase.FAILED, "cancelled": Phase.CANCELLED}
-    while rows and not stop.is_set():
-        pending = 0
-        for row in rows:
-            item = queue.get(row.queue_item_id) if row.queue_item_id else None
-            if item is None or row.phase.finished:
-                continue
-            phase = words.get(item.state)
-            if phase is None:
-                pending += 1
-                row.phase = Phase.DOWNLOADING if item.state == "in_progress" else Phase.QUEUED
-                row.percent = item.percent
-            else:
-                row.phase, row.final_path = phase, item.final_path
-                row.detail = item.reason if phase is not Phase.DOWNLOADED else row.detail
-            ctx.progress(("track", row))
-        if not pending:
-            break
-        if ctx.wait(0.5):
-            break
-    return rows
-
-
-def _mirror(context: AppContext, source, playlists: list) -> tuple[list[str], list[str]]:
-    """Re-analyse each playlist against the refreshed library and mirror it on Plex.
-
-    Returns a note per playlist, and the notes worth the status bar and the activity feed too: a playlist
-    of the user's own that has the mirrored name and was left untouched."""
-    from soulsync.core.sync import analyse
-
-    index, by_key = source.index(context.store)
-    overrides = context.store.overrides()
-    notes: list[str] = []
-    announcements: list[str] = []
-    for playlist in playlists:
-        statuses = analyse(context.store.playlist_tracks(playlist.id), index, overrides, library=by_key,
-                           playlist_id=playlist.id)
-        try:
-            result = source.mirror_playlist(context.store, playlist, statuses)
-        except Exception as exc:  # one playlist failing must not hide the others
-            notes.append(f"Plex playlist {playlist.name!r} not updated: {exc}")
-            continue
-        notes.append(result.message)
-        if result.user_playlist is not None:
-            announcements.append(result.message)
-    return notes, announcements

@@ -40,7 +40,8 @@ from soulsync.core.search import clean_query, searchable
 from soulsync.core.search_run import SearchCancelled, search_and_wait
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, network_query
 from soulsync.core.store import QueueItem
-from soulsync.core.sync import library_key, query_forms
+from soulsync.core.analysis import library_key
+from soulsync.core.soulseek_query import query_forms
 from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.models.playlists import fmt_ms
 from soulsync.ui.models.queue import file_name, state_text

@@ -8,7 +8,7 @@ from PyQt6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel,
 from PyQt6.QtGui import QColor, QIcon, QPixmap
 
 from soulsync.core.models import Playlist, Track
-from soulsync.core.track_state import TrackState
+from soulsync.core.playlist_state import PlaylistTrackState
 from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 
@@ -89,8 +89,8 @@ class TrackRow:
 
     position: int
     track: Track
-    status: str = TrackState.UNKNOWN
-    """A :class:`TrackState` (given as its value, it is made the member)."""
+    status: str = PlaylistTrackState.UNKNOWN
+    """A :class:`PlaylistTrackState` (given as its value, it is made the member)."""
     library_track: Track | None = None
     score: float | None = None
     ambiguous: bool = False
@@ -99,13 +99,15 @@ class TrackRow:
     playlist_id: str | None = None
 
     def __post_init__(self) -> None:
-        self.status = TrackState(self.status)
+        self.status = PlaylistTrackState(self.status)
 
 
-STATUS_COLORS = {TrackState.OWNED: ACCENT, TrackState.DOWNLOADED: ACCENT, TrackState.MISSING: ERROR,
-                 TrackState.FAILED: ERROR, TrackState.QUEUED: WARN, TrackState.DOWNLOADING: WARN,
-                 TrackState.SEARCHING: WARN, TrackState.IGNORED: MUTED, TrackState.UNKNOWN: MUTED,
-                 TrackState.WISHLIST: ERROR}
+STATUS_COLORS = {
+    PlaylistTrackState.OWNED: ACCENT, PlaylistTrackState.DOWNLOADED: ACCENT, PlaylistTrackState.MISSING: ERROR,
+    PlaylistTrackState.FAILED: ERROR, PlaylistTrackState.WISHLIST: ERROR, PlaylistTrackState.QUEUED: WARN,
+    PlaylistTrackState.DOWNLOADING: WARN, PlaylistTrackState.SEARCHING: WARN, PlaylistTrackState.IGNORED: MUTED,
+    PlaylistTrackState.UNKNOWN: MUTED,
+}
 TRACK_COLUMNS = ("#", "Title", "Artist", "Album", "Time", "Status", "In library", "Match")
 
 
@@ -139,7 +141,7 @@ class TrackTableModel(RowTableModel):
         if role == StatusRole:
             return row.status
         if role == Qt.ItemDataRole.ForegroundRole and col == 5:
-            return QColor(STATUS_COLORS[TrackState(row.status)])
+            return QColor(STATUS_COLORS[PlaylistTrackState(row.status)])
         if role == Qt.ItemDataRole.ToolTipRole:
             if row.library_track is not None:
                 lib = row.library_track
@@ -160,7 +162,7 @@ class TrackTableModel(RowTableModel):
         if col == 4:
             return fmt_ms(t.duration_ms)
         if col == 5:
-            state = TrackState(row.status)
+            state = PlaylistTrackState(row.status)
             return f"{state.label}: {row.detail}" if row.detail and state.explained else state.label
         if col == 6:
             return row.library_track.display() if row.library_track is not None else ""

@@ -433,10 +433,6 @@ class ArtistsPage(Page):
         self._loaded = False
         if self.isVisible():
             self.reload()
-        if getattr(self, "_detail_after_reload", False):
-            self._detail_after_reload = False
-            self.index = self.library.index
-            self._reload_detail()
 
     def on_shown(self) -> None:
         if not self._loaded:
@@ -703,14 +699,19 @@ class ArtistsPage(Page):
         if not releases or window is None:
             return
         dialog = DownloadMissingDialog(self.context, [], window.downloads, self.library, [], self,
-                                       releases=releases)
+                                       releases=releases, activity=getattr(window, "activity", None))
         dialog.headline.setText(f"{sum(len(r.missing_tracks) for r in releases)} missing tracks from "
                                 f"{len(releases)} release{'s' if len(releases) != 1 else ''}: each release is "
                                 "looked for as a whole folder first, single tracks fill the gaps.")
-        dialog.finished_run.connect(lambda _report: setattr(self, "_detail_after_reload", True))
+        dialog.finished_run.connect(self._releases_downloaded)
         self.download_dialog = dialog
         dialog.show()
         dialog.start()
+
+    def _releases_downloaded(self, _report) -> None:
+        """The run ended with its files picked up and indexed: show the releases against the new index."""
+        self.index = self.library.index
+        self._reload_detail()
 
     def shutdown(self) -> None:
         self._image_timer.stop()

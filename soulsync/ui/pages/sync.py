@@ -16,6 +16,7 @@ from soulsync.ui.models.playlists import (
     PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel, count_words,
 )
 from soulsync.ui.pages.base import Page
+from soulsync.ui.library_state import SharedLibrary
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
 from soulsync.ui.widgets.fitting import ElidedLabel
 
@@ -485,7 +486,8 @@ class SyncPage(Page):
             self.write_m3u8(Path(target), name)
 
     def write_m3u8(self, target: Path, name: str) -> None:
-        from soulsync.core.sync import Status, TrackStatus, export_m3u8
+        from soulsync.core.analysis import Status, TrackStatus
+        from soulsync.core.m3u8 import export_m3u8
 
         statuses = [TrackStatus(r.track, Status.OWNED, r.library_track, r.score) for r in self.track_model.rows
                     if r.status in ("owned", "downloaded") and r.library_track]
@@ -494,8 +496,8 @@ class SyncPage(Page):
                  on_error=lambda exc: self.summary_label.setText(f"Could not write {target.name}: {exc}"))
 
     def _run_finished(self, _report) -> None:
-        """The dialog reloads the library index; analyse again once the new index is ready."""
-        self._analyse_when_ready = True
+        """The run ended with the library's new files picked up and indexed: compare again."""
+        self.analyse_selected()
 
     def _open_download_dialog(self, wanted, playlists) -> None:
         from soulsync.ui.dialogs.download_missing import DownloadMissingDialog
@@ -504,7 +506,8 @@ class SyncPage(Page):
         service = window.downloads if window is not None else None
         if service is None:
             return
-        dialog = DownloadMissingDialog(self.context, wanted, service, self.library, playlists, self)
+        dialog = DownloadMissingDialog(self.context, wanted, service, self.library, playlists, self,
+                                       activity=getattr(window, "activity", None))
         dialog.finished_run.connect(self._run_finished)
         dialog.track_progress.connect(self._track_progress)
         self.download_dialog = dialog
@@ -533,40 +536,43 @@ class SyncPage(Page):
             self.summary_label.setText("Reading the library index first…")
             library.reload()
             return
-        store, index, by_key = self.context.store, library.index, library.by_key
+        store = self.context.store
         library_size = len(library.tracks)
-        ids = [p.id for p in playlists]
+        total = sum(p.track_count or 0 for p in playlists)
         self.analyse_button.setEnabled(False)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.cancel_button.setVisible(True)
         self.summary_label.setText("Comparing…")
 
-        def work(ctx):
-            from soulsync.core.sync import Cancelled, analyse, count_statuses
+        shared = SharedLibrary(library)
 
-            overrides = store.overrides()
-            wanted = [(pid, store.playlist_tracks(pid)) for pid in ids]
-            total = sum(len(tracks) for _pid, tracks in wanted)
+        def work(ctx):
+            """The main job, analysis only (:class:`~soulsync.core.sync_run.SyncRun`)."""
+            from soulsync.core import sync_run as s
+            from soulsync.services.playlist_reader import PlaylistTracks
+
+            done_before = [0]
+
+            def on_event(event) -> None:
+                if isinstance(event, s.Counted) and event.stage is s.Stage.ANALYSIS:
+                    ctx.progress((done_before[0] + event.done, event.what))
+                elif isinstance(event, s.PlaylistAnalysed):
+                    done_before[0] += len(event.statuses)
+
+            run = s.SyncRun(s.SyncRequest(playlists=[replace(p, tracks=[]) for p in playlists]), s.SyncOptions(download=False), store=store,
+                            library=shared, reader=PlaylistTracks(store), on_event=on_event,
+                            is_cancelled=lambda: ctx.cancelled)
+            result = run.run()
+            ctx.check()
             rows: list[TrackRow] = []
             per_playlist: dict[str, tuple[int, int]] = {}
-            for pid, tracks in wanted:
-                offset = len(rows)
-                def progress(n: int, _t: int, offset: int = offset) -> None:
-                    ctx.progress((offset + n, total))
-
-                try:
-                    statuses = analyse(tracks, index, overrides, library=by_key, playlist_id=pid,
-                                       progress=progress, cancel=lambda: ctx.cancelled)
-                except Cancelled:
-                    ctx.check()
-                    raise
-                per_playlist[pid] = count_statuses(statuses)
+            for entry in result.playlists:
+                offset, pid = len(rows), entry.playlist.id
+                per_playlist[pid] = (entry.owned, entry.missing)
                 rows.extend(TrackRow(offset + s.position, s.track, s.status.value, s.match, s.score, s.ambiguous,
-                                     s.reason, pid) for s in statuses)
-            for pid, (owned, missing) in per_playlist.items():
-                store.save_playlist_analysis(pid, owned, missing)
-            return rows, per_playlist, library_size
+                                     s.reason, pid) for s in entry.statuses)
+            return rows, per_playlist, result.library_size or library_size
 
         def done(value) -> None:
             rows, per_playlist, library_size = value
@@ -590,10 +596,10 @@ class SyncPage(Page):
                 self.download_missing()
 
         def progress(value) -> None:
-            done_n, total = value
-            self.progress.setRange(0, max(1, total))
+            done_n, name = value
+            self.progress.setRange(0, max(1, total, done_n))
             self.progress.setValue(done_n)
-            self.summary_label.setText(f"Comparing {done_n} of {total} tracks…")
+            self.summary_label.setText(f"Comparing {name}: {done_n} of {max(total, done_n)} tracks…")
 
         def failed(exc: Exception) -> None:
             self.summary_label.setText(f"Analysis failed: {exc}")

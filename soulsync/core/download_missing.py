@@ -1,442 +1,49 @@
-"""Playlist sync: which wanted tracks the library has, and getting the rest from Soulseek.
+"""Download missing: every missing track searched, downloaded and filed, as a plain state machine.
 
-* **Analysis** (:func:`analyse`): every wanted track is matched against a
-  :class:`~soulsync.core.matching.LibraryIndex` (built once with
-  :func:`index_library`); the user's overrides win (a pinned library key means
-  owned by that track, ``None`` means missing). Cancellable, with progress.
-* **Download missing** (:class:`DownloadMissing`): a plain state machine the
-  Sync dialog and the headless CLI both drive. For every missing track it
-  searches Soulseek with a few query forms (:func:`query_forms`) within the
-  search rate limit and a concurrency limit, ranks the files with
-  :func:`~soulsync.core.matching.rank_search_results`, hands the best to the
-  :class:`~soulsync.core.downloads.DownloadQueue` with the rest as fallback
-  sources, and follows the queue item to the library. Tracks that cannot be
-  found, or whose every source failed, go to the wishlist with the reason.
-* **Wishlist** (:func:`retry_wishlist`) and **M3U8 export** (:func:`export_m3u8`).
+For every missing track :class:`DownloadMissing` searches Soulseek with a few
+query forms (:func:`~soulsync.core.soulseek_query.query_forms`) within the
+search rate limit and a concurrency limit, ranks the files with
+:func:`~soulsync.core.matching.rank_search_results`, hands the best to the
+:class:`~soulsync.core.downloads.DownloadQueue` with the rest as fallback
+sources, and follows the queue item to the library. Tracks that cannot be
+found, or whose every source failed, go to the wishlist with the reason.
 
 Nothing here touches Qt or the network directly: the slskd client, the queue
 and the store are passed in (duck-typed), so tests drive everything with fakes.
+It is one stage of the main job (:mod:`soulsync.core.sync_run`).
 """
 from __future__ import annotations
 
-import enum
+from soulsync.core.analysis import CancelFn
+from soulsync.core.run_progress import _QUEUE_PHASES, DownloadReport, Phase, RunProgress, TrackProgress
+from soulsync.core.soulseek_query import query_forms
 import logging
 import os
-import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from soulsync.core import failpoints
 from soulsync.core.downloads import QueueState
-from soulsync.core.gcutil import built_in_bulk
-from soulsync.core.matching import Candidate, LibraryIndex, rank_search_results
+from soulsync.core.matching import Candidate, rank_search_results
 from soulsync.core.models import Track
-from soulsync.core.normalize import classify_qualifier, fold
-from soulsync.core.organize import atomic_write_bytes
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.search import clean_query
 from soulsync.core.search_run import (
-    AHEAD_POLL_S, FINALIZE_GRACE_S, SearchCancelled, SearchFollower, count_ahead, list_searches, search_and_wait,
+    AHEAD_POLL_S, FINALIZE_GRACE_S, SearchFollower, count_ahead, list_searches,
 )
-from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, acronym_query, network_query
+from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
 from soulsync.core.store import wanted_key
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int], None]
-"""``progress(done, total)``; ``total`` 0 means "not known yet"."""
-CancelFn = Callable[[], bool]
-"""Returns True when the caller wants the work to stop."""
-
-PROGRESS_EVERY = 100
-"""Tracks analysed between two progress reports and cancel checks."""
 RESUME_FILED_S = 24 * 3600.0
 """A track an earlier run filed less than this long ago, whose file is still there, counts as downloaded
 (the library had not picked it up yet); an older one is searched again, so a file the library never
 lists does not stop the track from being fetched for ever."""
 
-
-class Cancelled(Exception):
-    """The caller's cancel hook asked a long job to stop."""
-
-
-def library_key(track: Track) -> str:
-    """The key a library track has in the store's index (Plex rating key, else file path)."""
-    return track.plex_rating_key or track.path or f"{track.artist}|{track.album}|{track.title}"
-
-
-# ----------------------------------------------------------------------------- analysis
-
-
-class Status(str, enum.Enum):
-    """What the analysis found for one wanted track."""
-
-    OWNED = "owned"
-    MISSING = "missing"
-    IGNORED = "ignored"
-
-    @property
-    def label(self) -> str:
-        """The status in words."""
-        return self.value.capitalize()
-
-
-@dataclass(slots=True)
-class TrackStatus:
-    """The analysis of one wanted track."""
-
-    track: Track
-    status: Status
-    match: Track | None = None
-    """The library track it was found as (owned only)."""
-    score: float | None = None
-    """Match confidence in [0, 1] (1.0 for a match you set); None when missing."""
-    ambiguous: bool = False
-    """Another, different library track matched almost as well: worth a look."""
-    runner_up: Track | None = None
-    overridden: bool = False
-    """The status comes from the user's manual correction."""
-    reason: str = ""
-    """Why, in words, when it is not a plain automatic match."""
-    playlist_id: str | None = None
-    position: int = 0
-    """Index in the analysed list."""
-
-    @property
-    def key(self) -> str:
-        """The wanted track's identity (``store.wanted_key``): overrides and the wishlist use it."""
-        return wanted_key(self.track)
-
-    @property
-    def library_path(self) -> str | None:
-        return self.match.path if self.match is not None else None
-
-    @property
-    def library_key(self) -> str | None:
-        return library_key(self.match) if self.match is not None else None
-
-    def as_json(self) -> dict[str, Any]:
-        """The track as the CLI's JSON reports it."""
-        return {"title": self.track.title, "artists": list(self.track.artists), "status": self.status.value,
-                "library_path": self.library_path,
-                "score": round(self.score, 4) if self.score is not None else None}
-
-
-def index_library(tracks: Iterable[Track], progress: ProgressFn | None = None,
-                  cancel: CancelFn | None = None) -> tuple[LibraryIndex, dict[str, Track]]:
-    """A matching index over the library tracks and a key -> track map (for pinned overrides).
-
-    Raises :class:`Cancelled` when ``cancel()`` turns True.
-    """
-    tracks = list(tracks)
-    index = LibraryIndex()
-    by_key: dict[str, Track] = {}
-    total = len(tracks)
-    with built_in_bulk():  # no collector pauses over a structure this size (see core.gcutil)
-        for n, track in enumerate(tracks):
-            if n % (PROGRESS_EVERY * 20) == 0:
-                if cancel is not None and cancel():
-                    raise Cancelled("library indexing cancelled")
-                if progress is not None:
-                    progress(n, total)
-            index.add(track)
-            by_key[library_key(track)] = track
-    if progress is not None:
-        progress(total, total)
-    return index, by_key
-
-
-def analyse(tracks: Sequence[Track], index: LibraryIndex, overrides: Mapping[str, str | None] | None = None, *,
-            library: Mapping[str, Track] | None = None, ignored: Iterable[str] = (),
-            playlist_id: str | None = None, progress: ProgressFn | None = None,
-            cancel: CancelFn | None = None) -> list[TrackStatus]:
-    """Owned, missing or ignored for each wanted track, in order.
-
-    ``overrides`` (``Store.overrides()``: wanted key -> library key or None)
-    win over the matcher: a pinned key found in ``library`` (key -> track, from
-    :func:`index_library`) is owned by that track; ``None`` is missing. A pin
-    whose track left the library falls back to automatic matching. Keys in
-    ``ignored`` and tracks without a title are ignored. The same wanted track
-    twice is matched once. Raises :class:`Cancelled` when ``cancel()`` turns True.
-    """
-    overrides = overrides or {}
-    library = library or {}
-    skip = set(ignored)
-    total = len(tracks)
-    seen: dict[str, TrackStatus] = {}
-    out: list[TrackStatus] = []
-    for n, track in enumerate(tracks):
-        if n % PROGRESS_EVERY == 0:
-            if cancel is not None and cancel():
-                raise Cancelled("analysis cancelled")
-            if progress is not None:
-                progress(n, total)
-        key = wanted_key(track)
-        done = seen.get(key)
-        if done is None:
-            done = seen[key] = _judge(track, key, index, overrides, library, skip)
-        out.append(TrackStatus(track, done.status, done.match, done.score, done.ambiguous, done.runner_up,
-                               done.overridden, done.reason, playlist_id, n))
-    if progress is not None:
-        progress(total, total)
-    return out
-
-
-def _judge(track: Track, key: str, index: LibraryIndex, overrides: Mapping[str, str | None],
-           library: Mapping[str, Track], ignored: set[str]) -> TrackStatus:
-    if key in ignored:
-        return TrackStatus(track, Status.IGNORED, reason="ignored by you")
-    if not (track.title or "").strip():
-        return TrackStatus(track, Status.IGNORED, reason="no title to look for")
-    note = ""
-    if key in overrides:
-        pinned = overrides[key]
-        if pinned is None:
-            return TrackStatus(track, Status.MISSING, overridden=True, reason="marked as not in the library by you")
-        chosen = library.get(pinned)
-        if chosen is not None:
-            return TrackStatus(track, Status.OWNED, chosen, 1.0, overridden=True, reason="matched by you")
-        note = "the track you chose is no longer in the library; matched automatically"
-    match = index.find(track)
-    if match is None:
-        return TrackStatus(track, Status.MISSING, reason=note)
-    return TrackStatus(track, Status.OWNED, match.track, match.score, match.ambiguous, match.runner_up,
-                       reason=note)
-
-
-def count_statuses(statuses: Iterable[TrackStatus]) -> tuple[int, int]:
-    """``(owned, missing)``; ignored tracks count in neither."""
-    owned = missing = 0
-    for s in statuses:
-        if s.status is Status.OWNED:
-            owned += 1
-        elif s.status is Status.MISSING:
-            missing += 1
-    return owned, missing
-
-
-def save_analysis(store: Any, playlist_id: str, statuses: Iterable[TrackStatus]) -> tuple[int, int]:
-    """Persist a playlist's owned and missing counts (``Store.save_playlist_analysis``); returns them."""
-    owned, missing = count_statuses(statuses)
-    store.save_playlist_analysis(playlist_id, owned, missing)
-    return owned, missing
-
-
-def missing_tracks(statuses: Iterable[TrackStatus]) -> list[tuple[Track, str | None]]:
-    """The ``(track, playlist id)`` pairs :class:`DownloadMissing` takes, from an analysis."""
-    return [(s.track, s.playlist_id) for s in statuses if s.status is Status.MISSING]
-
-
-# ----------------------------------------------------------------------------- exports
-
-
-def export_m3u8(statuses: Iterable[TrackStatus], destination: str | os.PathLike, name: str = "") -> int:
-    """Write the owned tracks, in order, as an extended M3U8 playlist; returns how many entries.
-
-    Paths are written relative to the playlist file's folder when they can be
-    (absolute otherwise, e.g. another drive). Written atomically.
-    """
-    destination = Path(destination)
-    folder = destination.parent.resolve()
-    lines = ["#EXTM3U"]
-    if name:
-        lines.append(f"#PLAYLIST:{_one_line(name)}")
-    written = 0
-    seen: set[str] = set()
-    for s in statuses:
-        path = s.library_path
-        if s.status is not Status.OWNED or not path or path in seen:
-            continue
-        seen.add(path)
-        track = s.match or s.track
-        seconds = round(track.duration_ms / 1000) if track.duration_ms else -1
-        lines.append(f"#EXTINF:{seconds},{_one_line(track.display())}")
-        lines.append(_relative(path, folder))
-        written += 1
-    atomic_write_bytes(destination, ("\n".join(lines) + "\n").encode("utf-8"), overwrite=True)
-    return written
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _relative(path: str, folder: Path) -> str:
-    try:
-        return Path(os.path.relpath(path, folder)).as_posix()
-    except ValueError:  # another drive on Windows
-        return path
-
-
-# ----------------------------------------------------------------------------- search queries
-
-_BRACKETS = re.compile(r"\s*[(\[{][^)\]}]*[)\]}]")
-_FEATURING = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s+.*$", re.IGNORECASE)
-
-
-def _plain(text: str) -> str:
-    """A title or album without bracketed parts, ``feat.`` credits and qualifier tails (`` - Remastered 2011``)."""
-    plain = _FEATURING.sub("", _BRACKETS.sub("", text)).strip()
-    head, sep, tail = plain.rpartition(" - ")
-    if sep and head.strip() and not classify_qualifier(tail).unknown:
-        plain = head.strip()
-    return plain or text.strip()
-
-
-def query_forms(track: Track) -> list[str]:
-    """The searches to try for a wanted track, best first, without duplicates.
-
-    Artist + title; title + album; the first without accents; the first with
-    its acronyms joined (``R.E.M.`` -> ``REM``). Qualifiers (``(Remastered)``,
-    ``- Radio Edit``, ``feat. X``) are left out so peers' differently named
-    files still match; the ranking sorts versions out. Every form is what
-    slskd will really search (:func:`~soulsync.core.soulseek_query.network_query`:
-    cleaned, one-character terms dropped); a form with nothing searchable left
-    is left out, so a track may have no form at all (see :data:`UNSEARCHABLE_REASON`).
-    """
-    title = _plain(track.title or "")
-    album = _plain(track.album or "")
-    forms: list[str] = []
-
-    def add(query: str | None) -> None:
-        if query and query.lower() not in (f.lower() for f in forms):
-            forms.append(query)
-
-    artist_title = f"{track.artist} {title}"
-    add(network_query(artist_title))
-    if clean_query(album) and fold(clean_query(album)) != fold(clean_query(title)):
-        add(network_query(f"{title} {album}"))
-    add(network_query(fold(artist_title)))
-    add(acronym_query(artist_title))
-    if not track.artist:
-        add(network_query(title))
-    return forms
-
-
-# ----------------------------------------------------------------------------- download missing
-
-
-class Phase(str, enum.Enum):
-    """Where one missing track is in the download-missing workflow."""
-
-    WAITING = "waiting"
-    """Not searched yet (or waiting for a search slot)."""
-    SEARCHING = "searching"
-    QUEUED = "queued"
-    """Handed to the download queue, not transferring yet."""
-    DOWNLOADING = "downloading"
-    PROCESSING = "processing"
-    """Downloaded; being verified, tagged and filed."""
-    DOWNLOADED = "downloaded"
-    NOT_FOUND = "not_found"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in _FINISHED_PHASES
-
-    @property
-    def label(self) -> str:
-        """The phase in words."""
-        return _PHASE_WORDS[self]
-
-
-_FINISHED_PHASES = frozenset({Phase.DOWNLOADED, Phase.NOT_FOUND, Phase.FAILED, Phase.CANCELLED})
-_PHASE_WORDS = {
-    Phase.WAITING: "Waiting", Phase.SEARCHING: "Searching", Phase.QUEUED: "Queued", Phase.DOWNLOADING: "Downloading",
-    Phase.PROCESSING: "Tagging and filing", Phase.DOWNLOADED: "Downloaded", Phase.NOT_FOUND: "Not found",
-    Phase.FAILED: "Failed", Phase.CANCELLED: "Cancelled",
-}
-_QUEUE_PHASES = {
-    QueueState.QUEUED: Phase.QUEUED, QueueState.SUBMITTING: Phase.QUEUED, QueueState.QUEUED_LOCALLY: Phase.QUEUED,
-    QueueState.REQUESTED: Phase.QUEUED, QueueState.QUEUED_REMOTELY: Phase.QUEUED,
-    QueueState.INITIALIZING: Phase.QUEUED, QueueState.IN_PROGRESS: Phase.DOWNLOADING,
-    QueueState.PROCESSING: Phase.PROCESSING, QueueState.SEARCHING: Phase.SEARCHING,
-    QueueState.SUCCEEDED: Phase.DOWNLOADED, QueueState.FAILED: Phase.FAILED, QueueState.CANCELLED: Phase.CANCELLED,
-}
-
-
-@dataclass(slots=True)
-class TrackProgress:
-    """The live state of one missing track (a copy: safe to hand to another thread)."""
-
-    key: str
-    """``store.wanted_key`` of the track: the same track in several playlists is one entry."""
-    track: Track
-    playlist_ids: list[str]
-    phase: Phase
-    detail: str = ""
-    """What is happening or why it ended, in words."""
-    percent: float = 0.0
-    query: str = ""
-    """The search that found it (or is running)."""
-    candidates: int = 0
-    """Acceptable files the search found."""
-    queue_item_id: str | None = None
-    final_path: str | None = None
-
-
-@dataclass(slots=True)
-class RunProgress:
-    """Counts over every track of a run."""
-
-    total: int = 0
-    waiting: int = 0
-    searching: int = 0
-    downloading: int = 0
-    """Queued, transferring or being processed."""
-    downloaded: int = 0
-    not_found: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    trouble: str = ""
-    """What slskd is failing with right now, in words (reported at least once, then for as long as it
-    lasts); empty while it answers."""
-
-    @property
-    def finished(self) -> int:
-        return self.downloaded + self.not_found + self.failed + self.cancelled
-
-    @property
-    def fraction(self) -> float:
-        return self.finished / self.total if self.total else 1.0
-
-
-@dataclass
-class DownloadReport:
-    """How a run ended."""
-
-    tracks: list[TrackProgress]
-    progress: RunProgress
-    paths: list[str] = field(default_factory=list)
-    """Library files the run added."""
-    cancelled: bool = False
-    error: str = ""
-    """A problem that stopped the run early (slskd unreachable...), in words; empty otherwise."""
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """Every track was downloaded."""
-        return self.progress.downloaded == self.progress.total
-
-    def summary(self) -> str:
-        p = self.progress
-        parts = [f"{p.downloaded} of {p.total} downloaded"]
-        if p.not_found:
-            parts.append(f"{p.not_found} not found")
-        if p.failed:
-            parts.append(f"{p.failed} failed")
-        if p.cancelled:
-            parts.append(f"{p.cancelled} cancelled")
-        text = ", ".join(parts)
-        return f"{text} ({self.error})" if self.error else text
 
 
 class SearchClient(Protocol):
@@ -998,76 +605,3 @@ def _queue_detail(item: Any, phase: Phase) -> str:
     return item.reason or f"queued at {item.username}"
 
 
-# ----------------------------------------------------------------------------- blocking search
-
-
-class TrackFinder:
-    """A blocking search for one wanted track: the download queue's ``find_candidates``.
-
-    Tries :func:`query_forms` in order within the rate limit and returns the
-    ranked candidates of the first form that finds any (empty when none does).
-    Service errors propagate (the queue retries later).
-    """
-
-    def __init__(self, client: SearchClient, prefs: QualityPrefs | None = None,
-                 limiter: SearchRateLimiter | None = None, settings: SearchSettings | None = None,
-                 is_cancelled: CancelFn | None = None, poll_interval_s: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.client = client
-        self.prefs = prefs or QualityPrefs()
-        self.limiter = limiter if limiter is not None else SearchRateLimiter()
-        self.settings = settings or SearchSettings()
-        self._is_cancelled = is_cancelled
-        self._poll = poll_interval_s
-        self._sleep = sleep
-
-    def __call__(self, track: Track) -> list[Candidate]:
-        for query in query_forms(track):
-            responses = self._search(query)
-            if responses is None:
-                return []
-            candidates = rank_search_results(track, responses, self.prefs)
-            if candidates:
-                return candidates[:self.settings.max_candidates]
-        return []
-
-    def _cancelled(self) -> bool:
-        return self._is_cancelled is not None and self._is_cancelled()
-
-    def _search(self, query: str) -> list[dict] | None:
-        """The responses of one search (run with :func:`~soulsync.core.search_run.search_and_wait`); None when cancelled."""
-        while not self.limiter.try_acquire():
-            if self._cancelled():
-                return None
-            self._sleep(min(max(self.limiter.time_until_free(), self._poll), 5.0))
-        s = self.settings
-
-        def wait(seconds: float) -> bool:
-            self._sleep(seconds)
-            return self._cancelled()
-
-        try:
-            return search_and_wait(self.client, query, s.search_timeout_ms, s.response_limit,
-                                   cancelled=self._cancelled, wait=wait, poll_s=self._poll,
-                                   hard_limit_s=s.hard_limit_s, finalize_grace_s=s.finalize_grace_s, forget=True)
-        except SearchCancelled:
-            return None
-        except Exception as exc:
-            if _kind(exc) == "refused":  # this form can never be searched; the next one may
-                log.info("slskd refused the search %r: %s", query, exc)
-                return []
-            raise
-
-
-# ----------------------------------------------------------------------------- wishlist
-
-
-def retry_wishlist(store: Any, **options: Any) -> DownloadReport:
-    """Run :class:`DownloadMissing` over every wishlist track (by hand or on a schedule).
-
-    ``options`` are :class:`DownloadMissing`'s keyword arguments (``client``,
-    ``queue``, ``drive_queue``, callbacks...). Tracks found this time leave the
-    wishlist; the others stay with the new reason and one more attempt counted.
-    """
-    wanted = [(track, None) for track, _reason, _attempts in store.wishlist()]
-    return DownloadMissing(wanted, store=store, **options).run()
