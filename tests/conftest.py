@@ -92,7 +92,19 @@ def gui_network_guard(request):
 def _arm_guard_for_gui_tests(request):
     if "qtbot" in request.fixturenames:
         request.getfixturevalue("gui_network_guard")
+        request.getfixturevalue("_windows_close_without_asking")
     yield
+
+
+@pytest.fixture
+def _windows_close_without_asking(monkeypatch):
+    """A main window closed by a test (or at its teardown) quits without asking: the question whether to
+    keep running in the tray, or to quit with downloads running, is a modal box nobody would answer.
+    The tests of that question (tests/ui/test_tray.py) ask it for real."""
+    from soulsync.ui.main_window import MainWindow
+    from soulsync.ui.tray import CloseChoice
+
+    monkeypatch.setattr(MainWindow, "close_choice", lambda self: CloseChoice.QUIT)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from soulsync.core.search_run import (
 )
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
 from soulsync.core.store import wanted_key
+from soulsync.core.wishlist_policy import failed_sources, record_failure, without_failed_sources
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +472,13 @@ class DownloadMissing:
 
     # ---- downloading --------------------------------------------------------------------
     def _enqueue(self, job: _Job, candidates: list[Candidate]) -> None:
+        try:
+            candidates = without_failed_sources(candidates, failed_sources(self.store, job.track))
+        except Exception as exc:  # the record of failed sources is advice; without it every source is tried
+            log.warning("Could not read the sources that failed before: %s", exc)
+        if not candidates:
+            self._finish(job, Phase.NOT_FOUND, "found only on sources that failed before", wishlist=True)
+            return
         best = candidates[0]
         try:
             items = self.queue.enqueue([(best.username, best.filename, best.size)], wanted=job.track,
@@ -524,7 +532,10 @@ class DownloadMissing:
         job.set(phase, detail)
         if wishlist:
             try:
-                self.store.add_to_wishlist(job.track, detail, job.playlist_ids[0] if job.playlist_ids else None)
+                item = self.queue.get(job.item_id) if job.item_id else None
+                record_failure(self.store, job.track, detail, time.time(),
+                               failed_sources=list(getattr(item, "tried", None) or ()),
+                               playlist_id=job.playlist_ids[0] if job.playlist_ids else None)
             except Exception as exc:
                 log.warning("Could not add %s to the wishlist: %s", job.track.display(), exc)
 

@@ -48,7 +48,7 @@ class NoticeBatcher:
 
     def __init__(self, min_gap_s: float = 900.0, clock: Callable[[], float] = time.time) -> None:
         self.min_gap_s = min_gap_s
-        self._clock = clock
+        self.clock = clock
         self._pending: list[RunNotice] = []
         self._last_sent: float | None = None
 
@@ -64,15 +64,15 @@ class NoticeBatcher:
         """When :meth:`take` will have a message (None: nothing gathered)."""
         if not self._pending:
             return None
-        return self._clock() if self._last_sent is None else self._last_sent + self.min_gap_s
+        return self.clock() if self._last_sent is None else self._last_sent + self.min_gap_s
 
     def take(self) -> Message | None:
         """The message for everything gathered, if one may go out now."""
         due = self.next_due()
-        if due is None or self._clock() < due:
+        if due is None or self.clock() < due:
             return None
         notices, self._pending = self._pending, []
-        self._last_sent = self._clock()
+        self._last_sent = self.clock()
         return compose(notices)
 
 

@@ -193,6 +193,75 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (server_id, playlist_id)
     );
     """,
+    # 9: the scheduler (soulsync.core.scheduler): each job's next run, the global pause, the runs it made
+    """
+    CREATE TABLE schedule_jobs (
+        name TEXT PRIMARY KEY,      -- "wishlist", "artists", "playlist:<id>"
+        next_run REAL NOT NULL      -- epoch seconds
+    );
+    CREATE TABLE schedule_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        paused INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO schedule_state (id, paused) VALUES (1, 0);
+    CREATE TABLE schedule_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL,              -- NULL while it runs (or when the app stopped during it)
+        outcome TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        manual INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX schedule_runs_job ON schedule_runs(job, id);
+    """,
+    # 10: playlists kept in sync on a schedule (soulsync.core.kept_playlists)
+    """
+    CREATE TABLE kept_playlists (
+        playlist_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,         -- "spotify" or "file"
+        path TEXT,                  -- the CSV/M3U file re-read on every run (kind "file")
+        interval_s REAL NOT NULL,
+        mirror_to_plex INTEGER NOT NULL DEFAULT 0,
+        last_snapshot_id TEXT,      -- Spotify's snapshot id at the last run
+        last_file_mtime REAL,       -- the file's mtime at the last run
+        added_at REAL NOT NULL
+    );
+    """,
+    # 11: artists watched for new releases, and the releases found (soulsync.core.watched_artists)
+    """
+    CREATE TABLE watched_artists (
+        spotify_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kinds TEXT NOT NULL,        -- JSON list of release kinds to include
+        action TEXT NOT NULL,       -- "wishlist" or "download"
+        last_checked REAL,
+        last_release_date TEXT,     -- the newest release date seen, as Spotify gives it
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE watched_releases (
+        artist_id TEXT NOT NULL REFERENCES watched_artists(spotify_id) ON DELETE CASCADE,
+        release_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        release_date TEXT NOT NULL DEFAULT '',
+        found_at REAL NOT NULL,
+        PRIMARY KEY (artist_id, release_id)
+    );
+    """,
+    # 12: the sources (peer and file) that failed for a wishlist track, never asked again for it
+    #     (soulsync.core.wishlist_policy)
+    """
+    CREATE TABLE wishlist_failed_sources (
+        wanted_key TEXT NOT NULL REFERENCES wishlist(wanted_key) ON DELETE CASCADE,
+        username TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        failed_at REAL NOT NULL,
+        PRIMARY KEY (wanted_key, username, filename)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -767,13 +836,17 @@ class Store:
         return {r["wanted_key"]: r["library_key"] for r in self.query("SELECT * FROM match_overrides")}
 
     # ---- wishlist ----------------------------------------------------------------
-    def add_to_wishlist(self, track: Track, reason: str, playlist_id: str | None = None) -> None:
+    def add_to_wishlist(self, track: Track, reason: str, playlist_id: str | None = None,
+                        now: float | None = None) -> None:
+        """Put a track that could not be had on the wishlist, or count one more failed attempt of a track
+        already there (``reason`` replaces the last one); ``now``: the attempt's time (default: the clock's)."""
+        now = time.time() if now is None else now
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO wishlist (wanted_key, track, reason, attempts, playlist_id, added_at, last_attempt)"
                 " VALUES (?,?,?,1,?,?,?) ON CONFLICT(wanted_key) DO UPDATE SET reason=excluded.reason,"
                 " attempts=attempts+1, last_attempt=excluded.last_attempt",
-                (wanted_key(track), track_to_json(track), reason, playlist_id, time.time(), time.time()))
+                (wanted_key(track), track_to_json(track), reason, playlist_id, now, now))
 
     def remove_from_wishlist(self, track: Track) -> None:
         with self.transaction() as conn:

@@ -50,7 +50,7 @@ from typing import Any, Protocol
 from soulsync.core import failpoints
 from soulsync.core.album_mode import download_releases
 from soulsync.core.analysis import (
-    Cancelled, CancelFn, ProgressFn, TrackStatus, analyse, count_statuses, missing_tracks, save_analysis,
+    Cancelled, CancelFn, ProgressFn, Status, TrackStatus, analyse, count_statuses, missing_tracks, save_analysis,
 )
 from soulsync.core.download_missing import DownloadMissing, SearchClient, SearchSettings
 from soulsync.core.m3u8 import export_m3u8
@@ -241,6 +241,8 @@ class SyncRequest:
     playlist each came from (or None)."""
     releases: list[Any] = field(default_factory=list)
     """:class:`~soulsync.core.discography.ReleaseState` objects to get in album mode first."""
+    skip_keys: set[str] = field(default_factory=set)
+    """``wanted_key`` of tracks not to download this time (wishlist tracks waiting for their next try)."""
 
 
 @dataclass
@@ -424,12 +426,32 @@ class SyncRun:
             self._emit(PlaylistAnalysed(playlist, entry.statuses, owned, missing))
 
     def _wanted(self) -> list[tuple[Track, str | None]]:
-        """The playlists' missing tracks and the tracks asked for, each once (album tracks go first)."""
+        """The playlists' missing tracks and the tracks asked for (those in the library already left out when
+        the run analyses), without the tracks to skip."""
         wanted: list[tuple[Track, str | None]] = []
         for entry in self._readable():
             wanted.extend(missing_tracks(entry.statuses))
-        wanted.extend(self.request.tracks)
+        wanted.extend(self._not_owned(self.request.tracks) if self.options.analyse else self.request.tracks)
+        skip = self.request.skip_keys
+        if skip:
+            kept = [(t, pid) for t, pid in wanted if wanted_key(t) not in skip]
+            if len(kept) < len(wanted):
+                self._emit(Note(f"{len(wanted) - len(kept)} missing tracks wait for their next wishlist try"))
+            wanted = kept
         return wanted
+
+    def _not_owned(self, tracks: list[tuple[Track, str | None]]) -> list[tuple[Track, str | None]]:
+        """``tracks`` without those the library has (they leave the wishlist)."""
+        if not tracks:
+            return []
+        library_index, by_key = self._current_index()
+        statuses = analyse([t for t, _pid in tracks], library_index, self.store.overrides(), library=by_key)
+        owned = [s.track for s in statuses if s.status is Status.OWNED]
+        for track in owned:
+            self.store.remove_from_wishlist(track)
+        if owned:
+            self._note(f"{len(owned)} wanted track{'s are' if len(owned) != 1 else ' is'} in the library already")
+        return [pair for pair, s in zip(tracks, statuses) if s.status is not Status.OWNED]
 
     def _download(self) -> None:
         wanted, releases = self._wanted(), self.request.releases

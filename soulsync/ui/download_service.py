@@ -50,6 +50,8 @@ class DownloadService(QObject):
         self._last_error = ""
         self._last_filing = ""
         self._finished_ids: set[str] = set()
+        self.active: set[str] = set()
+        """Ids of the queue items not finished yet, as the last ticks reported them (safe on the GUI thread)."""
         self._build_lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
@@ -110,6 +112,12 @@ class DownloadService(QObject):
         if diff.changed or diff.removed:
             self.diff_ready.emit(diff)
         self._finished_ids.difference_update(diff.removed)
+        self.active.difference_update(diff.removed)
+        for item_id, changed in diff.changed.items():
+            if changed.finished:
+                self.active.discard(item_id)
+            else:
+                self.active.add(item_id)
         for item in diff.changed.values():
             if item.finished and item.id not in self._finished_ids:
                 self._finished_ids.add(item.id)

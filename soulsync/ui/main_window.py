@@ -8,7 +8,8 @@ from typing import cast
 from PyQt6.QtCore import QByteArray, Qt, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
-    QButtonGroup, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QStackedWidget,
+    QApplication, QButtonGroup, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
+    QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -25,6 +26,7 @@ from soulsync.ui.pages.settings import SettingsPage
 from soulsync.ui.pages.sync import SyncPage
 from soulsync.ui.service_monitor import SERVICES, ServiceMonitor
 from soulsync.ui.theme import app_icon
+from soulsync.ui.tray import CloseChoice, Tray, close_choice
 from soulsync.ui.widgets.player_bar import PlayerBar
 from soulsync.ui.widgets.status_indicator import StatusIndicator
 
@@ -138,6 +140,13 @@ class MainWindow(QMainWindow):
         cast(SettingsPage, self.pages["settings"]).settings_saved.connect(
             lambda: self.activity.add("settings", "Settings changed", "settings"))
 
+        self._quitting = False
+        self._told_tray = False
+        self.tray = Tray(self)
+        self.tray.open_requested.connect(self.open_from_tray)
+        self.tray.quit_requested.connect(self.quit_from_tray)
+        self.tray.enabled_messages = context.settings.automation.notifications
+
         self._restore()
         self.notice_box: QMessageBox | None = None
         self._tell_notices()
@@ -186,6 +195,46 @@ class MainWindow(QMainWindow):
     def _on_status(self, service: str, state: str, message: str, when: float) -> None:
         self.indicators[service].set_state(state, message, when)
 
+    # ---- closing, the tray -------------------------------------------------------------------
+    def close_choice(self) -> CloseChoice:
+        """What closing the window does now (asks where the answer is not known; tests replace this)."""
+        automation = self.context.settings.automation
+
+        def remember(answer: str) -> None:
+            automation.close_to_tray = answer
+            try:
+                self.context.save()
+            except OSError as exc:
+                log.error("Could not save settings: %s", exc)
+
+        return close_choice(self, automation_on=automation.enabled, tray_available=Tray.available(),
+                            remembered=automation.close_to_tray, active_downloads=len(self.downloads.active),
+                            remember=remember)
+
+    def to_tray(self) -> None:
+        """Hide the window; SoulSync goes on in the tray (said once per session)."""
+        QApplication.setQuitOnLastWindowClosed(False)
+        self.hide()
+        if not self._told_tray:
+            self._told_tray = True
+            self.tray.say("SoulSync keeps running", "Automation goes on in the tray. Click the icon to open "
+                          "the window; choose Quit in its menu to stop.")
+
+    def open_from_tray(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit_from_tray(self) -> None:
+        """Quit for real (the tray menu): the window closes without asking."""
+        self._quitting = True
+        QApplication.setQuitOnLastWindowClosed(True)
+        hidden = not self.isVisible()
+        self.close()
+        app = QApplication.instance()
+        if hidden and app is not None:  # no visible window is left to close: end the event loop
+            app.quit()
+
     # ---- persistence ------------------------------------------------------
     def _restore(self) -> None:
         ui = self.context.settings.ui
@@ -200,6 +249,17 @@ class MainWindow(QMainWindow):
         self.show_page(ui.last_page if ui.last_page in self.pages else "dashboard")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting:
+            choice = self.close_choice()
+            if choice is CloseChoice.STAY:
+                event.ignore()
+                return
+            if choice is CloseChoice.TRAY and self.tray.show():
+                event.ignore()
+                self.to_tray()
+                return
+        self._quitting = True
+        self.tray.hide()
         self.monitor.stop()
         self.downloads.stop()
         self.context.settings.ui.geometry = self.saveGeometry().toBase64().data().decode("ascii")

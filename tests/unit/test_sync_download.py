@@ -144,6 +144,7 @@ class FakeQueue:
             elif item.state == "processing":
                 if item.filename in self.fail:
                     item.state, item.reason = "failed", "The peer rejected the download (no other source left)"
+                    item.tried = [[item.username, item.filename, "rejected"]]
                 else:
                     item.state, item.final_path = "succeeded", f"/library/{item.filename.split(chr(92))[-1]}"
                 item.finished_at = 1.0
@@ -392,3 +393,23 @@ def test_track_finder_tries_forms_in_order_within_the_rate_limit() -> None:
     assert slskd.started == ["Björk Jóga", "Jóga Homogenic"] and slskd.deleted == ["s0", "s1"]
     assert clock.now >= 1060.0  # the second search waited for the window
     assert finder(NOPE) == []
+
+
+def test_sources_that_failed_are_remembered_and_not_asked_again(store: Store) -> None:
+    """A wishlisted track's failed peers are skipped the next time; with none left it waits for new ones."""
+    clock = Clock()
+    wanted_file = peer_file("Daft Punk", "Discovery", "One More Time")
+    slskd = FakeSlskd({"Daft Punk One More Time": [wanted_file]})
+    queue = FakeQueue(fail={wanted_file["files"][0]["filename"]})
+    first, _, _ = workflow([(ONE, "pl1")], slskd, queue, store, clock)
+    assert first.run().tracks[0].phase is Phase.FAILED
+    (entry,) = store.wishlist()
+    assert entry[2] == 1, "one failed attempt counted once"
+    second, _, _ = workflow([(ONE, "pl1")], slskd, FakeQueue(), store, clock)
+    report = second.run()
+    assert report.tracks[0].phase is Phase.NOT_FOUND
+    assert report.tracks[0].detail == "found only on sources that failed before"
+    # a new peer sharing it is asked
+    slskd.results["Daft Punk One More Time"].append(peer_file("Daft Punk", "Discovery", "One More Time", user="p9"))
+    third, _, _ = workflow([(ONE, "pl1")], slskd, FakeQueue(), store, clock)
+    assert third.run().progress.downloaded == 1
