@@ -200,12 +200,11 @@ def process_download(processor, item, path: Path, bad_sources: Container[tuple[s
     ``bad_sources`` (the queue's) are not counted as other sources the item could still try."""
     from soulsync.core.transcode import claim_from_source
 
-    meta = item.meta or {}
     tried = {(t[0], t[1]) for t in item.tried if len(t) >= 2} | {(item.username, item.filename)}
     others = any(isinstance(c, dict) and (source := (c.get("username"), c.get("filename"))) not in tried
                  and source not in bad_sources for c in item.candidates)
-    return processor.process(path, item.wanted, cover_url=meta.get("cover_url"),
-                             release_date=meta.get("release_date", ""), expected_size=item.size or None,
+    return processor.process(path, item.wanted, cover_url=item.meta.cover_url,
+                             release_date=item.meta.release_date, expected_size=item.size or None,
                              path_hint=item.filename,
                              claim=claim_from_source(item.filename, announced_kbps(item)), other_sources=others)
 

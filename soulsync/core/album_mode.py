@@ -31,7 +31,7 @@ from soulsync.core.search import ResultAlbum
 from soulsync.core.search_grouping import group_results
 from soulsync.core.search_run import SearchCancelled, search_and_wait
 from soulsync.core.soulseek_query import network_query
-from soulsync.core.store import wanted_key
+from soulsync.core.store import QueueMeta, wanted_key
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,8 @@ def download_releases(releases: Sequence[Any], *, client: Any, queue: Any, prefs
         if plan.source is None:
             continue
         group = f"album:{album.spotify_id or uuid.uuid4().hex}"
-        meta = {"cover_url": album.image_url, "release_date": album.release_date,
-                "spotify_album_id": album.spotify_id}
+        meta = QueueMeta(cover_url=album.image_url, release_date=album.release_date,
+                         spotify_album_id=album.spotify_id)
         for remote, track in plan.source.files:
             items = queue.enqueue([remote], wanted=track, source="album", group_id=group, meta=meta)
             rows.append(TrackProgress(wanted_key(track), track, [], Phase.QUEUED,

@@ -43,9 +43,16 @@ def library_key(track: Track) -> str:
 
 
 class Status(str, enum.Enum):
+    """What the analysis found for one wanted track."""
+
     OWNED = "owned"
     MISSING = "missing"
     IGNORED = "ignored"
+
+    @property
+    def label(self) -> str:
+        """The status in words."""
+        return self.value.capitalize()
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ Qt-free and network-free: it is handed a Spotify client (anything with
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,6 +17,19 @@ from soulsync.core.normalize import fold, normalize_artist
 GROUP_ORDER = (AlbumType.ALBUM, AlbumType.SINGLE, AlbumType.COMPILATION, AlbumType.APPEARS_ON)
 GROUP_LABELS = {AlbumType.ALBUM: "Albums", AlbumType.SINGLE: "Singles and EPs",
                 AlbumType.COMPILATION: "Compilations", AlbumType.APPEARS_ON: "Appears on"}
+
+
+class ReleaseStatus(str, enum.Enum):
+    """How much of a release the library holds."""
+
+    OWNED = "owned"
+    PARTIAL = "partial"
+    MISSING = "missing"
+
+    @property
+    def label(self) -> str:
+        """The status in words (the Artists page adds the counts to "Partial")."""
+        return self.value.capitalize()
 
 
 @dataclass
@@ -42,12 +56,11 @@ class ReleaseState:
         return len(self.tracks)
 
     @property
-    def status(self) -> str:
-        """``owned``, ``partial`` or ``missing``."""
+    def status(self) -> ReleaseStatus:
         owned = self.owned_count
         if self.total and owned == self.total:
-            return "owned"
-        return "partial" if owned else "missing"
+            return ReleaseStatus.OWNED
+        return ReleaseStatus.PARTIAL if owned else ReleaseStatus.MISSING
 
     @property
     def missing_tracks(self) -> list[Track]:

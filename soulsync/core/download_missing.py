@@ -483,10 +483,9 @@ class DownloadMissing:
             self._finish(job, Phase.NOT_FOUND, "found only on sources that failed before", wishlist=True)
             return
         best = candidates[0]
-        meta = {"playlists": list(job.playlist_ids), "query": job.query}
         try:
             items = self.queue.enqueue([(best.username, best.filename, best.size)], wanted=job.track,
-                                       candidates=candidates, source="sync", group_id=self.run_id, meta=meta)
+                                       candidates=candidates, source="sync", group_id=self.run_id)
         except Exception as exc:
             log.exception("Could not queue %s", best.filename)
             self._finish(job, Phase.FAILED, f"could not be queued: {_describe(exc)}", wishlist=True)

@@ -52,7 +52,7 @@ from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.slskd_files import (
     UNKNOWN_RULES, DownloadRules, LocateError, expected_local_paths, file_name, locate_download,
 )
-from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
+from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, QueueMeta, Store
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,31 @@ class QueueState(str, enum.Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        """The state in words, as the queue shows it."""
+        return _QUEUE_WORDS[self]
+
+
+_QUEUE_WORDS = {
+    QueueState.QUEUED: "Waiting", QueueState.SUBMITTING: "Sending to slskd",
+    QueueState.QUEUED_LOCALLY: "Queued (locally)", QueueState.REQUESTED: "Requested",
+    QueueState.QUEUED_REMOTELY: "Queued at peer", QueueState.INITIALIZING: "Connecting",
+    QueueState.IN_PROGRESS: "Downloading", QueueState.PROCESSING: "Tagging and filing",
+    QueueState.SEARCHING: "Looking for another source", QueueState.SUCCEEDED: "Done",
+    QueueState.FAILED: "Failed", QueueState.CANCELLED: "Cancelled",
+}
+
+
+def queue_state_words(state: str) -> str:
+    """A stored queue state in words; one this version does not hold (a row an older or newer version
+    wrote, such as slskd's own ``rejected``) is said as well as it can be."""
+    if state in QueueState._value2member_map_:
+        return QueueState(state).label
+    if state in TransferState._value2member_map_:
+        return TransferState(state).label
+    return state.replace("_", " ").capitalize()
 
 
 AT_SLSKD = frozenset({QueueState.SUBMITTING, QueueState.QUEUED_LOCALLY, QueueState.REQUESTED,
@@ -296,9 +321,8 @@ def candidate_dict(entry: object) -> dict | None:
 
 
 def _clone(item: QueueItem) -> QueueItem:
-    """A copy whose lists and dicts can be changed without touching ``item``."""
-    return dataclasses.replace(item, candidates=list(item.candidates), tried=[list(t) for t in item.tried],
-                               meta=dict(item.meta))
+    """A copy whose lists can be changed without touching ``item``."""
+    return dataclasses.replace(item, candidates=list(item.candidates), tried=[list(t) for t in item.tried])
 
 
 def _failed_entries(result: object) -> list[tuple[str, str]]:
@@ -468,7 +492,7 @@ class DownloadQueue:
         candidates: Iterable[Any] = (),
         source: str = "manual",
         group_id: str | None = None,
-        meta: dict | None = None,
+        meta: QueueMeta | None = None,
     ) -> list[QueueItem]:
         """Queue ``(username, filename, size)`` files; returns the items created.
 
@@ -480,7 +504,8 @@ class DownloadQueue:
         are saved first (one transaction), then handed to slskd as far as
         ``max_concurrent`` allows; slskd errors leave them queued for
         :meth:`tick` to retry. The items are returned as they are after that
-        hand-over. Network: call from a worker.
+        hand-over. ``meta`` (release facts for post-processing) applies to each
+        item. Network: call from a worker.
         """
         alternatives = [c for c in (candidate_dict(c) for c in candidates) if c is not None]
         with self._lock:
@@ -505,7 +530,7 @@ class DownloadQueue:
                 rest = [c for c in alternatives if (c["username"], c["filename"]) != key]
                 new.append(QueueItem(id="", state=QueueState.QUEUED.value, username=primary[0],
                                      filename=primary[1], size=primary[2], wanted=wanted, source=source,
-                                     group_id=group_id, candidates=[own, *rest], meta=dict(meta or {}),
+                                     group_id=group_id, candidates=[own, *rest], meta=meta or QueueMeta(),
                                      created_at=now + n * 1e-6))
             if not new:
                 return []
@@ -1249,7 +1274,7 @@ class DownloadQueue:
 
     def _refuse_source(self, item: QueueItem, why: str, diff: QueueDiff) -> None:
         """Post-processing refused the file itself (a fake): the source is remembered as bad, the
-        refusal is kept in the item's ``meta["refused"]``, and the item moves on to its next source."""
+        refusal is kept in the item's ``meta.refused``, and the item moves on to its next source."""
         self.bad_sources.add(item.username, item.filename, why)
         with self._lock:
             current = self._items.get(item.id)
@@ -1257,7 +1282,8 @@ class DownloadQueue:
                 return
             batch = _Batch()
             work = batch.edit(current)
-            work.meta["refused"] = [*work.meta.get("refused", []), [item.username, item.filename, why]]
+            refused = (*work.meta.refused, (item.username, item.filename, why))
+            work.meta = dataclasses.replace(work.meta, refused=refused)
             self._attempt_failed(batch, current, why, cancel=False)
             self._commit(batch, diff)
 

@@ -216,6 +216,11 @@ class TransferState(str, enum.Enum):
         return self in _FINISHED
 
     @property
+    def label(self) -> str:
+        """The state in words."""
+        return _TRANSFER_WORDS[self]
+
+    @property
     def is_failure(self) -> bool:
         return self in _FINISHED and self is not TransferState.SUCCEEDED
 
@@ -227,6 +232,14 @@ _FINISHED = {
     TransferState.ERRORED,
     TransferState.REJECTED,
     TransferState.ABORTED,
+}
+
+_TRANSFER_WORDS = {
+    TransferState.QUEUED_LOCALLY: "Queued (locally)", TransferState.REQUESTED: "Requested",
+    TransferState.QUEUED_REMOTELY: "Queued at peer", TransferState.INITIALIZING: "Connecting",
+    TransferState.IN_PROGRESS: "Downloading", TransferState.SUCCEEDED: "Done", TransferState.CANCELLED: "Cancelled",
+    TransferState.TIMED_OUT: "Timed out", TransferState.ERRORED: "Failed", TransferState.REJECTED: "Rejected by peer",
+    TransferState.ABORTED: "Aborted", TransferState.UNKNOWN: "Unknown",
 }
 
 _SLSKD_STATES = {

@@ -10,14 +10,14 @@ The steps, Qt-free so tests drive them without a window:
 * :class:`SourceReplacement` is the replacement itself as a small state
   machine: its :meth:`~SourceReplacement.request` is queued with the same
   wanted track and metadata (the replaced attempt recorded under
-  :data:`EARLIER_ATTEMPTS`), then the old attempt is cancelled (if it still
+  ``meta.earlier_attempts``), then the old attempt is cancelled (if it still
   runs) and removed from the queue. The front end feeds it the queue's answers
   and carries out the :class:`ReplacementStep` each one returns.
 """
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 from soulsync.core.result_ranking import Candidate, rank_search_results
@@ -25,16 +25,12 @@ from soulsync.core.models import Track
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.search_run import search_and_wait
 from soulsync.core.slskd_files import file_name
-from soulsync.core.store import QueueItem
+from soulsync.core.store import QueueItem, QueueMeta
 
 SEARCH_POLL_S = 0.4
 SEARCH_HARD_LIMIT_S = 45.0
 """A Soulseek search still running after this long is stopped and its results shown."""
 MAX_RESULTS = 200
-EARLIER_ATTEMPTS = "earlier_attempts"
-"""Queue item ``meta`` key: the ``tried`` list of the attempts a manual correction replaced."""
-
-
 @dataclass(slots=True)
 class SourceChoice:
     """One Soulseek file the user may pick, with what the ranking said about it."""
@@ -84,8 +80,7 @@ class SourceChoice:
 def tried_sources(item: QueueItem) -> list[tuple[str, str, str]]:
     """``(user, remote file, why it failed)`` of every source tried, oldest first (replaced attempts too)."""
     out = []
-    earlier = item.meta.get(EARLIER_ATTEMPTS) if isinstance(item.meta, dict) else None
-    for entry in [*(earlier if isinstance(earlier, list) else []), *item.tried]:
+    for entry in [*item.meta.earlier_attempts, *item.tried]:
         if isinstance(entry, (list, tuple)) and len(entry) >= 2 and all(isinstance(x, str) for x in entry[:2]):
             why = entry[2] if len(entry) > 2 and isinstance(entry[2], str) else ""
             out.append((entry[0], entry[1], why))
@@ -128,7 +123,7 @@ class ReplacementRequest:
     """The chosen file first, then the alternatives not tried yet."""
     source: str
     group_id: str | None
-    meta: dict
+    meta: QueueMeta
 
 
 class ReplacementStep(enum.Enum):
@@ -161,11 +156,10 @@ class SourceReplacement:
         self.over = False
 
     def request(self) -> ReplacementRequest:
-        """The new queue entry (the replaced attempt joins :data:`EARLIER_ATTEMPTS`)."""
+        """The new queue entry (the replaced attempt joins its ``meta.earlier_attempts``)."""
         item, choice = self.item, self.choice
-        meta = dict(item.meta)
-        meta[EARLIER_ATTEMPTS] = [list(t) for t in tried_sources(item)] + [
-            [item.username, item.filename, "replaced by you"]]
+        meta = replace(item.meta, earlier_attempts=(
+            *tried_sources(item), (item.username, item.filename, "replaced by you")))
         return ReplacementRequest([(choice.username, choice.filename, choice.size)], item.wanted,
                                   [choice.candidate, *(a.candidate for a in self.alternatives)],
                                   item.source, item.group_id, meta)

@@ -33,8 +33,18 @@ class Phase(str, enum.Enum):
     def finished(self) -> bool:
         return self in _FINISHED_PHASES
 
+    @property
+    def label(self) -> str:
+        """The phase in words."""
+        return _PHASE_WORDS[self]
+
 
 _FINISHED_PHASES = frozenset({Phase.DOWNLOADED, Phase.NOT_FOUND, Phase.FAILED, Phase.CANCELLED})
+_PHASE_WORDS = {
+    Phase.WAITING: "Waiting", Phase.SEARCHING: "Searching", Phase.QUEUED: "Queued", Phase.DOWNLOADING: "Downloading",
+    Phase.PROCESSING: "Tagging and filing", Phase.DOWNLOADED: "Downloaded", Phase.NOT_FOUND: "Not found",
+    Phase.FAILED: "Failed", Phase.CANCELLED: "Cancelled",
+}
 _QUEUE_PHASES = {
     QueueState.QUEUED: Phase.QUEUED, QueueState.SUBMITTING: Phase.QUEUED, QueueState.QUEUED_LOCALLY: Phase.QUEUED,
     QueueState.REQUESTED: Phase.QUEUED, QueueState.QUEUED_REMOTELY: Phase.QUEUED,

@@ -302,6 +302,60 @@ def wanted_key(track: Track) -> str:
                                str(round((track.duration_ms or 0) / 1000))])
 
 
+Source = tuple[str, str, str]
+"""``(username, filename, why)``: a source given up on, and the reason."""
+
+
+@dataclass(frozen=True)
+class QueueMeta:
+    """What a queue item carries besides its transfer: the release facts post-processing writes into
+    the file, and the sources given up on before its current attempt."""
+
+    cover_url: str | None = None
+    """The release's cover art, fetched when the file is tagged."""
+    release_date: str = ""
+    spotify_album_id: str | None = None
+    """The Spotify album the file was queued for (album and matched downloads)."""
+    refused: tuple[Source, ...] = ()
+    """Sources post-processing refused as fakes, oldest first."""
+    earlier_attempts: tuple[Source, ...] = ()
+    """Sources of the attempts the user replaced with another file (kept when an item is replaced)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored form (the queue's ``meta`` column): the fields that are set."""
+        data: dict[str, Any] = {"cover_url": self.cover_url, "release_date": self.release_date,
+                                "spotify_album_id": self.spotify_album_id,
+                                "refused": [list(s) for s in self.refused],
+                                "earlier_attempts": [list(s) for s in self.earlier_attempts]}
+        return {k: v for k, v in data.items() if v}
+
+    @classmethod
+    def from_json(cls, data: object) -> QueueMeta:
+        """Read the stored form; keys nothing reads any more (older rows' ``playlists``, ``query``,
+        ``album_folder``) and values of the wrong kind are left out."""
+        if not isinstance(data, dict):
+            return cls()
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return cls(cover_url=text("cover_url"), release_date=text("release_date") or "",
+                   spotify_album_id=text("spotify_album_id"), refused=_sources(data.get("refused"), 3),
+                   earlier_attempts=_sources(data.get("earlier_attempts"), 2))
+
+
+def _sources(entries: object, least: int) -> tuple[Source, ...]:
+    """The well-formed ``[username, filename, why]`` entries of a stored list: at least ``least`` parts,
+    a user and a file name (a missing or unreadable reason is empty)."""
+    out = []
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, list) and len(entry) >= least and all(isinstance(x, str) for x in entry[:2]):
+            why = entry[2] if len(entry) > 2 and isinstance(entry[2], str) else ""
+            out.append((entry[0], entry[1], why))
+    return tuple(out)
+
+
 @dataclass
 class QueueItem:
     """One wanted download and its current attempt."""
@@ -326,7 +380,7 @@ class QueueItem:
     group_id: str | None = None
     candidates: list[dict] = field(default_factory=list)
     tried: list[list] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)
+    meta: QueueMeta = QueueMeta()
     created_at: float = 0.0
     updated_at: float = 0.0
     finished_at: float | None = None
@@ -349,7 +403,7 @@ class PlexPlaylistRecord:
     """Whether the server kept the marker SoulSync wrote into the playlist's summary."""
 
 
-_QUEUE_JSON = {"wanted", "candidates", "tried", "meta"}
+_QUEUE_JSON = {"wanted", "candidates", "tried"}
 _QUEUE_COLUMNS = [f.name for f in dataclasses.fields(QueueItem)]
 QUEUE_PROGRESS_FIELDS = ("state", "bytes_done", "percent", "speed", "place_in_queue", "last_progress_at")
 """The queue columns a poll changes most of the time."""
@@ -563,6 +617,8 @@ class Store:
             value = getattr(item, name)
             if name == "wanted":
                 value = track_to_json(value) if value is not None else None
+            elif name == "meta":
+                value = json.dumps(value.as_json(), ensure_ascii=False)
             elif name in _QUEUE_JSON:
                 value = json.dumps(value, ensure_ascii=False)
             row[name] = value
@@ -572,11 +628,15 @@ class Store:
     def _queue_item(row: sqlite3.Row) -> QueueItem:
         data = dict(row)
         data["wanted"] = track_from_json(data["wanted"])
-        for name in ("candidates", "tried", "meta"):
+        for name in ("candidates", "tried"):
             try:
-                data[name] = json.loads(data[name] or ("{}" if name == "meta" else "[]"))
+                data[name] = json.loads(data[name] or "[]")
             except ValueError:
-                data[name] = {} if name == "meta" else []
+                data[name] = []
+        try:
+            data["meta"] = QueueMeta.from_json(json.loads(data["meta"] or "{}"))
+        except ValueError:
+            data["meta"] = QueueMeta()
         return QueueItem(**{k: data[k] for k in _QUEUE_COLUMNS})
 
     # ---- library index ----------------------------------------------------

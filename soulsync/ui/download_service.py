@@ -17,9 +17,9 @@ from typing import Any, Iterable
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from soulsync.context import AppContext, process_download
-from soulsync.core.downloads import DownloadQueue, QueueDiff
+from soulsync.core.downloads import DownloadQueue, QueueDiff, QueueState
 from soulsync.core.models import Track
-from soulsync.core.store import QueueItem
+from soulsync.core.store import QueueItem, QueueMeta
 from soulsync.ui.library_state import LibraryState
 from soulsync.ui.workers import TaskHandle, run_task
 
@@ -136,9 +136,9 @@ class DownloadService(QObject):
         from soulsync.ui.models.queue import item_title
 
         title = item_title(item)
-        if item.state == "succeeded":
+        if item.state == QueueState.SUCCEEDED:
             self.activity.add("download", f"Downloaded {title}", "downloads")
-        elif item.state == "failed":
+        elif item.state == QueueState.FAILED:
             self.activity.add("download_failed", f"Download failed: {title} ({item.reason})", "downloads")
 
     # ---- actions (all off the GUI thread) -------------------------------------------------
@@ -163,7 +163,7 @@ class DownloadService(QObject):
 
     def enqueue(self, files: Iterable[tuple[str, str, int]], wanted: Track | None = None,
                 candidates: Iterable[Any] = (), source: str = "manual", group_id: str | None = None,
-                meta: dict | None = None, on_done=None) -> None:
+                meta: QueueMeta | None = None, on_done=None) -> None:
         files = list(files)
         candidates = list(candidates)
 

@@ -7,6 +7,7 @@ and groups the responses the moment it completes, or when the user presses
 """
 from __future__ import annotations
 
+import enum
 import logging
 from typing import Any
 
@@ -23,6 +24,29 @@ from soulsync.ui.models.search_results import SortKeys, prepare_for_view
 from soulsync.ui.workers import TaskContext, TaskHandle, run_task
 
 log = logging.getLogger(__name__)
+
+
+class SearchState(enum.StrEnum):
+    """Where a search tab's search is."""
+
+    WAITING = "waiting"
+    """Held back by the search rate limit."""
+    SEARCHING = "searching"
+    STOPPING = "stopping"
+    """Asked to complete early ("show now")."""
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def running(self) -> bool:
+        """slskd is searching for it."""
+        return self in (SearchState.SEARCHING, SearchState.STOPPING)
+
+    @property
+    def ended(self) -> bool:
+        """It has results or an error and may run again."""
+        return self in (SearchState.DONE, SearchState.FAILED)
 
 
 def poll_search(ctx: TaskContext, client, text: str, timeout_ms: int, response_limit: int,
@@ -62,8 +86,7 @@ class SearchSession(QObject):
         self.sort_keys: SortKeys = {}
         self.last_progress: SearchProgress | None = None
         self.error = ""
-        self.state = "waiting"
-        """waiting (rate limit), searching, stopping, done, failed, cancelled"""
+        self.state = SearchState.WAITING
         self.filter = FilterSpec()
         self.sort = SortBy.RELEVANCE
         self._handle: TaskHandle | None = None
@@ -71,10 +94,10 @@ class SearchSession(QObject):
 
     @property
     def running(self) -> bool:
-        return self.state in ("searching", "stopping")
+        return self.state.running
 
     def start(self, client, timeout_ms: int, response_limit: int, quality_order: list[str] | None = None) -> None:
-        self.state = "searching"
+        self.state = SearchState.SEARCHING
         self._client = client
         self._handle = run_task(poll_search, client, self.query, timeout_ms, response_limit, quality_order,
                                 owner=self,
@@ -83,9 +106,9 @@ class SearchSession(QObject):
 
     def stop_and_show(self) -> None:
         """Ask slskd to complete the search now; results follow as soon as it has."""
-        if self.state != "searching" or not self.search_id:
+        if self.state != SearchState.SEARCHING or not self.search_id:
             return
-        self.state = "stopping"
+        self.state = SearchState.STOPPING
         client, search_id = self._client, self.search_id
         run_task(lambda ctx: client.stop_search(search_id), owner=self,
                  on_error=lambda exc: log.warning("Stopping search failed: %s", exc))
@@ -93,7 +116,8 @@ class SearchSession(QObject):
     def cancel(self) -> None:
         if self._handle is not None and not self._handle.done:
             self._handle.cancel()
-        self.state = "cancelled" if self.state in ("searching", "stopping", "waiting") else self.state
+        if self.state.running or self.state == SearchState.WAITING:
+            self.state = SearchState.CANCELLED
 
     def forget(self) -> None:
         """The tab closed: cancel, and delete the search in slskd so it does not pile up there."""
@@ -110,7 +134,7 @@ class SearchSession(QObject):
 
     def _on_result(self, value: tuple[SearchResults, SortKeys]) -> None:
         results, keys = value
-        self.state = "done"
+        self.state = SearchState.DONE
         if self.results is None:
             self.results, self.sort_keys = results, keys
             self.completed.emit()
@@ -135,7 +159,7 @@ class SearchSession(QObject):
     def _on_error(self, exc: Exception) -> None:
         from soulsync.services.checks import describe_error
 
-        self.state = "failed"
+        self.state = SearchState.FAILED
         self.error = describe_error(exc, "slskd")[1]
         self.failed.emit(self.error)
 

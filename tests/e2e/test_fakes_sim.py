@@ -150,7 +150,7 @@ def test_downloaded_through_slskd(population, tmp_path):
             item = results[item_id]
             assert item.finished, f"{name}: still {item.state}"
             if fake:
-                assert item.state == "failed" and item.meta.get("refused"), (name, item.reason)
+                assert item.state == "failed" and item.meta.refused, (name, item.reason)
                 assert item.tried[0][2] in item.reason
             else:
                 assert item.state == "succeeded", (name, item.reason)

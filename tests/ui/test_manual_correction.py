@@ -9,9 +9,8 @@ from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
 from soulsync.core.library_search import LibraryChoice, LibrarySearch
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.replace_source import EARLIER_ATTEMPTS
 from soulsync.core.search_text import clean_query
-from soulsync.core.store import wanted_key
+from soulsync.core.store import QueueMeta, wanted_key
 from soulsync.ui.dialogs.library_match import LibraryMatchDialog
 from soulsync.ui.dialogs.manual_correction import ManualCorrectionDialog
 from soulsync.ui.download_service import DownloadService
@@ -61,7 +60,7 @@ def enqueue(qtbot, service, world, peer, shared, wanted: Track | None) -> str:
     size = world.slskd.factory.size(shared.spec)
     with qtbot.waitSignal(service.diff_ready, timeout=TIMEOUT) as blocker:
         service.enqueue([(peer.username, shared.path, size)], wanted=wanted,
-                        meta={"cover_url": "http://cover.example/x.jpg", "release_date": "2001-02-03"})
+                        meta=QueueMeta(cover_url="http://cover.example/x.jpg", release_date="2001-02-03"))
     (item_id,) = blocker.args[0].changed
     return item_id
 
@@ -108,8 +107,8 @@ def test_failed_download_is_replaced_by_a_chosen_source(qtbot, demo_context, sim
     qtbot.waitUntil(lambda: store.get_queue_item(item_id) is None, timeout=TIMEOUT)  # the failure is gone
     new = next(i for i in store.queue_items() if i.filename == good_file.path)
     assert new.wanted == wanted
-    assert new.meta["cover_url"] == "http://cover.example/x.jpg" and new.meta["release_date"] == "2001-02-03"
-    assert new.meta[EARLIER_ATTEMPTS][-1] == [rejecter.username, bad_file.path, "replaced by you"]
+    assert new.meta.cover_url == "http://cover.example/x.jpg" and new.meta.release_date == "2001-02-03"
+    assert new.meta.earlier_attempts[-1] == (rejecter.username, bad_file.path, "replaced by you")
     assert new.candidates[0]["filename"] == good_file.path
     assert all(c["username"] != rejecter.username or c["filename"] != bad_file.path for c in new.candidates)
     qtbot.waitUntil(lambda: store.get_queue_item(new.id).state == "succeeded", timeout=90000)

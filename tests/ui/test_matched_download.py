@@ -136,8 +136,8 @@ def test_confirm_enqueues_every_pair_with_complete_spotify_metadata(qtbot, demo_
         assert wanted.isrc == truth.isrc
         assert wanted.spotify_album_id == album.spotify_id
         assert wanted.spotify_artist_ids == truth.spotify_artist_ids
-        assert item.meta["cover_url"] == sim_world.spotify.url + album.image_url
-        assert item.meta["release_date"] == album.release_date
+        assert item.meta.cover_url == sim_world.spotify.url + album.image_url
+        assert item.meta.release_date == album.release_date
         shared = next(f for f in files if f.path == item.filename)
         assert shared.track.spotify_id == wanted.spotify_id
 
@@ -171,7 +171,7 @@ def test_unpaired_files_are_listed_and_unchecked_pairs_are_not_downloaded(qtbot,
     assert queued.args == [len(files) - 1]
     store = demo_context.store
     qtbot.waitUntil(lambda: len([i for i in store.queue_items() if i.group_id and i.source == "matched"
-                                 and i.meta.get("spotify_album_id") == album.spotify_id]) == len(files) - 1,
+                                 and i.meta.spotify_album_id == album.spotify_id]) == len(files) - 1,
                     timeout=SEARCH_TIMEOUT)
     names = {i.filename for i in store.queue_items()}
     assert skipped not in names
@@ -214,8 +214,8 @@ def test_single_track_result_is_matched_to_its_spotify_track(qtbot, demo_context
     disc_tracks = [t for t in album.tracks if t.disc_number == shared.track.disc_number]
     assert (wanted.spotify_id, wanted.isrc, wanted.album_artist, wanted.disc_total, wanted.track_total) == (
         shared.track.spotify_id, shared.track.isrc, album.artist, 2, len(disc_tracks))
-    assert item.meta["cover_url"] == sim_world.spotify.url + album.image_url
-    assert (item.meta["release_date"], item.meta["spotify_album_id"]) == (album.release_date, album.spotify_id)
+    assert item.meta.cover_url == sim_world.spotify.url + album.image_url
+    assert (item.meta.release_date, item.meta.spotify_album_id) == (album.release_date, album.spotify_id)
 
 
 def test_without_spotify_nothing_is_searched(qtbot, demo_context, sim_world, archivist, service):

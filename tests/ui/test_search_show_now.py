@@ -11,7 +11,7 @@ from soulsync.config import load_settings
 from soulsync.core.search_run import SearchProgress
 from soulsync.ui.pages.downloads import DownloadsPage
 from soulsync.ui.pages.settings import SettingsPage
-from soulsync.ui.search_session import SearchSession
+from soulsync.ui.search_session import SearchSession, SearchState
 
 
 def _searching_tab(page: DownloadsPage) -> SearchSession:
@@ -19,7 +19,7 @@ def _searching_tab(page: DownloadsPage) -> SearchSession:
     session = SearchSession("Painted Valley", page)
     page.sessions.append(session)
     page.tabs.setCurrentIndex(page.tabs.addTab(session.query))
-    session.state = "searching"
+    session.state = SearchState.SEARCHING
     return session
 
 
@@ -44,7 +44,7 @@ def test_show_now_is_the_main_action_while_files_wait(qtbot, app_context):
     page._session_progress(session, session.last_progress)
     assert stop.text() == "Show 1 file now" and "1 user, 1 file so far" in page.status_label.text()
 
-    session.state = "done"
+    session.state = SearchState.DONE
     page._refresh_status()
     assert not stop.isEnabled() and stop.text() == "Show now" and not stop.property("primary")
     assert search.property("primary")

@@ -13,7 +13,7 @@ import pytest
 from soulsync.core.downloads import Completion, DownloadQueue, QueueDiff, QueueState, failure_reason
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.slskd_files import DownloadRules, LocateError, expected_local_paths, locate_download
-from soulsync.core.store import Store
+from soulsync.core.store import QueueMeta, Store
 from soulsync.services.errors import RateLimited, ServerError, Unreachable
 from tests.audio_fixtures import make_audio
 
@@ -186,7 +186,7 @@ def test_enqueue_saves_first_then_asks_slskd_and_records_ids(env):
     env.fake.hook = lambda name: seen.append([i.state for i in env.store.queue_items()]) if name == "enqueue" else None
     q = env.queue()
     files = [("alice", remote("Album", f"0{n} - T.mp3"), 1000 + n) for n in range(3)]
-    items = q.enqueue(files, group_id="album-1", meta={"album": "Album"})
+    items = q.enqueue(files, group_id="album-1", meta=QueueMeta(release_date="2001"))
     assert seen == [["submitting"] * 3]  # saved as submitting before slskd was asked
     assert env.fake.enqueue_calls == [("alice", [f[1] for f in files])]  # one request per user
     assert [i.state for i in items] == ["queued_locally"] * 3

@@ -153,7 +153,7 @@ def test_the_queue_moves_on_from_fakes_and_remembers_them(tmp_path, factory):
         assert [t[0] for t in done.tried] == ["faker", "labeller"]
         assert done.tried[0][2] == "FLAC looks transcoded from a lossy source: nothing above 16.0 kHz"
         assert done.tried[1][2] == "MP3 announced as 320 kbps is really 128 kbps"
-        assert done.meta["refused"] == [t[:3] for t in done.tried]
+        assert list(done.meta.refused) == [tuple(t[:3]) for t in done.tried]
         remembered = BadSources(store)
         assert len(remembered) == 2 and remembered.reason("faker", first["filename"]) == done.tried[0][2]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from soulsync.core.models import Track
 from soulsync.core.replace_source import (
-    EARLIER_ATTEMPTS, ReplacementStep, SourceChoice, SourceReplacement, source_choices, tried_sources,
+    ReplacementStep, SourceChoice, SourceReplacement, source_choices, tried_sources,
 )
-from soulsync.core.store import QueueItem
+from soulsync.core.store import QueueItem, QueueMeta
 
 WANTED = Track("Song", ["Artist"], album="Album")
 
@@ -13,12 +13,12 @@ WANTED = Track("Song", ["Artist"], album="Album")
 def failed_item(**extra) -> QueueItem:
     return QueueItem("q1", "failed", "alice", "Music\\Artist\\01 Song.flac", size=100, wanted=WANTED,
                      source="sync", group_id="g1", tried=[["bob", "b/Song.mp3", "timed out"]],
-                     meta={"playlist": "p"}, finished_at=1.0, **extra)
+                     meta=QueueMeta(cover_url="http://cover.example/c.jpg"), finished_at=1.0, **extra)
 
 
 def test_tried_sources_lists_replaced_attempts_first_and_skips_junk():
     item = failed_item()
-    item.meta[EARLIER_ATTEMPTS] = [["carol", "c/Song.flac", "replaced by you"], ["broken"], 7]
+    item.meta = QueueMeta.from_json({"earlier_attempts": [["carol", "c/Song.flac", "replaced by you"], ["broken"], 7]})
     assert tried_sources(item) == [("carol", "c/Song.flac", "replaced by you"), ("bob", "b/Song.mp3", "timed out")]
 
 
@@ -42,10 +42,10 @@ def test_request_keeps_the_wanted_track_and_records_the_replaced_attempt():
     assert request.files == [("dave", "d/Song.flac", 200)]
     assert request.wanted == WANTED and request.source == "sync" and request.group_id == "g1"
     assert [c["username"] for c in request.candidates] == ["dave", "erin"]
-    assert request.meta["playlist"] == "p"
-    assert request.meta[EARLIER_ATTEMPTS] == [["bob", "b/Song.mp3", "timed out"],
-                                              ["alice", "Music\\Artist\\01 Song.flac", "replaced by you"]]
-    assert EARLIER_ATTEMPTS not in item.meta
+    assert request.meta.cover_url == "http://cover.example/c.jpg"
+    assert request.meta.earlier_attempts == (("bob", "b/Song.mp3", "timed out"),
+                                             ("alice", "Music\\Artist\\01 Song.flac", "replaced by you"))
+    assert item.meta.earlier_attempts == ()
 
 
 def test_a_finished_attempt_is_removed_once_the_new_file_is_queued():

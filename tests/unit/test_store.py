@@ -1,6 +1,7 @@
 """The SQLite store: queue, library, playlists, overrides, wishlist, activity."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -12,6 +13,7 @@ from soulsync.core.store import (
     ACTIVITY_LIMIT,
     PlexPlaylistRecord,
     QueueItem,
+    QueueMeta,
     Store,
     wanted_key,
 )
@@ -33,7 +35,7 @@ def test_queue_round_trip_and_reopen(tmp_path):
     s = Store(path)
     item = s.add_queue_item(QueueItem(id="", state="queued", username="u", filename="@@a\\b\\c.flac", size=10,
                                       wanted=track(spotify_id="abc"), candidates=[{"username": "v"}],
-                                      meta={"album": "X"}))
+                                      meta=QueueMeta(cover_url="http://cover.example/x.jpg", refused=(("f", "a.flac", "fake"),))))
     item.state, item.percent = "in_progress", 42.5
     s.update_queue_item(item)
     s.close()
@@ -41,7 +43,7 @@ def test_queue_round_trip_and_reopen(tmp_path):
     [loaded] = again.queue_items(finished=False)
     assert loaded.id == item.id and loaded.state == "in_progress" and loaded.percent == 42.5
     assert loaded.wanted.spotify_id == "abc" and loaded.candidates == [{"username": "v"}]
-    assert loaded.meta == {"album": "X"}
+    assert loaded.meta == item.meta
     assert again.integrity_ok()
 
 
@@ -195,3 +197,19 @@ def test_two_processes_opening_a_new_database_at_once_both_succeed(tmp_path):
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
     assert all(out.strip() == "True" for out, _ in outs)
+
+
+def test_queue_meta_of_older_rows_still_loads(tmp_path):
+    """Rows written before the meta was typed load: keys nothing reads are left out, odd values ignored."""
+    s = Store(tmp_path / "q.sqlite3")
+    item = s.add_queue_item(QueueItem(id="", state="failed", username="u", filename="a.flac"))
+    old = {"playlists": ["pl1"], "query": "Band Song", "album_folder": "A", "cover_url": "http://c/x.jpg",
+           "release_date": 2001, "refused": [["f", "b.flac", "fake"], "nonsense"], "earlier_attempts": [["g", "c.flac"]]}
+    with s.transaction() as conn:
+        conn.execute("UPDATE queue SET meta = ? WHERE id = ?", (json.dumps(old), item.id))
+    [loaded] = s.queue_items()
+    assert loaded.meta == QueueMeta(cover_url="http://c/x.jpg", refused=(("f", "b.flac", "fake"),),
+                                    earlier_attempts=(("g", "c.flac", ""),))
+    with s.transaction() as conn:
+        conn.execute("UPDATE queue SET meta = 'not json' WHERE id = ?", (item.id,))
+    assert s.queue_items()[0].meta == QueueMeta()

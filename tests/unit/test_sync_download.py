@@ -8,7 +8,7 @@ import pytest
 
 from soulsync.core.models import Track
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.store import QueueItem, Store
+from soulsync.core.store import QueueItem, QueueMeta, Store
 from soulsync.core.download_missing import DownloadMissing, SearchSettings
 from soulsync.core.run_progress import Phase, RunProgress, TrackProgress
 from soulsync.core.soulseek_query import query_forms
@@ -122,7 +122,8 @@ class FakeQueue:
                    for i in self.items_by_id.values()):
                 continue
             item = QueueItem(id=f"q{len(self.items_by_id)}", state="queued", username=username, filename=filename,
-                             size=size, wanted=wanted, source=source, group_id=group_id, meta=dict(meta or {}),
+                             size=size, wanted=wanted, source=source, group_id=group_id,
+                             meta=meta or QueueMeta(),
                              candidates=[{"username": c.username, "filename": c.filename} for c in candidates])
             self.items_by_id[item.id] = item
             self.enqueued.append((username, filename, item.candidates, item.meta))
@@ -200,7 +201,7 @@ def test_found_downloaded_and_reported_live(store: Store) -> None:
     assert any(t.percent == 40.0 for t in tracks)
     username, filename, candidates, meta = queue.enqueued[0]
     assert username == "peer1" and filename.endswith("One More Time.flac")  # FLAC ranked first
-    assert len(candidates) == 2 and meta == {"playlists": ["pl1"], "query": "Daft Punk One More Time"}
+    assert len(candidates) == 2 and meta == QueueMeta()  # nothing unread rides along
     assert report.paths == ["/library/01 - One More Time.flac"] and changed == [report.paths]
     assert slskd.deleted == ["s0"]
     assert store.wishlist() == []  # found now: off the wishlist

@@ -26,6 +26,7 @@ from soulsync.core.replace_source import (
 from soulsync.core.search_text import clean_query
 from soulsync.core.search_run import SearchCancelled
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, network_query
+from soulsync.core.downloads import QueueState
 from soulsync.core.store import QueueItem
 from soulsync.core.soulseek_query import query_forms
 from soulsync.ui.dialogs.manual_correction import ManualCorrectionDialog, describe_track
@@ -322,7 +323,7 @@ class DownloadCorrectionDialog(ManualCorrectionDialog):
         row = self.selected_row()
         if row is None or self._replacement is not None:
             return
-        if self.item.state == "processing":
+        if self.item.state == QueueState.PROCESSING:
             self.status_label.setText("This download is being tagged and filed right now; wait until it ends.")
             return
         choice = self.source_model.rows[row]

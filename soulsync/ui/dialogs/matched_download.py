@@ -46,6 +46,7 @@ from soulsync.core.pairing import (
     wanted_from_result,
 )
 from soulsync.core.search import ResultAlbum, ResultTrack
+from soulsync.core.store import QueueMeta
 from soulsync.ui.models.matched import THUMB, PairingModel, Proposal, ProposalModel, proposal_image
 from soulsync.ui.models.playlists import fmt_ms
 from soulsync.ui.theme import MUTED
@@ -463,11 +464,11 @@ class MatchedDownloadDialog(QDialog):
     def _enqueue(self, value: tuple[Album, list[tuple[ResultTrack, Track]]]) -> None:
         album, entries = value
         group_id = f"matched-{uuid.uuid4().hex[:12]}"
-        meta = {"cover_url": album.image_url, "release_date": album.release_date,
-                "spotify_album_id": album.spotify_id}
+        meta = QueueMeta(cover_url=album.image_url, release_date=album.release_date,
+                         spotify_album_id=album.spotify_id)
         for ref, wanted in entries:
             self.download_service.enqueue([(ref.username, ref.file.filename, ref.size)], wanted=wanted,
-                                          source=MATCHED_SOURCE, group_id=group_id, meta=dict(meta))
+                                          source=MATCHED_SOURCE, group_id=group_id, meta=meta)
         log.info("Matched download: %d files of %s queued as %s", len(entries), album.title, group_id)
         self.queued.emit(len(entries))
         self._confirm_task = None

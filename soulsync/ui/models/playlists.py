@@ -8,6 +8,7 @@ from PyQt6.QtCore import QAbstractListModel, QModelIndex, QSortFilterProxyModel,
 from PyQt6.QtGui import QColor, QIcon, QPixmap
 
 from soulsync.core.models import Playlist, Track
+from soulsync.core.playlist_state import PlaylistTrackState
 from soulsync.ui.models.base import RowTableModel
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 
@@ -88,8 +89,8 @@ class TrackRow:
 
     position: int
     track: Track
-    status: str = "unknown"
-    """owned, missing, queued, downloading, downloaded, failed, ignored, unknown (not analysed yet)"""
+    status: str = PlaylistTrackState.UNKNOWN
+    """A :class:`PlaylistTrackState` (given as its value, it is made the member)."""
     library_track: Track | None = None
     score: float | None = None
     ambiguous: bool = False
@@ -97,12 +98,16 @@ class TrackRow:
     """Why it failed, download progress, etc."""
     playlist_id: str | None = None
 
+    def __post_init__(self) -> None:
+        self.status = PlaylistTrackState(self.status)
 
-STATUS_WORDS = {"owned": "Owned", "missing": "Missing", "queued": "Queued", "downloading": "Downloading",
-                "downloaded": "Downloaded", "failed": "Failed", "ignored": "Ignored", "unknown": "Not analysed",
-                "searching": "Searching", "wishlist": "On the wishlist"}
-STATUS_COLORS = {"owned": ACCENT, "downloaded": ACCENT, "missing": ERROR, "failed": ERROR, "queued": WARN,
-                 "downloading": WARN, "searching": WARN, "ignored": MUTED, "unknown": MUTED, "wishlist": ERROR}
+
+STATUS_COLORS = {
+    PlaylistTrackState.OWNED: ACCENT, PlaylistTrackState.DOWNLOADED: ACCENT, PlaylistTrackState.MISSING: ERROR,
+    PlaylistTrackState.FAILED: ERROR, PlaylistTrackState.WISHLIST: ERROR, PlaylistTrackState.QUEUED: WARN,
+    PlaylistTrackState.DOWNLOADING: WARN, PlaylistTrackState.SEARCHING: WARN, PlaylistTrackState.IGNORED: MUTED,
+    PlaylistTrackState.UNKNOWN: MUTED,
+}
 TRACK_COLUMNS = ("#", "Title", "Artist", "Album", "Time", "Status", "In library", "Match")
 
 
@@ -136,7 +141,7 @@ class TrackTableModel(RowTableModel):
         if role == StatusRole:
             return row.status
         if role == Qt.ItemDataRole.ForegroundRole and col == 5:
-            return QColor(STATUS_COLORS.get(row.status, MUTED))
+            return QColor(STATUS_COLORS[PlaylistTrackState(row.status)])
         if role == Qt.ItemDataRole.ToolTipRole:
             if row.library_track is not None:
                 lib = row.library_track
@@ -157,9 +162,8 @@ class TrackTableModel(RowTableModel):
         if col == 4:
             return fmt_ms(t.duration_ms)
         if col == 5:
-            words = STATUS_WORDS.get(row.status, row.status)
-            return f"{words}: {row.detail}" if row.detail and row.status in ("failed", "downloading", "wishlist") \
-                else words
+            state = PlaylistTrackState(row.status)
+            return f"{state.label}: {row.detail}" if row.detail and state.explained else state.label
         if col == 6:
             return row.library_track.display() if row.library_track is not None else ""
         if col == 7:

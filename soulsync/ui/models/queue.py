@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from soulsync.core.downloads import QueueState
+from soulsync.core.downloads import QueueState, queue_state_words
 from soulsync.core.store import QueueItem
 from soulsync.ui.models.search_results import human_size, human_speed
 
@@ -13,28 +13,6 @@ COLUMNS = ("Track", "User", "Status", "Progress", "Speed", "ETA", "Size", "Attem
 COL_TRACK, COL_USER, COL_STATUS, COL_PROGRESS, COL_SPEED, COL_ETA, COL_SIZE, COL_ATTEMPT = range(len(COLUMNS))
 ItemRole = Qt.ItemDataRole.UserRole + 1
 ProgressRole = Qt.ItemDataRole.UserRole + 3
-
-STATE_WORDS = {
-    "queued": "Waiting",
-    "submitting": "Sending to slskd",
-    "searching": "Looking for another source",
-    "queued_locally": "Queued (locally)",
-    "requested": "Requested",
-    "queued_remotely": "Queued at peer",
-    "initializing": "Connecting",
-    "in_progress": "Downloading",
-    "processing": "Tagging and filing",
-    "succeeded": "Done",
-    "done": "Done",
-    "cancelled": "Cancelled",
-    "failed": "Failed",
-    "timed_out": "Timed out",
-    "errored": "Failed",
-    "rejected": "Rejected by peer",
-    "aborted": "Aborted",
-    "needs_attention": "Needs attention",
-}
-
 
 _EXPLAINED = frozenset({QueueState.QUEUED, QueueState.QUEUED_LOCALLY, QueueState.REQUESTED})
 """Waiting states whose row shows the item's reason."""
@@ -51,8 +29,8 @@ def item_title(item: QueueItem) -> str:
 
 
 def state_text(item: QueueItem) -> str:
-    words = STATE_WORDS.get(item.state, item.state.replace("_", " ").capitalize())
-    if item.state == "queued_remotely" and item.place_in_queue:
+    words = queue_state_words(item.state)
+    if item.state == QueueState.QUEUED_REMOTELY and item.place_in_queue:
         words = f"Queued at peer (#{item.place_in_queue})"
     # a reason says why it waits: sent again, moved on to another source, or slskd retrying it itself
     if item.reason and item.reason != words and (item.finished or item.state in _EXPLAINED):
@@ -64,13 +42,12 @@ def state_text(item: QueueItem) -> str:
 
 
 def refused_fakes(item: QueueItem) -> list[tuple[str, str, str]]:
-    """``(username, filename, why)`` of the sources refused as fakes for this item (``meta["refused"]``)."""
-    entries = item.meta.get("refused") if isinstance(item.meta, dict) else None
-    return [(str(e[0]), str(e[1]), str(e[2])) for e in entries or () if isinstance(e, list) and len(e) == 3]
+    """``(username, filename, why)`` of the sources refused as fakes for this item (``meta.refused``)."""
+    return list(item.meta.refused)
 
 
 def eta_text(item: QueueItem) -> str:
-    if item.state != "in_progress" or not item.speed or not item.size:
+    if item.state != QueueState.IN_PROGRESS or not item.speed or not item.size:
         return ""
     remaining = max(0, item.size - item.bytes_done) / item.speed
     return f"{int(remaining // 60)}:{int(remaining % 60):02d}"
@@ -129,7 +106,7 @@ class QueueTableModel(QAbstractTableModel):
         if col == COL_PROGRESS:
             return f"{item.percent:.0f}%"
         if col == COL_SPEED:
-            return human_speed(item.speed) if item.state == "in_progress" else ""
+            return human_speed(item.speed) if item.state == QueueState.IN_PROGRESS else ""
         if col == COL_ETA:
             return eta_text(item)
         if col == COL_SIZE:

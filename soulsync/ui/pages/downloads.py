@@ -16,7 +16,7 @@ from soulsync.core.search_text import query_terms
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
 from soulsync.ui.models.search_results import ItemRole, SearchResultsModel
 from soulsync.ui.pages.base import Page
-from soulsync.ui.search_session import SearchProgress, SearchSession
+from soulsync.ui.search_session import SearchProgress, SearchSession, SearchState
 from soulsync.ui.workers import run_task
 from soulsync.ui.widgets.fitting import ElidedLabel
 from soulsync.ui.widgets.search_filters import SearchFilterBar
@@ -219,7 +219,7 @@ class DownloadsPage(Page):
         while len(self.sessions) > MAX_SEARCH_TABS:
             current = self.current
             oldest = next((i for i, s in enumerate(self.sessions)
-                           if s is not current and s.state in ("done", "failed", "cancelled")), None)
+                           if s is not current and (s.state.ended or s.state == SearchState.CANCELLED)), None)
             if oldest is None:
                 return
             self.close_tab(oldest)
@@ -228,7 +228,7 @@ class DownloadsPage(Page):
         if self.rate.submit(session):
             self._begin(session)
         else:
-            session.state = "waiting"
+            session.state = SearchState.WAITING
             self._rate_timer.start()
         self._refresh_status()
 
@@ -248,7 +248,7 @@ class DownloadsPage(Page):
     def search_again(self) -> None:
         """Run the current tab's search once more; new results join the view."""
         session = self.current
-        if session is not None and session.state in ("done", "failed"):
+        if session is not None and session.state.ended:
             self._begin_or_wait(session)
 
     def _session_merged(self, session: SearchSession, added: SearchResults) -> None:
@@ -296,34 +296,34 @@ class DownloadsPage(Page):
 
     def _refresh_status(self) -> None:
         session = self.current
-        searching = bool(session and session.state == "searching")
+        searching = bool(session and session.state == SearchState.SEARCHING)
         found = session.last_progress.files if searching and session.last_progress else 0
         self.stop_button.setEnabled(searching)
         self.stop_button.setText(f"Show {counted(found, 'file')} now" if found else "Show now")
         _set_primary(self.stop_button, found > 0)  # files are waiting: showing them is the thing to do
         _set_primary(self.search_button, not found)
-        self.again_button.setEnabled(bool(session and session.state in ("done", "failed")))
+        self.again_button.setEnabled(bool(session and session.state.ended))
         if session is None:
             self.status_label.setText("Type what you are looking for and press Enter.")
             return
         p = session.last_progress
-        if session.state == "waiting":
+        if session.state == SearchState.WAITING:
             wait = self.rate.wait_for(session) or 0.0
             text = (f"Queued: Soulseek allows about {self.rate.limit} searches per {self.rate.window:.0f} s. "
                     f"This one starts in {wait:.0f} s.")
-        elif session.state == "searching" and p is not None and p.queued:
+        elif session.state == SearchState.SEARCHING and p is not None and p.queued:
             text = f"“{session.query}”: {p.waiting_text()}; slskd runs two searches at a time."
-        elif session.state in ("searching", "stopping"):
+        elif session.state.running:
             counts = f"{counted(p.responses, 'user')}, {counted(p.files, 'file')}" if p else "asking the network"
-            verb = "Stopping" if session.state == "stopping" else "Searching"
+            verb = "Stopping" if session.state == SearchState.STOPPING else "Searching"
             text = f"{verb} “{session.query}”: {counts} so far" + (f" ({p.elapsed:.0f} s)" if p else "")
             if found:
                 listen = self.context.settings.downloads.search_timeout_ms / 1000
                 text += (f". They show when the search ends ({listen:.0f} s after the last answer; "
                          "Settings can shorten that), or now with Show now")
-        elif session.state == "failed":
+        elif session.state == SearchState.FAILED:
             text = f"Search failed: {session.error}"
-        elif session.state == "done" and session.results is not None:
+        elif session.state == SearchState.DONE and session.results is not None:
             r = session.results
             extra = f"; {r.skipped} malformed entries skipped" if r.skipped else ""
             locked = f"; {len(r.locked)} locked files hidden" if r.locked else ""
@@ -527,8 +527,7 @@ class DownloadsPage(Page):
             by_album.setdefault(track.folder if track.in_album else "", []).append(track)
         for folder, group in by_album.items():
             files = [(t.username, t.file.filename, t.size) for t in group]
-            meta = {"album_folder": folder} if folder else {}
-            self.service.enqueue(files, source="manual", group_id=folder or None, meta=meta)
+            self.service.enqueue(files, source="manual", group_id=folder or None)
         self.announce(f"Queued {len(tracks)} file{'s' if len(tracks) != 1 else ''} for download")
 
     def set_previewer(self, preview: Callable[[ResultTrack], Any]) -> None:

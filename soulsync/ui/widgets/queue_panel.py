@@ -13,13 +13,17 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from soulsync.core.downloads import QueueDiff
+from soulsync.core.downloads import QueueDiff, QueueState
 from soulsync.core.store import QueueItem
 from soulsync.ui.models.queue import COL_PROGRESS, ItemRole, ProgressRole, QueueTableModel
 from soulsync.ui.theme import ERROR
 from soulsync.ui.widgets.progress_delegate import ProgressDelegate
 
 log = logging.getLogger(__name__)
+
+_RETRYABLE = frozenset({QueueState.FAILED, QueueState.CANCELLED})
+_UNFIXABLE = frozenset({QueueState.PROCESSING, QueueState.SUCCEEDED})
+"""Being filed or filed already: no source to replace."""
 
 
 class FolderRefused(ValueError):
@@ -165,9 +169,9 @@ class QueuePanel(QWidget):
         on_active = self.tabs.currentIndex() == 0
         selected = self._selected_items()
         self.cancel_button.setEnabled(on_active and bool(selected))
-        self.retry_button.setEnabled(not on_active and any(i.state in ("failed", "cancelled") for i in selected))
+        self.retry_button.setEnabled(not on_active and any(i.state in _RETRYABLE for i in selected))
         self.remove_button.setEnabled(not on_active and bool(selected))
-        self.fix_button.setEnabled(len(selected) == 1 and selected[0].state not in ("processing", "succeeded"))
+        self.fix_button.setEnabled(len(selected) == 1 and selected[0].state not in _UNFIXABLE)
         self.clear_button.setEnabled(self.finished_model.rowCount() > 0)
         self.open_button.setEnabled(any(i.final_path or i.local_path for i in selected))
 
