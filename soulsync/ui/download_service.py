@@ -3,7 +3,9 @@
 One :class:`DownloadService` per window. It owns the
 :class:`~soulsync.core.downloads.DownloadQueue`, runs one ``tick`` at a time on
 the thread pool (about once a second), post-processes completed files (tag,
-cover, file into the library), asks Plex to scan the folders that received
+cover, file into the library) on the app's post-processing thread
+(:attr:`~soulsync.context.AppContext.post_worker`, off the tick, so a slow
+file never freezes the other transfers' progress), asks Plex to scan the folders that received
 files (debounced), and records completions and failures in the activity feed.
 """
 from __future__ import annotations
@@ -194,7 +196,7 @@ class DownloadService(QObject):
         queue = self.built_queue
         return queue.bad_sources.reason(username, filename) if queue is not None else None
 
-    # ---- post-processing (runs in the tick's worker) ---------------------------------------
+    # ---- post-processing (runs on the app's post-processing thread) ------------------------
     def _post_process(self, item: QueueItem, path: Path):
         from soulsync.core.downloads import Completion
 
@@ -210,7 +212,7 @@ class DownloadService(QObject):
         return result
 
     def _request_scan(self) -> None:
-        # called from the worker: hop to the GUI thread to (re)start the debounce timer
+        # called from the post-processing thread: hop to the GUI thread to (re)start the debounce timer
         from PyQt6.QtCore import QMetaObject, Qt
 
         QMetaObject.invokeMethod(self._scan_timer, "start", Qt.ConnectionType.QueuedConnection)
