@@ -1,7 +1,8 @@
 """The download queue: a Qt-free state machine over slskd's transfer list.
 
 :class:`DownloadQueue` keeps every wanted download in the SQLite store and
-drives slskd through a small client interface (:class:`TransferClient`). The
+drives slskd through a small client interface
+(:class:`~soulsync.core.queue_model.TransferClient`). The
 UI calls :meth:`DownloadQueue.tick` from a worker about once a second and
 shows the returned :class:`QueueDiff`; user actions (cancel, retry, remove)
 are methods too. Every method is thread-safe: they serialise on one lock, and
@@ -46,33 +47,17 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from soulsync.core.models import Track
-from soulsync.core.queue_base import KEEP_FINISHED
 from soulsync.core.queue_completion import Completing
 from soulsync.core.queue_model import (
-    AT_SLSKD,
-    Batch,
-    Completion,
-    CompletionResult,
-    FindCandidates,
-    OnCompleted,
-    PostWorker,
-    QueueDiff,
-    QueueState,
-    TransferClient,
-    candidate_dict,
-    clone_item,
-    source_of,
+    AT_SLSKD, Batch, Completion, QueueDiff, QueueState, candidate_dict, clone_item, source_of,
 )
 from soulsync.core.queue_transfers import TransferRounds
 from soulsync.core.slskd_files import file_name
 from soulsync.core.store import QueueItem
 from soulsync.core.transfer_failures import attempt_count, describe_error, failure_reason
 
-__all__ = [
-    "AT_SLSKD", "KEEP_FINISHED", "Completion", "CompletionResult", "DownloadQueue", "FindCandidates", "OnCompleted",
-    "PostWorker", "QueueDiff", "QueueState", "TransferClient", "candidate_dict", "failure_reason",
-]
-"""The queue's public names, its parts' included, so callers import them from here."""
+__all__ = ["AT_SLSKD", "Completion", "DownloadQueue", "QueueDiff", "QueueState", "failure_reason"]
+"""What callers import from here (some are defined in the queue's parts)."""
 
 log = logging.getLogger(__name__)
 

@@ -21,15 +21,7 @@ from typing import Callable
 from soulsync.core.bad_sources import BadSources
 from soulsync.core.models import Transfer
 from soulsync.core.queue_model import (
-    FROM_TRANSFER,
-    Batch,
-    FindCandidates,
-    OnCompleted,
-    PostWorker,
-    QueueDiff,
-    QueueState,
-    TransferClient,
-    clone_item,
+    FROM_TRANSFER, Batch, FindCandidates, OnCompleted, PostWorker, QueueDiff, QueueState, TransferClient, clone_item,
     source_of,
 )
 from soulsync.core.slskd_files import UNKNOWN_RULES, DownloadRules

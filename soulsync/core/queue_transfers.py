@@ -22,13 +22,7 @@ from soulsync.core.queue_model import AT_SLSKD, FROM_TRANSFER, WAITING, Batch, Q
 from soulsync.core.slskd_files import DownloadRules, locate_download
 from soulsync.core.store import QueueItem
 from soulsync.core.transfer_failures import (
-    HALT_KINDS,
-    REFUSED_KINDS,
-    TRANSIENT_KINDS,
-    describe_error,
-    failed_entries,
-    failure_reason,
-    retry_reason,
+    HALT_KINDS, REFUSED_KINDS, TRANSIENT_KINDS, describe_error, failed_entries, failure_reason, retry_reason,
 )
 
 log = logging.getLogger("soulsync.core.downloads")
