@@ -90,24 +90,27 @@ class Completing(QueueBase):
         self._handed_back.clear()
         return diff
 
-    def _settled_elsewhere(self, item: QueueItem, diff: QueueDiff) -> bool:
-        """Whether the store no longer has the item processing: another queue over the same database (the
-        one the app used before its settings changed) settled it meanwhile; this queue then takes its word."""
+    def _as_saved(self, item: QueueItem, diff: QueueDiff) -> QueueItem | None:
+        """The item as the store has it while it is still processing, else None. Another queue over the same
+        database (the one the app used before its settings changed) may have settled it, or saved where its
+        file is, meanwhile: this queue takes the store's word."""
         with self._lock:
             saved = self._store.get_queue_item(item.id)
-            if saved is not None and saved.state == QueueState.PROCESSING:
-                return False
             current = self._items.get(item.id)
-            if current is not None and saved is not None:
+            if saved is None or current is None:
+                return None
+            if (saved.state, saved.local_path) != (current.state, current.local_path):
                 self._replace(current, saved)
                 diff.changed[item.id] = clone_item(saved)
-            return True
+            return clone_item(saved) if saved.state == QueueState.PROCESSING else None
 
     def _complete(self, item: QueueItem, diff: QueueDiff) -> bool:
         """Locate, verify and hand over one item; False when its destination or the downloads folder is not
         there (the item keeps waiting, ``diff.filing`` says why)."""
-        if self._settled_elsewhere(item, diff):
+        saved = self._as_saved(item, diff)
+        if saved is None:
             return True
+        item = saved
         try:
             root = self._get_downloads_dir()
         except Exception as exc:

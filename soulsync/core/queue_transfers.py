@@ -191,23 +191,32 @@ class TransferRounds(QueueBase):
             for item in chosen:
                 groups[item.username].append(clone_item(self._items[item.id]))
             self._busy.update(i.id for i in chosen)
-        answers: dict[str, object] = {}
         try:
-            for username, items in groups.items():
-                try:
-                    answers[username] = self._client.enqueue(username, [{"filename": i.filename, "size": i.size}
-                                                                        for i in items])
-                except Exception as exc:
-                    answers[username] = _Refused(exc)
-                    if getattr(exc, "kind", "") in HALT_KINDS:
-                        break  # slskd itself cannot take requests now: the other users' files wait
-                    continue
-                failpoints.hit("queue.sent")
-        finally:
+            answers = self._ask_slskd(groups)
+        except BaseException:  # (interrupted) they stay submitting: polls find them or queue them again
             with self._lock:
                 self._busy.difference_update(i.id for i in chosen)
-                self._settle_sent(groups, answers, diff)
+            raise
+        with self._lock:
+            self._busy.difference_update(i.id for i in chosen)
+            self._settle_sent(groups, answers, diff)
         return diff
+
+    def _ask_slskd(self, groups: dict[str, list[QueueItem]]) -> dict[str, object]:
+        """slskd's answer to one enqueue request per user (or a :class:`_Refused`), without the lock; once
+        slskd itself cannot take requests, the remaining users are not asked."""
+        answers: dict[str, object] = {}
+        for username, items in groups.items():
+            try:
+                answers[username] = self._client.enqueue(username, [{"filename": i.filename, "size": i.size}
+                                                                    for i in items])
+            except Exception as exc:
+                answers[username] = _Refused(exc)
+                if getattr(exc, "kind", "") in HALT_KINDS:
+                    break  # slskd itself cannot take requests now: the other users' files wait
+                continue
+            failpoints.hit("queue.sent")
+        return answers
 
     def _settle_sent(self, groups: dict[str, list[QueueItem]], answers: dict[str, object], diff: QueueDiff) -> None:
         """Apply slskd's answers to the items still being handed over (cancelled ones are left alone); the

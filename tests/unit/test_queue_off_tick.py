@@ -125,3 +125,33 @@ def test_a_slow_enqueue_at_slskd_holds_up_neither_a_cancel_nor_a_poll(env):
     [sent] = q.items(finished=False)
     assert sent.state == QueueState.QUEUED_LOCALLY and sent.slskd_id
     assert env.fake.enqueue_calls[-1] == ("bob", [remote("B", "2.mp3")])
+
+
+def test_a_queue_built_again_meanwhile_does_not_file_a_download_twice(env):
+    """The app builds its queue again when slskd's settings change; both share the one post-processing worker."""
+    worker = SerialWorker("test-post-processing")
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    def post_process(item, path):
+        calls.append(path)
+        started.set()
+        assert release.wait(WAIT_S), "the file was never released"
+        return Completion(True, "/lib/A.mp3")
+
+    old = env.queue(on_completed=post_process, post_worker=worker)
+    src, size = env.audio("A.mp3")
+    [a] = old.enqueue([("alice", remote("Album", "A.mp3"), size)])
+    env.fake.succeed("alice", a.filename, src)
+    old.tick()
+    assert started.wait(WAIT_S)
+    new = env.queue(on_completed=post_process, post_worker=worker)
+    assert new.tick().changed.get(a.id) is None and new.get(a.id).state == QueueState.PROCESSING
+    drained = threading.Event()
+    worker.submit(drained.set)
+    release.set()
+    assert drained.wait(WAIT_S)
+    assert len(calls) == 1  # filed once, by the queue that started it
+    diff = new.tick()
+    assert diff.changed[a.id].state == QueueState.SUCCEEDED and new.items(finished=False) == []
+    assert worker.close(WAIT_S)
