@@ -7,7 +7,10 @@ events the tests release, so nothing depends on timing.
 """
 from __future__ import annotations
 
+import logging
 import threading
+
+import pytest
 
 from soulsync.core.downloads import Completion, QueueState
 from soulsync.core.models import TransferState
@@ -155,3 +158,17 @@ def test_a_queue_built_again_meanwhile_does_not_file_a_download_twice(env):
     diff = new.tick()
     assert diff.changed[a.id].state == QueueState.SUCCEEDED and new.items(finished=False) == []
     assert worker.close(WAIT_S)
+
+
+def test_the_serial_worker_runs_jobs_in_order_and_goes_on_after_a_failing_one(caplog):
+    worker = SerialWorker("test-serial")
+    seen: list[int] = []
+    done = threading.Event()
+    with caplog.at_level(logging.ERROR, logger="soulsync.core.serial_worker"):
+        for job in (lambda: seen.append(1), lambda: seen.append(1 // 0), lambda: seen.append(2), done.set):
+            worker.submit(job)
+        assert done.wait(WAIT_S)
+    assert seen == [1, 2] and "test-serial: a job failed" in caplog.text
+    assert worker.close(WAIT_S)
+    with pytest.raises(RuntimeError, match="closed"):
+        worker.submit(done.set)
