@@ -213,8 +213,11 @@ class DownloadService(QObject):
 
     def _request_scan(self) -> None:
         # called from the post-processing thread: hop to the GUI thread to (re)start the debounce timer
+        from PyQt6 import sip
         from PyQt6.QtCore import QMetaObject, Qt
 
+        if sip.isdeleted(self._scan_timer):
+            return  # the window closed while the file was filed (that thread outlives it); it is in the library
         QMetaObject.invokeMethod(self._scan_timer, "start", Qt.ConnectionType.QueuedConnection)
 
     def _scan_library(self) -> None:
