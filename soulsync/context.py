@@ -20,10 +20,15 @@ from soulsync.core.quality import QualityPrefs
 from soulsync.secretstore import SecretStore
 
 if TYPE_CHECKING:
+    from soulsync.core.serial_worker import SerialWorker
     from soulsync.core.store import QueueItem, Store
     from soulsync.instance import FolderLock
 
 log = logging.getLogger(__name__)
+
+POST_PROCESSING_EXIT_WAIT_S = 5.0
+"""At close, how long post-processing may finish the file in hand (files not started, or not finished in
+time, are processed at the next start, as after a crash)."""
 
 
 @dataclass
@@ -45,6 +50,7 @@ class AppContext:
     """This process's ownership of the config folder (:class:`soulsync.instance.FolderLock`), dropped on close."""
     _store: Store | None = field(default=None, repr=False)
     _limiter: object | None = field(default=None, repr=False)
+    _post_worker: SerialWorker | None = field(default=None, repr=False)
 
     @property
     def search_limiter(self):
@@ -55,6 +61,17 @@ class AppContext:
 
             self._limiter = SearchRateLimiter()
         return self._limiter
+
+    @property
+    def post_worker(self) -> SerialWorker:
+        """The one thread that post-processes finished downloads (tagging, covers, moves into the library), one
+        file at a time, for every download queue of this app (why one: :mod:`soulsync.core.serial_worker`)."""
+        with self._open_lock:
+            if self._post_worker is None:
+                from soulsync.core.serial_worker import SerialWorker
+
+                self._post_worker = SerialWorker("post-processing")
+            return self._post_worker
 
     @property
     def store(self):
@@ -69,7 +86,11 @@ class AppContext:
         return self._store
 
     def close(self) -> None:
-        """Close the store and give up the config folder."""
+        """Let post-processing finish the file in hand (briefly), close the store and give up the config folder."""
+        if self._post_worker is not None:
+            if not self._post_worker.close(timeout=POST_PROCESSING_EXIT_WAIT_S):
+                log.warning("Post-processing did not finish in time; the file is processed again at the next start")
+            self._post_worker = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -129,8 +150,9 @@ class AppContext:
 
     def download_queue(self, client, on_completed=None, cancelled: Callable[[], bool] | None = None):
         """The download queue over ``client`` (slskd) with this app's settings. ``on_completed`` files a
-        finished download (see :func:`process_download`); when a wanted track's candidates run out the
-        queue searches again, within the app's search rate limit."""
+        finished download (see :func:`process_download`) on the app's :attr:`post_worker`, off the queue's
+        tick; when a wanted track's candidates run out the queue searches again, within the app's search
+        rate limit."""
         from soulsync.core.downloads import DownloadQueue
         from soulsync.core.download_missing import SearchSettings
         from soulsync.core.track_finder import TrackFinder
@@ -141,7 +163,8 @@ class AppContext:
                              is_cancelled=cancelled)
         return DownloadQueue(self.store, client, downloads_dir=d.download_dir or None, on_completed=on_completed,
                              find_candidates=finder, max_concurrent=d.concurrent_downloads,
-                             stall_timeout_s=d.stall_timeout_s, max_attempts=d.max_attempts)
+                             stall_timeout_s=d.stall_timeout_s, max_attempts=d.max_attempts,
+                             post_worker=self.post_worker)
 
     def download_tools(self, queue, drive_queue: bool, poll_interval_s: float | None = None,
                        service_patience_s: float = 120.0):

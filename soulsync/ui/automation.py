@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PyQt6.QtCore import QObject, QThreadPool, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from soulsync.context import AppContext
 from soulsync.core.scheduler import JobStatus, RunRecord
+from soulsync.ui.pools import long_run_pool
 from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,7 @@ class AutomationService(QObject):
         self._stop = threading.Event()
         self._build_lock = threading.Lock()
         self._task: TaskHandle | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = long_run_pool(self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.look)

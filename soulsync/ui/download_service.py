@@ -3,8 +3,11 @@
 One :class:`DownloadService` per window. It owns the
 :class:`~soulsync.core.downloads.DownloadQueue`, runs one ``tick`` at a time on
 the thread pool (about once a second), post-processes completed files (tag,
-cover, file into the library), asks Plex to scan the folders that received
-files (through the shared :class:`~soulsync.ui.library_state.LibraryState`, the one owner of picking
+cover, file into the library) on the app's post-processing thread
+(:attr:`~soulsync.context.AppContext.post_worker`, off the tick, so a slow
+file never freezes the other transfers' progress), has the library pick up
+the filed files (through the shared
+:class:`~soulsync.ui.library_state.LibraryState`, the one owner of picking
 files up), and records completions and failures in the activity feed.
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from soulsync.context import AppContext, process_download
@@ -196,7 +200,7 @@ class DownloadService(QObject):
         queue = self.built_queue
         return queue.bad_sources.reason(username, filename) if queue is not None else None
 
-    # ---- post-processing (runs in the tick's worker) ---------------------------------------
+    # ---- post-processing (runs on the app's post-processing thread) ------------------------
     def _post_process(self, item: QueueItem, path: Path):
         from soulsync.core.downloads import Completion
 
@@ -206,6 +210,6 @@ class DownloadService(QObject):
         queue = self.built_queue
         result = process_download(processor, item, path, queue.bad_sources if queue is not None else ())
         library = self.library
-        if result.ok and result.final_path and library is not None:
-            library.files_placed([str(result.final_path)])  # the library state picks them up (debounced)
+        if result.ok and result.final_path and library is not None and not sip.isdeleted(library):
+            library.files_placed([str(result.final_path)])  # (the window may have closed meanwhile)  # the library state picks them up (debounced)
         return result

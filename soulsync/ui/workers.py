@@ -1,7 +1,8 @@
 """Run work off the GUI thread, the same way everywhere.
 
 ``run_task(fn, *args, owner=widget, on_result=..., on_error=...)`` wraps ``fn``
-in a :class:`QRunnable` on the shared :class:`QThreadPool`. ``fn`` receives a
+in a :class:`QRunnable` on the shared :class:`QThreadPool` (or the ``pool`` given: every pool and
+why is in :mod:`soulsync.ui.pools`). ``fn`` receives a
 :class:`TaskContext` as its first argument for progress reports and
 cooperative cancellation. Results come back through ``pyqtSignal`` to the GUI
 thread. When ``owner`` (a QObject) has been deleted by the time a signal
@@ -19,6 +20,7 @@ from PyQt6 import sip
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from soulsync.logsetup import scrub_exception
+from soulsync.ui.pools import shared_pool
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +195,7 @@ def run_task(
 
     signals.finished.connect(finished)
     _live.add(handle)
-    (pool or QThreadPool.globalInstance()).start(_Runnable(fn, args, kwargs, ctx, signals))
+    (pool or shared_pool()).start(_Runnable(fn, args, kwargs, ctx, signals))
     return handle
 
 

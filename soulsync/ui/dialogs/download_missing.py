@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import Any
 
-from PyQt6.QtCore import QModelIndex, Qt, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QModelIndex, Qt, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
@@ -25,6 +25,7 @@ from soulsync.context import AppContext
 from soulsync.core.models import Track
 from soulsync.core.run_progress import DownloadReport, Phase, RunProgress
 from soulsync.ui.models.base import RowTableModel
+from soulsync.ui.pools import long_run_pool
 from soulsync.ui.theme import ACCENT, ERROR, MUTED, WARN
 from soulsync.ui.workers import TaskHandle, run_task
 
@@ -107,10 +108,8 @@ class DownloadMissingDialog(QDialog):
         """The activity feed (the main window's), or None."""
         self._stop = threading.Event()
         self._task: TaskHandle | None = None
-        self._pool = QThreadPool(self)
-        """The run lasts minutes and waits for the download queue, whose ticks run on the shared pool:
-        it must never hold one of that pool's few threads (one per core)."""
-        self._pool.setMaxThreadCount(1)
+        self._pool = long_run_pool(self)
+        """The run lasts minutes and waits for the download queue's ticks: off the shared pool (see its reason)."""
 
         layout = QVBoxLayout(self)
         self.headline = QLabel(f"{len(wanted)} missing tracks: each is searched on Soulseek, the best file is "

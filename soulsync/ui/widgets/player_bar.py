@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 
-from PyQt6.QtCore import QEvent, QObject, QSize, QThreadPool, QTimer, QUrl, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QSize, QTimer, QUrl, Qt, pyqtSignal
 from PyQt6.QtGui import QKeyEvent
 # (QtAudio is PyQt6 6.8's name for QAudio; the stubs do not know it yet)
 from PyQt6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaMetaData, QMediaPlayer, QtAudio  # type: ignore[attr-defined]
@@ -37,6 +37,7 @@ from soulsync.core.preview_cache import PreviewOptions, StreamCache, byte_for_po
 from soulsync.core.preview_fetch import COMPLETE, CONNECTING, QUEUED, TRANSFERRING, FetchProgress
 from soulsync.core.quality import quality_label
 from soulsync.core.search import ResultTrack
+from soulsync.ui.pools import preview_pool
 from soulsync.ui.preview import PlayerState, PreviewSession, PreviewState
 from soulsync.ui.progressive_device import ProgressiveDevice
 from soulsync.ui.widgets.player_controls import SeekBar, media_icon
@@ -78,8 +79,7 @@ class PlayerBar(QFrame):
         self.setFixedHeight(84)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.cache = StreamCache(context.paths.cache_dir / "preview", self.options.cache_limit_bytes)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(3)
+        self.pool = preview_pool(self)
         self.state = PlayerState()
         self.player: QMediaPlayer | None = None
         self.audio: QAudioOutput | None = None
