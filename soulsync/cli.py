@@ -493,18 +493,9 @@ def _print_result(selected: list, as_json: bool, downloads) -> None:
 
     if as_json:
         payload: dict[str, Any] = {"playlists": []}
-        for entry in selected:
-            owned, missing = count_statuses(entry.statuses)
-            payload["playlists"].append({"name": entry.playlist.name,
-                                         "tracks": [s.as_json() for s in entry.statuses],
-                                         "owned": owned, "missing": missing})
+        payload["playlists"] = [entry.as_json() for entry in selected]
         if downloads is not None:
-            p = downloads.progress
-            payload["downloads"] = {
-                "downloaded": p.downloaded, "not_found": p.not_found, "failed": p.failed,
-                "cancelled": p.cancelled, "error": downloads.error or None,
-                "tracks": [{"title": t.track.title, "artists": list(t.track.artists), "status": t.phase.value,
-                            "detail": t.detail, "path": t.final_path} for t in downloads.tracks]}
+            payload["downloads"] = downloads.as_json()
         sys.stdout.write(json_for_terminal(json.dumps(payload, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
         return

@@ -36,15 +36,8 @@ VOCABULARIES: tuple[type[enum.Enum], ...] = (QueueState, Status, Phase, Transfer
 :class:`ReleaseStatus` is left out: its ``partial`` is also how :mod:`soulsync.core.pairing` says two
 track numbers half agree, a word of its own.)"""
 
-PENDING = frozenset({
-    # Being rewritten this session as thin front ends of the core sync run (issue 20, deliverable 1);
-    # cli.py, the Sync page and the Artists page still compare state strings (the Download missing
-    # dialog no longer does). Remove each one from this list once it is merged and clean.
-    "soulsync/cli.py",
-    "soulsync/ui/dialogs/download_missing.py",
-    "soulsync/ui/pages/sync.py",
-    "soulsync/ui/pages/artists.py",
-})
+PENDING: frozenset[str] = frozenset()
+"""Modules being rewritten that may still compare state words (none now)."""
 
 OUTSIDE = ("soulsync/sim/",)
 """The simulated services: they speak slskd's, Spotify's and Plex's words (and their fault outcomes)."""

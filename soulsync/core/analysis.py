@@ -189,6 +189,12 @@ def count_statuses(statuses: Iterable[TrackStatus]) -> tuple[int, int]:
     return owned, missing
 
 
+def analysis_json(name: str, statuses: list[TrackStatus]) -> dict[str, Any]:
+    """A playlist's analysis as the CLI's JSON reports it: its tracks and the owned and missing counts."""
+    owned, missing = count_statuses(statuses)
+    return {"name": name, "tracks": [s.as_json() for s in statuses], "owned": owned, "missing": missing}
+
+
 def save_analysis(store: Any, playlist_id: str, statuses: Iterable[TrackStatus]) -> tuple[int, int]:
     """Persist a playlist's owned and missing counts (``Store.save_playlist_analysis``); returns them."""
     owned, missing = count_statuses(statuses)

@@ -3,6 +3,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import enum
 import logging
 from dataclasses import dataclass, field
@@ -117,6 +119,14 @@ class DownloadReport:
     def complete(self) -> bool:
         """Every track was downloaded."""
         return self.progress.downloaded == self.progress.total
+
+    def as_json(self) -> dict[str, Any]:
+        """The run as the CLI's JSON reports it: the counts and each track's phase."""
+        p = self.progress
+        return {"downloaded": p.downloaded, "not_found": p.not_found, "failed": p.failed,
+                "cancelled": p.cancelled, "error": self.error or None,
+                "tracks": [{"title": t.track.title, "artists": list(t.track.artists), "status": t.phase.value,
+                            "detail": t.detail, "path": t.final_path} for t in self.tracks]}
 
     def summary(self) -> str:
         p = self.progress

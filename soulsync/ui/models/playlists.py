@@ -89,7 +89,7 @@ class TrackRow:
 
     position: int
     track: Track
-    status: str = PlaylistTrackState.UNKNOWN
+    status: PlaylistTrackState = PlaylistTrackState.UNKNOWN
     """A :class:`PlaylistTrackState` (given as its value, it is made the member)."""
     library_track: Track | None = None
     score: float | None = None

@@ -18,8 +18,8 @@ from PyQt6.QtWidgets import (
 )
 
 from soulsync.context import AppContext
-from soulsync.core.discography import GROUP_LABELS, GROUP_ORDER, Discography, ReleaseState
-from soulsync.core.models import Track
+from soulsync.core.discography import GROUP_LABELS, GROUP_ORDER, Discography, ReleaseState, ReleaseStatus
+from soulsync.core.models import AlbumType, Track
 from soulsync.core.normalize import fold
 from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.pages.base import Page
@@ -225,7 +225,7 @@ class ArtistDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-STATUS_COLORS = {"owned": ACCENT, "partial": WARN, "missing": ERROR}
+STATUS_COLORS = {ReleaseStatus.OWNED: ACCENT, ReleaseStatus.PARTIAL: WARN, ReleaseStatus.MISSING: ERROR}
 
 
 class DiscographyView(QTreeView):
@@ -250,9 +250,9 @@ class DiscographyView(QTreeView):
         self.model_.removeRows(0, self.model_.rowCount())
         for kind in GROUP_ORDER:
             releases = disco.group(kind)
-            if not releases or (kind.value == "appears_on" and not include_appears_on):
+            if not releases or (kind is AlbumType.APPEARS_ON and not include_appears_on):
                 continue
-            owned = sum(1 for r in releases if r.status == "owned")
+            owned = sum(1 for r in releases if r.status is ReleaseStatus.OWNED)
             group = QStandardItem(f"{GROUP_LABELS[kind]} ({owned} of {len(releases)} complete)")
             font = group.font()
             font.setBold(True)
@@ -266,8 +266,9 @@ class DiscographyView(QTreeView):
         name = QStandardItem(release.album.title)
         name.setData(release, Qt.ItemDataRole.UserRole)
         year = QStandardItem(str(release.album.year or ""))
-        words = {"owned": "Owned", "partial": f"Partial ({release.owned_count} of {release.total})",
-                 "missing": "Missing"}[release.status]
+        words = release.status.label
+        if release.status is ReleaseStatus.PARTIAL:
+            words = f"{words} ({release.owned_count} of {release.total})"
         status = QStandardItem(words)
         status.setForeground(QColor(STATUS_COLORS[release.status]))
         for state in release.tracks:
@@ -649,8 +650,8 @@ class ArtistsPage(Page):
             self.artist_image.setPixmap(pix)
             self.list_view.viewport().update()
         releases = disco.releases
-        owned = sum(1 for r in releases if r.status == "owned")
-        partial = sum(1 for r in releases if r.status == "partial")
+        owned = sum(1 for r in releases if r.status is ReleaseStatus.OWNED)
+        partial = sum(1 for r in releases if r.status is ReleaseStatus.PARTIAL)
         genres = ", ".join(disco.artist.genres[:4])
         self.artist_info.setText(
             f"{len(releases)} releases: {owned} complete, {partial} partial, "
@@ -682,7 +683,7 @@ class ArtistsPage(Page):
         if self.discography is not None:
             include_appears = self.appears_on.isChecked()
             self._download_releases([r for r in self.discography.releases if r.missing_tracks and
-                                     (include_appears or r.album.album_type.value != "appears_on")])
+                                     (include_appears or r.album.album_type is not AlbumType.APPEARS_ON)])
 
     def _download_releases(self, releases: list[ReleaseState]) -> None:
         """Album mode first (one folder per release), single tracks for the rest: matched, tagged, filed."""

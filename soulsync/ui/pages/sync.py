@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (
 )
 
 from soulsync.context import AppContext
+from soulsync.core.playlist_state import PlaylistTrackState
 from soulsync.ui.models.playlists import (
     PlaylistListModel, PlaylistRole, RowRole, StatusFilterProxy, TrackRow, TrackTableModel, count_words,
 )
@@ -24,9 +25,11 @@ log = logging.getLogger(__name__)
 
 COVER_CACHE_LIMIT = 2000
 """Playlist cover thumbnails kept on disk."""
-STATUS_FILTERS: tuple[tuple[str, set[str]], ...] = (("All tracks", set()), ("Missing", {"missing", "failed", "wishlist"}), ("Owned", {"owned"}),
-                  ("In progress", {"queued", "downloading", "searching"}), ("Downloaded", {"downloaded"}),
-                  ("Failed", {"failed", "wishlist"}), ("Not analysed", {"unknown"}))
+_T = PlaylistTrackState
+STATUS_FILTERS: tuple[tuple[str, set[PlaylistTrackState]], ...] = (
+    ("All tracks", set()), ("Missing", {_T.MISSING, _T.FAILED, _T.WISHLIST}), ("Owned", {_T.OWNED}),
+    ("In progress", {_T.QUEUED, _T.DOWNLOADING, _T.SEARCHING}), ("Downloaded", {_T.DOWNLOADED}),
+    ("Failed", {_T.FAILED, _T.WISHLIST}), ("Not analysed", {_T.UNKNOWN}))
 
 
 class SyncPage(Page):
@@ -492,9 +495,9 @@ class SyncPage(Page):
 
     def download_missing(self) -> None:
         """Open the download-missing dialog for the missing tracks of the analysed selection."""
-        rows = [r for r in self.track_model.rows if r.status in ("missing", "failed", "wishlist")]
+        rows = [r for r in self.track_model.rows if r.status.wanted]
         if not rows:
-            if any(r.status == "unknown" for r in self.track_model.rows) or not self.track_model.rows:
+            if any(r.status is PlaylistTrackState.UNKNOWN for r in self.track_model.rows) or not self.track_model.rows:
                 # not analysed yet: analyse, then open the dialog on what is missing
                 self._download_when_analysed = True
                 self.analyse_selected()
@@ -523,26 +526,25 @@ class SyncPage(Page):
 
     def _track_progress(self, progress) -> None:
         """Mirror a download run's per-track state in the track table (queued, downloading %, done...)."""
+        from soulsync.core.run_progress import Phase
         from soulsync.core.store import wanted_key
 
-        status = {"waiting": "missing", "searching": "searching", "queued": "queued", "downloading": "downloading",
-                  "processing": "downloading", "downloaded": "downloaded", "not_found": "wishlist",
-                  "failed": "failed", "cancelled": "missing"}.get(progress.phase.value, "missing")
-        if progress.phase.value == "downloading":
+        status = PlaylistTrackState.of_phase(progress.phase)
+        if progress.phase is Phase.DOWNLOADING:
             detail = f"{progress.percent:.0f}%"
-        elif progress.phase.value in ("not_found", "failed"):
+        elif progress.phase in (Phase.NOT_FOUND, Phase.FAILED):
             detail = progress.detail
         else:
             detail = ""
         changed = {}
         for i, row in enumerate(self.track_model.rows):
-            if row.status != "owned" and wanted_key(row.track) == progress.key:
+            if row.status is not PlaylistTrackState.OWNED and wanted_key(row.track) == progress.key:
                 changed[i] = replace(row, status=status, detail=detail)
         self.track_model.update_rows(changed)
 
     def export_m3u8(self) -> None:
         """Write the analysed selection's owned tracks as an M3U8 playlist (works with any library)."""
-        rows = [r for r in self.track_model.rows if r.status in ("owned", "downloaded") and r.library_track]
+        rows = [r for r in self.track_model.rows if r.status.in_library and r.library_track]
         if not rows:
             self.summary_label.setText("Nothing to export yet: analyse a playlist first.")
             return
@@ -558,7 +560,7 @@ class SyncPage(Page):
         from soulsync.core.m3u8 import export_m3u8
 
         statuses = [TrackStatus(r.track, Status.OWNED, r.library_track, r.score) for r in self.track_model.rows
-                    if r.status in ("owned", "downloaded") and r.library_track]
+                    if r.status.in_library and r.library_track]
         run_task(lambda ctx: export_m3u8(statuses, target, name), owner=self,
                  on_result=lambda n: self.summary_label.setText(f"Wrote {n} tracks to {target}"),
                  on_error=lambda exc: self.summary_label.setText(f"Could not write {target.name}: {exc}"))
@@ -638,14 +640,14 @@ class SyncPage(Page):
             for entry in result.playlists:
                 offset, pid = len(rows), entry.playlist.id
                 per_playlist[pid] = (entry.owned, entry.missing)
-                rows.extend(TrackRow(offset + s.position, s.track, s.status.value, s.match, s.score, s.ambiguous,
-                                     s.reason, pid) for s in entry.statuses)
+                rows.extend(TrackRow(offset + s.position, s.track, PlaylistTrackState.of_status(s.status), s.match,
+                                     s.score, s.ambiguous, s.reason, pid) for s in entry.statuses)
             return rows, per_playlist, result.library_size or library_size
 
         def done(value) -> None:
             rows, per_playlist, library_size = value
             self.track_model.set_rows(rows)
-            owned = sum(1 for r in rows if r.status == "owned")
+            owned = sum(1 for r in rows if r.status is PlaylistTrackState.OWNED)
             left_out = len(selected) - len(playlists)
             self.summary_label.setText(
                 f"{owned} of {len(rows)} tracks are in the library ({library_size} tracks indexed); "
