@@ -140,7 +140,7 @@ def _run_queue(state: dict) -> dict:
 
     from PyQt6.QtWidgets import QTableView
 
-    from soulsync.core.store import QueueItem
+    from soulsync.core.store_records import QueueItem
     from soulsync.ui.models.queue import ProgressRole, QueueTableModel
     from soulsync.ui.widgets.progress_delegate import ProgressDelegate
 

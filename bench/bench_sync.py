@@ -32,7 +32,8 @@ import numpy as np
 import soundfile
 
 from bench.harness import Benchmark
-from soulsync.core.store import Store, wanted_key
+from soulsync.core.store import Store
+from soulsync.core.store_records import wanted_key
 from soulsync.core.analysis import Status, analyse, index_library, library_key
 from soulsync.sim.catalog import build_catalog, safe_path_part
 

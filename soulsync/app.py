@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add SoulSync to this user's application launcher (Linux), then exit")
     entry.add_argument("--uninstall-desktop-entry", action="store_true",
                        help="remove SoulSync from this user's application launcher (Linux), then exit")
+    parser.add_argument("--demo-speed", type=float, default=1.0, metavar="N",
+                        help="with --demo, the automation schedule's clock runs N times faster (3600: an hour a "
+                             "second), so kept playlists, wishlist retries and new releases come round in minutes")
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--page", help=argparse.SUPPRESS)
@@ -158,7 +161,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setOrganizationName("SoulSync")
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to the launcher entry
     apply_theme(app)
-    window = MainWindow(context)
+    window = MainWindow(context, clock=_demo_clock(args.demo_speed) if args.demo else None)
     show_requests = ShowRequests(paths.config_dir, lambda: bring_to_front(window))
     reporter = crash.installed()
     if reporter is not None:  # the GUI tells crashes in a message box (and keeps running)
@@ -183,6 +186,16 @@ def run_gui(args: argparse.Namespace) -> int:
             world.stop()
         if throwaway is not None:
             shutil.rmtree(throwaway, ignore_errors=True)
+
+
+def _demo_clock(speed: float):
+    """The schedule's clock in demo mode: real time, ``speed`` times faster from now on (1: real time)."""
+    import time
+
+    if speed <= 1.0:
+        return None
+    start = time.time()
+    return lambda: start + (time.time() - start) * speed
 
 
 def _second_start(config_dir: Path, busy: Exception) -> int:

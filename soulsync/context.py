@@ -21,7 +21,8 @@ from soulsync.secretstore import SecretStore
 
 if TYPE_CHECKING:
     from soulsync.core.serial_worker import SerialWorker
-    from soulsync.core.store import QueueItem, Store
+    from soulsync.core.store import Store
+    from soulsync.core.store_records import QueueItem
     from soulsync.instance import FolderLock
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ class AppContext:
     def post_processor(self, library_dir: Path | None = None):
         """The post-processor filing downloads into ``library_dir`` (default: the configured library
         folder); None when there is none."""
-        from soulsync.core.postprocess import FAKE_POLICIES, ClashPolicy, FakePolicy, PostProcessOptions, PostProcessor
+        from soulsync.core.organize import ClashPolicy
+        from soulsync.core.postprocess import FAKE_POLICIES, FakePolicy, PostProcessOptions, PostProcessor
         from soulsync.services.images import fetch_image
 
         library = library_dir or self.library_dir
@@ -154,7 +156,7 @@ class AppContext:
         tick; when a wanted track's candidates run out the queue searches again, within the app's search
         rate limit."""
         from soulsync.core.downloads import DownloadQueue
-        from soulsync.core.download_missing import SearchSettings
+        from soulsync.core.search_run import SearchSettings
         from soulsync.core.track_finder import TrackFinder
 
         d = self.settings.downloads
@@ -170,7 +172,7 @@ class AppContext:
                        service_patience_s: float = 120.0):
         """What a sync run's download stages use (:class:`~soulsync.core.sync_run.DownloadTools`): slskd,
         ``queue``, and this app's quality order, search rate limit and search settings."""
-        from soulsync.core.download_missing import SearchSettings
+        from soulsync.core.search_run import SearchSettings
         from soulsync.core.sync_run import DownloadTools
         from soulsync.services.checks import describe_error
 

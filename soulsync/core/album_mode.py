@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from soulsync.core.downloads import QueueState
+from soulsync.core.queue_model import QueueState
 
 from soulsync.core.models import Album, Track
 from soulsync.core.pairing import album_file_from_result, matched_tracks, pair_album
@@ -31,7 +31,7 @@ from soulsync.core.search import ResultAlbum
 from soulsync.core.search_grouping import group_results
 from soulsync.core.search_run import SearchCancelled, search_and_wait
 from soulsync.core.soulseek_query import network_query
-from soulsync.core.store import QueueMeta, wanted_key
+from soulsync.core.store_records import QueueMeta, wanted_key
 
 log = logging.getLogger(__name__)
 

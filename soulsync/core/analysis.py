@@ -17,7 +17,7 @@ from typing import Any
 from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
-from soulsync.core.store import wanted_key
+from soulsync.core.store_records import wanted_key
 
 log = logging.getLogger(__name__)
 

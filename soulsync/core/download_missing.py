@@ -23,19 +23,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from soulsync.core import failpoints
-from soulsync.core.downloads import QueueState
+from soulsync.core.queue_model import QueueState
 from soulsync.core.result_ranking import Candidate, rank_search_results
 from soulsync.core.models import Track
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search_run import (
-    AHEAD_POLL_S, FINALIZE_GRACE_S, SearchFollower, count_ahead, list_searches,
+    SearchClient, SearchSettings,
+    AHEAD_POLL_S, SearchFollower, count_ahead, list_searches,
 )
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON
-from soulsync.core.store import wanted_key
+from soulsync.core.store_records import wanted_key
 from soulsync.core.wishlist_policy import failed_sources, record_failure, without_failed_sources
 
 log = logging.getLogger(__name__)
@@ -45,39 +46,6 @@ RESUME_FILED_S = 24 * 3600.0
 (the library had not picked it up yet); an older one is searched again, so a file the library never
 lists does not stop the track from being fetched for ever."""
 
-
-
-class SearchClient(Protocol):
-    """What the workflow needs from slskd (``soulsync.services.slskd.SlskdClient``)."""
-
-    def start_search(self, text: str, search_timeout_ms: int = ..., response_limit: int = ...) -> Any: ...
-
-    def search_state(self, search_id: str) -> Any: ...
-
-    def search_responses(self, search_id: str) -> list[dict]: ...
-
-    def stop_search(self, search_id: str) -> None: ...
-
-    def delete_search(self, search_id: str) -> None: ...
-
-
-@dataclass
-class SearchSettings:
-    """How searches run: slskd's search options and our own limits."""
-
-    search_timeout_ms: int = 6000
-    response_limit: int = 250
-    max_searches: int = 2
-    """Searches running at once."""
-    hard_limit_s: float = 60.0
-    """A search still running after this long (counted from ``InProgress``, not from the request:
-    slskd may keep it queued behind other searches first) is stopped and its results taken."""
-    stop_grace_s: float = 10.0
-    """After stopping a search, how long to wait for slskd to complete it before giving up on it."""
-    finalize_grace_s: float = FINALIZE_GRACE_S
-    """After ``Completed``, how long to wait for ``endedAt`` (the stored responses) before reading them anyway."""
-    max_candidates: int = 25
-    """Sources handed to the queue per track (the best first, the rest as fallbacks)."""
 
 
 def _search_id(handle: Any) -> str:

@@ -53,7 +53,7 @@ from soulsync.core.queue_model import (
 )
 from soulsync.core.queue_transfers import TransferRounds
 from soulsync.core.slskd_files import file_name
-from soulsync.core.store import QueueItem, QueueMeta
+from soulsync.core.store_records import QueueItem, QueueMeta
 from soulsync.core.transfer_failures import attempt_count, describe_error, failure_reason
 
 __all__ = ["AT_SLSKD", "Completion", "DownloadQueue", "QueueDiff", "QueueState", "failure_reason", "queue_state_words"]

@@ -15,7 +15,8 @@ from soulsync.core.library_index import LibraryIndex
 from soulsync.core.matching import match_score
 from soulsync.core.models import Track
 from soulsync.core.search_text import searchable
-from soulsync.core.store import Store, wanted_key
+from soulsync.core.store import Store
+from soulsync.core.store_records import wanted_key
 from soulsync.core.analysis import library_key
 
 LIBRARY_RESULTS = 50

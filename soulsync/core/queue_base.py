@@ -25,7 +25,8 @@ from soulsync.core.queue_model import (
     source_of,
 )
 from soulsync.core.slskd_files import UNKNOWN_RULES, DownloadRules
-from soulsync.core.store import QUEUE_PROGRESS_FIELDS, QueueItem, Store
+from soulsync.core.store import QUEUE_PROGRESS_FIELDS, Store
+from soulsync.core.store_records import QueueItem
 from soulsync.core.transfer_failures import attempt_count, describe_error
 
 log = logging.getLogger("soulsync.core.downloads")

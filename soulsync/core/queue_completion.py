@@ -18,12 +18,13 @@ import os
 from pathlib import Path
 
 from soulsync.core import failpoints
-from soulsync.core.audiofile import AudioVerifyError, verify_audio
+from soulsync.core.audio_errors import AudioVerifyError
+from soulsync.core.audiofile import verify_audio
 from soulsync.core.destination import DestinationUnavailable, downloads_folder_problem
 from soulsync.core.queue_base import QueueBase
 from soulsync.core.queue_model import Batch, QueueDiff, QueueState, clone_item
 from soulsync.core.slskd_files import LocateError, expected_local_paths, locate_download
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.core.transfer_failures import describe_error
 
 log = logging.getLogger("soulsync.core.downloads")

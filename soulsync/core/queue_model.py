@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.slskd_files import DownloadRules
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 
 
 class QueueState(str, enum.Enum):

@@ -20,7 +20,7 @@ from soulsync.core.models import Transfer, TransferState
 from soulsync.core.queue_base import QueueBase
 from soulsync.core.queue_model import AT_SLSKD, FROM_TRANSFER, WAITING, Batch, QueueDiff, QueueState, clone_item
 from soulsync.core.slskd_files import DownloadRules, locate_download
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.core.transfer_failures import (
     HALT_KINDS, REFUSED_KINDS, TRANSIENT_KINDS, describe_error, failed_entries, failure_reason, retry_reason,
 )

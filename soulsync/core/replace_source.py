@@ -25,7 +25,7 @@ from soulsync.core.models import Track
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.search_run import search_and_wait
 from soulsync.core.slskd_files import file_name
-from soulsync.core.store import QueueItem, QueueMeta
+from soulsync.core.store_records import QueueItem, QueueMeta
 
 SEARCH_POLL_S = 0.4
 SEARCH_HARD_LIMIT_S = 45.0

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -230,3 +230,36 @@ def _follow(client: Any, search_id: str, text: str, progress: Callable[[SearchPr
             client.stop_search(search_id)
             raise SearchCancelled(text)
     return client.search_responses(search_id)
+
+
+class SearchClient(Protocol):
+    """What the workflow needs from slskd (``soulsync.services.slskd.SlskdClient``)."""
+
+    def start_search(self, text: str, search_timeout_ms: int = ..., response_limit: int = ...) -> Any: ...
+
+    def search_state(self, search_id: str) -> Any: ...
+
+    def search_responses(self, search_id: str) -> list[dict]: ...
+
+    def stop_search(self, search_id: str) -> None: ...
+
+    def delete_search(self, search_id: str) -> None: ...
+
+
+@dataclass
+class SearchSettings:
+    """How searches run: slskd's search options and our own limits."""
+
+    search_timeout_ms: int = 6000
+    response_limit: int = 250
+    max_searches: int = 2
+    """Searches running at once."""
+    hard_limit_s: float = 60.0
+    """A search still running after this long (counted from ``InProgress``, not from the request:
+    slskd may keep it queued behind other searches first) is stopped and its results taken."""
+    stop_grace_s: float = 10.0
+    """After stopping a search, how long to wait for slskd to complete it before giving up on it."""
+    finalize_grace_s: float = FINALIZE_GRACE_S
+    """After ``Completed``, how long to wait for ``endedAt`` (the stored responses) before reading them anyway."""
+    max_candidates: int = 25
+    """Sources handed to the queue per track (the best first, the rest as fallbacks)."""

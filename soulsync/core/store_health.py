@@ -14,7 +14,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from soulsync.core.store import SCHEMA_VERSION, Store
+from soulsync.core.store import Store
+from soulsync.core.store_schema import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 

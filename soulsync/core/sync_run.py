@@ -53,7 +53,8 @@ from soulsync.core.analysis import (
     Cancelled, CancelFn, ProgressFn, Status, TrackStatus, analyse, analysis_json, count_statuses, missing_tracks,
     save_analysis,
 )
-from soulsync.core.download_missing import DownloadMissing, SearchClient, SearchSettings
+from soulsync.core.download_missing import DownloadMissing
+from soulsync.core.search_run import SearchClient, SearchSettings
 from soulsync.core.m3u8 import export_m3u8
 from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Playlist, Track
@@ -61,7 +62,7 @@ from soulsync.core.safe_paths import sanitize_component
 from soulsync.core.quality import QualityPrefs
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.run_progress import DownloadReport, Phase, RunProgress, TrackProgress
-from soulsync.core.store import wanted_key
+from soulsync.core.store_records import wanted_key
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from soulsync.core.analysis import CancelFn
-from soulsync.core.download_missing import DownloadMissing, SearchClient, SearchSettings, _kind
+from soulsync.core.download_missing import DownloadMissing, _kind
+from soulsync.core.search_run import SearchClient, SearchSettings
 from soulsync.core.run_progress import DownloadReport
 from soulsync.core.soulseek_query import query_forms
 import logging

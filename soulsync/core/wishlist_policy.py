@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from soulsync.core.models import Track
-from soulsync.core.store import Store, track_from_json, wanted_key
+from soulsync.core.store import Store
+from soulsync.core.store_records import track_from_json, wanted_key
 
 HOUR_S = 3600.0
 DAY_S = 24 * HOUR_S

@@ -24,7 +24,8 @@ import logging
 from dataclasses import dataclass
 
 from soulsync.core import failpoints
-from soulsync.core.store import PlexPlaylistRecord, Store
+from soulsync.core.store import Store
+from soulsync.core.store_records import PlexPlaylistRecord
 from soulsync.services.errors import ServiceError
 from soulsync.services.plex import SERVICE, PlexClient, PlexPlaylist
 

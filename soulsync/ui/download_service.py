@@ -21,9 +21,10 @@ from PyQt6 import sip
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from soulsync.context import AppContext, process_download
-from soulsync.core.downloads import DownloadQueue, QueueDiff, QueueState
+from soulsync.core.downloads import DownloadQueue
+from soulsync.core.queue_model import QueueDiff, QueueState
 from soulsync.core.models import Track
-from soulsync.core.store import QueueItem, QueueMeta
+from soulsync.core.store_records import QueueItem, QueueMeta
 from soulsync.ui.library_state import LibraryState
 from soulsync.ui.workers import TaskHandle, run_task
 
@@ -202,7 +203,7 @@ class DownloadService(QObject):
 
     # ---- post-processing (runs on the app's post-processing thread) ------------------------
     def _post_process(self, item: QueueItem, path: Path):
-        from soulsync.core.downloads import Completion
+        from soulsync.core.queue_model import Completion
 
         processor = self.context.post_processor()
         if processor is None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
+from collections.abc import Callable
 from typing import cast
 
 from PyQt6.QtCore import QByteArray, Qt, pyqtSignal
@@ -45,7 +47,8 @@ NAV = (
 class MainWindow(QMainWindow):
     page_changed = pyqtSignal(str)
 
-    def __init__(self, context: AppContext, check_services: bool = True) -> None:
+    def __init__(self, context: AppContext, check_services: bool = True,
+                 clock: Callable[[], float] | None = None) -> None:
         super().__init__()
         self.context = context
         self.setWindowTitle("SoulSync" + (" — demo mode" if context.settings.demo else ""))
@@ -151,9 +154,12 @@ class MainWindow(QMainWindow):
         self.tray.open_requested.connect(self.open_from_tray)
         self.tray.quit_requested.connect(self.quit_from_tray)
         self.tray.enabled_messages = context.settings.automation.notifications
-        self.automation = AutomationService(context, self.library, self.downloads, notify=self.tray.tell, parent=self)
+        self.automation = AutomationService(context, self.library, self.downloads, notify=self.tray.tell,
+                                            clock=clock or time.time, parent=self)
         self.tray.pause_toggled.connect(self.automation.set_paused)
         self.automation.changed.connect(self._automation_changed)
+        self.automation.run_finished.connect(
+            lambda record: self.activity.add("sync", f"Scheduled run: {record.summary}", "dashboard"))
         dashboard.attach_automation(self.automation)
         cast(SyncPage, self.pages["sync"]).playlists_kept.connect(self.automation.refresh)
         cast(ArtistsPage, self.pages["artists"]).artists_watched.connect(self.automation.refresh)

@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from soulsync.core.downloads import Completion, DownloadQueue
-from soulsync.core.store import QueueItem, Store
+from soulsync.core.downloads import DownloadQueue
+from soulsync.core.queue_model import Completion
+from soulsync.core.store import Store
+from soulsync.core.store_records import QueueItem
 from soulsync.services.slskd import SlskdClient
 from soulsync.sim.audio import AudioSpec, FileFactory
 from soulsync.sim.peers import Peer, SharedFile

@@ -7,8 +7,8 @@ from pathlib import Path
 from PyQt6.QtCore import QItemSelectionModel
 
 from soulsync.core.discography import ReleaseState
-from soulsync.core.store import wanted_key
-from soulsync.ui.pages.artists import ArtistListModel
+from soulsync.core.store_records import wanted_key
+from soulsync.ui.widgets.artist_views import ArtistListModel
 
 
 def _release_rows(page):

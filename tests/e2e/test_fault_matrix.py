@@ -796,7 +796,7 @@ def shared_pool_busy():
 def _download_missing_run(qtbot, page, world, context, fault, cell, seen, tmp_path, monkeypatch, track,
                           transfers_before) -> None:
     """The run under the fault, and what must hold after it (see :func:`sync_download_missing`)."""
-    from soulsync.core.store import wanted_key
+    from soulsync.core.store_records import wanted_key
 
     def run_dialog():
         page._open_download_dialog([(track, None)], [])

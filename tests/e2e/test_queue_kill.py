@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from soulsync.core.downloads import AT_SLSKD, QueueState
+from soulsync.core.queue_model import AT_SLSKD, QueueState
 from soulsync.core.store import Store
 from soulsync.sim.slskd import SlskdSim
 from tests.e2e.queue_runner import GROUP, album_peer, peer_files

@@ -55,10 +55,11 @@ from mutagen.mp4 import MP4Tags
 
 from soulsync.config import AppPaths
 from soulsync.context import AppContext
-from soulsync.core.downloads import AT_SLSKD, QueueState
+from soulsync.core.queue_model import AT_SLSKD, QueueState
 from soulsync.core.failpoints import ENV_POINTS, ENV_TRACE
 from soulsync.core.organize import is_temp_file
-from soulsync.core.store import Store, wanted_key
+from soulsync.core.store import Store
+from soulsync.core.store_records import wanted_key
 from soulsync.core.tagging import image_mime
 from soulsync.services.plex_mirror import marker
 from soulsync.sim.world import SimWorld

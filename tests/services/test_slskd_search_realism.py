@@ -21,7 +21,8 @@ import pytest
 from soulsync.core.models import Track
 from soulsync.core.search_run import search_and_wait
 from soulsync.core.store import Store
-from soulsync.core.download_missing import DownloadMissing, SearchSettings
+from soulsync.core.download_missing import DownloadMissing
+from soulsync.core.search_run import SearchSettings
 from soulsync.core.run_progress import Phase
 from soulsync.core.track_finder import TrackFinder
 from soulsync.services.slskd import SlskdClient

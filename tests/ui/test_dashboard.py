@@ -7,7 +7,7 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from soulsync.core.models import Playlist, Track
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.main_window import MainWindow
 
 

@@ -10,7 +10,7 @@ from soulsync.core.models import Track
 from soulsync.core.library_search import LibraryChoice, LibrarySearch
 from soulsync.core.ratelimit import SearchRateLimiter
 from soulsync.core.search_text import clean_query
-from soulsync.core.store import QueueMeta, wanted_key
+from soulsync.core.store_records import QueueMeta, wanted_key
 from soulsync.ui.dialogs.library_match import LibraryMatchDialog
 from soulsync.ui.dialogs.manual_correction import ManualCorrectionDialog
 from soulsync.ui.download_service import DownloadService

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from PyQt6.QtCore import QItemSelectionModel, QObject, Qt, pyqtSignal
 
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.widgets.queue_panel import FolderRefused, QueuePanel, open_folder
 
 NASTY = """; rm -rf ~ $(x) "q'"""

@@ -11,9 +11,9 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QTableView
 
-from soulsync.core.downloads import QueueDiff
+from soulsync.core.queue_model import QueueDiff
 from soulsync.core.models import Track
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.main_window import MainWindow
 
 

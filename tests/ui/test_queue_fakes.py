@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 
-from soulsync.core.store import QueueItem, QueueMeta
+from soulsync.core.store_records import QueueItem, QueueMeta
 from soulsync.ui.models.queue import COL_STATUS, QueueTableModel, refused_fakes, state_text
 
 WHY = "FLAC looks transcoded from a lossy source: nothing above 16.0 kHz"

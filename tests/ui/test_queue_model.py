@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from soulsync.core.models import Track
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.models.queue import COL_STATUS, QueueTableModel, state_text
 
 

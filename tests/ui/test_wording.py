@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from soulsync.core.replace_source import SourceChoice
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.dialogs.download_correction import sources_found_text
 from soulsync.ui.dialogs.library_match import library_found_text
 from soulsync.ui.models.queue import state_text

@@ -12,7 +12,8 @@ from soulsync.core.kept_playlists import (
 )
 from soulsync.core.models import Track
 from soulsync.core.scheduler import Scheduler
-from soulsync.core.store import _MIGRATIONS, SCHEMA_VERSION, Store, _split_sql
+from soulsync.core.store import Store
+from soulsync.core.store_schema import MIGRATIONS, SCHEMA_VERSION, split_sql
 from soulsync.core.watched_artists import (
     DEFAULT_KINDS, FoundRelease, NewReleaseAction, ReleaseKind, WatchedArtist, found_releases, note_checked,
     record_releases, unwatch_artist, watch_artist, watched_artist, watched_artists,
@@ -138,8 +139,8 @@ def test_releases_found_are_recorded_once_and_go_with_their_artist(store):
 def test_a_database_from_before_automation_gains_its_tables_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path)
-    for script in _MIGRATIONS[:8]:
-        for statement in _split_sql(script):
+    for script in MIGRATIONS[:8]:
+        for statement in split_sql(script):
             conn.execute(statement)
     conn.execute("PRAGMA user_version = 8")
     conn.execute("INSERT INTO wishlist (wanted_key, track, reason, attempts, added_at, last_attempt)"

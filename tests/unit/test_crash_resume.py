@@ -19,7 +19,8 @@ import pytest
 from soulsync.core.models import Track, TransferState
 from soulsync.core.postprocess import Outcome, PostProcessOptions, PostProcessor, Step
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.store import QueueItem, Store
+from soulsync.core.store import Store
+from soulsync.core.store_records import QueueItem
 from soulsync.core.download_missing import DownloadMissing
 from soulsync.core.run_progress import Phase
 from soulsync.core.tagging import read_tags, write_tags

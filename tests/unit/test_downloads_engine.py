@@ -10,10 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from soulsync.core.downloads import Completion, DownloadQueue, QueueDiff, QueueState, failure_reason
+from soulsync.core.downloads import DownloadQueue
+from soulsync.core.queue_model import Completion, QueueDiff, QueueState
+from soulsync.core.transfer_failures import failure_reason
 from soulsync.core.models import Track, Transfer, TransferState
 from soulsync.core.slskd_files import DownloadRules, LocateError, expected_local_paths, locate_download
-from soulsync.core.store import QueueMeta, Store
+from soulsync.core.store import Store
+from soulsync.core.store_records import QueueMeta
 from soulsync.services.errors import RateLimited, ServerError, Unreachable
 from tests.audio_fixtures import make_audio
 
@@ -891,7 +894,7 @@ def test_an_empty_library_folder_that_held_files_counts_as_not_there(env, tmp_pa
 
 
 def test_filed_under_knows_the_folders_downloads_went_to(env):
-    from soulsync.core.store import QueueItem
+    from soulsync.core.store_records import QueueItem
 
     env.store.add_queue_item(QueueItem(id="x1", state="succeeded", username="u", filename="f",
                                        final_path=str(env.tmp / "lib_a" / "x" / "y.mp3"), finished_at=1.0))

@@ -183,7 +183,7 @@ def test_the_queue_moves_on_from_fakes_and_remembers_them(tmp_path, factory):
 
 def test_the_announced_bitrate_comes_from_the_current_candidate():
     from soulsync.context import announced_kbps
-    from soulsync.core.store import QueueItem
+    from soulsync.core.store_records import QueueItem
 
     def item(quality: str, filename: str = "a.mp3") -> QueueItem:
         return QueueItem(id="i", state="processing", username="u", filename="a.mp3",
@@ -197,7 +197,7 @@ def test_the_announced_bitrate_comes_from_the_current_candidate():
 
 
 def test_best_available_counts_no_known_fake_as_another_source(tmp_path, factory):
-    from soulsync.core.store import QueueItem
+    from soulsync.core.store_records import QueueItem
 
     post = processor(tmp_path, "best_available")
     fake_spec = AudioSpec("flac", 12, lowpass=True)

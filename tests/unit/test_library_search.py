@@ -5,7 +5,8 @@ from soulsync.core.library_search import (
     LibraryChoice, LibrarySearch, open_library_search, query_track, save_library_choice,
 )
 from soulsync.core.models import Track
-from soulsync.core.store import Store, wanted_key
+from soulsync.core.store import Store
+from soulsync.core.store_records import wanted_key
 from soulsync.core.analysis import library_key
 
 LIBRARY = [Track("Hey Jude", ["The Beatles"], album="Past Masters", path="/m/hey.flac"),

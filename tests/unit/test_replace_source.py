@@ -5,7 +5,7 @@ from soulsync.core.models import Track
 from soulsync.core.replace_source import (
     ReplacementStep, SourceChoice, SourceReplacement, source_choices, tried_sources,
 )
-from soulsync.core.store import QueueItem, QueueMeta
+from soulsync.core.store_records import QueueItem, QueueMeta
 
 WANTED = Track("Song", ["Artist"], album="Album")
 

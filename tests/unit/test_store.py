@@ -9,14 +9,8 @@ import time
 import pytest
 
 from soulsync.core.models import Playlist, Track
-from soulsync.core.store import (
-    ACTIVITY_LIMIT,
-    PlexPlaylistRecord,
-    QueueItem,
-    QueueMeta,
-    Store,
-    wanted_key,
-)
+from soulsync.core.store import ACTIVITY_LIMIT, Store
+from soulsync.core.store_records import PlexPlaylistRecord, QueueItem, QueueMeta, wanted_key
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from soulsync.core.store import SCHEMA_VERSION, Store
+from soulsync.core.store import Store
+from soulsync.core.store_schema import SCHEMA_VERSION
 from soulsync.core.store_health import StoreProblem, backup_store, classify, newest_backup, open_store
 
 

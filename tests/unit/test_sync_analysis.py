@@ -7,7 +7,8 @@ import pytest
 
 from soulsync.core.models import Track
 from soulsync.core.playlist_m3u import parse_m3u
-from soulsync.core.store import Store, wanted_key
+from soulsync.core.store import Store
+from soulsync.core.store_records import wanted_key
 from soulsync.core.analysis import Cancelled, Status, analyse, count_statuses, index_library, library_key, missing_tracks, save_analysis
 from soulsync.core.m3u8 import export_m3u8
 from soulsync.core.soulseek_query import query_forms

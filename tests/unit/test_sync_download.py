@@ -8,8 +8,10 @@ import pytest
 
 from soulsync.core.models import Track
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.store import QueueItem, QueueMeta, Store
-from soulsync.core.download_missing import DownloadMissing, SearchSettings
+from soulsync.core.store import Store
+from soulsync.core.store_records import QueueItem, QueueMeta
+from soulsync.core.download_missing import DownloadMissing
+from soulsync.core.search_run import SearchSettings
 from soulsync.core.run_progress import Phase, RunProgress, TrackProgress
 from soulsync.core.soulseek_query import query_forms
 from soulsync.core.track_finder import TrackFinder, retry_wishlist

@@ -26,8 +26,8 @@ from soulsync.core.replace_source import (
 from soulsync.core.search_text import clean_query
 from soulsync.core.search_run import SearchCancelled
 from soulsync.core.soulseek_query import UNSEARCHABLE_REASON, network_query
-from soulsync.core.downloads import QueueState
-from soulsync.core.store import QueueItem
+from soulsync.core.queue_model import QueueState
+from soulsync.core.store_records import QueueItem
 from soulsync.core.soulseek_query import query_forms
 from soulsync.ui.dialogs.manual_correction import ManualCorrectionDialog, describe_track
 from soulsync.ui.models.base import RowTableModel

@@ -170,7 +170,7 @@ class DownloadMissingDialog(QDialog):
         patience, library = self.service_patience_s, SharedLibrary(self.library)
 
         def work(ctx):
-            from soulsync.core.store import wanted_key
+            from soulsync.core.store_records import wanted_key
             from soulsync.core.sync_run import SyncOptions, SyncRequest, SyncRun
             from soulsync.services.playlist_reader import PlaylistTracks
 

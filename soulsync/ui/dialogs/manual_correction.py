@@ -34,7 +34,7 @@ from soulsync.context import AppContext
 from soulsync.core.library_index import LibraryIndex
 from soulsync.core.models import Track
 from soulsync.core.ratelimit import SearchRateLimiter
-from soulsync.core.store import QueueItem
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.models.playlists import fmt_ms
 from soulsync.ui.workers import TaskHandle, run_task
 

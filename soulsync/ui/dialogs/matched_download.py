@@ -46,7 +46,7 @@ from soulsync.core.pairing import (
     wanted_from_result,
 )
 from soulsync.core.search import ResultAlbum, ResultTrack
-from soulsync.core.store import QueueMeta
+from soulsync.core.store_records import QueueMeta
 from soulsync.ui.models.matched import THUMB, PairingModel, Proposal, ProposalModel, proposal_image
 from soulsync.ui.models.playlists import fmt_ms
 from soulsync.ui.theme import MUTED

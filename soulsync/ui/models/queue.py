@@ -5,8 +5,8 @@ from typing import Any, Iterable
 
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from soulsync.core.downloads import QueueState, queue_state_words
-from soulsync.core.store import QueueItem
+from soulsync.core.queue_model import QueueState, queue_state_words
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.models.search_results import human_size, human_speed
 
 COLUMNS = ("Track", "User", "Status", "Progress", "Speed", "ETA", "Size", "Attempt")

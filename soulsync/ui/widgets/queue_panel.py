@@ -13,8 +13,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from soulsync.core.downloads import QueueDiff, QueueState
-from soulsync.core.store import QueueItem
+from soulsync.core.queue_model import QueueDiff, QueueState
+from soulsync.core.store_records import QueueItem
 from soulsync.ui.models.queue import COL_PROGRESS, ItemRole, ProgressRole, QueueTableModel
 from soulsync.ui.theme import ERROR
 from soulsync.ui.widgets.progress_delegate import ProgressDelegate

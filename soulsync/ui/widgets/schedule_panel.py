@@ -62,7 +62,7 @@ class ScheduleModel(RowTableModel):
             return "running now" if job.running else when(job.next_run, self.clock())
         if job.last is None:
             return "not yet"
-        return f"{job.last.outcome.label}, {when(job.last.started_at, self.clock())}"
+        return f"{job.last.outcome.label} {when(job.last.started_at, self.clock())}"
 
 
 class SchedulePanel(QFrame):
@@ -88,7 +88,10 @@ class SchedulePanel(QFrame):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.verticalHeader().setVisible(False)
-        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.view.setMinimumHeight(110)
         layout.addWidget(self.view)
         buttons = QHBoxLayout()
@@ -112,6 +115,7 @@ class SchedulePanel(QFrame):
 
     def attach(self, service: Any) -> None:
         self.service = service
+        self.model.clock = service.clock  # the schedule's own clock (sped up in the demo)
         service.changed.connect(self.reload)
         self.reload()
 
