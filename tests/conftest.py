@@ -96,15 +96,19 @@ def _arm_guard_for_gui_tests(request):
     yield
 
 
-@pytest.fixture
-def _windows_close_without_asking(monkeypatch):
-    """A main window closed by a test (or at its teardown) quits without asking: the question whether to
-    keep running in the tray, or to quit with downloads running, is a modal box nobody would answer.
-    The tests of that question (tests/ui/test_tray.py) ask it for real."""
+@pytest.fixture(scope="session")
+def _windows_close_without_asking():
+    """A main window closed by a test (or by pytest-qt at its teardown, after the test's own fixtures are
+    gone) quits without asking: the question whether to keep running in the tray, or to quit with downloads
+    running, is a modal box nobody would answer. Patched for the whole session for that reason; the tests of
+    the question (tests/ui/test_tray.py) put the real one back for themselves."""
     from soulsync.ui.main_window import MainWindow
     from soulsync.ui.tray import CloseChoice
 
-    monkeypatch.setattr(MainWindow, "close_choice", lambda self: CloseChoice.QUIT)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(MainWindow, "close_choice", lambda self: CloseChoice.QUIT)
+    yield
+    patch.undo()
 
 
 @pytest.fixture

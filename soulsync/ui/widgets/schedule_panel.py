@@ -52,17 +52,15 @@ class ScheduleModel(RowTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.UserRole:
             return job.name
-        if role == Qt.ItemDataRole.ToolTipRole and col == 2 and job.last is not None:
-            return job.last.summary
+        if role == Qt.ItemDataRole.ToolTipRole and job.last is not None:
+            return f"Last run {when(job.last.started_at, self.clock())}: {job.last.summary}"
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if col == 0:
             return self.label(job.name)
         if col == 1:
             return "running now" if job.running else when(job.next_run, self.clock())
-        if job.last is None:
-            return "not yet"
-        return f"{job.last.outcome.label} {when(job.last.started_at, self.clock())}"
+        return "not yet" if job.last is None else job.last.outcome.label
 
 
 class SchedulePanel(QFrame):
