@@ -8,6 +8,8 @@ Sync page's table, the CLI's report and the M3U8 export.
 """
 from __future__ import annotations
 
+from soulsync.core.cancellation import Cancelled
+
 import enum
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,10 +31,6 @@ CancelFn = Callable[[], bool]
 
 PROGRESS_EVERY = 100
 """Tracks analysed between two progress reports and cancel checks."""
-
-
-class Cancelled(Exception):
-    """The caller's cancel hook asked a long job to stop."""
 
 
 def library_key(track: Track) -> str:

@@ -15,14 +15,17 @@ from typing import Iterator
 
 _lock = threading.Lock()
 _depth = 0
+_was_enabled = True
+"""Whether automatic collection was on when the outermost block began (it is left as it was found)."""
 
 
 @contextmanager
 def built_in_bulk(freeze: bool = True) -> Iterator[None]:
     """Pause automatic collection while the block runs (nesting and threads safe); then freeze."""
-    global _depth
+    global _depth, _was_enabled
     with _lock:
         if _depth == 0:
+            _was_enabled = gc.isenabled()
             gc.disable()
         _depth += 1
     try:
@@ -35,4 +38,5 @@ def built_in_bulk(freeze: bool = True) -> Iterator[None]:
                 # collection between enable() and freeze() would walk all of it with the GIL held
                 if freeze:
                     gc.freeze()
-                gc.enable()
+                if _was_enabled:
+                    gc.enable()

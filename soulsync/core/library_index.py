@@ -5,13 +5,13 @@ the scorer of :mod:`soulsync.core.matching` decides; :class:`Match` is what it f
 """
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
+from soulsync.core.gcutil import built_in_bulk
 from soulsync.core.match_keys import _ALBUM_AT, _ARTISTS_AT, _CORE_AT, _DURATION_AT, _NUMBER_AT, _Prepared, _prepare
 from soulsync.core.matching import (
     AMBIGUITY_MARGIN,
@@ -85,14 +85,9 @@ class LibraryIndex:
         # big title buckets laid out by artist key on first use
         self._bucket_artists: dict[str, _BucketSpread] = {}
         # a bulk build makes hundreds of thousands of acyclic objects: collector passes would be wasted
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with built_in_bulk(freeze=False):
             for track in tracks:
                 self.add(track)
-        finally:
-            if paused:
-                gc.enable()
 
     def __len__(self) -> int:
         return len(self._tracks)

@@ -17,6 +17,8 @@ the answers here.
 """
 from __future__ import annotations
 
+from soulsync.core.search_run import SearchCancelled
+
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -494,10 +496,6 @@ class CatalogClient(Protocol):
 
 
 Cancel = Callable[[], bool]
-
-
-class SearchCancelled(Exception):
-    """The caller's cancel hook turned True between two requests."""
 
 
 def _check(cancel: Cancel | None) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from soulsync.core.slskd_responses import read_response
 from soulsync.core.match_keys import _Prepared, _prepare
 from soulsync.core.matching import (
     MATCH_THRESHOLD,
@@ -74,19 +75,12 @@ def search_files_from_responses(responses: object) -> tuple[list[SearchFile], in
         return files, (0 if responses is None else 1)
     seen: set[tuple[str, str]] = set()
     for response in responses:
-        if not isinstance(response, dict):
+        peer = read_response(response)
+        if peer is None:
             skipped += 1
             continue
-        username = response.get("username")
-        entries = response.get("files")
-        if not isinstance(username, str) or not username.strip() or not isinstance(entries, list):
-            skipped += 1
-            continue
-        free = response.get("hasFreeUploadSlot")
-        has_free_slot = free if isinstance(free, bool) else False
-        speed = _int_field(response.get("uploadSpeed")) or 0
-        queue = _int_field(response.get("queueLength")) or 0
-        for entry in entries:
+        username, has_free_slot, speed, queue = peer.username, peer.has_free_slot, peer.upload_speed, peer.queue_length
+        for entry in peer.files:
             if not isinstance(entry, dict):
                 skipped += 1
                 continue

@@ -30,11 +30,10 @@ Grouping does only what deciding albums and singles needs; the items
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections import Counter
-from typing import Iterator
 
+from soulsync.core.gcutil import built_in_bulk
+from soulsync.core.slskd_responses import read_response
 from soulsync.core.models import SearchFile
 from soulsync.core.pathparse import FolderGuess, FolderParser, album_folder_of
 from soulsync.core.quality import extension_of, format_family, is_audio, is_lossless
@@ -89,29 +88,14 @@ class _Grouper:
 
     def add_response(self, resp: object) -> None:
         res = self.results
-        if not isinstance(resp, dict):
-            res.skipped_responses += 1
-            return
-        username = resp.get("username")
-        files = resp.get("files", [])
-        locked = resp.get("lockedFiles", [])
-        if files is None:
-            files = []
-        if locked is None:
-            locked = []
-        if (not isinstance(username, str) or not username.strip()
-                or not isinstance(files, list) or not isinstance(locked, list)):
+        peer = read_response(resp)
+        if peer is None:
             res.skipped_responses += 1
             return
         res.responses += 1
-        self.users.add(username)
-        free = resp.get("hasFreeUploadSlot") is True
-        speed = resp.get("uploadSpeed")
-        speed = speed if type(speed) is int and speed > 0 else 0
-        queue = resp.get("queueLength")
-        queue = queue if type(queue) is int and queue > 0 else 0
-        self.add_files(files, username, free, speed, queue, False)
-        self.add_files(locked, username, free, speed, queue, True)
+        self.users.add(peer.username)
+        self.add_files(peer.files, peer.username, peer.has_free_slot, peer.upload_speed, peer.queue_length, False)
+        self.add_files(peer.locked, peer.username, peer.has_free_slot, peer.upload_speed, peer.queue_length, True)
 
     def add_files(self, entries: list, username: str, free: bool, speed: int, queue: int,
                   locked: bool) -> None:
@@ -272,25 +256,6 @@ def _build_album(grp: _Group, guess: FolderGuess) -> ResultAlbum:
     )
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while building a large acyclic structure.
-
-    Every 700 surviving objects the collector runs, and now and then it scans
-    every object alive (the responses included); for 100,000 new objects that
-    is a fifth of the time. Nothing built here forms a cycle, and reference
-    counting still frees everything, so pausing loses nothing. The previous
-    state is restored (a collector already disabled stays disabled).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def group_results(responses: object) -> SearchResults:
     """Group raw slskd search responses into albums and singles (rules in the module notes).
 
@@ -300,7 +265,7 @@ def group_results(responses: object) -> SearchResults:
     if not isinstance(responses, list):
         grouper.results.skipped_responses += 1
         return grouper.results
-    with _gc_paused():
+    with built_in_bulk(freeze=False):
         for resp in responses:
             grouper.add_response(resp)
         return grouper.finish()

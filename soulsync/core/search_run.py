@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from soulsync.core.cancellation import Cancelled
+
 log = logging.getLogger(__name__)
 
 FINALIZE_GRACE_S = 30.0
@@ -52,7 +54,7 @@ class SearchProgress:
         return "waiting for slskd (searches ahead)"
 
 
-class SearchCancelled(Exception):
+class SearchCancelled(Cancelled):
     """The caller cancelled the search."""
 
 

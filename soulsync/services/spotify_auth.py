@@ -11,6 +11,8 @@ Basic (a confidential client); without one it is a public PKCE client.
 """
 from __future__ import annotations
 
+from soulsync.core.cancellation import Cancelled as CoreCancelled
+
 import base64
 import hashlib
 import hmac
@@ -51,8 +53,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 EXAMPLE_REDIRECT_URI = "http://127.0.0.1:8888/callback"
 
 
-class Cancelled(ServiceError):
-    """The caller's cancel hook asked to stop (sign-in, a listing, a retry wait)."""
+class Cancelled(ServiceError, CoreCancelled):
+    """The caller's cancel hook asked to stop (sign-in, a listing, a retry wait): the app's one cancellation
+    exception (:mod:`soulsync.core.cancellation`), as a service error too."""
 
     kind = "cancelled"
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from PyQt6 import sip
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
+from soulsync.core.cancellation import Cancelled
 from soulsync.logsetup import scrub_exception
 from soulsync.ui.pools import shared_pool
 
@@ -30,9 +31,6 @@ hundreds of calls into Python models, and each may wait up to the switch interva
 default) for a busy worker to let go. 1 ms keeps painting smooth at a small cost to workers."""
 sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 
-
-class Cancelled(Exception):
-    """Raised inside a task by :meth:`TaskContext.check` once cancellation was asked for."""
 
 
 class TaskContext:
@@ -133,7 +131,9 @@ class _Runnable(QRunnable):
     def run(self) -> None:
         try:
             value = self._fn(self._ctx, *self._args, **self._kwargs)
-        except Cancelled:
+        except Cancelled as exc:
+            if not self._ctx.cancelled:  # stopped by another hook than this task's (a sign-in given up): told
+                self._emit("error", scrub_exception(exc))
             self._emit("finished")
             return
         except Exception as exc:  # logged with its traceback (the log scrubs it), delivered to on_error scrubbed

@@ -369,8 +369,10 @@ def test_malformed_fields_are_treated_as_unknown() -> None:
 
 def test_search_files_from_responses_counts_what_it_skips() -> None:
     good = response("u", [file("@@u\\a.flac", 1), {"filename": None}, "junk"])
-    files, skipped = search_files_from_responses([good, None, {"username": "x"}])
+    files, skipped = search_files_from_responses([good, None, {"username": "x"}, {"username": "y", "files": "no"}])
     assert [f.filename for f in files] == ["@@u\\a.flac"]
+    # None, the files that are not files, and the response whose files are not a list; a response without
+    # files shares nothing (the one reader of responses, core.slskd_responses, says so for grouping too)
     assert skipped == 4
 
 
