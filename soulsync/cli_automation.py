@@ -34,6 +34,8 @@ def add_parsers(commands: argparse._SubParsersAction, common: Any) -> None:
     run.add_argument("--once", action="store_true", help="run every due job once and exit (for cron)")
     run.add_argument("--library-folder", type=Path, metavar="DIR",
                      help="use this music folder as the library instead of the configured one")
+    run.add_argument("--time-scale", type=float, default=1.0, metavar="N",
+                     help="run the schedule's clock N times faster (demos and tests: 3600 makes an hour a second)")
     common(run)
 
     keep = commands.add_parser("keep", help="playlists kept in sync on a schedule",
@@ -77,7 +79,19 @@ def run_schedule(context: Any, args: argparse.Namespace, say: Any) -> int:
     from soulsync.services.library import BoundLibrary
 
     stop = threading.Event()
-    scheduler = Scheduler(context.store)
+    scale = max(1.0, args.time_scale)
+    started = time.time()
+
+    def clock() -> float:
+        return started + (time.time() - started) * scale
+
+    def wait(seconds: float) -> bool:
+        """Wait ``seconds`` of the schedule's clock for the next due job (a stop request ends it at once);
+        the kept and watched lists are read again first (``soulsync keep``/``watch`` may have changed them)."""
+        automation.register()
+        return stop.wait(seconds / scale)
+
+    scheduler = Scheduler(context.store, clock=clock)
     queue_box: list[Any] = []
 
     def tools():
@@ -91,7 +105,7 @@ def run_schedule(context: Any, args: argparse.Namespace, say: Any) -> int:
     ports = JobPorts(library=lambda: BoundLibrary(_library(context, args), context.store), tools=tools,
                      spotify=lambda: context.spotify() if context.spotify_configured() else None,
                      refresh_library=True, is_cancelled=stop.is_set, wait=stop.wait)
-    automation = Automation(context, scheduler, ports)
+    automation = Automation(context, scheduler, ports, clock=clock)
     automation.register()
 
     def line(record: RunRecord) -> None:
@@ -116,7 +130,7 @@ def run_schedule(context: Any, args: argparse.Namespace, say: Any) -> int:
             return EXIT_FAILED if any(r.outcome is Outcome.FAILED for r in records) else EXIT_OK
         jobs = scheduler.jobs()
         say(f"SoulSync runs {len(jobs)} scheduled job{'s' if len(jobs) != 1 else ''}; Ctrl-C or SIGTERM stops.")
-        scheduler.run_forever(on_run=line, wait=None)
+        scheduler.run_forever(on_run=line, wait=wait)
         return EXIT_OK
     finally:
         for sig, handler in old.items():
