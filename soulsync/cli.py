@@ -489,11 +489,11 @@ class _interrupts:
 
 def _print_result(selected: list, as_json: bool, downloads) -> None:
     """The playlists' analysis (:class:`~soulsync.core.sync_run.PlaylistResult`) and the downloads, on stdout."""
-    from soulsync.core.analysis import Status, count_statuses
+    from soulsync.core.analysis import Status, analysis_json, count_statuses
 
     if as_json:
         payload: dict[str, Any] = {"playlists": []}
-        payload["playlists"] = [entry.as_json() for entry in selected]
+        payload["playlists"] = [analysis_json(entry.playlist.name, entry.statuses) for entry in selected]
         if downloads is not None:
             payload["downloads"] = downloads.as_json()
         sys.stdout.write(json_for_terminal(json.dumps(payload, ensure_ascii=False)) + "\n")

@@ -50,7 +50,7 @@ from typing import Any, Protocol
 from soulsync.core import failpoints
 from soulsync.core.album_mode import download_releases
 from soulsync.core.analysis import (
-    Cancelled, CancelFn, ProgressFn, Status, TrackStatus, analyse, analysis_json, count_statuses, missing_tracks,
+    Cancelled, CancelFn, ProgressFn, Status, TrackStatus, analyse, count_statuses, missing_tracks,
     save_analysis,
 )
 from soulsync.core.download_missing import DownloadMissing
@@ -281,10 +281,6 @@ class PlaylistResult:
     @property
     def missing(self) -> int:
         return count_statuses(self.statuses)[1]
-
-    def as_json(self) -> dict[str, Any]:
-        """The playlist's analysis as the CLI's JSON reports it."""
-        return analysis_json(self.playlist.name, self.statuses)
 
 
 @dataclass

@@ -132,7 +132,9 @@ class _Runnable(QRunnable):
         try:
             value = self._fn(self._ctx, *self._args, **self._kwargs)
         except Cancelled as exc:
-            if not self._ctx.cancelled:  # stopped by another hook than this task's (a sign-in given up): told
+            from soulsync.services.errors import ServiceError
+
+            if isinstance(exc, ServiceError) and not self._ctx.cancelled:  # a service call given up: told
                 self._emit("error", scrub_exception(exc))
             self._emit("finished")
             return
