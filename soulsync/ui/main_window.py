@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         group.setExclusive(True)
         for index, (page_id, label, cls) in enumerate(NAV):
             page = cls(context, self)
-            page.main_window = self  # the Sync and Artists pages still reach the download service through it
+            page.download_service, page.activity_feed = self.downloads, self.activity
             page.set_status_bar(self.show_message)
             self.pages[page_id] = page
             self.stack.addWidget(page)
@@ -134,7 +134,6 @@ class MainWindow(QMainWindow):
         dashboard.set_navigation(self.show_page, self.pages["sync"])
         downloads.set_previewer(self.player_bar.preview)
         cast(SettingsPage, self.pages["settings"]).monitor = self.monitor
-        cast(ArtistsPage, self.pages["artists"]).activity = self.activity
         downloads.attach(self.downloads)
         self.player_bar.download_requested.connect(lambda track: downloads.download_items([track]))
         self.player_bar.matched_download_requested.connect(downloads.matched_download)

@@ -15,7 +15,6 @@ from PyQt6.QtWidgets import (
 from soulsync.context import AppContext
 from soulsync.core.discography import Discography, ReleaseState, ReleaseStatus
 from soulsync.core.models import AlbumType
-from soulsync.ui.activity import ActivityFeed
 from soulsync.ui.pages.base import Page
 from soulsync.ui.workers import TaskHandle, run_task, with_retries
 from soulsync.ui.widgets.artist_views import (
@@ -43,8 +42,6 @@ class ArtistsPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.images = ImageCache(context.paths.cache_dir / "artists")
-        self.activity: ActivityFeed | None = None
-        """Where a metadata update is told (the main window passes its feed)."""
         self.index = None
         self.discography: Discography | None = None
         self._discography_of: str | None = None
@@ -300,8 +297,8 @@ class ArtistsPage(Page):
             if pix is not None:
                 self.artist_image.setPixmap(pix)
             self.list_view.viewport().update()
-            if self.activity is not None:
-                self.activity.add("info", f"{name}: {text}", f"artists:{name}")
+            if self.activity_feed is not None:
+                self.activity_feed.add("info", f"{name}: {text}", f"artists:{name}")
 
         def failed(exc: Exception) -> None:
             from soulsync.services.checks import describe_error
@@ -430,11 +427,10 @@ class ArtistsPage(Page):
         """Album mode first (one folder per release), single tracks for the rest: matched, tagged, filed."""
         from soulsync.ui.dialogs.download_missing import DownloadMissingDialog
 
-        window = getattr(self, "main_window", None)
-        if not releases or window is None:
+        if not releases or self.download_service is None:
             return
-        dialog = DownloadMissingDialog(self.context, [], window.downloads, self.library, [], self,
-                                       releases=releases, activity=getattr(window, "activity", None))
+        dialog = DownloadMissingDialog(self.context, [], self.download_service, self.library, [], self,
+                                       releases=releases, activity=self.activity_feed)
         dialog.headline.setText(f"{sum(len(r.missing_tracks) for r in releases)} missing tracks from "
                                 f"{len(releases)} release{'s' if len(releases) != 1 else ''}: each release is "
                                 "looked for as a whole folder first, single tracks fill the gaps.")

@@ -24,10 +24,11 @@ class Page(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.main_window: QWidget | None = None
-        """The main window, once it holds the page. Only the Sync page and the Artists page's downloads
-        still reach through it (for the download service and the activity feed); the other pages get
-        what they need passed in."""
+        self.download_service: Any = None
+        """The app's download service (:class:`~soulsync.ui.download_service.DownloadService`), given by the
+        main window; None for a page on its own (its download actions then do nothing)."""
+        self.activity_feed: Any = None
+        """The activity feed, given by the main window (None for a page on its own)."""
         self._status_bar: Callable[[str], Any] | None = None
         self.setObjectName(f"page_{self.page_id}")
         outer = QVBoxLayout(self)

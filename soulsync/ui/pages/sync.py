@@ -523,12 +523,10 @@ class SyncPage(Page):
     def _open_download_dialog(self, wanted, playlists) -> None:
         from soulsync.ui.dialogs.download_missing import DownloadMissingDialog
 
-        window = getattr(self, "main_window", None)
-        service = window.downloads if window is not None else None
-        if service is None:
+        if self.download_service is None:
             return
-        dialog = DownloadMissingDialog(self.context, wanted, service, self.library, playlists, self,
-                                       activity=getattr(window, "activity", None))
+        dialog = DownloadMissingDialog(self.context, wanted, self.download_service, self.library, playlists, self,
+                                       activity=self.activity_feed)
         dialog.finished_run.connect(self._run_finished)
         dialog.track_progress.connect(self._track_progress)
         self.download_dialog = dialog
@@ -607,10 +605,9 @@ class SyncPage(Page):
             for pid, (o, m) in per_playlist.items():
                 self.playlist_model.set_analysis(pid, o, m, 0.0)
             self.download_button.setEnabled(len(rows) > owned)
-            window = getattr(self, "main_window", None)
-            if window is not None:
+            if self.activity_feed is not None:
                 names = ", ".join(p.name for p in playlists[:3]) + ("…" if len(playlists) > 3 else "")
-                window.activity.add("sync", f"Analysed {names}: {owned} owned, {len(rows) - owned} missing", "sync")
+                self.activity_feed.add("sync", f"Analysed {names}: {owned} owned, {len(rows) - owned} missing", "sync")
             self.analysis_finished.emit()
             if self._download_when_analysed:  # Download missing was pressed before the analysis
                 self._download_when_analysed = False
