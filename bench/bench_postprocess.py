@@ -77,6 +77,7 @@ def run(state: State) -> dict:
         fetches.append(url)
         return COVER
 
+    (batch.root / "library").mkdir(parents=True, exist_ok=True)  # a missing library folder stops filing
     processor = PostProcessor(PostProcessOptions(library_dir=batch.root / "library",
                                                  quarantine_dir=batch.root / "quarantine",
                                                  cover_cache_dir=batch.root / "covers"), fetch_cover)
