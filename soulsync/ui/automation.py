@@ -97,12 +97,13 @@ class AutomationService(QObject):
             self.scheduler.request_stop()
 
     # ---- the scheduler, built in a worker ------------------------------------------------------
-    def _ensure(self) -> Any:
-        """The scheduler and the jobs (built on first use, in a worker: it reads the database)."""
+    def _ensure(self, register: bool = True) -> Any:
+        """The scheduler and the jobs (built on first use, in a worker: it reads the database); ``register``
+        brings the jobs in line with the kept and watched lists (before running, not for a mere look)."""
         with self._build_lock:
-            return self._build()
+            return self._build(register)
 
-    def _build(self) -> Any:
+    def _build(self, register: bool) -> Any:
         if self.scheduler is None:
             from soulsync.automation import Automation, JobPorts
             from soulsync.core.scheduler import Scheduler
@@ -125,7 +126,9 @@ class AutomationService(QObject):
                              hold=shared.hold, release=shared.release)
             self.scheduler = Scheduler(context.store, clock=self.clock)
             self.automation = Automation(context, self.scheduler, ports, notify=self._notify, clock=self.clock)
-        self.automation.register()
+            register = True
+        if register:
+            self.automation.register()
         return self.scheduler
 
     def _notify(self, notice: Any) -> None:
@@ -170,8 +173,9 @@ class AutomationService(QObject):
 
     def set_paused(self, paused: bool) -> None:
         def work(_ctx):
-            self._ensure().set_paused(paused)
-            return self._ensure().next_wakeup()
+            scheduler = self._ensure(register=False)
+            scheduler.set_paused(paused)
+            return scheduler.next_wakeup()
 
         run_task(work, owner=self, on_result=self._plan_next, on_error=self._failed, pool=self._pool)
 
@@ -210,7 +214,7 @@ class AutomationService(QObject):
             from soulsync.core.kept_playlists import kept_playlists
             from soulsync.core.scheduler import ARTISTS_JOB, WISHLIST_JOB
 
-            scheduler = self._ensure()
+            scheduler = self._ensure(register=False)
             labels = {WISHLIST_JOB: "Wishlist retries", ARTISTS_JOB: "Watched artists"}
             labels.update({k.job: f"Playlist “{k.name or k.playlist_id}”" for k in kept_playlists(self.context.store)})
             return ScheduleSnapshot(True, scheduler.paused, scheduler.jobs(), scheduler.history(limit=8), running,

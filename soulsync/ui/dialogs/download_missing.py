@@ -31,10 +31,6 @@ from soulsync.ui.workers import TaskHandle, run_task
 
 log = logging.getLogger(__name__)
 
-PHASE_WORDS = {Phase.WAITING: "Waiting", Phase.SEARCHING: "Searching", Phase.QUEUED: "Queued",
-               Phase.DOWNLOADING: "Downloading", Phase.PROCESSING: "Tagging and filing",
-               Phase.DOWNLOADED: "Downloaded", Phase.NOT_FOUND: "Not found", Phase.FAILED: "Failed",
-               Phase.CANCELLED: "Cancelled"}
 PHASE_COLORS = {Phase.DOWNLOADED: ACCENT, Phase.NOT_FOUND: ERROR, Phase.FAILED: ERROR, Phase.CANCELLED: MUTED,
                 Phase.DOWNLOADING: WARN, Phase.PROCESSING: WARN, Phase.SEARCHING: WARN, Phase.QUEUED: WARN}
 RUN_COLUMNS = ("Track", "Artist", "Status", "Progress", "Details")
@@ -73,7 +69,7 @@ class RunModel(RowTableModel):
             return p.final_path or p.detail or None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        return (p.track.title, ", ".join(p.track.artists), PHASE_WORDS[phase],
+        return (p.track.title, ", ".join(p.track.artists), phase.label,
                 f"{p.percent:.0f}%" if phase in (Phase.DOWNLOADING, Phase.PROCESSING) else "",
                 p.detail or (f"“{p.query}”" if p.query else ""))[col]
 
